@@ -1,0 +1,3 @@
+from kdrtui.cli import main
+
+main()

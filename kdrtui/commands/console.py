@@ -1,0 +1,88 @@
+"""``kdrtui console`` (the default command) and ``kdrtui demo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kdrtui import settings
+
+
+def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[object | None, Path | None]:
+    """Resolve ``--plan`` and load it; on a bad plan print every problem and exit 2.
+
+    Without ``--plan`` (and without ``KDRTUI_PLAN``) the lab's plan is used when the lab has written one.
+    """
+    from kdrtui.domain.plan import PlanInvalid, load_plan
+
+    path = settings.resolve_plan(plan_arg)
+    if path is None and settings.lab_plan_path().is_file():
+        path = settings.lab_plan_path()
+    if path is None:
+        if required:
+            click.echo("No plan: pass --plan PATH, or --plan lab after `kdrtui lab up`.", err=True)
+            sys.exit(2)
+        return None, None
+    if plan_arg == "lab" and not path.is_file():
+        click.echo(f"The lab has no plan yet ({path}): run `kdrtui lab up` first.", err=True)
+        sys.exit(2)
+    try:
+        return load_plan(path), path
+    except PlanInvalid as invalid:
+        for problem in sorted(invalid.problems, key=lambda p: p.line):
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(invalid.problems)} problem(s) in {path}; nothing was changed.", err=True)
+        sys.exit(2)
+
+
+def run_console(plan_arg: str | None, theme: str, read_only: bool) -> None:
+    """Open the console on a plan."""
+    from kdrtui.logging_setup import log_to_file
+    from kdrtui.tui.app import make_app
+    from kdrtui.tui.themes import ThemeError, load_theme
+
+    try:
+        load_theme(theme)
+    except ThemeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--theme") from exc
+    plan, path = load_plan_or_exit(plan_arg, required=False)
+    log_to_file()
+    app = make_app(plan, path, theme=theme, read_only=read_only)  # type: ignore[arg-type]
+    app.run()
+
+
+@click.command("console")
+@click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab' for the lab's plan.")
+@click.option("--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file.")
+@click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
+def console_command(plan_arg: str | None, theme: str, read_only: bool) -> None:
+    """Open the console (what plain `kdrtui` does)."""
+    run_console(plan_arg, theme, read_only)
+
+
+@click.command("demo")
+@click.option("--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file.")
+@click.option("--rate", type=float, default=20.0, show_default=True, help="Traffic, records per second.")
+@click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
+@click.pass_context
+def demo_command(ctx: click.Context, theme: str, rate: float, read_only: bool) -> None:
+    """Start the lab (reusing it when up), turn traffic on, and open the console on the lab's plan."""
+    from kdrtui.commands.lab import traffic_command, up_command
+    from kdrtui.lab.lab import Lab
+
+    click.echo("kdrtui demo: starting the rehearsal lab (two Apache Kafka clusters on this machine)…")
+    ctx.invoke(up_command, timeout=180.0)
+    if Lab().traffic.running_pid() is None:
+        ctx.invoke(
+            traffic_command,
+            topics=4,
+            partitions=3,
+            rate=rate,
+            prefix="demo",
+            groups_per_topic=1,
+            background=True,
+        )
+    click.echo("Opening the console; `kdrtui lab down` stops the lab afterwards.")
+    run_console("lab", theme, read_only)

@@ -1,0 +1,347 @@
+"""``kdrtui lab``: the local rehearsal lab (two real Kafka clusters, ``primary`` and ``dr``).
+
+Exit codes: 0 done, 1 the lab failed (the message says where its log is), 2 a prerequisite (Java
+17+, Maven) is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+import click
+
+from kdrtui import settings
+from kdrtui.lab import jars
+from kdrtui.lab.cluster import ClusterError, ClusterStatus
+from kdrtui.lab.lab import ALIASES, PRIMARY, Lab, LabError, LabStatus
+from kdrtui.lab.prereqs import PrerequisiteError
+from kdrtui.lab.traffic import TrafficError, TrafficGenerator, TrafficStats
+
+_log = logging.getLogger("kdrtui.lab")
+
+
+def _configure_logging() -> None:
+    # Only when nobody else did (the console's entry point, or pytest): kdrtui's and librdkafka's log
+    # lines go to the log file, never to the terminal.
+    root, ours = logging.getLogger(), logging.getLogger("kdrtui")
+    if root.handlers or ours.handlers:
+        return
+    path = settings.log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the lab's errors into one message on stderr and an exit code (2: prerequisites)."""
+    ctx = click.get_current_context()
+    try:
+        yield
+    except PrerequisiteError as exc:
+        click.echo(f"kdrtui lab: {exc}", err=True)
+        ctx.exit(2)
+    except (LabError, ClusterError, jars.FetchError, TrafficError, ValueError) as exc:
+        click.echo(f"kdrtui lab: {exc}", err=True)
+        ctx.exit(1)
+
+
+def _say(message: str) -> None:
+    click.echo(message)
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """The local rehearsal lab: two single-node Apache Kafka clusters on this machine.
+
+    `primary` stands in for eastus (127.0.0.1:19092) and `dr` for westus2 (127.0.0.1:29092). They
+    run from Maven Central jars on Java 17+ and keep their data under the lab directory
+    (KDRTUI_LAB_DIR overrides it). `lab up` also writes the lab's DR plan: use it with --plan lab.
+    """
+    _configure_logging()
+
+
+@lab_group.command("fetch")
+@click.option(
+    "--kafka-version",
+    metavar="V",
+    help=f"Apache Kafka release [default: the lab's, else {jars.DEFAULT_KAFKA_VERSION}].",
+)
+@click.option("--force", is_flag=True, help="Fetch again even if the cache is complete.")
+def fetch_command(kafka_version: str | None, force: bool) -> None:
+    """Fetch Apache Kafka's jars with Maven into the cache (instant when already there)."""
+    with _errors():
+        version = kafka_version or Lab().kafka_version
+        result = jars.fetch(version, force=force, report=_say)
+        how = "already cached" if result.cached else f"fetched in {result.seconds:.1f} s"
+        click.echo(f"Apache Kafka {version}: {result.jars} jars in {result.distribution.libs} ({how})")
+
+
+@lab_group.command("up")
+@click.option(
+    "--kafka-version",
+    metavar="V",
+    help=f"Apache Kafka release [default: the lab's, else {jars.DEFAULT_KAFKA_VERSION}].",
+)
+@click.option(
+    "--primary-port", type=int, metavar="N", help="primary's client port; the controller uses N+1 [19092]."
+)
+@click.option("--dr-port", type=int, metavar="N", help="dr's client port; the controller uses N+1 [29092].")
+@click.option(
+    "--auto-create-topics/--no-auto-create-topics",
+    default=None,
+    help="Let brokers create topics on first use (off by default, as on HDInsight; "
+    "MirrorMaker 1 needs it on the target).",
+)
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
+)
+def up_command(
+    kafka_version: str | None,
+    primary_port: int | None,
+    dr_port: int | None,
+    auto_create_topics: bool | None,
+    timeout: float,
+) -> None:
+    """Start both clusters (reusing running ones) and write the lab's DR plan."""
+    with _errors():
+        lab = Lab(
+            primary_port=primary_port,
+            dr_port=dr_port,
+            kafka_version=kafka_version,
+            auto_create_topics=auto_create_topics,
+        )
+        status = lab.up(timeout=timeout, report=_say)
+        rows = [
+            [c.alias, c.state, c.bootstrap, f"pid {c.pid}", ", ".join(c.notes)]
+            for c in status.clusters.values()
+        ]
+        click.echo(_table(rows))
+        click.echo(f"plan: {status.plan}")
+
+
+@lab_group.command("down")
+@click.option("--purge", is_flag=True, help="Also delete the clusters' data, logs and the lab's plan.")
+def down_command(purge: bool) -> None:
+    """Stop the traffic generator and both clusters (SIGTERM, SIGKILL after 20 s)."""
+    with _errors():
+        Lab().down(purge=purge, report=_say)
+
+
+@lab_group.command("kill")
+@click.argument("alias", type=click.Choice(ALIASES))
+def kill_command(alias: str) -> None:
+    """Crash one cluster (SIGKILL its JVM) for a failover drill; `lab up` restarts it."""
+    with _errors():
+        pid = Lab().kill(alias)
+        click.echo(f"{alias}: killed (pid {pid})" if pid is not None else f"{alias}: was not running")
+
+
+@lab_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status_command(as_json: bool) -> None:
+    """Show each cluster (up/down, pid, bootstrap, topics) and the traffic generator. Always exits 0."""
+    with _errors():
+        status = Lab().status()
+        if as_json:
+            click.echo(json.dumps(status.to_dict(), indent=2))
+        else:
+            click.echo(_render_status(status))
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def _dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _render_status(status: LabStatus) -> str:
+    rows = [["CLUSTER", "REGION", "STATE", "PID", "BOOTSTRAP", "TOPICS"]]
+    for c in status.clusters.values():
+        rows.append([c.alias, c.region, _state_text(c), _dash(c.pid), c.bootstrap, _dash(c.topics)])
+    lines = [_table(rows), ""]
+    t = status.traffic
+    if t.running:
+        args = t.args or {}
+        stats = t.stats or {}
+        lines.append(
+            f"traffic: running (pid {t.pid}), {args.get('topics', '?')} topics "
+            f"'{args.get('prefix', '?')}-*' at {args.get('rate', '?')}/s; "
+            f"produced {stats.get('acked', 0)}, consumed {stats.get('consumed', 0)}"
+        )
+    else:
+        lines.append("traffic: not running")
+    lines.append(
+        f"plan:    {status.plan}" + ("" if status.plan.exists() else " (not written yet: kdrtui lab up)")
+    )
+    return "\n".join(lines)
+
+
+def _state_text(c: ClusterStatus) -> str:
+    return f"stale (pid {c.stale_pid} gone)" if c.state == "stale" else c.state
+
+
+@lab_group.command("traffic")
+@click.option("--topics", type=click.IntRange(min=1), default=3, show_default=True, help="Number of topics.")
+@click.option(
+    "--partitions", type=click.IntRange(min=1), default=3, show_default=True, help="Partitions per topic."
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="Records per second, all topics together.",
+)
+@click.option(
+    "--duration", type=click.FloatRange(min=0, min_open=True), help="Seconds to run [default: until stopped]."
+)
+@click.option(
+    "--prefix",
+    default="traffic",
+    show_default=True,
+    help="Topics are <prefix>-<i>, groups <prefix>-<i>-g<j>.",
+)
+@click.option(
+    "--groups-per-topic",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Committing consumer groups per topic.",
+)
+@click.option(
+    "--cluster",
+    "alias",
+    type=click.Choice(ALIASES),
+    default=PRIMARY,
+    show_default=True,
+    help="Lab cluster to use.",
+)
+@click.option("--bootstrap", metavar="HOST:PORT", help="Use this cluster instead of a lab cluster.")
+@click.option(
+    "--progress-interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds between progress lines.",
+)
+@click.option(
+    "--background",
+    is_flag=True,
+    help="Detach; `lab status` shows it, `lab traffic --stop` or `lab down` stops it.",
+)
+@click.option("--stop", "stop_", is_flag=True, help="Stop the background generator.")
+@click.option("--daemon", is_flag=True, hidden=True)
+def traffic_command(
+    topics: int,
+    partitions: int,
+    rate: float,
+    duration: float | None,
+    prefix: str,
+    groups_per_topic: int,
+    alias: str,
+    bootstrap: str | None,
+    progress_interval: float,
+    background: bool,
+    stop_: bool,
+    daemon: bool,
+) -> None:
+    """Produce keyed, numbered records and consume them with committing groups."""
+    with _errors():
+        lab = Lab()
+        if stop_:
+            pid = lab.traffic.stop()
+            click.echo(f"traffic: stopped (pid {pid})" if pid is not None else "traffic: not running")
+            return
+        if bootstrap is None:
+            if lab.pid(alias) is None:
+                raise LabError(f"lab cluster {alias} is not running; start the lab with `kdrtui lab up`")
+            bootstrap = lab.bootstrap(alias)
+        if background:
+            cli_args = [
+                "--topics", str(topics), "--partitions", str(partitions), "--rate", str(rate),
+                "--prefix", prefix, "--groups-per-topic", str(groups_per_topic), "--bootstrap", bootstrap,
+                "--progress-interval", str(progress_interval),
+            ]  # fmt: skip
+            if duration is not None:
+                cli_args += ["--duration", str(duration)]
+            info = {
+                "topics": topics,
+                "partitions": partitions,
+                "rate": rate,
+                "duration": duration,
+                "prefix": prefix,
+                "groups_per_topic": groups_per_topic,
+                "bootstrap": bootstrap,
+            }
+            pid = lab.traffic.start(cli_args, args_info=info)
+            click.echo(f"traffic: running in the background (pid {pid}); log {lab.traffic.log_file}")
+            return
+        generator = TrafficGenerator(
+            bootstrap,
+            topics=topics,
+            partitions=partitions,
+            rate=rate,
+            duration=duration,
+            prefix=prefix,
+            groups_per_topic=groups_per_topic,
+        )
+        click.echo(
+            f"traffic: {topics} topics {prefix}-0..{topics - 1} x {partitions} partitions on {bootstrap}, "
+            f"{rate:g} records/s, {groups_per_topic} group(s) per topic"
+            + (f", for {duration:g} s" if duration else ", until Ctrl-C")
+        )
+        _run_traffic(generator, lab, progress_interval=progress_interval, daemon=daemon)
+
+
+def _run_traffic(generator: TrafficGenerator, lab: Lab, *, progress_interval: float, daemon: bool) -> None:
+    pid = os.getpid()
+
+    def progress(stats: TrafficStats) -> None:
+        click.echo(stats.line())
+        if daemon:
+            lab.traffic.write_stats(stats)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        generator.stop()
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+    if daemon:
+        from kdrtui.lab.process import write_pid
+
+        write_pid(lab.traffic.pid_file, pid)
+    try:
+        final = generator.run(
+            progress=progress,
+            progress_interval=progress_interval,
+            on_running=lab.traffic.write_stats if daemon else None,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if daemon:
+            lab.traffic.release(pid)
+    if final.errors or final.failed:
+        _log.warning("traffic finished with errors: %s", final.line())
+
+
+if __name__ == "__main__":  # the background traffic generator runs as `python -m kdrtui.commands.lab`
+    lab_group()

@@ -1,0 +1,602 @@
+"""The DR plan: which clusters, which edge nodes, what is mirrored where, and what "healthy" means.
+
+A plan is a TOML file a person can edit by hand (``docs/plan-format.md`` documents every key).
+:func:`load_plan` reads one and either returns a :class:`Plan` or raises :class:`PlanInvalid` listing
+*every* problem it found, each with the line it is on. Checking happens in three passes over the parsed
+TOML, all of which always run:
+
+1. keys that look like secrets (``password``, ``token``...) are refused and removed;
+2. pydantic checks each key on its own (types, ranges, Azure naming rules): the models here;
+3. the rules that involve several keys (flows name real clusters, VNets don't overlap, the topology has
+   the flows it needs...).
+
+Passes 1 and 3 live in :mod:`kdrtui.domain.plan_rules`; this module holds the models and the loading.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import tomli_w
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from kdrtui.domain import azure_names
+from kdrtui.domain.toml_lines import KeyPath, LineIndex, format_path, line_index
+
+# --- problems ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProblem:
+    """One thing wrong with a plan file, located by line and dotted field name."""
+
+    path: str
+    """The plan file as the user named it."""
+    line: int
+    """1-based line of the offending key (or of its table header when the key is missing); 0 = no line."""
+    field: str
+    """Dotted key path with list indices, e.g. ``clusters.dr.hdinsight.name`` or ``flows[0].target``."""
+    message: str
+    """What is wrong and, where possible, how to fix it."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class PlanInvalid(Exception):
+    """A plan file could not be used; :attr:`problems` lists every reason, sorted by line."""
+
+    def __init__(self, path: str, problems: list[PlanProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        count = len(problems)
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"{path}: {count} problem{'s' if count != 1 else ''}\n{lines}")
+
+
+# --- field rules ------------------------------------------------------------------------------------
+
+
+def _rule(check: Callable[[str], str | None]) -> AfterValidator:
+    """Turn a naming rule (value -> message or None) into a pydantic validator."""
+
+    def run(value: str) -> str:
+        message = check(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(run)
+
+
+def _non_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def _plan_name(value: str) -> str | None:
+    if not 1 <= len(value) <= 64 or not value.strip():
+        return f"'{value}' is {len(value)} characters; a plan name needs 1 to 64"
+    return None
+
+
+def _kafka_version(value: str) -> str | None:
+    if re.fullmatch(r"\d+\.\d+(\.\d+)?", value):
+        return None
+    return f"'{value}' is not a Kafka version like 3.2"
+
+
+def _hdinsight_version(value: str) -> str | None:
+    if value == "5.1":
+        return None
+    return f"HDInsight '{value}' is not supported; kdrtui provisions HDInsight 5.1 (Kafka 3.2)"
+
+
+def _remote_path(value: str) -> str | None:
+    if value.startswith(("/", "~")):
+        return None
+    return f"'{value}' must be an absolute path on the edge node (the directory holding Kafka's libs/)"
+
+
+def _regex(value: str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            # "Possible nested set" and friends: fine for Java's regex engine, noise on a terminal.
+            warnings.simplefilter("ignore")
+            re.compile(value)
+    except re.error as exc:
+        return f"'{value}' is not a valid regular expression: {exc}"
+    return None
+
+
+Text = Annotated[str, _rule(_non_empty)]
+Pattern = Annotated[str, _rule(_regex)]
+NETWORK_KEYS = ("resource_group", "vnet_name", "vnet_cidr", "subnet_cidr")
+"""A cluster's network keys: optional, but required when kdrtui provisions it on HDInsight."""
+
+
+def _blank_to_none(value: object) -> object:
+    """Optional keys written as ``""`` mean "not set"."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# --- the model --------------------------------------------------------------------------------------
+
+
+class Topology(StrEnum):
+    """How the two sites share the work."""
+
+    HOT_STANDBY = "hot-standby"
+    """Dual ingest: applications write to both clusters and both process; nothing is mirrored."""
+    COLD_STANDBY = "cold-standby"
+    """Applications write to the primary only; MirrorMaker copies it in batches to an idle secondary."""
+    ACTIVE_ACTIVE = "active-active"
+    """Both sites take writes and MirrorMaker mirrors each into the other (prefixed topic names only)."""
+
+
+class Naming(StrEnum):
+    """How mirrored topics are named on the target."""
+
+    PREFIXED = "prefixed"
+    """``DefaultReplicationPolicy``: ``orders`` on A becomes ``A.orders`` on B; prevents cycles."""
+    IDENTITY = "identity"
+    """``IdentityReplicationPolicy``: names are kept; one direction at a time only."""
+
+
+class MirrorMakerKind(StrEnum):
+    """Which MirrorMaker runs a flow."""
+
+    MM2 = "mm2"
+    """MirrorMaker 2 (Connect based): checkpoints, offset translation, heartbeats."""
+    MM1 = "mm1"
+    """Legacy MirrorMaker 1 (Kafka up to 3.9): a consumer/producer pair, names kept."""
+
+
+class SwitchMethod(StrEnum):
+    """How clients are moved to the other cluster during failover."""
+
+    NONE = "none"
+    """kdrtui does not move clients; the runbook tells the operator to."""
+    COMMAND = "command"
+    """Run ``switch.command`` (a shell command) on the operator's machine."""
+    DNS = "dns"
+    """Clients resolve bootstrap servers through DNS that the operator repoints."""
+
+
+_MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class PlanInfo(BaseModel):
+    """The ``[plan]`` table: the plan's name, topology and which cluster plays which role."""
+
+    model_config = _MODEL_CONFIG
+
+    name: Annotated[str, _rule(_plan_name)]
+    """A short name for the plan, 1 to 64 characters (used in journals and titles)."""
+    topology: Topology
+    """hot-standby, cold-standby or active-active."""
+    primary: str | None = None
+    """Alias of the primary cluster; default: the first cluster in the file."""
+    secondary: str | None = None
+    """Alias of the secondary cluster; default: the first other cluster in the file."""
+
+
+class HDInsightCluster(BaseModel):
+    """How kdrtui provisions a cluster on Azure HDInsight (absent for clusters it does not provision)."""
+
+    model_config = _MODEL_CONFIG
+
+    name: Annotated[str, _rule(azure_names.hdinsight_cluster_name)]
+    """HDInsight cluster name: 3-59 letters, digits and hyphens, globally unique."""
+    cluster_version: Annotated[str, _rule(_hdinsight_version)] = "5.1"
+    """HDInsight version; only 5.1 (Kafka 3.2) is supported."""
+    worker_count: Annotated[StrictInt, Field(ge=3)] = 3
+    """Number of worker nodes (Kafka brokers), at least 3."""
+    worker_vm_size: Annotated[str, _rule(azure_names.vm_size)] = "Standard_D4_v2"
+    """VM size of the worker (broker) nodes."""
+    head_vm_size: Annotated[str, _rule(azure_names.vm_size)] = "Standard_E4_v3"
+    """VM size of the two head nodes."""
+    zookeeper_vm_size: Annotated[str, _rule(azure_names.vm_size)] = "Standard_A4_v2"
+    """VM size of the three ZooKeeper nodes."""
+    disks_per_node: Annotated[StrictInt, Field(ge=1, le=16)] = 2
+    """Managed data disks per worker node, 1 to 16."""
+    storage_account: Annotated[str, _rule(azure_names.storage_account_name)]
+    """The cluster's own storage account: 3-24 lowercase letters and digits."""
+    ssh_user: Annotated[str, _rule(azure_names.ssh_user_name)] = "sshuser"
+    """SSH user on the cluster's nodes; not a reserved name."""
+    login_password_env: Annotated[str, _rule(azure_names.env_var_name)]
+    """Name of the environment variable holding the cluster login (Ambari) password."""
+
+
+class Cluster(BaseModel):
+    """One Kafka cluster, at one site, known in the plan by its alias."""
+
+    model_config = _MODEL_CONFIG
+
+    region: Annotated[str, _rule(azure_names.azure_region)]
+    """Azure region (programmatic name, e.g. eastus)."""
+    resource_group: Annotated[str, _rule(azure_names.resource_group_name)] | None = None
+    """Resource group holding the cluster, its VNet and storage."""
+    vnet_name: Annotated[str, _rule(azure_names.vnet_name)] | None = None
+    """Virtual network the cluster is placed in."""
+    vnet_cidr: Annotated[str, _rule(azure_names.ipv4_cidr)] | None = None
+    """Address space of the VNet; must not overlap a peered cluster's."""
+    subnet_cidr: Annotated[str, _rule(azure_names.ipv4_cidr)] | None = None
+    """Subnet of the cluster's nodes; inside vnet_cidr."""
+    bootstrap_servers: list[Annotated[str, _rule(azure_names.host_port)]] = []
+    """Broker addresses (host:port); empty until the cluster is provisioned."""
+    kafka_version: Annotated[str, _rule(_kafka_version)] = "3.2"
+    """Kafka version the brokers run."""
+    hdinsight: HDInsightCluster | None = None
+    """Provisioning settings, when kdrtui provisions this cluster on HDInsight."""
+
+    @field_validator(*NETWORK_KEYS, mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return _blank_to_none(value)
+
+    @field_validator("bootstrap_servers", mode="before")
+    @classmethod
+    def _split_bootstrap(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers as Kafka clients take them: comma-separated."""
+        return ",".join(self.bootstrap_servers)
+
+
+class EdgeNode(BaseModel):
+    """A machine reached over SSH that runs MirrorMaker next to a cluster."""
+
+    model_config = _MODEL_CONFIG
+
+    name: Text
+    """A name for the node, unique in the plan."""
+    cluster: Text
+    """Alias of the cluster the node belongs to (MirrorMaker runs near its target)."""
+    host: Text
+    """Host name or IP address to SSH to."""
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = 22
+    """SSH port."""
+    user: Text
+    """SSH user."""
+    key_file: str | None = None
+    """Private key file; the ssh-agent is used when absent."""
+    known_hosts: str | None = None
+    """known_hosts file pinning the node's host key."""
+    jump_host: Annotated[str, _rule(azure_names.jump_host)] | None = None
+    """Optional SSH jump host, user@host:port."""
+    kafka_home: Annotated[str, _rule(_remote_path)]
+    """Directory on the node where Kafka's libs/ are."""
+
+    @field_validator("key_file", "known_hosts", "jump_host", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return _blank_to_none(value)
+
+
+class MirrorFlow(BaseModel):
+    """Replication of topics and consumer-group offsets from one cluster to another."""
+
+    model_config = _MODEL_CONFIG
+
+    source: Text
+    """Alias of the cluster mirrored from."""
+    target: Text
+    """Alias of the cluster mirrored into."""
+    topics: list[Pattern] = [".*"]
+    """Regular expressions of the topics to mirror."""
+    topics_exclude: list[Pattern] = []
+    """Regular expressions of topics not to mirror."""
+    groups: list[Pattern] = [".*"]
+    """Regular expressions of the consumer groups whose offsets are translated."""
+    groups_exclude: list[Pattern] = []
+    """Regular expressions of groups not to translate."""
+    naming: Naming = Naming.PREFIXED
+    """prefixed (A.orders) or identity (orders); default identity for mm1 flows."""
+    mirrormaker: MirrorMakerKind = MirrorMakerKind.MM2
+    """mm2 or mm1."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mm1_keeps_names(cls, data: object) -> object:
+        # MirrorMaker 1 cannot rename topics, so its natural default is identity naming.
+        if isinstance(data, dict) and "naming" not in data and data.get("mirrormaker") == "mm1":
+            return {**data, "naming": Naming.IDENTITY.value}
+        return data
+
+    @field_validator("topics")
+    @classmethod
+    def _some_topics(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError('must list at least one pattern; [".*"] mirrors every topic')
+        return value
+
+    @property
+    def name(self) -> str:
+        """``source->target``, the name MirrorMaker 2 gives the flow."""
+        return f"{self.source}->{self.target}"
+
+
+class Objectives(BaseModel):
+    """Recovery objectives and the lag thresholds the console colours by."""
+
+    model_config = _MODEL_CONFIG
+
+    rpo_seconds: Annotated[StrictInt, Field(ge=1)] = 60
+    """Recovery point objective: data loss tolerated, in seconds of lag."""
+    rto_seconds: Annotated[StrictInt, Field(ge=1)] = 600
+    """Recovery time objective: time allowed to fail over, in seconds."""
+    lag_warn_seconds: Annotated[StrictInt, Field(ge=1)] = 30
+    """Replication lag shown as a warning; less than lag_crit_seconds."""
+    lag_crit_seconds: Annotated[StrictInt, Field(ge=1)] = 120
+    """Replication lag shown as critical."""
+
+
+class ClientSwitch(BaseModel):
+    """How client applications are pointed at the other cluster on failover."""
+
+    model_config = _MODEL_CONFIG
+
+    method: SwitchMethod = SwitchMethod.NONE
+    """none, command or dns."""
+    command: str = ""
+    """Shell command, run for method = "command", that points clients at the other cluster."""
+
+
+class Plan(BaseModel):
+    """A whole DR plan file."""
+
+    model_config = _MODEL_CONFIG
+
+    plan: PlanInfo
+    """Name, topology and roles."""
+    clusters: dict[str, Cluster] = {}
+    """The clusters by alias, in file order."""
+    edge_nodes: list[EdgeNode] = []
+    """Machines that run MirrorMaker."""
+    flows: list[MirrorFlow] = []
+    """What is mirrored from where to where."""
+    objectives: Objectives = Objectives()
+    """Recovery objectives and lag thresholds."""
+    switch: ClientSwitch = ClientSwitch()
+    """How clients are moved on failover."""
+
+    @property
+    def primary_alias(self) -> str:
+        """The primary cluster's alias (``plan.primary``, else the first cluster)."""
+        return self.plan.primary or next(iter(self.clusters))
+
+    @property
+    def secondary_alias(self) -> str:
+        """The secondary cluster's alias (``plan.secondary``, else the first cluster that isn't primary)."""
+        if self.plan.secondary:
+            return self.plan.secondary
+        primary = self.primary_alias
+        return next(alias for alias in self.clusters if alias != primary)
+
+    def cluster(self, alias: str) -> Cluster:
+        """The cluster called ``alias``; KeyError names the known aliases."""
+        try:
+            return self.clusters[alias]
+        except KeyError:
+            known = ", ".join(sorted(self.clusters))
+            raise KeyError(f"unknown cluster '{alias}'; clusters are: {known}") from None
+
+    def edge_nodes_for(self, alias: str) -> list[EdgeNode]:
+        """The edge nodes that belong to cluster ``alias``."""
+        return [node for node in self.edge_nodes if node.cluster == alias]
+
+
+# --- loading ----------------------------------------------------------------------------------------
+
+Found = list[tuple[KeyPath, str]]
+"""Problems before they get a file and a line: (key path, message)."""
+
+
+def _toml_type(value: object) -> str:
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (list, "an array"),
+        (dict, "a table"),
+        ((datetime, date, time), "a date/time"),
+    )
+    for kind, name in kinds:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _pydantic_message(error: ErrorDetails) -> str:
+    kind, ctx, value = error["type"], error.get("ctx", {}), error["input"]
+    shown = f"'{value}'" if isinstance(value, str) else _toml_type(value)
+    if kind == "missing":
+        if len(error["loc"]) == 1:
+            return f"required section [{error['loc'][0]}] is missing"
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "value_error":
+        return str(ctx["error"])
+    if kind == "enum":
+        return f"must be {ctx['expected']}, not {shown}"
+    if kind == "string_type":
+        return f"must be a string, not {_toml_type(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be an integer, not {_toml_type(value)}"
+    if kind == "list_type":
+        return f"must be an array, not {_toml_type(value)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a table, not {_toml_type(value)}"
+    bounds = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most")}
+    if kind in bounds:
+        key, words = bounds[kind]
+        return f"must be {words} {ctx[key]}, not {value}"
+    return str(error["msg"])
+
+
+def _syntax_problem(path: str, text: str, exc: tomllib.TOMLDecodeError) -> PlanProblem:
+    message = str(exc)
+    where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if where:
+        line = int(where.group(1))
+        message = f"{message[: where.start()]} (column {where.group(2)})"
+    else:
+        line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+        message = re.sub(r"\s*\(at end of document\)$", " at the end of the file", message)
+    return PlanProblem(path, line, "toml", f"invalid TOML: {message}")
+
+
+def _problems(path: str, index: LineIndex | None, found: Found) -> list[PlanProblem]:
+    problems: list[PlanProblem] = []
+    seen: set[tuple[KeyPath, str]] = set()
+    for key, message in found:
+        if (key, message) in seen:
+            continue
+        seen.add((key, message))
+        line = index.line_of(key) if index is not None else 0
+        problems.append(PlanProblem(path, line, format_path(key), message))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def parse_plan(text: str, path: str = "<plan>") -> Plan:
+    """Read a plan from TOML text; raise :class:`PlanInvalid` listing every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanInvalid(path, [_syntax_problem(path, text, exc)]) from None
+    from kdrtui.domain.plan_rules import cross_key_problems, strip_secrets  # it imports the models
+
+    found: Found = []
+    data = strip_secrets(raw, (), found)
+    plan: Plan | None = None
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        found.extend((tuple(error["loc"]), _pydantic_message(error)) for error in exc.errors())
+    found.extend(cross_key_problems(data))
+    if found or plan is None:
+        raise PlanInvalid(path, _problems(path, line_index(text), found))
+    return plan
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read the plan file at ``path``; raise :class:`PlanInvalid` listing every problem."""
+    shown = os.fspath(path)
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = "no such file; write one (see docs/plan-format.md) or run 'kdrtui lab up'"
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.start})"
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    else:
+        return parse_plan(text, shown)
+    raise PlanInvalid(shown, [PlanProblem(shown, 0, "file", problem)])
+
+
+def plan_problems(plan: Plan, path: str = "<plan>") -> list[PlanProblem]:
+    """The cross-field problems of a plan built in code (by the wizard, say); line 0 throughout.
+
+    Field-level rules already hold for any :class:`Plan` instance; this adds the rules that relate
+    several keys, exactly as :func:`load_plan` applies them.
+    """
+    from kdrtui.domain.plan_rules import cross_key_problems  # it imports the models
+
+    return _problems(path, None, cross_key_problems(plan.model_dump(mode="json", exclude_none=True)))
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """The plan as TOML text (keys that are not set are left out); :func:`parse_plan` reads it back."""
+    return tomli_w.dumps(plan.model_dump(mode="json", exclude_none=True))
+
+
+def save_plan(plan: Plan, path: str | Path) -> None:
+    """Write the plan to ``path`` atomically: a temporary file beside it, then a rename."""
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(plan_to_toml(plan))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- summary ----------------------------------------------------------------------------------------
+
+
+def summarize(plan: Plan) -> list[str]:
+    """The one-screen summary ``kdrtui plan validate`` prints for a valid plan."""
+    lines = [
+        f"Plan {plan.plan.name}: {plan.plan.topology}; primary cluster {plan.primary_alias}, "
+        f"secondary cluster {plan.secondary_alias}",
+        "Clusters:",
+    ]
+    width = max(len(alias) for alias in plan.clusters)
+    for alias, cluster in plan.clusters.items():
+        where = cluster.region
+        if cluster.hdinsight is not None:
+            hdi = cluster.hdinsight
+            where += f", HDInsight {hdi.name} ({hdi.worker_count} x {hdi.worker_vm_size})"
+        if cluster.vnet_cidr:
+            where += f", VNet {cluster.vnet_cidr}"
+        bootstrap = ", ".join(cluster.bootstrap_servers) or "(set after provisioning)"
+        lines.append(f"  {alias:<{width}}  {where}, Kafka {cluster.kafka_version}, bootstrap {bootstrap}")
+    lines.append("Flows:" if plan.flows else "Flows: none")
+    for flow in plan.flows:
+        topics = ", ".join(flow.topics) + (
+            f" except {', '.join(flow.topics_exclude)}" if flow.topics_exclude else ""
+        )
+        groups = ", ".join(flow.groups) or "none"
+        lines.append(
+            f"  {flow.source} -> {flow.target}  {flow.mirrormaker}, {flow.naming} names, "
+            f"topics {topics}, groups {groups}"
+        )
+    lines.append("Edge nodes:" if plan.edge_nodes else "Edge nodes: none")
+    for node in plan.edge_nodes:
+        via = f" via {node.jump_host}" if node.jump_host else ""
+        login = f"{node.user}@{node.host}:{node.port}{via}"
+        lines.append(f"  {node.name} ({node.cluster})  {login}, Kafka in {node.kafka_home}")
+    goals = plan.objectives
+    lines.append(
+        f"Objectives: RPO {goals.rpo_seconds} s, RTO {goals.rto_seconds} s, "
+        f"lag warning {goals.lag_warn_seconds} s, critical {goals.lag_crit_seconds} s"
+    )
+    switch = (
+        f"command: {plan.switch.command}"
+        if plan.switch.method == SwitchMethod.COMMAND
+        else plan.switch.method
+    )
+    lines.append(f"Client switch: {switch}")
+    return lines

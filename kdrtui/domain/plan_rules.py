@@ -1,0 +1,348 @@
+"""The checks on a plan that pydantic's one-key-at-a-time validation cannot make.
+
+Both read the raw TOML data (see :func:`kdrtui.domain.plan.parse_plan`) and return problems as
+(key path, message) pairs, which the loader turns into lines:
+
+- :func:`strip_secrets` refuses and removes keys that look like secrets (``password``, ``token``...);
+- :func:`cross_key_problems` checks what involves several keys: flows name real clusters, VNets don't
+  overlap, the topology has the flows it needs (and none it must not have)... It reads the data
+  defensively and skips values of the wrong type, which pydantic reports, so it still runs when the
+  rest of the file has problems.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any
+
+from kdrtui.domain import azure_names
+from kdrtui.domain.plan import (
+    NETWORK_KEYS,
+    Found,
+    MirrorMakerKind,
+    Naming,
+    Objectives,
+    SwitchMethod,
+    Topology,
+)
+from kdrtui.domain.toml_lines import KeyPath
+
+# --- secrets ----------------------------------------------------------------------------------------
+
+_SECRET_WORDS = re.compile(r"password|secret|token|key", re.IGNORECASE)
+_SECRET_MESSAGE = (
+    "secrets are never stored in the plan; name an environment variable (e.g. login_password_env) "
+    "or use a key file/ssh-agent"
+)
+_SECRET_ALLOWED = frozenset({"key_file"})
+
+
+def _looks_secret(key: str) -> bool:
+    # A key that *names* an environment variable holds no secret.
+    return bool(_SECRET_WORDS.search(key)) and key not in _SECRET_ALLOWED and not key.endswith("_env")
+
+
+def strip_secrets(value: Any, path: KeyPath, found: Found) -> Any:
+    """Copy ``value`` without secret-looking keys, recording each one removed."""
+    if isinstance(value, list):
+        return [strip_secrets(item, (*path, n), found) for n, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        # The keys of [clusters] are aliases the user chose ("monkey" is fine), not settings.
+        if path != ("clusters",) and _looks_secret(key):
+            found.append(((*path, key), _SECRET_MESSAGE))
+            continue
+        kept[key] = strip_secrets(item, (*path, key), found)
+    return kept
+
+
+# --- rules across keys ------------------------------------------------------------------------------
+
+
+def _table(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(table: dict[str, Any], key: str) -> str | None:
+    value = table.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _int(table: dict[str, Any], key: str, default: int) -> int | None:
+    value = table.get(key, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def _network(table: dict[str, Any], key: str) -> ipaddress.IPv4Network | None:
+    text = _text(table, key)
+    if text is None or azure_names.ipv4_cidr(text) is not None:
+        return None
+    return ipaddress.IPv4Network(text)
+
+
+def _valid(table: dict[str, Any], key: str, check: Callable[[str], str | None]) -> str | None:
+    value = _text(table, key)
+    return value if value is not None and check(value) is None else None
+
+
+def _vnet_id(cluster: dict[str, Any]) -> tuple[str, str] | None:
+    """(resource group, VNet name), case-folded as Azure compares them; None unless both are set."""
+    group, vnet = _text(cluster, "resource_group"), _text(cluster, "vnet_name")
+    return (group.lower(), vnet.lower()) if group and vnet else None
+
+
+_HOT_STANDBY_FLOWS = (
+    "hot standby uses dual ingest (applications write to both clusters), so nothing is mirrored; "
+    'remove the [[flows]] or choose topology "cold-standby"'
+)
+
+
+class _Rules:
+    """Rules that relate several keys, read defensively from the (secret-free) TOML data.
+
+    Every rule skips values that are missing or of the wrong type: pydantic reports those.
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.found: Found = []
+        self.data = data
+        self.info = _table(data.get("plan"))
+        self.clusters = {alias: _table(value) for alias, value in _table(data.get("clusters")).items()}
+        self.primary: str | None = None
+        self.secondary: str | None = None
+
+    def add(self, path: KeyPath, message: str) -> None:
+        self.found.append((path, message))
+
+    def unknown(self, alias: str) -> str:
+        known = ", ".join(sorted(self.clusters)) or "(none)"
+        return f"unknown cluster '{alias}'; clusters are: {known}"
+
+    def run(self) -> Found:
+        if isinstance(self.data.get("clusters", {}), dict) and len(self.clusters) < 2:
+            count = len(self.clusters)
+            self.add(("clusters",), f"a plan needs two clusters, a primary and a secondary; found {count}")
+        self.roles()
+        aliases = list(self.clusters)
+        for n, alias in enumerate(aliases):
+            if (message := azure_names.cluster_alias(alias)) is not None:
+                self.add(("clusters", alias), message)
+            self.cluster(alias, self.clusters[alias])
+            for earlier in aliases[:n]:
+                self.cluster_pair(earlier, alias)
+        self.flows()
+        self.edge_nodes()
+        self.objectives_and_switch()
+        return self.found
+
+    def roles(self) -> None:
+        """Resolve the primary and secondary aliases (None when they cannot be)."""
+        named = {role: _text(self.info, role) for role in ("primary", "secondary")}
+        for role, alias in named.items():
+            if alias is not None and alias not in self.clusters:
+                self.add(("plan", role), self.unknown(alias))
+        primary = named["primary"] if named["primary"] is not None else next(iter(self.clusters), None)
+        primary = primary if primary in self.clusters else None
+        secondary = named["secondary"]
+        if secondary is None:
+            secondary = next((alias for alias in self.clusters if alias != primary), None)
+        secondary = secondary if secondary in self.clusters else None
+        if primary is not None and primary == secondary:
+            self.add(
+                ("plan", "secondary"), f"the secondary cluster must differ from the primary ('{primary}')"
+            )
+            secondary = None
+        self.primary, self.secondary = primary, secondary
+        if primary is None or secondary is None:
+            return
+        region = _valid(self.clusters[primary], "region", azure_names.azure_region)
+        if region is not None and region == _text(self.clusters[secondary], "region"):
+            self.add(
+                ("clusters", secondary, "region"),
+                f"the secondary cluster is in {region} like the primary; choose another region",
+            )
+
+    def cluster(self, alias: str, cluster: dict[str, Any]) -> None:
+        if isinstance(cluster.get("hdinsight"), dict):
+            for key in NETWORK_KEYS:
+                if _text(cluster, key) is None:
+                    self.add(
+                        ("clusters", alias, key),
+                        f"required when [clusters.{alias}.hdinsight] is present: "
+                        "kdrtui provisions the cluster into it",
+                    )
+            version = cluster.get("kafka_version", "3.2")
+            if isinstance(version, str) and version not in ("3.2", "3.2.0"):
+                self.add(
+                    ("clusters", alias, "kafka_version"),
+                    f'HDInsight 5.1 runs Kafka 3.2, not {version}; set kafka_version = "3.2" or remove it',
+                )
+        vnet, subnet = _network(cluster, "vnet_cidr"), _network(cluster, "subnet_cidr")
+        if vnet is not None and subnet is not None and not subnet.subnet_of(vnet):
+            self.add(
+                ("clusters", alias, "subnet_cidr"), f"{subnet} is not inside the VNet's address space {vnet}"
+            )
+
+    def cluster_pair(self, a: str, b: str) -> None:
+        """Rules between two clusters; problems go on the later one in the file, ``b``."""
+        first, second = self.clusters[a], self.clusters[b]
+        same_vnet = _vnet_id(first) is not None and _vnet_id(first) == _vnet_id(second)
+        region_a, region_b = _text(first, "region"), _text(second, "region")
+        if same_vnet and region_a and region_b and region_a != region_b:
+            self.add(
+                ("clusters", b, "vnet_name"),
+                f"'{second['vnet_name']}' in resource group '{second['resource_group']}' is also the VNet of "
+                f"cluster '{a}' in {region_a}; a VNet lives in one region",
+            )
+        hdi_a, hdi_b = _table(first.get("hdinsight")), _table(second.get("hdinsight"))
+        name_a = _valid(hdi_a, "name", azure_names.hdinsight_cluster_name)
+        name_b = _valid(hdi_b, "name", azure_names.hdinsight_cluster_name)
+        if name_a and name_b and name_a.lower() == name_b.lower():
+            self.add(
+                ("clusters", b, "hdinsight", "name"),
+                f"'{name_b}' is already the name of cluster '{a}'; HDInsight names are globally unique",
+            )
+        elif name_a and name_b and same_vnet:
+            prefix = azure_names.node_name_prefix(name_b)
+            if prefix == azure_names.node_name_prefix(name_a):
+                self.add(
+                    ("clusters", b, "hdinsight", "name"),
+                    f"'{name_b}' starts with the same six characters ('{prefix}') as '{name_a}' of cluster "
+                    f"'{a}' in the same VNet; their node names (wn0-{prefix}...) would clash",
+                )
+        storage_a = _valid(hdi_a, "storage_account", azure_names.storage_account_name)
+        storage_b = _valid(hdi_b, "storage_account", azure_names.storage_account_name)
+        if storage_a and storage_a == storage_b:
+            self.add(
+                ("clusters", b, "hdinsight", "storage_account"),
+                f"'{storage_b}' is already the storage account of cluster '{a}'; each cluster needs its own",
+            )
+        net_a, net_b = _network(first, "vnet_cidr"), _network(second, "vnet_cidr")
+        if net_a is not None and net_b is not None and not same_vnet and net_a.overlaps(net_b):
+            self.add(
+                ("clusters", b, "vnet_cidr"),
+                f"{net_b} overlaps {net_a} of cluster '{a}'; peered VNets need distinct address spaces",
+            )
+
+    def flows(self) -> None:
+        raw = self.data.get("flows")
+        flows = [_table(flow) for flow in raw] if isinstance(raw, list) else []
+        pairs: dict[tuple[str, str], int] = {}
+        namings: dict[int, object] = {}
+        all_sound = True
+        for n, flow in enumerate(flows):
+            source, target = _text(flow, "source"), _text(flow, "target")
+            for key, alias in (("source", source), ("target", target)):
+                if alias is None or alias not in self.clusters:
+                    all_sound = False
+                if alias is not None and alias not in self.clusters:
+                    self.add(("flows", n, key), self.unknown(alias))
+            kind = flow.get("mirrormaker", MirrorMakerKind.MM2.value)
+            default = Naming.IDENTITY if kind == MirrorMakerKind.MM1 else Naming.PREFIXED
+            namings[n] = naming = flow.get("naming", default.value)
+            if kind == MirrorMakerKind.MM1 and naming == Naming.PREFIXED:
+                self.add(
+                    ("flows", n, "naming"),
+                    'MirrorMaker 1 keeps topic names: use naming = "identity" with mirrormaker = "mm1"',
+                )
+            if source is None or target is None:
+                continue
+            if source == target:
+                all_sound = False
+                self.add(
+                    ("flows", n, "target"),
+                    f"the target is the source '{source}'; a flow mirrors one cluster into another",
+                )
+            elif (source, target) in pairs:
+                first = pairs[(source, target)]
+                self.add(
+                    ("flows", n),
+                    f"repeats flows[{first}] ({source} -> {target}); put all of its topics in one flow",
+                )
+            else:
+                pairs[(source, target)] = n
+        self.topology(bool(flows), pairs, namings, all_sound)
+
+    def topology(
+        self, any_flow: bool, pairs: dict[tuple[str, str], int], namings: dict[int, object], all_sound: bool
+    ) -> None:
+        """Hot standby mirrors nothing, cold standby mirrors primary -> secondary, active-active both ways."""
+        topology = self.info.get("topology")
+        primary, secondary = self.primary, self.secondary
+        if topology == Topology.HOT_STANDBY:
+            if any_flow:
+                self.add(("flows",), _HOT_STANDBY_FLOWS)
+            return
+        if topology == Topology.ACTIVE_ACTIVE:
+            for n, naming in namings.items():
+                if naming == Naming.IDENTITY:
+                    self.add(
+                        ("flows", n, "naming"),
+                        'active-active needs naming = "prefixed" on every flow: '
+                        "identity naming cannot stop records looping between the clusters",
+                    )
+            if primary and secondary and all_sound:
+                ways = ((primary, secondary), (secondary, primary))
+                missing = ", ".join(f"{x} -> {y}" for x, y in ways if (x, y) not in pairs)
+                if missing:
+                    self.add(
+                        ("flows",),
+                        f"active-active needs flows in both directions between '{primary}' and "
+                        f"'{secondary}'; missing: {missing}",
+                    )
+            return
+        for (source, target), n in pairs.items():
+            back = pairs.get((target, source))
+            if back is not None and back < n and Naming.IDENTITY in (namings[n], namings[back]):
+                self.add(
+                    ("flows", n, "naming"),
+                    f"identity naming with flows both ways between '{target}' and '{source}' loops "
+                    'records forever; use naming = "prefixed" on both flows',
+                )
+        if topology != Topology.COLD_STANDBY:
+            return
+        if not any_flow:
+            between = f" from '{primary}' to '{secondary}'" if primary and secondary else ""
+            self.add(("flows",), f"a {topology} plan needs at least one flow; add a [[flows]] table{between}")
+        elif primary and secondary and all_sound and (primary, secondary) not in pairs:
+            self.add(("flows",), f"no flow mirrors the primary '{primary}' into the secondary '{secondary}'")
+
+    def edge_nodes(self) -> None:
+        raw = self.data.get("edge_nodes")
+        names: dict[str, int] = {}
+        for n, node in enumerate(raw if isinstance(raw, list) else []):
+            node = _table(node)
+            alias, name = _text(node, "cluster"), _text(node, "name")
+            if alias is not None and alias not in self.clusters:
+                self.add(("edge_nodes", n, "cluster"), self.unknown(alias))
+            if name is not None and name in names:
+                self.add(
+                    ("edge_nodes", n, "name"), f"'{name}' is already the name of edge_nodes[{names[name]}]"
+                )
+            elif name is not None:
+                names[name] = n
+
+    def objectives_and_switch(self) -> None:
+        objectives = _table(self.data.get("objectives"))
+        defaults = Objectives.model_fields
+        warn = _int(objectives, "lag_warn_seconds", defaults["lag_warn_seconds"].default)
+        crit = _int(objectives, "lag_crit_seconds", defaults["lag_crit_seconds"].default)
+        if warn is not None and crit is not None and warn >= crit:
+            self.add(
+                ("objectives", "lag_warn_seconds"), f"{warn} must be less than lag_crit_seconds ({crit})"
+            )
+        switch = _table(self.data.get("switch"))
+        if switch.get("method") == SwitchMethod.COMMAND and _text(switch, "command") is None:
+            self.add(
+                ("switch", "command"),
+                'required when method = "command": the shell command that points clients elsewhere',
+            )
+
+
+def cross_key_problems(data: dict[str, Any]) -> Found:
+    """Check the rules that relate several keys of a parsed (secret-free) plan."""
+    return _Rules(data).run()

@@ -1,0 +1,376 @@
+"""The two-cluster rehearsal lab: ``primary`` (eastus) and ``dr`` (westus2), its state and its plan.
+
+``Lab.up()`` is idempotent: running clusters are reused, stale pid files are cleaned, and only what
+is down is started (both JVMs in parallel). The ports and Kafka version a lab was brought up with are
+kept in ``<lab>/lab.json`` so later commands (and other processes) find the same clusters, and the
+DR plan for the lab is written to ``<lab>/plan.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from kdrtui import settings
+from kdrtui.lab import jars
+from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabCluster
+from kdrtui.lab.ports import check_port, in_ephemeral_range
+from kdrtui.lab.prereqs import check_prerequisites
+from kdrtui.lab.traffic import TrafficProcess, TrafficStatus
+
+PRIMARY = "primary"
+DR = "dr"
+ALIASES = (PRIMARY, DR)
+
+#: Default client ports; each controller listens on the next port up.
+DEFAULT_PORTS = {PRIMARY: 19092, DR: 29092}
+
+#: The Azure regions and address spaces the lab's clusters stand in for (the HDInsight guides' pair).
+SITES: dict[str, dict[str, str]] = {
+    PRIMARY: {"region": "eastus", "vnet_cidr": "10.0.0.0/16", "subnet_cidr": "10.0.0.0/24"},
+    DR: {"region": "westus2", "vnet_cidr": "10.1.0.0/16", "subnet_cidr": "10.1.0.0/24"},
+}
+
+#: How long ``up`` waits for freshly started brokers to answer.
+READY_TIMEOUT_S = 120.0
+
+#: How long ``down`` waits after SIGTERM before SIGKILL.
+STOP_TIMEOUT_S = 20.0
+
+Report = Callable[[str], None]
+
+
+class LabError(RuntimeError):
+    """The lab could not do what was asked. ``str()`` is the message for the user."""
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    """A snapshot of the whole lab."""
+
+    home: Path
+    plan: Path
+    kafka_version: str
+    clusters: dict[str, ClusterStatus]
+    traffic: TrafficStatus
+    #: Aliases this ``up`` call started (empty when everything was reused, and for ``status``).
+    started: tuple[str, ...] = field(default=())
+
+    @property
+    def all_up(self) -> bool:
+        """Both clusters answer."""
+        return all(c.up for c in self.clusters.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form of ``kdrtui lab status --json``."""
+        return {
+            "home": str(self.home),
+            "plan": str(self.plan),
+            "kafka_version": self.kafka_version,
+            "clusters": {alias: c.to_dict() for alias, c in self.clusters.items()},
+            "traffic": self.traffic.to_dict(),
+        }
+
+
+def render_plan(specs: dict[str, ClusterSpec], kafka_version: str) -> dict[str, Any]:
+    """The lab's DR plan as data: cold standby from ``primary`` to ``dr``, MirrorMaker 2, prefixed names."""
+    clusters = {
+        alias: {
+            "region": spec.region,
+            "resource_group": f"kdrtui-lab-{spec.region}",
+            "vnet_name": f"kdrtui-lab-{spec.region}-vnet",
+            "vnet_cidr": SITES[alias]["vnet_cidr"],
+            "subnet_cidr": SITES[alias]["subnet_cidr"],
+            "bootstrap_servers": [spec.bootstrap],
+            "kafka_version": kafka_version,
+        }
+        for alias, spec in specs.items()
+    }
+    return {
+        "plan": {"name": "kdrtui-lab", "topology": "cold-standby", "primary": PRIMARY, "secondary": DR},
+        "clusters": clusters,
+        "flows": [
+            {
+                "source": PRIMARY,
+                "target": DR,
+                "topics": [".*"],
+                "topics_exclude": ["__.*", "mm2-.*", ".*[.]internal", "heartbeats", ".*[.]heartbeats"],
+                "groups": [".*"],
+                "naming": "prefixed",
+                "mirrormaker": "mm2",
+            }
+        ],
+        "objectives": {
+            "rpo_seconds": 60,
+            "rto_seconds": 600,
+            "lag_warn_seconds": 30,
+            "lag_crit_seconds": 120,
+        },
+        "switch": {"method": "none"},
+    }
+
+
+class Lab:
+    """The two-cluster lab living in ``home`` (default :func:`kdrtui.settings.lab_dir`).
+
+    Ports and version not given here come from the lab's ``lab.json`` (what it was last brought up
+    with), else the defaults: primary 19092/19093, dr 29092/29093, Kafka 3.9.1. Constructing a Lab
+    touches nothing on disk.
+    """
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        *,
+        primary_port: int | None = None,
+        dr_port: int | None = None,
+        kafka_version: str | None = None,
+        auto_create_topics: bool | None = None,
+    ) -> None:
+        self.home = Path(home) if home is not None else settings.lab_dir()
+        saved = self._load_state()
+        saved_ports = saved.get("ports", {})
+        ports = {
+            PRIMARY: primary_port or saved_ports.get(PRIMARY) or DEFAULT_PORTS[PRIMARY],
+            DR: dr_port or saved_ports.get(DR) or DEFAULT_PORTS[DR],
+        }
+        for port in ports.values():
+            check_port(port)
+            check_port(port + 1)
+        if len({ports[PRIMARY], ports[PRIMARY] + 1, ports[DR], ports[DR] + 1}) < 4:
+            raise ValueError(f"primary and dr ports overlap: {ports[PRIMARY]} and {ports[DR]} (+1 each)")
+        self.kafka_version = kafka_version or saved.get("kafka_version") or jars.DEFAULT_KAFKA_VERSION
+        jars.parse_version(self.kafka_version)
+        if auto_create_topics is None:
+            auto_create_topics = bool(saved.get("auto_create_topics", False))
+        self.auto_create_topics = auto_create_topics
+        self._saved = saved
+        self.specs = {
+            alias: ClusterSpec(alias, SITES[alias]["region"], ports[alias], ports[alias] + 1)
+            for alias in ALIASES
+        }
+        self.clusters = {
+            alias: LabCluster(spec, self.home / alias, auto_create_topics=auto_create_topics)
+            for alias, spec in self.specs.items()
+        }
+        self.traffic = TrafficProcess(self.home)
+
+    # Paths and lookups ---------------------------------------------------------------------------
+
+    @property
+    def plan_path(self) -> Path:
+        """The lab's DR plan (``settings.lab_plan_path()`` for the default lab)."""
+        return self.home / "plan.toml"
+
+    @property
+    def state_path(self) -> Path:
+        """``lab.json``: the ports, version and options the lab was last brought up with."""
+        return self.home / "lab.json"
+
+    def cluster(self, alias: str) -> LabCluster:
+        """The cluster called ``alias`` (``primary`` or ``dr``)."""
+        try:
+            return self.clusters[alias]
+        except KeyError:
+            raise LabError(f"no lab cluster {alias!r}; the lab has {', '.join(ALIASES)}") from None
+
+    def bootstrap(self, alias: str) -> str:
+        """``127.0.0.1:<port>`` of ``alias``."""
+        return self.cluster(alias).spec.bootstrap
+
+    def pid(self, alias: str) -> int | None:
+        """The broker JVM's pid of ``alias``, None if it is not running."""
+        return self.cluster(alias).running_pid()
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.home / "lab.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_state(self) -> None:
+        state = {
+            "kafka_version": self.kafka_version,
+            "auto_create_topics": self.auto_create_topics,
+            "ports": {alias: spec.port for alias, spec in self.specs.items()},
+            "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
+            "regions": {alias: spec.region for alias, spec in self.specs.items()},
+        }
+        tmp = self.state_path.with_name("lab.json.tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.state_path)
+
+    # Plan ----------------------------------------------------------------------------------------
+
+    def render_plan(self) -> dict[str, Any]:
+        """The lab's DR plan as data (see :func:`render_plan`)."""
+        return render_plan(self.specs, self.kafka_version)
+
+    def write_plan(self) -> Path:
+        """Write the DR plan as TOML to :attr:`plan_path` and return the path."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        text = "# The kdrtui lab's DR plan, written by `kdrtui lab up`. Rewritten on every up.\n"
+        text += tomli_w.dumps(self.render_plan())
+        tmp = self.plan_path.with_name(self.plan_path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.plan_path)
+        return self.plan_path
+
+    # Lifecycle -----------------------------------------------------------------------------------
+
+    def _check_running_matches(self) -> None:
+        # A cluster running on other ports than asked for would be "reused" while clients look for it
+        # elsewhere: refuse rather than silently use the wrong ports.
+        saved_ports = self._saved.get("ports", {})
+        for alias, cluster in self.clusters.items():
+            old = saved_ports.get(alias)
+            if old is not None and old != cluster.spec.port:
+                running = LabCluster(
+                    ClusterSpec(alias, cluster.spec.region, old, old + 1), cluster.home
+                ).running_pid()
+                if running is not None:
+                    raise LabError(
+                        f"{alias} is running on port {old} (pid {running}), not {cluster.spec.port}; "
+                        "run `kdrtui lab down` first to change ports"
+                    )
+
+    def up(self, *, timeout: float = READY_TIMEOUT_S, report: Report | None = None) -> LabStatus:
+        """Start whatever is not running, wait until both clusters answer, write the plan.
+
+        Raises:
+            PrerequisiteError: Java 17+ (or Maven, when the jars are not cached) is missing.
+            FetchError: the Kafka jars could not be fetched.
+            LabError: a port is taken, or a broker did not start (with the end of its log).
+        """
+        say = report or (lambda _msg: None)
+        self._check_running_matches()
+        self.home.mkdir(parents=True, exist_ok=True)
+        to_start: list[LabCluster] = []
+        notes: dict[str, tuple[str, ...]] = {}
+        for alias, cluster in self.clusters.items():
+            pid = cluster.running_pid()
+            if pid is None:
+                stale = cluster.clean_stale()
+                if stale == 0:
+                    say(f"{alias}: stale pid file removed (it held no readable pid)")
+                elif stale is not None:
+                    say(f"{alias}: stale pid file removed (pid {stale} is gone or is not its broker)")
+                pid = cluster.adopt_orphan()
+                if pid is not None:
+                    say(f"{alias}: found its broker running without a pid file (pid {pid}); reusing it")
+            if pid is not None:
+                notes[alias] = ("reused",)
+            else:
+                to_start.append(cluster)
+
+        if to_start:
+            for cluster in to_start:
+                risky = [
+                    p for p in (cluster.spec.port, cluster.spec.controller_port) if in_ephemeral_range(p)
+                ]
+                if risky:
+                    say(
+                        f"{cluster.alias}: warning: port {risky[0]} is in the kernel's ephemeral range; "
+                        "a client retrying while the broker is down can take it (TCP self-connect). "
+                        "Ports below 32768 avoid this."
+                    )
+            check_prerequisites(need_mvn=not jars.is_fetched(self.kafka_version))
+            fetched = jars.fetch(self.kafka_version, report=say)
+            dist = fetched.distribution
+            # Recorded before starting, so `down` finds a half-started lab's ports too.
+            self._save_state()
+            for cluster in to_start:
+                say(f"{cluster.alias}: starting Kafka {self.kafka_version} on {cluster.spec.bootstrap}")
+            started_at = time.monotonic()
+            deadline = started_at + timeout
+            with ThreadPoolExecutor(max_workers=len(to_start)) as pool:
+                # Format and start both JVMs at once, then wait for both: start-up dominates.
+                def bring_up(cluster: LabCluster) -> str:
+                    pid = cluster.start(dist)
+                    took = cluster.wait_ready(pid, max(1.0, deadline - time.monotonic()))
+                    return (
+                        f"started in {time.monotonic() - started_at:.1f} s (ready {took:.1f} s after launch)"
+                    )
+
+                futures = {c.alias: pool.submit(bring_up, c) for c in to_start}
+                errors = []
+                for alias, future in futures.items():
+                    try:
+                        notes[alias] = (future.result(),)
+                    except (ClusterError, OSError) as exc:
+                        errors.append(str(exc))
+                if errors:
+                    raise LabError("\n".join(errors))
+
+        self._save_state()
+        self._saved = self._load_state()
+        self.write_plan()
+        return dataclasses.replace(self.status(notes=notes), started=tuple(c.alias for c in to_start))
+
+    def down(self, purge: bool = False, *, report: Report | None = None) -> None:
+        """Stop the traffic generator and both brokers (SIGTERM, then SIGKILL after 20 s).
+
+        ``purge`` also deletes the clusters' data, logs and configs, the plan and ``lab.json`` (only
+        files the lab created: the lab directory itself may be shared).
+        """
+        say = report or (lambda _msg: None)
+        if (pid := self.traffic.stop()) is not None:
+            say(f"traffic: stopped (pid {pid})")
+        with ThreadPoolExecutor(max_workers=len(self.clusters)) as pool:
+            futures = {alias: pool.submit(c.stop, STOP_TIMEOUT_S) for alias, c in self.clusters.items()}
+            for alias, future in futures.items():
+                stopped = future.result()
+                if stopped is None:
+                    say(f"{alias}: was not running")
+                elif stopped.clean:
+                    say(f"{alias}: stopped (pid {stopped.pid})")
+                else:
+                    say(f"{alias}: killed (pid {stopped.pid} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s)")
+        if purge:
+            for cluster in self.clusters.values():
+                shutil.rmtree(cluster.home, ignore_errors=True)
+            for path in (
+                self.plan_path,
+                self.state_path,
+                self.traffic.log_file,
+                self.traffic.info_file,
+                self.traffic.stats_file,
+            ):
+                path.unlink(missing_ok=True)
+            say(f"purged the lab's data in {self.home}")
+
+    def kill(self, alias: str) -> int | None:
+        """Crash ``alias``: SIGKILL its broker JVM (data kept; ``up()`` restarts it). Returns the pid."""
+        return self.cluster(alias).kill()
+
+    def status(self, *, topics: bool = True, notes: dict[str, tuple[str, ...]] | None = None) -> LabStatus:
+        """A snapshot of both clusters and the traffic generator; changes nothing.
+
+        ``topics`` asks each running broker for its topic count (both in parallel, a few seconds at
+        most when a broker hangs).
+        """
+        notes = notes or {}
+        with ThreadPoolExecutor(max_workers=len(self.clusters)) as pool:
+            futures = {
+                alias: pool.submit(c.status, topics=topics, notes=notes.get(alias, ()))
+                for alias, c in self.clusters.items()
+            }
+            clusters = {alias: f.result() for alias, f in futures.items()}
+        return LabStatus(
+            home=self.home,
+            plan=self.plan_path,
+            kafka_version=self.kafka_version,
+            clusters=clusters,
+            traffic=self.traffic.status(),
+        )

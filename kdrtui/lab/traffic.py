@@ -1,0 +1,498 @@
+"""The lab's traffic generator: keyed, numbered records at a steady rate, read by committing groups.
+
+Records go round-robin to topics ``<prefix>-<i>`` with key ``key-<seq % 64>`` and a JSON value
+carrying the per-topic sequence number and the produce time, so a rehearsal can later check what
+crossed to the DR cluster and in which order. Each topic is read by ``groups_per_topic`` consumer
+groups ``<prefix>-<i>-g<j>`` that commit their offsets every second: those are the offsets a
+failover translates.
+
+:class:`TrafficGenerator` runs in the calling process (foreground); :class:`TrafficProcess` manages
+a detached generator (``kdrtui lab traffic --background``) through a pid file in the lab directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import kdrtui
+from kdrtui.lab import process
+from kdrtui.services.kafka.config import client_config
+
+#: Keys cycle through this many values, so records with one key land in order on one partition.
+KEY_SPACE = 64
+
+#: How often consumers commit what they have read.
+COMMIT_INTERVAL_S = 1.0
+
+
+@dataclass
+class TrafficStats:
+    """Counters of one traffic run (a snapshot when returned by :meth:`TrafficGenerator.stats`)."""
+
+    started_at: float
+    elapsed_s: float = 0.0
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+    consumed: int = 0
+    commits: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    state: str = "starting"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the background generator's stats file)."""
+        return asdict(self)
+
+    def line(self) -> str:
+        """One progress line for a terminal or a log."""
+        rate = self.acked / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        text = (
+            f"traffic {self.elapsed_s:6.1f}s  produced {self.acked} ({rate:.1f}/s)  "
+            f"consumed {self.consumed}  commits {self.commits}"
+        )
+        if self.failed or self.errors:
+            text += f"  failed {self.failed}  errors {self.errors} (last: {self.last_error})"
+        if self.state == "stopped":
+            text += "  (final)"
+        return text
+
+
+class TrafficError(RuntimeError):
+    """The traffic generator could not reach its cluster, or could not be started or stopped."""
+
+
+class TrafficGenerator:
+    """Produce and consume steady, checkable traffic on one cluster. Blocking: :meth:`run`."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        topics: int = 3,
+        partitions: int = 3,
+        rate: float = 100.0,
+        duration: float | None = None,
+        prefix: str = "traffic",
+        groups_per_topic: int = 1,
+    ) -> None:
+        if topics < 1 or partitions < 1 or groups_per_topic < 0:
+            raise ValueError("topics and partitions must be >= 1, groups-per-topic >= 0")
+        if rate <= 0:
+            raise ValueError("rate must be > 0 records/s")
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.rate = rate
+        self.duration = duration
+        self.prefix = prefix
+        self.topic_names = [f"{prefix}-{i}" for i in range(topics)]
+        self.group_names = {
+            topic: [f"{topic}-g{j}" for j in range(groups_per_topic)] for topic in self.topic_names
+        }
+        self._stop = threading.Event()
+        self._stats = TrafficStats(started_at=time.time())
+        self._consumed: dict[str, int] = {}
+        self._commits: dict[str, int] = {}
+        self._acked_by_topic: dict[str, int] = {}
+        self._drain_deadline: float | None = None
+        self._producer_done = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def groups(self) -> list[str]:
+        """Every consumer group name, in topic order."""
+        return [g for groups in self.group_names.values() for g in groups]
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (thread- and signal-handler-safe)."""
+        self._stop.set()
+
+    def stats(self) -> TrafficStats:
+        """A consistent copy of the counters."""
+        with self._lock:
+            snap = TrafficStats(**asdict(self._stats))
+            snap.consumed = sum(self._consumed.values())
+            snap.commits = sum(self._commits.values())
+        return snap
+
+    def _error(self, message: str) -> None:
+        with self._lock:
+            self._stats.errors += 1
+            self._stats.last_error = message
+
+    def ensure_topics(self, timeout: float = 30.0) -> list[str]:
+        """Create the topics that do not exist yet; return the names created."""
+        from confluent_kafka import KafkaError, KafkaException
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient(client_config(self.bootstrap))
+        try:
+            existing = set(admin.list_topics(timeout=timeout).topics)
+        except KafkaException as exc:
+            raise TrafficError(f"cannot reach {self.bootstrap}: {exc.args[0].str()}") from exc
+        missing = [t for t in self.topic_names if t not in existing]
+        if not missing:
+            return []
+        futures = admin.create_topics(
+            [NewTopic(t, num_partitions=self.partitions, replication_factor=1) for t in missing],
+            request_timeout=timeout,
+        )
+        created = []
+        for topic, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+                created.append(topic)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # a concurrent run won
+                    raise TrafficError(f"cannot create topic {topic}: {exc.args[0].str()}") from exc
+        return created
+
+    def _produce_loop(self) -> None:
+        try:
+            self._produce()
+        except Exception as exc:  # a thread's failure must reach the stats, not vanish
+            self._error(f"producer stopped: {exc}")
+        finally:
+            self._producer_done.set()
+
+    def _produce(self) -> None:
+        from confluent_kafka import KafkaError, Message, Producer
+
+        producer = Producer(
+            client_config(
+                self.bootstrap,
+                **{
+                    "client.id": f"kdrtui-traffic-{self.prefix}",
+                    "linger.ms": 10,
+                    "acks": "all",
+                    "enable.idempotence": True,
+                },
+            )
+        )
+
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            with self._lock:
+                if err is None:
+                    self._stats.acked += 1
+                    topic = msg.topic() or ""
+                    self._acked_by_topic[topic] = self._acked_by_topic.get(topic, 0) + 1
+                else:
+                    self._stats.failed += 1
+                    self._stats.last_error = str(err)
+
+        seqs = dict.fromkeys(self.topic_names, 0)
+        start = time.monotonic()
+        sent = 0
+        n_topics = len(self.topic_names)
+        while not self._stop.is_set():
+            now = time.monotonic()
+            due = int((now - start) * self.rate) + 1
+            if due - sent > self.rate * 2:
+                # Fell far behind (the broker was down): resume the steady rate instead of a burst.
+                start = now - sent / self.rate
+                due = sent + 1
+            while sent < due and not self._stop.is_set():
+                topic = self.topic_names[sent % n_topics]
+                seq = seqs[topic]
+                key = f"key-{seq % KEY_SPACE}"
+                value = json.dumps(
+                    {"seq": seq, "key": key, "topic": topic, "produced_at_ms": int(time.time() * 1000)},
+                    separators=(",", ":"),
+                )
+                try:
+                    producer.produce(topic, value=value.encode(), key=key.encode(), on_delivery=on_delivery)
+                except BufferError:  # local queue full (broker unreachable): serve callbacks, retry
+                    producer.poll(0.1)
+                    continue
+                seqs[topic] = seq + 1
+                sent += 1
+                with self._lock:
+                    self._stats.sent = sent
+            producer.poll(0)
+            wait = start + sent / self.rate - time.monotonic()
+            if wait > 0:
+                self._stop.wait(min(wait, 0.1))
+        remaining = producer.flush(10.0)
+        if remaining:
+            self._error(f"{remaining} records not acknowledged at shutdown")
+
+    def _consume_loop(self, topic: str, group: str) -> None:
+        try:
+            self._consume(topic, group)
+        except Exception as exc:  # a thread's failure must reach the stats, not vanish
+            self._error(f"{group}: consumer stopped: {exc}")
+
+    def _consume(self, topic: str, group: str) -> None:
+        from confluent_kafka import Consumer, KafkaException
+
+        consumer = Consumer(
+            client_config(
+                self.bootstrap,
+                **{
+                    "group.id": group,
+                    "client.id": f"kdrtui-traffic-{group}",
+                    "auto.offset.reset": "earliest",
+                    # Commit explicitly every second: the committed offsets are the point.
+                    "enable.auto.commit": False,
+                },
+            )
+        )
+        consumer.subscribe([topic])
+        uncommitted = 0
+        last_commit = time.monotonic()
+
+        def commit() -> None:
+            nonlocal uncommitted, last_commit
+            last_commit = time.monotonic()
+            if not uncommitted:
+                return
+            try:
+                consumer.commit(asynchronous=False)
+            except KafkaException as exc:
+                self._error(f"{group}: commit failed: {exc}")
+                return
+            uncommitted = 0
+            with self._lock:
+                self._commits[group] = self._commits.get(group, 0) + 1
+
+        try:
+            while not self._stop.is_set() or self._draining(group):
+                msg = consumer.poll(0.2)
+                if msg is not None:
+                    if msg.error():
+                        self._error(f"{group}: {msg.error()}")
+                    else:
+                        uncommitted += 1
+                        with self._lock:
+                            self._consumed[group] = self._consumed.get(group, 0) + 1
+                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+                    commit()
+            commit()
+        finally:
+            consumer.close()
+
+    def _draining(self, group: str) -> bool:
+        # After the producer stopped, keep reading (briefly, see run) until this group has seen
+        # every acknowledged record of its topic, so the final commit covers the whole run.
+        if self._drain_deadline is None or time.monotonic() > self._drain_deadline:
+            return False
+        if not self._producer_done.is_set():
+            return True
+        topic = group.rsplit("-g", 1)[0]
+        with self._lock:
+            return self._consumed.get(group, 0) < self._acked_by_topic.get(topic, 0)
+
+    def run(
+        self,
+        *,
+        progress: Callable[[TrafficStats], None] | None = None,
+        progress_interval: float = 5.0,
+        drain_timeout: float = 5.0,
+        on_running: Callable[[TrafficStats], None] | None = None,
+    ) -> TrafficStats:
+        """Create the topics, then produce and consume until the duration passes or :meth:`stop`.
+
+        ``on_running`` is called once the topics exist; ``progress`` every ``progress_interval``
+        seconds and once at the end. After the producer stops, consumers read on for up to
+        ``drain_timeout`` seconds so the final commits cover what was produced.
+        """
+        self.ensure_topics()
+        started = time.monotonic()
+        with self._lock:
+            self._stats.started_at = time.time()
+            self._stats.state = "running"
+        if on_running is not None:
+            on_running(self._snapshot(started))
+        producer = threading.Thread(target=self._produce_loop, name="traffic-producer", daemon=True)
+        consumers = [
+            threading.Thread(
+                target=self._consume_loop, args=(topic, group), name=f"traffic-{group}", daemon=True
+            )
+            for topic, groups in self.group_names.items()
+            for group in groups
+        ]
+        for thread in (producer, *consumers):
+            thread.start()
+        next_progress = started + progress_interval
+        end = started + self.duration if self.duration is not None else None
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if end is not None and now >= end:
+                break
+            if now >= next_progress:
+                next_progress += progress_interval
+                if progress is not None:
+                    progress(self._snapshot(started))
+            wake = min(next_progress, end) if end is not None else next_progress
+            self._stop.wait(max(0.0, min(wake - now, 0.5)))
+        self._drain_deadline = time.monotonic() + drain_timeout
+        self._stop.set()
+        producer.join()
+        for thread in consumers:
+            thread.join()
+        final = self._snapshot(started)
+        final.state = "stopped"
+        if progress is not None:
+            progress(final)
+        return final
+
+    def _snapshot(self, started: float) -> TrafficStats:
+        snap = self.stats()
+        snap.elapsed_s = time.monotonic() - started
+        return snap
+
+
+# Background process --------------------------------------------------------------------------
+
+#: What identifies the background generator in ``/proc/<pid>/cmdline``.
+_MARKERS = ("kdrtui.commands.lab", "traffic")
+
+
+@dataclass(frozen=True)
+class TrafficStatus:
+    """The background traffic generator of one lab."""
+
+    running: bool
+    pid: int | None
+    log: Path
+    #: The arguments it was started with (topics, rate, ...), from its info file.
+    args: dict[str, Any] | None
+    #: Its latest counters (see :class:`TrafficStats`), refreshed every few seconds.
+    stats: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form used by ``kdrtui lab status --json``."""
+        return {
+            "running": self.running,
+            "pid": self.pid,
+            "log": str(self.log),
+            "args": self.args,
+            "stats": self.stats,
+        }
+
+
+class TrafficProcess:
+    """The detached traffic generator of the lab in ``home`` (pid, info, stats and log files)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    @property
+    def pid_file(self) -> Path:
+        """``traffic.pid``: written by the starter, removed by the generator when it exits."""
+        return self.home / "traffic.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """The generator's progress lines and errors."""
+        return self.home / "traffic.log"
+
+    @property
+    def info_file(self) -> Path:
+        """The arguments the generator was started with."""
+        return self.home / "traffic.json"
+
+    @property
+    def stats_file(self) -> Path:
+        """The generator's latest :class:`TrafficStats`, rewritten every progress interval."""
+        return self.home / "traffic-stats.json"
+
+    def running_pid(self) -> int | None:
+        """The generator's pid if it is running."""
+        pid = process.read_pid(self.pid_file)
+        if pid is not None and process.is_ours(pid, _MARKERS):
+            return pid
+        return None
+
+    def status(self) -> TrafficStatus:
+        """A snapshot (never raises on missing or half-written files)."""
+        pid = self.running_pid()
+        return TrafficStatus(
+            running=pid is not None,
+            pid=pid,
+            log=self.log_file,
+            args=_read_json(self.info_file),
+            stats=_read_json(self.stats_file),
+        )
+
+    def start(self, cli_args: Sequence[str], *, args_info: dict[str, Any], timeout: float = 60.0) -> int:
+        """Start ``python -m kdrtui.commands.lab traffic <cli_args> --daemon`` detached.
+
+        Waits until the generator reports that it is running (its topics exist), so a generator that
+        cannot reach the broker fails here with its log rather than silently in the background.
+        """
+        if (pid := self.running_pid()) is not None:
+            raise TrafficError(
+                f"traffic is already running (pid {pid}); stop it with `kdrtui lab traffic --stop`"
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        for path in (self.stats_file, self.pid_file):
+            path.unlink(missing_ok=True)
+        _write_json(self.info_file, {**args_info, "started_at": time.time()})
+        env = dict(os.environ)
+        env["KDRTUI_LAB_DIR"] = str(self.home)  # the generator must see this lab, whatever the caller's env
+        # The generator runs from the lab directory: let it import this very kdrtui, installed or not.
+        source_root = str(Path(kdrtui.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
+        argv = [sys.executable, "-m", "kdrtui.commands.lab", "traffic", *cli_args, "--daemon"]
+        with open(self.log_file, "a", encoding="utf-8") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} kdrtui starting the traffic generator\n")
+        pid = process.spawn_detached(argv, log=self.log_file, cwd=self.home, env=env)
+        process.write_pid(self.pid_file, pid)
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = _read_json(self.stats_file)
+            if stats is not None and stats.get("state") in ("running", "stopped"):
+                return pid
+            if not process.is_alive(pid):
+                self.pid_file.unlink(missing_ok=True)
+                raise TrafficError(
+                    f"the traffic generator exited during start-up; {self.log_file}:\n"
+                    + process.tail(self.log_file, 15)
+                )
+            if time.monotonic() > deadline:
+                process.terminate(pid, 10)
+                self.pid_file.unlink(missing_ok=True)
+                raise TrafficError(
+                    f"the traffic generator did not start within {timeout:.0f} s; see {self.log_file}"
+                )
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM the generator (it flushes, commits and exits), SIGKILL after ``timeout`` s."""
+        pid = self.running_pid()
+        if pid is not None:
+            process.terminate(pid, timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return pid
+
+    def write_stats(self, stats: TrafficStats) -> None:
+        """Called by the generator itself (``--daemon``) to publish its counters."""
+        _write_json(self.stats_file, stats.to_dict())
+
+    def release(self, pid: int) -> None:
+        """Called by the generator as it exits: remove the pid file if it still names ``pid``."""
+        if process.read_pid(self.pid_file) == pid:
+            self.pid_file.unlink(missing_ok=True)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

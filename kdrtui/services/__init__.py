@@ -1,0 +1,1 @@
+"""I/O adapters: each talks to one outside system (Kafka, SSH, Azure) behind a small interface."""

@@ -1,0 +1,1 @@
+"""Kafka adapters over confluent-kafka: client configuration, probes, offset reads."""

@@ -1,0 +1,58 @@
+"""Configuration shared by every confluent-kafka client kdrtui creates.
+
+kdrtui's console is a full-screen terminal UI, so librdkafka must never write to stderr: a single
+"Connect to ipv4#127.0.0.1:9092 failed" line would tear the screen. Every client therefore gets a
+Python ``logger`` (librdkafka then hands its log lines to Python instead of printing them), and that
+logger always has a handler, so Python's own last-resort handler never prints them either.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+#: The logger that receives librdkafka's log lines; configure handlers on it (or on ``kdrtui``).
+KAFKA_LOGGER_NAME = "kdrtui.kafka"
+
+#: Defaults tuned for an operator console: notice a dead or returning broker within seconds rather
+#: than librdkafka's 10 s backoff cap and 30 s connection setup timeout.
+DEFAULTS: dict[str, Any] = {
+    "client.id": "kdrtui",
+    "reconnect.backoff.ms": 100,
+    "reconnect.backoff.max.ms": 1000,
+    "socket.connection.setup.timeout.ms": 3000,
+}
+
+
+def kafka_logger() -> logging.Logger:
+    """The logger librdkafka writes to, with at least a :class:`logging.NullHandler`.
+
+    The NullHandler is added on first use rather than at import time. It stops Python's last-resort
+    handler from printing WARNING+ records to stderr when the application has configured no logging,
+    while records still propagate to any handler the application adds (a log file, the TUI's log pane).
+    """
+    logger = logging.getLogger(KAFKA_LOGGER_NAME)
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    return logger
+
+
+def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
+    """A confluent-kafka client configuration for ``bootstrap`` that never prints to the terminal.
+
+    Args:
+        bootstrap: ``host:port[,host:port...]``.
+        **extra: more librdkafka properties; dotted names go through a dict, e.g.
+            ``client_config(b, **{"group.id": "g", "enable.auto.commit": False})``. They override the
+            defaults. A ``logger`` given here replaces kdrtui's (e.g. a per-cluster child of
+            ``kdrtui.kafka``); it must be a :class:`logging.Logger`, never ``None``.
+
+    Returns:
+        A new dict, safe to pass to ``Producer``, ``Consumer`` or ``AdminClient``.
+    """
+    config: dict[str, Any] = dict(DEFAULTS)
+    config.update(extra)
+    config["bootstrap.servers"] = bootstrap
+    if config.get("logger") is None:
+        config["logger"] = kafka_logger()
+    return config

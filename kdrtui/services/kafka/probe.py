@@ -1,0 +1,83 @@
+"""A cheap, repeatable liveness and shape probe of one Kafka cluster.
+
+One long-lived AdminClient per cluster; each probe is a single metadata request, which carries the
+broker list, the controller, the cluster id and the topics together.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from kdrtui.domain.health import ClusterObservation
+
+
+class ClusterProbe(Protocol):
+    """Anything that can observe a cluster; the console depends on this, not on confluent-kafka."""
+
+    def observe(self) -> ClusterObservation:
+        """Read the cluster's metadata now; never raises, a failure is an observation too."""
+        ...
+
+    def close(self) -> None:
+        """Release the client."""
+        ...
+
+
+class KafkaClusterProbe:
+    """:class:`ClusterProbe` over a confluent-kafka AdminClient. Blocking: call from a thread."""
+
+    def __init__(self, bootstrap: str, *, timeout_s: float = 3.0) -> None:
+        self.bootstrap = bootstrap
+        self.timeout_s = timeout_s
+        self._admin: object | None = None
+
+    def _client(self) -> object:
+        if self._admin is None:
+            # Imported here: confluent_kafka is not needed to paint the console.
+            from confluent_kafka.admin import AdminClient
+
+            from kdrtui.services.kafka.config import client_config
+
+            self._admin = AdminClient(client_config(self.bootstrap))
+        return self._admin
+
+    def observe(self) -> ClusterObservation:
+        """One metadata request with a deadline."""
+        started = time.monotonic()
+        try:
+            admin = self._client()
+            md = admin.list_topics(timeout=self.timeout_s)  # type: ignore[attr-defined]
+        except Exception as exc:  # a dead broker surfaces as KafkaException or a timeout
+            return ClusterObservation(
+                observed_at=time.time(),
+                ok=False,
+                error=_one_line(exc),
+                latency_s=time.monotonic() - started,
+            )
+        if not md.brokers:
+            return ClusterObservation(
+                observed_at=time.time(),
+                ok=False,
+                error="no brokers in metadata",
+                latency_s=time.monotonic() - started,
+            )
+        controller = md.controller_id if md.controller_id is not None and md.controller_id >= 0 else None
+        return ClusterObservation(
+            observed_at=time.time(),
+            ok=True,
+            brokers=len(md.brokers),
+            topics=sum(1 for name in md.topics if not name.startswith("__")),
+            controller_id=controller,
+            cluster_id=md.cluster_id,
+            latency_s=time.monotonic() - started,
+        )
+
+    def close(self) -> None:
+        """AdminClient has no close; dropping the reference lets librdkafka tear it down."""
+        self._admin = None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())

@@ -1,0 +1,261 @@
+"""The kdrtui console: modes, keys, themes, and the live cluster monitor."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from kdrtui.domain.health import ClusterView, advance
+from kdrtui.domain.plan import Plan
+from kdrtui.services.kafka.probe import ClusterProbe
+from kdrtui.tui.messages import ClusterObserved
+from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
+from kdrtui.tui.screens.overview import OverviewScreen
+from kdrtui.tui.screens.pending import FailoverScreen, LagScreen, ProvisioningScreen, WizardScreen
+from kdrtui.tui.themes import THEME_NAMES, load_theme
+from kdrtui.tui.widgets.mode_bar import MODE_TABS
+
+ProbeFactory = Callable[[str, str], ClusterProbe]
+"""Builds the probe for (alias, bootstrap servers)."""
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+
+
+def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
+    """The real probe: one AdminClient per cluster."""
+    from kdrtui.services.kafka.probe import KafkaClusterProbe
+
+    return KafkaClusterProbe(bootstrap)
+
+
+class KdrApp(App[None]):
+    """The console. Build it with :func:`make_app` so tests can inject its services."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kdrtui"
+    MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
+        "overview": OverviewScreen,
+        "wizard": WizardScreen,
+        "provisioning": ProvisioningScreen,
+        "lag": LagScreen,
+        "failover": FailoverScreen,
+    }
+    DEFAULT_MODE = "overview"
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        *(
+            Binding(key, f"goto('{mode}')", label, show=False, id=f"mode.{mode}")
+            for key, mode, label in MODE_TABS
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("q", "request_quit", "Quit", id="quit"),
+    ]
+    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    """Actions that change something; hidden and refused under ``--read-only``."""
+
+    def __init__(
+        self,
+        *,
+        plan: Plan | None,
+        plan_path: Path | None,
+        probe_factory: ProbeFactory,
+        clock: Callable[[], float],
+        theme: str,
+        read_only: bool,
+        refresh_interval: float,
+    ) -> None:
+        super().__init__()
+        self.animation_level = "none"
+        self.plan = plan
+        """The DR plan the console works on, or ``None``."""
+        self.plan_path = plan_path
+        """Where the plan was read from."""
+        self.read_only = read_only
+        """When true, nothing that changes anything is offered."""
+        self.clock = clock
+        """Wall-clock time source (injected so tests are deterministic)."""
+        self.refresh_interval = refresh_interval
+        """Seconds between two probes of a cluster."""
+        self.cluster_views: dict[str, ClusterView] = {}
+        """The newest view of each cluster, by alias."""
+        self.operations: dict[str, str] = {}
+        """Long operations in progress (id -> description); quitting asks first while any run."""
+        self._probe_factory = probe_factory
+        self._wake: dict[str, threading.Event] = {}
+        self._stopping = threading.Event()
+        for name in THEME_NAMES:
+            self.register_theme(load_theme(name))
+        chosen = load_theme(theme)
+        self.register_theme(chosen)
+        self.theme = chosen.name
+        if plan is not None:
+            self.cluster_views = {alias: ClusterView(alias) for alias in plan.clusters}
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._check_size()
+        if self.plan is None:
+            return
+        for alias, cluster in self.plan.clusters.items():
+            bootstrap = ",".join(cluster.bootstrap_servers)
+            if not bootstrap:
+                continue
+            self._wake[alias] = threading.Event()
+            self.run_worker(
+                partial(self._probe_loop, alias, bootstrap),
+                name=f"probe:{alias}",
+                group="probes",
+                thread=True,
+                exit_on_error=False,
+            )
+
+    def on_unmount(self) -> None:
+        self._stopping.set()
+        for event in self._wake.values():
+            event.set()
+
+    def _probe_loop(self, alias: str, bootstrap: str) -> None:
+        """Thread worker: probe one cluster, post what it saw, wait, repeat until cancelled."""
+        worker = get_current_worker()
+        wake = self._wake[alias]
+        probe = self._probe_factory(alias, bootstrap)
+        try:
+            while not (worker.is_cancelled or self._stopping.is_set()):
+                observation = probe.observe()
+                if worker.is_cancelled or self._stopping.is_set():
+                    break
+                self.post_message(ClusterObserved(alias, observation))
+                wake.wait(self.refresh_interval)
+                wake.clear()
+        finally:
+            probe.close()
+
+    def on_cluster_observed(self, message: ClusterObserved) -> None:
+        view = self.cluster_views.get(message.alias, ClusterView(message.alias))
+        self.cluster_views[message.alias] = advance(view, message.observation)
+        # Hidden panes are not redrawn; the Overview redraws from cluster_views when shown again.
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.refresh_views()
+
+    # -- size ---------------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        # self.size lags behind (Textual debounces resizes), so use the event's size.
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int | None = None, height: int | None = None) -> None:
+        if width is None or height is None:
+            width, height = self.size
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if too_small and not isinstance(self.screen, TooSmallScreen):
+            self.push_screen(TooSmallScreen())
+        elif not too_small and isinstance(self.screen, TooSmallScreen):
+            self.pop_screen()
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.read_only and action in self.MUTATING_ACTIONS:
+            return None
+        return True
+
+    def action_goto(self, mode: str) -> None:
+        """Switch to a mode (Overview, Wizard, Provisioning, Mirror lag, Failover)."""
+        if isinstance(self.screen, TooSmallScreen):
+            return
+        self.switch_mode(mode)
+        self._check_size()
+
+    def action_refresh_now(self) -> None:
+        """Probe every cluster now instead of waiting for the next interval."""
+        for event in self._wake.values():
+            event.set()
+
+    def action_help(self) -> None:
+        """Show every key that works here."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        """(key, description) for every active binding of the current screen and the app."""
+        rows: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if not binding.description or active.enabled is False:
+                continue
+            row = (self.get_key_display(binding), binding.description)
+            if row not in seen:
+                seen.add(row)
+                rows.append(row)
+        return rows
+
+    def action_request_quit(self) -> None:
+        """Quit; asks first while an operation is running."""
+        if not self.operations:
+            self.exit()
+            return
+        running = "; ".join(self.operations.values())
+
+        def answered(really: bool | None) -> None:
+            if really:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(f"Still running: {running}. Quit anyway?"), answered)
+
+    async def action_quit(self) -> None:
+        """Every way out (ctrl+q, the palette) goes through the same guard."""
+        self.action_request_quit()
+
+    def begin_operation(self, op_id: str, description: str) -> None:
+        """Mark a long operation as running (quitting then asks first)."""
+        self.operations[op_id] = description
+
+    def end_operation(self, op_id: str) -> None:
+        """Mark a long operation as finished."""
+        self.operations.pop(op_id, None)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for key, mode, label in MODE_TABS:
+            yield SystemCommand(f"Go to {label}", f"Switch to the {label} pane (key {key})", partial(self.action_goto, mode))
+        yield SystemCommand("Refresh now", "Probe every cluster now", self.action_refresh_now)
+        yield SystemCommand("Help: keys", "Show every key that works here", self.action_help)
+        for name in THEME_NAMES:
+            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme", partial(self._set_theme, name))
+        yield SystemCommand("Quit", "Quit kdrtui (asks first while an operation runs)", self.action_request_quit)
+
+    def _set_theme(self, name: str) -> None:
+        self.theme = f"kdrtui-{name}"
+
+
+def make_app(
+    plan: Plan | None = None,
+    plan_path: Path | None = None,
+    *,
+    probe_factory: ProbeFactory | None = None,
+    clock: Callable[[], float] = time.time,
+    theme: str = "dark",
+    read_only: bool = False,
+    refresh_interval: float = 2.0,
+) -> KdrApp:
+    """Build the console with its services; tests pass their own probe factory and clock."""
+    return KdrApp(
+        plan=plan,
+        plan_path=plan_path,
+        probe_factory=probe_factory or kafka_probe_factory,
+        clock=clock,
+        theme=theme,
+        read_only=read_only,
+        refresh_interval=refresh_interval,
+    )

@@ -1,0 +1,27 @@
+"""The frame every mode shares: mode bar on top, footer with the keys below."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from kdrtui.tui.widgets.mode_bar import ModeBar
+
+
+class ModeScreen(Screen[None]):
+    """A console mode. Subclasses implement :meth:`compose_body`."""
+
+    MODE: str = ""
+    """The mode name this screen is registered under."""
+
+    def compose(self) -> ComposeResult:
+        yield ModeBar(self.MODE, read_only=bool(getattr(self.app, "read_only", False)))
+        with Vertical(id="body"):
+            yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        """The mode's own widgets."""
+        yield from ()

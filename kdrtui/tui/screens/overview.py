@@ -1,0 +1,81 @@
+"""Overview: every cluster of the plan, live, and the flows between them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.widgets import Static
+
+from kdrtui.domain.health import ClusterView
+from kdrtui.domain.plan import Plan
+from kdrtui.tui.screens.base import ModeScreen
+from kdrtui.tui.widgets.cluster_card import ClusterCard
+
+
+def describe_flow(plan: Plan, index: int) -> str:
+    """One line per MirrorMaker flow, e.g. ``primary → dr  MM2 · prefixed (primary.<topic>)``."""
+    flow = plan.flows[index]
+    naming = str(flow.naming)
+    names = f"{flow.source}.<topic>" if naming == "prefixed" else "<topic>"
+    include = ", ".join(flow.topics) or "-"
+    return (
+        f"{escape(flow.source)} → {escape(flow.target)}  {str(flow.mirrormaker).upper()} · {naming} "
+        f"(as {escape(names)} on {escape(flow.target)}) · topics {escape(include)}"
+    )
+
+
+class OverviewScreen(ModeScreen):
+    """Each cluster's reachability, brokers, topics, controller and data age."""
+
+    MODE = "overview"
+    BINDINGS = [Binding("r", "app.refresh_now", "Refresh", id="overview.refresh")]
+
+    def compose_body(self) -> ComposeResult:
+        app = self.app
+        plan: Plan | None = getattr(app, "plan", None)
+        plan_path: Path | None = getattr(app, "plan_path", None)
+        if plan is None:
+            yield Static(
+                "[b]No DR plan loaded.[/b]\n\n"
+                "Start the local rehearsal lab with [b]kdrtui lab up[/b] and open it with "
+                "[b]kdrtui --plan lab[/b], or pass [b]--plan PATH[/b] to a plan file "
+                "(README: 'The DR plan file').",
+                id="no-plan",
+            )
+            return
+        where = f" · [dim]{escape(str(plan_path))}[/dim]" if plan_path else ""
+        yield Static(f"[b]{escape(plan.plan.name)}[/b] · {plan.plan.topology}{where}", id="plan-line")
+        with Grid(id="cluster-grid"):
+            for alias, cluster in plan.clusters.items():
+                role = (
+                    "primary"
+                    if alias == plan.primary_alias
+                    else "secondary" if alias == plan.secondary_alias else "cluster"
+                )
+                yield ClusterCard(
+                    alias,
+                    region=cluster.region,
+                    role=role,
+                    bootstrap=",".join(cluster.bootstrap_servers),
+                )
+        flows = "\n".join(describe_flow(plan, i) for i in range(len(plan.flows))) or "none (dual ingest)"
+        yield Static(f"[b]Flows[/b]\n{flows}", id="flows")
+
+    def on_mount(self) -> None:
+        self.refresh_views()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_views()
+
+    def refresh_views(self) -> None:
+        """Draw every card from the app's current views (called on new data and when shown)."""
+        views: dict[str, ClusterView] = getattr(self.app, "cluster_views", {})
+        now = self.app.clock()  # type: ignore[attr-defined]
+        for card in self.query(ClusterCard):
+            view = views.get(card.alias)
+            if view is not None:
+                card.show(view, now)

@@ -1,0 +1,73 @@
+"""Modes whose capability is not built yet. They say so plainly and show no made-up data."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from kdrtui.tui.screens.base import ModeScreen
+
+
+class PendingScreen(ModeScreen):
+    """A mode that is planned but not yet built."""
+
+    TITLE_TEXT = ""
+    """The pane's name."""
+    WHAT = ""
+    """What the pane will do, in a sentence or two."""
+    MEANWHILE = ""
+    """What to use until it exists."""
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"[b]{self.TITLE_TEXT}[/b] — not built yet", classes="pending-title")
+        yield Static(self.WHAT, classes="pending-text")
+        if self.MEANWHILE:
+            yield Static(f"Meanwhile: {self.MEANWHILE}", classes="pending-text")
+        yield Static("This pane shows nothing rather than made-up data.", classes="pending-note")
+
+
+class WizardScreen(PendingScreen):
+    """Topology wizard (planned)."""
+
+    MODE = "wizard"
+    TITLE_TEXT = "Topology wizard"
+    WHAT = (
+        "Will guide the choice among hot standby with dual ingest, cold standby with scheduled "
+        "MirrorMaker replication and active-active, validate every input as Azure would, and write "
+        "the DR plan file."
+    )
+    MEANWHILE = "write a plan by hand (README: 'The DR plan file') and check it with `kdrtui plan validate`."
+
+
+class ProvisioningScreen(PendingScreen):
+    """Provisioning progress (planned)."""
+
+    MODE = "provisioning"
+    TITLE_TEXT = "Provisioning"
+    WHAT = (
+        "Will carry the plan out through the Azure SDKs — resource groups, storage, VNets and peering, "
+        "HDInsight Kafka clusters, the edge node, Kafka IP advertising — with live, resumable progress."
+    )
+
+
+class LagScreen(PendingScreen):
+    """Per-topic mirror lag (planned)."""
+
+    MODE = "lag"
+    TITLE_TEXT = "Mirror lag"
+    WHAT = (
+        "Will show per-topic mirror lag in records and seconds, read from MirrorMaker's internal topics "
+        "and the clusters' end offsets, with health, trends and thresholds."
+    )
+    MEANWHILE = "the Overview pane shows whether each cluster is reachable."
+
+
+class FailoverScreen(PendingScreen):
+    """One-key failover (planned)."""
+
+    MODE = "failover"
+    TITLE_TEXT = "Failover"
+    WHAT = (
+        "Will run a guarded, journaled failover and failback: pre-flight, fence, drain, stop "
+        "MirrorMaker, translate consumer group offsets, switch clients, report the RPO and RTO achieved."
+    )
