@@ -55,7 +55,9 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool) -> None:
 
 @click.command("console")
 @click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab' for the lab's plan.")
-@click.option("--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file.")
+@click.option(
+    "--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file."
+)
 @click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
 def console_command(plan_arg: str | None, theme: str, read_only: bool) -> None:
     """Open the console (what plain `kdrtui` does)."""
@@ -63,7 +65,9 @@ def console_command(plan_arg: str | None, theme: str, read_only: bool) -> None:
 
 
 @click.command("demo")
-@click.option("--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file.")
+@click.option(
+    "--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file."
+)
 @click.option("--rate", type=float, default=20.0, show_default=True, help="Traffic, records per second.")
 @click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
 @click.pass_context

@@ -193,7 +193,7 @@ def _render_status(status: LabStatus) -> str:
 
 
 def _state_text(c: ClusterStatus) -> str:
-    return f"stale (pid {c.stale_pid} gone)" if c.state == "stale" else c.state
+    return f"stale (pid {c.stale_pid})" if c.state == "stale" else c.state
 
 
 @lab_group.command("traffic")

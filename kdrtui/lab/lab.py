@@ -232,6 +232,14 @@ class Lab:
     def _check_running_matches(self) -> None:
         # A cluster running on other ports than asked for would be "reused" while clients look for it
         # elsewhere: refuse rather than silently use the wrong ports.
+        saved_version = self._saved.get("kafka_version")
+        if saved_version and saved_version != self.kafka_version:
+            up = [alias for alias, c in self.clusters.items() if c.running_pid() is not None]
+            if up:
+                raise LabError(
+                    f"{' and '.join(up)} run(s) Kafka {saved_version}, not {self.kafka_version}; "
+                    "run `kdrtui lab down` first to change versions"
+                )
         saved_ports = self._saved.get("ports", {})
         for alias, cluster in self.clusters.items():
             old = saved_ports.get(alias)

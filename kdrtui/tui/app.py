@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -144,8 +144,16 @@ class KdrApp(App[None]):
         view = self.cluster_views.get(message.alias, ClusterView(message.alias))
         self.cluster_views[message.alias] = advance(view, message.observation)
         # Hidden panes are not redrawn; the Overview redraws from cluster_views when shown again.
-        if isinstance(self.screen, OverviewScreen):
-            self.screen.refresh_views()
+        screen = self._current_screen()
+        if isinstance(screen, OverviewScreen):
+            screen.refresh_views()
+
+    def _current_screen(self) -> Screen[object] | None:
+        """The visible screen, or None while a mode switch has emptied the stack for a moment."""
+        try:
+            return self.screen
+        except ScreenStackError:
+            return None
 
     # -- size ---------------------------------------------------------------------------------------
 
@@ -157,9 +165,12 @@ class KdrApp(App[None]):
         if width is None or height is None:
             width, height = self.size
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
-        if too_small and not isinstance(self.screen, TooSmallScreen):
+        screen = self._current_screen()
+        if screen is None:
+            return
+        if too_small and not isinstance(screen, TooSmallScreen):
             self.push_screen(TooSmallScreen())
-        elif not too_small and isinstance(self.screen, TooSmallScreen):
+        elif not too_small and isinstance(screen, TooSmallScreen):
             self.pop_screen()
 
     # -- actions ------------------------------------------------------------------------------------
@@ -169,11 +180,11 @@ class KdrApp(App[None]):
             return None
         return True
 
-    def action_goto(self, mode: str) -> None:
+    async def action_goto(self, mode: str) -> None:
         """Switch to a mode (Overview, Wizard, Provisioning, Mirror lag, Failover)."""
-        if isinstance(self.screen, TooSmallScreen):
+        if isinstance(self._current_screen(), TooSmallScreen):
             return
-        self.switch_mode(mode)
+        await self.switch_mode(mode)
         self._check_size()
 
     def action_refresh_now(self) -> None:
@@ -228,12 +239,18 @@ class KdrApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for key, mode, label in MODE_TABS:
-            yield SystemCommand(f"Go to {label}", f"Switch to the {label} pane (key {key})", partial(self.action_goto, mode))
+            yield SystemCommand(
+                f"Go to {label}", f"Switch to the {label} pane (key {key})", partial(self.action_goto, mode)
+            )
         yield SystemCommand("Refresh now", "Probe every cluster now", self.action_refresh_now)
         yield SystemCommand("Help: keys", "Show every key that works here", self.action_help)
         for name in THEME_NAMES:
-            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme", partial(self._set_theme, name))
-        yield SystemCommand("Quit", "Quit kdrtui (asks first while an operation runs)", self.action_request_quit)
+            yield SystemCommand(
+                f"Theme: {name}", f"Switch to the {name} theme", partial(self._set_theme, name)
+            )
+        yield SystemCommand(
+            "Quit", "Quit kdrtui (asks first while an operation runs)", self.action_request_quit
+        )
 
     def _set_theme(self, name: str) -> None:
         self.theme = f"kdrtui-{name}"

@@ -18,8 +18,17 @@ THEME_NAMES = ("dark", "light", "high-contrast")
 _DECLARATION = re.compile(r"^\s*\$(?P<name>[a-z][a-z0-9-]*)\s*:\s*(?P<value>[^;]+?)\s*;", re.MULTILINE)
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _THEME_FIELDS = (
-    "primary", "secondary", "warning", "error", "success", "accent",
-    "foreground", "background", "surface", "panel", "boost",
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
 )
 
 
@@ -51,11 +60,12 @@ def theme_path(name_or_path: str) -> Path:
 def load_theme(name_or_path: str) -> Theme:
     """Build the Textual theme ``kdrtui-<name>`` from a theme file."""
     path = theme_path(name_or_path)
-    values = {
-        m["name"]: m["value"] for m in _DECLARATION.finditer(_COMMENT.sub("", path.read_text("utf-8")))
-    }
+    values = {m["name"]: m["value"] for m in _DECLARATION.finditer(_COMMENT.sub("", path.read_text("utf-8")))}
     if "primary" not in values:
         raise ThemeError(f"{path}: a theme needs at least $primary")
-    fields = {key: values.pop(key) for key in _THEME_FIELDS if key in values}
+    fields: dict[str, str] = {key: values.pop(key) for key in _THEME_FIELDS if key in values}
     dark = values.pop("dark", "true").lower() != "false"
-    return Theme(name=f"kdrtui-{path.stem}", dark=dark, variables=values, **fields)
+    theme = Theme(name=f"kdrtui-{path.stem}", primary=fields.pop("primary"), dark=dark, variables=values)
+    for key, value in fields.items():
+        setattr(theme, key, value)
+    return theme

@@ -39,7 +39,9 @@ async def test_overview_follows_a_broker_killed_and_restarted(lab: Lab) -> None:
         assert "controller broker 1" in text
 
         lab.kill("dr")
-        took = await until(pilot, lambda: app.cluster_views["dr"].state is Reachability.UNREACHABLE, timeout=10)
+        took = await until(
+            pilot, lambda: app.cluster_views["dr"].state is Reachability.UNREACHABLE, timeout=10
+        )
         await pilot.pause()
         text = str(dr_card.render())
         assert "✖ UNREACHABLE" in text and "(stale)" in text, text

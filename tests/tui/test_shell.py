@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 from kdrtui.domain.health import Reachability
 from kdrtui.tui.app import KdrApp, make_app
@@ -23,6 +24,21 @@ async def until(pilot: object, predicate: Callable[[], bool], timeout: float = 5
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await pilot.pause(0.02)  # type: ignore[attr-defined]
+
+
+async def run_from_palette(pilot: object, app: KdrApp, words: str) -> None:
+    """Open the command palette, type ``words``, wait until the top match is that command, run it."""
+    await pilot.press("ctrl+p")  # type: ignore[attr-defined]
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*words)  # type: ignore[attr-defined]
+
+    def top_match_is_it() -> bool:
+        options = app.screen.query_one(CommandList)
+        top = str(options.get_option_at_index(0).prompt) if options.option_count else ""
+        return top.lower().startswith(words)
+
+    await until(pilot, top_match_is_it)
+    await pilot.press("enter")  # type: ignore[attr-defined]
 
 
 def build(probes: ScriptedProbes | None = None, **kw: object) -> KdrApp:
@@ -129,7 +145,7 @@ async def test_quit_asks_first_while_an_operation_runs() -> None:
         assert app.is_running
         await pilot.press("q")
         await pilot.press("y")
-        await until(pilot, lambda: not app.is_running or app._exit_renderables is not None)  # noqa: SLF001
+        await until(pilot, lambda: not app.is_running or app._exit_renderables is not None)
     assert app.return_code == 0
 
 
@@ -186,7 +202,7 @@ async def test_palette_offers_modes_and_themes() -> None:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Go to Mirror lag" in titles
         assert {f"Theme: {n}" for n in THEME_NAMES} <= set(titles)
-        app._set_theme("light")  # noqa: SLF001
+        app._set_theme("light")
         await pilot.pause()
         assert app.theme == "kdrtui-light"
 

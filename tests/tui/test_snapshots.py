@@ -1,4 +1,7 @@
-"""Snapshots of the shell at 80x24 and 120x40 (update with `pytest --snapshot-update`, then review the SVGs)."""
+"""Snapshots of the shell at 80x24 and 120x40.
+
+After a deliberate UI change: `pytest --snapshot-update`, then review the SVGs.
+"""
 
 from __future__ import annotations
 

@@ -54,7 +54,9 @@ class OverviewScreen(ModeScreen):
                 role = (
                     "primary"
                     if alias == plan.primary_alias
-                    else "secondary" if alias == plan.secondary_alias else "cluster"
+                    else "secondary"
+                    if alias == plan.secondary_alias
+                    else "cluster"
                 )
                 yield ClusterCard(
                     alias,

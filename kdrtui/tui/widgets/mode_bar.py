@@ -33,7 +33,9 @@ class ModeBar(Static):
         for key, mode, label in MODE_TABS:
             style = "bold reverse" if mode == self.current else ""
             text.append(" ")
-            text.append_text(Text.assemble((f"{key} ", "dim" if mode != self.current else ""), label, style=style))
+            text.append_text(
+                Text.assemble((f"{key} ", "dim" if mode != self.current else ""), label, style=style)
+            )
             text.append(" ")
         if self.read_only:
             text.append("  READ-ONLY ", style="bold")

@@ -1,0 +1,113 @@
+"""Shared fixtures: the real two-cluster Kafka lab (once per session), unique names, waiting.
+
+The session lab uses its own ports (19192/19193 and 29192/29193, or the next free pair 100 up) and a
+temporary lab directory, so a developer's own lab on the default ports keeps running beside the
+tests, and two test sessions on one machine do not collide (each holds a lock on its pair). The
+ports stay below the kernel's ephemeral range (32768+): there, a client retrying a stopped broker
+can connect to itself and hold the port the broker needs to restart on. Jars come from the normal
+cache (a warm cache makes the lab start in seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kdrtui.lab.lab import Lab
+from kdrtui.lab.ports import port_in_use
+
+#: First client ports tried for the session lab; each controller listens on port + 1.
+TEST_PRIMARY_PORT = 19192
+TEST_DR_PORT = 29192
+
+ReservePorts = Callable[[int, int], contextlib.AbstractContextManager[tuple[int, int]]]
+
+
+@contextlib.contextmanager
+def reserved_ports(primary: int, dr: int, *, step: int = 100, tries: int = 20) -> Iterator[tuple[int, int]]:
+    """Hold a free (primary, dr) client-port pair for a lab, trying ``primary + k*step``, ``dr + k*step``.
+
+    A lock file per pair keeps concurrent test sessions apart; ports something already listens on
+    (a developer's lab, another program) are skipped.
+    """
+    for k in range(tries):
+        pair = (primary + k * step, dr + k * step)
+        with open(Path(tempfile.gettempdir()) / f"kdrtui-test-ports-{pair[0]}-{pair[1]}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            if any(port_in_use(p) for port in pair for p in (port, port + 1)):
+                continue
+            yield pair
+            return
+    raise RuntimeError(f"no free port pair from {primary}/{dr} in {tries} tries")
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    message: str = "condition",
+) -> float:
+    """Poll ``predicate`` until it is truthy; return the seconds it took; fail after ``timeout``."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{message} not met within {timeout} s")
+        time.sleep(interval)
+    return time.monotonic() - started
+
+
+def require_java() -> None:
+    """Skip (with the reason) when Java is missing; CI has Java, so lab tests run there."""
+    if shutil.which("java") is None:
+        pytest.skip("java not found on PATH: the lab runs real Apache Kafka on Java 17+")
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture() -> Callable[..., float]:
+    """:func:`wait_until` as a fixture, for tests that cannot import conftest."""
+    return wait_until
+
+
+@pytest.fixture(name="reserved_ports", scope="session")
+def reserved_ports_fixture() -> ReservePorts:
+    """:func:`reserved_ports` as a fixture, for a test that needs a lab of its own."""
+    return reserved_ports
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The two-cluster lab, started once per session and purged at the end.
+
+    ``KDRTUI_LAB_DIR`` points at it for the whole session, so ``kdrtui lab ...`` invocations and
+    ``--plan lab`` in tests see this lab.
+    """
+    require_java()
+    home = tmp_path_factory.mktemp("lab")
+    with pytest.MonkeyPatch.context() as mp, reserved_ports(TEST_PRIMARY_PORT, TEST_DR_PORT) as ports:
+        mp.setenv("KDRTUI_LAB_DIR", str(home))
+        the_lab = Lab(home, primary_port=ports[0], dr_port=ports[1])
+        try:
+            the_lab.up()
+            yield the_lab
+        finally:
+            the_lab.down(purge=True)
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """``t-<test name>-<random6>``: topics and groups of one test never meet another test's."""
+    base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
+    base = base.removeprefix("test-")[:40].rstrip("-")
+    return f"t-{base}-{secrets.token_hex(3)}"

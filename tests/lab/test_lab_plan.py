@@ -1,0 +1,75 @@
+"""The DR plan the lab writes: the agreed TOML shape, and accepted by kdrtui's own plan loader."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kdrtui.lab.lab import Lab
+
+EXPECTED_FLOW = {
+    "source": "primary",
+    "target": "dr",
+    "topics": [".*"],
+    "topics_exclude": ["__.*", "mm2-.*", ".*[.]internal", "heartbeats", ".*[.]heartbeats"],
+    "groups": [".*"],
+    "naming": "prefixed",
+    "mirrormaker": "mm2",
+}
+
+
+def test_plan_file_has_the_agreed_shape(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, primary_port=21092, dr_port=22092)
+
+    data = tomllib.loads(lab.write_plan().read_text())
+
+    assert data["plan"] == {
+        "name": "kdrtui-lab",
+        "topology": "cold-standby",
+        "primary": "primary",
+        "secondary": "dr",
+    }
+    assert data["clusters"]["primary"] == {
+        "region": "eastus",
+        "resource_group": "kdrtui-lab-eastus",
+        "vnet_name": "kdrtui-lab-eastus-vnet",
+        "vnet_cidr": "10.0.0.0/16",
+        "subnet_cidr": "10.0.0.0/24",
+        "bootstrap_servers": ["127.0.0.1:21092"],
+        "kafka_version": "3.9.1",
+    }
+    assert data["clusters"]["dr"] == {
+        "region": "westus2",
+        "resource_group": "kdrtui-lab-westus2",
+        "vnet_name": "kdrtui-lab-westus2-vnet",
+        "vnet_cidr": "10.1.0.0/16",
+        "subnet_cidr": "10.1.0.0/24",
+        "bootstrap_servers": ["127.0.0.1:22092"],
+        "kafka_version": "3.9.1",
+    }
+    assert data["flows"] == [EXPECTED_FLOW]
+    assert data["objectives"] == {
+        "rpo_seconds": 60,
+        "rto_seconds": 600,
+        "lag_warn_seconds": 30,
+        "lag_crit_seconds": 120,
+    }
+    assert data["switch"] == {"method": "none"}
+
+
+def test_constructing_a_lab_writes_nothing(tmp_path: Path) -> None:
+    Lab(tmp_path / "lab")
+    assert not (tmp_path / "lab").exists()
+
+
+@pytest.mark.lab
+def test_session_lab_plan_is_accepted_by_load_plan(lab: Lab) -> None:
+    plan_module = pytest.importorskip("kdrtui.domain.plan")
+
+    plan = plan_module.load_plan(lab.plan_path)
+
+    assert plan.cluster("primary").bootstrap_servers == [lab.bootstrap("primary")]
+    assert plan.cluster("dr").bootstrap_servers == [lab.bootstrap("dr")]
+    assert plan.cluster("dr").region == "westus2"
