@@ -13,7 +13,7 @@ INVALID_EXIT = 2
 
 @click.group("plan")
 def plan_group() -> None:
-    """Check DR plan files (TOML; see docs/plan-format.md)."""
+    """Check DR plan files (TOML; see the README's 'The DR plan file')."""
 
 
 @plan_group.command("validate")

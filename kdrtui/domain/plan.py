@@ -1,6 +1,6 @@
 """The DR plan: which clusters, which edge nodes, what is mirrored where, and what "healthy" means.
 
-A plan is a TOML file a person can edit by hand (``docs/plan-format.md`` documents every key).
+A plan is a TOML file a person can edit by hand (``the README's 'The DR plan file'`` documents every key).
 :func:`load_plan` reads one and either returns a :class:`Plan` or raises :class:`PlanInvalid` listing
 *every* problem it found, each with the line it is on. Checking happens in three passes over the parsed
 TOML, all of which always run:
@@ -511,7 +511,7 @@ def load_plan(path: str | Path) -> Plan:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
-        problem = "no such file; write one (see docs/plan-format.md) or run 'kdrtui lab up'"
+        problem = "no such file; write one (see the README's 'The DR plan file') or run 'kdrtui lab up'"
     except UnicodeDecodeError as exc:
         problem = f"not UTF-8 text (byte {exc.start})"
     except OSError as exc:

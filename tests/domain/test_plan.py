@@ -38,7 +38,7 @@ from kdrtui.domain.plan import (
 PLANS = Path(__file__).parent / "plans"
 GOOD = PLANS / "good.toml"
 HOT = PLANS / "hot-standby.toml"
-DOCS = Path(__file__).parents[2] / "docs" / "plan-format.md"
+DOCS = Path(__file__).parents[2] / "README.md"
 
 # The smallest valid plan; the bad plans below edit it line for line, so line numbers stay put.
 BASE = """\
@@ -223,8 +223,8 @@ def test_unknown_cluster_lookup_names_the_known_ones() -> None:
 
 def test_docs_example_is_a_valid_plan() -> None:
     text = DOCS.read_text(encoding="utf-8")
-    example = re.search(r"## Full example.*?```toml\n(.*?)```", text, re.DOTALL)
-    assert example is not None, "docs/plan-format.md needs a ## Full example with a toml block"
+    example = re.search(r"### Full example.*?```toml\n(.*?)```", text, re.DOTALL)
+    assert example is not None, "README.md needs a ### Full example with a toml block"
     plan = parse_plan(example.group(1), "docs example")
     assert {c.region for c in plan.clusters.values()} == {"eastus", "westus2"}
     assert all(c.hdinsight is not None for c in plan.clusters.values())
