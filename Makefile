@@ -1,7 +1,12 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # Each creates .venv, installs kdrtui with its test and dev tools, and fetches the Kafka jars first.
 
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first Python 3.11+ that really runs (pyenv shims exist for versions that are not installed).
+ifndef PYTHON
+PYTHON := $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; \
+	done)
+endif
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
@@ -18,7 +23,7 @@ setup: $(STAMP)
 	$(BIN)/kdrtui lab fetch
 
 prereqs:
-	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if v >= (3, 11) else "kdrtui needs Python 3.11+; found %d.%d (check: python3 --version)" % v[:2])'
+	@test -n "$(PYTHON)" || { echo "kdrtui needs Python 3.11+ (check: python3 --version; Debian: apt-get install python3 python3-venv)"; exit 2; }
 
 $(STAMP): pyproject.toml | prereqs
 	$(PYTHON) -m venv $(VENV)
