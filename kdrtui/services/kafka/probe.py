@@ -79,5 +79,8 @@ class KafkaClusterProbe:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
+    """A readable one-line reason; KafkaException carries a KafkaError whose ``str()`` says it best."""
+    error = exc.args[0] if exc.args else None
+    describe = getattr(error, "str", None)
+    text = describe() if callable(describe) else str(exc)
+    return " ".join((text or type(exc).__name__).split())
