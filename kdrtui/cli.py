@@ -7,6 +7,7 @@ import click
 from kdrtui import __version__
 from kdrtui.commands.console import console_command, demo_command
 from kdrtui.commands.lab import lab_group
+from kdrtui.commands.mm import mm_group
 from kdrtui.commands.plan import plan_group
 
 
@@ -29,3 +30,4 @@ main.add_command(console_command)
 main.add_command(demo_command)
 main.add_command(lab_group)
 main.add_command(plan_group)
+main.add_command(mm_group)

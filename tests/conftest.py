@@ -1,11 +1,12 @@
 """Shared fixtures: the real two-cluster Kafka lab (once per session), unique names, waiting.
 
-The session lab uses its own ports (19192/19193 and 29192/29193, or the next free pair 100 up) and a
-temporary lab directory, so a developer's own lab on the default ports keeps running beside the
-tests, and two test sessions on one machine do not collide (each holds a lock on its pair). The
-ports stay below the kernel's ephemeral range (32768+): there, a client retrying a stopped broker
-can connect to itself and hold the port the broker needs to restart on. Jars come from the normal
-cache (a warm cache makes the lab start in seconds).
+The session lab uses its own ports (19192/19193 and 29192/29193, or the next free pair 100 up; its
+SSH edge node 12322 or the next free port 100 up) and a temporary lab directory, so a developer's
+own lab on the default ports keeps running beside the tests, and two test sessions on one machine
+do not collide (each holds a lock on its ports). The ports stay below the kernel's ephemeral range
+(32768+): there, a client retrying a stopped broker can connect to itself and hold the port the
+broker needs to restart on. Jars come from the normal cache (a warm cache makes the lab start in
+seconds).
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ from pathlib import Path
 
 import pytest
 
+from kdrtui.lab import jars
+from kdrtui.lab.edge import EDGE_PORT_ENV, SSHD, LabEdgeNode, default_backend
 from kdrtui.lab.lab import Lab
 from kdrtui.lab.ports import port_in_use
 
 #: First client ports tried for the session lab; each controller listens on port + 1.
 TEST_PRIMARY_PORT = 19192
 TEST_DR_PORT = 29192
+#: First SSH port tried for test edge nodes (the developer's lab uses 12222).
+TEST_EDGE_PORT = 12322
 
 ReservePorts = Callable[[int, int], contextlib.AbstractContextManager[tuple[int, int]]]
 
@@ -51,6 +56,23 @@ def reserved_ports(primary: int, dr: int, *, step: int = 100, tries: int = 20) -
             yield pair
             return
     raise RuntimeError(f"no free port pair from {primary}/{dr} in {tries} tries")
+
+
+@contextlib.contextmanager
+def reserved_port(first: int, *, step: int = 100, tries: int = 20) -> Iterator[int]:
+    """Hold one free port (``first + k*step``) for this session, like :func:`reserved_ports`."""
+    for k in range(tries):
+        port = first + k * step
+        with open(Path(tempfile.gettempdir()) / f"kdrtui-test-port-{port}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            if port_in_use(port):
+                continue
+            yield port
+            return
+    raise RuntimeError(f"no free port from {first} in {tries} tries")
 
 
 def wait_until(
@@ -86,23 +108,74 @@ def reserved_ports_fixture() -> ReservePorts:
     return reserved_ports
 
 
+@pytest.fixture(name="reserved_port", scope="session")
+def reserved_port_fixture() -> Callable[[int], contextlib.AbstractContextManager[int]]:
+    """:func:`reserved_port` as a fixture, for a test that needs an edge node of its own."""
+    return reserved_port
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _edge_port_of_other_labs() -> Iterator[None]:
+    """Labs a test builds without an edge port get a reserved test port, never the developer's 12222."""
+    with pytest.MonkeyPatch.context() as mp, reserved_port(TEST_EDGE_PORT) as port:
+        mp.setenv(EDGE_PORT_ENV, str(port))
+        yield
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """The two-cluster lab, started once per session and purged at the end.
+    """The two-cluster lab with its SSH edge node, started once per session and purged at the end.
 
     ``KDRTUI_LAB_DIR`` points at it for the whole session, so ``kdrtui lab ...`` invocations and
-    ``--plan lab`` in tests see this lab.
+    ``--plan lab`` in tests see this lab. Its edge node runs the default backend (sshd if installed).
     """
     require_java()
     home = tmp_path_factory.mktemp("lab")
-    with pytest.MonkeyPatch.context() as mp, reserved_ports(TEST_PRIMARY_PORT, TEST_DR_PORT) as ports:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        reserved_ports(TEST_PRIMARY_PORT, TEST_DR_PORT) as ports,
+        reserved_port(TEST_EDGE_PORT) as edge_port,
+    ):
         mp.setenv("KDRTUI_LAB_DIR", str(home))
-        the_lab = Lab(home, primary_port=ports[0], dr_port=ports[1])
+        the_lab = Lab(home, primary_port=ports[0], dr_port=ports[1], edge_port=edge_port)
         try:
             the_lab.up()
             yield the_lab
         finally:
             the_lab.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def other_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabEdgeNode]:
+    """An edge node of the backend the session lab does NOT use, in its own directory and port.
+
+    Skipped when that backend is sshd and OpenSSH's server is not installed (CI installs it).
+    """
+    backend = "asyncssh" if default_backend() == "sshd" else "sshd"
+    if backend == "sshd" and not SSHD.exists():
+        pytest.skip(f"{SSHD} not found: install openssh-server to test the sshd edge node backend")
+    with reserved_port(TEST_EDGE_PORT) as port:
+        node = LabEdgeNode(
+            tmp_path_factory.mktemp("edge") / "edge",
+            port=port,
+            backend=backend,
+            kafka_libs=jars.distribution().libs,
+        )
+        try:
+            node.start()
+            yield node
+        finally:
+            node.stop()
+
+
+@pytest.fixture(params=["lab", "other"], ids=lambda which: f"{which}-edge")
+def edge_node(request: pytest.FixtureRequest) -> LabEdgeNode:
+    """Each backend's edge node in turn: the session lab's, then one of the other backend."""
+    if request.param == "lab":
+        the_lab: Lab = request.getfixturevalue("lab")
+        return the_lab.edge
+    node: LabEdgeNode = request.getfixturevalue("other_edge")
+    return node
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import click
 from kdrtui import settings
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterError, ClusterStatus
+from kdrtui.lab.edge import BACKENDS, EDGE_NAME, EdgeError
 from kdrtui.lab.lab import ALIASES, PRIMARY, Lab, LabError, LabStatus
 from kdrtui.lab.prereqs import PrerequisiteError
 from kdrtui.lab.traffic import TrafficError, TrafficGenerator, TrafficStats
@@ -51,7 +52,7 @@ def _errors() -> Iterator[None]:
     except PrerequisiteError as exc:
         click.echo(f"kdrtui lab: {exc}", err=True)
         ctx.exit(2)
-    except (LabError, ClusterError, jars.FetchError, TrafficError, ValueError) as exc:
+    except (LabError, ClusterError, EdgeError, jars.FetchError, TrafficError, ValueError) as exc:
         click.echo(f"kdrtui lab: {exc}", err=True)
         ctx.exit(1)
 
@@ -66,7 +67,9 @@ def lab_group() -> None:
 
     `primary` stands in for eastus (127.0.0.1:19092) and `dr` for westus2 (127.0.0.1:29092). They
     run from Maven Central jars on Java 17+ and keep their data under the lab directory
-    (KDRTUI_LAB_DIR overrides it). `lab up` also writes the lab's DR plan: use it with --plan lab.
+    (KDRTUI_LAB_DIR overrides it). Beside them runs an SSH edge node for `dr`, dr-edge-1
+    (127.0.0.1:12222), where MirrorMaker runs. `lab up` also writes the lab's DR plan: use it
+    with --plan lab.
     """
     _configure_logging()
 
@@ -103,6 +106,12 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     help="Let brokers create topics on first use (off by default, as on HDInsight; "
     "MirrorMaker 1 needs it on the target).",
 )
+@click.option("--edge-port", type=int, metavar="N", help="The SSH edge node's port [the lab's, else 12222].")
+@click.option(
+    "--edge-backend",
+    type=click.Choice(BACKENDS),
+    help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
+)
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
 )
@@ -111,20 +120,28 @@ def up_command(
     primary_port: int | None,
     dr_port: int | None,
     auto_create_topics: bool | None,
+    edge_port: int | None,
+    edge_backend: str | None,
     timeout: float,
 ) -> None:
-    """Start both clusters (reusing running ones) and write the lab's DR plan."""
+    """Start both clusters and the SSH edge node (reusing running ones); write the lab's DR plan."""
     with _errors():
         lab = Lab(
             primary_port=primary_port,
             dr_port=dr_port,
             kafka_version=kafka_version,
             auto_create_topics=auto_create_topics,
+            edge_port=edge_port,
+            edge_backend=edge_backend,
         )
         status = lab.up(timeout=timeout, report=_say)
         rows = [
             [c.alias, c.state, c.bootstrap, f"pid {c.pid}", ", ".join(c.notes)]
             for c in status.clusters.values()
+        ]
+        rows += [
+            [e.name, e.state, f"ssh {e.address} ({e.backend})", f"pid {e.pid}", ", ".join(e.notes)]
+            for e in status.edge_nodes.values()
         ]
         click.echo(_table(rows))
         click.echo(f"plan: {status.plan}")
@@ -133,15 +150,15 @@ def up_command(
 @lab_group.command("down")
 @click.option("--purge", is_flag=True, help="Also delete the clusters' data, logs and the lab's plan.")
 def down_command(purge: bool) -> None:
-    """Stop the traffic generator and both clusters (SIGTERM, SIGKILL after 20 s)."""
+    """Stop the traffic generator, both clusters and the edge node (SIGTERM, then SIGKILL)."""
     with _errors():
         Lab().down(purge=purge, report=_say)
 
 
 @lab_group.command("kill")
-@click.argument("alias", type=click.Choice(ALIASES))
+@click.argument("alias", type=click.Choice((*ALIASES, EDGE_NAME)))
 def kill_command(alias: str) -> None:
-    """Crash one cluster (SIGKILL its JVM) for a failover drill; `lab up` restarts it."""
+    """Crash one cluster (SIGKILL its JVM) or the edge node's SSH server; `lab up` restarts it."""
     with _errors():
         pid = Lab().kill(alias)
         click.echo(f"{alias}: killed (pid {pid})" if pid is not None else f"{alias}: was not running")
@@ -175,6 +192,12 @@ def _render_status(status: LabStatus) -> str:
     for c in status.clusters.values():
         rows.append([c.alias, c.region, _state_text(c), _dash(c.pid), c.bootstrap, _dash(c.topics)])
     lines = [_table(rows), ""]
+    if status.edge_nodes:
+        edge_rows = [["EDGE NODE", "CLUSTER", "STATE", "PID", "SSH", "BACKEND"]]
+        for e in status.edge_nodes.values():
+            state = f"stale (pid {e.stale_pid})" if e.state == "stale" else e.state
+            edge_rows.append([e.name, e.cluster, state, _dash(e.pid), e.address, e.backend])
+        lines += [_table(edge_rows), ""]
     t = status.traffic
     if t.running:
         args = t.args or {}
@@ -194,6 +217,20 @@ def _render_status(status: LabStatus) -> str:
 
 def _state_text(c: ClusterStatus) -> str:
     return f"stale (pid {c.stale_pid})" if c.state == "stale" else c.state
+
+
+@lab_group.group("fault")
+def fault_group() -> None:
+    """Inject faults into the running lab, to rehearse what the console does about them."""
+
+
+@fault_group.command("drop-ssh")
+def drop_ssh_command() -> None:
+    """Drop every SSH connection to the edge node from the server side (its server keeps running)."""
+    with _errors():
+        lab = Lab()
+        dropped = lab.edge.drop_connections()
+        click.echo(f"{lab.edge.name}: dropped {dropped} SSH connection(s)")
 
 
 @lab_group.command("traffic")

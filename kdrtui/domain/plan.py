@@ -33,6 +33,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     ValidationError,
     field_validator,
@@ -117,7 +118,24 @@ def _remote_path(value: str) -> str | None:
     return f"'{value}' must be an absolute path on the edge node (the directory holding Kafka's libs/)"
 
 
+def _work_dir(value: str) -> str | None:
+    if any(ord(char) < 32 for char in value):
+        return "must not contain control characters (a newline, a tab...)"
+    if value.startswith("/") or value.startswith("~/"):
+        return None
+    return (
+        f"'{value}' must be an absolute path on the edge node, or start with ~/ "
+        "(the SSH user's home directory)"
+    )
+
+
 def _regex(value: str) -> str | None:
+    if "," in value:
+        # MirrorMaker reads its pattern lists (and MM1 its --include) split at commas.
+        return (
+            f"'{value}' contains a comma, which MirrorMaker reads as a list separator; topic names never "
+            "contain one, so write the pattern without it (e.g. x{1,2} as (x|xx))"
+        )
     try:
         with warnings.catch_warnings():
             # "Possible nested set" and friends: fine for Java's regex engine, noise on a terminal.
@@ -246,6 +264,10 @@ class Cluster(BaseModel):
     """Broker addresses (host:port); empty until the cluster is provisioned."""
     kafka_version: Annotated[str, _rule(_kafka_version)] = "3.2"
     """Kafka version the brokers run."""
+    replication_factor: Annotated[StrictInt, Field(ge=1, le=7)] = 3
+    """Replication factor of the topics MirrorMaker creates on this cluster (mirrored topics and its
+    internal topics), 1 to 7. HDInsight brokers require min.insync.replicas 2, so 3 there; 1 for a
+    single-broker lab cluster."""
     hdinsight: HDInsightCluster | None = None
     """Provisioning settings, when kdrtui provisions this cluster on HDInsight."""
 
@@ -290,6 +312,9 @@ class EdgeNode(BaseModel):
     """Optional SSH jump host, user@host:port."""
     kafka_home: Annotated[str, _rule(_remote_path)]
     """Directory on the node where Kafka's libs/ are."""
+    work_dir: Annotated[str, _rule(_work_dir)] = "~/.kdrtui"
+    """Directory on the node for kdrtui's MirrorMaker files (``<work_dir>/mm/<deployment>``): an
+    absolute path, or one starting with ``~/``."""
 
     @field_validator("key_file", "known_hosts", "jump_host", mode="before")
     @classmethod
@@ -318,6 +343,17 @@ class MirrorFlow(BaseModel):
     """prefixed (A.orders) or identity (orders); default identity for mm1 flows."""
     mirrormaker: MirrorMakerKind = MirrorMakerKind.MM2
     """mm2 or mm1."""
+    sync_group_offsets: StrictBool = True
+    """MM2: write translated offsets into the target's consumer groups (only groups with no active
+    members there), so consumers that fail over resume near where they were."""
+    emit_checkpoints_seconds: Annotated[StrictInt, Field(ge=1)] = 10
+    """MM2: seconds between consumer-group checkpoints (and group offset syncs)."""
+    refresh_seconds: Annotated[StrictInt, Field(ge=1)] = 30
+    """Seconds between looks for new topics and groups on the source (MM2's topic and group refresh;
+    MM1's consumer metadata refresh)."""
+    flush_seconds: Annotated[StrictInt, Field(ge=1)] = 10
+    """Seconds between commits of the replicated position (MM2's offset flush on the target, MM1's
+    offset commit): how much is re-sent after a restart."""
 
     @model_validator(mode="before")
     @classmethod
@@ -449,6 +485,8 @@ def _pydantic_message(error: ErrorDetails) -> str:
         return f"must be a string, not {_toml_type(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be an integer, not {_toml_type(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, not {_toml_type(value)}"
     if kind == "list_type":
         return f"must be an array, not {_toml_type(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):

@@ -181,10 +181,31 @@ class _Rules:
                     ("clusters", alias, "kafka_version"),
                     f'HDInsight 5.1 runs Kafka 3.2, not {version}; set kafka_version = "3.2" or remove it',
                 )
+            self.hdinsight_replication(alias, cluster)
         vnet, subnet = _network(cluster, "vnet_cidr"), _network(cluster, "subnet_cidr")
         if vnet is not None and subnet is not None and not subnet.subnet_of(vnet):
             self.add(
                 ("clusters", alias, "subnet_cidr"), f"{subnet} is not inside the VNet's address space {vnet}"
+            )
+
+    def hdinsight_replication(self, alias: str, cluster: dict[str, Any]) -> None:
+        """MirrorMaker's topics on an HDInsight cluster need 3 replicas and no more than its brokers."""
+        factor = _int(cluster, "replication_factor", 3)
+        if factor is None:
+            return
+        if factor < 3:
+            self.add(
+                ("clusters", alias, "replication_factor"),
+                f"{factor} is too few for HDInsight: its brokers require min.insync.replicas = 2, so "
+                "MirrorMaker's topics need 3 replicas to survive a broker outage; use 3 or remove the key",
+            )
+            return
+        workers = _int(_table(cluster["hdinsight"]), "worker_count", 3)
+        # Fewer than 3 workers is pydantic's to report; one problem about the count is enough.
+        if workers is not None and workers >= 3 and factor > workers:
+            self.add(
+                ("clusters", alias, "replication_factor"),
+                f"{factor} replicas need {factor} brokers, but hdinsight.worker_count is {workers}",
             )
 
     def cluster_pair(self, a: str, b: str) -> None:

@@ -1,5 +1,8 @@
 """The two-cluster rehearsal lab: ``primary`` (eastus) and ``dr`` (westus2), its state and its plan.
 
+Beside the clusters runs one SSH edge node for ``dr`` (``dr-edge-1``, see :mod:`kdrtui.lab.edge`),
+where MirrorMaker is deployed and run over SSH exactly as on an HDInsight edge node.
+
 ``Lab.up()`` is idempotent: running clusters are reused, stale pid files are cleaned, and only what
 is down is started (both JVMs in parallel). The ports and Kafka version a lab was brought up with are
 kept in ``<lab>/lab.json`` so later commands (and other processes) find the same clusters, and the
@@ -13,7 +16,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ import tomli_w
 from kdrtui import settings
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabCluster
+from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeError, EdgeStatus, LabEdgeNode
 from kdrtui.lab.ports import check_port, in_ephemeral_range
 from kdrtui.lab.prereqs import check_prerequisites
 from kdrtui.lab.traffic import TrafficProcess, TrafficStatus
@@ -65,6 +69,8 @@ class LabStatus:
     traffic: TrafficStatus
     #: Aliases this ``up`` call started (empty when everything was reused, and for ``status``).
     started: tuple[str, ...] = field(default=())
+    #: The lab's SSH edge nodes by name (``dr-edge-1``).
+    edge_nodes: dict[str, EdgeStatus] = field(default_factory=dict)
 
     @property
     def all_up(self) -> bool:
@@ -78,12 +84,18 @@ class LabStatus:
             "plan": str(self.plan),
             "kafka_version": self.kafka_version,
             "clusters": {alias: c.to_dict() for alias, c in self.clusters.items()},
+            "edge_nodes": {name: e.to_dict() for name, e in self.edge_nodes.items()},
             "traffic": self.traffic.to_dict(),
         }
 
 
-def render_plan(specs: dict[str, ClusterSpec], kafka_version: str) -> dict[str, Any]:
-    """The lab's DR plan as data: cold standby from ``primary`` to ``dr``, MirrorMaker 2, prefixed names."""
+def render_plan(
+    specs: dict[str, ClusterSpec], kafka_version: str, edge_nodes: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The lab's DR plan as data: cold standby from ``primary`` to ``dr``, MirrorMaker 2, prefixed names.
+
+    ``edge_nodes`` are ``[[edge_nodes]]`` entries (:meth:`LabEdgeNode.plan_entry`).
+    """
     clusters = {
         alias: {
             "region": spec.region,
@@ -96,9 +108,13 @@ def render_plan(specs: dict[str, ClusterSpec], kafka_version: str) -> dict[str, 
         }
         for alias, spec in specs.items()
     }
-    return {
+    plan: dict[str, Any] = {
         "plan": {"name": "kdrtui-lab", "topology": "cold-standby", "primary": PRIMARY, "secondary": DR},
         "clusters": clusters,
+    }
+    if edge_nodes:
+        plan["edge_nodes"] = list(edge_nodes)
+    return plan | {
         "flows": [
             {
                 "source": PRIMARY,
@@ -124,8 +140,9 @@ class Lab:
     """The two-cluster lab living in ``home`` (default :func:`kdrtui.settings.lab_dir`).
 
     Ports and version not given here come from the lab's ``lab.json`` (what it was last brought up
-    with), else the defaults: primary 19092/19093, dr 29092/29093, Kafka 3.9.1. Constructing a Lab
-    touches nothing on disk.
+    with), else the defaults: primary 19092/19093, dr 29092/29093, Kafka 3.9.1, the edge node on
+    12222 (``KDRTUI_LAB_EDGE_PORT`` changes that default) with sshd if installed, else asyncssh.
+    Constructing a Lab touches nothing on disk.
     """
 
     def __init__(
@@ -136,6 +153,8 @@ class Lab:
         dr_port: int | None = None,
         kafka_version: str | None = None,
         auto_create_topics: bool | None = None,
+        edge_port: int | None = None,
+        edge_backend: str | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else settings.lab_dir()
         saved = self._load_state()
@@ -164,6 +183,25 @@ class Lab:
             for alias, spec in self.specs.items()
         }
         self.traffic = TrafficProcess(self.home)
+        saved_edge = saved.get("edge", {}) if isinstance(saved.get("edge"), dict) else {}
+        env_port = os.environ.get(EDGE_PORT_ENV, "")
+        port = (
+            edge_port
+            or saved_edge.get("port")
+            or (int(env_port) if env_port.isdigit() else None)
+            or DEFAULT_EDGE_PORT
+        )
+        check_port(port)
+        if port in {p for spec in self.specs.values() for p in (spec.port, spec.controller_port)}:
+            raise ValueError(f"the edge node's port {port} is also a Kafka port")
+        #: The SSH edge node of ``dr``.
+        self.edge = LabEdgeNode(
+            self.home / "edge",
+            port=port,
+            backend=edge_backend or saved_edge.get("backend"),
+            kafka_libs=jars.distribution(self.kafka_version).libs,
+            cluster=DR,
+        )
 
     # Paths and lookups ---------------------------------------------------------------------------
 
@@ -206,6 +244,7 @@ class Lab:
             "ports": {alias: spec.port for alias, spec in self.specs.items()},
             "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
             "regions": {alias: spec.region for alias, spec in self.specs.items()},
+            "edge": {"port": self.edge.port, "backend": self.edge.backend},
         }
         tmp = self.state_path.with_name("lab.json.tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
@@ -214,8 +253,16 @@ class Lab:
     # Plan ----------------------------------------------------------------------------------------
 
     def render_plan(self) -> dict[str, Any]:
-        """The lab's DR plan as data (see :func:`render_plan`)."""
-        return render_plan(self.specs, self.kafka_version)
+        """The lab's DR plan as data (see :func:`render_plan`), with the edge node."""
+        return render_plan(self.specs, self.kafka_version, [self._edge_plan_entry()])
+
+    def _edge_plan_entry(self) -> dict[str, Any]:
+        from kdrtui.domain.plan import EdgeNode
+
+        entry = self.edge.plan_entry()
+        if "work_dir" in EdgeNode.model_fields:
+            entry["work_dir"] = str(self.edge.work_dir.resolve())
+        return entry
 
     def write_plan(self) -> Path:
         """Write the DR plan as TOML to :attr:`plan_path` and return the path."""
@@ -254,12 +301,12 @@ class Lab:
                     )
 
     def up(self, *, timeout: float = READY_TIMEOUT_S, report: Report | None = None) -> LabStatus:
-        """Start whatever is not running, wait until both clusters answer, write the plan.
+        """Start whatever is not running, wait until both clusters and the edge node answer, write the plan.
 
         Raises:
             PrerequisiteError: Java 17+ (or Maven, when the jars are not cached) is missing.
             FetchError: the Kafka jars could not be fetched.
-            LabError: a port is taken, or a broker did not start (with the end of its log).
+            LabError: a port is taken, or a broker or the edge node did not start (with its log).
         """
         say = report or (lambda _msg: None)
         self._check_running_matches()
@@ -321,10 +368,38 @@ class Lab:
                 if errors:
                     raise LabError("\n".join(errors))
 
+        notes[self.edge.name] = self._up_edge(say)
         self._save_state()
         self._saved = self._load_state()
         self.write_plan()
         return dataclasses.replace(self.status(notes=notes), started=tuple(c.alias for c in to_start))
+
+    def _up_edge(self, say: Report) -> tuple[str, ...]:
+        """Start the edge node unless it runs with the wanted port and backend; a note for status."""
+        edge = self.edge
+        found = edge.running()
+        if found is None:
+            stale = edge.clean_stale()
+            if stale == 0:
+                say(f"{edge.name}: stale pid file removed (it held no readable pid)")
+            elif stale is not None:
+                say(f"{edge.name}: stale pid file removed (pid {stale} is gone or is not its SSH server)")
+            if edge.adopt_orphan() is not None:
+                found = edge.running()
+        if found is not None and found[1] == edge.backend and edge.running_port() == edge.port:
+            return ("reused",)
+        if found is not None:
+            say(f"{edge.name}: restarting it ({found[1]} -> {edge.backend}, port {edge.port})")
+        self._save_state()
+        say(f"{edge.name}: starting the {edge.backend} SSH edge node on 127.0.0.1:{edge.port}")
+        started = time.monotonic()
+        try:
+            edge.start()
+        except EdgeError as exc:
+            raise LabError(str(exc)) from exc
+        except OSError as exc:
+            raise LabError(f"{edge.name}: could not start its SSH server: {exc}") from exc
+        return (f"started in {time.monotonic() - started:.1f} s",)
 
     def down(self, purge: bool = False, *, report: Report | None = None) -> None:
         """Stop the traffic generator and both brokers (SIGTERM, then SIGKILL after 20 s).
@@ -345,9 +420,19 @@ class Lab:
                     say(f"{alias}: stopped (pid {stopped.pid})")
                 else:
                     say(f"{alias}: killed (pid {stopped.pid} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s)")
+        edge = self.edge.stop()
+        if edge is None:
+            say(f"{self.edge.name}: was not running")
+        else:
+            say(
+                f"{self.edge.name}: stopped (pid {edge[0]})"
+                if edge[1]
+                else f"{self.edge.name}: killed (pid {edge[0]})"
+            )
         if purge:
             for cluster in self.clusters.values():
                 shutil.rmtree(cluster.home, ignore_errors=True)
+            shutil.rmtree(self.edge.home, ignore_errors=True)
             for path in (
                 self.plan_path,
                 self.state_path,
@@ -359,7 +444,12 @@ class Lab:
             say(f"purged the lab's data in {self.home}")
 
     def kill(self, alias: str) -> int | None:
-        """Crash ``alias``: SIGKILL its broker JVM (data kept; ``up()`` restarts it). Returns the pid."""
+        """Crash ``alias``: SIGKILL its broker JVM (data kept; ``up()`` restarts it). Returns the pid.
+
+        ``alias`` may also be the edge node's name: its SSH server is killed (``up()`` restarts it).
+        """
+        if alias == self.edge.name:
+            return self.edge.kill()
         return self.cluster(alias).kill()
 
     def status(self, *, topics: bool = True, notes: dict[str, tuple[str, ...]] | None = None) -> LabStatus:
@@ -381,4 +471,5 @@ class Lab:
             kafka_version=self.kafka_version,
             clusters=clusters,
             traffic=self.traffic.status(),
+            edge_nodes={self.edge.name: self.edge.status(notes=notes.get(self.edge.name, ()))},
         )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App, ScreenStackError, SystemCommand
@@ -20,6 +20,7 @@ from kdrtui.domain.plan import Plan
 from kdrtui.services.kafka.probe import ClusterProbe
 from kdrtui.tui.messages import ClusterObserved
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
+from kdrtui.tui.screens.edge import EdgeScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.screens.pending import FailoverScreen, LagScreen, ProvisioningScreen, WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
@@ -28,7 +29,32 @@ from kdrtui.tui.widgets.mode_bar import MODE_TABS
 ProbeFactory = Callable[[str, str], ClusterProbe]
 """Builds the probe for (alias, bootstrap servers)."""
 
+ManagerFactory = Callable[["KdrApp", Plan], "MirrorMakerManager"]
+"""Builds the MirrorMaker manager for the plan (tests inject theirs)."""
+
+if TYPE_CHECKING:
+    from kdrtui.domain.plan import EdgeNode
+    from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+
+
+def console_manager_factory(app: KdrApp, plan: Plan) -> MirrorMakerManager:
+    """The real manager; SSH questions (unknown host key) are asked in a modal."""
+    from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+    from kdrtui.services.ssh import EdgeSession, SshTarget
+    from kdrtui.tui.screens.ssh_prompts import HostKeyScreen
+
+    async def on_unknown_host(host: str, port: int, key_type: str, fingerprint: str) -> bool:
+        screen = HostKeyScreen(host, port, key_type, fingerprint)
+        return bool(await app.push_screen_wait(screen))  # type: ignore[arg-type]
+
+    def factory(node: EdgeNode) -> EdgeSession:
+        target = SshTarget.from_edge_node(node)
+        passphrase = app.passphrases.get(str(target.key_file))
+        return EdgeSession(target, on_unknown_host=on_unknown_host, passphrase=passphrase)
+
+    return MirrorMakerManager(plan, session_factory=factory)
 
 
 def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
@@ -49,6 +75,7 @@ class KdrApp(App[None]):
         "provisioning": ProvisioningScreen,
         "lag": LagScreen,
         "failover": FailoverScreen,
+        "edge": EdgeScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
@@ -68,6 +95,7 @@ class KdrApp(App[None]):
         plan: Plan | None,
         plan_path: Path | None,
         probe_factory: ProbeFactory,
+        manager_factory: ManagerFactory,
         clock: Callable[[], float],
         theme: str,
         read_only: bool,
@@ -89,7 +117,11 @@ class KdrApp(App[None]):
         """The newest view of each cluster, by alias."""
         self.operations: dict[str, str] = {}
         """Long operations in progress (id -> description); quitting asks first while any run."""
+        self.passphrases: dict[str, str] = {}
+        """SSH key passphrases typed this session (key file -> passphrase); memory only, never logged."""
         self._probe_factory = probe_factory
+        self._manager_factory = manager_factory
+        self._mm_manager: MirrorMakerManager | None = None
         self._wake: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         for name in THEME_NAMES:
@@ -99,6 +131,24 @@ class KdrApp(App[None]):
         self.theme = chosen.name
         if plan is not None:
             self.cluster_views = {alias: ClusterView(alias) for alias in plan.clusters}
+
+    @property
+    def mm_manager(self) -> MirrorMakerManager | None:
+        """MirrorMaker on the plan's edge nodes; built on first use (asyncssh loads only then)."""
+        if self._mm_manager is None and self.plan is not None and self.plan.edge_nodes:
+            self._mm_manager = self._manager_factory(self, self.plan)
+        return self._mm_manager
+
+    async def ask_passphrase(self, node: EdgeNode, error: Exception) -> bool:
+        """Ask for a key's passphrase in a modal (call from a worker); True when one was given."""
+        from kdrtui.tui.screens.ssh_prompts import PassphraseScreen
+
+        key = str(getattr(error, "key_file", None) or node.key_file or "the SSH key")
+        passphrase = await self.push_screen_wait(PassphraseScreen(key))
+        if passphrase:
+            self.passphrases[key] = passphrase
+            return True
+        return False
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -119,10 +169,12 @@ class KdrApp(App[None]):
                 exit_on_error=False,
             )
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         self._stopping.set()
         for event in self._wake.values():
             event.set()
+        if self._mm_manager is not None:
+            await self._mm_manager.close()
 
     def _probe_loop(self, alias: str, bootstrap: str) -> None:
         """Thread worker: probe one cluster, post what it saw, wait, repeat until cancelled."""
@@ -177,7 +229,7 @@ class KdrApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.read_only and action in self.MUTATING_ACTIONS:
-            return None
+            return False  # hidden, not merely disabled
         return True
 
     async def action_goto(self, mode: str) -> None:
@@ -261,6 +313,7 @@ def make_app(
     plan_path: Path | None = None,
     *,
     probe_factory: ProbeFactory | None = None,
+    manager_factory: ManagerFactory | None = None,
     clock: Callable[[], float] = time.time,
     theme: str = "dark",
     read_only: bool = False,
@@ -271,6 +324,7 @@ def make_app(
         plan=plan,
         plan_path=plan_path,
         probe_factory=probe_factory or kafka_probe_factory,
+        manager_factory=manager_factory or console_manager_factory,
         clock=clock,
         theme=theme,
         read_only=read_only,

@@ -240,6 +240,48 @@ def test_docs_mention_every_key() -> None:
             assert f"`{name}`" in text or f".{name}]" in text, f"{model.__name__}.{name} is not documented"
 
 
+# --- MirrorMaker keys: replication factor, work dir, flow intervals ---------------------------------
+
+
+def test_mirrormaker_keys_have_defaults() -> None:
+    plan = parse_plan(edit(BASE, append=EDGE_NODE))
+    assert {alias: c.replication_factor for alias, c in plan.clusters.items()} == {"primary": 3, "dr": 3}
+    assert plan.edge_nodes[0].work_dir == "~/.kdrtui"
+    flow = plan.flows[0]
+    assert flow.sync_group_offsets is True
+    assert (flow.emit_checkpoints_seconds, flow.refresh_seconds, flow.flush_seconds) == (10, 30, 10)
+
+
+def test_mirrormaker_keys_are_read_and_round_trip() -> None:
+    text = edit(
+        BASE,
+        ('region = "eastus"', 'region = "eastus"\nreplication_factor = 1'),
+        append=EDGE_NODE
+        + 'work_dir = "/var/lib/kdrtui"\n'
+        + '\n[[flows]]\nsource = "dr"\ntarget = "primary"\nsync_group_offsets = false\n'
+        + "emit_checkpoints_seconds = 5\nrefresh_seconds = 7\nflush_seconds = 2\n",
+    )
+    plan = parse_plan(text)
+    assert plan.cluster("primary").replication_factor == 1
+    assert plan.edge_nodes[0].work_dir == "/var/lib/kdrtui"
+    back = plan.flows[1]
+    assert (back.sync_group_offsets, back.emit_checkpoints_seconds) == (False, 5)
+    assert (back.refresh_seconds, back.flush_seconds) == (7, 2)
+    assert parse_plan(plan_to_toml(plan)) == plan
+    assert "replication_factor = 1" in plan_to_toml(plan)
+
+
+def test_hdinsight_replication_factor_up_to_the_worker_count() -> None:
+    text = edit(HDI, ('subnet_cidr = "10.1.0.0/24"', 'subnet_cidr = "10.1.0.0/24"\nreplication_factor = 4'))
+    text = text.replace('name = "kdr-west-kafka"', 'name = "kdr-west-kafka"\nworker_count = 4')
+    assert parse_plan(text).cluster("dr").replication_factor == 4
+
+
+def test_work_dir_in_home_is_accepted() -> None:
+    plan = parse_plan(edit(BASE, append=EDGE_NODE + 'work_dir = "~/mm"\n'))
+    assert plan.edge_nodes[0].work_dir == "~/mm"
+
+
 # --- round trip and saving ----------------------------------------------------------------------------
 
 
@@ -370,6 +412,16 @@ HOT_STANDBY_FLOWS = (
     "hot standby uses dual ingest (applications write to both clusters), so nothing is mirrored; "
     'remove the [[flows]] or choose topology "cold-standby"'
 )
+
+# An edge node appended to BASE (lines 17-22); a key appended after it is on line 23.
+EDGE_NODE = """
+[[edge_nodes]]
+name = "e"
+cluster = "dr"
+host = "127.0.0.1"
+user = "me"
+kafka_home = "/opt/kafka"
+"""
 
 BAD_PLANS: dict[str, tuple[str, Expected]] = {
     "unknown key": (
@@ -828,6 +880,92 @@ BAD_PLANS: dict[str, tuple[str, Expected]] = {
                 "clusters.dr.kafka_version",
                 'HDInsight 5.1 runs Kafka 3.2, not 3.6; set kafka_version = "3.2" or remove it',
             )
+        ],
+    ),
+    "replication factor zero": (
+        edit(BASE, ('region = "westus2"', 'region = "westus2"\nreplication_factor = 0')),
+        [(11, "clusters.dr.replication_factor", "must be at least 1, not 0")],
+    ),
+    "replication factor above 7": (
+        edit(BASE, ('region = "eastus"', 'region = "eastus"\nreplication_factor = 8')),
+        [(7, "clusters.primary.replication_factor", "must be at most 7, not 8")],
+    ),
+    "replication factor as a string": (
+        edit(BASE, ('region = "eastus"', 'region = "eastus"\nreplication_factor = "3"')),
+        [(7, "clusters.primary.replication_factor", "must be an integer, not a string")],
+    ),
+    "hdinsight: replication factor 1": (
+        edit(HDI, ('subnet_cidr = "10.1.0.0/24"', 'subnet_cidr = "10.1.0.0/24"\nreplication_factor = 1')),
+        [
+            (
+                23,
+                "clusters.dr.replication_factor",
+                "1 is too few for HDInsight: its brokers require min.insync.replicas = 2, so MirrorMaker's "
+                "topics need 3 replicas to survive a broker outage; use 3 or remove the key",
+            )
+        ],
+    ),
+    "hdinsight: replication factor above the brokers": (
+        edit(HDI, ('subnet_cidr = "10.1.0.0/24"', 'subnet_cidr = "10.1.0.0/24"\nreplication_factor = 5')),
+        [
+            (
+                23,
+                "clusters.dr.replication_factor",
+                "5 replicas need 5 brokers, but hdinsight.worker_count is 3",
+            )
+        ],
+    ),
+    "edge node work_dir relative": (
+        edit(BASE, append=EDGE_NODE + 'work_dir = "kdrtui"\n'),
+        [
+            (
+                23,
+                "edge_nodes[0].work_dir",
+                "'kdrtui' must be an absolute path on the edge node, or start with ~/ "
+                "(the SSH user's home directory)",
+            )
+        ],
+    ),
+    "edge node work_dir in another user's home": (
+        edit(BASE, append=EDGE_NODE + 'work_dir = "~root/kdrtui"\n'),
+        [
+            (
+                23,
+                "edge_nodes[0].work_dir",
+                "'~root/kdrtui' must be an absolute path on the edge node, or start with ~/ "
+                "(the SSH user's home directory)",
+            )
+        ],
+    ),
+    "edge node work_dir with a newline": (
+        edit(BASE, append=EDGE_NODE + 'work_dir = "/opt/kdr\\ntui"\n'),
+        [(23, "edge_nodes[0].work_dir", "must not contain control characters (a newline, a tab...)")],
+    ),
+    "sync_group_offsets as a string": (
+        edit(BASE, append='sync_group_offsets = "yes"\n'),
+        [(16, "flows[0].sync_group_offsets", "must be true or false, not a string")],
+    ),
+    "sync_group_offsets as an integer": (
+        edit(BASE, append="sync_group_offsets = 1\n"),
+        [(16, "flows[0].sync_group_offsets", "must be true or false, not an integer")],
+    ),
+    "pattern with a comma": (
+        edit(BASE, append='topics = ["orders-v{1,2}"]\n'),
+        [
+            (
+                16,
+                "flows[0].topics[0]",
+                "'orders-v{1,2}' contains a comma, which MirrorMaker reads as a list separator; topic names "
+                "never contain one, so write the pattern without it (e.g. x{1,2} as (x|xx))",
+            )
+        ],
+    ),
+    "flow intervals below one second": (
+        edit(BASE, append="emit_checkpoints_seconds = 0\nrefresh_seconds = -5\nflush_seconds = 1.5\n"),
+        [
+            (16, "flows[0].emit_checkpoints_seconds", "must be at least 1, not 0"),
+            (17, "flows[0].refresh_seconds", "must be at least 1, not -5"),
+            (18, "flows[0].flush_seconds", "must be an integer, not a float"),
         ],
     ),
     "wrong table types": (

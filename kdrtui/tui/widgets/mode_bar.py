@@ -12,6 +12,7 @@ MODE_TABS: tuple[tuple[str, str, str], ...] = (
     ("3", "provisioning", "Provision"),
     ("4", "lag", "Mirror lag"),
     ("5", "failover", "Failover"),
+    ("6", "edge", "Edge"),
 )
 """(key, mode name, label) for every mode, in tab order."""
 

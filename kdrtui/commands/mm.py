@@ -1,0 +1,247 @@
+"""``kdrtui mm``: MirrorMaker on the plan's edge nodes, over SSH.
+
+Exit codes: 0 done (for ``status``: every deployment running), 1 an action failed or (``status``)
+something is not running, 2 bad input (plan, flow or node names).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from kdrtui.commands.console import load_plan_or_exit
+
+T = TypeVar("T")
+
+plan_option = click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab'.")
+flow_option = click.option(
+    "--flow", metavar="SRC->TGT", help="Only this flow's MirrorMaker (e.g. primary->dr)."
+)
+node_option = click.option("--node", metavar="NAME", help="Only this edge node.")
+accept_option = click.option(
+    "--accept-new-host-key",
+    is_flag=True,
+    help="Trust an edge node's host key on first contact without asking (a CHANGED key is always refused).",
+)
+
+
+@click.group("mm")
+def mm_group() -> None:
+    """MirrorMaker on edge nodes: deploy, start, stop, restart, status, logs.
+
+    MirrorMaker runs next to its target cluster, on the edge nodes of that cluster, supervised so that
+    it survives SSH disconnects. kdrtui reaches the nodes with SSH keys (ssh-agent or the plan's
+    key_file) and checks their host keys against the plan's known_hosts.
+    """
+    from kdrtui.logging_setup import log_to_file
+
+    log_to_file()
+
+
+def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``."""
+    from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager
+    from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
+
+    plan, _path = load_plan_or_exit(plan_arg, required=True)
+    passphrases: dict[str, str] = {}
+
+    async def on_unknown_host(host: str, port: int, key_type: str, fingerprint: str) -> bool:
+        click.echo(
+            f"The host key of {host}:{port} is not known yet.\n  {key_type} key fingerprint: {fingerprint}"
+        )
+        if accept_new:
+            click.echo("  trusted (--accept-new-host-key) and added to known_hosts")
+            return True
+        if not sys.stdin.isatty():
+            click.echo(
+                "  refused: no terminal to ask on; check the fingerprint and pass --accept-new-host-key"
+            )
+            return False
+        return click.confirm("  Trust this key and add it to known_hosts?", default=False)
+
+    def factory(node: Any) -> EdgeSession:
+        target = SshTarget.from_edge_node(node)
+        key = str(target.key_file)
+        return EdgeSession(target, on_unknown_host=on_unknown_host, passphrase=passphrases.get(key))
+
+    async def main() -> T:
+        manager = MirrorMakerManager(plan, session_factory=factory)  # type: ignore[arg-type]
+        try:
+            return await body(manager)
+        finally:
+            await manager.close()
+
+    for _attempt in range(3):
+        try:
+            return asyncio.run(main())
+        except KeyPassphraseNeeded as exc:
+            key = str(getattr(exc, "key_file", "") or "")
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    f"{exc}; run it from a terminal to be asked for the passphrase"
+                ) from exc
+            passphrases[key] = click.prompt(f"Passphrase for {key}", hide_input=True)
+        except (MirrorMakerError, SshError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    raise click.ClickException("the key's passphrase was not accepted")
+
+
+def _say(message: str) -> None:
+    click.echo(message)
+
+
+@mm_group.command("deploy")
+@plan_option
+@flow_option
+@node_option
+@accept_option
+def deploy_command(
+    plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
+) -> None:
+    """Upload the configuration the plan renders to each edge node (only what differs)."""
+
+    async def body(manager: Any) -> None:
+        for edge in manager.nodes(flow=flow, node=node):
+            await manager.preflight(edge)
+            for dep in await manager.deployments(edge, flow=flow):
+                changed = await manager.deploy(dep, _say)
+                if not changed:
+                    click.echo(f"{edge.name}: {dep.name} is up to date")
+
+    _run(plan_arg, accept_new_host_key, body)
+
+
+@mm_group.command("start")
+@plan_option
+@flow_option
+@node_option
+@accept_option
+def start_command(
+    plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
+) -> None:
+    """Deploy and start MirrorMaker (a running one is left alone)."""
+
+    async def body(manager: Any) -> None:
+        for edge in manager.nodes(flow=flow, node=node):
+            for dep in await manager.deployments(edge, flow=flow):
+                await manager.start(dep, _say)
+
+    _run(plan_arg, accept_new_host_key, body)
+
+
+@mm_group.command("stop")
+@plan_option
+@flow_option
+@node_option
+@accept_option
+def stop_command(plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool) -> None:
+    """Stop MirrorMaker (SIGTERM, then SIGKILL after 30 s)."""
+
+    async def body(manager: Any) -> None:
+        for edge in manager.nodes(flow=flow, node=node):
+            for dep in await manager.deployments(edge, flow=flow):
+                await manager.stop(dep, _say)
+
+    _run(plan_arg, accept_new_host_key, body)
+
+
+@mm_group.command("restart")
+@plan_option
+@flow_option
+@node_option
+@accept_option
+def restart_command(
+    plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
+) -> None:
+    """Rolling restart, one node at a time; applies a changed plan."""
+
+    async def body(manager: Any) -> None:
+        deps = []
+        for edge in manager.nodes(flow=flow, node=node):
+            deps += await manager.deployments(edge, flow=flow)
+        await manager.restart(deps, _say)
+
+    _run(plan_arg, accept_new_host_key, body)
+
+
+@mm_group.command("status")
+@plan_option
+@flow_option
+@node_option
+@accept_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status_command(
+    plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool, as_json: bool
+) -> None:
+    """State of each deployment: running / stopped / crashed, pid, uptime, drift, connectors."""
+    from kdrtui.services.mirrormaker.connectors import with_connector_states
+
+    async def body(manager: Any) -> list[Any]:
+        result = []
+        for edge in manager.nodes(flow=flow, node=node):
+            for dep in await manager.deployments(edge, flow=flow):
+                status = await manager.status(dep)
+                result.append(await with_connector_states(manager.plan, dep, status))
+        return result
+
+    statuses = _run(plan_arg, accept_new_host_key, body)
+    if as_json:
+        click.echo(json.dumps({"deployments": [s.to_dict() for s in statuses]}, indent=2))
+    else:
+        for s in statuses:
+            click.echo(_describe(s))
+    if not all(str(s.state) == "running" for s in statuses):
+        sys.exit(1)
+
+
+def _describe(s: Any) -> str:
+    from kdrtui.domain.health import format_age
+
+    parts = [f"{s.node}  {s.deployment}  {str(s.state).upper()}"]
+    if s.pid:
+        parts.append(f"pid {s.pid}, up {format_age(s.uptime_s)}")
+    if s.exit_code is not None:
+        parts.append(f"exit code {s.exit_code}")
+    lines = ["  ".join(parts)]
+    lines += [f"    connector {name}: {state}" for name, state in sorted(s.connectors.items())]
+    lines += [f"    drift: {d}" for d in s.drift]
+    if s.error:
+        lines.append(f"    error: {s.error}")
+    if str(s.state) in ("crashed", "stopped") and s.log_tail:
+        lines.append("    last log lines:")
+        lines += [f"      {line}" for line in s.log_tail[-5:]]
+    return "\n".join(lines)
+
+
+@mm_group.command("logs")
+@plan_option
+@flow_option
+@node_option
+@accept_option
+@click.option("-n", "--lines", default=50, show_default=True, help="Lines of history first.")
+@click.option("--follow/--no-follow", default=True, show_default=True, help="Keep printing new lines.")
+def logs_command(
+    plan_arg: str | None,
+    flow: str | None,
+    node: str | None,
+    accept_new_host_key: bool,
+    lines: int,
+    follow: bool,
+) -> None:
+    """Print (and follow) MirrorMaker's log from the first matching node; Ctrl-C stops."""
+
+    async def body(manager: Any) -> None:
+        edge = manager.nodes(flow=flow, node=node)[0]
+        dep = (await manager.deployments(edge, flow=flow))[0]
+        async for line in manager.logs(dep, lines=lines, follow=follow):
+            click.echo(line)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(plan_arg, accept_new_host_key, body)

@@ -1,0 +1,127 @@
+"""MirrorMaker process state on an edge node, as the manager reports it (pure).
+
+The manager runs one small POSIX shell probe on the node (:data:`STATUS_PROBE`) and
+:func:`parse_probe` turns its output into a :class:`MirrorMakerStatus`. Keeping the parsing here makes
+the rules — what counts as running, stopped or crashed — testable without a node.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class MmState(StrEnum):
+    """What MirrorMaker is doing on one node."""
+
+    RUNNING = "running"
+    """The supervised JVM is alive."""
+    STOPPED = "stopped"
+    """Deployed, not running, and it last ended cleanly (or never ran)."""
+    CRASHED = "crashed"
+    """Not running, and it last ended with a non-zero exit code kdrtui did not ask for."""
+    NOT_DEPLOYED = "not deployed"
+    """No configuration on the node yet."""
+    UNKNOWN = "unknown"
+    """The node could not be asked (SSH down); see the error."""
+
+
+#: Exit codes of a JVM stopped on purpose: 0, or 128 + SIGTERM (15) / SIGKILL (9) / SIGINT (2).
+CLEAN_EXITS = frozenset({0, 130, 137, 143})
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorMakerStatus:
+    """One MirrorMaker deployment on one edge node."""
+
+    node: str
+    """Edge node name."""
+    deployment: str
+    """Deployment name, e.g. ``mm2-dr`` or ``mm1-primary-dr``."""
+    state: MmState
+    """Running, stopped, crashed, not deployed, or unknown."""
+    pid: int | None = None
+    """The MirrorMaker JVM's pid on the node, when running."""
+    uptime_s: float | None = None
+    """Seconds since it started, when running."""
+    exit_code: int | None = None
+    """How it last ended, when not running."""
+    stopped_by_operator: bool = False
+    """True when kdrtui asked it to stop (so a signal exit is not a crash)."""
+    log_tail: tuple[str, ...] = ()
+    """The last lines of its log."""
+    drift: tuple[str, ...] = ()
+    """Differences between the node's configuration and what the plan renders."""
+    connectors: dict[str, str] = field(default_factory=dict)
+    """Connector name -> state from ``mm2-status.<source>.internal`` (MM2 only)."""
+    error: str | None = None
+    """Why the state is unknown, or what went wrong last."""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (``kdrtui mm status --json``)."""
+        return {
+            "node": self.node,
+            "deployment": self.deployment,
+            "state": str(self.state),
+            "pid": self.pid,
+            "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
+            "exit_code": self.exit_code,
+            "drift": list(self.drift),
+            "connectors": dict(self.connectors),
+            "log_tail": list(self.log_tail),
+            "error": self.error,
+        }
+
+
+def status_probe(run_dir: str, log_lines: int = 8) -> str:
+    """The shell snippet that reports a deployment's state files, liveness and log tail."""
+    d = shlex.quote(run_dir)
+    return (
+        f"d={d}; "
+        'if [ ! -f "$d/supervise.sh" ]; then echo deployed=0; exit 0; fi; '
+        "echo deployed=1; "
+        "for f in supervisor.pid mm.pid started_at exit_code exited_at stop_requested; do "
+        '[ -f "$d/$f" ] && printf "%s=%s\\n" "$f" "$(cat "$d/$f")"; done; '
+        'pid=$(cat "$d/mm.pid" 2>/dev/null); '
+        'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && '
+        'tr "\\000" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -q MirrorMaker; then echo alive=1; fi; '
+        'echo "now=$(date +%s)"; echo ---log---; '
+        f'tail -n {int(log_lines)} "$d/mm.log" 2>/dev/null; true'
+    )
+
+
+def parse_probe(node: str, deployment: str, output: str) -> MirrorMakerStatus:
+    """Turn :func:`status_probe` output into a status (pure)."""
+    head, _, log = output.partition("---log---\n")
+    facts: dict[str, str] = {}
+    for line in head.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            facts[key.strip()] = value.strip()
+    tail = tuple(line for line in log.splitlines() if line.strip())
+    if facts.get("deployed") != "1":
+        return MirrorMakerStatus(node, deployment, MmState.NOT_DEPLOYED)
+    pid = _int(facts.get("mm.pid"))
+    now, started = _int(facts.get("now")), _int(facts.get("started_at"))
+    if facts.get("alive") == "1" and pid is not None:
+        uptime = float(now - started) if now is not None and started is not None else None
+        return MirrorMakerStatus(node, deployment, MmState.RUNNING, pid=pid, uptime_s=uptime, log_tail=tail)
+    code = _int(facts.get("exit_code"))
+    asked = "stop_requested" in facts
+    crashed = code is not None and not (asked and code in CLEAN_EXITS) and code != 0
+    return MirrorMakerStatus(
+        node,
+        deployment,
+        MmState.CRASHED if crashed else MmState.STOPPED,
+        exit_code=code,
+        stopped_by_operator=asked,
+        log_tail=tail,
+    )
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None

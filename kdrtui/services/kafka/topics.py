@@ -1,0 +1,61 @@
+"""Topic housekeeping that MirrorMaker 1 needs: it copies records but never creates topics.
+
+MirrorMaker 2 creates its target topics itself; MirrorMaker 1's producer only writes, and HDInsight (like
+the lab) runs with ``auto.create.topics.enable=false``. So before MM1 starts, kdrtui creates on the target
+every source topic the flow covers, with the source's partition count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from kdrtui.services.kafka.config import client_config
+
+
+def flow_covers(topic: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
+    """Whether a flow's include/exclude regexes select ``topic`` (whole-name matches, as MirrorMaker does)."""
+    if topic.startswith("__"):
+        return False
+    if any(re.fullmatch(pattern, topic) for pattern in exclude):
+        return False
+    return any(re.fullmatch(pattern, topic) for pattern in include)
+
+
+def ensure_target_topics(
+    source_bootstrap: str,
+    target_bootstrap: str,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    *,
+    replication_factor: int,
+    timeout: float = 15.0,
+) -> list[str]:
+    """Create on the target the covered source topics it lacks; returns the names created. Blocking."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    include, exclude = list(include), list(exclude)
+    source = AdminClient(client_config(source_bootstrap))
+    target = AdminClient(client_config(target_bootstrap))
+    wanted = {
+        name: len(meta.partitions)
+        for name, meta in source.list_topics(timeout=timeout).topics.items()
+        if flow_covers(name, include, exclude)
+    }
+    present = set(target.list_topics(timeout=timeout).topics)
+    missing = [
+        NewTopic(name, num_partitions=n, replication_factor=replication_factor)
+        for name, n in sorted(wanted.items())
+        if name not in present
+    ]
+    if not missing:
+        return []
+    created = []
+    for name, future in target.create_topics(missing, request_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+            created.append(name)
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return created

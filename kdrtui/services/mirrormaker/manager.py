@@ -1,0 +1,329 @@
+"""Deploy, start, stop and watch MirrorMaker on edge nodes over SSH.
+
+Each edge node runs the MirrorMaker deployments whose target is the node's cluster (MirrorMaker runs
+next to its target, with ``--clusters <target>``). A deployment lives in ``<work_dir>/mm/<name>`` on the
+node: its rendered configuration, the supervisor script and its state files. The supervisor (started
+with ``setsid nohup``) survives SSH disconnects and refuses to run a second copy, so ``start`` twice never
+runs two. Every action re-reads the node's state first, so an action retried after a dropped connection
+does not act twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+
+from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe, status_probe
+from kdrtui.domain.plan import EdgeNode, Plan
+from kdrtui.services.mirrormaker.render import RenderedDeployment, drift, render_deployment
+from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
+
+Progress = Callable[[str], None]
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+
+
+class MirrorMakerError(RuntimeError):
+    """An action on MirrorMaker failed; ``str()`` says where and why, for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One rendered deployment on one node, with paths resolved on that node."""
+
+    node: EdgeNode
+    """The edge node."""
+    rendered: RenderedDeployment
+    """Files and argv as the plan renders them."""
+    run_dir: str
+    """Absolute run directory on the node."""
+
+    @property
+    def name(self) -> str:
+        """``mm2-<target>`` or ``mm1-<source>-<target>``."""
+        return self.rendered.name
+
+
+SessionFactory = Callable[[EdgeNode], EdgeSession]
+
+
+def default_session_factory(node: EdgeNode) -> EdgeSession:
+    """A real asyncssh session to the node; unknown host keys are refused."""
+    return EdgeSession(SshTarget.from_edge_node(node))
+
+
+class MirrorMakerManager:
+    """MirrorMaker on the plan's edge nodes. Async: call from an event loop (asyncssh is async)."""
+
+    def __init__(self, plan: Plan, *, session_factory: SessionFactory = default_session_factory) -> None:
+        self.plan = plan
+        self._session_factory = session_factory
+        self._sessions: dict[str, EdgeSession] = {}
+        self._homes: dict[str, str] = {}
+
+    # -- selection ---------------------------------------------------------------------------------
+
+    def nodes(self, *, flow: str | None = None, node: str | None = None) -> list[EdgeNode]:
+        """Edge nodes that run MirrorMaker for ``flow`` (``source->target``) and/or named ``node``."""
+        targets = {f.target for f in self.plan.flows}
+        if flow is not None:
+            match = [f for f in self.plan.flows if f.name == flow]
+            if not match:
+                known = ", ".join(f.name for f in self.plan.flows) or "none"
+                raise MirrorMakerError(f"no flow {flow!r} in the plan; flows are: {known}")
+            targets = {match[0].target}
+        chosen = [n for n in self.plan.edge_nodes if n.cluster in targets]
+        if node is not None:
+            chosen = [n for n in chosen if n.name == node]
+            if not chosen:
+                known = ", ".join(n.name for n in self.plan.edge_nodes) or "none"
+                raise MirrorMakerError(
+                    f"no edge node {node!r} runs MirrorMaker here; edge nodes are: {known}"
+                )
+        if not chosen:
+            raise MirrorMakerError(
+                "no edge node runs MirrorMaker for this plan: add an [[edge_nodes]] entry whose cluster "
+                "is a flow's target"
+            )
+        return chosen
+
+    async def deployments(self, node: EdgeNode, *, flow: str | None = None) -> list[Deployment]:
+        """The node's deployments, with its work dir resolved to an absolute path."""
+        home = await self._home(node)
+        return [
+            Deployment(node, rendered, rendered.run_dir)
+            for rendered in render_deployment(self.plan, node, home=home)
+            if flow is None or flow in rendered.flows
+        ]
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    def session(self, node: EdgeNode) -> EdgeSession:
+        """The (lazily connected) SSH session to ``node``."""
+        if node.name not in self._sessions:
+            self._sessions[node.name] = self._session_factory(node)
+        return self._sessions[node.name]
+
+    async def forget_session(self, node_name: str) -> None:
+        """Close and drop a node's session (e.g. to retry with a passphrase); the next use makes a new one."""
+        session = self._sessions.pop(node_name, None)
+        if session is not None:
+            await session.close()
+
+    async def close(self) -> None:
+        """Close every SSH session."""
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
+            await session.close()
+
+    async def _home(self, node: EdgeNode) -> str:
+        if node.name not in self._homes:
+            result = await self.session(node).run('printf %s "$HOME"', timeout=15)
+            self._homes[node.name] = result.stdout.strip() or "/tmp"
+        return self._homes[node.name]
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    async def preflight(self, node: EdgeNode) -> None:
+        """Check Java 17+ and Kafka's jars on the node; one clear message per problem."""
+        out = (await self.session(node).run(preflight_script(node.kafka_home), timeout=30)).stdout
+        problem = preflight_problem(out, node)
+        if problem:
+            raise MirrorMakerError(problem)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    async def deploy(self, dep: Deployment, progress: Progress | None = None) -> list[str]:
+        """Upload the rendered files that differ from the node's; returns what changed."""
+        remote = await self._remote_files(dep)
+        changed = [rel for rel, text in dep.rendered.files.items() if remote.get(rel) != text]
+        session = self.session(dep.node)
+        for rel in changed:
+            mode = 0o755 if rel.endswith(".sh") else 0o644
+            await session.upload(dep.rendered.files[rel], f"{dep.run_dir}/{rel}", mode=mode)
+            if progress:
+                progress(f"{dep.node.name}: uploaded {dep.name}/{rel}")
+        return changed
+
+    async def status(self, dep: Deployment, *, with_drift: bool = True) -> MirrorMakerStatus:
+        """Read the deployment's state on the node (one command), and its config drift."""
+        try:
+            out = await self.session(dep.node).run(status_probe(dep.run_dir), timeout=20)
+            status = parse_probe(dep.node.name, dep.name, out.stdout)
+            if with_drift and status.state is not MmState.NOT_DEPLOYED:
+                status = replace(
+                    status, drift=tuple(drift(dep.rendered.files, await self._remote_files(dep)))
+                )
+            return status
+        except SshError as exc:
+            return MirrorMakerStatus(dep.node.name, dep.name, MmState.UNKNOWN, error=str(exc))
+
+    async def start(self, dep: Deployment, progress: Progress | None = None) -> MirrorMakerStatus:
+        """Start the deployment unless it already runs; deploys first when the config drifted."""
+        say = progress or (lambda _m: None)
+        await self.preflight(dep.node)
+        current = await self.status(dep)
+        if current.state is MmState.UNKNOWN:
+            raise MirrorMakerError(current.error or f"{dep.node.name}: state unknown")
+        if current.state is MmState.RUNNING:
+            if current.drift:
+                say(f"{dep.node.name}: {dep.name} runs with an old config; use restart to apply the plan")
+            say(f"{dep.node.name}: {dep.name} already running (pid {current.pid})")
+            return current
+        await self.deploy(dep, progress)
+        if dep.rendered.kind == "mm1":
+            await self._create_mm1_topics(dep, say)
+        run = shlex.quote(dep.run_dir)
+        # Clearing the last exit makes any exit code seen below this run's own.
+        launch = f"rm -f {run}/stop_requested {run}/exit_code {run}/exited_at && {dep.rendered.start_command}"
+        await self.session(dep.node).run(launch, timeout=20, check=True)
+        say(f"{dep.node.name}: starting {dep.name}")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            status = await self.status(dep, with_drift=False)
+            if status.state is MmState.RUNNING:
+                say(f"{dep.node.name}: {dep.name} running (pid {status.pid})")
+                return status
+            if status.state in (MmState.CRASHED, MmState.STOPPED) and status.exit_code is not None:
+                tail = "\n  ".join(status.log_tail[-5:])
+                raise MirrorMakerError(
+                    f"{dep.node.name}: {dep.name} exited with code {status.exit_code} right after start; "
+                    f"last log lines:\n  {tail}"
+                )
+            if time.monotonic() > deadline:
+                raise MirrorMakerError(
+                    f"{dep.node.name}: {dep.name} did not start within {START_TIMEOUT_S:.0f} s"
+                )
+            await asyncio.sleep(0.3)
+
+    async def stop(self, dep: Deployment, progress: Progress | None = None) -> MirrorMakerStatus:
+        """SIGTERM through the supervisor, wait, then SIGKILL; leaves no MirrorMaker JVM."""
+        say = progress or (lambda _m: None)
+        current = await self.status(dep, with_drift=False)
+        if current.state is MmState.UNKNOWN:
+            raise MirrorMakerError(current.error or f"{dep.node.name}: state unknown")
+        if current.state is not MmState.RUNNING:
+            say(f"{dep.node.name}: {dep.name} not running ({current.state})")
+            return current
+        run = shlex.quote(dep.run_dir)
+        session = self.session(dep.node)
+        await session.run(
+            f"touch {run}/stop_requested; sup=$(cat {run}/supervisor.pid 2>/dev/null); "
+            f'pid=$(cat {run}/mm.pid 2>/dev/null); [ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null; '
+            f'[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; true',
+            timeout=20,
+        )
+        say(f"{dep.node.name}: stopping {dep.name} (pid {current.pid})")
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while True:
+            status = await self.status(dep, with_drift=False)
+            if status.state is not MmState.RUNNING and not await self._alive(dep, current.pid):
+                say(f"{dep.node.name}: {dep.name} stopped")
+                return status
+            if time.monotonic() > deadline:
+                say(f"{dep.node.name}: {dep.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s; killing it")
+                await session.run(
+                    f"kill -KILL {int(current.pid or 0)} 2>/dev/null; "
+                    f'sup=$(cat {run}/supervisor.pid 2>/dev/null); [ -n "$sup" ] && kill -KILL "$sup"; true',
+                    timeout=20,
+                )
+                deadline = time.monotonic() + 10
+            await asyncio.sleep(0.3)
+
+    async def restart(
+        self, deps: list[Deployment], progress: Progress | None = None
+    ) -> list[MirrorMakerStatus]:
+        """Rolling restart: one node at a time, each running again before the next stops."""
+        results = []
+        for dep in deps:
+            await self.stop(dep, progress)
+            results.append(await self.start(dep, progress))
+        return results
+
+    async def logs(self, dep: Deployment, *, lines: int = 50, follow: bool = True) -> AsyncIterator[str]:
+        """The deployment's log: the last ``lines``, then (with ``follow``) new lines as they come."""
+        log = shlex.quote(f"{dep.run_dir}/mm.log")
+        command = f"tail -n {int(lines)} {'-F' if follow else ''} {log} 2>/dev/null"
+        async for line in self.session(dep.node).stream(command, timeout=None if follow else 30):
+            yield line
+
+    async def _create_mm1_topics(self, dep: Deployment, say: Progress) -> None:
+        """MirrorMaker 1 never creates topics: make the covered ones on the target first."""
+        from kdrtui.services.kafka.topics import ensure_target_topics
+
+        for flow in self.plan.flows:
+            if flow.name not in dep.rendered.flows:
+                continue
+            target = self.plan.cluster(flow.target)
+            created = await asyncio.to_thread(
+                ensure_target_topics,
+                self.plan.cluster(flow.source).bootstrap,
+                target.bootstrap,
+                flow.topics,
+                flow.topics_exclude,
+                replication_factor=target.replication_factor,
+            )
+            if created:
+                say(f"{flow.name}: created {len(created)} topic(s) on {flow.target} for MirrorMaker 1")
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    async def _remote_files(self, dep: Deployment) -> dict[str, str | None]:
+        session = self.session(dep.node)
+        return {rel: await session.read_file(f"{dep.run_dir}/{rel}") for rel in dep.rendered.files}
+
+    async def _alive(self, dep: Deployment, pid: int | None) -> bool:
+        if pid is None:
+            return False
+        out = await self.session(dep.node).run(
+            f"kill -0 {int(pid)} 2>/dev/null && echo alive; true", timeout=15
+        )
+        return "alive" in out.stdout
+
+
+def preflight_script(kafka_home: str) -> str:
+    """Shell snippet reporting the node's Java and whether ``kafka_home`` holds Kafka's jars."""
+    home = shlex.quote(kafka_home)
+    return (
+        'if command -v java >/dev/null 2>&1; then echo "java=$(java -version 2>&1 | head -n 1)"; '
+        "else echo java=missing; fi; "
+        f"if [ -d {home}/libs ]; then echo libs=1; "
+        f"echo \"mm2=$(ls {home}/libs | grep -c -E '^connect-mirror-[0-9]')\"; "
+        f"echo \"core=$(ls {home}/libs | grep -c -E '^kafka_2[.0-9]+-[0-9]')\"; "
+        "else echo libs=0; fi"
+    )
+
+
+def preflight_problem(output: str, node: EdgeNode) -> str | None:
+    """The first thing that stops MirrorMaker running on ``node``, from :func:`preflight_script`'s output."""
+    facts = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    where = f"on {node.name} ({node.user}@{node.host}:{node.port})"
+    if facts.get("java", "missing") == "missing":
+        return f"java not found on PATH {where}: MirrorMaker needs Java 17+ on the edge node"
+    version = _java_major(facts["java"])
+    if version is not None and version < 17:
+        return f"Java {version} {where}: MirrorMaker needs Java 17+ ({facts['java'].strip()})"
+    if facts.get("libs") != "1":
+        return (
+            f"kafka_home {node.kafka_home} {where} has no libs/ directory: set [[edge_nodes]] kafka_home "
+            "to the directory that holds Kafka's libs/"
+        )
+    if facts.get("mm2", "0").strip() in ("", "0") or facts.get("core", "0").strip() in ("", "0"):
+        return f"kafka_home {node.kafka_home} {where}: libs/ lacks Kafka's core or connect-mirror jars"
+    return None
+
+
+def _java_major(version_line: str) -> int | None:
+    """17 from 'openjdk version "17.0.15" 2025-04-15'; 8 from '"1.8.0_412"'."""
+    if '"' not in version_line:
+        return None
+    text = version_line.split('"')[1]
+    parts = text.split(".")
+    try:
+        return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
+    except ValueError:
+        return None

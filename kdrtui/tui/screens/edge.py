@@ -1,0 +1,302 @@
+"""Edge nodes: MirrorMaker on each node — SSH reachability, state, uptime, drift, connectors, its log.
+
+Polls only while shown (every 3 s), over asyncssh in async workers; the selected deployment's log is
+followed and drawn in batches about four times a second, so a chatty log costs little over a slow link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.markup import escape
+from textual.widgets import DataTable, Log, Static
+from textual.worker import Worker
+
+from kdrtui.domain.health import format_age
+from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
+from kdrtui.tui.screens.base import ModeScreen
+from kdrtui.tui.screens.dialogs import ConfirmScreen
+
+if TYPE_CHECKING:
+    from kdrtui.services.mirrormaker.manager import Deployment, MirrorMakerManager
+
+POLL_INTERVAL_S = 3.0
+LOG_FLUSH_S = 0.25
+COLUMNS = ("node", "deployment", "ssh", "state", "pid", "uptime", "drift", "connectors")
+
+MUTATING = frozenset({"mm_start", "mm_stop", "mm_restart"})
+"""The pane's actions that change something (hidden under --read-only)."""
+
+
+def _state_cell(status: MirrorMakerStatus) -> str:
+    colour = {
+        MmState.RUNNING: "$success",
+        MmState.CRASHED: "$error",
+        MmState.UNKNOWN: "$warning",
+    }.get(status.state, "$text-muted")
+    text = str(status.state)
+    if status.state is MmState.CRASHED and status.exit_code is not None:
+        text += f" ({status.exit_code})"
+    return f"[{colour}]{escape(text)}[/]"
+
+
+def _connectors_cell(status: MirrorMakerStatus) -> str:
+    if not status.connectors:
+        return "-"
+    states = list(status.connectors.values())
+    running = sum(1 for s in states if s == "RUNNING")
+    return f"{running}/{len(states)} running"
+
+
+class EdgeScreen(ModeScreen):
+    """MirrorMaker on the plan's edge nodes, with start / stop / restart behind a confirmation."""
+
+    MODE = "edge"
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("r", "poll_now", "Refresh", id="edge.refresh"),
+        Binding("s", "mm_start", "Start", id="edge.start"),
+        Binding("x", "mm_stop", "Stop", id="edge.stop"),
+        Binding("R", "mm_restart", "Restart", key_display="R", id="edge.restart"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._deployments: dict[str, Deployment] = {}
+        self._statuses: dict[str, MirrorMakerStatus] = {}
+        self._wake = asyncio.Event()
+        self._log_lines: list[str] = []
+        self._log_worker: Worker[None] | None = None
+        self._followed: str | None = None
+        self._busy = False
+
+    def compose_body(self) -> ComposeResult:
+        plan = getattr(self.app, "plan", None)
+        if plan is None or not plan.edge_nodes:
+            yield Static(
+                "[b]No edge nodes in the plan.[/b]\n\nMirrorMaker runs on edge nodes next to its target "
+                "cluster; add [[edge_nodes]] to the plan (README: 'The DR plan file').",
+                id="edge-empty",
+            )
+            return
+        yield Static("MirrorMaker on edge nodes", id="edge-title")
+        table: DataTable[str] = DataTable(id="edge-table", cursor_type="row", zebra_stripes=False)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        yield table
+        yield Static("log: select a deployment", id="edge-log-title")
+        yield Log(id="edge-log", max_lines=500, auto_scroll=True)
+
+    @property
+    def manager(self) -> MirrorMakerManager | None:
+        """The app's MirrorMaker manager (None without edge nodes)."""
+        return getattr(self.app, "mm_manager", None)
+
+    def on_mount(self) -> None:
+        self.set_interval(LOG_FLUSH_S, self._flush_log, name="log-flush")
+
+    def on_screen_resume(self) -> None:
+        if self.manager is not None and self.query("#edge-table"):
+            self.poll_loop()
+
+    def on_screen_suspend(self) -> None:
+        # Hidden panes cost nothing: stop polling and following until shown again (a running
+        # start/stop carries on).
+        self.workers.cancel_group(self, "edge-poll")
+        self.workers.cancel_group(self, "edge-log")
+        self._log_worker = None
+        self._followed = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Textual: False hides a binding, None shows it disabled.
+        if action in MUTATING:
+            if getattr(self.app, "read_only", False) or self.manager is None:
+                return False
+            return None if self._busy else True
+        if action == "poll_now" and self.manager is None:
+            return False
+        return True
+
+    # -- polling ------------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="edge-poll", exit_on_error=False)
+    async def poll_loop(self) -> None:
+        """Read every deployment's state, then wait; repeat while the pane is shown."""
+        manager = self.manager
+        assert manager is not None
+        while True:
+            await self._poll_once(manager)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_INTERVAL_S)
+
+    async def _poll_once(self, manager: MirrorMakerManager) -> None:
+        from kdrtui.services.mirrormaker.connectors import with_connector_states
+        from kdrtui.services.ssh import KeyPassphraseNeeded
+
+        for node in manager.plan.edge_nodes:
+            session = manager.session(node)
+            try:
+                deployments = await manager.deployments(node)
+            except KeyPassphraseNeeded as exc:
+                asked = getattr(self.app, "ask_passphrase", None)
+                if asked is not None and await asked(node, exc):
+                    await manager.forget_session(node.name)
+                    self._wake.set()
+                continue
+            except Exception as exc:  # SSH down: show it on the node's row, keep polling
+                self._show_row(f"{node.name}/?", node.name, "-", session.state, None, str(exc))
+                continue
+            for dep in deployments:
+                key = f"{node.name}/{dep.name}"
+                self._deployments[key] = dep
+                status = await manager.status(dep)
+                status = await with_connector_states(manager.plan, dep, status)
+                self._statuses[key] = status
+                self._show_row(key, node.name, dep.name, session.state, status, status.error)
+        self._follow_selected()
+
+    def _show_row(
+        self,
+        key: str,
+        node: str,
+        deployment: str,
+        ssh: str,
+        status: MirrorMakerStatus | None,
+        error: str | None,
+    ) -> None:
+        table = self.query_one("#edge-table", DataTable)
+        ssh_cell = "[$success]connected[/]" if ssh == "connected" else f"[$warning]{escape(ssh)}[/]"
+        if status is None:
+            cells = [escape(node), escape(deployment), ssh_cell, "[$warning]unknown[/]", "-", "-", "-", "-"]
+        else:
+            cells = [
+                escape(node),
+                escape(deployment),
+                ssh_cell,
+                _state_cell(status),
+                str(status.pid or "-"),
+                format_age(status.uptime_s),
+                "[$warning]yes[/]" if status.drift else "no",
+                _connectors_cell(status),
+            ]
+        if key not in table.rows:
+            table.add_row(*cells, key=key)
+            return
+        with self.app.batch_update():
+            for column, value in zip(COLUMNS, cells, strict=True):
+                if table.get_cell(key, column) != value:
+                    table.update_cell(key, column, value)
+        if error and key == self._selected_key():
+            self.query_one("#edge-log-title", Static).update(f"[$warning]{escape(error)}[/]")
+
+    def action_poll_now(self) -> None:
+        """Read every node's state now."""
+        self._wake.set()
+
+    # -- log follow ---------------------------------------------------------------------------------
+
+    def _selected_key(self) -> str | None:
+        table = self.query_one("#edge-table", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._follow_selected()
+
+    def _follow_selected(self) -> None:
+        key = self._selected_key()
+        if key is None or key == self._followed or key not in self._deployments:
+            return
+        self._followed = key
+        self.query_one("#edge-log", Log).clear()
+        self._log_lines.clear()
+        status = self._statuses.get(key)
+        title = f"log of {key}"
+        if status is not None and status.drift:
+            title += " · drift: " + "; ".join(status.drift)[:60]
+        self.query_one("#edge-log-title", Static).update(escape(title))
+        self._log_worker = self.follow_log(self._deployments[key])
+
+    @work(exclusive=True, group="edge-log", exit_on_error=False)
+    async def follow_log(self, dep: Deployment) -> None:
+        """Stream the deployment's log into a buffer that :meth:`_flush_log` draws."""
+        manager = self.manager
+        assert manager is not None
+        while True:
+            try:
+                async for line in manager.logs(dep, lines=30, follow=True):
+                    self._log_lines.append(line)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the stream ends when SSH drops; resume after the next reconnect
+                self._log_lines.append(f"[log stream interrupted: {exc}; retrying]")
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    def _flush_log(self) -> None:
+        if self._log_lines:
+            lines, self._log_lines = self._log_lines, []
+            self.query_one("#edge-log", Log).write_lines(lines)
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def _confirm_then(self, verb: str, run: Callable[[Deployment], Any]) -> None:
+        key = self._selected_key()
+        if key is None or key not in self._deployments:
+            self.notify("Select a deployment first.", severity="warning")
+            return
+        dep = self._deployments[key]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_action_worker(verb, dep, run)
+
+        self.app.push_screen(ConfirmScreen(f"{verb.capitalize()} {dep.name} on {dep.node.name}?"), answered)
+
+    def action_mm_start(self) -> None:
+        """Start MirrorMaker on the selected node (asks first)."""
+        manager = self.manager
+        if manager is not None:
+            self._confirm_then("start", lambda d: manager.start(d, self._progress))
+
+    def action_mm_stop(self) -> None:
+        """Stop MirrorMaker on the selected node (asks first)."""
+        manager = self.manager
+        if manager is not None:
+            self._confirm_then("stop", lambda d: manager.stop(d, self._progress))
+
+    def action_mm_restart(self) -> None:
+        """Restart MirrorMaker on the selected node (asks first)."""
+        manager = self.manager
+        if manager is not None:
+            self._confirm_then("restart", lambda d: manager.restart([d], self._progress))
+
+    def _progress(self, message: str) -> None:
+        self._log_lines.append(f"» {message}")
+
+    @work(exclusive=True, group="edge-action", exit_on_error=False)
+    async def run_action_worker(self, verb: str, dep: Deployment, run: Callable[[Deployment], Any]) -> None:
+        """Carry out one action; the app asks before quitting while it runs."""
+        op = f"mm-{verb}-{dep.node.name}-{dep.name}"
+        app: Any = self.app
+        app.begin_operation(op, f"{verb} {dep.name} on {dep.node.name}")
+        self._busy = True
+        self.refresh_bindings()
+        try:
+            await run(dep)
+            self.notify(f"{dep.name} on {dep.node.name}: {verb} done")
+        except Exception as exc:
+            self.notify(f"{verb} failed: {exc}", severity="error", timeout=15)
+            self._progress(f"{verb} failed: {exc}")
+        finally:
+            app.end_operation(op)
+            self._busy = False
+            self.refresh_bindings()
+            self._wake.set()
