@@ -22,4 +22,6 @@ def log_to_file(path: Path | None = None, level: int = logging.INFO) -> Path:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
+    # asyncssh logs every channel and command at INFO: too much for a console polling every 3 s.
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
     return path

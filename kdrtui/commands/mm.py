@@ -46,7 +46,7 @@ def mm_group() -> None:
 
 def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable[T]]) -> T:
     """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``."""
-    from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager
+    from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager, SelectionError
     from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
 
     plan, _path = load_plan_or_exit(plan_arg, required=True)
@@ -88,6 +88,8 @@ def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable
                     f"{exc}; run it from a terminal to be asked for the passphrase"
                 ) from exc
             passphrases[key] = click.prompt(f"Passphrase for {key}", hide_input=True)
+        except SelectionError as exc:
+            raise click.UsageError(str(exc)) from exc
         except (MirrorMakerError, SshError) as exc:
             raise click.ClickException(str(exc)) from exc
     raise click.ClickException("the key's passphrase was not accepted")

@@ -105,6 +105,8 @@ def render_plan(
             "subnet_cidr": SITES[alias]["subnet_cidr"],
             "bootstrap_servers": [spec.bootstrap],
             "kafka_version": kafka_version,
+            # Single-broker clusters: every topic MirrorMaker creates gets one replica.
+            "replication_factor": 1,
         }
         for alias, spec in specs.items()
     }
@@ -124,6 +126,10 @@ def render_plan(
                 "groups": [".*"],
                 "naming": "prefixed",
                 "mirrormaker": "mm2",
+                # Rehearsal-friendly intervals: a new topic mirrors within seconds, not minutes.
+                "refresh_seconds": 5,
+                "emit_checkpoints_seconds": 5,
+                "flush_seconds": 2,
             }
         ],
         "objectives": {

@@ -17,6 +17,9 @@ EXPECTED_FLOW = {
     "groups": [".*"],
     "naming": "prefixed",
     "mirrormaker": "mm2",
+    "refresh_seconds": 5,
+    "emit_checkpoints_seconds": 5,
+    "flush_seconds": 2,
 }
 
 
@@ -39,6 +42,7 @@ def test_plan_file_has_the_agreed_shape(tmp_path: Path) -> None:
         "subnet_cidr": "10.0.0.0/24",
         "bootstrap_servers": ["127.0.0.1:21092"],
         "kafka_version": "3.9.1",
+        "replication_factor": 1,
     }
     assert data["clusters"]["dr"] == {
         "region": "westus2",
@@ -48,6 +52,7 @@ def test_plan_file_has_the_agreed_shape(tmp_path: Path) -> None:
         "subnet_cidr": "10.1.0.0/24",
         "bootstrap_servers": ["127.0.0.1:22092"],
         "kafka_version": "3.9.1",
+        "replication_factor": 1,
     }
     assert data["flows"] == [EXPECTED_FLOW]
     assert data["objectives"] == {

@@ -141,8 +141,9 @@ offset-syncs.topic.location = target
 emit.heartbeats.interval.seconds = 1
 sync.topic.acls.enabled = false
 
-# Workers writing to dr: commit the replicated position every 10 s
+# Workers writing to dr: commit the replicated position every 10 s, take over a crashed worker's tasks after 10 s
 dr.offset.flush.interval.ms = 10000
+dr.scheduled.rebalance.max.delay.ms = 10000
 
 # Flow primary->dr (prefixed names)
 primary->dr.enabled = true
@@ -177,7 +178,8 @@ def test_lab_plan_mm2_properties() -> None:
     assert props["offset-syncs.topic.location"] == "target"
     assert props["emit.heartbeats.interval.seconds"] == "1"
     assert props["sync.topic.acls.enabled"] == "false"
-    assert props["dr.offset.flush.interval.ms"] == "10000"
+    # The lab plan's rehearsal intervals (the defaults are 10 s flush, 10 s checkpoints, 30 s refresh).
+    assert props["dr.offset.flush.interval.ms"] == "2000"
     assert props["primary->dr.topics"] == ".*"
     # MM2's own exclusions are kept, with the plan's, sorted; the regexes survive the escaping.
     excluded = props["primary->dr.topics.exclude"].split(", ")
@@ -188,11 +190,11 @@ def test_lab_plan_mm2_properties() -> None:
     assert r".*[\-\.]internal" in excluded
     assert props["primary->dr.groups"] == ".*"
     assert props["primary->dr.groups.exclude"].split(", ") == sorted(MM2_GROUPS_EXCLUDE_DEFAULT)
-    assert props["primary->dr.emit.checkpoints.interval.seconds"] == "10"
+    assert props["primary->dr.emit.checkpoints.interval.seconds"] == "5"
     assert props["primary->dr.sync.group.offsets.enabled"] == "true"
-    assert props["primary->dr.sync.group.offsets.interval.seconds"] == "10"
-    assert props["primary->dr.refresh.topics.interval.seconds"] == "30"
-    assert props["primary->dr.refresh.groups.interval.seconds"] == "30"
+    assert props["primary->dr.sync.group.offsets.interval.seconds"] == "5"
+    assert props["primary->dr.refresh.topics.interval.seconds"] == "5"
+    assert props["primary->dr.refresh.groups.interval.seconds"] == "5"
 
 
 def test_flow_settings_come_from_the_plan() -> None:
@@ -472,8 +474,8 @@ def test_render_deployment_for_mm2() -> None:
     assert list(dep.argv) == launch_command("/opt/kafka", dep.run_dir, "mm2", "dr")
     assert dep.log_file == "/home/sshuser/.kdrtui/mm/mm2-dr/mm.log"
     assert dep.start_command == (
-        "cd /home/sshuser/.kdrtui/mm/mm2-dr && setsid nohup sh /home/sshuser/.kdrtui/mm/mm2-dr/supervise.sh "
-        f"/home/sshuser/.kdrtui/mm/mm2-dr -- {shell_join(dep.argv)} </dev/null >/dev/null 2>&1 &"
+        "cd /home/sshuser/.kdrtui/mm/mm2-dr && (setsid nohup sh /home/sshuser/.kdrtui/mm/mm2-dr/supervise.sh "
+        f"/home/sshuser/.kdrtui/mm/mm2-dr -- {shell_join(dep.argv)} </dev/null >/dev/null 2>&1 &)"
     )
 
 

@@ -18,7 +18,13 @@ from dataclasses import dataclass, replace
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe, status_probe
 from kdrtui.domain.plan import EdgeNode, Plan
-from kdrtui.services.mirrormaker.render import RenderedDeployment, drift, render_deployment
+from kdrtui.services.mirrormaker.render import (
+    RenderedDeployment,
+    drift,
+    render_deployment,
+    systemd_unit,
+    unit_name,
+)
 from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
 
 Progress = Callable[[str], None]
@@ -29,6 +35,10 @@ STOP_TIMEOUT_S = 30.0
 
 class MirrorMakerError(RuntimeError):
     """An action on MirrorMaker failed; ``str()`` says where and why, for the operator."""
+
+
+class SelectionError(MirrorMakerError):
+    """The flow or node asked for does not exist in the plan (bad input, not a failure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,7 @@ class MirrorMakerManager:
         self._session_factory = session_factory
         self._sessions: dict[str, EdgeSession] = {}
         self._homes: dict[str, str] = {}
+        self._systemd: dict[str, str | None] = {}
 
     # -- selection ---------------------------------------------------------------------------------
 
@@ -74,18 +85,16 @@ class MirrorMakerManager:
             match = [f for f in self.plan.flows if f.name == flow]
             if not match:
                 known = ", ".join(f.name for f in self.plan.flows) or "none"
-                raise MirrorMakerError(f"no flow {flow!r} in the plan; flows are: {known}")
+                raise SelectionError(f"no flow {flow!r} in the plan; flows are: {known}")
             targets = {match[0].target}
         chosen = [n for n in self.plan.edge_nodes if n.cluster in targets]
         if node is not None:
             chosen = [n for n in chosen if n.name == node]
             if not chosen:
                 known = ", ".join(n.name for n in self.plan.edge_nodes) or "none"
-                raise MirrorMakerError(
-                    f"no edge node {node!r} runs MirrorMaker here; edge nodes are: {known}"
-                )
+                raise SelectionError(f"no edge node {node!r} runs MirrorMaker here; edge nodes are: {known}")
         if not chosen:
-            raise MirrorMakerError(
+            raise SelectionError(
                 "no edge node runs MirrorMaker for this plan: add an [[edge_nodes]] entry whose cluster "
                 "is a flow's target"
             )
@@ -125,6 +134,19 @@ class MirrorMakerManager:
             result = await self.session(node).run('printf %s "$HOME"', timeout=15)
             self._homes[node.name] = result.stdout.strip() or "/tmp"
         return self._homes[node.name]
+
+    async def systemd_prefix(self, node: EdgeNode) -> str | None:
+        """How to run systemctl on the node: ``""`` as root, ``"sudo -n "`` with passwordless sudo, or
+        ``None`` when the node has no systemd to use (then the setsid supervisor runs MirrorMaker)."""
+        if node.name not in self._systemd:
+            probe = (
+                "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
+                'if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo sudo; '
+                "else echo nosudo; fi; else echo none; fi"
+            )
+            answer = (await self.session(node).run(probe, timeout=15)).stdout.strip()
+            self._systemd[node.name] = {"root": "", "sudo": "sudo -n "}.get(answer)
+        return self._systemd[node.name]
 
     # -- checks ------------------------------------------------------------------------------------
 
@@ -179,8 +201,19 @@ class MirrorMakerManager:
             await self._create_mm1_topics(dep, say)
         run = shlex.quote(dep.run_dir)
         # Clearing the last exit makes any exit code seen below this run's own.
-        launch = f"rm -f {run}/stop_requested {run}/exit_code {run}/exited_at && {dep.rendered.start_command}"
-        await self.session(dep.node).run(launch, timeout=20, check=True)
+        clear = f"rm -f {run}/stop_requested {run}/exit_code {run}/exited_at"
+        sudo = await self.systemd_prefix(dep.node)
+        if sudo is None:
+            launch = f"{clear} && {dep.rendered.start_command}"
+        else:
+            unit = unit_name(dep.name)
+            text = systemd_unit(dep.name, dep.run_dir, dep.rendered.argv, user=dep.node.user)
+            await self.session(dep.node).upload(text, f"{dep.run_dir}/{unit}")
+            launch = (
+                f"{clear} && {sudo}install -m 0644 {run}/{unit} /etc/systemd/system/{unit} && "
+                f"{sudo}systemctl daemon-reload && {sudo}systemctl start {unit}"
+            )
+        await self.session(dep.node).run(launch, timeout=60, check=True)
         say(f"{dep.node.name}: starting {dep.name}")
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -211,6 +244,12 @@ class MirrorMakerManager:
             return current
         run = shlex.quote(dep.run_dir)
         session = self.session(dep.node)
+        sudo = await self.systemd_prefix(dep.node)
+        if sudo is not None:
+            # systemd would restart a process killed behind its back: stop the unit instead.
+            await session.run(
+                f"touch {run}/stop_requested; {sudo}systemctl stop {unit_name(dep.name)}; true", timeout=60
+            )
         await session.run(
             f"touch {run}/stop_requested; sup=$(cat {run}/supervisor.pid 2>/dev/null); "
             f'pid=$(cat {run}/mm.pid 2>/dev/null); [ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null; '

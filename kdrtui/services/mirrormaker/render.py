@@ -56,6 +56,10 @@ class RenderError(ValueError):
 # --- Java properties --------------------------------------------------------------------------------
 
 
+REBALANCE_DELAY_MS = 10_000
+"""How long a restarted MirrorMaker waits for a crashed worker before taking its tasks over."""
+
+
 def _escape(value: str) -> str:
     """``value`` as a java.util.Properties value: ``\\`` doubled, controls and non-ASCII as escapes.
 
@@ -197,7 +201,12 @@ def render_mm2_properties(plan: Plan, target_alias: str) -> str:
     created["sync.topic.acls.enabled"] = False
     # The workers of all flows here share the target's settings: the shortest flush any flow asks for.
     flush = min(f.flush_seconds for f in flows)
-    workers = {f"{target_alias}.offset.flush.interval.ms": flush * 1000}
+    workers = {
+        f"{target_alias}.offset.flush.interval.ms": flush * 1000,
+        # Connect's cooperative rebalancing waits up to 5 minutes for a worker that vanished (a crash,
+        # kill -9) before handing its tasks to the next one, which would stall a restarted MirrorMaker.
+        f"{target_alias}.scheduled.rebalance.max.delay.ms": REBALANCE_DELAY_MS,
+    }
 
     sections: list[Section] = [
         ("Clusters", clusters),
@@ -206,7 +215,11 @@ def render_mm2_properties(plan: Plan, target_alias: str) -> str:
             f"Topics MirrorMaker creates, all on {target_alias}: {rf} replica{'s' if rf != 1 else ''} each",
             created,
         ),
-        (f"Workers writing to {target_alias}: commit the replicated position every {flush} s", workers),
+        (
+            f"Workers writing to {target_alias}: commit the replicated position every {flush} s, "
+            f"take over a crashed worker's tasks after {REBALANCE_DELAY_MS // 1000} s",
+            workers,
+        ),
     ]
     for flow in flows:
         prefix = f"{flow.name}."
@@ -459,9 +472,11 @@ def shell_join(argv: Sequence[str]) -> str:
 def start_command(run_dir: str, argv: Sequence[str]) -> str:
     """The shell line that starts ``argv`` under the supervisor, detached from the SSH session."""
     run = shlex.quote(run_dir)
+    # The subshell forks the supervisor with every descriptor on /dev/null and exits at once, so nothing
+    # keeps the SSH channel open: the command returns while MirrorMaker runs on.
     return (
-        f"cd {run} && setsid nohup sh {run}/{SUPERVISOR} {run} -- {shell_join(argv)} "
-        "</dev/null >/dev/null 2>&1 &"
+        f"cd {run} && (setsid nohup sh {run}/{SUPERVISOR} {run} -- {shell_join(argv)} "
+        "</dev/null >/dev/null 2>&1 &)"
     )
 
 

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,19 +35,18 @@ MUTATING = frozenset({"mm_start", "mm_stop", "mm_restart"})
 """The pane's actions that change something (hidden under --read-only)."""
 
 
-def _state_cell(status: MirrorMakerStatus) -> str:
-    colour = {
-        MmState.RUNNING: "$success",
-        MmState.CRASHED: "$error",
-        MmState.UNKNOWN: "$warning",
-    }.get(status.state, "$text-muted")
+def _state_text(status: MirrorMakerStatus) -> tuple[str, str]:
+    """The state cell's text and the theme colour it is drawn in."""
+    colour = {MmState.RUNNING: "success", MmState.CRASHED: "error", MmState.UNKNOWN: "warning"}.get(
+        status.state, "foreground"
+    )
     text = str(status.state)
     if status.state is MmState.CRASHED and status.exit_code is not None:
         text += f" ({status.exit_code})"
-    return f"[{colour}]{escape(text)}[/]"
+    return text, colour
 
 
-def _connectors_cell(status: MirrorMakerStatus) -> str:
+def _connectors_text(status: MirrorMakerStatus) -> str:
     if not status.connectors:
         return "-"
     states = list(status.connectors.values())
@@ -161,6 +161,10 @@ class EdgeScreen(ModeScreen):
                 self._show_row(key, node.name, dep.name, session.state, status, status.error)
         self._follow_selected()
 
+    def _colour(self, name: str) -> str:
+        theme = self.app.current_theme
+        return str(getattr(theme, name, None) or theme.foreground or "")
+
     def _show_row(
         self,
         key: str,
@@ -170,28 +174,29 @@ class EdgeScreen(ModeScreen):
         status: MirrorMakerStatus | None,
         error: str | None,
     ) -> None:
+        # DataTable cells are Rich renderables: Text never parses markup, so outside strings are safe.
         table = self.query_one("#edge-table", DataTable)
-        ssh_cell = "[$success]connected[/]" if ssh == "connected" else f"[$warning]{escape(ssh)}[/]"
+        ssh_cell = Text(ssh, style=self._colour("success" if ssh == "connected" else "warning"))
         if status is None:
-            cells = [escape(node), escape(deployment), ssh_cell, "[$warning]unknown[/]", "-", "-", "-", "-"]
+            state, colour = "unknown", "warning"
+            rest = ["-", "-", "-", "-"]
         else:
-            cells = [
-                escape(node),
-                escape(deployment),
-                ssh_cell,
-                _state_cell(status),
+            state, colour = _state_text(status)
+            rest = [
                 str(status.pid or "-"),
                 format_age(status.uptime_s),
-                "[$warning]yes[/]" if status.drift else "no",
-                _connectors_cell(status),
+                "yes" if status.drift else "no",
+                _connectors_text(status),
             ]
+        cells = [Text(node), Text(deployment), ssh_cell, Text(state, style=self._colour(colour))]
+        cells += [Text(value) for value in rest]
         if key not in table.rows:
             table.add_row(*cells, key=key)
-            return
-        with self.app.batch_update():
-            for column, value in zip(COLUMNS, cells, strict=True):
-                if table.get_cell(key, column) != value:
-                    table.update_cell(key, column, value)
+        else:
+            with self.app.batch_update():
+                for column, value in zip(COLUMNS, cells, strict=True):
+                    if table.get_cell(key, column) != value:
+                        table.update_cell(key, column, value)
         if error and key == self._selected_key():
             self.query_one("#edge-log-title", Static).update(f"[$warning]{escape(error)}[/]")
 
