@@ -137,7 +137,14 @@ def test_identity_naming_keeps_topic_names(lab_mm2: Lab, tmp_path: Path, unique_
 
 
 def test_mm1_mirrors_with_the_3_9_jars(lab_mm2: Lab, tmp_path: Path, unique_name: str) -> None:
-    plan = variant(lab_mm2, tmp_path, "mm1", topics=[unique_name], mirrormaker=MirrorMakerKind.MM1, naming=Naming.IDENTITY)
+    plan = variant(
+        lab_mm2,
+        tmp_path,
+        "mm1",
+        topics=[unique_name],
+        mirrormaker=MirrorMakerKind.MM1,
+        naming=Naming.IDENTITY,
+    )
     create_topic(lab_mm2.bootstrap(PRIMARY), unique_name, partitions=2)
     sent = produce_numbered(lab_mm2.bootstrap(PRIMARY), unique_name, 1_000)
     try:

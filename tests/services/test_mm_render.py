@@ -141,7 +141,7 @@ offset-syncs.topic.location = target
 emit.heartbeats.interval.seconds = 1
 sync.topic.acls.enabled = false
 
-# Workers writing to dr: commit the replicated position every 10 s, take over a crashed worker's tasks after 10 s
+# Workers writing to dr: position committed every 10 s, a lost worker's tasks reassigned after 10 s
 dr.offset.flush.interval.ms = 10000
 dr.scheduled.rebalance.max.delay.ms = 10000
 

@@ -216,8 +216,8 @@ def render_mm2_properties(plan: Plan, target_alias: str) -> str:
             created,
         ),
         (
-            f"Workers writing to {target_alias}: commit the replicated position every {flush} s, "
-            f"take over a crashed worker's tasks after {REBALANCE_DELAY_MS // 1000} s",
+            f"Workers writing to {target_alias}: position committed every {flush} s, "
+            f"a lost worker's tasks reassigned after {REBALANCE_DELAY_MS // 1000} s",
             workers,
         ),
     ]
