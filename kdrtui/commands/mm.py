@@ -99,85 +99,70 @@ def _say(message: str) -> None:
     click.echo(message)
 
 
+def selection(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every mm command shares: which plan, flow and node, and host-key trust."""
+    for option in reversed((plan_option, flow_option, node_option, accept_option)):
+        command = option(command)
+    return command
+
+
 @mm_group.command("deploy")
-@plan_option
-@flow_option
-@node_option
-@accept_option
+@selection
 def deploy_command(
     plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
 ) -> None:
     """Upload the configuration the plan renders to each edge node (only what differs)."""
 
     async def body(manager: Any) -> None:
-        for edge in manager.nodes(flow=flow, node=node):
-            await manager.preflight(edge)
-            for dep in await manager.deployments(edge, flow=flow):
-                changed = await manager.deploy(dep, _say)
-                if not changed:
-                    click.echo(f"{edge.name}: {dep.name} is up to date")
+        for dep in await manager.select(flow=flow, node=node):
+            await manager.preflight(dep.node)
+            if not await manager.deploy(dep, _say):
+                click.echo(f"{dep.node.name}: {dep.name} is up to date")
 
     _run(plan_arg, accept_new_host_key, body)
 
 
 @mm_group.command("start")
-@plan_option
-@flow_option
-@node_option
-@accept_option
+@selection
 def start_command(
     plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
 ) -> None:
     """Deploy and start MirrorMaker (a running one is left alone)."""
 
     async def body(manager: Any) -> None:
-        for edge in manager.nodes(flow=flow, node=node):
-            for dep in await manager.deployments(edge, flow=flow):
-                await manager.start(dep, _say)
+        for dep in await manager.select(flow=flow, node=node):
+            await manager.start(dep, _say)
 
     _run(plan_arg, accept_new_host_key, body)
 
 
 @mm_group.command("stop")
-@plan_option
-@flow_option
-@node_option
-@accept_option
+@selection
 def stop_command(plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool) -> None:
     """Stop MirrorMaker (SIGTERM, then SIGKILL after 30 s)."""
 
     async def body(manager: Any) -> None:
-        for edge in manager.nodes(flow=flow, node=node):
-            for dep in await manager.deployments(edge, flow=flow):
-                await manager.stop(dep, _say)
+        for dep in await manager.select(flow=flow, node=node):
+            await manager.stop(dep, _say)
 
     _run(plan_arg, accept_new_host_key, body)
 
 
 @mm_group.command("restart")
-@plan_option
-@flow_option
-@node_option
-@accept_option
+@selection
 def restart_command(
     plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
 ) -> None:
     """Rolling restart, one node at a time; applies a changed plan."""
 
     async def body(manager: Any) -> None:
-        deps = []
-        for edge in manager.nodes(flow=flow, node=node):
-            deps += await manager.deployments(edge, flow=flow)
-        await manager.restart(deps, _say)
+        await manager.restart(await manager.select(flow=flow, node=node), _say)
 
     _run(plan_arg, accept_new_host_key, body)
 
 
 @mm_group.command("status")
-@plan_option
-@flow_option
-@node_option
-@accept_option
+@selection
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status_command(
     plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool, as_json: bool
@@ -186,12 +171,10 @@ def status_command(
     from kdrtui.services.mirrormaker.connectors import with_connector_states
 
     async def body(manager: Any) -> list[Any]:
-        result = []
-        for edge in manager.nodes(flow=flow, node=node):
-            for dep in await manager.deployments(edge, flow=flow):
-                status = await manager.status(dep)
-                result.append(await with_connector_states(manager.plan, dep, status))
-        return result
+        return [
+            await with_connector_states(manager.plan, dep, await manager.status(dep))
+            for dep in await manager.select(flow=flow, node=node)
+        ]
 
     statuses = _run(plan_arg, accept_new_host_key, body)
     if as_json:
@@ -223,10 +206,7 @@ def _describe(s: Any) -> str:
 
 
 @mm_group.command("logs")
-@plan_option
-@flow_option
-@node_option
-@accept_option
+@selection
 @click.option("-n", "--lines", default=50, show_default=True, help="Lines of history first.")
 @click.option("--follow/--no-follow", default=True, show_default=True, help="Keep printing new lines.")
 def logs_command(
@@ -240,8 +220,7 @@ def logs_command(
     """Print (and follow) MirrorMaker's log from the first matching node; Ctrl-C stops."""
 
     async def body(manager: Any) -> None:
-        edge = manager.nodes(flow=flow, node=node)[0]
-        dep = (await manager.deployments(edge, flow=flow))[0]
+        dep = (await manager.select(flow=flow, node=node))[0]
         async for line in manager.logs(dep, lines=lines, follow=follow):
             click.echo(line)
 

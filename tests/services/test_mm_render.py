@@ -545,7 +545,7 @@ def test_drift_is_short_for_big_changes() -> None:
     assert drift({"a": "x\n"}, {"a": "x"}) == ["a: differs in whitespace at line ends"]
 
 
-# --- MM2 status records (the real topic is read in test_mm2_real) ------------------------------------
+# --- MM2 status records (the real topic is read in tests/integration) -----------------------------------
 
 
 def test_status_records_keep_the_latest_state_per_key() -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from textual.widgets import DataTable
 
@@ -13,19 +10,11 @@ from kdrtui.lab.lab import Lab
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.edge import EdgeScreen
+from tests.tui.pilot_helpers import until
 
 pytestmark = pytest.mark.lab
 
 ROW = "dr-edge-1/mm2-dr"
-
-
-async def until(pilot: object, predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await pilot.pause(0.1)  # type: ignore[attr-defined]
-    return time.monotonic() - started
 
 
 async def stop_mirrormaker(plan: Plan) -> None:
@@ -34,9 +23,8 @@ async def stop_mirrormaker(plan: Plan) -> None:
 
     manager = MirrorMakerManager(plan)
     try:
-        for node in manager.nodes():
-            for dep in await manager.deployments(node):
-                await manager.stop(dep)
+        for dep in await manager.select():
+            await manager.stop(dep)
     finally:
         await manager.close()
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 
 from kdrtui.domain.health import Reachability
@@ -12,18 +9,9 @@ from kdrtui.domain.plan import load_plan
 from kdrtui.lab.lab import Lab
 from kdrtui.tui.app import make_app
 from kdrtui.tui.widgets.cluster_card import ClusterCard
+from tests.tui.pilot_helpers import until
 
 pytestmark = pytest.mark.lab
-
-
-async def until(pilot: object, predicate: Callable[[], bool], timeout: float) -> float:
-    """Run the app until ``predicate`` holds; return how long it took; fail after ``timeout``."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-    return time.monotonic() - started
 
 
 async def test_overview_follows_a_broker_killed_and_restarted(lab: Lab) -> None:

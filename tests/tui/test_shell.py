@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from textual.command import CommandList, CommandPalette
 
@@ -15,15 +12,7 @@ from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.themes import THEME_NAMES, ThemeError, load_theme
 from kdrtui.tui.widgets.cluster_card import ClusterCard
 from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
-
-
-async def until(pilot: object, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Let the app run until ``predicate`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
+from tests.tui.pilot_helpers import until
 
 
 async def run_from_palette(pilot: object, app: KdrApp, words: str) -> None:

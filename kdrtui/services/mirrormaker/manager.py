@@ -109,6 +109,13 @@ class MirrorMakerManager:
             if flow is None or flow in rendered.flows
         ]
 
+    async def select(self, *, flow: str | None = None, node: str | None = None) -> list[Deployment]:
+        """Every deployment for ``flow`` and/or on ``node`` (all of the plan's when both are None)."""
+        chosen: list[Deployment] = []
+        for edge in self.nodes(flow=flow, node=node):
+            chosen += await self.deployments(edge, flow=flow)
+        return chosen
+
     # -- sessions ----------------------------------------------------------------------------------
 
     def session(self, node: EdgeNode) -> EdgeSession:
