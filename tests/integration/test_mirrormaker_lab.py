@@ -204,3 +204,21 @@ def test_unknown_flow_or_node_is_bad_input(lab: Lab) -> None:
     assert "no flow 'dr->primary' in the plan; flows are: primary->dr" in flow.output
     node = mm("status", "--plan", "lab", "--node", "ghost")
     assert node.exit_code == 2 and "no edge node 'ghost'" in node.output
+
+
+def test_drift_is_shown_and_deploy_repairs_it(lab: Lab, tmp_path: Path) -> None:
+    plan = variant(lab, tmp_path, "drift")
+    assert mm("deploy", "--plan", str(plan)).exit_code == 0
+    props = tmp_path / "work" / "mm" / "mm2-dr" / "mm2.properties"
+    props.write_text(props.read_text().replace("replication.factor = 1", "replication.factor = 2"))
+    status = json.loads(mm("status", "--plan", str(plan), "--json").output)["deployments"][0]
+    assert status["state"] == "stopped"
+    (drift,) = status["drift"]
+    assert (
+        "mm2.properties" in drift
+        and "-replication.factor = 2" in drift
+        and "+replication.factor = 1" in drift
+    )
+    redeploy = mm("deploy", "--plan", str(plan))
+    assert "uploaded mm2-dr/mm2.properties" in redeploy.output
+    assert json.loads(mm("status", "--plan", str(plan), "--json").output)["deployments"][0]["drift"] == []

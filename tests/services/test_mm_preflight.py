@@ -1,0 +1,94 @@
+"""The edge-node pre-flight check, its shell snippet run for real with /bin/sh."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from kdrtui.domain.plan import EdgeNode
+from kdrtui.services.mirrormaker.manager import preflight_problem, preflight_script
+
+NODE = EdgeNode(name="dr-edge-1", cluster="dr", host="10.1.0.4", user="sshuser", kafka_home="/opt/kafka")
+
+
+def run(kafka_home: Path, path: str) -> str:
+    env = {**os.environ, "PATH": path}
+    return subprocess.run(
+        ["/bin/sh", "-c", preflight_script(str(kafka_home))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+
+
+def fake_java(bin_dir: Path, version: str) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    java = bin_dir / "java"
+    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2024-01-16' >&2\n")
+    java.chmod(0o755)
+
+
+def kafka(tmp_path: Path, jars: list[str]) -> Path:
+    libs = tmp_path / "kafka" / "libs"
+    libs.mkdir(parents=True)
+    for jar in jars:
+        (libs / jar).write_bytes(b"")
+    return libs.parent
+
+
+def tools_path(tmp_path: Path) -> str:
+    """A PATH with the shell tools the snippet needs, and no java."""
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    for name in ("ls", "grep", "head", "sed"):
+        found = shutil.which(name)
+        assert found
+        (tools / name).symlink_to(found)
+    return str(tools)
+
+
+GOOD_JARS = ["kafka_2.13-3.9.1.jar", "connect-mirror-3.9.1.jar"]
+
+
+def test_missing_java(tmp_path: Path) -> None:
+    problem = preflight_problem(run(kafka(tmp_path, GOOD_JARS), tools_path(tmp_path)), NODE)
+    where = "on dr-edge-1 (sshuser@10.1.0.4:22)"
+    assert problem == f"java not found on PATH {where}: MirrorMaker needs Java 17+ on the edge node"
+
+
+def test_old_java(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk11", "11.0.22")
+    path = f"{tmp_path / 'jdk11'}:{tools_path(tmp_path)}"
+    problem = preflight_problem(run(kafka(tmp_path, GOOD_JARS), path), NODE)
+    assert problem is not None and problem.startswith("Java 11 on dr-edge-1")
+
+
+def test_java_8_version_scheme(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk8", "1.8.0_412")
+    problem = preflight_problem(
+        run(kafka(tmp_path, GOOD_JARS), f"{tmp_path / 'jdk8'}:{tools_path(tmp_path)}"), NODE
+    )
+    assert problem is not None and problem.startswith("Java 8 on dr-edge-1")
+
+
+def test_wrong_kafka_home(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk17", "17.0.15")
+    out = run(tmp_path / "nowhere", f"{tmp_path / 'jdk17'}:{tools_path(tmp_path)}")
+    problem = preflight_problem(out, NODE)
+    assert problem is not None and "has no libs/ directory" in problem and "/opt/kafka" in problem
+
+
+def test_libs_without_mirrormaker(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk17", "17.0.15")
+    out = run(kafka(tmp_path, ["kafka_2.13-3.9.1.jar"]), f"{tmp_path / 'jdk17'}:{tools_path(tmp_path)}")
+    problem = preflight_problem(out, NODE)
+    assert problem is not None and "lacks Kafka's core or connect-mirror jars" in problem
+
+
+def test_a_good_node_passes(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk17", "17.0.15")
+    out = run(kafka(tmp_path, GOOD_JARS), f"{tmp_path / 'jdk17'}:{tools_path(tmp_path)}")
+    assert preflight_problem(out, NODE) is None
