@@ -210,14 +210,13 @@ def test_drift_is_shown_and_deploy_repairs_it(lab: Lab, tmp_path: Path) -> None:
     plan = variant(lab, tmp_path, "drift")
     assert mm("deploy", "--plan", str(plan)).exit_code == 0
     props = tmp_path / "work" / "mm" / "mm2-dr" / "mm2.properties"
-    props.write_text(props.read_text().replace("replication.factor = 1", "replication.factor = 2"))
+    props.write_text(props.read_text().replace("topic.location = target", "topic.location = source"))
     status = json.loads(mm("status", "--plan", str(plan), "--json").output)["deployments"][0]
     assert status["state"] == "stopped"
     (drift,) = status["drift"]
+    assert drift.startswith("mm2.properties: 2 lines differ")
     assert (
-        "mm2.properties" in drift
-        and "-replication.factor = 2" in drift
-        and "+replication.factor = 1" in drift
+        "-offset-syncs.topic.location = source" in drift and "+offset-syncs.topic.location = target" in drift
     )
     redeploy = mm("deploy", "--plan", str(plan))
     assert "uploaded mm2-dr/mm2.properties" in redeploy.output
