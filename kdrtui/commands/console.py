@@ -72,7 +72,7 @@ def console_command(plan_arg: str | None, theme: str, read_only: bool) -> None:
 @click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
 @click.pass_context
 def demo_command(ctx: click.Context, theme: str, rate: float, read_only: bool) -> None:
-    """Start the lab (reusing it when up), turn traffic on, and open the console on the lab's plan."""
+    """Start the lab (reusing it when up), turn traffic on, start MirrorMaker, open the console on the lab."""
     from kdrtui.commands.lab import traffic_command, up_command
     from kdrtui.lab.lab import Lab
 
@@ -88,5 +88,13 @@ def demo_command(ctx: click.Context, theme: str, rate: float, read_only: bool) -
             groups_per_topic=1,
             background=True,
         )
+    from kdrtui.commands.mm import start_command
+
+    click.echo("Starting MirrorMaker 2 (primary -> dr) on the lab's edge node…")
+    try:
+        ctx.invoke(start_command, plan_arg="lab", flow=None, node=None, accept_new_host_key=False)
+    except click.ClickException as exc:
+        # The console still shows the clusters; the Edge pane shows what is wrong with MirrorMaker.
+        click.echo(f"MirrorMaker did not start: {exc.message}", err=True)
     click.echo("Opening the console; `kdrtui lab down` stops the lab afterwards.")
     run_console("lab", theme, read_only)

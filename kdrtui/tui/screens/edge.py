@@ -19,7 +19,6 @@ from textual.markup import escape
 from textual.widgets import DataTable, Log, Static
 from textual.worker import Worker
 
-from kdrtui.domain.health import format_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
 POLL_INTERVAL_S = 3.0
 LOG_FLUSH_S = 0.25
 COLUMNS = ("node", "deployment", "ssh", "state", "pid", "uptime", "drift", "connectors")
+LABELS = ("node", "deploy", "ssh", "state", "pid", "up", "drift", "conn")
+"""Column headers, short enough that the table fits 80 columns."""
 
 MUTATING = frozenset({"mm_start", "mm_stop", "mm_restart"})
 """The pane's actions that change something (hidden under --read-only)."""
@@ -47,11 +48,26 @@ def _state_text(status: MirrorMakerStatus) -> tuple[str, str]:
 
 
 def _connectors_text(status: MirrorMakerStatus) -> str:
+    """``running/all`` connectors, e.g. ``3/3``."""
     if not status.connectors:
         return "-"
     states = list(status.connectors.values())
     running = sum(1 for s in states if s == "RUNNING")
-    return f"{running}/{len(states)} running"
+    return f"{running}/{len(states)}"
+
+
+def compact_age(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``2h04m``, ``3d02h``: uptime in at most six characters."""
+    if seconds is None:
+        return "-"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
+    return f"{whole // 86400}d{(whole % 86400) // 3600:02d}h"
 
 
 class EdgeScreen(ModeScreen):
@@ -86,8 +102,8 @@ class EdgeScreen(ModeScreen):
             return
         yield Static("MirrorMaker on edge nodes", id="edge-title")
         table: DataTable[str] = DataTable(id="edge-table", cursor_type="row", zebra_stripes=False)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
+        for column, label in zip(COLUMNS, LABELS, strict=True):
+            table.add_column(label, key=column)
         yield table
         yield Static("log: select a deployment", id="edge-log-title")
         yield Log(id="edge-log", max_lines=500, auto_scroll=True)
@@ -184,7 +200,7 @@ class EdgeScreen(ModeScreen):
             state, colour = _state_text(status)
             rest = [
                 str(status.pid or "-"),
-                format_age(status.uptime_s),
+                compact_age(status.uptime_s),
                 "yes" if status.drift else "no",
                 _connectors_text(status),
             ]
