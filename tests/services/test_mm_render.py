@@ -29,10 +29,8 @@ from kdrtui.services.mirrormaker.render import (
     render_mm1,
     render_mm2_properties,
     shell_join,
-    supervisor_script,
-    systemd_unit,
-    unit_name,
 )
+from kdrtui.services.mirrormaker.supervisor import supervisor_script, systemd_unit, unit_name
 
 GOOD = Path(__file__).parents[1] / "domain" / "plans" / "good.toml"
 DEFAULT_POLICY = "org.apache.kafka.connect.mirror.DefaultReplicationPolicy"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kdrtui.services.mirrormaker.render import supervisor_script
+from kdrtui.services.mirrormaker.supervisor import supervisor_script
 
 WaitUntil = Callable[..., float]
 

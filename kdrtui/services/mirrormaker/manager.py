@@ -18,13 +18,8 @@ from dataclasses import dataclass, replace
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe, status_probe
 from kdrtui.domain.plan import EdgeNode, Plan
-from kdrtui.services.mirrormaker.render import (
-    RenderedDeployment,
-    drift,
-    render_deployment,
-    systemd_unit,
-    unit_name,
-)
+from kdrtui.services.mirrormaker.render import RenderedDeployment, drift, render_deployment
+from kdrtui.services.mirrormaker.supervisor import systemd_unit, unit_name
 from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
 
 Progress = Callable[[str], None]

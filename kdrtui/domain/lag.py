@@ -1,0 +1,289 @@
+"""Mirror lag: the snapshot the console and ``kdrtui status`` show, and the maths behind it (pure).
+
+The only place lag is computed. A lag engine (services) gathers raw facts — end offsets of both
+clusters, MirrorMaker's replicated offsets, offset syncs, checkpoints, heartbeats — and the functions
+here turn them into a frozen :class:`LagSnapshot`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Health(StrEnum):
+    """How a topic or a flow is doing, worst last."""
+
+    OK = "OK"
+    """Lag under the plan's warning threshold."""
+    WARN = "WARN"
+    """Lag at or over ``lag_warn_seconds``."""
+    CRIT = "CRIT"
+    """Lag at or over ``lag_crit_seconds``."""
+    STALLED = "STALLED"
+    """MirrorMaker runs (heartbeats are fresh) but nothing is replicated while the source moves on."""
+    STOPPED = "STOPPED"
+    """No fresh heartbeats: MirrorMaker is down or cannot reach the target."""
+
+
+SEVERITY = {Health.OK: 0, Health.WARN: 1, Health.CRIT: 2, Health.STALLED: 3, Health.STOPPED: 4}
+"""Order for sorting worst first and for the exit code of ``kdrtui status``."""
+
+
+def worst(healths: list[Health] | tuple[Health, ...]) -> Health:
+    """The most severe of ``healths`` (OK when empty)."""
+    return max(healths, key=SEVERITY.__getitem__, default=Health.OK)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    """One mirrored partition."""
+
+    partition: int
+    """Partition number (the same on both sides: MirrorMaker preserves partitioning)."""
+    source_end: int
+    """High watermark on the source cluster."""
+    target_end: int | None
+    """High watermark of the mirrored partition on the target (None before it exists)."""
+    replicated: int
+    """Next source offset MirrorMaker will copy (everything below it is on the target)."""
+    lag_records: int
+    """``source_end - replicated``, never negative."""
+    lag_seconds: float
+    """How long ago the source was at ``replicated`` (0 when caught up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicLag:
+    """One mirrored topic: sums over its partitions."""
+
+    topic: str
+    """Name on the source."""
+    target_topic: str
+    """Name on the target (``primary.orders`` with prefixed naming)."""
+    partitions: tuple[PartitionLag, ...]
+    """Per partition, in partition order."""
+    lag_records: int
+    """Sum over partitions."""
+    lag_seconds: float
+    """Worst partition's lag in seconds."""
+    worst_partition: int | None
+    """The partition with the most records behind (None when caught up)."""
+    rate_in: float
+    """Records per second arriving on the source (over the recent history)."""
+    rate_out: float
+    """Records per second replicated (over the recent history)."""
+    health: Health
+    """From the thresholds, heartbeats and trend."""
+    trend: tuple[int, ...] = ()
+    """Recent ``lag_records`` values, oldest first (for a sparkline)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLag:
+    """A consumer group on the source, and what failing it over now would do."""
+
+    group: str
+    """Group id (the same on the target)."""
+    topic: str
+    """Source topic name."""
+    committed: int | None
+    """Sum of the group's committed offsets on the source (None when it has none)."""
+    checkpointed: int | None
+    """Sum of the latest checkpoints' upstream offsets for the group on the target."""
+    checkpoint_age_s: float | None
+    """Age of the newest checkpoint for this group and topic."""
+    redeliver: int
+    """Records the group would read again after a failover now (committed - checkpointed, ≥ 0)."""
+    skip: int
+    """Records it would skip (checkpointed beyond what was replicated; normally 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowLag:
+    """One flow ``source -> target``."""
+
+    source: str
+    """Source cluster alias."""
+    target: str
+    """Target cluster alias."""
+    mirrormaker: str
+    """``mm2`` or ``mm1``."""
+    heartbeat_age_s: float | None
+    """Age of the newest MirrorMaker heartbeat for this flow (None: none seen; MM1 has none)."""
+    health: Health
+    """Worst of its topics, or STOPPED."""
+    topics: tuple[TopicLag, ...]
+    """Worst first."""
+    groups: tuple[GroupLag, ...] = ()
+    """Consumer groups the flow covers."""
+    stale_s: float | None = None
+    """When a cluster of this flow is unreachable: the age of the numbers shown (None = fresh)."""
+    error: str | None = None
+    """Why the numbers are stale or missing."""
+
+    @property
+    def lag_records(self) -> int:
+        """Total records behind, all topics."""
+        return sum(t.lag_records for t in self.topics)
+
+    @property
+    def lag_seconds(self) -> float:
+        """Worst topic's lag in seconds."""
+        return max((t.lag_seconds for t in self.topics), default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LagSnapshot:
+    """Everything the lag pane and ``kdrtui status`` show, at one instant."""
+
+    taken_at: float
+    """Wall-clock time of the refresh."""
+    flows: tuple[FlowLag, ...]
+    """Every flow of the plan."""
+    active: str | None = None
+    """Alias of the cluster clients use now (the plan's primary until a failover)."""
+    unreachable: dict[str, float] = field(default_factory=dict)
+    """Alias -> since when (epoch s) for clusters that did not answer."""
+
+    @property
+    def health(self) -> Health:
+        """Worst of all flows."""
+        return worst([f.health for f in self.flows])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON of ``kdrtui status --json``."""
+        return {
+            "taken_at": round(self.taken_at, 3),
+            "active": self.active,
+            "health": str(self.health),
+            "unreachable": {alias: round(since, 3) for alias, since in self.unreachable.items()},
+            "flows": [
+                {
+                    "source": f.source,
+                    "target": f.target,
+                    "mirrormaker": f.mirrormaker,
+                    "heartbeat_age_s": None if f.heartbeat_age_s is None else round(f.heartbeat_age_s, 1),
+                    "health": str(f.health),
+                    "lag_records": f.lag_records,
+                    "lag_seconds": round(f.lag_seconds, 1),
+                    "stale_s": None if f.stale_s is None else round(f.stale_s, 1),
+                    "error": f.error,
+                    "topics": [
+                        {
+                            "topic": t.topic,
+                            "target_topic": t.target_topic,
+                            "lag_records": t.lag_records,
+                            "lag_seconds": round(t.lag_seconds, 1),
+                            "rate_in": round(t.rate_in, 1),
+                            "rate_out": round(t.rate_out, 1),
+                            "health": str(t.health),
+                            "partitions": [
+                                {
+                                    "partition": p.partition,
+                                    "source_end": p.source_end,
+                                    "target_end": p.target_end,
+                                    "replicated": p.replicated,
+                                    "lag_records": p.lag_records,
+                                    "lag_seconds": round(p.lag_seconds, 1),
+                                }
+                                for p in t.partitions
+                            ],
+                        }
+                        for t in f.topics
+                    ],
+                    "groups": [
+                        {
+                            "group": g.group,
+                            "topic": g.topic,
+                            "committed": g.committed,
+                            "checkpointed": g.checkpointed,
+                            "checkpoint_age_s": None
+                            if g.checkpoint_age_s is None
+                            else round(g.checkpoint_age_s, 1),
+                            "redeliver": g.redeliver,
+                            "skip": g.skip,
+                        }
+                        for g in f.groups
+                    ],
+                }
+                for f in self.flows
+            ],
+        }
+
+
+class OffsetHistory:
+    """Recent (time, end offset) points of one source partition, to date an offset without fetching it.
+
+    The kafka-lag-exporter method: the source was at offset ``o`` at about the time its end offset passed
+    ``o``; interpolate between the two points around it. Bounded in length.
+    """
+
+    def __init__(self, maxlen: int = 120) -> None:
+        self.points: deque[tuple[float, int]] = deque(maxlen=maxlen)
+        """(time, end offset), oldest first; end offsets never decrease."""
+
+    def add(self, when: float, end: int) -> None:
+        """Record the partition's end offset at ``when`` (duplicates of the last offset are merged)."""
+        if self.points and self.points[-1][1] == end:
+            # Keep the FIRST time the end was seen at this value: that is when it got there.
+            return
+        self.points.append((when, end))
+
+    def time_at(self, offset: int) -> float | None:
+        """When the end offset reached ``offset`` (interpolated), or None if older than the history."""
+        previous: tuple[float, int] | None = None
+        for when, end in self.points:
+            if end >= offset:
+                if previous is None:
+                    return when if end == offset else None
+                t0, e0 = previous
+                if end == e0:
+                    return when
+                return t0 + (when - t0) * (offset - e0) / (end - e0)
+            previous = (when, end)
+        return None
+
+    def rate(self, now: float, window: float = 30.0) -> float:
+        """Records per second over the last ``window`` seconds."""
+        recent = [(t, e) for t, e in self.points if t >= now - window]
+        if len(recent) < 2:
+            return 0.0
+        (t0, e0), (t1, e1) = recent[0], recent[-1]
+        return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+def lag_seconds(history: OffsetHistory, replicated: int, source_end: int, now: float) -> float:
+    """Seconds the mirror is behind: now minus when the source was at ``replicated`` (0 when caught up).
+
+    Without history old enough, the oldest point's age is a lower bound.
+    """
+    if replicated >= source_end:
+        return 0.0
+    reached = history.time_at(replicated + 1)
+    if reached is None:
+        reached = history.points[0][0] if history.points else now
+    return max(0.0, now - reached)
+
+
+def classify(
+    lag_s: float,
+    *,
+    warn_s: float,
+    crit_s: float,
+    heartbeat_age_s: float | None,
+    heartbeat_timeout_s: float,
+    stalled: bool,
+) -> Health:
+    """Health of a topic from its lag, the flow's heartbeats and whether replication stopped moving."""
+    if heartbeat_age_s is None or heartbeat_age_s > heartbeat_timeout_s:
+        return Health.STOPPED
+    if stalled:
+        return Health.STALLED
+    if lag_s >= crit_s:
+        return Health.CRIT
+    if lag_s >= warn_s:
+        return Health.WARN
+    return Health.OK
