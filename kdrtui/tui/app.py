@@ -251,18 +251,20 @@ class KdrApp(App[None]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """(key, description) for every active binding of the current screen and the app."""
-        rows: list[tuple[str, str]] = []
-        seen: set[tuple[str, str]] = set()
+        """(keys, description) for every active binding of the current screen and the app.
+
+        Keys that do the same thing share a row (``^c, super+c``).
+        """
+        rows: dict[str, list[str]] = {}
         for active in self.active_bindings.values():
             binding = active.binding
             if not binding.description or active.enabled is False:
                 continue
-            row = (self.get_key_display(binding), binding.description)
-            if row not in seen:
-                seen.add(row)
-                rows.append(row)
-        return rows
+            keys = rows.setdefault(binding.description, [])
+            key = self.get_key_display(binding)
+            if key not in keys:
+                keys.append(key)
+        return [(", ".join(keys), description) for description, keys in rows.items()]
 
     def action_request_quit(self) -> None:
         """Quit; asks first while an operation is running."""

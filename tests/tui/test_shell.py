@@ -113,11 +113,13 @@ async def test_help_lists_every_key() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        keys = dict(app.screen.keys)
-        for key in ("1", "2", "3", "4", "5", "?", "q", "r", "^p"):
+        keys = {key: what for combo, what in app.screen.keys for key in combo.split(", ")}
+        for key in ("1", "2", "3", "4", "5", "6", "?", "q", "r", "^p"):
             assert key in keys, f"{key} missing from help: {keys}"
         assert keys["4"] == "Mirror lag"
         assert keys["r"] == "Refresh"
+        # Two keys for one thing share a row.
+        assert ("^q, q", "Quit") in app.screen.keys
         await pilot.press("escape")
         assert isinstance(app.screen, OverviewScreen)
 

@@ -66,6 +66,11 @@ class OverviewScreen(ModeScreen):
                 )
         flows = "\n".join(describe_flow(plan, i) for i in range(len(plan.flows))) or "none (dual ingest)"
         yield Static(f"[b]Flows[/b]\n{flows}", id="flows")
+        if plan.edge_nodes:
+            nodes = ", ".join(
+                escape(f"{n.name} ({n.cluster}, {n.user}@{n.host}:{n.port})") for n in plan.edge_nodes
+            )
+            yield Static(f"[b]Edge nodes[/b]  {nodes} — MirrorMaker state: [b]6[/b] Edge", id="edge-nodes")
 
     def on_mount(self) -> None:
         self.refresh_views()
