@@ -5,25 +5,35 @@ from __future__ import annotations
 import click
 
 from kdrtui import __version__
-from kdrtui.commands.console import console_command, demo_command
+from kdrtui.commands.console import ALERT_HELP, console_command, demo_command
 from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
 from kdrtui.commands.plan import plan_group
+from kdrtui.commands.status import status_command
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab' for the lab's plan.")
 @click.option("--theme", default="dark", show_default=True, help="dark, light or high-contrast.")
 @click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
+@click.option("--alert-command", metavar="CMD", help=ALERT_HELP)
 @click.version_option(__version__, prog_name="kdrtui")
 @click.pass_context
-def main(ctx: click.Context, plan_arg: str | None, theme: str, read_only: bool) -> None:
+def main(
+    ctx: click.Context, plan_arg: str | None, theme: str, read_only: bool, alert_command: str | None
+) -> None:
     """kdrtui: disaster recovery for Apache Kafka on Azure HDInsight.
 
     With no sub-command it opens the console.
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(console_command, plan_arg=plan_arg, theme=theme, read_only=read_only)
+        ctx.invoke(
+            console_command,
+            plan_arg=plan_arg,
+            theme=theme,
+            read_only=read_only,
+            alert_command=alert_command,
+        )
 
 
 main.add_command(console_command)
@@ -31,3 +41,4 @@ main.add_command(demo_command)
 main.add_command(lab_group)
 main.add_command(plan_group)
 main.add_command(mm_group)
+main.add_command(status_command)

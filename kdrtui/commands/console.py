@@ -37,7 +37,7 @@ def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[object |
         sys.exit(2)
 
 
-def run_console(plan_arg: str | None, theme: str, read_only: bool) -> None:
+def run_console(plan_arg: str | None, theme: str, read_only: bool, alert_command: str | None = None) -> None:
     """Open the console on a plan."""
     from kdrtui.logging_setup import log_to_file
     from kdrtui.tui.app import make_app
@@ -49,8 +49,14 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool) -> None:
         raise click.BadParameter(str(exc), param_hint="--theme") from exc
     plan, path = load_plan_or_exit(plan_arg, required=False)
     log_to_file()
-    app = make_app(plan, path, theme=theme, read_only=read_only)  # type: ignore[arg-type]
+    app = make_app(plan, path, theme=theme, read_only=read_only, alert_command=alert_command)  # type: ignore[arg-type]
     app.run()
+
+
+ALERT_HELP = (
+    "Shell command run on every flow or topic health change, with KDRTUI_ALERT_FLOW, _TOPIC, _OLD, "
+    "_NEW, _LAG_RECORDS and _LAG_SECONDS set."
+)
 
 
 @click.command("console")
@@ -59,9 +65,10 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool) -> None:
     "--theme", default="dark", show_default=True, help="dark, light, high-contrast, or a .tcss file."
 )
 @click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")
-def console_command(plan_arg: str | None, theme: str, read_only: bool) -> None:
+@click.option("--alert-command", metavar="CMD", help=ALERT_HELP)
+def console_command(plan_arg: str | None, theme: str, read_only: bool, alert_command: str | None) -> None:
     """Open the console (what plain `kdrtui` does)."""
-    run_console(plan_arg, theme, read_only)
+    run_console(plan_arg, theme, read_only, alert_command)
 
 
 @click.command("demo")

@@ -21,8 +21,9 @@ from kdrtui.services.kafka.probe import ClusterProbe
 from kdrtui.tui.messages import ClusterObserved
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.edge import EdgeScreen
+from kdrtui.tui.screens.lag import LagScreen, LagSourceFactory, lag_engine_factory
 from kdrtui.tui.screens.overview import OverviewScreen
-from kdrtui.tui.screens.pending import FailoverScreen, LagScreen, ProvisioningScreen, WizardScreen
+from kdrtui.tui.screens.pending import FailoverScreen, ProvisioningScreen, WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
 
@@ -100,6 +101,9 @@ class KdrApp(App[None]):
         theme: str,
         read_only: bool,
         refresh_interval: float,
+        lag_source_factory: LagSourceFactory | None = None,
+        lag_interval: float = 2.0,
+        alert_command: str | None = None,
     ) -> None:
         super().__init__()
         self.animation_level = "none"
@@ -113,6 +117,12 @@ class KdrApp(App[None]):
         """Wall-clock time source (injected so tests are deterministic)."""
         self.refresh_interval = refresh_interval
         """Seconds between two probes of a cluster."""
+        self.lag_source_factory: LagSourceFactory = lag_source_factory or lag_engine_factory
+        """Builds the Mirror lag pane's source (the real lag engine unless a test injects one)."""
+        self.lag_interval = lag_interval
+        """Seconds between two lag refreshes while the Mirror lag pane is shown."""
+        self.alert_command = alert_command
+        """Shell command run on every flow or topic health change (None: only logged)."""
         self.cluster_views: dict[str, ClusterView] = {}
         """The newest view of each cluster, by alias."""
         self.operations: dict[str, str] = {}
@@ -320,6 +330,9 @@ def make_app(
     theme: str = "dark",
     read_only: bool = False,
     refresh_interval: float = 2.0,
+    lag_source_factory: LagSourceFactory | None = None,
+    lag_interval: float = 2.0,
+    alert_command: str | None = None,
 ) -> KdrApp:
     """Build the console with its services; tests pass their own probe factory and clock."""
     return KdrApp(
@@ -331,4 +344,7 @@ def make_app(
         theme=theme,
         read_only=read_only,
         refresh_interval=refresh_interval,
+        lag_source_factory=lag_source_factory,
+        lag_interval=lag_interval,
+        alert_command=alert_command,
     )

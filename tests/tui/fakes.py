@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 
 from kdrtui.domain.health import ClusterObservation
+from kdrtui.domain.lag import LagSnapshot
 from kdrtui.domain.plan import Plan, parse_plan
 
 FIXED_NOW = 1_764_093_600.0  # 2025-11-25 18:00:00 UTC
@@ -79,3 +80,27 @@ class ScriptedProbe:
 
     def close(self) -> None:
         pass
+
+
+class ScriptedLagSource:
+    """Returns whatever snapshot the test set last, or raises ``fail``; counts refreshes."""
+
+    def __init__(self, first: LagSnapshot) -> None:
+        self.current = first
+        self.fail: Exception | None = None
+        self.calls = 0
+        self.closed = False
+        self.lock = threading.Lock()
+
+    def __call__(self, plan: Plan) -> ScriptedLagSource:
+        return self
+
+    def refresh(self) -> LagSnapshot:
+        with self.lock:
+            self.calls += 1
+            if self.fail is not None:
+                raise self.fail
+            return self.current
+
+    def close(self) -> None:
+        self.closed = True

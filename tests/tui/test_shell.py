@@ -6,12 +6,13 @@ import pytest
 from textual.command import CommandList, CommandPalette
 
 from kdrtui.domain.health import Reachability
+from kdrtui.domain.lag import LagSnapshot
 from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.themes import THEME_NAMES, ThemeError, load_theme
 from kdrtui.tui.widgets.cluster_card import ClusterCard
-from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
+from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, ScriptedProbes, sample_plan
 from tests.tui.pilot_helpers import until
 
 
@@ -35,6 +36,7 @@ def build(probes: ScriptedProbes | None = None, **kw: object) -> KdrApp:
         sample_plan(),
         None,
         probe_factory=probes or ScriptedProbes(),
+        lag_source_factory=ScriptedLagSource(LagSnapshot(taken_at=FIXED_NOW, flows=())),
         clock=lambda: FIXED_NOW,
         refresh_interval=kw.pop("refresh_interval", 0.05),  # type: ignore[arg-type]
         **kw,  # type: ignore[arg-type]
@@ -84,7 +86,6 @@ async def test_number_keys_switch_modes_and_pending_panes_say_so() -> None:
         for key, mode, title in [
             ("2", "wizard", "Topology wizard"),
             ("3", "provisioning", "Provisioning"),
-            ("4", "lag", "Mirror lag"),
             ("5", "failover", "Failover"),
         ]:
             await pilot.press(key)

@@ -50,18 +50,6 @@ class ProvisioningScreen(PendingScreen):
     )
 
 
-class LagScreen(PendingScreen):
-    """Per-topic mirror lag (planned)."""
-
-    MODE = "lag"
-    TITLE_TEXT = "Mirror lag"
-    WHAT = (
-        "Will show per-topic mirror lag in records and seconds, read from MirrorMaker's internal topics "
-        "and the clusters' end offsets, with health, trends and thresholds."
-    )
-    MEANWHILE = "the Overview pane shows whether each cluster is reachable."
-
-
 class FailoverScreen(PendingScreen):
     """One-key failover (planned)."""
 

@@ -1,0 +1,645 @@
+"""The lag engine: gathers the raw facts of every flow of a plan and turns them into a LagSnapshot.
+
+Per refresh (blocking; run it in a thread):
+
+1. metadata of each cluster from one ``list_topics`` (cached ~30 s, refreshed sooner when something is
+   missing: an internal topic, the target of a mirrored topic);
+2. end offsets of every mirrored partition, and of MM2's internal topics, with ONE ``list_offsets`` per
+   cluster (librdkafka batches it per leader broker), both clusters at once;
+3. for MM2 flows, the new records of MM2's internal topics on the target (an assigned consumer per flow,
+   read from the beginning once, then incrementally up to the end offsets just read); for MM1 flows, the
+   MM1 consumer group's committed offsets and members;
+4. consumer groups on the source (MM2): committed offsets against the latest checkpoints;
+5. the maths of :mod:`kdrtui.domain.lag`.
+
+A cluster that does not answer within ``request_timeout_s`` never raises: its flows keep their last
+numbers, marked stale with an error, and the alias goes into ``snapshot.unreachable``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient
+
+from kdrtui.domain.lag import (
+    SEVERITY,
+    FlowLag,
+    GroupLag,
+    Health,
+    LagSnapshot,
+    OffsetHistory,
+    PartitionLag,
+    TopicLag,
+    classify,
+    lag_seconds,
+    worst,
+)
+from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming, Plan
+from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.internal_topics import (
+    CHECKPOINTS_TOPIC,
+    CONNECT_OFFSETS_TOPIC,
+    HEARTBEATS_TOPIC,
+    OFFSET_SYNCS_TOPIC,
+    DecodeError,
+    decode_checkpoint,
+    decode_connect_offset,
+    decode_heartbeat,
+    decode_offset_sync,
+)
+from kdrtui.services.kafka.topics import flow_covers
+from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
+
+TP = tuple[str, int]
+"""(topic, partition)."""
+
+STALL_REFRESHES = 3
+"""Refreshes without progress (while the source moved on) before a topic is STALLED."""
+TREND_LENGTH = 30
+"""``lag_records`` values kept per topic for the sparkline."""
+_OWN_GROUPS = re.compile(r"(check-|kdrtui-|mm2-|MirrorMaker|connect-|console-consumer-|__).*")
+"""Groups that are tools' or MirrorMaker's own, never an application's."""
+
+
+def target_topic_name(flow: MirrorFlow, topic: str) -> str:
+    """The name ``topic`` gets on the flow's target."""
+    return f"{flow.source}.{topic}" if flow.naming == Naming.PREFIXED else topic
+
+
+def _error_text(exc: BaseException) -> str:
+    error = exc.args[0] if exc.args else None
+    return error.str() if isinstance(error, KafkaError) else str(exc) or type(exc).__name__
+
+
+@dataclass
+class _Metadata:
+    """A cluster's topics: name -> partition count."""
+
+    topics: dict[str, int] = field(default_factory=dict)
+    fetched_at: float = float("-inf")
+    """time.monotonic() of the fetch."""
+
+
+class _Mm2Tail:
+    """An assigned consumer over one MM2 flow's internal topics on the target; keeps the latest facts."""
+
+    def __init__(self, flow: MirrorFlow, bootstrap: str) -> None:
+        self.flow = flow
+        self.topics = {
+            "connect": CONNECT_OFFSETS_TOPIC.format(source=flow.source),
+            "syncs": OFFSET_SYNCS_TOPIC.format(source=flow.source),
+            "checkpoints": CHECKPOINTS_TOPIC.format(source=flow.source),
+            "heartbeats": HEARTBEATS_TOPIC,
+        }
+        self._kind = {name: kind for kind, name in self.topics.items()}
+        self.consumer = Consumer(
+            client_config(
+                bootstrap,
+                **{
+                    # librdkafka wants one even for assign(); it never joins nor commits.
+                    "group.id": f"kdrtui-lag-{flow.source}-{flow.target}",
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "fetch.wait.max.ms": 20,
+                    "session.timeout.ms": 6000,
+                },
+            )
+        )
+        self.assigned: set[TP] = set()
+        self.next_offset: dict[TP, int] = {}
+        self.connect: dict[TP, int] = {}
+        """Source (topic, partition) -> last replicated upstream offset."""
+        self.syncs: dict[TP, tuple[int, int]] = {}
+        """Source (topic, partition) -> (upstream, downstream) of the latest offset sync."""
+        self.checkpoints: dict[tuple[str, str, int], tuple[int, float]] = {}
+        """(group, target topic, partition) -> (upstream offset, record time in epoch s)."""
+        self.heartbeat_ms: int | None = None
+        """Newest heartbeat timestamp of (source, target)."""
+        self.decode_errors = 0
+
+    def missing_topics(self, metadata: dict[str, int]) -> list[str]:
+        """Internal topics not on the target (yet)."""
+        return [name for name in self.topics.values() if name not in metadata]
+
+    def partitions(self, metadata: dict[str, int]) -> list[TP]:
+        """The internal partitions that exist on the target."""
+        return [(name, p) for name in self.topics.values() for p in range(metadata.get(name, 0))]
+
+    def assign(self, partitions: Iterable[TP]) -> None:
+        """Start reading any partition not read yet, from its beginning."""
+        new = [tp for tp in partitions if tp not in self.assigned]
+        if new:
+            self.consumer.incremental_assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in new])
+            self.assigned.update(new)
+
+    def catch_up(self, ends: dict[TP, int], budget_s: float) -> bool:
+        """Read new records until every assigned partition reached ``ends``; False when out of time."""
+        deadline = time.monotonic() + budget_s
+        pending = {tp for tp in self.assigned if ends.get(tp, 0) > self.next_offset.get(tp, 0)}
+        source, target = self.flow.source, self.flow.target
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            for message in self.consumer.consume(num_messages=2000, timeout=min(0.1, left)):
+                if message.error() is not None:
+                    continue
+                topic, partition, offset = message.topic(), message.partition(), message.offset()
+                if topic is None or partition is None or offset is None:
+                    continue
+                tp = (topic, partition)
+                self.next_offset[tp] = offset + 1
+                key, value = message.key(), message.value()
+                if not isinstance(key, bytes) or not (value is None or isinstance(value, bytes)):
+                    continue
+                try:
+                    self._apply(self._kind.get(topic), key, value, message.timestamp()[1], source, target)
+                except (DecodeError, UnicodeDecodeError):
+                    self.decode_errors += 1
+            # A compacted tail can end below the end offset: trust the consumer's position.
+            for tp_pos in self.consumer.position([TopicPartition(t, p) for t, p in pending]):
+                if tp_pos.offset >= 0:
+                    tp = (tp_pos.topic, tp_pos.partition)
+                    self.next_offset[tp] = max(self.next_offset.get(tp, 0), tp_pos.offset)
+            pending = {tp for tp in pending if ends.get(tp, 0) > self.next_offset.get(tp, 0)}
+        return True
+
+    def _apply(
+        self, kind: str | None, key: bytes, value: bytes | None, ts_ms: int, source: str, target: str
+    ) -> None:
+        if kind == "connect":
+            offset = decode_connect_offset(key, value)
+            if offset is not None and offset.cluster == source:
+                tp = (offset.topic, offset.partition)
+                if offset.offset is None:
+                    self.connect.pop(tp, None)
+                else:
+                    self.connect[tp] = offset.offset
+        elif kind == "syncs":
+            sync = decode_offset_sync(key, value)
+            if sync is not None:
+                self.syncs[(sync.topic, sync.partition)] = (sync.upstream, sync.downstream)
+        elif kind == "checkpoints":
+            checkpoint = decode_checkpoint(key, value)
+            if checkpoint is not None:
+                self.checkpoints[(checkpoint.group, checkpoint.topic, checkpoint.partition)] = (
+                    checkpoint.upstream,
+                    ts_ms / 1000.0,
+                )
+        elif kind == "heartbeats":
+            beat = decode_heartbeat(key, value)
+            if (
+                beat is not None
+                and (beat.source, beat.target) == (source, target)
+                and (self.heartbeat_ms is None or beat.timestamp_ms > self.heartbeat_ms)
+            ):
+                self.heartbeat_ms = beat.timestamp_ms
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+@dataclass
+class _TopicState:
+    """What one topic of one flow remembers between refreshes."""
+
+    history_in: OffsetHistory = field(default_factory=OffsetHistory)
+    """Sum of source end offsets (rate in)."""
+    history_out: OffsetHistory = field(default_factory=OffsetHistory)
+    """Sum of replicated offsets (rate out)."""
+    last_source: int = -1
+    last_replicated: int = -1
+    no_progress: int = 0
+    trend: deque[int] = field(default_factory=lambda: deque(maxlen=TREND_LENGTH))
+
+
+@dataclass
+class _FlowState:
+    flow: MirrorFlow
+    tail: _Mm2Tail | None = None
+    histories: dict[TP, OffsetHistory] = field(default_factory=dict)
+    """Source end offsets per source partition."""
+    topics: dict[str, _TopicState] = field(default_factory=dict)
+    last: FlowLag | None = None
+    fresh_at: float | None = None
+    """Clock time of the last fresh numbers."""
+    groups: tuple[GroupLag, ...] = ()
+
+
+class LagEngine:
+    """Mirror lag of every flow of a plan, refreshed on demand.
+
+    Args:
+        plan: the DR plan (clusters, flows, objectives).
+        clock: wall-clock seconds (injectable for tests of the maths).
+        heartbeat_timeout_s: an MM2 flow without a heartbeat newer than this is STOPPED.
+        request_timeout_s: how long a cluster gets to answer before it counts as unreachable.
+        metadata_max_age_s: how long topic lists are cached.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        clock: Callable[[], float] = time.time,
+        heartbeat_timeout_s: float = 15.0,
+        request_timeout_s: float = 3.0,
+        metadata_max_age_s: float = 30.0,
+    ) -> None:
+        self.plan = plan
+        self._clock = clock
+        self._heartbeat_timeout_s = heartbeat_timeout_s
+        self._timeout = request_timeout_s
+        self._metadata_max_age = metadata_max_age_s
+        aliases = sorted({a for f in plan.flows for a in (f.source, f.target)})
+        self._bootstrap = {a: plan.cluster(a).bootstrap for a in aliases}
+        self._admins = {a: AdminClient(client_config(b)) for a, b in self._bootstrap.items()}
+        self._metadata = {a: _Metadata() for a in aliases}
+        self._flows = [_FlowState(flow) for flow in plan.flows]
+        self._unreachable: dict[str, float] = {}
+        self._errors: dict[str, str] = {}
+        self._ends: dict[str, dict[TP, int]] = {a: {} for a in aliases}
+        """Last known end offsets per cluster (kept when a partition fails to answer)."""
+
+    # --- I/O ----------------------------------------------------------------------------------------
+
+    def _refresh_metadata(self, alias: str, force: bool) -> None:
+        meta = self._metadata[alias]
+        if not force and time.monotonic() - meta.fetched_at < self._metadata_max_age:
+            return
+        found = self._admins[alias].list_topics(timeout=self._timeout)
+        meta.topics = {name: len(t.partitions) for name, t in found.topics.items() if t.error is None}
+        meta.fetched_at = time.monotonic()
+
+    def _covered(self, flow: MirrorFlow) -> list[str]:
+        topics = self._metadata[flow.source].topics
+        return sorted(t for t in topics if flow_covers(t, flow.topics, flow.topics_exclude))
+
+    def _wanted(self) -> dict[str, list[TP]]:
+        """Every partition whose end offset this refresh reads, per cluster."""
+        wanted: dict[str, set[TP]] = {a: set() for a in self._metadata}
+        for state in self._flows:
+            flow = state.flow
+            source_meta = self._metadata[flow.source].topics
+            target_meta = self._metadata[flow.target].topics
+            for topic in self._covered(flow):
+                wanted[flow.source].update((topic, p) for p in range(source_meta[topic]))
+                name = target_topic_name(flow, topic)
+                wanted[flow.target].update((name, p) for p in range(target_meta.get(name, 0)))
+            if state.tail is not None:
+                wanted[flow.target].update(state.tail.partitions(target_meta))
+        return {a: sorted(tps) for a, tps in wanted.items()}
+
+    def _read_ends(self, wanted: dict[str, list[TP]]) -> dict[str, str]:
+        """One batched ListOffsets per cluster, concurrently; returns alias -> error for failed clusters."""
+        from kdrtui.services.kafka.offsets import end_offsets_result, request_end_offsets
+
+        futures = {
+            alias: request_end_offsets(self._admins[alias], tps, self._timeout)
+            for alias, tps in wanted.items()
+            if tps and alias not in self._errors
+        }
+        failed: dict[str, str] = {}
+        for alias, future in futures.items():
+            try:
+                ends, last_error = end_offsets_result(future, self._timeout + 5)
+            except Exception as exc:  # the whole request failed: the cluster is unreachable
+                failed[alias] = f"{self._bootstrap[alias]}: cannot read end offsets: {_error_text(exc)}"
+                continue
+            self._ends[alias].update(ends)
+            if not ends and last_error:
+                failed[alias] = f"{self._bootstrap[alias]}: cannot read end offsets: {last_error}"
+        return failed
+
+    def _mark(self, alias: str, error: str, now: float) -> None:
+        self._errors[alias] = error
+        self._unreachable.setdefault(alias, now)
+
+    # --- the refresh --------------------------------------------------------------------------------
+
+    def refresh(self) -> LagSnapshot:
+        """Read both clusters and return a new snapshot. Blocking; never raises for an unreachable
+        cluster (its flows go stale)."""
+        now = self._clock()
+        self._errors = {}
+        for state in self._flows:
+            flow = state.flow
+            if flow.mirrormaker == MirrorMakerKind.MM2 and state.tail is None:
+                state.tail = _Mm2Tail(flow, self._bootstrap[flow.target])
+        for alias in self._metadata:
+            force = self._needs_metadata(alias)
+            try:
+                self._refresh_metadata(alias, force)
+            except KafkaException as exc:
+                self._mark(alias, f"{self._bootstrap[alias]}: cannot list topics: {_error_text(exc)}", now)
+        for alias, error in self._read_ends(self._wanted()).items():
+            self._mark(alias, error, now)
+        for alias in list(self._unreachable):
+            if alias not in self._errors:
+                del self._unreachable[alias]
+        groups = self._source_groups(now)
+        flows = tuple(self._flow_lag(state, now, groups) for state in self._flows)
+        return LagSnapshot(
+            taken_at=now,
+            flows=flows,
+            active=self.plan.primary_alias,
+            unreachable=dict(self._unreachable),
+        )
+
+    def _needs_metadata(self, alias: str) -> bool:
+        """Refresh a cluster's topic list now, not in 30 s: something we expect is missing from it."""
+        meta = self._metadata[alias]
+        if not meta.topics:
+            return True
+        stale = time.monotonic() - meta.fetched_at > 5.0
+        for state in self._flows:
+            if state.flow.target != alias or not stale:
+                continue
+            if state.tail is not None and state.tail.missing_topics(meta.topics):
+                return True
+            source_topics = self._metadata[state.flow.source].topics
+            for topic in source_topics:
+                if (
+                    flow_covers(topic, state.flow.topics, state.flow.topics_exclude)
+                    and target_topic_name(state.flow, topic) not in meta.topics
+                ):
+                    return True
+        return False
+
+    def _source_groups(self, now: float) -> dict[str, dict[str, dict[TP, int]]]:
+        """Committed offsets of the consumer groups on each reachable source of an MM2 flow (and of
+        the MM1 groups): alias -> group -> (topic, partition) -> offset."""
+        result: dict[str, dict[str, dict[TP, int]]] = {}
+        for alias in sorted({s.flow.source for s in self._flows}):
+            if alias in self._errors:
+                continue
+            admin = self._admins[alias]
+            flows = [s.flow for s in self._flows if s.flow.source == alias]
+            names = {mm1_group_id(f) for f in flows if f.mirrormaker == MirrorMakerKind.MM1}
+            if any(f.mirrormaker == MirrorMakerKind.MM2 for f in flows):
+                try:
+                    listing = admin.list_consumer_groups(request_timeout=self._timeout).result()
+                except KafkaException as exc:
+                    self._mark(
+                        alias, f"{self._bootstrap[alias]}: cannot list groups: {_error_text(exc)}", now
+                    )
+                    continue
+                names.update(g.group_id for g in listing.valid if not _OWN_GROUPS.fullmatch(g.group_id))
+            futures = {
+                name: admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(name)], request_timeout=self._timeout
+                )[name]
+                for name in sorted(names)
+            }
+            committed: dict[str, dict[TP, int]] = {}
+            for name, future in futures.items():
+                try:
+                    answer = future.result()
+                except KafkaException:
+                    continue  # a group deleted meanwhile; the others still count
+                offsets = {
+                    (tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions if tp.offset >= 0
+                }
+                if offsets or name.startswith("kdrtui-mm1-"):
+                    committed[name] = offsets
+            result[alias] = committed
+        return result
+
+    def _mm1_alive(self, flow: MirrorFlow) -> bool:
+        group = mm1_group_id(flow)
+        try:
+            described = (
+                self._admins[flow.source]
+                .describe_consumer_groups([group], request_timeout=self._timeout)[group]
+                .result()
+            )
+        except KafkaException:
+            return False
+        return bool(described.members)
+
+    def _flow_lag(
+        self, state: _FlowState, now: float, groups: dict[str, dict[str, dict[TP, int]]]
+    ) -> FlowLag:
+        flow = state.flow
+        down = [a for a in (flow.source, flow.target) if a in self._errors]
+        if down:
+            return self._stale(state, now, "; ".join(self._errors[a] for a in down))
+        tail = state.tail
+        heartbeat_age: float | None = None
+        if tail is not None:
+            target_meta = self._metadata[flow.target].topics
+            tail.assign(tail.partitions(target_meta))
+            tail.catch_up(self._ends[flow.target], budget_s=2.0 if not tail.next_offset else 1.0)
+            if tail.heartbeat_ms is not None:
+                heartbeat_age = max(0.0, now - tail.heartbeat_ms / 1000.0)
+            mm1_committed: dict[TP, int] = {}
+        else:
+            mm1_committed = groups.get(flow.source, {}).get(mm1_group_id(flow), {})
+            heartbeat_age = 0.0 if self._mm1_alive(flow) else None
+
+        source_ends, target_ends = self._ends[flow.source], self._ends[flow.target]
+        source_meta = self._metadata[flow.source].topics
+        target_meta = self._metadata[flow.target].topics
+        topics: list[TopicLag] = []
+        replicated_of: dict[TP, int] = {}
+        for topic in self._covered(flow):
+            target = target_topic_name(flow, topic)
+            target_partitions = target_meta.get(target, 0)
+            partitions: list[PartitionLag] = []
+            for p in range(source_meta[topic]):
+                tp = (topic, p)
+                source_end = source_ends.get(tp)
+                if source_end is None:
+                    continue
+                target_end = target_ends.get((target, p)) if p < target_partitions else None
+                if tail is not None:
+                    replicated = 0
+                    connect = tail.connect.get(tp)
+                    if connect is not None:
+                        replicated = connect + 1
+                    sync = tail.syncs.get(tp)
+                    if sync is not None and target_end is not None:
+                        replicated = max(replicated, sync[0] + (target_end - sync[1]))
+                else:
+                    replicated = mm1_committed.get(tp, 0)
+                replicated = min(replicated, source_end)
+                replicated_of[tp] = replicated
+                history = state.histories.get(tp)
+                if history is None:
+                    history = state.histories[tp] = OffsetHistory()
+                history.add(now, source_end)
+                partitions.append(
+                    PartitionLag(
+                        partition=p,
+                        source_end=source_end,
+                        target_end=target_end,
+                        replicated=replicated,
+                        lag_records=source_end - replicated,
+                        lag_seconds=lag_seconds(history, replicated, source_end, now),
+                    )
+                )
+            topics.append(self._topic_lag(state, topic, target, partitions, now, heartbeat_age))
+        topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
+        if tail is not None:
+            state.groups = self._group_lags(flow, tail, groups.get(flow.source, {}), replicated_of, now)
+        flow_health = worst([t.health for t in topics] + [self._classify(0.0, heartbeat_age, stalled=False)])
+        lag = FlowLag(
+            source=flow.source,
+            target=flow.target,
+            mirrormaker=str(flow.mirrormaker),
+            heartbeat_age_s=heartbeat_age,
+            health=flow_health,
+            topics=tuple(topics),
+            groups=state.groups,
+        )
+        state.last, state.fresh_at = lag, now
+        return lag
+
+    def _classify(self, lag_s: float, heartbeat_age: float | None, *, stalled: bool) -> Health:
+        objectives = self.plan.objectives
+        return classify(
+            lag_s,
+            warn_s=objectives.lag_warn_seconds,
+            crit_s=objectives.lag_crit_seconds,
+            heartbeat_age_s=heartbeat_age,
+            heartbeat_timeout_s=self._heartbeat_timeout_s,
+            stalled=stalled,
+        )
+
+    def _topic_lag(
+        self,
+        state: _FlowState,
+        topic: str,
+        target: str,
+        partitions: list[PartitionLag],
+        now: float,
+        heartbeat_age: float | None,
+    ) -> TopicLag:
+        memory = state.topics.get(topic)
+        if memory is None:
+            memory = state.topics[topic] = _TopicState()
+        source_sum = sum(p.source_end for p in partitions)
+        replicated_sum = sum(p.replicated for p in partitions)
+        lag_records = source_sum - replicated_sum
+        if lag_records == 0 or replicated_sum > memory.last_replicated >= 0:
+            memory.no_progress = 0
+        elif memory.last_replicated >= 0 and source_sum > memory.last_source:
+            memory.no_progress += 1
+        memory.last_source, memory.last_replicated = source_sum, replicated_sum
+        memory.history_in.add(now, source_sum)
+        memory.history_out.add(now, replicated_sum)
+        memory.trend.append(lag_records)
+        lag_s = max((p.lag_seconds for p in partitions), default=0.0)
+        behind = max(partitions, key=lambda p: p.lag_records, default=None)
+        stalled = lag_records > 0 and memory.no_progress >= STALL_REFRESHES
+        return TopicLag(
+            topic=topic,
+            target_topic=target,
+            partitions=tuple(partitions),
+            lag_records=lag_records,
+            lag_seconds=lag_s,
+            worst_partition=behind.partition if behind is not None and behind.lag_records > 0 else None,
+            rate_in=memory.history_in.rate(now),
+            rate_out=memory.history_out.rate(now),
+            health=self._classify(lag_s, heartbeat_age, stalled=stalled),
+            trend=tuple(memory.trend),
+        )
+
+    def _group_lags(
+        self,
+        flow: MirrorFlow,
+        tail: _Mm2Tail,
+        committed: dict[str, dict[TP, int]],
+        replicated_of: dict[TP, int],
+        now: float,
+    ) -> tuple[GroupLag, ...]:
+        # Checkpoints are keyed by the TARGET topic name: index them once by (group, source topic).
+        source_of = {target_topic_name(flow, t): t for t, _ in replicated_of}
+        checkpoints: dict[tuple[str, str], dict[int, tuple[int, float]]] = {}
+        for (group, target_topic, p), value in tail.checkpoints.items():
+            topic = source_of.get(target_topic)
+            if topic is not None:
+                checkpoints.setdefault((group, topic), {})[p] = value
+        lags: list[GroupLag] = []
+        for group, offsets in committed.items():
+            if group.startswith("kdrtui-mm1-"):
+                continue
+            if not any(re.fullmatch(p, group) for p in flow.groups) or any(
+                re.fullmatch(p, group) for p in (*MM2_GROUPS_EXCLUDE_DEFAULT, *flow.groups_exclude)
+            ):
+                continue
+            by_topic: dict[str, dict[int, int]] = {}
+            for (topic, p), offset in offsets.items():
+                if (topic, p) in replicated_of:
+                    by_topic.setdefault(topic, {})[p] = offset
+            for topic, parts in sorted(by_topic.items()):
+                checks = checkpoints.get((group, topic), {})
+                redeliver = skip = 0
+                for p, offset in parts.items():
+                    checked = checks.get(p)
+                    upstream = checked[0] if checked is not None else 0
+                    redeliver += max(0, offset - upstream)
+                    skip += max(0, upstream - replicated_of.get((topic, p), 0))
+                lags.append(
+                    GroupLag(
+                        group=group,
+                        topic=topic,
+                        committed=sum(parts.values()),
+                        checkpointed=sum(c[0] for c in checks.values()) if checks else None,
+                        checkpoint_age_s=max(0.0, now - max(c[1] for c in checks.values()))
+                        if checks
+                        else None,
+                        redeliver=redeliver,
+                        skip=skip,
+                    )
+                )
+        return tuple(lags)
+
+    def _stale(self, state: _FlowState, now: float, error: str) -> FlowLag:
+        """The last numbers of a flow whose cluster did not answer, marked as such."""
+        flow = state.flow
+        since = min(self._unreachable.get(a, now) for a in (flow.source, flow.target))
+        stale_s = now - (state.fresh_at if state.fresh_at is not None else since)
+        last = state.last
+        heartbeat_age: float | None = None
+        if state.tail is not None and state.tail.heartbeat_ms is not None:
+            heartbeat_age = max(0.0, now - state.tail.heartbeat_ms / 1000.0)
+        liveness = self._classify(0.0, heartbeat_age, stalled=False)
+        if last is None:
+            return FlowLag(
+                source=flow.source,
+                target=flow.target,
+                mirrormaker=str(flow.mirrormaker),
+                heartbeat_age_s=heartbeat_age,
+                health=Health.STOPPED if heartbeat_age is None else liveness,
+                topics=(),
+                stale_s=stale_s,
+                error=error,
+            )
+        return replace(
+            last,
+            heartbeat_age_s=heartbeat_age,
+            health=worst([last.health, liveness]),
+            stale_s=stale_s,
+            error=error,
+        )
+
+    def close(self) -> None:
+        """Close the consumers (AdminClients need no closing)."""
+        for state in self._flows:
+            if state.tail is not None:
+                state.tail.close()
+                state.tail = None

@@ -1,0 +1,661 @@
+"""Mirror lag: per-topic lag of every flow, the RPO of failing over now, partitions and consumer groups.
+
+A thread worker calls the lag source every ``lag_interval`` seconds, only while the pane is shown, runs
+the alert hook and posts the snapshot; only the newest pending snapshot is drawn (``can_replace``). Tables
+are keyed and updated by diff: a cell is written only when its value changed and rows are re-sorted only
+when their order changed, so an unchanged snapshot repaints nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey, RowKey
+from textual.worker import get_current_worker
+
+from kdrtui.domain.lag import SEVERITY, FlowLag, Health, LagSnapshot, TopicLag
+from kdrtui.domain.plan import Plan, Topology
+from kdrtui.tui.alerts import AlertHook
+from kdrtui.tui.screens.base import ModeScreen
+from kdrtui.tui.widgets.sparkline import sparkline
+
+if TYPE_CHECKING:
+    from textual.widgets.data_table import ColumnKey
+
+
+class LagSource(Protocol):
+    """Where lag snapshots come from (the real one is ``services.kafka.lag_engine.LagEngine``)."""
+
+    def refresh(self) -> LagSnapshot:
+        """Read the clusters now and return a snapshot (blocking; called from a thread)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients."""
+        ...
+
+
+LagSourceFactory = Callable[[Plan], LagSource]
+"""Builds the lag source for a plan (tests inject a scripted one)."""
+
+
+def lag_engine_factory(plan: Plan) -> LagSource:
+    """The real lag engine; imported only when the pane first polls."""
+    from kdrtui.services.kafka.lag_engine import LagEngine
+
+    return LagEngine(plan)  # type: ignore[no-any-return,unused-ignore]
+
+
+HEALTH_COLOUR = {
+    Health.OK: "success",
+    Health.WARN: "warning",
+    Health.CRIT: "error",
+    Health.STALLED: "error",
+    Health.STOPPED: "error",
+}
+"""Theme colour of each health."""
+
+SORTS = ("worst", "name", "lag records", "rate")
+"""The orders ``o`` cycles through."""
+
+TOPIC_COLUMNS = (
+    ("topic", "topic", 14, "left"),
+    ("parts", "prt", 3, "right"),
+    ("source_end", "src end", 7, "right"),
+    ("replicated", "repl", 7, "right"),
+    ("lag", "lag", 6, "right"),
+    ("lag_s", "lag s", 6, "right"),
+    ("rate", "in/s", 5, "right"),
+    ("trend", "trend", 6, "left"),
+    ("health", "health", 7, "left"),
+)
+"""(key, label, width, justify) of the topic table; 78 columns wide at the narrowest."""
+
+PARTITION_COLUMNS = (
+    ("partition", "partition", 9, "right"),
+    ("source_end", "source end", 12, "right"),
+    ("target_end", "target end", 12, "right"),
+    ("replicated", "replicated", 12, "right"),
+    ("lag", "lag", 9, "right"),
+    ("lag_s", "lag s", 7, "right"),
+)
+
+GROUP_COLUMNS = (
+    ("group", "group", 14, "left"),
+    ("topic", "topic", 12, "left"),
+    ("committed", "committed", 9, "right"),
+    ("checkpointed", "ckpt", 9, "right"),
+    ("age", "ckpt age", 8, "right"),
+    ("redeliver", "redeliv", 7, "right"),
+    ("skip", "skip", 5, "right"),
+)
+
+Cell = tuple[str, str]
+"""(text, theme colour name or ``""``): what a cell shows, compared to decide whether to rewrite it."""
+
+
+def compact(n: float | None) -> str:
+    """``987``, ``12.3k``, ``4.56M``, ``1.2G``: a count in at most six characters."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            return f"{scaled:.1f}{suffix}" if abs(scaled) < 100 else f"{scaled:.0f}{suffix}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def seconds(s: float | None) -> str:
+    """``0.4s``, ``12s``, ``3m05s``, ``2h04m``."""
+    if s is None:
+        return "-"
+    if s < 10:
+        return f"{s:.1f}s"
+    whole = int(s)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
+
+
+def flow_name(flow: FlowLag) -> str:
+    """``source->target``."""
+    return f"{flow.source}->{flow.target}"
+
+
+def row_key(flow: FlowLag, topic: TopicLag) -> str:
+    """The topic table's row key."""
+    return f"{flow.source}->{flow.target}/{topic.topic}"
+
+
+def sort_key(mode: str) -> Callable[[tuple[FlowLag, TopicLag]], Any]:
+    """Key function for one of :data:`SORTS` over (flow, topic) pairs."""
+    if mode == "name":
+        return lambda ft: (ft[1].topic, flow_name(ft[0]))
+    if mode == "lag records":
+        return lambda ft: (-ft[1].lag_records, ft[1].topic)
+    if mode == "rate":
+        return lambda ft: (-ft[1].rate_in, ft[1].topic)
+    return lambda ft: (-SEVERITY[ft[1].health], -ft[1].lag_seconds, -ft[1].lag_records, ft[1].topic)
+
+
+def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
+    """One topic row. Numbers of a stale flow are muted and the health says so: never look fresh."""
+    stale = flow.stale_s is not None
+    muted = "text-muted" if stale else ""
+    health = f"{topic.health}?" if stale else str(topic.health)
+    return (
+        (topic.topic, ""),
+        (str(len(topic.partitions)), ""),
+        (compact(sum(p.source_end for p in topic.partitions)), muted),
+        (compact(sum(p.replicated for p in topic.partitions)), muted),
+        (compact(topic.lag_records), muted),
+        (seconds(topic.lag_seconds), muted),
+        (compact(topic.rate_in), muted),
+        (sparkline(topic.trend), muted),
+        (health, "text-muted" if stale else HEALTH_COLOUR[topic.health]),
+    )
+
+
+class SortableText(Text):
+    """A cell that knows its row key, so rows can be put in any computed order with ``DataTable.sort``."""
+
+    row_key: str = ""
+
+
+class LagTable(DataTable[Text]):
+    """A DataTable that can change many cells with one repaint.
+
+    ``DataTable.update_cell`` refreshes the whole widget on every call; with 1,000 topics changing
+    each refresh that alone costs tens of milliseconds. :meth:`update_cells` writes the same data and
+    refreshes once. It relies on DataTable's cell store (pinned to Textual 8 in pyproject).
+    """
+
+    def update_cells(self, changes: list[tuple[str, str, Text]]) -> None:
+        """Set each (row key, column key, value); one refresh for all of them."""
+        if not changes:
+            return
+        for row_key, column_key, value in changes:
+            self._data[RowKey(row_key)][ColumnKey(column_key)] = value
+        self._update_count += 1
+        self.refresh()
+
+
+class LagRefreshed(Message):
+    """The lag source returned a snapshot; a newer pending one replaces it unseen."""
+
+    def __init__(self, snapshot: LagSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        """What the source saw."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LagRefreshed)
+
+
+class LagRefreshFailed(Message):
+    """The lag source raised; polling carries on."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+        """The exception, as text."""
+
+
+class LagScreen(ModeScreen):
+    """Per-topic mirror lag of every flow, worst first, with partitions and consumer groups."""
+
+    MODE = "lag"
+    AUTO_FOCUS = "#lag-table"
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("slash", "filter", "Filter", key_display="/", id="lag.filter"),
+        Binding("o", "cycle_sort", "Sort", id="lag.sort"),
+        Binding("enter", "drill", "Partitions", id="lag.partitions"),
+        Binding("g", "groups", "Groups", id="lag.groups"),
+        Binding("escape", "back", "Back", id="lag.back"),
+        Binding("r", "refresh_now", "Refresh", id="lag.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: LagSnapshot | None = None
+        """The newest snapshot received (drawn when shown)."""
+        self.error: str | None = None
+        """Why the last refresh failed; None after a good one."""
+        self.sort_mode = SORTS[0]
+        """How the topic table is ordered."""
+        self.filter_text = ""
+        """Substring topics must contain to be listed."""
+        self.view = "topics"
+        """``topics``, ``partitions`` or ``groups``."""
+        self.drilled: str | None = None
+        """Row key of the topic whose partitions are shown."""
+        self._cells: dict[str, dict[str, tuple[Cell, ...]]] = {}
+        self._texts: dict[str, tuple[str, str]] = {}
+        self._wake = threading.Event()
+        self._source: LagSource | None = None
+        self._source_lock = threading.Lock()
+        self._previous: LagSnapshot | None = None
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan | None:
+        """The app's plan."""
+        plan: Plan | None = getattr(self.app, "plan", None)
+        return plan
+
+    def _empty_reason(self) -> str | None:
+        plan = self.plan
+        if plan is None:
+            return "No plan: nothing to watch. Open one with `kdrtui --plan PATH` (or --plan lab)."
+        if not plan.flows:
+            if plan.plan.topology is Topology.HOT_STANDBY:
+                return "Hot standby with dual ingest: nothing is mirrored; divergence view not built yet."
+            return "The plan has no flows: nothing is mirrored, so there is no mirror lag to show."
+        return None
+
+    def compose_body(self) -> ComposeResult:
+        reason = self._empty_reason()
+        if reason is not None:
+            yield Static(Text(reason), id="lag-empty")
+            return
+        yield Static(Text("waiting for the first lag reading…"), id="lag-summary")
+        yield Static("", id="lag-banner")
+        yield Input(placeholder="filter topics (Esc clears)", id="lag-filter")
+        table = LagTable(id="lag-table", cursor_type="row", zebra_stripes=False)
+        for key, label, width, _ in TOPIC_COLUMNS:
+            table.add_column(label, key=key, width=width)
+        yield table
+        yield Static("", id="lag-detail-title")
+        yield LagTable(id="lag-detail", cursor_type="row", zebra_stripes=False)
+
+    def on_mount(self) -> None:
+        if self._empty_reason() is not None:
+            return
+        # Give a wide terminal's spare columns to the topic names.
+        spare = max(0, min(30, self.app.size.width - 82))
+        if spare:
+            table = self.query_one("#lag-table", DataTable)
+            for column in table.columns.values():
+                if column.key.value == "topic":
+                    column.width += spare
+                    column.auto_width = False
+
+    @property
+    def has_flows(self) -> bool:
+        """Whether there is anything to poll."""
+        return self._empty_reason() is None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"filter", "cycle_sort", "drill", "groups", "refresh_now", "back"}:
+            return self.has_flows
+        return True
+
+    # -- polling ------------------------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        if not self.has_flows:
+            return
+        self._wake = threading.Event()  # each poll loop has its own, so a dying one never steals a wake
+        self.poll_loop(self._wake)
+        if self.snapshot is not None:
+            self._draw()
+
+    def on_screen_suspend(self) -> None:
+        # Hidden panes cost nothing: stop polling until shown again.
+        self.workers.cancel_group(self, "lag-poll")
+        self._wake.set()
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "lag-poll")
+        self._wake.set()
+        with self._source_lock:
+            source, self._source = self._source, None
+        if source is not None:
+            source.close()
+
+    def _get_source(self) -> LagSource:
+        with self._source_lock:
+            if self._source is None:
+                plan = self.plan
+                assert plan is not None
+                factory: LagSourceFactory = getattr(self.app, "lag_source_factory", None) or (
+                    lag_engine_factory
+                )
+                self._source = factory(plan)
+            return self._source
+
+    @work(thread=True, exclusive=True, group="lag-poll", exit_on_error=False)
+    def poll_loop(self, wake: threading.Event) -> None:
+        """Thread worker: refresh, run the alert hook, post the snapshot, wait; until cancelled."""
+        worker = get_current_worker()
+        interval = float(getattr(self.app, "lag_interval", 2.0))
+        hook = AlertHook(getattr(self.app, "alert_command", None))
+        while not worker.is_cancelled:
+            try:
+                snapshot = self._get_source().refresh()
+            except Exception as exc:  # shown on the pane; polling carries on
+                if worker.is_cancelled:
+                    break
+                self.post_message(LagRefreshFailed(f"{type(exc).__name__}: {exc}"))
+            else:
+                if worker.is_cancelled:
+                    break
+                hook(self._previous, snapshot)
+                self._previous = snapshot
+                self.post_message(LagRefreshed(snapshot))
+            wake.wait(interval)
+            wake.clear()
+
+    def action_refresh_now(self) -> None:
+        """Read the lag now instead of waiting for the next interval."""
+        self._wake.set()
+
+    def on_lag_refreshed(self, message: LagRefreshed) -> None:
+        self.snapshot = message.snapshot
+        self.error = None
+        if self.is_current:
+            self._draw()
+
+    def on_lag_refresh_failed(self, message: LagRefreshFailed) -> None:
+        if message.error != self.error:
+            self.notify(f"Lag refresh failed: {message.error}", severity="error", timeout=8)
+        self.error = message.error
+        if self.is_current:
+            self._draw_banner()
+
+    # -- drawing ------------------------------------------------------------------------------------
+
+    def _colour(self, name: str) -> str:
+        if not name:
+            return ""
+        theme = self.app.current_theme
+        if name == "text-muted":
+            return f"dim {theme.foreground or ''}".strip()
+        return str(getattr(theme, name, None) or theme.foreground or "")
+
+    def _set_text(self, widget_id: str, text: str, colour: str = "") -> None:
+        """Update a one-widget text only when it changed; hide it when empty."""
+        if self._texts.get(widget_id) == (text, colour):
+            return
+        self._texts[widget_id] = (text, colour)
+        widget = self.query_one(f"#{widget_id}", Static)
+        widget.display = bool(text)
+        widget.update(Text(text, style=self._colour(colour)))
+
+    def _draw(self) -> None:
+        with self.app.batch_update():
+            self._draw_summary()
+            self._draw_banner()
+            self._draw_topics()
+            if self.view == "partitions":
+                self._draw_partitions()
+            elif self.view == "groups":
+                self._draw_groups()
+
+    def _draw_summary(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        lines = [f"active: {snapshot.active or '?'}"]
+        for flow in snapshot.flows:
+            beat = (
+                "no heartbeat"
+                if flow.heartbeat_age_s is None
+                else f"heartbeat {seconds(flow.heartbeat_age_s)}"
+            )
+            stale = " (stale)" if flow.stale_s is not None else ""
+            lines.append(
+                f"{flow.source}→{flow.target} {beat} · lag {compact(flow.lag_records)} rec"
+                f" · worst {seconds(flow.lag_seconds)} · {flow.health}{stale}"
+            )
+        at_risk = [f for f in snapshot.flows if f.source == snapshot.active]
+        rpo_records = sum(f.lag_records for f in at_risk)
+        rpo_seconds = max((f.lag_seconds for f in at_risk), default=0.0)
+        rpo_stale = any(f.stale_s is not None for f in at_risk)
+        rpo = f"RPO if you fail over now: {rpo_records:,} records / {seconds(rpo_seconds)}"
+        lines[0] += " · " + rpo + (" (stale)" if rpo_stale else "")
+        self._set_text("lag-summary", "\n".join(lines), HEALTH_COLOUR[snapshot.health])
+
+    def _draw_banner(self) -> None:
+        parts: list[str] = []
+        snapshot = self.snapshot
+        if snapshot is not None:
+            for flow in snapshot.flows:
+                if flow.stale_s is None:
+                    continue
+                down = [a for a in (flow.source, flow.target) if a in snapshot.unreachable]
+                who = ", ".join(down) or flow_name(flow)
+                parts.append(f"[{who} unreachable — data {int(flow.stale_s)} s old]")
+        if self.error is not None:
+            parts.append(f"refresh failed: {self.error} (retrying)")
+            self._set_text("lag-banner", " ".join(parts), "error")
+        else:
+            self._set_text("lag-banner", " ".join(parts), "warning")
+
+    def _topic_rows(self) -> list[tuple[FlowLag, TopicLag]]:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return []
+        needle = self.filter_text.lower()
+        pairs = [(f, t) for f in snapshot.flows for t in f.topics if needle in t.topic.lower()]
+        pairs.sort(key=sort_key(self.sort_mode))
+        return pairs
+
+    def _draw_topics(self) -> None:
+        rows = [(row_key(f, t), topic_cells(f, t)) for f, t in self._topic_rows()]
+        self._sync("lag-table", [c[0] for c in TOPIC_COLUMNS], TOPIC_COLUMNS, rows)
+
+    def _drilled_topic(self) -> tuple[FlowLag, TopicLag] | None:
+        if self.snapshot is None or self.drilled is None:
+            return None
+        for flow in self.snapshot.flows:
+            for topic in flow.topics:
+                if row_key(flow, topic) == self.drilled:
+                    return flow, topic
+        return None
+
+    def _draw_partitions(self) -> None:
+        found = self._drilled_topic()
+        if found is None:
+            self._set_text("lag-detail-title", f"{self.drilled}: no longer mirrored (Esc: back)", "warning")
+            self._sync("lag-detail", [c[0] for c in PARTITION_COLUMNS], PARTITION_COLUMNS, [])
+            return
+        flow, topic = found
+        muted = "text-muted" if flow.stale_s is not None else ""
+        title = f"{topic.topic} → {topic.target_topic} ({flow_name(flow)}): partitions · Esc: back"
+        self._set_text("lag-detail-title", title)
+        rows: list[tuple[str, tuple[Cell, ...]]] = [
+            (
+                str(p.partition),
+                (
+                    (str(p.partition), ""),
+                    (f"{p.source_end:,}", muted),
+                    ("-" if p.target_end is None else f"{p.target_end:,}", muted),
+                    (f"{p.replicated:,}", muted),
+                    (f"{p.lag_records:,}", muted),
+                    (seconds(p.lag_seconds), muted),
+                ),
+            )
+            for p in topic.partitions
+        ]
+        self._sync("lag-detail", [c[0] for c in PARTITION_COLUMNS], PARTITION_COLUMNS, rows)
+
+    def _draw_groups(self) -> None:
+        snapshot = self.snapshot
+        rows: list[tuple[str, tuple[Cell, ...]]] = []
+        count = 0
+        for flow in snapshot.flows if snapshot is not None else ():
+            muted = "text-muted" if flow.stale_s is not None else ""
+            for g in flow.groups:
+                count += 1
+                rows.append(
+                    (
+                        f"{flow_name(flow)}/{g.group}/{g.topic}",
+                        (
+                            (g.group, ""),
+                            (g.topic, ""),
+                            (compact(g.committed), muted),
+                            (compact(g.checkpointed), muted),
+                            (seconds(g.checkpoint_age_s), muted),
+                            (compact(g.redeliver), "warning" if g.redeliver and not muted else muted),
+                            (compact(g.skip), "error" if g.skip and not muted else muted),
+                        ),
+                    )
+                )
+        title = f"consumer groups ({count}): what failing over now would redeliver or skip · Esc: back"
+        if not count:
+            title = "no consumer groups covered by the flows yet · Esc: back"
+        self._set_text("lag-detail-title", title)
+        self._sync("lag-detail", [c[0] for c in GROUP_COLUMNS], GROUP_COLUMNS, rows)
+
+    def _sync(
+        self,
+        table_id: str,
+        column_keys: list[str],
+        columns: Iterable[tuple[str, str, int, str]],
+        rows: list[tuple[str, tuple[Cell, ...]]],
+    ) -> None:
+        """Make a table show ``rows`` (in that order) by touching only what differs."""
+        table = self.query_one(f"#{table_id}", LagTable)
+        justify = {key: just for key, _, _, just in columns}
+        cache = self._cells.setdefault(table_id, {})
+        wanted = {key for key, _ in rows}
+        for key in [k for k in cache if k not in wanted]:
+            table.remove_row(key)
+            del cache[key]
+        changes: list[tuple[str, str, Text]] = []
+        for key, cells in rows:
+            old = cache.get(key)
+            if old is None:
+                texts = [self._text(key, c, justify[k]) for k, c in zip(column_keys, cells, strict=True)]
+                table.add_row(*texts, key=key)
+            elif old != cells:
+                changes += [
+                    (key, column, self._text(key, after, justify[column]))
+                    for column, before, after in zip(column_keys, old, cells, strict=True)
+                    if before != after
+                ]
+            cache[key] = cells
+        table.update_cells(changes)
+        order = [key for key, _ in rows]
+        if [str(r.key.value) for r in table.ordered_rows] != order:
+            rank = {key: i for i, key in enumerate(order)}
+            first: ColumnKey | str = column_keys[0]
+            table.sort(first, key=lambda cell: rank[cell.row_key])
+
+    def _text(self, key: str, cell: Cell, justify: str) -> SortableText:
+        text = SortableText(
+            cell[0],
+            style=self._colour(cell[1]),
+            justify=justify,  # type: ignore[arg-type]
+            overflow="ellipsis",
+            no_wrap=True,
+        )
+        text.row_key = key
+        return text
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Filter topics by a substring (Esc clears)."""
+        box = self.query_one("#lag-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "lag-filter":
+            self.filter_text = event.value
+            with self.app.batch_update():
+                self._draw_topics()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "lag-filter":
+            if not event.value:
+                event.input.display = False
+            self.query_one("#lag-table").focus()
+
+    def action_cycle_sort(self) -> None:
+        """Order topics by: worst, name, lag records, rate."""
+        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
+        self.notify(f"Sorted by {self.sort_mode}", timeout=2)
+        with self.app.batch_update():
+            self._draw_topics()
+
+    def _selected_key(self) -> str | None:
+        table = self.query_one("#lag-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if key.value is None else str(key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "lag-table":
+            event.stop()
+            self.action_drill()
+
+    def action_drill(self) -> None:
+        """Show the selected topic's partitions."""
+        if self.view != "topics":
+            return
+        key = self._selected_key()
+        if key is None:
+            self.notify("No topic to drill into yet.", severity="warning", timeout=3)
+            return
+        self.drilled = key
+        self._show_detail("partitions", PARTITION_COLUMNS)
+
+    def action_groups(self) -> None:
+        """Show the consumer groups the flows cover."""
+        self._show_detail("groups", GROUP_COLUMNS)
+
+    def _show_detail(self, view: str, columns: Iterable[tuple[str, str, int, str]]) -> None:
+        self.view = view
+        detail = self.query_one("#lag-detail", DataTable)
+        detail.clear(columns=True)
+        self._cells.pop("lag-detail", None)
+        for key, label, width, _ in columns:
+            detail.add_column(label, key=key, width=width)
+        self.query_one("#lag-table").display = False
+        self.query_one("#lag-filter").display = False
+        detail.display = True
+        with self.app.batch_update():
+            if view == "partitions":
+                self._draw_partitions()
+            else:
+                self._draw_groups()
+        self.query_one("#lag-detail-title").display = True
+        detail.focus()
+
+    def action_back(self) -> None:
+        """Back: clear the filter, or leave partitions / groups for the topic table."""
+        box = self.query_one("#lag-filter", Input)
+        if self.view == "topics":
+            if box.display or self.filter_text:
+                box.value = ""
+                self.filter_text = ""
+                box.display = False
+                with self.app.batch_update():
+                    self._draw_topics()
+            self.query_one("#lag-table").focus()
+            return
+        self.view = "topics"
+        self.drilled = None
+        self.query_one("#lag-detail").display = False
+        self._texts.pop("lag-detail-title", None)
+        self.query_one("#lag-detail-title").display = False
+        table = self.query_one("#lag-table")
+        table.display = True
+        box.display = bool(self.filter_text)
+        table.focus()

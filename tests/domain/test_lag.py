@@ -1,0 +1,127 @@
+"""The lag maths: histories, lag in seconds, health, worst-first ordering and the JSON schema (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kdrtui.domain.lag import (
+    SEVERITY,
+    FlowLag,
+    GroupLag,
+    Health,
+    LagSnapshot,
+    OffsetHistory,
+    PartitionLag,
+    TopicLag,
+    classify,
+    lag_seconds,
+    worst,
+)
+
+
+def history(*points: tuple[float, int]) -> OffsetHistory:
+    h = OffsetHistory()
+    for when, end in points:
+        h.add(when, end)
+    return h
+
+
+def test_time_at_interpolates_between_points() -> None:
+    h = history((100.0, 0), (110.0, 100), (120.0, 300))
+    assert h.time_at(0) == 100.0
+    assert h.time_at(50) == pytest.approx(105.0)
+    assert h.time_at(100) == pytest.approx(110.0)
+    assert h.time_at(200) == pytest.approx(115.0)
+    assert h.time_at(301) is None, "not reached yet"
+
+
+def test_time_at_before_the_history_is_unknown() -> None:
+    assert history((100.0, 50), (110.0, 60)).time_at(10) is None
+
+
+def test_add_keeps_the_first_time_an_end_was_seen() -> None:
+    h = history((100.0, 5), (101.0, 5), (102.0, 5))
+    assert list(h.points) == [(100.0, 5)]
+
+
+def test_rate_over_the_window() -> None:
+    h = history((0.0, 0), (100.0, 1000), (110.0, 1500), (120.0, 2500))
+    assert h.rate(120.0, window=30.0) == pytest.approx(75.0)
+    assert history((0.0, 0)).rate(0.0) == 0.0
+    assert h.rate(1000.0) == 0.0, "nothing recent"
+
+
+def test_lag_seconds() -> None:
+    h = history((100.0, 0), (110.0, 100), (120.0, 200))
+    assert lag_seconds(h, 200, 200, now=130.0) == 0.0, "caught up"
+    # replicated 99: the source reached offset 100 at 110 s
+    assert lag_seconds(h, 99, 200, now=130.0) == pytest.approx(20.0)
+    # older than the history: the oldest point's age is a lower bound
+    assert lag_seconds(history((100.0, 50)), 0, 50, now=130.0) == pytest.approx(30.0)
+
+
+def test_classify() -> None:
+    def c(lag: float, age: float | None = 1.0, stalled: bool = False) -> Health:
+        return classify(
+            lag, warn_s=30, crit_s=120, heartbeat_age_s=age, heartbeat_timeout_s=15, stalled=stalled
+        )
+
+    assert c(0) == Health.OK
+    assert c(29.9) == Health.OK
+    assert c(30) == Health.WARN
+    assert c(120) == Health.CRIT
+    assert c(0, stalled=True) == Health.STALLED
+    assert c(500, age=None) == Health.STOPPED
+    assert c(0, age=16) == Health.STOPPED
+
+
+def test_worst_and_severity() -> None:
+    assert worst([]) == Health.OK
+    assert worst([Health.WARN, Health.STOPPED, Health.CRIT]) == Health.STOPPED
+    assert sorted(Health, key=SEVERITY.__getitem__) == [
+        Health.OK,
+        Health.WARN,
+        Health.CRIT,
+        Health.STALLED,
+        Health.STOPPED,
+    ]
+
+
+def test_to_dict_schema() -> None:
+    partition = PartitionLag(0, source_end=10, target_end=4, replicated=4, lag_records=6, lag_seconds=2.25)
+    topic = TopicLag(
+        topic="orders",
+        target_topic="primary.orders",
+        partitions=(partition,),
+        lag_records=6,
+        lag_seconds=2.25,
+        worst_partition=0,
+        rate_in=1.0,
+        rate_out=0.5,
+        health=Health.OK,
+    )
+    group = GroupLag(
+        "billing", "orders", committed=8, checkpointed=3, checkpoint_age_s=4.0, redeliver=5, skip=0
+    )
+    flow = FlowLag(
+        "primary", "dr", "mm2", heartbeat_age_s=0.5, health=Health.OK, topics=(topic,), groups=(group,)
+    )
+    snapshot = LagSnapshot(taken_at=1000.0, flows=(flow,), active="primary", unreachable={"dr": 990.0})
+    data = snapshot.to_dict()
+    assert set(data) >= {"taken_at", "active", "health", "unreachable", "flows"}
+    assert data["unreachable"] == {"dr": 990.0}
+    (f,) = data["flows"]
+    assert f["source"] == "primary" and f["target"] == "dr" and f["heartbeat_age_s"] == 0.5
+    assert f["lag_records"] == 6 and f["stale_s"] is None and f["error"] is None
+    (t,) = f["topics"]
+    assert {"topic", "lag_records", "lag_seconds", "health", "partitions"} <= set(t)
+    assert t["health"] == "OK" and t["lag_seconds"] == 2.2
+    assert t["partitions"][0] == {
+        "partition": 0,
+        "source_end": 10,
+        "target_end": 4,
+        "replicated": 4,
+        "lag_records": 6,
+        "lag_seconds": 2.2,
+    }
+    assert f["groups"][0]["redeliver"] == 5 and f["groups"][0]["checkpointed"] == 3
