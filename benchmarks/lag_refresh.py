@@ -107,7 +107,7 @@ def engine_median(plan: object, runs: int) -> float | None:
 
 def naive_median(bootstrap: dict[str, str], topics: int, partitions: int) -> float:
     """Median seconds of one watermark request per partition, on both clusters."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     from kdrtui.services.kafka.config import client_config
 
@@ -126,7 +126,14 @@ def naive_median(bootstrap: dict[str, str], topics: int, partitions: int) -> flo
     def once() -> None:
         for alias, consumer in consumers.items():
             for tp in wanted[alias]:
-                consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+                for attempt in range(5):
+                    try:
+                        consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+                        break
+                    except KafkaException:
+                        # Freshly created partitions answer NOT_LEADER for a moment; tools retry too.
+                        if attempt == 4:
+                            raise
 
     try:
         times = [timed(once)]

@@ -22,6 +22,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from confluent_kafka import (
@@ -154,7 +155,8 @@ class _Mm2Tail:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            for message in self.consumer.consume(num_messages=2000, timeout=min(0.1, left)):
+            # consume() waits for the whole batch or the timeout: keep the wait short, loop instead.
+            for message in self.consumer.consume(num_messages=2000, timeout=min(0.02, left)):
                 if message.error() is not None:
                     continue
                 topic, partition, offset = message.topic(), message.partition(), message.offset()
@@ -345,12 +347,15 @@ class LagEngine:
                 self._refresh_metadata(alias, force)
             except KafkaException as exc:
                 self._mark(alias, f"{self._bootstrap[alias]}: cannot list topics: {_error_text(exc)}", now)
-        for alias, error in self._read_ends(self._wanted()).items():
-            self._mark(alias, error, now)
+        # The groups' offsets are independent of the end offsets: read both at once.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending_groups = pool.submit(self._source_groups, now)
+            for alias, error in self._read_ends(self._wanted()).items():
+                self._mark(alias, error, now)
+            groups = pending_groups.result()
         for alias in list(self._unreachable):
             if alias not in self._errors:
                 del self._unreachable[alias]
-        groups = self._source_groups(now)
         flows = tuple(self._flow_lag(state, now, groups) for state in self._flows)
         return LagSnapshot(
             taken_at=now,
