@@ -101,3 +101,19 @@ def format_age(seconds: float | None) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60} s"
     return f"{whole // 3600} h {(whole % 3600) // 60} min"
+
+
+def compact_age(seconds: float | None) -> str:
+    """An age in six characters at most, for table cells: ``0.4s``, ``12s``, ``3m05s``, ``2h04m``."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{max(seconds, 0.0):.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
+    return f"{whole // 86400}d{(whole % 86400) // 3600:02d}h"

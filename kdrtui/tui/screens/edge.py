@@ -19,6 +19,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Log, Static
 from textual.worker import Worker
 
+from kdrtui.domain.health import compact_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
@@ -54,20 +55,6 @@ def _connectors_text(status: MirrorMakerStatus) -> str:
     states = list(status.connectors.values())
     running = sum(1 for s in states if s == "RUNNING")
     return f"{running}/{len(states)}"
-
-
-def compact_age(seconds: float | None) -> str:
-    """``42s``, ``3m05s``, ``2h04m``, ``3d02h``: uptime in at most six characters."""
-    if seconds is None:
-        return "-"
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    if whole < 86400:
-        return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
-    return f"{whole // 86400}d{(whole % 86400) // 3600:02d}h"
 
 
 class EdgeScreen(ModeScreen):

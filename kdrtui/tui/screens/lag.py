@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.worker import get_current_worker
 
+from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import SEVERITY, FlowLag, Health, LagSnapshot, TopicLag
 from kdrtui.domain.plan import Plan, Topology
 from kdrtui.tui.alerts import AlertHook
@@ -114,20 +115,6 @@ def compact(n: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def seconds(s: float | None) -> str:
-    """``0.4s``, ``12s``, ``3m05s``, ``2h04m``."""
-    if s is None:
-        return "-"
-    if s < 10:
-        return f"{s:.1f}s"
-    whole = int(s)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
-
-
 def flow_name(flow: FlowLag) -> str:
     """``source->target``."""
     return f"{flow.source}->{flow.target}"
@@ -160,7 +147,7 @@ def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
         (compact(sum(p.source_end for p in topic.partitions)), muted),
         (compact(sum(p.replicated for p in topic.partitions)), muted),
         (compact(topic.lag_records), muted),
-        (seconds(topic.lag_seconds), muted),
+        (compact_age(topic.lag_seconds), muted),
         (compact(topic.rate_in), muted),
         (sparkline(topic.trend), muted),
         (health, "text-muted" if stale else HEALTH_COLOUR[topic.health]),
@@ -413,18 +400,18 @@ class LagScreen(ModeScreen):
             beat = (
                 "no heartbeat"
                 if flow.heartbeat_age_s is None
-                else f"heartbeat {seconds(flow.heartbeat_age_s)}"
+                else f"heartbeat {compact_age(flow.heartbeat_age_s)}"
             )
             stale = " (stale)" if flow.stale_s is not None else ""
             lines.append(
                 f"{flow.source}→{flow.target} {beat} · lag {compact(flow.lag_records)} rec"
-                f" · worst {seconds(flow.lag_seconds)} · {flow.health}{stale}"
+                f" · worst {compact_age(flow.lag_seconds)} · {flow.health}{stale}"
             )
         at_risk = [f for f in snapshot.flows if f.source == snapshot.active]
         rpo_records = sum(f.lag_records for f in at_risk)
         rpo_seconds = max((f.lag_seconds for f in at_risk), default=0.0)
         rpo_stale = any(f.stale_s is not None for f in at_risk)
-        rpo = f"RPO if you fail over now: {rpo_records:,} records / {seconds(rpo_seconds)}"
+        rpo = f"RPO if you fail over now: {rpo_records:,} records / {compact_age(rpo_seconds)}"
         lines[0] += " · " + rpo + (" (stale)" if rpo_stale else "")
         self._set_text("lag-summary", "\n".join(lines), HEALTH_COLOUR[snapshot.health])
 
@@ -485,7 +472,7 @@ class LagScreen(ModeScreen):
                     ("-" if p.target_end is None else f"{p.target_end:,}", muted),
                     (f"{p.replicated:,}", muted),
                     (f"{p.lag_records:,}", muted),
-                    (seconds(p.lag_seconds), muted),
+                    (compact_age(p.lag_seconds), muted),
                 ),
             )
             for p in topic.partitions
@@ -508,7 +495,7 @@ class LagScreen(ModeScreen):
                             (g.topic, ""),
                             (compact(g.committed), muted),
                             (compact(g.checkpointed), muted),
-                            (seconds(g.checkpoint_age_s), muted),
+                            (compact_age(g.checkpoint_age_s), muted),
                             (compact(g.redeliver), "warning" if g.redeliver and not muted else muted),
                             (compact(g.skip), "error" if g.skip and not muted else muted),
                         ),
