@@ -30,6 +30,7 @@ from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabClus
 from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeError, EdgeStatus, LabEdgeNode
 from kdrtui.lab.ports import check_port, in_ephemeral_range
 from kdrtui.lab.prereqs import check_prerequisites
+from kdrtui.lab.process import is_ours, read_pid, terminate
 from kdrtui.lab.traffic import TrafficProcess, TrafficStatus
 
 PRIMARY = "primary"
@@ -416,6 +417,7 @@ class Lab:
         say = report or (lambda _msg: None)
         if (pid := self.traffic.stop()) is not None:
             say(f"traffic: stopped (pid {pid})")
+        self._stop_mirrormakers(say)
         with ThreadPoolExecutor(max_workers=len(self.clusters)) as pool:
             futures = {alias: pool.submit(c.stop, STOP_TIMEOUT_S) for alias, c in self.clusters.items()}
             for alias, future in futures.items():
@@ -448,6 +450,23 @@ class Lab:
             ):
                 path.unlink(missing_ok=True)
             say(f"purged the lab's data in {self.home}")
+
+    def _stop_mirrormakers(self, say: Report) -> None:
+        """Stop MirrorMaker that ``kdrtui mm start`` left running on the lab's edge node (this machine).
+
+        Its supervisor survives SSH on purpose; without this, ``lab down`` would leave a JVM mirroring
+        into clusters that are gone. The JVM first (its supervisor then records the exit), then the
+        supervisor if it is still there.
+        """
+        for run_dir in sorted(self.edge.work_dir.glob("mm/*")):
+            for name in ("mm.pid", "supervisor.pid"):
+                pid = read_pid(run_dir / name)
+                if pid is None or not is_ours(pid, [str(run_dir)]):
+                    continue
+                (run_dir / "stop_requested").touch()
+                clean = terminate(pid, STOP_TIMEOUT_S)
+                if name == "mm.pid":
+                    say(f"MirrorMaker {run_dir.name}: {'stopped' if clean else 'killed'} (pid {pid})")
 
     def kill(self, alias: str) -> int | None:
         """Crash ``alias``: SIGKILL its broker JVM (data kept; ``up()`` restarts it). Returns the pid.
