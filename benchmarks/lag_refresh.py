@@ -126,14 +126,20 @@ def naive_median(bootstrap: dict[str, str], topics: int, partitions: int) -> flo
     def once() -> None:
         for alias, consumer in consumers.items():
             for tp in wanted[alias]:
-                for attempt in range(5):
-                    try:
-                        consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-                        break
-                    except KafkaException:
-                        # Freshly created partitions answer NOT_LEADER for a moment; tools retry too.
-                        if attempt == 4:
-                            raise
+                consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+
+    # Freshly created partitions answer NOT_LEADER for a while: wait (untimed) until every one answers.
+    deadline = time.monotonic() + 120
+    for alias, consumer in consumers.items():
+        for tp in wanted[alias]:
+            while True:
+                try:
+                    consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+                    break
+                except KafkaException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
 
     try:
         times = [timed(once)]

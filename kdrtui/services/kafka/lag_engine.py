@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -274,6 +275,10 @@ class LagEngine:
         self._unreachable: dict[str, float] = {}
         self._errors: dict[str, str] = {}
         self._ends: dict[str, dict[TP, int]] = {a: {} for a in aliases}
+        # What each refresh asks for only changes with the topic lists: built once per metadata fetch.
+        self._covered_cache: dict[tuple[str, float], list[str]] = {}
+        self._requests_key: tuple[object, ...] | None = None
+        self._requests: dict[str, list[Any]] = {}
         """Last known end offsets per cluster (kept when a partition fails to answer)."""
 
     # --- I/O ----------------------------------------------------------------------------------------
@@ -287,8 +292,15 @@ class LagEngine:
         meta.fetched_at = time.monotonic()
 
     def _covered(self, flow: MirrorFlow) -> list[str]:
-        topics = self._metadata[flow.source].topics
-        return sorted(t for t in topics if flow_covers(t, flow.topics, flow.topics_exclude))
+        """The source topics the flow mirrors (regexes run once per topic-list fetch, not per refresh)."""
+        meta = self._metadata[flow.source]
+        key = (flow.name, meta.fetched_at)
+        if key not in self._covered_cache:
+            self._covered_cache = {k: v for k, v in self._covered_cache.items() if k[0] != flow.name}
+            self._covered_cache[key] = sorted(
+                t for t in meta.topics if flow_covers(t, flow.topics, flow.topics_exclude)
+            )
+        return self._covered_cache[key]
 
     def _wanted(self) -> dict[str, list[TP]]:
         """Every partition whose end offset this refresh reads, per cluster."""
@@ -307,10 +319,16 @@ class LagEngine:
 
     def _read_ends(self, wanted: dict[str, list[TP]]) -> dict[str, str]:
         """One batched ListOffsets per cluster, concurrently; returns alias -> error for failed clusters."""
-        from kdrtui.services.kafka.offsets import end_offsets_result, request_end_offsets
+        from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
 
+        key = tuple(
+            (alias, len(tps), self._metadata[alias].fetched_at) for alias, tps in sorted(wanted.items())
+        )
+        if key != self._requests_key:
+            self._requests = {alias: end_offsets_request(tps) for alias, tps in wanted.items()}
+            self._requests_key = key
         futures = {
-            alias: request_end_offsets(self._admins[alias], tps, self._timeout)
+            alias: request_end_offsets(self._admins[alias], self._requests[alias], self._timeout)
             for alias, tps in wanted.items()
             if tps and alias not in self._errors
         }

@@ -19,13 +19,15 @@ from confluent_kafka.cimpl import _AdminClientImpl
 _LATEST = OffsetSpec.latest()._value  # -1: the high watermark (read_uncommitted)
 
 
-def request_end_offsets(
-    admin: AdminClient, partitions: Iterable[tuple[str, int]], timeout: float
-) -> Future[Any]:
-    """Start reading the high watermarks of ``partitions``; resolve with :func:`end_offsets_result`."""
+def end_offsets_request(partitions: Iterable[tuple[str, int]]) -> list[TopicPartition]:
+    """The request for the high watermarks of ``partitions``; build it once, send it every refresh."""
+    return [TopicPartition(topic, partition, _LATEST) for topic, partition in partitions]
+
+
+def request_end_offsets(admin: AdminClient, request: list[TopicPartition], timeout: float) -> Future[Any]:
+    """Start reading the high watermarks in ``request``; resolve with :func:`end_offsets_result`."""
     future: Future[Any] = Future()
     future.set_running_or_notify_cancel()
-    request = [TopicPartition(topic, partition, _LATEST) for topic, partition in partitions]
     _AdminClientImpl.list_offsets(admin, request, future, request_timeout=timeout)
     return future
 
