@@ -67,6 +67,7 @@ class MirrorMakerStatus:
             "pid": self.pid,
             "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
             "exit_code": self.exit_code,
+            "stopped_by_operator": self.stopped_by_operator,
             "drift": list(self.drift),
             "connectors": dict(self.connectors),
             "log_tail": list(self.log_tail),

@@ -87,8 +87,6 @@ class KdrApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "request_quit", "Quit", id="quit"),
     ]
-    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
-    """Actions that change something; hidden and refused under ``--read-only``."""
 
     def __init__(
         self,
@@ -236,11 +234,6 @@ class KdrApp(App[None]):
             self.pop_screen()
 
     # -- actions ------------------------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.read_only and action in self.MUTATING_ACTIONS:
-            return False  # hidden, not merely disabled
-        return True
 
     async def action_goto(self, mode: str) -> None:
         """Switch to a mode (Overview, Wizard, Provisioning, Mirror lag, Failover)."""

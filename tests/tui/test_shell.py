@@ -159,7 +159,7 @@ async def test_too_small_terminal_shows_a_notice_until_resized() -> None:
         await until(pilot, lambda: isinstance(app.screen, OverviewScreen))
 
 
-async def test_read_only_badge_and_mutating_actions_refused() -> None:
+async def test_read_only_shows_a_badge() -> None:
     app = build(read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

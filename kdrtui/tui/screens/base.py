@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -15,6 +17,14 @@ class ModeScreen(Screen[None]):
 
     MODE: str = ""
     """The mode name this screen is registered under."""
+    MUTATING: ClassVar[frozenset[str]] = frozenset()
+    """This screen's actions that change something: hidden (and refused) under ``--read-only``."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Textual: False hides a binding (and refuses the action), None shows it disabled.
+        if action in self.MUTATING and getattr(self.app, "read_only", False):
+            return False
+        return True
 
     def compose(self) -> ComposeResult:
         yield ModeBar(self.MODE, read_only=bool(getattr(self.app, "read_only", False)))

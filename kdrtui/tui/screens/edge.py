@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import DataTable, Log, Static
-from textual.worker import Worker
 
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
@@ -32,9 +31,6 @@ LOG_FLUSH_S = 0.25
 COLUMNS = ("node", "deployment", "ssh", "state", "pid", "uptime", "drift", "connectors")
 LABELS = ("node", "deploy", "ssh", "state", "pid", "up", "drift", "conn")
 """Column headers, short enough that the table fits 80 columns."""
-
-MUTATING = frozenset({"mm_start", "mm_stop", "mm_restart"})
-"""The pane's actions that change something (hidden under --read-only)."""
 
 
 def _state_text(status: MirrorMakerStatus) -> tuple[str, str]:
@@ -61,6 +57,7 @@ class EdgeScreen(ModeScreen):
     """MirrorMaker on the plan's edge nodes, with start / stop / restart behind a confirmation."""
 
     MODE = "edge"
+    MUTATING = frozenset({"mm_start", "mm_stop", "mm_restart"})
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("r", "poll_now", "Refresh", id="edge.refresh"),
         Binding("s", "mm_start", "Start", id="edge.start"),
@@ -74,7 +71,6 @@ class EdgeScreen(ModeScreen):
         self._statuses: dict[str, MirrorMakerStatus] = {}
         self._wake = asyncio.Event()
         self._log_lines: list[str] = []
-        self._log_worker: Worker[None] | None = None
         self._followed: str | None = None
         self._busy = False
 
@@ -112,17 +108,15 @@ class EdgeScreen(ModeScreen):
         # start/stop carries on).
         self.workers.cancel_group(self, "edge-poll")
         self.workers.cancel_group(self, "edge-log")
-        self._log_worker = None
         self._followed = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Textual: False hides a binding, None shows it disabled.
-        if action in MUTATING:
-            if getattr(self.app, "read_only", False) or self.manager is None:
+        if not super().check_action(action, parameters):
+            return False  # read-only
+        if action in self.MUTATING or action == "poll_now":
+            if self.manager is None:
                 return False
-            return None if self._busy else True
-        if action == "poll_now" and self.manager is None:
-            return False
+            return None if action in self.MUTATING and self._busy else True
         return True
 
     # -- polling ------------------------------------------------------------------------------------
@@ -231,7 +225,7 @@ class EdgeScreen(ModeScreen):
         if status is not None and status.drift:
             title += " · drift: " + "; ".join(status.drift)[:60]
         self.query_one("#edge-log-title", Static).update(escape(title))
-        self._log_worker = self.follow_log(self._deployments[key])
+        self.follow_log(self._deployments[key])
 
     @work(exclusive=True, group="edge-log", exit_on_error=False)
     async def follow_log(self, dep: Deployment) -> None:
