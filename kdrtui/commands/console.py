@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kdrtui import settings
 
+if TYPE_CHECKING:
+    from kdrtui.domain.plan import Plan
 
-def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[object | None, Path | None]:
+
+def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[Plan | None, Path | None]:
     """Resolve ``--plan`` and load it; on a bad plan print every problem and exit 2.
 
     Without ``--plan`` (and without ``KDRTUI_PLAN``) the lab's plan is used when the lab has written one.
@@ -49,7 +53,7 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool, alert_command
         raise click.BadParameter(str(exc), param_hint="--theme") from exc
     plan, path = load_plan_or_exit(plan_arg, required=False)
     log_to_file()
-    app = make_app(plan, path, theme=theme, read_only=read_only, alert_command=alert_command)  # type: ignore[arg-type]
+    app = make_app(plan, path, theme=theme, read_only=read_only, alert_command=alert_command)
     app.run()
 
 

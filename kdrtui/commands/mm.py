@@ -72,7 +72,8 @@ def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable
         return EdgeSession(target, on_unknown_host=on_unknown_host, passphrase=passphrases.get(key))
 
     async def main() -> T:
-        manager = MirrorMakerManager(plan, session_factory=factory)  # type: ignore[arg-type]
+        assert plan is not None  # required=True exits otherwise
+        manager = MirrorMakerManager(plan, session_factory=factory)
         try:
             return await body(manager)
         finally:

@@ -77,7 +77,8 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     from kdrtui.services.kafka.lag_engine import LagEngine
 
     plan, _path = load_plan_or_exit(plan_arg, required=True)
-    engine = LagEngine(plan)  # type: ignore[arg-type]
+    assert plan is not None  # required=True exits otherwise
+    engine = LagEngine(plan)
     code = 2
     try:
         # Rates and lag in seconds need two points: warm up once.
