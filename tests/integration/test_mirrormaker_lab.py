@@ -7,15 +7,17 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from kdrtui.cli import main
+from kdrtui.domain.lag import Health, LagSnapshot, TopicLag
 from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan, load_plan, save_plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
+from kdrtui.services.kafka.lag_engine import LagEngine
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
 
 pytestmark = pytest.mark.lab
@@ -157,9 +159,45 @@ def test_mm1_mirrors_with_the_3_9_jars(lab_mm2: Lab, tmp_path: Path, unique_name
         assert len(jvms) == 1
         cmdline = Path(f"/proc/{jvms[0]}/cmdline").read_bytes()
         assert b"kafka.tools.MirrorMaker" in cmdline
+        # Lag of an MM1 flow: its consumer group's committed offsets against the source's end offsets.
+        engine = LagEngine(load_plan(plan))
+        try:
+            caught_up = first_of(lambda: mm1_topic(engine.refresh(), unique_name), timeout=60)
+            assert (caught_up.lag_records, caught_up.health) == (0, Health.OK)
+            assert sum(p.replicated for p in caught_up.partitions) == 1_000
+            stopped = mm("stop", "--plan", str(plan))
+            assert stopped.exit_code == 0, stopped.output
+            produce_numbered(lab_mm2.bootstrap(PRIMARY), unique_name, 250, start=1_000)
+            behind = first_of(
+                lambda: mm1_topic(engine.refresh(), unique_name, lag=250, health=Health.STOPPED), timeout=60
+            )
+            assert sum(p.replicated for p in behind.partitions) == 1_000
+            assert engine.refresh().flows[0].heartbeat_age_s is None  # no member in MM1's group
+        finally:
+            engine.close()
     finally:
         mm("stop", "--plan", str(plan))
     assert mirrormaker_jvms(str(tmp_path / "work")) == []
+
+
+def first_of(read: Callable[[], TopicLag | None], timeout: float) -> TopicLag:
+    """The first value ``read`` returns that is not None, polled until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (found := read()) is None:
+        assert time.monotonic() < deadline, f"not seen within {timeout} s"
+        time.sleep(0.5)
+    return found
+
+
+def mm1_topic(
+    snapshot: LagSnapshot, topic: str, *, lag: int = 0, health: Health = Health.OK
+) -> TopicLag | None:
+    """``topic``'s lag in an MM1 snapshot when it has ``lag`` records and ``health``, else None."""
+    (flow,) = snapshot.flows
+    found = next((t for t in flow.topics if t.topic == topic), None)
+    if found is not None and found.lag_records == lag and found.health == health:
+        return found
+    return None
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,9 @@ logger always has a handler, so Python's own last-resort handler never prints th
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 from typing import Any
 
 #: The logger that receives librdkafka's log lines; configure handlers on it (or on ``kdrtui``).
@@ -24,6 +27,41 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+class RepeatFilter(logging.Filter):
+    """Lets one copy of a repeated librdkafka line through per ``every_s`` seconds.
+
+    A client retrying a dead broker logs "Connect to ... failed" once per reconnect backoff (1 s here),
+    for as long as the broker is down: without this, an outage of an hour writes thousands of the same
+    line. The next copy let through says how many were held back.
+    """
+
+    _VARYING = re.compile(r"\d+")
+
+    def __init__(self, every_s: float = 60.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, int]] = {}
+        """Line with its numbers blanked -> (when last let through, copies held back since)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = self._VARYING.sub("#", record.getMessage())
+        now = self._clock()
+        with self._lock:
+            last, held = self._seen.get(key, (float("-inf"), 0))
+            if now - last < self.every_s:
+                self._seen[key] = (last, held + 1)
+                return False
+            if len(self._seen) > 1000:
+                self._seen.clear()
+            self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.getMessage()} (and {held} more like it in the last {now - last:.0f} s)"
+            record.args = ()
+        return True
+
+
 def kafka_logger() -> logging.Logger:
     """The logger librdkafka writes to, with at least a :class:`logging.NullHandler`.
 
@@ -34,6 +72,8 @@ def kafka_logger() -> logging.Logger:
     logger = logging.getLogger(KAFKA_LOGGER_NAME)
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())
+    if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+        logger.addFilter(RepeatFilter())
     return logger
 
 

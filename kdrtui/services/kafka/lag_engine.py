@@ -4,8 +4,9 @@ Per refresh (blocking; run it in a thread):
 
 1. metadata of each cluster from one ``list_topics`` (cached ~30 s, refreshed sooner when something is
    missing: an internal topic, the target of a mirrored topic);
-2. end offsets of every mirrored partition, and of MM2's internal topics, with ONE ``list_offsets`` per
-   cluster (librdkafka batches it per leader broker), both clusters at once;
+2. end offsets of every mirrored partition, and of MM2's internal topics, with ``list_offsets`` calls of
+   250 partitions each (librdkafka sends each per leader broker), all in flight at once, both clusters at
+   once (see :mod:`kdrtui.services.kafka.offsets` for why not one call);
 3. for MM2 flows, the new records of MM2's internal topics on the target (an assigned consumer per flow,
    read from the beginning once, then incrementally up to the end offsets just read); for MM1 flows, the
    MM1 consumer group's committed offsets and members;
@@ -318,7 +319,7 @@ class LagEngine:
         return {a: sorted(tps) for a, tps in wanted.items()}
 
     def _read_ends(self, wanted: dict[str, list[TP]]) -> dict[str, str]:
-        """One batched ListOffsets per cluster, concurrently; returns alias -> error for failed clusters."""
+        """Batched ListOffsets calls per cluster, all at once; returns alias -> error for failed clusters."""
         from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
 
         key = tuple(
