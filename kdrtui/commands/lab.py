@@ -233,6 +233,50 @@ def drop_ssh_command() -> None:
         click.echo(f"{lab.edge.name}: dropped {dropped} SSH connection(s)")
 
 
+@fault_group.command("kill-broker")
+@click.argument("alias", type=click.Choice(ALIASES))
+def kill_broker_command(alias: str) -> None:
+    """Crash one cluster's broker (SIGKILL its JVM); `lab fault restore` brings it back."""
+    with _errors():
+        lab = Lab()
+        lab.require_set_up()
+        pid = lab.kill(alias)
+        click.echo(
+            f"{alias}: broker killed (pid {pid}); {lab.bootstrap(alias)} is unreachable"
+            if pid is not None
+            else f"{alias}: broker was not running; nothing to kill"
+        )
+
+
+@fault_group.command("stop-edge")
+def stop_edge_command() -> None:
+    """Stop the edge node's SSH server, so SSH is refused; MirrorMaker on it keeps running."""
+    with _errors():
+        lab = Lab()
+        stopped = lab.stop_edge()
+        name, address = lab.edge.name, f"127.0.0.1:{lab.edge.port}"
+        if stopped is None:
+            click.echo(f"{name}: was not running; SSH to {address} is refused already")
+        else:
+            how = "stopped" if stopped[1] else "killed"
+            click.echo(f"{name}: SSH server {how} (pid {stopped[0]}); SSH to {address} is refused")
+
+
+@fault_group.command("restore")
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
+)
+def restore_command(timeout: float) -> None:
+    """Bring back whatever is down (brokers, the edge node), as `lab up` would."""
+    with _errors():
+        lab = Lab()
+        restored = lab.restore(timeout=timeout, report=_say)
+        if restored:
+            click.echo(f"restored: {', '.join(restored)}")
+        else:
+            click.echo(f"nothing to restore: {', '.join((*ALIASES, lab.edge.name))} are up")
+
+
 @lab_group.command("traffic")
 @click.option("--topics", type=click.IntRange(min=1), default=3, show_default=True, help="Number of topics.")
 @click.option(

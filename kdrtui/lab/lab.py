@@ -477,6 +477,42 @@ class Lab:
             return self.edge.kill()
         return self.cluster(alias).kill()
 
+    # Faults --------------------------------------------------------------------------------------
+
+    def require_set_up(self) -> None:
+        """Raise :class:`LabError` unless ``up()`` has run here (``lab.json`` exists): faults need a lab."""
+        if not self.state_path.exists():
+            raise LabError(f"there is no lab in {self.home} yet; start the lab with `kdrtui lab up`")
+
+    def stop_edge(self) -> tuple[int, bool] | None:
+        """Stop the edge node's SSH server, so SSH to it is refused; ``restore()`` brings it back.
+
+        MirrorMaker keeps running: its supervisor runs in a session of its own (``setsid``), outside
+        the server's process tree. Returns ``(pid, clean)`` like :meth:`LabEdgeNode.stop`, None if the
+        node was not running.
+        """
+        self.require_set_up()
+        return self.edge.stop()
+
+    def missing(self) -> tuple[str, ...]:
+        """What is not running: cluster aliases, then the edge node's name."""
+        down = [alias for alias, cluster in self.clusters.items() if cluster.running_pid() is None]
+        if self.edge.running() is None:
+            down.append(self.edge.name)
+        return tuple(down)
+
+    def restore(self, *, timeout: float = READY_TIMEOUT_S, report: Report | None = None) -> tuple[str, ...]:
+        """Bring back whatever is down (clusters, the edge node) as ``up()`` does; return what it started.
+
+        Returns an empty tuple, and changes nothing, when everything runs.
+        """
+        self.require_set_up()
+        if not self.missing():
+            return ()
+        status = self.up(timeout=timeout, report=report)
+        edge = status.edge_nodes[self.edge.name]
+        return status.started + (() if edge.notes == ("reused",) else (self.edge.name,))
+
     def status(self, *, topics: bool = True, notes: dict[str, tuple[str, ...]] | None = None) -> LabStatus:
         """A snapshot of both clusters and the traffic generator; changes nothing.
 
