@@ -6,6 +6,7 @@ import click
 
 from kdrtui import __version__
 from kdrtui.commands.console import ALERT_HELP, console_command, demo_command
+from kdrtui.commands.failover import failback_command, failover_command
 from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
 from kdrtui.commands.plan import plan_group
@@ -42,3 +43,5 @@ main.add_command(lab_group)
 main.add_command(plan_group)
 main.add_command(mm_group)
 main.add_command(status_command)
+main.add_command(failover_command)
+main.add_command(failback_command)

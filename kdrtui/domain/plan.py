@@ -402,6 +402,32 @@ class ClientSwitch(BaseModel):
     """Shell command, run for method = "command", that points clients at the other cluster."""
 
 
+class FenceMethod(StrEnum):
+    """How the old primary is kept from taking writes during a failover."""
+
+    NONE = "none"
+    """Nothing is fenced: applications must stop writing to the old primary themselves."""
+    MIN_ISR = "min-isr"
+    """``min.insync.replicas`` above the replication factor on the mirrored topics: acks=all writes fail."""
+    ACLS = "acls"
+    """Deny-write ACLs on the mirrored topics (needs an authorizer on the brokers)."""
+
+
+class FailoverSettings(BaseModel):
+    """How the failover and failback runbooks behave."""
+
+    model_config = _MODEL_CONFIG
+
+    fence: FenceMethod = FenceMethod.NONE
+    """none, min-isr or acls: how the old primary is fenced when it is reachable."""
+    drain_timeout_seconds: Annotated[StrictInt, Field(ge=1)] = 300
+    """How long the drain step waits for the mirror lag to reach 0."""
+    reverse_replication: StrictBool = True
+    """Start mirroring back (new primary -> old primary, prefixed names) when the old primary is reachable."""
+    fallback_rewind_seconds: Annotated[StrictInt, Field(ge=0)] = 300
+    """A group with no checkpoint starts this many seconds before the failover (by record timestamps)."""
+
+
 class Plan(BaseModel):
     """A whole DR plan file."""
 
@@ -419,6 +445,8 @@ class Plan(BaseModel):
     """Recovery objectives and lag thresholds."""
     switch: ClientSwitch = ClientSwitch()
     """How clients are moved on failover."""
+    failover: FailoverSettings = FailoverSettings()
+    """Fencing, drain timeout and reverse replication of the failover runbook."""
 
     @property
     def primary_alias(self) -> str:

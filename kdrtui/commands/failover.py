@@ -1,0 +1,161 @@
+"""``kdrtui failover`` and ``kdrtui failback``: the guarded, journaled runbooks from a shell.
+
+Exit codes: 0 completed (or a dry run), 1 failed or aborted (resumable with --resume), 2 refused before
+starting (bad plan, NO-GO confirmation refused, a journal to resume first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kdrtui.commands.console import load_plan_or_exit
+
+if TYPE_CHECKING:
+    from kdrtui.services.runbook.operate import Operation, OperationResult
+    from kdrtui.services.runbook.runner import RunEvent
+
+MARK = {"done": "✓", "skipped": "-", "failed": "✗", "verified": "✓"}
+
+
+def _printer(as_json: bool) -> Any:
+    """Prints runbook events as lines (to stderr with --json, so stdout holds only the JSON)."""
+    out = sys.stderr if as_json else sys.stdout
+    counter = {"n": 0}
+
+    def on_event(event: RunEvent) -> None:
+        if event.kind == "step-start":
+            counter["n"] += 1
+            print(f"[{counter['n']}] {event.title} …", file=out, flush=True)
+        elif event.kind == "progress":
+            print(f"    {event.text}", file=out, flush=True)
+        elif event.kind == "step-end":
+            if event.status is not None and event.status.value == "verified":
+                counter["n"] += 1
+                print(f"[{counter['n']}] {event.title}", file=out, flush=True)
+            took = f" ({event.seconds:.1f} s)" if event.seconds is not None else ""
+            mark = MARK.get(str(event.status), "?")
+            print(f"    {mark} {event.status}: {event.text}{took}", file=out, flush=True)
+        elif event.kind == "run-end":
+            print(f"{event.text}", file=out, flush=True)
+
+    return on_event
+
+
+def _result_json(result: OperationResult) -> dict[str, Any]:
+    state = result.state
+    return {
+        "outcome": result.outcome,
+        "error": result.error or None,
+        "journal": str(result.journal) if result.journal else None,
+        "report": result.report or None,
+        "steps": [
+            {
+                "step": record.key,
+                "status": str(record.status),
+                "summary": record.summary,
+                "seconds": None if record.seconds is None else round(record.seconds, 3),
+                "runs": record.runs,
+            }
+            for record in (state.steps.values() if state else [])
+        ],
+    }
+
+
+async def _confirm_and_run(op: Operation, yes: bool, as_json: bool) -> OperationResult | None:
+    """Show the forecast, ask for the target's name typed in full (unless --yes), then run."""
+    from kdrtui.services.runbook.failover import Preflight, forecast_lines
+
+    if not op.resume:
+        facts = await Preflight().forecast(op.ctx)
+        out = sys.stderr if as_json else sys.stdout
+        for line in forecast_lines(op.ctx, facts):
+            print(line, file=out)
+        if not yes:
+            typed = click.prompt(
+                f"Type the name of the cluster to move clients to ({op.target}) to {op.operation}",
+                default="",
+                show_default=False,
+            )
+            if typed.strip() != op.target:
+                print(
+                    f"{op.operation} not started: you typed {typed.strip()!r}, not {op.target!r}",
+                    file=sys.stderr,
+                )
+                await op.ctx.close()
+                return None
+        op.ctx.confirmed_at = time.time()
+    return await op.run(_printer(as_json))
+
+
+def _command(operation: str) -> click.Command:
+    @click.command(operation)
+    @click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab'.")
+    @click.option("--dry-run", is_flag=True, help="Print every step and what it would do; change nothing.")
+    @click.option(
+        "--force", is_flag=True, help="Do not wait for the drain; go on when MirrorMaker cannot be stopped."
+    )
+    @click.option("--yes", is_flag=True, help="Do not ask for the target cluster's name.")
+    @click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result (report, steps) as JSON.")
+    def command(
+        plan_arg: str | None, dry_run: bool, force: bool, yes: bool, resume: bool, as_json: bool
+    ) -> None:
+        from kdrtui.services.runbook.operate import Operation, OperationRefused
+
+        plan, path = load_plan_or_exit(plan_arg, required=True)
+        assert plan is not None
+        try:
+            op = Operation(plan, path, operation, force=force, resume=resume)
+        except OperationRefused as exc:
+            print(f"kdrtui {operation}: {exc}", file=sys.stderr)
+            sys.exit(2)
+        if dry_run:
+            result = asyncio.run(op.dry_run())
+            if as_json:
+                print(
+                    json.dumps(
+                        {"dry_run": [{"step": k, "title": t, "would": w} for k, t, w in result.dry_run]},
+                        indent=2,
+                    )
+                )
+            else:
+                for n, (_key, title, lines) in enumerate(result.dry_run, 1):
+                    print(f"[{n}] {title}")
+                    for line in lines:
+                        print(f"    {line}")
+                print("dry run: nothing was changed")
+            return
+        outcome = asyncio.run(_confirm_and_run(op, yes, as_json))
+        if outcome is None:
+            sys.exit(2)
+        if as_json:
+            print(json.dumps(_result_json(outcome), indent=2, default=str))
+        if outcome.outcome != "completed":
+            print(
+                f"kdrtui {operation}: {outcome.outcome}; continue with `kdrtui {operation} --resume`",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+
+    what = (
+        "Fail over from the primary to the secondary"
+        if operation == "failover"
+        else "Fail back to the primary"
+    )
+    command.help = (
+        what
+        + " cluster: pre-flight, fence, drain, stop MirrorMaker, translate consumer group offsets, switch "
+        "clients, replication in the new direction, report (RPO, RTO). Journaled: --resume continues an "
+        "interrupted run."
+    )
+    return command
+
+
+failover_command = _command("failover")
+failback_command = _command("failback")
