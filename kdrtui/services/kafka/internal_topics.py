@@ -117,15 +117,33 @@ class ConnectOffset:
     """Last replicated upstream offset (None: reset)."""
 
 
-def decode_checkpoint(key: bytes, value: bytes | None) -> Checkpoint | None:
-    """A record of ``<source>.checkpoints.internal`` (None for a tombstone)."""
-    if value is None:
-        return None
+def encode_checkpoint(checkpoint: Checkpoint) -> tuple[bytes, bytes]:
+    """(key, value) of ``checkpoint`` as MirrorMaker writes it to ``<source>.checkpoints.internal``."""
+    key = encode_string(checkpoint.group) + encode_string(checkpoint.topic) + _I32.pack(checkpoint.partition)
+    header = _CHECKPOINT.pack(0, checkpoint.upstream, checkpoint.downstream)
+    return key, header + encode_string(checkpoint.metadata)
+
+
+def encode_offset_sync(sync: OffsetSync) -> tuple[bytes, bytes]:
+    """(key, value) of ``sync`` as MirrorMaker writes it to ``mm2-offset-syncs.<alias>.internal``."""
+    return encode_string(sync.topic) + _I32.pack(sync.partition), _SYNC.pack(sync.upstream, sync.downstream)
+
+
+def decode_checkpoint_key(key: bytes) -> tuple[str, str, int]:
+    """(group, topic, partition) of a ``<source>.checkpoints.internal`` key (a tombstone has only that)."""
     group, at = _string(key, 0)
     topic, at = _string(key, at)
     if at + 4 > len(key):
         raise DecodeError("truncated checkpoint key")
     (partition,) = _I32.unpack_from(key, at)
+    return group, topic, partition
+
+
+def decode_checkpoint(key: bytes, value: bytes | None) -> Checkpoint | None:
+    """A record of ``<source>.checkpoints.internal`` (None for a tombstone)."""
+    if value is None:
+        return None
+    group, topic, partition = decode_checkpoint_key(key)
     if len(value) < _CHECKPOINT.size:
         raise DecodeError("truncated checkpoint value")
     _version, upstream, downstream = _CHECKPOINT.unpack_from(value, 0)
