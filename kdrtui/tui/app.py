@@ -21,9 +21,10 @@ from kdrtui.services.kafka.probe import ClusterProbe
 from kdrtui.tui.messages import ClusterObserved
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.edge import EdgeScreen
+from kdrtui.tui.screens.failover import FailoverScreen, OperationFactory, runbook_operation_factory
 from kdrtui.tui.screens.lag import LagScreen, LagSourceFactory, lag_engine_factory
 from kdrtui.tui.screens.overview import OverviewScreen
-from kdrtui.tui.screens.pending import FailoverScreen, ProvisioningScreen, WizardScreen
+from kdrtui.tui.screens.pending import ProvisioningScreen, WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
 
@@ -102,6 +103,7 @@ class KdrApp(App[None]):
         lag_source_factory: LagSourceFactory | None = None,
         lag_interval: float = 2.0,
         alert_command: str | None = None,
+        operation_factory: OperationFactory | None = None,
     ) -> None:
         super().__init__()
         self.animation_level = "none"
@@ -121,6 +123,8 @@ class KdrApp(App[None]):
         """Seconds between two lag refreshes while the Mirror lag pane is shown."""
         self.alert_command = alert_command
         """Shell command run on every flow or topic health change (None: only logged)."""
+        self.operation_factory: OperationFactory = operation_factory or runbook_operation_factory
+        """Builds the Failover pane's runbook operation (the real one unless a test injects one)."""
         self.cluster_views: dict[str, ClusterView] = {}
         """The newest view of each cluster, by alias."""
         self.operations: dict[str, str] = {}
@@ -326,6 +330,7 @@ def make_app(
     lag_source_factory: LagSourceFactory | None = None,
     lag_interval: float = 2.0,
     alert_command: str | None = None,
+    operation_factory: OperationFactory | None = None,
 ) -> KdrApp:
     """Build the console with its services; tests pass their own probe factory and clock."""
     return KdrApp(
@@ -340,4 +345,5 @@ def make_app(
         lag_source_factory=lag_source_factory,
         lag_interval=lag_interval,
         alert_command=alert_command,
+        operation_factory=operation_factory,
     )

@@ -86,7 +86,6 @@ async def test_number_keys_switch_modes_and_pending_panes_say_so() -> None:
         for key, mode, title in [
             ("2", "wizard", "Topology wizard"),
             ("3", "provisioning", "Provisioning"),
-            ("5", "failover", "Failover"),
         ]:
             await pilot.press(key)
             assert app.current_mode == mode

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -14,8 +15,10 @@ from textual.pilot import Pilot
 from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.tui.app import make_app
+from kdrtui.tui.screens.failover import FailoverScreen
 from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
 from tests.tui.pilot_helpers import until
+from tests.tui.test_failover_pane import FakeOperations
 from tests.tui.test_lag_pane import ScriptedLagSource, snapshot, topic
 
 
@@ -62,8 +65,8 @@ def test_help(snap_compare: object, size: tuple[int, int]) -> None:
 
 
 def test_pending_pane_80x24(snap_compare: object) -> None:
-    # Mirror lag (4) is built now; Failover (5) is still a pending pane.
-    assert snap_compare(overview_app(set()), terminal_size=(80, 24), press=["5"], run_before=settled)  # type: ignore[operator]
+    # Mirror lag (4) and Failover (5) are built now; Provisioning (3) is still a pending pane.
+    assert snap_compare(overview_app(set()), terminal_size=(80, 24), press=["3"], run_before=settled)  # type: ignore[operator]
 
 
 def test_too_small(snap_compare: object) -> None:
@@ -108,3 +111,42 @@ async def lag_shown(pilot: Pilot[None]) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_lag_pane(snap_compare: object, size: tuple[int, int]) -> None:
     assert snap_compare(lag_app(), terminal_size=size, run_before=lag_shown)  # type: ignore[operator]
+
+
+def failover_app() -> object:
+    return make_app(
+        sample_plan(),
+        None,
+        probe_factory=ScriptedProbes(),
+        clock=lambda: FIXED_NOW + 42,
+        refresh_interval=3600,
+        operation_factory=FakeOperations(),
+    )
+
+
+async def failover_completed(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    await pilot.press("5")
+    await until(pilot, lambda: "GO" in str(app.screen.query_one("#fo-forecast").render()), what="forecast")  # type: ignore[attr-defined]
+    await pilot.press("F")
+    await until(pilot, lambda: not isinstance(app.screen, FailoverScreen), what="confirmation")
+    await pilot.press("d", "r", "enter")
+
+    def settled_after_run() -> bool:
+        screen = app.screen
+        return (
+            isinstance(screen, FailoverScreen)
+            and screen.result is not None
+            and not screen.running
+            and "failback" in str(screen.query_one("#fo-forecast").render())
+        )
+
+    await until(pilot, settled_after_run, what="completed run and the failback forecast")
+    await pilot.pause()
+
+
+def test_failover_pane_after_run_80x24(
+    snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
+    assert snap_compare(failover_app(), terminal_size=(80, 24), run_before=failover_completed)  # type: ignore[operator]

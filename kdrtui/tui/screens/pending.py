@@ -48,14 +48,3 @@ class ProvisioningScreen(PendingScreen):
         "Will carry the plan out through the Azure SDKs — resource groups, storage, VNets and peering, "
         "HDInsight Kafka clusters, the edge node, Kafka IP advertising — with live, resumable progress."
     )
-
-
-class FailoverScreen(PendingScreen):
-    """One-key failover (planned)."""
-
-    MODE = "failover"
-    TITLE_TEXT = "Failover"
-    WHAT = (
-        "Will run a guarded, journaled failover and failback: pre-flight, fence, drain, stop "
-        "MirrorMaker, translate consumer group offsets, switch clients, report the RPO and RTO achieved."
-    )

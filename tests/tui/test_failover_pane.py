@@ -1,0 +1,508 @@
+"""The Failover pane driven through Pilot with a fake runbook operation (UI behaviour only, no Kafka).
+
+The fake keeps a real journal in a temporary state directory, so "interrupted" and "resume" are what
+``services.runbook.operate`` reads; it emits scripted runner events and returns a scripted result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.widgets import DataTable, RichLog, Static
+
+from kdrtui.domain.plan import Plan, parse_plan
+from kdrtui.domain.runbook import RunState, StepStatus
+from kdrtui.services.runbook.failover import FAILOVER, report_lines
+from kdrtui.services.runbook.operate import OperationRefused, OperationResult, resumable
+from kdrtui.services.runbook.runner import RunEvent
+from kdrtui.services.runbook.store import DrState, Journal, RunbookStore
+from kdrtui.tui.app import KdrApp, make_app
+from kdrtui.tui.screens import failover as failover_module
+from kdrtui.tui.screens.dialogs import ConfirmScreen
+from kdrtui.tui.screens.failover import STEPS, FailoverScreen, TypedConfirmScreen
+from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
+from tests.tui.pilot_helpers import until
+
+REPORT: dict[str, Any] = {
+    "operation": "failover",
+    "from": "primary",
+    "to": "dr",
+    "rpo_records": 42,
+    "rpo_seconds": 1.5,
+    "rpo_measured": True,
+    "rpo_topics": {"orders": 42},
+    "rto_seconds": 12.345,
+    "groups": {"billing": {"partitions": 6, "duplicates": 50, "how": "translated"}},
+    "refused_groups": [],
+}
+"""Shaped like ``services.runbook.failover.build_report``."""
+
+SUMMARIES = {
+    "preflight": "GO",
+    "fence": "min.insync.replicas 4 on 2 topic(s) of primary [orders, payments]",
+    "drain": "lag 0 after 2.0 s",
+    "stop-mirrormaker": "stopped on edge-1; 42 records left unmirrored",
+    "translate-offsets": "billing: 6 partition(s) committed on dr",
+    "switch-clients": "DR state: dr is active",
+    "replication": "reverse replication is off in the plan ([failover] reverse_replication)",
+    "report": "RPO 42 records, RTO 12.3 s",
+}
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Journals and the DR state go to a fresh directory for every test."""
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
+    yield tmp_path / "state"
+
+
+class FakeOperations:
+    """The operation factory: scripted forecasts and runs; counts what the pane asked for."""
+
+    def __init__(self) -> None:
+        self.go = True
+        self.reasons = ""
+        self.calls: list[tuple[str, bool]] = []
+        self.forecasts = 0
+        self.statuses: dict[str, StepStatus] = {"replication": StepStatus.SKIPPED}
+        self.hold_at: str | None = None
+        self.release = asyncio.Event()
+        self.aborts = 0
+        self.closed = 0
+
+    def __call__(self, plan: Plan, plan_path: Path | None, operation: str, resume: bool) -> FakeOperation:
+        self.calls.append((operation, resume))
+        store = RunbookStore(plan.plan.name, plan_path)
+        pending = resumable(store)
+        if resume:
+            if pending is None:
+                raise OperationRefused("nothing to resume: no interrupted failover or failback journal")
+            journal = pending
+        else:
+            if pending is not None:
+                raise OperationRefused(
+                    f"a {pending.state().operation} was interrupted ({pending.path.name}): resume it "
+                    f"with `kdrtui {pending.state().operation} --resume` before starting another"
+                )
+            journal = store.new_journal(operation)
+        return FakeOperation(self, plan, store, journal, operation, resume)
+
+
+class FakeOperation:
+    """One scripted failover or failback over a real journal."""
+
+    def __init__(
+        self,
+        owner: FakeOperations,
+        plan: Plan,
+        store: RunbookStore,
+        journal: Journal,
+        operation: str,
+        resume: bool,
+    ) -> None:
+        self.owner = owner
+        self.plan = plan
+        self.store = store
+        self.journal = journal
+        self.operation = operation
+        self.resume = resume
+        primary, secondary = plan.primary_alias, plan.secondary_alias
+        self.source, self.target = (primary, secondary) if operation == FAILOVER else (secondary, primary)
+        self.aborted = False
+
+    async def forecast(self) -> tuple[bool, list[str]]:
+        self.owner.forecasts += 1
+        await asyncio.sleep(0)
+        lines = [
+            f"{self.operation} {self.source} -> {self.target}",
+            f"{self.target}: reachable",
+            f"{self.source}: reachable",
+            f"MirrorMaker {self.source}->{self.target} on edge-1/mm2: running",
+            "not mirrored yet (RPO if forced now): 42 records, 1.5 s",
+            "  orders: 42 records, 1.5 s",
+            "  group billing on orders: checkpoint 3 s old, ~50 records re-delivered",
+        ]
+        lines.append("GO" if self.owner.go else f"NO-GO: {self.owner.reasons}")
+        return self.owner.go, lines
+
+    async def close(self) -> None:
+        self.owner.closed += 1
+
+    def abort(self) -> None:
+        self.owner.aborts += 1
+        self.aborted = True
+
+    async def run(self, on_event: Callable[[RunEvent], None] | None = None) -> OperationResult:
+        emit = on_event or (lambda event: None)
+        previous = self.journal.state() if self.resume else RunState()
+        self.journal.write("run-start", operation=self.operation, plan=self.plan.plan.name, options={})
+        emit(RunEvent("run-start", text="resuming" if self.resume else "starting"))
+        for index, (key, title) in enumerate(STEPS):
+            await asyncio.sleep(0)
+            if self.aborted:
+                return self._end(emit, "aborted", key, "aborted by the operator before this step")
+            record = previous.steps.get(key)
+            if record is not None and record.status.finished:
+                summary = f"verified (done in an earlier run): {record.summary}"
+                self.journal.write("step-end", step=key, status=StepStatus.VERIFIED, summary=summary)
+                emit(RunEvent("step-end", key, title, StepStatus.VERIFIED, summary))
+                continue
+            self.journal.write("step-start", step=key, title=title)
+            emit(RunEvent("step-start", key, title, StepStatus.RUNNING))
+            await asyncio.sleep(0)
+            emit(RunEvent("progress", key, title, StepStatus.RUNNING, f"{key}: working [1/1]"))
+            if key == "report":
+                for line in report_lines(REPORT):
+                    emit(RunEvent("progress", key, title, StepStatus.RUNNING, line))
+            await asyncio.sleep(0)
+            if key == self.owner.hold_at:
+                await self.owner.release.wait()
+            status = self.owner.statuses.get(key, StepStatus.DONE)
+            summary = SUMMARIES[key] if status is not StepStatus.FAILED else f"{key} failed [boom]"
+            seconds = 0.5 * (index + 1)
+            self.journal.write("step-end", step=key, status=status, summary=summary, seconds=seconds)
+            emit(RunEvent("step-end", key, title, status, summary, {}, seconds))
+            if status is StepStatus.FAILED:
+                return self._end(emit, "failed", key, summary)
+        self.store.save_state(DrState(active=self.target, operation=self.operation))
+        return self._end(emit, "completed", None, "")
+
+    def _end(
+        self, emit: Callable[[RunEvent], None], outcome: str, step: str | None, error: str
+    ) -> OperationResult:
+        self.journal.write("run-end", outcome=outcome, step=step, error=error)
+        emit(RunEvent("run-end", step or "", text=outcome if not error else f"{outcome}: {error}"))
+        return OperationResult(
+            outcome,
+            journal=self.journal.path,
+            state=self.journal.state(),
+            report=dict(REPORT) if outcome == "completed" else {},
+            error=error,
+        )
+
+
+def build(ops: FakeOperations | None = None, plan: Plan | None = None, **kw: Any) -> KdrApp:
+    return make_app(
+        plan or sample_plan(),
+        None,
+        probe_factory=ScriptedProbes(),
+        clock=lambda: FIXED_NOW,
+        refresh_interval=3600,
+        operation_factory=ops or FakeOperations(),
+        **kw,
+    )
+
+
+def pane(app: KdrApp) -> FailoverScreen:
+    screen = app.screen
+    assert isinstance(screen, FailoverScreen), screen
+    return screen
+
+
+def text_of(app: KdrApp, widget_id: str) -> str:
+    widget = app.screen.query_one(widget_id, Static)
+    return str(widget.render()) if widget.display else ""
+
+
+def step_cell(app: KdrApp, key: str, column: str) -> str:
+    table: DataTable[Text] = app.screen.query_one("#fo-steps", DataTable)
+    return str(table.get_cell(key, column))
+
+
+def log_text(app: KdrApp) -> str:
+    return "\n".join(strip.text for strip in app.screen.query_one("#fo-log", RichLog).lines)
+
+
+def shown_keys(app: KdrApp) -> set[str]:
+    """Keys of the bindings the footer offers now."""
+    return {key for key, active in app.active_bindings.items() if active.enabled}
+
+
+async def show_pane(pilot: Any, ops: FakeOperations) -> None:
+    await pilot.press("5")
+    await until(
+        pilot, lambda: ops.forecasts >= 1 and "GO" in text_of(pilot.app, "#fo-forecast"), what="forecast"
+    )
+    await pilot.pause()
+
+
+async def confirm(pilot: Any, name: str) -> None:
+    await pilot.press("F")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TypedConfirmScreen), what="confirmation")
+    await pilot.press(*name, "enter")
+
+
+def interrupt_a_failover(plan: Plan) -> Journal:
+    """A journal as a failover cut after the fence leaves it."""
+    journal = RunbookStore(plan.plan.name, None).new_journal(FAILOVER)
+    journal.write("run-start", operation=FAILOVER, plan=plan.plan.name, options={})
+    journal.write("step-start", step="preflight", title="Pre-flight")
+    journal.write("step-end", step="preflight", status=StepStatus.DONE, summary="GO")
+    journal.write("step-start", step="fence", title="Fence")
+    return journal
+
+
+# -- forecast -----------------------------------------------------------------------------------------
+
+
+async def test_forecast_is_shown_with_the_next_operation_and_the_active_cluster() -> None:
+    ops = FakeOperations()
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        header = text_of(app, "#fo-header")
+        assert "next: failover primary -> dr" in header
+        assert "active: primary" in header
+        forecast = text_of(app, "#fo-forecast")
+        assert "pre-flight 18:00:00: GO" in forecast
+        assert "not mirrored yet (RPO if forced now): 42 records" in forecast
+        assert ops.calls == [(FAILOVER, False)]
+        assert ops.closed == 1  # a forecast's operation never runs: its clients are released
+        # Every step is listed, pending, before anything runs.
+        assert [step_cell(app, key, "status") for key, _ in STEPS] == ["pending"] * 8
+        assert {"F", "r"} <= shown_keys(app)
+        assert not {"R", "a"} & shown_keys(app)
+
+
+async def test_no_go_forecast_shows_its_reasons() -> None:
+    ops = FakeOperations()
+    ops.go, ops.reasons = False, "dr is unreachable: Broker transport failure"
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "NO-GO" in text_of(app, "#fo-forecast"))
+        assert "NO-GO: dr is unreachable: Broker transport failure" in text_of(app, "#fo-forecast")
+
+
+async def test_forecast_repeats_only_while_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(failover_module, "FORECAST_INTERVAL_S", 0.05)
+    ops = FakeOperations()
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        await until(pilot, lambda: ops.forecasts >= 3, what="repeated forecasts")
+        await pilot.press("1")
+        await pilot.pause(0.1)
+        hidden = ops.forecasts
+        await pilot.pause(0.3)
+        assert ops.forecasts == hidden
+        await pilot.press("5")
+        await until(pilot, lambda: ops.forecasts > hidden, what="forecast when shown again")
+
+
+async def test_refused_operation_shows_why() -> None:
+    plan = sample_plan()
+    interrupt_a_failover(plan)
+    ops = FakeOperations()
+    app = build(ops, plan)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "cannot start" in text_of(app, "#fo-forecast"))
+        assert "a failover was interrupted" in text_of(app, "#fo-forecast")
+        assert ops.forecasts == 0
+
+
+# -- starting -----------------------------------------------------------------------------------------
+
+
+async def test_wrong_name_does_not_start_and_escape_cancels() -> None:
+    ops = FakeOperations()
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        await confirm(pilot, "primary")
+        await pilot.pause()
+        assert isinstance(app.screen, TypedConfirmScreen)
+        assert "type dr to confirm" in str(app.screen.query_one("#typed-error", Static).render())
+        # The modal shows the forecast it asks about.
+        assert "not mirrored yet" in str(app.screen.query_one("#typed-forecast-text", Static).render())
+        await pilot.press("D", "R", "enter")  # case matters: the name in full, exactly
+        await pilot.pause()
+        assert isinstance(app.screen, TypedConfirmScreen)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, FailoverScreen))
+        assert all(not resume for _, resume in ops.calls)
+        assert len(ops.calls) == ops.forecasts  # only forecasts: nothing was run
+        assert not pane(app).running and not app.operations
+
+
+async def test_right_name_runs_and_shows_every_step_and_the_report() -> None:
+    ops = FakeOperations()
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        await confirm(pilot, "dr")
+        await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
+        await pilot.pause()
+        screen = pane(app)
+        assert screen.result is not None and screen.result.outcome == "completed"
+        statuses = {key: step_cell(app, key, "status") for key, _ in STEPS}
+        assert statuses == {key: ("skipped" if key == "replication" else "done") for key, _ in STEPS}
+        assert step_cell(app, "report", "secs") == "4.0"
+        assert "[orders, payments]" in step_cell(app, "fence", "summary")  # brackets are text, not markup
+        report = text_of(app, "#fo-report")
+        assert "RPO achieved: 42 records not mirrored (measured)" in report
+        assert "RTO achieved: 12.3 s from confirmation to clients switched" in report
+        assert "failover primary -> dr completed" in text_of(app, "#fo-banner")
+        log = log_text(app)
+        assert "fence: working [1/1]" in log
+        assert "run ended: completed" in log
+        assert not app.operations  # the quit guard is released
+        # The DR state now says dr is active: the next operation is the failback.
+        await until(pilot, lambda: "next: failback dr -> primary" in text_of(app, "#fo-header"))
+        assert "active: dr" in text_of(app, "#fo-header")
+        await until(pilot, lambda: ops.calls[-1] != (FAILOVER, False), what="failback forecast")
+        assert ops.calls[-1] == ("failback", False)
+
+
+async def test_failed_step_shows_the_error_and_offers_resume() -> None:
+    ops = FakeOperations()
+    ops.statuses["drain"] = StepStatus.FAILED
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        await confirm(pilot, "dr")
+        await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
+        await until(pilot, lambda: "press R to resume" in text_of(app, "#fo-banner"))
+        banner = text_of(app, "#fo-banner")
+        assert "failed at drain: drain failed [boom]" in banner
+        assert step_cell(app, "drain", "status") == "failed"
+        assert step_cell(app, "stop-mirrormaker", "status") == "pending"
+        assert not text_of(app, "#fo-report")
+        assert "R" in shown_keys(app) and "F" not in shown_keys(app)
+
+
+async def test_abort_key_calls_abort_and_stops_between_steps() -> None:
+    ops = FakeOperations()
+    ops.hold_at = "drain"
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        await confirm(pilot, "dr")
+        await until(pilot, lambda: pane(app).current_step == "drain", what="drain running")
+        assert step_cell(app, "drain", "status") == "running"
+        assert "a" in shown_keys(app) and "F" not in shown_keys(app)
+        await pilot.press("a")
+        assert ops.aborts == 1
+        assert "aborting after the current step" in text_of(app, "#fo-banner")
+        ops.release.set()
+        await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
+        assert pane(app).result.outcome == "aborted"  # type: ignore[union-attr]
+        assert step_cell(app, "drain", "status") == "done"
+        assert step_cell(app, "stop-mirrormaker", "status") == "pending"
+        await until(pilot, lambda: "press R to resume" in text_of(app, "#fo-banner"))
+
+
+# -- resume ---------------------------------------------------------------------------------------------
+
+
+async def test_interrupted_banner_and_r_resumes() -> None:
+    plan = sample_plan()
+    interrupt_a_failover(plan)
+    ops = FakeOperations()
+    app = build(ops, plan)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "interrupted failover — press R to resume" in text_of(app, "#fo-banner"))
+        assert "R" in shown_keys(app) and "F" not in shown_keys(app)
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="resumed run")
+        assert (FAILOVER, True) in ops.calls
+        assert pane(app).result.outcome == "completed"  # type: ignore[union-attr]
+        assert step_cell(app, "preflight", "status") == "verified"
+        assert step_cell(app, "fence", "status") == "done"
+        await until(pilot, lambda: pane(app).pending is None, what="journal complete")
+        assert "interrupted" not in text_of(app, "#fo-banner")
+
+
+# -- guards ---------------------------------------------------------------------------------------------
+
+
+async def test_read_only_shows_the_forecast_but_offers_nothing_that_changes() -> None:
+    plan = sample_plan()
+    interrupt_a_failover(plan)
+    ops = FakeOperations()
+    app = build(ops, plan, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "cannot start" in text_of(app, "#fo-forecast"))
+        screen = pane(app)
+        for action in ("start", "resume", "abort"):
+            assert screen.check_action(action, ()) is False
+        assert not {"F", "R", "a"} & shown_keys(app)
+        assert "r" in shown_keys(app)
+        assert "R to resume" not in text_of(app, "#fo-banner")
+        await pilot.press("F", "R")
+        await pilot.pause()
+        assert isinstance(app.screen, FailoverScreen)
+        assert all(not resume for _, resume in ops.calls)
+
+
+async def test_read_only_forecast_still_shows() -> None:
+    ops = FakeOperations()
+    app = build(ops, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        assert "pre-flight 18:00:00: GO" in text_of(app, "#fo-forecast")
+
+
+async def test_quitting_while_running_asks_first() -> None:
+    ops = FakeOperations()
+    ops.hold_at = "fence"
+    app = build(ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_pane(pilot, ops)
+        await confirm(pilot, "dr")
+        await until(pilot, lambda: pane(app).current_step == "fence", what="fence running")
+        assert "running failover primary -> dr" in text_of(app, "#fo-banner")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "failover primary -> dr" in app.screen.question  # type: ignore[attr-defined]
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FailoverScreen))
+        assert app.is_running
+        ops.release.set()
+        await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
+        assert not app.operations
+
+
+NO_FLOWS_PLAN = """\
+[plan]
+name = "bare"
+topology = "hot-standby"
+
+[clusters.primary]
+region = "eastus"
+bootstrap_servers = ["10.0.0.11:9092"]
+
+[clusters.dr]
+region = "westus2"
+bootstrap_servers = ["10.1.0.11:9092"]
+"""
+
+
+async def test_no_plan_or_no_flows_says_so() -> None:
+    ops = FakeOperations()
+    app = make_app(None, None, probe_factory=ScriptedProbes(), operation_factory=ops)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        assert "No plan" in text_of(app, "#fo-empty")
+        assert not {"F", "R", "a", "r"} & shown_keys(app)
+    plan = parse_plan(NO_FLOWS_PLAN, "bare.toml")
+    app = build(ops, plan)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        assert "nothing is mirrored" in text_of(app, "#fo-empty")
+        await pilot.press("F")
+        await pilot.pause()
+        assert isinstance(app.screen, FailoverScreen)
+    assert ops.calls == []
