@@ -31,6 +31,7 @@ import tomli_w
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -407,10 +408,19 @@ class FenceMethod(StrEnum):
 
     NONE = "none"
     """Nothing is fenced: applications must stop writing to the old primary themselves."""
-    MIN_ISR = "min-isr"
-    """``min.insync.replicas`` above the replication factor on the mirrored topics: acks=all writes fail."""
+    REJECT_WRITES = "reject-writes"
+    """``max.message.bytes = 1`` on the mirrored topics: the brokers refuse every write, whatever its acks."""
     ACLS = "acls"
     """Deny-write ACLs on the mirrored topics (needs an authorizer on the brokers)."""
+
+
+def _no_min_isr(value: object) -> object:
+    if value == "min-isr":
+        raise ValueError(
+            "'min-isr' does not fence: brokers cap the effective min.insync.replicas at the replication "
+            "factor, so acks=all writes still succeed; use 'reject-writes'"
+        )
+    return value
 
 
 class FailoverSettings(BaseModel):
@@ -418,8 +428,8 @@ class FailoverSettings(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    fence: FenceMethod = FenceMethod.NONE
-    """none, min-isr or acls: how the old primary is fenced when it is reachable."""
+    fence: Annotated[FenceMethod, BeforeValidator(_no_min_isr)] = FenceMethod.NONE
+    """none, reject-writes or acls: how the old primary is fenced when it is reachable."""
     drain_timeout_seconds: Annotated[StrictInt, Field(ge=1)] = 300
     """How long the drain step waits for the mirror lag to reach 0."""
     reverse_replication: StrictBool = True

@@ -1,7 +1,9 @@
 """Fencing a cluster's topics against writes, and undoing it (blocking; run in a thread).
 
-- ``min-isr``: ``min.insync.replicas`` raised above the topic's replication factor, so every ``acks=all``
-  write fails with NOT_ENOUGH_REPLICAS (producers with acks=0/1 are NOT stopped: say so to operators).
+- ``reject-writes``: the topic's ``max.message.bytes`` set to 1, so the brokers refuse every produce request
+  (MESSAGE_TOO_LARGE), whatever its acks; replication between brokers is not affected. Raising
+  ``min.insync.replicas`` above the replication factor does NOT fence: brokers cap the effective value at
+  the replica count (``Partition.effectiveMinIsr``), so acks=all writes still succeed.
 - ``acls``: a DENY WRITE ACL for ``User:*`` on each topic; needs an authorizer on the brokers.
 """
 
@@ -26,7 +28,9 @@ from confluent_kafka.admin import (
 
 from kdrtui.services.kafka.config import client_config
 
-MIN_ISR = "min.insync.replicas"
+MAX_BYTES = "max.message.bytes"
+REJECTING = 1
+"""A ``max.message.bytes`` no record batch fits in."""
 
 
 class FenceError(RuntimeError):
@@ -45,7 +49,8 @@ def _admin(bootstrap: str) -> AdminClient:
 def replication_factors(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int]:
     """Replication factor of each topic that exists (from partition 0's replica list)."""
     try:
-        metadata = _admin(bootstrap).list_topics(timeout=timeout).topics
+        admin = _admin(bootstrap)
+        metadata = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:
         raise FenceError(f"{bootstrap}: cannot list topics: {_error_text(exc)}") from exc
     found: dict[str, int] = {}
@@ -56,46 +61,46 @@ def replication_factors(bootstrap: str, topics: Iterable[str], timeout: float = 
     return found
 
 
-def read_min_isr(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int | None]:
-    """Each topic's own ``min.insync.replicas``, or None where it inherits the broker's default."""
+def read_max_bytes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int | None]:
+    """Each topic's own ``max.message.bytes``, or None where it inherits the broker's default."""
     wanted = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
     if not wanted:
         return {}
     result: dict[str, int | None] = {}
-    for resource, future in _admin(bootstrap).describe_configs(wanted, request_timeout=timeout).items():
+    admin = _admin(bootstrap)  # kept alive until the answers arrive: a collected client never resolves them
+    for resource, future in admin.describe_configs(wanted, request_timeout=timeout).items():
         try:
             entries = future.result(timeout=timeout + 5)
         except KafkaException as exc:
             raise FenceError(
                 f"{bootstrap}: cannot read the configs of {resource.name}: {_error_text(exc)}"
             ) from exc
-        entry = entries.get(MIN_ISR)
+        entry = entries.get(MAX_BYTES)
         own = entry is not None and entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
         result[resource.name] = int(entry.value) if own and entry is not None and entry.value else None
     return result
 
 
-def set_min_isr(bootstrap: str, values: dict[str, int | None], timeout: float = 10.0) -> None:
-    """Set each topic's ``min.insync.replicas`` (None removes the topic's own value: back to the default)."""
+def set_max_bytes(bootstrap: str, values: dict[str, int | None], timeout: float = 10.0) -> None:
+    """Set each topic's ``max.message.bytes`` (None removes the topic's own value: back to the default)."""
     resources = []
     for topic, value in values.items():
         if value is None:
-            entry = ConfigEntry(MIN_ISR, None, incremental_operation=AlterConfigOpType.DELETE)
+            entry = ConfigEntry(MAX_BYTES, None, incremental_operation=AlterConfigOpType.DELETE)
         else:
-            entry = ConfigEntry(MIN_ISR, str(value), incremental_operation=AlterConfigOpType.SET)
+            entry = ConfigEntry(MAX_BYTES, str(value), incremental_operation=AlterConfigOpType.SET)
         resources.append(ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry]))
     if not resources:
         return
     problems = []
-    for resource, future in (
-        _admin(bootstrap).incremental_alter_configs(resources, request_timeout=timeout).items()
-    ):
+    admin = _admin(bootstrap)
+    for resource, future in admin.incremental_alter_configs(resources, request_timeout=timeout).items():
         try:
             future.result(timeout=timeout + 5)
         except KafkaException as exc:
             problems.append(f"{resource.name}: {_error_text(exc)}")
     if problems:
-        raise FenceError(f"{bootstrap}: cannot change {MIN_ISR}: " + "; ".join(problems))
+        raise FenceError(f"{bootstrap}: cannot change {MAX_BYTES}: " + "; ".join(problems))
 
 
 def _deny(topic: str) -> AclBinding:
@@ -116,14 +121,15 @@ def deny_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) ->
     if not bindings:
         return
     problems = []
-    for binding, future in _admin(bootstrap).create_acls(bindings, request_timeout=timeout).items():
+    admin = _admin(bootstrap)
+    for binding, future in admin.create_acls(bindings, request_timeout=timeout).items():
         try:
             future.result(timeout=timeout + 5)
         except KafkaException as exc:
             problems.append(f"{binding.name}: {_error_text(exc)}")
     if problems:
         hint = (
-            ' (no authorizer on the brokers? use fence = "min-isr")'
+            ' (no authorizer on the brokers? use fence = "reject-writes")'
             if any("SECURITY_DISABLED" in p or "ecurity" in p for p in problems)
             else ""
         )
@@ -147,7 +153,8 @@ def allow_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -
     if not filters:
         return
     problems = []
-    for binding, future in _admin(bootstrap).delete_acls(filters, request_timeout=timeout).items():
+    admin = _admin(bootstrap)
+    for binding, future in admin.delete_acls(filters, request_timeout=timeout).items():
         try:
             future.result(timeout=timeout + 5)
         except KafkaException as exc:

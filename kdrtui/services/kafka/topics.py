@@ -59,3 +59,40 @@ def ensure_target_topics(
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return created
+
+
+def ensure_local_topics(
+    bootstrap: str,
+    prefix: str,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    *,
+    replication_factor: int,
+    timeout: float = 15.0,
+) -> list[str]:
+    """For every mirrored ``<prefix>T`` on a cluster, create ``T`` there (same partition count) when
+    missing: after a failover with prefixed names, producers write ``T`` on the new primary. Blocking."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient(client_config(bootstrap))
+    topics = admin.list_topics(timeout=timeout).topics
+    include, exclude = list(include), list(exclude)
+    missing = [
+        NewTopic(
+            name[len(prefix) :], num_partitions=len(meta.partitions), replication_factor=replication_factor
+        )
+        for name, meta in sorted(topics.items())
+        if name.startswith(prefix)
+        and flow_covers(name[len(prefix) :], include, exclude)
+        and name[len(prefix) :] not in topics
+    ]
+    created = []
+    if missing:
+        for name, future in admin.create_topics(missing, request_timeout=timeout).items():
+            try:
+                future.result(timeout=timeout)
+                created.append(name)
+            except Exception as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+    return created

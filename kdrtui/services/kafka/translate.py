@@ -90,6 +90,29 @@ def upstream_of(syncs: list[OffsetSync], downstream: int) -> int | None:
     return None
 
 
+def downstream_of(syncs: list[OffsetSync], upstream: int) -> int | None:
+    """The target offset to resume at for a source position ``upstream``, by MirrorMaker's own rule
+    (``OffsetSync::translateDownstream``) over EVERY sync of the partition rather than the sparse set a
+    checkpoint task keeps: ``sync.downstream`` for an exact hit, ``sync.downstream + 1`` past the latest
+    sync below it; None when no sync is that old. Re-delivers fewer than ``offset.lag.max`` records, as
+    MirrorMaker emits a sync at least every ``offset.lag.max`` records.
+    """
+    for sync in reversed(syncs):
+        if sync.upstream <= upstream:
+            return sync.downstream + (0 if sync.upstream == upstream else 1)
+    return None
+
+
+def best_downstream(upstream: int, checkpoint: Checkpoint | None, syncs: list[OffsetSync]) -> int | None:
+    """The furthest safe target offset for source position ``upstream``: the checkpoint's (when it is not
+    ahead of ``upstream``) or the offset syncs' translation, whichever re-delivers less."""
+    candidates = [] if checkpoint is None or checkpoint.upstream > upstream else [checkpoint.downstream]
+    from_syncs = downstream_of(syncs, upstream)
+    if from_syncs is not None:
+        candidates.append(from_syncs)
+    return max(candidates) if candidates else None
+
+
 @dataclass(frozen=True, slots=True)
 class TranslatedOffset:
     """One partition of a group's failover: where to resume on the target, and where that came from."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from kdrtui.domain.plan import EdgeNode, MirrorFlow, MirrorMakerKind, Naming, Plan
+from kdrtui.domain.plan import EdgeNode, FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan
 from kdrtui.services.mirrormaker.supervisor import SUPERVISOR, supervisor_script
 
 MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
@@ -197,6 +197,10 @@ def render_mm2_properties(plan: Plan, target_alias: str) -> str:
     # No authorizer in the lab, and HDInsight's Kafka has none without ESP: syncing ACLs would only
     # log errors every interval.
     created["sync.topic.acls.enabled"] = False
+    if plan.failover.fence == FenceMethod.REJECT_WRITES:
+        # The failover fence is max.message.bytes = 1 on the old primary's topics: MirrorMaker must not
+        # copy it to the topics it creates or syncs, or it could not write into them itself.
+        created["config.properties.exclude"] = CONFIG_PROPERTIES_EXCLUDE_FENCED
     # The workers of all flows here share the target's settings: the shortest flush any flow asks for.
     flush = min(f.flush_seconds for f in flows)
     workers = {
@@ -308,6 +312,14 @@ def mm1_include_regex(flow: MirrorFlow) -> str:
             raise RenderError(f"flow {flow.name}: MirrorMaker 1 deletes spaces from '{pattern}'")
     guard = f"(?!(?:{exclude})$)" if exclude else ""
     return f"^{guard}(?:{include})$"
+
+
+CONFIG_PROPERTIES_EXCLUDE_FENCED = (
+    r"follower\.replication\.throttled\.replicas, leader\.replication\.throttled\.replicas, "
+    r"message\.timestamp\.difference\.max\.ms, message\.timestamp\.type, "
+    r"unclean\.leader\.election\.enable, min\.insync\.replicas, max\.message\.bytes"
+)
+"""MirrorMaker's default ``config.properties.exclude`` plus ``max.message.bytes`` (the fence)."""
 
 
 def mm1_group_id(flow: MirrorFlow) -> str:

@@ -308,9 +308,9 @@ class Fence(Step[DrContext]):
             return [f"fence = none: nothing is fenced; applications must stop writing to {ctx.source}"]
         topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
         what = (
-            "min.insync.replicas above the replication factor"
-            if method == FenceMethod.MIN_ISR
-            else "deny-write ACLs"
+            "max.message.bytes = 1 (every write refused)"
+            if method == FenceMethod.REJECT_WRITES
+            else ("deny-write ACLs")
         )
         return [f"{what} on {len(topics)} topic(s) of {ctx.source}: {', '.join(topics[:8])}"]
 
@@ -327,10 +327,9 @@ class Fence(Step[DrContext]):
         state = ctx.state()
         record = state.fenced.get(ctx.source, {"method": str(method), "topics": {}})
         try:
-            if method == FenceMethod.MIN_ISR:
-                factors = await asyncio.to_thread(fence.replication_factors, bootstrap, topics)
-                current = await asyncio.to_thread(fence.read_min_isr, bootstrap, topics)
-                wanted: dict[str, int | None] = {t: factors[t] + 1 for t in topics if t in factors}
+            if method == FenceMethod.REJECT_WRITES:
+                current = await asyncio.to_thread(fence.read_max_bytes, bootstrap, topics)
+                wanted: dict[str, int | None] = {t: fence.REJECTING for t in topics}
                 for topic in wanted:
                     # Keep the value from before the FIRST fence: a resumed run must not record its own.
                     if topic not in record["topics"] and current.get(topic) != wanted[topic]:
@@ -338,10 +337,10 @@ class Fence(Step[DrContext]):
                 state.fenced[ctx.source] = record
                 ctx.store.save_state(state)  # before changing anything: failback can always undo
                 change = {t: v for t, v in wanted.items() if current.get(t) != v}
-                await asyncio.to_thread(fence.set_min_isr, bootstrap, change)
+                await asyncio.to_thread(fence.set_max_bytes, bootstrap, change)
                 ctx.say(
-                    f"min.insync.replicas raised on {len(change)} topic(s) "
-                    f"({len(wanted) - len(change)} already)"
+                    f"writes refused on {len(change)} topic(s) (max.message.bytes = 1; "
+                    f"{len(wanted) - len(change)} already)"
                 )
             else:
                 record["topics"].update({t: None for t in topics})
@@ -353,10 +352,7 @@ class Fence(Step[DrContext]):
             raise StepFailed(str(exc)) from exc
         moved = await self._still_moving(ctx, topics)
         if moved:
-            raise StepFailed(
-                f"fence did not hold: {', '.join(moved[:5])} still take writes (producers with acks=0/1 are "
-                "not stopped by min-isr)"
-            )
+            raise StepFailed(f"fence did not hold: {', '.join(moved[:5])} still take writes")
         return Outcome.done(
             f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped", topics=topics
         )
@@ -374,14 +370,13 @@ class Fence(Step[DrContext]):
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
         if not facts.get("topics"):
             return None
-        if ctx.plan.failover.fence == FenceMethod.MIN_ISR:
+        if ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
             from kdrtui.services.kafka import fence
 
-            current = await asyncio.to_thread(fence.read_min_isr, ctx.bootstrap(ctx.source), facts["topics"])
-            factors = await asyncio.to_thread(
-                fence.replication_factors, ctx.bootstrap(ctx.source), facts["topics"]
+            current = await asyncio.to_thread(
+                fence.read_max_bytes, ctx.bootstrap(ctx.source), facts["topics"]
             )
-            lost = [t for t in facts["topics"] if t in factors and (current.get(t) or 0) <= factors[t]]
+            lost = [t for t in facts["topics"] if current.get(t) != fence.REJECTING]
             return f"no longer fenced: {', '.join(lost[:5])}" if lost else None
         return None
 
@@ -612,55 +607,76 @@ def _wanted_group(flow: MirrorFlow, group: str) -> bool:
 
 
 def failover_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
-    """Per group: the offsets to commit on the target, how they were found, the expected duplicates."""
+    """Per group: the offsets to commit on the target, how they were found, the expected duplicates.
+
+    A group's source position is its live committed offsets when the source answers, else its latest
+    checkpoints. Each partition resumes at the furthest safe translation of that position (checkpoint or
+    offset syncs, see :func:`~kdrtui.services.kafka.translate.best_downstream`); a partition with neither
+    starts from record timestamps ``fallback_rewind_seconds`` before the failover, and says so.
+    """
+    from kdrtui.services.kafka.topics import flow_covers
+
     flow = ctx.stop_flow
     target = ctx.bootstrap(ctx.target)
     checkpoints = translate.read_checkpoints(target, flow.source, ctx.timeout)
-    by_group: dict[str, dict[str, Any]] = {}
+    syncs = translate.read_offset_syncs(target, flow.source, ctx.timeout)
+    by_checkpoint: dict[tuple[str, str, int], Any] = {}
+    positions: dict[str, dict[tuple[str, int], int]] = {}
     for (group, topic, partition), cp in checkpoints.items():
         if _wanted_group(flow, group):
-            entry = by_group.setdefault(group, {"offsets": {}, "upstream": {}, "how": "checkpoint"})
-            entry["offsets"][_key(topic, partition)] = cp.downstream
-            entry["upstream"][_key(topic, partition)] = cp.upstream
-    source_committed: dict[str, dict[tuple[str, int], int]] = {}
+            source_topic = _source_name(flow, topic)
+            by_checkpoint[(group, source_topic, partition)] = cp
+            positions.setdefault(group, {})[(source_topic, partition)] = cp.upstream
+    live = "checkpointed"
     if ctx.facts["preflight"].get("source_reachable"):
         try:
             source = ctx.bootstrap(ctx.source)
             groups = [g for g in translate.list_groups(source, ctx.timeout) if _wanted_group(flow, g)]
-            source_committed = translate.committed_offsets(source, groups, ctx.timeout)
+            for group, committed in translate.committed_offsets(source, groups, ctx.timeout).items():
+                mirrored = {
+                    tp: o
+                    for tp, o in committed.items()
+                    if flow_covers(tp[0], flow.topics, flow.topics_exclude)
+                }
+                if mirrored:
+                    positions[group] = mirrored
+            live = "committed"
         except translate.TranslateError as exc:
-            ctx.say(f"cannot read the groups on {ctx.source} ({exc}): duplicates are not counted")
-    rewind_ms = int((ctx.confirmed_at - ctx.plan.failover.fallback_rewind_seconds) * 1000)
-    from kdrtui.services.kafka.topics import flow_covers
-
-    for group, offsets in source_committed.items():
-        mirrored = sorted(tp for tp in offsets if flow_covers(tp[0], flow.topics, flow.topics_exclude))
-        if not mirrored:
-            continue
-        if group not in by_group:
-            partitions = [(target_name(flow, t), p) for t, p in mirrored]
-            found = translate.offsets_for_times(target, partitions, rewind_ms, ctx.timeout)
-            by_group[group] = {
-                "offsets": {_key(t, p): o for (t, p), o in found.items()},
-                "upstream": {},
-                "how": f"timestamps ({ctx.plan.failover.fallback_rewind_seconds} s before the failover; "
-                "no checkpoint yet)",
-                "duplicates_known": False,
-            }
-    for group, entry in by_group.items():
-        committed = source_committed.get(group, {})
+            ctx.say(f"cannot read the groups on {ctx.source} ({exc}): using their checkpoints")
+    rewind = ctx.plan.failover.fallback_rewind_seconds
+    rewind_ms = int((ctx.confirmed_at - rewind) * 1000)
+    by_group: dict[str, dict[str, Any]] = {}
+    for group, position in sorted(positions.items()):
+        offsets: dict[str, int] = {}
         duplicates = 0
-        for key, upstream in entry["upstream"].items():
-            target_topic, partition = _tp(key)
-            source_topic = (
-                target_topic.removeprefix(f"{flow.source}.")
-                if flow.naming == Naming.PREFIXED
-                else target_topic
+        missing: list[tuple[str, int]] = []
+        for (source_topic, partition), upstream in sorted(position.items()):
+            part_syncs = syncs.get((source_topic, partition), [])
+            cp = by_checkpoint.get((group, source_topic, partition))
+            downstream = translate.best_downstream(upstream, cp, part_syncs)
+            name = target_name(flow, source_topic)
+            if downstream is None:
+                missing.append((name, partition))
+                continue
+            offsets[_key(name, partition)] = downstream
+            base = translate.upstream_of(part_syncs, downstream)
+            if base is None and cp is not None:
+                base = cp.upstream
+            duplicates += max(0, upstream - (base if base is not None else upstream))
+        how = f"{live} offsets translated (checkpoints, offset syncs)"
+        if missing:
+            found = translate.offsets_for_times(target, missing, rewind_ms, ctx.timeout)
+            offsets.update({_key(t, p): o for (t, p), o in found.items()})
+            how += (
+                f"; {len(missing)} partition(s) by timestamps {rewind} s before the failover (no translation)"
             )
-            duplicates += max(0, committed.get((source_topic, partition), upstream) - upstream)
-        entry["duplicates"] = duplicates
-        entry.pop("upstream", None)
+        by_group[group] = {"offsets": offsets, "how": how, "duplicates": duplicates}
     return _split_active(ctx, translate, by_group)
+
+
+def _source_name(flow: MirrorFlow, target_topic: str) -> str:
+    prefix = f"{flow.source}."
+    return target_topic.removeprefix(prefix) if flow.naming == Naming.PREFIXED else target_topic
 
 
 def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
@@ -676,6 +692,7 @@ def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
     there_bootstrap, here_bootstrap = ctx.bootstrap(there), ctx.bootstrap(here)
     checkpoints = translate.read_checkpoints(here_bootstrap, there, ctx.timeout)
     syncs = translate.read_offset_syncs(there_bootstrap, here, ctx.timeout)
+    back_syncs = translate.read_offset_syncs(here_bootstrap, there, ctx.timeout)
     groups = [g for g in translate.list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
     committed = translate.committed_offsets(there_bootstrap, groups, ctx.timeout)
     by_group: dict[str, dict[str, Any]] = {}
@@ -690,9 +707,14 @@ def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
                     entry["offsets"][_key(original, partition)] = upstream
             else:
                 cp = checkpoints.get((group, target_name(back, topic), partition))
-                if cp is not None:
-                    entry["offsets"][_key(cp.topic, partition)] = cp.downstream
-                    entry["duplicates"] += max(0, offset - cp.upstream)
+                part_syncs = back_syncs.get((topic, partition), [])
+                downstream = translate.best_downstream(offset, cp, part_syncs)
+                if downstream is not None:
+                    entry["offsets"][_key(target_name(back, topic), partition)] = downstream
+                    base = translate.upstream_of(part_syncs, downstream)
+                    if base is None and cp is not None:
+                        base = cp.upstream
+                    entry["duplicates"] += max(0, offset - (base if base is not None else offset))
         if entry["offsets"]:
             by_group[group] = entry
     return _split_active(ctx, translate, by_group)
@@ -753,6 +775,7 @@ class SwitchClients(Step[DrContext]):
                 "switch.method = dns is not available yet (it needs the Azure provisioning support); "
                 'use "command" or "none"'
             )
+        created = await self._producer_topics(ctx)
         if method == SwitchMethod.COMMAND:
             await self._hook(ctx)
         for line in self.mapping(ctx):
@@ -762,8 +785,32 @@ class SwitchClients(Step[DrContext]):
         ctx.store.save_state(state)
         how = "hook ran" if method == SwitchMethod.COMMAND else "move clients as printed"
         return Outcome.done(
-            f"{ctx.target} is active ({how})", switched_at=switched_at, mapping=self.mapping(ctx)
+            f"{ctx.target} is active ({how})",
+            switched_at=switched_at,
+            mapping=self.mapping(ctx),
+            created=created,
         )
+
+    async def _producer_topics(self, ctx: DrContext) -> list[str]:
+        """Failover with prefixed names: producers now write ``T`` on the target; create it if missing."""
+        from kdrtui.services.kafka.topics import ensure_local_topics
+
+        flow = ctx.stop_flow
+        if ctx.operation != FAILOVER or flow.naming != Naming.PREFIXED:
+            return []
+        created = await asyncio.to_thread(
+            ensure_local_topics,
+            ctx.bootstrap(ctx.target),
+            f"{flow.source}.",
+            flow.topics,
+            flow.topics_exclude,
+            replication_factor=ctx.plan.cluster(ctx.target).replication_factor,
+        )
+        if created:
+            ctx.say(
+                f"created {len(created)} topic(s) on {ctx.target} for producers: {', '.join(created[:8])}"
+            )
+        return created
 
     async def _hook(self, ctx: DrContext) -> None:
         flow = ctx.stop_flow
@@ -870,7 +917,7 @@ async def unfence(ctx: DrContext, alias: str) -> str:
         if record.get("method") == str(FenceMethod.ACLS):
             await asyncio.to_thread(fence.allow_writes, ctx.bootstrap(alias), list(topics))
         else:
-            await asyncio.to_thread(fence.set_min_isr, ctx.bootstrap(alias), dict(topics))
+            await asyncio.to_thread(fence.set_max_bytes, ctx.bootstrap(alias), dict(topics))
     except fence.FenceError as exc:
         raise StepFailed(f"cannot undo the fence on {alias}: {exc}") from exc
     del state.fenced[alias]

@@ -39,7 +39,9 @@ def next_operation(plan: Plan, plan_path: Path | None, store_root: Path | None =
     return FAILOVER if store.load_state(plan.primary_alias).active == plan.primary_alias else FAILBACK
 
 
-def interrupted(plan: Plan, plan_path: Path | None, store_root: Path | None = None) -> tuple[str, Path] | None:
+def interrupted(
+    plan: Plan, plan_path: Path | None, store_root: Path | None = None
+) -> tuple[str, Path] | None:
     """(operation, journal) of an interrupted run to resume, if any."""
     journal = resumable(RunbookStore(plan.plan.name, plan_path, store_root))
     return None if journal is None else (journal.state().operation, journal.path)

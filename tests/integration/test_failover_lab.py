@@ -1,0 +1,353 @@
+"""Failover and failback on the lab: real brokers, real MirrorMaker 2 over real SSH, real consumers and
+producers. Each test has its own topic, group, MirrorMaker work dir and runbook state; each leaves every
+MirrorMaker it started stopped and every fence undone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from kdrtui.domain.plan import FailoverSettings, Plan, load_plan, save_plan
+from kdrtui.lab.lab import DR, PRIMARY, Lab
+from kdrtui.services.kafka import fence, translate
+from kdrtui.services.kafka.config import client_config
+from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, forward_of
+from kdrtui.services.runbook.flows import with_reverse
+from kdrtui.services.runbook.operate import Operation
+from kdrtui.services.runbook.runner import RunEvent
+from kdrtui.services.runbook.store import RunbookStore
+from tests.kafka_helpers import create_topic, produce_numbered
+
+pytestmark = pytest.mark.lab
+
+OFFSET_LAG_MAX = 100
+"""MirrorMaker 2's offset.lag.max: translated offsets may re-deliver up to this many records per partition."""
+
+Values = dict[int, list[bytes]]
+
+
+def dr_plan(lab: Lab, tmp_path: Path, name: str, **failover: Any) -> tuple[Plan, Path]:
+    """The lab plan narrowed to ``name``'s topics and groups, with its own work dir and failover settings."""
+    plan = load_plan(lab.plan_path)
+    pattern = re.escape(name) + ".*"
+    flow = plan.flows[0].model_copy(update={"topics": [pattern], "groups": [pattern]})
+    nodes = [n.model_copy(update={"work_dir": str(tmp_path / "work")}) for n in plan.edge_nodes]
+    changed = plan.model_copy(
+        update={"flows": [flow], "edge_nodes": nodes, "failover": FailoverSettings(**failover)}
+    )
+    path = tmp_path / "plan.toml"
+    save_plan(Plan.model_validate(changed.model_dump()), path)
+    return load_plan(path), path
+
+
+async def mirrormaker(plan: Plan, flow: str, start: bool) -> None:
+    manager = MirrorMakerManager(plan)
+    try:
+        for dep in await manager.select(flow=flow):
+            await (manager.start(dep) if start else manager.stop(dep))
+    finally:
+        await manager.close()
+
+
+@pytest.fixture
+async def stop_all_after(lab: Lab) -> AsyncIterator[list[Plan]]:
+    """Plans whose MirrorMaker deployments (both directions) are stopped after the test."""
+    plans: list[Plan] = []
+    yield plans
+    for plan in plans:
+        full = with_reverse(plan, forward_of(plan))
+        manager = MirrorMakerManager(full)
+        try:
+            for dep in await manager.select():
+                await manager.stop(dep)
+        finally:
+            await manager.close()
+
+
+def consume(bootstrap: str, group: str, topic: str, count: int) -> Values:
+    """Read ``count`` records of ``topic`` as ``group`` (subscribed) and commit them."""
+    consumer = Consumer(
+        client_config(
+            bootstrap, **{"group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+        )
+    )
+    got: Values = {}
+    seen = 0
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + 60
+    try:
+        while seen < count:
+            assert time.monotonic() < deadline, f"read only {seen} of {count} records of {topic}"
+            for message in consumer.consume(num_messages=count - seen, timeout=0.5):
+                if message.error() is None:
+                    got.setdefault(message.partition() or 0, []).append(message.value() or b"")
+                    seen += 1
+        consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    return got
+
+
+def read_from_committed(bootstrap: str, group: str, topic: str, partitions: int) -> Values:
+    """Everything of ``topic`` from ``group``'s committed offsets to the end (what the group reads next)."""
+    consumer = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
+    try:
+        committed = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        }
+        starts = {tp.partition: max(tp.offset, 0) for tp in committed}
+        consumer.assign([TopicPartition(topic, p, starts[p]) for p in range(partitions)])
+        got: Values = {p: [] for p in range(partitions)}
+        deadline = time.monotonic() + 60
+        while any(starts[p] + len(got[p]) < ends[p] for p in range(partitions)):
+            assert time.monotonic() < deadline, "could not read to the end"
+            for message in consumer.consume(num_messages=1000, timeout=0.5):
+                if message.error() is None:
+                    got[message.partition() or 0].append(message.value() or b"")
+    finally:
+        consumer.close()
+    return got
+
+
+def everything(bootstrap: str, topic: str, partitions: int) -> Values:
+    """Every record of ``topic`` (empty while the topic does not exist yet)."""
+    consumer = Consumer(
+        client_config(bootstrap, **{"group.id": "check-failover", "enable.auto.commit": False})
+    )
+    try:
+        if topic not in consumer.list_topics(timeout=10).topics:
+            return {}
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        }
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        got: Values = {p: [] for p in range(partitions)}
+        deadline = time.monotonic() + 60
+        while any(len(got[p]) < ends[p] for p in range(partitions)):
+            assert time.monotonic() < deadline, "could not read to the end"
+            for message in consumer.consume(num_messages=1000, timeout=0.5):
+                if message.error() is None:
+                    got[message.partition() or 0].append(message.value() or b"")
+    finally:
+        consumer.close()
+    return got
+
+
+class Traffic(threading.Thread):
+    """A producer with acks=all writing numbered records until stopped; keeps what was acknowledged."""
+
+    def __init__(self, bootstrap: str, topic: str, prefix: str) -> None:
+        super().__init__(daemon=True)
+        self.topic, self.prefix = topic, prefix
+        self.producer = Producer(
+            client_config(
+                bootstrap,
+                **{
+                    "acks": "all",
+                    "message.timeout.ms": 3000,
+                    "linger.ms": 5,
+                    "partitioner": "murmur2_random",
+                },
+            )
+        )
+        self.acked: set[bytes] = set()
+        self.failed = 0
+        self._halt = threading.Event()
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.acked.add(msg.value() or b"")
+        else:
+            self.failed += 1
+
+    def run(self) -> None:
+        n = 0
+        while not self._halt.is_set():
+            self.producer.produce(
+                self.topic, key=f"k{n % 37}", value=f"{self.prefix}-{n}", on_delivery=self._delivered
+            )
+            self.producer.poll(0)
+            n += 1
+            self._halt.wait(0.005)  # ~200 records/s: a rate, not a wait for a condition
+        self.producer.flush(10)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(30)
+
+
+def wait_for_checkpoint(dr: str, group: str, topic: str, committed: dict[int, int]) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        points = translate.read_checkpoints(dr, PRIMARY, 10)
+        have = {
+            p: cp.upstream for (g, t, p), cp in points.items() if g == group and t == f"{PRIMARY}.{topic}"
+        }
+        if all(have.get(p) == offset for p, offset in committed.items()):
+            return
+        assert time.monotonic() < deadline, f"no checkpoint of {group} at {committed} (have {have})"
+        time.sleep(0.5)
+
+
+def flat(values: Values) -> set[bytes]:
+    return {v for vs in values.values() for v in vs}
+
+
+async def test_graceful_failover_with_traffic_then_failback(
+    lab: Lab, tmp_path: Path, unique_name: str, stop_all_after: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
+    stop_all_after.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    topic, group = unique_name, f"{unique_name}-app"
+    create_topic(primary, topic, partitions=3)
+    initial = produce_numbered(primary, topic, 600)
+    # The application's group read part of the topic on primary before anything else happened.
+    before = consume(primary, group, topic, 250)
+    committed = {p: len(vs) for p, vs in before.items()}
+    await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
+    traffic = Traffic(primary, topic, "live")
+    traffic.start()
+    try:
+        wait_for_checkpoint(dr, group, topic, committed)
+        events: list[RunEvent] = []
+        op = Operation(plan, path, FAILOVER, store_root=tmp_path / "state")
+        result = await op.run(events.append)
+        assert result.outcome == "completed", "\n".join(f"{e.kind} {e.step}: {e.text}" for e in events[-12:])
+    finally:
+        traffic.stop()
+    assert traffic.acked, "the traffic produced nothing before the fence"
+    assert traffic.failed > 0, "writes after the fence must fail"
+
+    # 0 lost: every record acknowledged by primary is on dr.
+    mirrored = everything(dr, f"{PRIMARY}.{topic}", 3)
+    assert flat(initial) | traffic.acked <= flat(mirrored)
+    # The group resumes on dr from its translated offsets: with what it read on primary, it sees every record.
+    after = read_from_committed(dr, group, f"{PRIMARY}.{topic}", 3)
+    assert flat(before) | flat(after) >= flat(initial) | traffic.acked
+    duplicates = {p: len(set(before.get(p, [])) & set(after[p])) for p in range(3)}
+    assert all(d <= OFFSET_LAG_MAX for d in duplicates.values()), duplicates
+    report = result.report
+    assert report["rpo_records"] == 0 and report["rpo_measured"] is True
+    assert report["groups"][group]["partitions"] == len(committed)
+    assert report["groups"][group]["duplicates"] <= OFFSET_LAG_MAX * len(committed)
+    assert 0 < report["rto_seconds"] < 60
+    store = RunbookStore(plan.plan.name, path, tmp_path / "state")
+    assert store.load_state(PRIMARY).active == DR
+    assert fence.read_max_bytes(primary, [topic])[topic] == 1, "primary stays fenced until failback"
+
+    # During the outage, producers write the topic on dr; reverse replication carries it to primary.
+    on_dr = produce_numbered(dr, topic, 400, start=10_000)
+    events = []
+    back = await Operation(plan, path, FAILBACK, store_root=tmp_path / "state").run(events.append)
+    assert back.outcome == "completed", "\n".join(f"{e.kind} {e.step}: {e.text}" for e in events[-12:])
+    # No record lost: everything written on dr is on primary (as dr.<topic>).
+    assert flat(on_dr) <= flat(everything(primary, f"{DR}.{topic}", 3))
+    assert fence.read_max_bytes(primary, [topic])[topic] is None, "the fence is undone"
+    assert store.load_state(PRIMARY).active == PRIMARY
+    acks_all = produce_numbered(primary, topic, 10, start=20_000)  # primary takes writes again
+    assert sum(len(v) for v in acks_all.values()) == 10
+    assert await _states(plan) == ["running"], "the original direction runs again"
+
+
+async def _states(plan: Plan) -> list[str]:
+    manager = MirrorMakerManager(plan)
+    try:
+        return [str((await manager.status(dep, with_drift=False)).state) for dep in await manager.select()]
+    finally:
+        await manager.close()
+
+
+async def test_forced_failover_reports_exactly_the_unmirrored_records(
+    lab: Lab, tmp_path: Path, unique_name: str, stop_all_after: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, reverse_replication=False)
+    stop_all_after.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    create_topic(primary, unique_name, partitions=2)
+    produce_numbered(primary, unique_name, 300)
+    await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
+    deadline = time.monotonic() + 90
+    while sum(len(v) for v in everything(dr, f"{PRIMARY}.{unique_name}", 2).values()) < 300:
+        assert time.monotonic() < deadline, "MirrorMaker never mirrored the first 300 records"
+        time.sleep(0.5)
+    await mirrormaker(plan, f"{PRIMARY}->{DR}", start=False)
+    produce_numbered(primary, unique_name, 500, start=300)
+
+    refused = Operation(plan, path, FAILOVER, store_root=tmp_path / "state")
+    go, lines = await refused.forecast()
+    await refused.close()
+    assert not go and any("not running" in line and "500 records" in line for line in lines), lines
+
+    result = await Operation(plan, path, FAILOVER, force=True, store_root=tmp_path / "state").run()
+    assert result.outcome == "completed", result.error
+    assert result.report["rpo_records"] == 500
+    assert result.report["rpo_topics"] == {unique_name: 500}
+    steps = {record.key: str(record.status) for record in result.state.steps.values()} if result.state else {}
+    assert steps["drain"] == "skipped" and steps["fence"] == "skipped" and steps["replication"] == "skipped"
+
+
+async def test_killed_between_steps_4_and_5_resumes_without_repeating_step_4(
+    lab: Lab, tmp_path: Path, unique_name: str, stop_all_after: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, reverse_replication=False)
+    stop_all_after.append(plan)
+    primary = lab.bootstrap(PRIMARY)
+    create_topic(primary, unique_name, partitions=2)
+    produce_numbered(primary, unique_name, 100)
+    await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
+    env = {**os.environ, "KDRTUI_STATE_DIR": str(tmp_path / "state")}
+    kdrtui = [str(Path(sys.executable).parent / "kdrtui"), "failover", "--plan", str(path), "--yes"]
+    process = subprocess.Popen(kdrtui, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    store = RunbookStore(plan.plan.name, path, tmp_path / "state")
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            journals = store.journals()
+            if journals and journals[-1].state().steps.get("stop-mirrormaker", None) is not None:
+                record = journals[-1].state().steps["stop-mirrormaker"]
+                if str(record.status) == "done":
+                    process.send_signal(signal.SIGKILL)
+                    break
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert time.monotonic() < deadline, "step 4 never finished"
+            time.sleep(0.02)
+    finally:
+        process.wait(30)
+    (journal,) = store.journals()
+    cut = journal.state()
+    assert cut.ended is None and cut.steps["stop-mirrormaker"].runs == 1
+    assert "report" not in cut.steps
+
+    resumed = subprocess.run(
+        [*kdrtui, "--resume", "--json"], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    answer = json.loads(resumed.stdout)
+    assert answer["outcome"] == "completed"
+    steps = {s["step"]: s for s in answer["steps"]}
+    assert steps["stop-mirrormaker"]["status"] == "verified" and steps["stop-mirrormaker"]["runs"] == 1
+    assert steps["report"]["status"] == "done"
+    entries = journal.entries()
+    assert [e["resumed"] for e in entries if e["event"] == "run-start"] == [False, True], (
+        "both runs journaled"
+    )
+    assert sum(1 for e in entries if e["event"] == "step-start" and e["step"] == "stop-mirrormaker") == 1
+    audit = [json.loads(line) for line in (tmp_path / "state" / "audit.log").read_text().splitlines()]
+    assert [a["outcome"] for a in audit if a["action"].startswith("failover")][-1] == "completed"
