@@ -76,9 +76,11 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     """
     from kdrtui.services.kafka.lag_engine import LagEngine
 
-    plan, _path = load_plan_or_exit(plan_arg, required=True)
+    from kdrtui.services.runbook.operate import current_plan
+
+    plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
-    engine = LagEngine(plan)
+    engine = LagEngine(current_plan(plan, path))  # after a failover: the flows out of the new primary
     code = 2
     try:
         # Rates and lag in seconds need two points: warm up once.

@@ -361,9 +361,9 @@ class Fence(Step[DrContext]):
         """Topics whose end offsets still move a moment after the fence (in-flight writes settle first)."""
         if not topics:
             return []
-        await asyncio.sleep(1.0)  # let requests already past the check land
+        await asyncio.sleep(0.5)  # let requests already past the check land
         first = await _end_sums(ctx, ctx.source, topics)
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(1.5)
         second = await _end_sums(ctx, ctx.source, topics)
         return [t for t in topics if second.get(t, 0) != first.get(t, 0)]
 

@@ -71,3 +71,23 @@ def only_flow(plan: Plan, flow: MirrorFlow) -> Plan:
 def target_name(flow: MirrorFlow, topic: str) -> str:
     """``topic``'s name on the flow's target."""
     return f"{flow.source}.{topic}" if flow.naming == Naming.PREFIXED else topic
+
+
+def effective_plan(plan: Plan, active: str) -> Plan:
+    """The plan as it runs while ``active`` is the active cluster.
+
+    Unchanged while the primary is active. After a failover to ``active``: the roles swapped (``active`` is
+    the primary now) and the flows out of ``active`` (the reverse of the forward flow), which is what the
+    lag pane and ``kdrtui status`` watch; the forward flow is stopped on purpose and would only read STOPPED.
+    """
+    if active == plan.primary_alias or active not in plan.clusters:
+        return plan
+    try:
+        forward = forward_flow(plan, plan.primary_alias, active)
+    except FlowError:
+        return plan
+    full = with_reverse(plan, forward)
+    back = reverse_flow(full, forward)
+    flows = [back, *(f for f in plan.flows if f.source == active and f != back)]
+    info = plan.plan.model_copy(update={"primary": active, "secondary": plan.primary_alias})
+    return full.model_copy(update={"plan": info, "flows": flows})

@@ -33,6 +33,15 @@ class OperationResult:
     """(step key, title, what it would do) for a dry run."""
 
 
+def current_plan(plan: Plan, plan_path: Path | None, store_root: Path | None = None) -> Plan:
+    """The plan as it runs now (after a failover: the reverse flow, roles swapped); see
+    :func:`~kdrtui.services.runbook.flows.effective_plan`."""
+    from kdrtui.services.runbook.flows import effective_plan
+
+    store = RunbookStore(plan.plan.name, plan_path, store_root)
+    return effective_plan(plan, store.load_state(plan.primary_alias).active)
+
+
 def next_operation(plan: Plan, plan_path: Path | None, store_root: Path | None = None) -> str:
     """``failover`` while the primary is active, ``failback`` after a failover."""
     store = RunbookStore(plan.plan.name, plan_path, store_root)

@@ -231,6 +231,7 @@ class LagScreen(ModeScreen):
         self._texts: dict[str, tuple[str, str]] = {}
         self._wake = threading.Event()
         self._source: LagSource | None = None
+        self._source_plan: Plan | None = None
         self._source_lock = threading.Lock()
         self._previous: LagSnapshot | None = None
 
@@ -313,14 +314,22 @@ class LagScreen(ModeScreen):
             source.close()
 
     def _get_source(self) -> LagSource:
+        """The lag source for the plan as it runs now: rebuilt when a failover or failback changed which
+        flows run (the DR state file says so)."""
+        from kdrtui.services.runbook.operate import current_plan
+
+        assert self.plan is not None
+        plan = current_plan(self.plan, getattr(self.app, "plan_path", None))
         with self._source_lock:
+            if self._source is not None and plan != self._source_plan:
+                self._source.close()
+                self._source = None
             if self._source is None:
-                plan = self.plan
-                assert plan is not None
                 factory: LagSourceFactory = getattr(self.app, "lag_source_factory", None) or (
                     lag_engine_factory
                 )
                 self._source = factory(plan)
+                self._source_plan = plan
             return self._source
 
     @work(thread=True, exclusive=True, group="lag-poll", exit_on_error=False)
