@@ -75,7 +75,6 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     Exit code: 0 all OK, 1 any WARN, 2 any CRIT, STALLED or STOPPED (or a bad plan).
     """
     from kdrtui.services.kafka.lag_engine import LagEngine
-
     from kdrtui.services.runbook.operate import current_plan
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
