@@ -140,6 +140,8 @@ def render_plan(
             "lag_crit_seconds": 120,
         },
         "switch": {"method": "none"},
+        # A rehearsal with traffic running: fence the primary so the drain can finish.
+        "failover": {"fence": "reject-writes", "drain_timeout_seconds": 60},
     }
 
 

@@ -82,3 +82,16 @@ def test_effective_plan_after_a_failover_watches_the_reverse_flow(plan: Plan) ->
 def test_no_flow_to_fail_over_is_a_clear_error(plan: Plan) -> None:
     with pytest.raises(FlowError, match=r"no flow dr->primary \(flows: primary->dr\)"):
         forward_flow(plan, "dr", "primary")
+
+
+def test_a_copy_from_the_target_is_never_mirrored_back(plan: Plan) -> None:
+    from kdrtui.services.kafka.topics import flow_mirrors
+
+    back = reverse_flow(plan, plan.flows[0])  # dr -> primary, prefixed
+    forward = plan.flows[0].model_copy(
+        update={"naming": Naming.PREFIXED, "topics": [".*"], "topics_exclude": []}
+    )
+    assert flow_mirrors(forward, "orders") and not flow_mirrors(forward, "dr.orders")
+    assert flow_mirrors(back, "orders") and not flow_mirrors(back, "primary.orders")
+    identity = plan.flows[0]  # identity names: no cycle detection, the regexes decide
+    assert flow_mirrors(identity, "orders.dr") and not flow_mirrors(identity, "orders-tmp")

@@ -63,7 +63,7 @@ from kdrtui.services.kafka.internal_topics import (
     decode_heartbeat,
     decode_offset_sync,
 )
-from kdrtui.services.kafka.topics import flow_covers
+from kdrtui.services.kafka.topics import flow_mirrors
 from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
 
 TP = tuple[str, int]
@@ -298,9 +298,7 @@ class LagEngine:
         key = (flow.name, meta.fetched_at)
         if key not in self._covered_cache:
             self._covered_cache = {k: v for k, v in self._covered_cache.items() if k[0] != flow.name}
-            self._covered_cache[key] = sorted(
-                t for t in meta.topics if flow_covers(t, flow.topics, flow.topics_exclude)
-            )
+            self._covered_cache[key] = sorted(t for t in meta.topics if flow_mirrors(flow, t))
         return self._covered_cache[key]
 
     def _wanted(self) -> dict[str, list[TP]]:
@@ -397,7 +395,7 @@ class LagEngine:
             source_topics = self._metadata[state.flow.source].topics
             for topic in source_topics:
                 if (
-                    flow_covers(topic, state.flow.topics, state.flow.topics_exclude)
+                    flow_mirrors(state.flow, topic)
                     and target_topic_name(state.flow, topic) not in meta.topics
                 ):
                     return True

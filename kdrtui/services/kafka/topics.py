@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kdrtui.domain.plan import MirrorFlow, Naming
 from kdrtui.services.kafka.config import client_config
 
 
@@ -20,6 +21,15 @@ def flow_covers(topic: str, include: Iterable[str], exclude: Iterable[str]) -> b
     if any(re.fullmatch(pattern, topic) for pattern in exclude):
         return False
     return any(re.fullmatch(pattern, topic) for pattern in include)
+
+
+def flow_mirrors(flow: MirrorFlow, topic: str) -> bool:
+    """Whether MirrorMaker mirrors the source topic ``topic`` for ``flow``: its regexes select it and, with
+    prefixed names, it is not itself a copy from the flow's target (``dr.orders`` on primary never goes
+    back to dr: MirrorMaker 2's default policy refuses the cycle)."""
+    if flow.naming == Naming.PREFIXED and topic.startswith(f"{flow.target}."):
+        return False
+    return flow_covers(topic, flow.topics, flow.topics_exclude)
 
 
 def ensure_target_topics(

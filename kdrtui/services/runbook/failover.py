@@ -135,11 +135,11 @@ class DrContext:
         from confluent_kafka.admin import AdminClient
 
         from kdrtui.services.kafka.config import client_config
-        from kdrtui.services.kafka.topics import flow_covers
+        from kdrtui.services.kafka.topics import flow_mirrors
 
         def topics() -> list[str]:
             found = AdminClient(client_config(self.bootstrap(alias))).list_topics(timeout=self.timeout)
-            return sorted(t for t in found.topics if flow_covers(t, flow.topics, flow.topics_exclude))
+            return sorted(t for t in found.topics if flow_mirrors(flow, t))
 
         return await asyncio.to_thread(topics)
 
@@ -614,7 +614,7 @@ def failover_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
     offset syncs, see :func:`~kdrtui.services.kafka.translate.best_downstream`); a partition with neither
     starts from record timestamps ``fallback_rewind_seconds`` before the failover, and says so.
     """
-    from kdrtui.services.kafka.topics import flow_covers
+    from kdrtui.services.kafka.topics import flow_mirrors
 
     flow = ctx.stop_flow
     target = ctx.bootstrap(ctx.target)
@@ -633,11 +633,7 @@ def failover_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
             source = ctx.bootstrap(ctx.source)
             groups = [g for g in translate.list_groups(source, ctx.timeout) if _wanted_group(flow, g)]
             for group, committed in translate.committed_offsets(source, groups, ctx.timeout).items():
-                mirrored = {
-                    tp: o
-                    for tp, o in committed.items()
-                    if flow_covers(tp[0], flow.topics, flow.topics_exclude)
-                }
+                mirrored = {tp: o for tp, o in committed.items() if flow_mirrors(flow, tp[0])}
                 if mirrored:
                     positions[group] = mirrored
             live = "committed"

@@ -26,11 +26,18 @@ from kdrtui.domain.runbook import RunState, replay
 
 
 def _append_line(path: Path, entry: dict[str, Any]) -> None:
-    """Append one JSON line and fsync it (the entry is on disk when this returns)."""
+    """Append one JSON line and fsync it (the entry is on disk when this returns).
+
+    After a crash mid-write the file ends with a cut line: the entry starts on a new line, so it is not
+    glued to (and lost with) the cut one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(entry, sort_keys=True, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = "\n" + line
         os.write(fd, line.encode())
         os.fsync(fd)
     finally:
