@@ -49,7 +49,11 @@ def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable
     from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager, SelectionError
     from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
 
-    plan, _path = load_plan_or_exit(plan_arg, required=True)
+    from kdrtui.services.runbook.operate import current_plan
+
+    loaded, path = load_plan_or_exit(plan_arg, required=True)
+    assert loaded is not None
+    plan = current_plan(loaded, path)  # after a failover: the reverse flow and where it runs
     passphrases: dict[str, str] = {}
 
     async def on_unknown_host(host: str, port: int, key_type: str, fingerprint: str) -> bool:
