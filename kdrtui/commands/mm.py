@@ -47,9 +47,8 @@ def mm_group() -> None:
 def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable[T]]) -> T:
     """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``."""
     from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager, SelectionError
-    from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
-
     from kdrtui.services.runbook.operate import current_plan
+    from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
 
     loaded, path = load_plan_or_exit(plan_arg, required=True)
     assert loaded is not None

@@ -1,0 +1,153 @@
+"""What a failover or failback works on: the plan, the two sides, MirrorMaker, the lag of one flow."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdrtui.domain.lag import LagSnapshot
+from kdrtui.domain.mirrormaker import MmState
+from kdrtui.domain.plan import MirrorFlow, Plan
+from kdrtui.services.runbook.flows import only_flow
+from kdrtui.services.runbook.runner import Facts
+from kdrtui.services.runbook.store import DrState, RunbookStore
+
+FAILOVER = "failover"
+FAILBACK = "failback"
+
+
+class LagReader:
+    """Reads one flow's lag (a LagEngine over a one-flow plan), in a thread."""
+
+    def __init__(self, plan: Plan, flow: MirrorFlow, factory: Callable[[Plan], Any] | None = None) -> None:
+        self._plan = only_flow(plan, flow)
+        self._factory = factory
+        self._engine: Any = None
+
+    async def read(self) -> LagSnapshot:
+        def refresh() -> LagSnapshot:
+            if self._engine is None:
+                if self._factory is not None:
+                    self._engine = self._factory(self._plan)
+                else:
+                    from kdrtui.services.kafka.lag_engine import LagEngine
+
+                    self._engine = LagEngine(self._plan, heartbeat_timeout_s=15.0)
+            snapshot: LagSnapshot = self._engine.refresh()
+            return snapshot
+
+        return await asyncio.to_thread(refresh)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+@dataclass
+class DrContext:
+    """What the steps of one failover or failback work on."""
+
+    plan: Plan
+    """The plan with the reverse flow added (see :func:`~kdrtui.services.runbook.flows.with_reverse`)."""
+    store: RunbookStore
+    operation: str
+    source: str
+    """The cluster clients leave."""
+    target: str
+    """The cluster clients move to."""
+    stop_flow: MirrorFlow
+    """The flow source -> target that is drained and stopped."""
+    resume_flow: MirrorFlow
+    """The flow started at the end (failover: target -> source; failback: the original forward flow)."""
+    force: bool = False
+    timeout: float = 5.0
+    manager_factory: Callable[[Plan], Any] | None = None
+    lag_factory: Callable[[Plan], Any] | None = None
+    facts: Facts = field(default_factory=Facts)
+    say: Callable[[str], None] = lambda _text: None
+    confirmed_at: float = field(default_factory=time.time)
+    _manager: Any = None
+    _lag: LagReader | None = None
+
+    def bootstrap(self, alias: str) -> str:
+        return self.plan.cluster(alias).bootstrap
+
+    @property
+    def manager(self) -> Any:
+        if self._manager is None:
+            if self.manager_factory is not None:
+                self._manager = self.manager_factory(self.plan)
+            else:
+                from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+
+                self._manager = MirrorMakerManager(self.plan)
+        return self._manager
+
+    @property
+    def lag(self) -> LagReader:
+        if self._lag is None:
+            self._lag = LagReader(self.plan, self.stop_flow, self.lag_factory)
+        return self._lag
+
+    def state(self) -> DrState:
+        return self.store.load_state(self.plan.primary_alias)
+
+    async def reachable(self, alias: str) -> str | None:
+        """None when ``alias`` answers a metadata request, else why not."""
+        from kdrtui.services.kafka.probe import KafkaClusterProbe
+
+        def probe() -> str | None:
+            client = KafkaClusterProbe(self.bootstrap(alias), timeout_s=self.timeout)
+            try:
+                seen = client.observe()
+            finally:
+                client.close()
+            return None if seen.ok else (seen.error or "no answer")
+
+        return await asyncio.to_thread(probe)
+
+    async def covered_topics(self, alias: str, flow: MirrorFlow) -> list[str]:
+        """The topics of ``alias`` that ``flow`` mirrors (when ``alias`` is its source)."""
+        from confluent_kafka.admin import AdminClient
+
+        from kdrtui.services.kafka.config import client_config
+        from kdrtui.services.kafka.topics import flow_mirrors
+
+        def topics() -> list[str]:
+            found = AdminClient(client_config(self.bootstrap(alias))).list_topics(timeout=self.timeout)
+            return sorted(t for t in found.topics if flow_mirrors(flow, t))
+
+        return await asyncio.to_thread(topics)
+
+    async def close(self) -> None:
+        if self._lag is not None:
+            await asyncio.to_thread(self._lag.close)
+        if self._manager is not None:
+            await self._manager.close()
+
+
+def lag_of(snapshot: LagSnapshot) -> tuple[dict[str, list[float]], int, float, bool]:
+    """Per topic [records, seconds]; total records; worst seconds; whether the numbers are stale."""
+    (flow,) = snapshot.flows
+    topics = {t.topic: [t.lag_records, round(t.lag_seconds, 1)] for t in flow.topics}
+    return topics, flow.lag_records, round(flow.lag_seconds, 1), flow.stale_s is not None
+
+
+async def mm_states(ctx: DrContext, flow: MirrorFlow) -> dict[str, str]:
+    """``node/deployment`` -> state of the flow's MirrorMaker deployments (``unknown: why`` when unasked)."""
+    try:
+        deps = await ctx.manager.select(flow=flow.name)
+    except Exception as exc:
+        return {"?": f"unknown: {exc}"}
+    states: dict[str, str] = {}
+    for dep in deps:
+        status = await ctx.manager.status(dep, with_drift=False)
+        text = str(status.state)
+        if status.state is MmState.UNKNOWN and status.error:
+            text += f": {status.error}"
+        states[f"{dep.node.name}/{dep.name}"] = text
+    return states

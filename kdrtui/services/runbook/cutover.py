@@ -1,0 +1,343 @@
+"""Steps 1 to 4 of a failover or failback: pre-flight, fence, drain, stop MirrorMaker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from kdrtui.domain.plan import FenceMethod
+from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook.context import FAILBACK, DrContext, lag_of, mm_states
+
+# --- 1. pre-flight ----------------------------------------------------------------------------------
+
+
+class Preflight(Step[DrContext]):
+    key = "preflight"
+    title = "Pre-flight: health, MirrorMaker, what would be lost"
+
+    async def forecast(self, ctx: DrContext) -> dict[str, Any]:
+        source_down, target_down = await asyncio.gather(ctx.reachable(ctx.source), ctx.reachable(ctx.target))
+        facts: dict[str, Any] = {
+            "source_reachable": source_down is None,
+            "target_reachable": target_down is None,
+            "source_error": source_down,
+            "target_error": target_down,
+        }
+        facts["mirrormaker"] = await mm_states(ctx, ctx.stop_flow)
+        if source_down is None and target_down is None:
+            snapshot = await ctx.lag.read()
+            topics, total, seconds, stale = lag_of(snapshot)
+            (flow,) = snapshot.flows
+            facts.update(
+                topics=topics,
+                lag_records=total,
+                lag_seconds=seconds,
+                stale=stale,
+                heartbeat_age_s=flow.heartbeat_age_s,
+                groups=[
+                    {
+                        "group": g.group,
+                        "topic": g.topic,
+                        "checkpoint_age_s": None
+                        if g.checkpoint_age_s is None
+                        else round(g.checkpoint_age_s, 1),
+                        "redeliver": g.redeliver,
+                    }
+                    for g in flow.groups
+                ],
+            )
+        reasons: list[str] = []
+        state = ctx.state()
+        if state.active != ctx.source:
+            reasons.append(
+                f"{ctx.source} is not the active cluster ({state.active} is, per {ctx.store.state_path})"
+            )
+        if target_down is not None:
+            reasons.append(f"{ctx.target} is unreachable: {target_down}")
+        running = any(s.startswith("running") for s in facts["mirrormaker"].values())
+        if (
+            source_down is None
+            and target_down is None
+            and not running
+            and facts.get("lag_records", 0) > 0
+            and not ctx.force
+        ):
+            reasons.append(
+                f"MirrorMaker {ctx.stop_flow.name} is not running and {facts['lag_records']:,} records are "
+                "not mirrored: the drain cannot finish. Start it (kdrtui mm start) or accept the loss with "
+                "--force"
+            )
+        if ctx.operation == FAILBACK and source_down is not None and not ctx.force:
+            reasons.append(
+                f"{ctx.source} is unreachable: what was written there since the failover cannot be checked "
+                "(--force to fail back anyway and lose it)"
+            )
+        facts["go"] = not reasons
+        facts["reasons"] = reasons
+        return facts
+
+    async def describe(self, ctx: DrContext) -> list[str]:
+        return forecast_lines(ctx, await self.forecast(ctx))
+
+    async def run(self, ctx: DrContext) -> Outcome:
+        facts = await self.forecast(ctx)
+        for line in forecast_lines(ctx, facts):
+            ctx.say(line)
+        if not facts["go"]:
+            raise StepFailed("NO-GO: " + "; ".join(facts["reasons"]), **facts)
+        return Outcome.done("GO", **facts)
+
+    async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        down = await ctx.reachable(ctx.target)
+        return None if down is None else f"{ctx.target} is unreachable now: {down}"
+
+
+def _reach_line(alias: str, reachable: bool, error: object) -> str:
+    return f"{alias}: reachable" if reachable else f"{alias}: UNREACHABLE: {error}"
+
+
+def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
+    """The pre-flight forecast as an operator reads it."""
+    lines = [
+        f"{ctx.operation} {ctx.source} -> {ctx.target}",
+        _reach_line(ctx.target, facts["target_reachable"], facts["target_error"]),
+        _reach_line(ctx.source, facts["source_reachable"], facts["source_error"]),
+    ]
+    for where, state in sorted(facts.get("mirrormaker", {}).items()):
+        lines.append(f"MirrorMaker {ctx.stop_flow.name} on {where}: {state}")
+    if "lag_records" in facts:
+        stale = " (stale)" if facts.get("stale") else ""
+        lines.append(
+            f"not mirrored yet (RPO if forced now): {facts['lag_records']:,} records, "
+            f"{facts['lag_seconds']:.1f} s{stale}"
+        )
+        for topic, (records, seconds) in sorted(facts.get("topics", {}).items(), key=lambda kv: -kv[1][0])[
+            :10
+        ]:
+            if records:
+                lines.append(f"  {topic}: {records:,} records, {seconds:.1f} s")
+        for group in facts.get("groups", [])[:10]:
+            age = group["checkpoint_age_s"]
+            lines.append(
+                f"  group {group['group']} on {group['topic']}: checkpoint "
+                f"{'none' if age is None else f'{age:.0f} s old'}, "
+                f"~{group['redeliver']:,} records re-delivered"
+            )
+    elif facts["source_reachable"] is False:
+        lines.append(f"{ctx.source} is down: its unmirrored records cannot be counted (region-down failover)")
+    verdict = "GO" if facts["go"] else "NO-GO"
+    lines.append(verdict + ("" if facts["go"] else ": " + "; ".join(facts["reasons"])))
+    return lines
+
+
+# --- 2. fence -----------------------------------------------------------------------------------------
+
+
+class Fence(Step[DrContext]):
+    key = "fence"
+    title = "Fence the old side against writes"
+
+    async def describe(self, ctx: DrContext) -> list[str]:
+        method = ctx.plan.failover.fence
+        if method == FenceMethod.NONE:
+            return [f"fence = none: nothing is fenced; applications must stop writing to {ctx.source}"]
+        topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
+        what = (
+            "max.message.bytes = 1 (every write refused)"
+            if method == FenceMethod.REJECT_WRITES
+            else ("deny-write ACLs")
+        )
+        return [f"{what} on {len(topics)} topic(s) of {ctx.source}: {', '.join(topics[:8])}"]
+
+    async def run(self, ctx: DrContext) -> Outcome:
+        from kdrtui.services.kafka import fence
+
+        method = ctx.plan.failover.fence
+        if method == FenceMethod.NONE:
+            return Outcome.skipped(f"fence = none: applications must stop writing to {ctx.source} themselves")
+        if not ctx.facts["preflight"].get("source_reachable", True):
+            return Outcome.skipped(f"{ctx.source} is unreachable (nothing can write to it either)")
+        topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
+        bootstrap = ctx.bootstrap(ctx.source)
+        state = ctx.state()
+        record = state.fenced.get(ctx.source, {"method": str(method), "topics": {}})
+        try:
+            if method == FenceMethod.REJECT_WRITES:
+                current = await asyncio.to_thread(fence.read_max_bytes, bootstrap, topics)
+                wanted: dict[str, int | None] = {t: fence.REJECTING for t in topics}
+                for topic in wanted:
+                    # Keep the value from before the FIRST fence: a resumed run must not record its own.
+                    if topic not in record["topics"] and current.get(topic) != wanted[topic]:
+                        record["topics"][topic] = current.get(topic)
+                state.fenced[ctx.source] = record
+                ctx.store.save_state(state)  # before changing anything: failback can always undo
+                change = {t: v for t, v in wanted.items() if current.get(t) != v}
+                await asyncio.to_thread(fence.set_max_bytes, bootstrap, change)
+                ctx.say(
+                    f"writes refused on {len(change)} topic(s) (max.message.bytes = 1; "
+                    f"{len(wanted) - len(change)} already)"
+                )
+            else:
+                record["topics"].update({t: None for t in topics})
+                state.fenced[ctx.source] = record
+                ctx.store.save_state(state)
+                await asyncio.to_thread(fence.deny_writes, bootstrap, topics)
+                ctx.say(f"deny-write ACLs on {len(topics)} topic(s)")
+        except fence.FenceError as exc:
+            raise StepFailed(str(exc)) from exc
+        moved = await self._still_moving(ctx, topics)
+        if moved:
+            raise StepFailed(f"fence did not hold: {', '.join(moved[:5])} still take writes")
+        return Outcome.done(
+            f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped", topics=topics
+        )
+
+    async def _still_moving(self, ctx: DrContext, topics: list[str]) -> list[str]:
+        """Topics whose end offsets still move a moment after the fence (in-flight writes settle first)."""
+        if not topics:
+            return []
+        await asyncio.sleep(0.5)  # let requests already past the check land
+        first = await _end_sums(ctx, ctx.source, topics)
+        await asyncio.sleep(1.5)
+        second = await _end_sums(ctx, ctx.source, topics)
+        return [t for t in topics if second.get(t, 0) != first.get(t, 0)]
+
+    async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        if not facts.get("topics"):
+            return None
+        if ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
+            from kdrtui.services.kafka import fence
+
+            current = await asyncio.to_thread(
+                fence.read_max_bytes, ctx.bootstrap(ctx.source), facts["topics"]
+            )
+            lost = [t for t in facts["topics"] if current.get(t) != fence.REJECTING]
+            return f"no longer fenced: {', '.join(lost[:5])}" if lost else None
+        return None
+
+
+async def _end_sums(ctx: DrContext, alias: str, topics: list[str]) -> dict[str, int]:
+    """Sum of end offsets per topic."""
+    from confluent_kafka.admin import AdminClient
+
+    from kdrtui.services.kafka.config import client_config
+    from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
+
+    def read() -> dict[str, int]:
+        admin = AdminClient(client_config(ctx.bootstrap(alias)))
+        meta = admin.list_topics(timeout=ctx.timeout).topics
+        wanted = [(t, p) for t in topics if t in meta for p in meta[t].partitions]
+        ends, _error = end_offsets_result(
+            request_end_offsets(admin, end_offsets_request(wanted), ctx.timeout), ctx.timeout + 5
+        )
+        sums: dict[str, int] = {}
+        for (topic, _p), end in ends.items():
+            sums[topic] = sums.get(topic, 0) + end
+        return sums
+
+    return await asyncio.to_thread(read)
+
+
+# --- 3. drain -----------------------------------------------------------------------------------------
+
+
+class Drain(Step[DrContext]):
+    key = "drain"
+    title = "Drain: wait for the mirror lag to reach 0"
+
+    async def describe(self, ctx: DrContext) -> list[str]:
+        if ctx.force:
+            return ["skipped: --force"]
+        return [f"wait up to {ctx.plan.failover.drain_timeout_seconds} s for {ctx.stop_flow.name} lag = 0"]
+
+    async def run(self, ctx: DrContext) -> Outcome:
+        if ctx.force:
+            return Outcome.skipped("--force: not waiting for MirrorMaker to catch up")
+        if not ctx.facts["preflight"].get("source_reachable", True):
+            return Outcome.skipped(f"{ctx.source} is unreachable: nothing more can be mirrored")
+        timeout = ctx.plan.failover.drain_timeout_seconds
+        started = time.monotonic()
+        first: int | None = None
+        while True:
+            snapshot = await ctx.lag.read()
+            _topics, total, seconds, stale = lag_of(snapshot)
+            first = total if first is None else first
+            if not stale and total == 0:
+                took = time.monotonic() - started
+                return Outcome.done(f"lag 0 after {took:.1f} s ({first:,} records drained)", drained=first)
+            done = 0 if not first else max(0, first - total)
+            ctx.say(
+                f"lag {total:,} records ({seconds:.1f} s){' (stale)' if stale else ''}; "
+                f"{done:,}/{first:,} drained"
+            )
+            if time.monotonic() - started > timeout:
+                raise StepFailed(
+                    f"lag still {total:,} records after {timeout} s: is something still writing to "
+                    f"{ctx.source} "
+                    "(fence it), or MirrorMaker stuck? --force fails over without waiting",
+                    lag_records=total,
+                )
+            await asyncio.sleep(1.0)
+
+
+# --- 4. stop MirrorMaker ------------------------------------------------------------------------------
+
+
+class StopMirrorMaker(Step[DrContext]):
+    key = "stop-mirrormaker"
+    title = "Stop MirrorMaker"
+
+    async def describe(self, ctx: DrContext) -> list[str]:
+        states = await mm_states(ctx, ctx.stop_flow)
+        return [f"stop {where} ({state})" for where, state in sorted(states.items())]
+
+    async def run(self, ctx: DrContext) -> Outcome:
+        from kdrtui.services.mirrormaker.manager import MirrorMakerError
+
+        stopped: list[str] = []
+        try:
+            deps = await ctx.manager.select(flow=ctx.stop_flow.name)
+            for dep in deps:
+                status = await ctx.manager.stop(dep, ctx.say)
+                stopped.append(f"{dep.node.name}/{dep.name}: {status.state}")
+        except MirrorMakerError as exc:
+            if not ctx.force:
+                raise StepFailed(
+                    f"cannot stop MirrorMaker {ctx.stop_flow.name}: {exc} (--force to go on)"
+                ) from exc
+            ctx.say(f"WARNING: could not stop MirrorMaker ({exc}); going on because of --force")
+            stopped.append(f"unknown: {exc}")
+        # What is left unmirrored now is lost to the target: the RPO achieved.
+        rpo = await self._unmirrored(ctx)
+        return Outcome.done(
+            f"stopped {len(stopped)} deployment(s); {rpo['rpo_records']:,} records not mirrored",
+            stopped=stopped,
+            **rpo,
+        )
+
+    async def _unmirrored(self, ctx: DrContext) -> dict[str, Any]:
+        preflight = ctx.facts["preflight"]
+        if preflight.get("source_reachable") and await ctx.reachable(ctx.source) is None:
+            # MirrorMaker flushes its position on stop; read until the numbers settle (two equal readings).
+            previous: int | None = None
+            for _ in range(10):
+                snapshot = await ctx.lag.read()
+                topics, total, seconds, stale = lag_of(snapshot)
+                if not stale and total == previous:
+                    break
+                previous = total
+                await asyncio.sleep(1.0)
+            return {"rpo_records": total, "rpo_seconds": seconds, "rpo_topics": topics, "rpo_measured": True}
+        return {
+            "rpo_records": int(preflight.get("lag_records", 0)),
+            "rpo_seconds": float(preflight.get("lag_seconds", 0.0)),
+            "rpo_topics": preflight.get("topics", {}),
+            "rpo_measured": False,
+        }
+
+    async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        states = await mm_states(ctx, ctx.stop_flow)
+        running = [where for where, state in states.items() if state.startswith("running")]
+        return f"MirrorMaker runs again on {', '.join(running)}" if running else None

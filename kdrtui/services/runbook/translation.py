@@ -1,0 +1,228 @@
+"""Step 5 of a failover or failback: consumer group offsets translated and committed on the target."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kdrtui.domain.plan import MirrorFlow, Naming
+from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook.context import FAILOVER, DrContext
+from kdrtui.services.runbook.flows import target_name
+
+# --- 5. translate consumer group offsets ---------------------------------------------------------------
+
+
+class TranslateOffsets(Step[DrContext]):
+    key = "translate-offsets"
+    title = "Translate consumer group offsets"
+
+    async def describe(self, ctx: DrContext) -> list[str]:
+        plan = await asyncio.to_thread(self._plan_offsets, ctx)
+        lines = []
+        for group, entry in sorted(plan["groups"].items()):
+            lines.append(
+                f"group {group}: {len(entry['offsets'])} partition(s) from {entry['how']}, "
+                f"~{entry['duplicates']} duplicates"
+            )
+        lines += [f"group {g}: REFUSED, active on {ctx.target}" for g in plan["refused"]]
+        return lines or ["no consumer groups to move"]
+
+    def _plan_offsets(self, ctx: DrContext) -> dict[str, Any]:
+        from kdrtui.services.kafka import translate
+
+        if ctx.operation == FAILOVER:
+            return failover_offsets(ctx, translate)
+        return failback_offsets(ctx, translate)
+
+    async def run(self, ctx: DrContext) -> Outcome:
+        from kdrtui.services.kafka import translate
+
+        try:
+            plan = await asyncio.to_thread(self._plan_offsets, ctx)
+        except translate.TranslateError as exc:
+            raise StepFailed(str(exc)) from exc
+        target = ctx.bootstrap(ctx.target)
+        committed: dict[str, Any] = {}
+        failures: list[str] = []
+
+        async def commit(group: str, entry: dict[str, Any]) -> None:
+            offsets = {_tp(k): v for k, v in entry["offsets"].items()}
+            errors = await asyncio.to_thread(translate.commit_offsets, target, group, offsets, ctx.timeout)
+            if errors:
+                failures.append(f"{group}: " + "; ".join(sorted(set(errors.values()))[:3]))
+            else:
+                committed[group] = entry
+                ctx.say(
+                    f"group {group}: {len(offsets)} partition(s) set from {entry['how']}, "
+                    f"~{entry['duplicates']:,} records re-delivered"
+                )
+
+        await asyncio.gather(*(commit(g, e) for g, e in sorted(plan["groups"].items())))
+        for group in plan["refused"]:
+            ctx.say(
+                f"group {group}: REFUSED: it has active members on {ctx.target}; stop them and set it by hand"
+            )
+        if failures:
+            raise StepFailed(
+                "cannot commit: " + " | ".join(failures), groups=committed, refused=plan["refused"]
+            )
+        summary = f"{len(committed)} group(s) moved"
+        if plan["refused"]:
+            summary += f"; {len(plan['refused'])} refused (active): {', '.join(plan['refused'])}"
+        return Outcome.done(summary, groups=committed, refused=plan["refused"])
+
+    async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        from kdrtui.services.kafka import translate
+
+        groups = facts.get("groups", {})
+        if not groups:
+            return None
+        now = await asyncio.to_thread(
+            translate.committed_offsets, ctx.bootstrap(ctx.target), list(groups), ctx.timeout
+        )
+        for group, entry in groups.items():
+            have = now.get(group, {})
+            for key, offset in entry["offsets"].items():
+                if have.get(_tp(key), -1) < offset:
+                    return f"group {group} is behind its translated offset on {key}"
+        return None
+
+
+def _tp(key: str) -> tuple[str, int]:
+    topic, _, partition = key.rpartition(":")
+    return topic, int(partition)
+
+
+def _key(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+def _wanted_group(flow: MirrorFlow, group: str) -> bool:
+    import re
+
+    from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT
+
+    if group.startswith(("kdrtui-", "mm2-", "connect-")):
+        return False
+    if not any(re.fullmatch(p, group) for p in flow.groups):
+        return False
+    return not any(re.fullmatch(p, group) for p in (*MM2_GROUPS_EXCLUDE_DEFAULT, *flow.groups_exclude))
+
+
+def failover_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
+    """Per group: the offsets to commit on the target, how they were found, the expected duplicates.
+
+    A group's source position is its live committed offsets when the source answers, else its latest
+    checkpoints. Each partition resumes at the furthest safe translation of that position (checkpoint or
+    offset syncs, see :func:`~kdrtui.services.kafka.translate.best_downstream`); a partition with neither
+    starts from record timestamps ``fallback_rewind_seconds`` before the failover, and says so.
+    """
+    from kdrtui.services.kafka.topics import flow_mirrors
+
+    flow = ctx.stop_flow
+    target = ctx.bootstrap(ctx.target)
+    checkpoints = translate.read_checkpoints(target, flow.source, ctx.timeout)
+    syncs = translate.read_offset_syncs(target, flow.source, ctx.timeout)
+    by_checkpoint: dict[tuple[str, str, int], Any] = {}
+    positions: dict[str, dict[tuple[str, int], int]] = {}
+    for (group, topic, partition), cp in checkpoints.items():
+        if _wanted_group(flow, group):
+            source_topic = _source_name(flow, topic)
+            by_checkpoint[(group, source_topic, partition)] = cp
+            positions.setdefault(group, {})[(source_topic, partition)] = cp.upstream
+    live = "checkpointed"
+    if ctx.facts["preflight"].get("source_reachable"):
+        try:
+            source = ctx.bootstrap(ctx.source)
+            groups = [g for g in translate.list_groups(source, ctx.timeout) if _wanted_group(flow, g)]
+            for group, committed in translate.committed_offsets(source, groups, ctx.timeout).items():
+                mirrored = {tp: o for tp, o in committed.items() if flow_mirrors(flow, tp[0])}
+                if mirrored:
+                    positions[group] = mirrored
+            live = "committed"
+        except translate.TranslateError as exc:
+            ctx.say(f"cannot read the groups on {ctx.source} ({exc}): using their checkpoints")
+    rewind = ctx.plan.failover.fallback_rewind_seconds
+    rewind_ms = int((ctx.confirmed_at - rewind) * 1000)
+    by_group: dict[str, dict[str, Any]] = {}
+    for group, position in sorted(positions.items()):
+        offsets: dict[str, int] = {}
+        duplicates = 0
+        missing: list[tuple[str, int]] = []
+        for (source_topic, partition), upstream in sorted(position.items()):
+            part_syncs = syncs.get((source_topic, partition), [])
+            cp = by_checkpoint.get((group, source_topic, partition))
+            downstream = translate.best_downstream(upstream, cp, part_syncs)
+            name = target_name(flow, source_topic)
+            if downstream is None:
+                missing.append((name, partition))
+                continue
+            offsets[_key(name, partition)] = downstream
+            base = translate.upstream_of(part_syncs, downstream)
+            if base is None and cp is not None:
+                base = cp.upstream
+            duplicates += max(0, upstream - (base if base is not None else upstream))
+        how = f"{live} offsets translated (checkpoints, offset syncs)"
+        if missing:
+            found = translate.offsets_for_times(target, missing, rewind_ms, ctx.timeout)
+            offsets.update({_key(t, p): o for (t, p), o in found.items()})
+            how += (
+                f"; {len(missing)} partition(s) by timestamps {rewind} s before the failover (no translation)"
+            )
+        by_group[group] = {"offsets": offsets, "how": how, "duplicates": duplicates}
+    return _split_active(ctx, translate, by_group)
+
+
+def _source_name(flow: MirrorFlow, target_topic: str) -> str:
+    prefix = f"{flow.source}."
+    return target_topic.removeprefix(prefix) if flow.naming == Naming.PREFIXED else target_topic
+
+
+def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
+    """Failback: groups on the old target (now active) mapped back to the original source's topics.
+
+    ``<src>.orders`` (mirrored from here before the failover) maps back through the forward flow's offset
+    syncs; ``orders`` written there during the outage maps to ``<there>.orders`` here through the reverse
+    flow's checkpoints.
+    """
+    here, there = ctx.target, ctx.source  # failback: clients go back to `here` (the original primary)
+    forward = ctx.resume_flow  # here -> there
+    back = ctx.stop_flow  # there -> here
+    there_bootstrap, here_bootstrap = ctx.bootstrap(there), ctx.bootstrap(here)
+    checkpoints = translate.read_checkpoints(here_bootstrap, there, ctx.timeout)
+    syncs = translate.read_offset_syncs(there_bootstrap, here, ctx.timeout)
+    back_syncs = translate.read_offset_syncs(here_bootstrap, there, ctx.timeout)
+    groups = [g for g in translate.list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
+    committed = translate.committed_offsets(there_bootstrap, groups, ctx.timeout)
+    by_group: dict[str, dict[str, Any]] = {}
+    prefix = f"{here}."
+    for group, offsets in committed.items():
+        entry: dict[str, Any] = {"offsets": {}, "how": "offset syncs and checkpoints", "duplicates": 0}
+        for (topic, partition), offset in offsets.items():
+            if topic.startswith(prefix):  # mirrored from here before the failover
+                original = topic.removeprefix(prefix)
+                upstream = translate.upstream_of(syncs.get((original, partition), []), offset)
+                if upstream is not None:
+                    entry["offsets"][_key(original, partition)] = upstream
+            else:
+                cp = checkpoints.get((group, target_name(back, topic), partition))
+                part_syncs = back_syncs.get((topic, partition), [])
+                downstream = translate.best_downstream(offset, cp, part_syncs)
+                if downstream is not None:
+                    entry["offsets"][_key(target_name(back, topic), partition)] = downstream
+                    base = translate.upstream_of(part_syncs, downstream)
+                    if base is None and cp is not None:
+                        base = cp.upstream
+                    entry["duplicates"] += max(0, offset - (base if base is not None else offset))
+        if entry["offsets"]:
+            by_group[group] = entry
+    return _split_active(ctx, translate, by_group)
+
+
+def _split_active(ctx: DrContext, translate: Any, by_group: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    states = (
+        translate.group_states(ctx.bootstrap(ctx.target), list(by_group), ctx.timeout) if by_group else {}
+    )
+    refused = sorted(g for g in by_group if states.get(g, "dead") not in ("empty", "dead", "unknown"))
+    return {"groups": {g: e for g, e in by_group.items() if g not in refused}, "refused": refused}
