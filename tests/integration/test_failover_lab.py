@@ -351,3 +351,44 @@ async def test_killed_between_steps_4_and_5_resumes_without_repeating_step_4(
     assert sum(1 for e in entries if e["event"] == "step-start" and e["step"] == "stop-mirrormaker") == 1
     audit = [json.loads(line) for line in (tmp_path / "state" / "audit.log").read_text().splitlines()]
     assert [a["outcome"] for a in audit if a["action"].startswith("failover")][-1] == "completed"
+
+
+async def test_region_down_failover_goes_on_without_the_primary(
+    lab: Lab, tmp_path: Path, unique_name: str, stop_all_after: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes")
+    stop_all_after.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    topic, group = unique_name, f"{unique_name}-app"
+    create_topic(primary, topic, partitions=2)
+    produce_numbered(primary, topic, 200)
+    before = consume(primary, group, topic, 80)
+    committed = {p: len(vs) for p, vs in before.items()}
+    await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
+    wait_for_checkpoint(dr, group, topic, committed)
+    deadline = time.monotonic() + 60
+    while sum(len(v) for v in everything(dr, f"{PRIMARY}.{topic}", 2).values()) < 200:
+        assert time.monotonic() < deadline, "MirrorMaker never mirrored the 200 records"
+        time.sleep(0.5)
+
+    lab.kill(PRIMARY)  # the primary region goes dark
+    try:
+        forecast = Operation(plan, path, FAILOVER, store_root=tmp_path / "state")
+        go, lines = await forecast.forecast()
+        await forecast.close()
+        assert go, lines
+        assert any(line.startswith(f"{PRIMARY}: UNREACHABLE") for line in lines), lines
+        result = await Operation(plan, path, FAILOVER, store_root=tmp_path / "state").run()
+        assert result.outcome == "completed", result.error
+    finally:
+        lab.up()
+    assert result.state is not None
+    steps = {record.key: (str(record.status), record.summary) for record in result.state.steps.values()}
+    assert steps["fence"][0] == "skipped" and "unreachable" in steps["fence"][1]
+    assert steps["drain"][0] == "skipped" and steps["replication"][0] == "skipped"
+    assert result.report["rpo_measured"] is False
+    # The group resumes on dr from its checkpoint: nothing it had not read is skipped.
+    after = read_from_committed(dr, group, f"{PRIMARY}.{topic}", 2)
+    everything_on_dr = everything(dr, f"{PRIMARY}.{topic}", 2)
+    assert flat(before) | flat(after) == flat(everything_on_dr)
+    assert all(len(set(before.get(p, [])) & set(after[p])) <= OFFSET_LAG_MAX for p in range(2))
