@@ -194,15 +194,25 @@ class Fence(Step[DrContext]):
             f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped", topics=topics
         )
 
-    async def _still_moving(self, ctx: DrContext, topics: list[str]) -> list[str]:
-        """Topics whose end offsets still move a moment after the fence (in-flight writes settle first)."""
+    async def _still_moving(self, ctx: DrContext, topics: list[str], settle_s: float = 15.0) -> list[str]:
+        """Topics whose end offsets still move ``settle_s`` after the fence, else [].
+
+        Brokers apply a config change when its metadata reaches them, and requests already past the check
+        still land: wait for one quiet 1.5 s window, for up to ``settle_s``.
+        """
         if not topics:
             return []
-        await asyncio.sleep(0.5)  # let requests already past the check land
-        first = await _end_sums(ctx, ctx.source, topics)
-        await asyncio.sleep(1.5)
-        second = await _end_sums(ctx, ctx.source, topics)
-        return [t for t in topics if second.get(t, 0) != first.get(t, 0)]
+        deadline = time.monotonic() + settle_s
+        await asyncio.sleep(0.5)
+        before = await _end_sums(ctx, ctx.source, topics)
+        while True:
+            await asyncio.sleep(1.5)
+            now = await _end_sums(ctx, ctx.source, topics)
+            moved = [t for t in topics if now.get(t, 0) != before.get(t, 0)]
+            if not moved or time.monotonic() > deadline:
+                return moved
+            ctx.say(f"{len(moved)} topic(s) still took writes; waiting for the fence to reach every broker")
+            before = now
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
         if not facts.get("topics"):
