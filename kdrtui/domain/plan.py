@@ -323,6 +323,42 @@ class EdgeNode(BaseModel):
         return _blank_to_none(value)
 
 
+def _cron(text: str) -> str | None:
+    fields = text.split()
+    if len(fields) != 5:
+        return f"must be a cron expression of 5 fields (minute hour day month weekday), not {len(fields)}"
+    if not all(re.fullmatch(r"[0-9*/,\-]+|[A-Za-z]{3}(-[A-Za-z]{3})?", f) for f in fields):
+        return "may use only digits, *, /, , and - (or month/day names) in each field"
+    return None
+
+
+class Schedule(BaseModel):
+    """When MirrorMaker runs for a cold-standby flow: every N minutes for M minutes, or a cron expression."""
+
+    model_config = _MODEL_CONFIG
+
+    every_minutes: Annotated[StrictInt, Field(ge=1, le=10080)] | None = None
+    """Start a batch every this many minutes."""
+    run_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] | None = None
+    """How long each batch runs; less than every_minutes."""
+    cron: Annotated[str, _rule(_cron)] | None = None
+    """A 5-field cron expression for the start of each batch (instead of every_minutes)."""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Schedule:
+        if self.cron is None and self.every_minutes is None:
+            raise ValueError("give every_minutes (with run_minutes) or cron")
+        if self.cron is not None and self.every_minutes is not None:
+            raise ValueError("give every_minutes or cron, not both")
+        if self.run_minutes is None:
+            raise ValueError("run_minutes is required: how long each batch runs")
+        if self.every_minutes is not None and self.run_minutes >= self.every_minutes:
+            raise ValueError(
+                f"run_minutes ({self.run_minutes}) must be less than every_minutes ({self.every_minutes})"
+            )
+        return self
+
+
 class MirrorFlow(BaseModel):
     """Replication of topics and consumer-group offsets from one cluster to another."""
 
@@ -355,6 +391,8 @@ class MirrorFlow(BaseModel):
     flush_seconds: Annotated[StrictInt, Field(ge=1)] = 10
     """Seconds between commits of the replicated position (MM2's offset flush on the target, MM1's
     offset commit): how much is re-sent after a restart."""
+    schedule: Schedule | None = None
+    """Cold standby: run MirrorMaker in scheduled batches instead of all the time."""
 
     @model_validator(mode="before")
     @classmethod

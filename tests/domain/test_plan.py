@@ -17,6 +17,7 @@ from kdrtui.domain.plan import (
     ClientSwitch,
     Cluster,
     EdgeNode,
+    FailoverSettings,
     HDInsightCluster,
     MirrorFlow,
     MirrorMakerKind,
@@ -26,6 +27,7 @@ from kdrtui.domain.plan import (
     PlanInfo,
     PlanInvalid,
     PlanProblem,
+    Schedule,
     Topology,
     load_plan,
     parse_plan,
@@ -233,7 +235,7 @@ def test_docs_example_is_a_valid_plan() -> None:
 def test_docs_mention_every_key() -> None:
     text = DOCS.read_text(encoding="utf-8")
     models: list[type[BaseModel]] = [PlanInfo, Cluster, HDInsightCluster, EdgeNode, MirrorFlow]
-    models += [Objectives, ClientSwitch]
+    models += [Objectives, ClientSwitch, FailoverSettings, Schedule]
     for model in models:
         for name in model.model_fields:
             # A key is documented in a table row (`name`) or as a sub-table header (....name]).
