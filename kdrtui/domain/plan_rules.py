@@ -262,6 +262,7 @@ class _Rules:
                     all_sound = False
                 if alias is not None and alias not in self.clusters:
                     self.add(("flows", n, key), self.unknown(alias))
+            self.schedule(n, flow)
             kind = flow.get("mirrormaker", MirrorMakerKind.MM2.value)
             default = Naming.IDENTITY if kind == MirrorMakerKind.MM1 else Naming.PREFIXED
             namings[n] = naming = flow.get("naming", default.value)
@@ -287,6 +288,18 @@ class _Rules:
             else:
                 pairs[(source, target)] = n
         self.topology(bool(flows), pairs, namings, all_sound)
+
+    def schedule(self, n: int, flow: dict[str, Any]) -> None:
+        """Only a cold standby runs MirrorMaker in batches; the others mirror all the time (or not at all)."""
+        topology = self.info.get("topology")
+        if "schedule" not in flow or topology == Topology.COLD_STANDBY:
+            return
+        if topology in (Topology.HOT_STANDBY, Topology.ACTIVE_ACTIVE):
+            self.add(
+                ("flows", n, "schedule"),
+                f"a {topology} plan mirrors all the time (or not at all); only a cold-standby plan runs "
+                'MirrorMaker in scheduled batches: remove [flows.schedule] or choose topology "cold-standby"',
+            )
 
     def topology(
         self, any_flow: bool, pairs: dict[tuple[str, str], int], namings: dict[int, object], all_sound: bool

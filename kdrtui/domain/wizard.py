@@ -247,13 +247,14 @@ HELP: dict[str, str] = {
 }
 """One line of help per field."""
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "topology": tuple(t.value for t in Topology),
-    "naming": tuple(n.value for n in Naming),
-    "mirrormaker": tuple(m.value for m in MirrorMakerKind),
-    "switch_method": tuple(s.value for s in SwitchMethod),
+CHOICES: dict[str, tuple[StrEnum, ...]] = {
+    "topology": tuple(Topology),
+    "naming": tuple(Naming),
+    "mirrormaker": tuple(MirrorMakerKind),
+    "switch_method": tuple(SwitchMethod),
 }
-"""The values of the fields that are a choice (the rest are free text)."""
+"""The members of the fields that are a choice (the rest are free text); ``member.value`` is the text
+:func:`set_field` takes."""
 
 _ENUMS: dict[str, type[StrEnum]] = {
     "topology": Topology,
@@ -275,7 +276,11 @@ _INTS = frozenset(
 _OPTIONAL_INTS = frozenset({"schedule_every_minutes", "schedule_run_minutes"})
 _MIRRORING_ONLY = frozenset(FIELDS["replication"]) | {"ssh_key_file"}
 _SCHEDULE = frozenset({"schedule_every_minutes", "schedule_run_minutes", "schedule_cron"})
-_ANSWER_FIELDS = frozenset(f.name for f in dataclasses.fields(WizardAnswers)) - {"input_errors", "base"}
+FIELD_NAMES: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(WizardAnswers) if f.name not in ("input_errors", "base")
+)
+"""Every answer :func:`set_field` takes, in declaration order."""
+_ANSWER_FIELDS = frozenset(FIELD_NAMES)
 
 
 def mirrors(answers: WizardAnswers) -> bool:
