@@ -43,6 +43,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from kdrtui.domain import azure_names
+from kdrtui.domain.schedule import CronError, parse_cron, shortest_gap_minutes
 from kdrtui.domain.toml_lines import KeyPath, LineIndex, format_path, line_index
 
 # --- problems ---------------------------------------------------------------------------------------
@@ -324,11 +325,10 @@ class EdgeNode(BaseModel):
 
 
 def _cron(text: str) -> str | None:
-    fields = text.split()
-    if len(fields) != 5:
-        return f"must be a cron expression of 5 fields (minute hour day month weekday), not {len(fields)}"
-    if not all(re.fullmatch(r"[0-9*/,\-]+|[A-Za-z]{3}(-[A-Za-z]{3})?", f) for f in fields):
-        return "may use only digits, *, /, , and - (or month/day names) in each field"
+    try:
+        parse_cron(text)
+    except CronError as exc:
+        return str(exc)
     return None
 
 
@@ -356,6 +356,13 @@ class Schedule(BaseModel):
             raise ValueError(
                 f"run_minutes ({self.run_minutes}) must be less than every_minutes ({self.every_minutes})"
             )
+        if self.cron is not None:
+            gap = shortest_gap_minutes(parse_cron(self.cron))
+            if self.run_minutes >= gap:
+                raise ValueError(
+                    f"run_minutes ({self.run_minutes}) must be less than the shortest time between two "
+                    f"starts of cron '{self.cron}' ({gap} min), or batches would overlap"
+                )
         return self
 
 
