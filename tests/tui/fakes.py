@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from kdrtui.domain.divergence import DivergenceSnapshot
 from kdrtui.domain.health import ClusterObservation
 from kdrtui.domain.lag import LagSnapshot
 from kdrtui.domain.plan import Plan, parse_plan
@@ -96,6 +97,32 @@ class ScriptedLagSource:
         return self
 
     def refresh(self) -> LagSnapshot:
+        with self.lock:
+            self.calls += 1
+            if self.fail is not None:
+                raise self.fail
+            return self.current
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ScriptedDivergenceSource:
+    """A hot standby's divergence source: returns the snapshot the test set last, or raises ``fail``."""
+
+    def __init__(self, first: DivergenceSnapshot) -> None:
+        self.current = first
+        self.fail: Exception | None = None
+        self.calls = 0
+        self.closed = False
+        self.plans: list[Plan] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, plan: Plan) -> ScriptedDivergenceSource:
+        self.plans.append(plan)
+        return self
+
+    def refresh(self) -> DivergenceSnapshot:
         with self.lock:
             self.calls += 1
             if self.fail is not None:

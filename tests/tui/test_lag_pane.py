@@ -9,11 +9,18 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
+from kdrtui.domain.divergence import DivergenceSnapshot
 from kdrtui.domain.lag import FlowLag, GroupLag, Health, LagSnapshot, PartitionLag, TopicLag, worst
 from kdrtui.domain.plan import Plan, parse_plan
 from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.screens.lag import LagScreen
-from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, ScriptedProbes, sample_plan
+from tests.tui.fakes import (
+    FIXED_NOW,
+    ScriptedDivergenceSource,
+    ScriptedLagSource,
+    ScriptedProbes,
+    sample_plan,
+)
 from tests.tui.pilot_helpers import until
 
 
@@ -295,14 +302,20 @@ async def test_hidden_pane_is_not_polled() -> None:
         await refreshes(pilot, source, 2)
 
 
-async def test_no_flows_say_so() -> None:
+async def test_hot_standby_polls_no_mirror_lag() -> None:
+    # Nothing is mirrored: the pane shows the divergence view (tests/tui/test_divergence_pane.py).
     source = ScriptedLagSource(three_topics())
     app = build_lag_app(source, plan=parse_plan(HOT_STANDBY_PLAN, "hot.toml"))
+    app.divergence_source_factory = ScriptedDivergenceSource(  # type: ignore[attr-defined]
+        DivergenceSnapshot(taken_at=FIXED_NOW, primary="primary", secondary="dr", topics=())
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("4")
         await until(pilot, lambda: isinstance(app.screen, LagScreen))
-        text = static_text(app, "#lag-empty")
-        assert "Hot standby with dual ingest: nothing is mirrored" in text
+        assert "hot standby (dual ingest): divergence between primary and dr" in static_text(
+            app, "#div-summary"
+        )
+        assert not app.screen.query("#lag-table")
         await pilot.pause(0.2)
         assert source.calls == 0
 

@@ -31,6 +31,8 @@ from kdrtui.tui.widgets.sparkline import sparkline
 if TYPE_CHECKING:
     from textual.widgets.data_table import ColumnKey
 
+    from kdrtui.tui.screens.divergence import DivergenceView
+
 
 class LagSource(Protocol):
     """Where lag snapshots come from (the real one is ``services.kafka.lag_engine.LagEngine``)."""
@@ -249,11 +251,28 @@ class LagScreen(ModeScreen):
             return "No plan: nothing to watch. Open one with `kdrtui --plan PATH` (or --plan lab)."
         if not plan.flows:
             if plan.plan.topology is Topology.HOT_STANDBY:
-                return "Hot standby with dual ingest: nothing is mirrored; divergence view not built yet."
+                return "Hot standby with dual ingest: nothing is mirrored (the divergence view is shown)."
             return "The plan has no flows: nothing is mirrored, so there is no mirror lag to show."
         return None
 
+    @property
+    def divergence(self) -> bool:
+        """Hot standby with dual ingest: the pane shows the divergence view instead of mirror lag."""
+        plan = self.plan
+        return plan is not None and not plan.flows and plan.plan.topology is Topology.HOT_STANDBY
+
+    def _divergence_view(self) -> DivergenceView:
+        from kdrtui.tui.screens.divergence import DivergenceView
+
+        return self.query_one("#divergence", DivergenceView)
+
     def compose_body(self) -> ComposeResult:
+        if self.divergence:
+            from kdrtui.tui.screens.divergence import DivergenceView
+
+            assert self.plan is not None
+            yield DivergenceView(self.plan, id="divergence")
+            return
         reason = self._empty_reason()
         if reason is not None:
             yield Static(Text(reason), id="lag-empty")
@@ -293,6 +312,9 @@ class LagScreen(ModeScreen):
     # -- polling ------------------------------------------------------------------------------------
 
     def on_screen_resume(self) -> None:
+        if self.divergence:
+            self._divergence_view().resume()
+            return
         if not self.has_flows:
             return
         self._wake = threading.Event()  # each poll loop has its own, so a dying one never steals a wake
@@ -301,6 +323,8 @@ class LagScreen(ModeScreen):
             self._draw()
 
     def on_screen_suspend(self) -> None:
+        if self.divergence:
+            self._divergence_view().suspend()
         # Hidden panes cost nothing: stop polling until shown again.
         self.workers.cancel_group(self, "lag-poll")
         self._wake.set()

@@ -1,0 +1,563 @@
+"""The lag pane of a hot standby with dual ingest: divergence between the two clusters, per topic.
+
+Nothing is mirrored in a hot-standby plan, so the Mirror lag pane (:mod:`kdrtui.tui.screens.lag`) shows this
+view instead: per application topic the records each cluster holds, the age of each side's newest record,
+Δ records, Δ seconds and a health from the plan's lag thresholds (see :mod:`kdrtui.domain.divergence`).
+
+Like the mirror-lag table it polls in a thread worker only while the pane is shown (the pane calls
+:meth:`DivergenceView.resume` / :meth:`DivergenceView.suspend`), draws only the newest snapshot, and
+updates its tables by diff. Keys: ``/`` filter, ``o`` sort, ``enter`` a topic's partitions, ``esc`` back,
+``r`` refresh now. Tests inject a source with ``app.divergence_source_factory``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Protocol
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
+from textual.worker import get_current_worker
+
+from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, SideFacts, TopicDivergence
+from kdrtui.domain.health import compact_age
+from kdrtui.domain.lag import SEVERITY
+from kdrtui.domain.plan import Plan
+from kdrtui.tui.screens.lag import HEALTH_COLOUR, Cell, LagTable, SortableText, compact
+
+
+class DivergenceSource(Protocol):
+    """Where divergence snapshots come from (the real one is ``DivergenceEngine``)."""
+
+    def refresh(self) -> DivergenceSnapshot:
+        """Read both clusters now (blocking; called from a thread)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients."""
+        ...
+
+
+DivergenceSourceFactory = Callable[[Plan], DivergenceSource]
+"""Builds the divergence source for a plan (tests inject a scripted one)."""
+
+
+def divergence_engine_factory(plan: Plan) -> DivergenceSource:
+    """The real divergence engine; imported only when the pane first polls."""
+    from kdrtui.services.kafka.divergence_engine import DivergenceEngine
+
+    return DivergenceEngine(plan)
+
+
+HEADER = "hot standby (dual ingest): divergence between {primary} and {secondary}"
+"""First line of the pane."""
+
+SORTS = ("worst", "name", "Δ records", "Δ s")
+"""The orders ``o`` cycles through."""
+
+
+def short(alias: str) -> str:
+    """A cluster alias cut to fit a column label."""
+    return alias if len(alias) <= 3 else alias[:3]
+
+
+def topic_columns(primary: str, secondary: str) -> tuple[tuple[str, str, int, str], ...]:
+    """(key, label, width, justify) of the topic table; 78 columns wide at the narrowest."""
+    p, s = short(primary), short(secondary)
+    return (
+        ("topic", "topic", 14, "left"),
+        ("records_primary", f"{p} rec", 7, "right"),
+        ("records_secondary", f"{s} rec", 7, "right"),
+        ("delta_records", "Δ rec", 7, "right"),
+        ("newest_primary", f"{p} age", 7, "right"),
+        ("newest_secondary", f"{s} age", 7, "right"),
+        ("delta_s", "Δ s", 7, "right"),
+        ("health", "health", 7, "left"),
+    )
+
+
+def partition_columns(primary: str, secondary: str) -> tuple[tuple[str, str, int, str], ...]:
+    """(key, label, width, justify) of a topic's partitions."""
+    return (
+        ("partition", "partition", 9, "right"),
+        ("records_primary", f"{primary} records"[:14], 14, "right"),
+        ("records_secondary", f"{secondary} records"[:14], 14, "right"),
+        ("delta_records", "Δ records", 10, "right"),
+        ("newest_primary", f"{primary} age"[:10], 10, "right"),
+        ("newest_secondary", f"{secondary} age"[:10], 10, "right"),
+    )
+
+
+def signed(n: int) -> str:
+    """``+250``, ``-1.2k``, ``0``."""
+    return "0" if n == 0 else ("+" if n > 0 else "-") + compact(abs(n))
+
+
+def age(now: float, newest: float | None) -> str:
+    """Age of a newest record, ``-`` without one."""
+    return "-" if newest is None else compact_age(max(0.0, now - newest))
+
+
+def delta_seconds(topic: TopicDivergence) -> str:
+    """Signed Δ s; ``≥gap`` when one side has no record to compare with."""
+    if topic.seconds_delta is not None:
+        gap = topic.seconds_delta
+        if abs(gap) < 0.05:
+            return "0"
+        return ("+" if gap > 0 else "-") + compact_age(abs(gap))
+    return f"≥{compact_age(topic.gap_s)}" if topic.gap_s > 0 else "-"
+
+
+def sort_key(mode: str) -> Callable[[TopicDivergence], Any]:
+    """Key function for one of :data:`SORTS`."""
+    if mode == "name":
+        return lambda t: t.topic
+    if mode == "Δ records":
+        return lambda t: (-abs(t.records_delta), t.topic)
+    if mode == "Δ s":
+        return lambda t: (-t.gap_s, t.topic)
+    return lambda t: (-SEVERITY[t.health], -t.gap_s, -abs(t.records_delta), t.topic)
+
+
+def topic_cells(snapshot: DivergenceSnapshot, topic: TopicDivergence) -> tuple[Cell, ...]:
+    """One topic row. Numbers of a stale snapshot are muted and the health says so: never look fresh."""
+    stale = snapshot.stale_s is not None
+    muted = "text-muted" if stale else ""
+    now = snapshot.taken_at if not stale else snapshot.taken_at - (snapshot.stale_s or 0.0)
+
+    def records(side: SideFacts | None) -> Cell:
+        return ("-", "error" if not stale else muted) if side is None else (compact(side.records), muted)
+
+    differs = "warning" if topic.records_delta and not stale else muted
+    return (
+        (topic.topic, ""),
+        records(topic.primary),
+        records(topic.secondary),
+        (signed(topic.records_delta), differs),
+        (age(now, topic.primary.newest if topic.primary else None), muted),
+        (age(now, topic.secondary.newest if topic.secondary else None), muted),
+        (delta_seconds(topic), muted),
+        (f"{topic.health}?" if stale else str(topic.health), muted or HEALTH_COLOUR[topic.health]),
+    )
+
+
+class DivergenceRefreshed(Message):
+    """The source returned a snapshot; a newer pending one replaces it unseen."""
+
+    def __init__(self, snapshot: DivergenceSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DivergenceRefreshed)
+
+
+class DivergenceRefreshFailed(Message):
+    """The source raised; polling carries on."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class DivergenceView(Vertical):
+    """Divergence between the primary and the secondary of a hot-standby plan, worst topic first."""
+
+    DEFAULT_CSS = """
+    DivergenceView { height: 1fr; }
+    DivergenceView #div-summary { height: auto; max-height: 3; padding: 0 1; text-wrap: nowrap;
+        text-overflow: ellipsis; }
+    DivergenceView #div-banner, DivergenceView #div-detail-title { height: 1; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis; }
+    DivergenceView #div-filter { height: 1; border: none; padding: 0 1; }
+    DivergenceView #div-table, DivergenceView #div-detail { height: 1fr; }
+    DivergenceView #div-banner, DivergenceView #div-filter, DivergenceView #div-detail-title,
+    DivergenceView #div-detail { display: none; }
+    """
+
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("slash", "filter", "Filter", key_display="/", id="divergence.filter"),
+        Binding("o", "cycle_sort", "Sort", id="divergence.sort"),
+        Binding("enter", "drill", "Partitions", id="divergence.partitions"),
+        Binding("escape", "back", "Back", id="divergence.back"),
+        Binding("r", "refresh_now", "Refresh", id="divergence.refresh"),
+    ]
+
+    def __init__(self, plan: Plan, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.plan = plan
+        """The plan as loaded (the roles of a failover come from the runbook state when polling)."""
+        self.snapshot: DivergenceSnapshot | None = None
+        """The newest snapshot received."""
+        self.error: str | None = None
+        """Why the last refresh failed; None after a good one."""
+        self.sort_mode = SORTS[0]
+        self.filter_text = ""
+        self.view = "topics"
+        """``topics`` or ``partitions``."""
+        self.drilled: str | None = None
+        """Topic whose partitions are shown."""
+        self.shown = False
+        """Whether the pane is on screen (polling)."""
+        self._cells: dict[str, dict[str, tuple[Cell, ...]]] = {}
+        self._texts: dict[str, tuple[str, str]] = {}
+        self._wake = threading.Event()
+        self._source: DivergenceSource | None = None
+        self._source_plan: Plan | None = None
+        self._source_lock = threading.Lock()
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        primary, secondary = self.plan.primary_alias, self.plan.secondary_alias
+        header = HEADER.format(primary=primary, secondary=secondary)
+        yield Static(Text(f"{header}\nwaiting for the first reading…"), id="div-summary")
+        yield Static("", id="div-banner")
+        yield Input(placeholder="filter topics (Esc clears)", id="div-filter")
+        table = LagTable(id="div-table", cursor_type="row", zebra_stripes=False)
+        for key, label, width, _ in topic_columns(primary, secondary):
+            table.add_column(label, key=key, width=width)
+        yield table
+        yield Static("", id="div-detail-title")
+        detail = LagTable(id="div-detail", cursor_type="row", zebra_stripes=False)
+        for key, label, width, _ in partition_columns(primary, secondary):
+            detail.add_column(label, key=key, width=width)
+        yield detail
+
+    def on_mount(self) -> None:
+        # Give a wide terminal's spare columns to the topic names.
+        spare = max(0, min(30, self.app.size.width - 82))
+        if spare:
+            table = self.query_one("#div-table", DataTable)
+            for column in table.columns.values():
+                if column.key.value == "topic":
+                    column.width += spare
+                    column.auto_width = False
+
+    # -- polling ------------------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """The pane is shown: poll, and draw what is known."""
+        self.shown = True
+        self._wake = threading.Event()  # each poll loop has its own, so a dying one never steals a wake
+        self.poll_loop(self._wake)
+        if self.screen.focused is None:
+            self.query_one("#div-detail" if self.view == "partitions" else "#div-table").focus()
+        if self.snapshot is not None:
+            self._draw()
+
+    def suspend(self) -> None:
+        """The pane is hidden: stop polling until shown again."""
+        self.shown = False
+        self.workers.cancel_group(self, "divergence-poll")
+        self._wake.set()
+
+    def on_unmount(self) -> None:
+        self.suspend()
+        with self._source_lock:
+            source, self._source = self._source, None
+        if source is not None:
+            source.close()
+
+    def _get_source(self) -> DivergenceSource:
+        """The source for the plan as it runs now (after a failover the roles are swapped)."""
+        from kdrtui.services.runbook.operate import current_plan
+
+        plan = current_plan(self.plan, getattr(self.app, "plan_path", None))
+        with self._source_lock:
+            if self._source is not None and plan != self._source_plan:
+                self._source.close()
+                self._source = None
+            if self._source is None:
+                factory: DivergenceSourceFactory = (
+                    getattr(self.app, "divergence_source_factory", None) or divergence_engine_factory
+                )
+                self._source = factory(plan)
+                self._source_plan = plan
+            return self._source
+
+    @work(thread=True, exclusive=True, group="divergence-poll", exit_on_error=False)
+    def poll_loop(self, wake: threading.Event) -> None:
+        """Thread worker: refresh, post the snapshot, wait; until cancelled."""
+        worker = get_current_worker()
+        interval = float(getattr(self.app, "lag_interval", 2.0))
+        while not worker.is_cancelled:
+            try:
+                snapshot = self._get_source().refresh()
+            except Exception as exc:  # shown on the pane; polling carries on
+                if worker.is_cancelled:
+                    break
+                self.post_message(DivergenceRefreshFailed(f"{type(exc).__name__}: {exc}"))
+            else:
+                if worker.is_cancelled:
+                    break
+                self.post_message(DivergenceRefreshed(snapshot))
+            wake.wait(interval)
+            wake.clear()
+
+    def action_refresh_now(self) -> None:
+        """Read both clusters now instead of waiting for the next interval."""
+        self._wake.set()
+
+    def on_divergence_refreshed(self, message: DivergenceRefreshed) -> None:
+        self.snapshot = message.snapshot
+        self.error = None
+        if self.shown:
+            self._draw()
+
+    def on_divergence_refresh_failed(self, message: DivergenceRefreshFailed) -> None:
+        if message.error != self.error:
+            self.notify(f"Divergence refresh failed: {message.error}", severity="error", timeout=8)
+        self.error = message.error
+        if self.shown:
+            self._draw_banner()
+
+    # -- drawing ------------------------------------------------------------------------------------
+
+    def _colour(self, name: str) -> str:
+        if not name:
+            return ""
+        theme = self.app.current_theme
+        if name == "text-muted":
+            return f"dim {theme.foreground or ''}".strip()
+        return str(getattr(theme, name, None) or theme.foreground or "")
+
+    def _set_text(self, widget_id: str, text: str, colour: str = "") -> None:
+        """Update a one-widget text only when it changed; hide it when empty."""
+        if self._texts.get(widget_id) == (text, colour):
+            return
+        self._texts[widget_id] = (text, colour)
+        widget = self.query_one(f"#{widget_id}", Static)
+        widget.display = bool(text)
+        widget.update(Text(text, style=self._colour(colour)))
+
+    def _draw(self) -> None:
+        with self.app.batch_update():
+            self._draw_summary()
+            self._draw_banner()
+            self._draw_topics()
+            if self.view == "partitions":
+                self._draw_partitions()
+
+    def _draw_summary(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        header = HEADER.format(primary=snapshot.primary, secondary=snapshot.secondary)
+        apart = [t for t in snapshot.topics if t.records_delta or t.gap_s or t.reason]
+        line = (
+            f"active: {snapshot.primary} · {len(snapshot.topics)} topics, {len(apart)} apart"
+            f" · Δ {snapshot.records_delta:+,} records · worst gap {compact_age(snapshot.gap_s)}"
+            f" · {snapshot.health}"
+        )
+        if snapshot.stale_s is not None:
+            line += " (stale)"
+        self._set_text("div-summary", f"{header}\n{line}", HEALTH_COLOUR[snapshot.health])
+
+    def _draw_banner(self) -> None:
+        parts: list[str] = []
+        snapshot = self.snapshot
+        colour = "warning"
+        if snapshot is not None:
+            if snapshot.stale_s is not None:
+                down = ", ".join(sorted(snapshot.unreachable)) or "a cluster"
+                parts.append(f"[{down} unreachable — data {int(snapshot.stale_s)} s old]")
+            elif snapshot.error:
+                parts.append(snapshot.error)
+        if self.error is not None:
+            parts.append(f"refresh failed: {self.error} (retrying)")
+            colour = "error"
+        self._set_text("div-banner", " ".join(parts), colour)
+
+    def _topic_rows(self) -> list[TopicDivergence]:
+        if self.snapshot is None:
+            return []
+        needle = self.filter_text.lower()
+        rows = [t for t in self.snapshot.topics if needle in t.topic.lower()]
+        rows.sort(key=sort_key(self.sort_mode))
+        return rows
+
+    def _draw_topics(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        columns = topic_columns(snapshot.primary, snapshot.secondary)
+        rows = [(t.topic, topic_cells(snapshot, t)) for t in self._topic_rows()]
+        self._sync("div-table", columns, rows)
+
+    def _draw_partitions(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None or self.drilled is None:
+            return
+        columns = partition_columns(snapshot.primary, snapshot.secondary)
+        found = next((t for t in snapshot.topics if t.topic == self.drilled), None)
+        if found is None:
+            self._set_text(
+                "div-detail-title", f"{self.drilled}: no longer on either cluster (Esc: back)", "warning"
+            )
+            self._sync("div-detail", columns, [])
+            return
+        title = f"{found.topic}: partitions · {found.health}"
+        if found.reason:
+            title += f" · {found.reason}"
+        self._set_text("div-detail-title", title + " · Esc: back", HEALTH_COLOUR[found.health])
+        stale = snapshot.stale_s is not None
+        muted = "text-muted" if stale else ""
+        now = snapshot.taken_at - (snapshot.stale_s or 0.0)
+
+        def by_partition(side: SideFacts | None) -> dict[int, PartitionFacts]:
+            return {} if side is None else {p.partition: p for p in side.partitions}
+
+        primary, secondary = by_partition(found.primary), by_partition(found.secondary)
+        rows: list[tuple[str, tuple[Cell, ...]]] = []
+        for n in sorted(set(primary) | set(secondary)):
+            p, s = primary.get(n), secondary.get(n)
+            delta = (p.records if p else 0) - (s.records if s else 0)
+            rows.append(
+                (
+                    str(n),
+                    (
+                        (str(n), ""),
+                        ("-" if p is None else f"{p.records:,}", muted),
+                        ("-" if s is None else f"{s.records:,}", muted),
+                        (f"{delta:+,}" if delta else "0", "warning" if delta and not stale else muted),
+                        (age(now, None if p is None or p.newest_ms is None else p.newest_ms / 1000), muted),
+                        (age(now, None if s is None or s.newest_ms is None else s.newest_ms / 1000), muted),
+                    ),
+                )
+            )
+        self._sync("div-detail", columns, rows)
+
+    def _sync(
+        self,
+        table_id: str,
+        columns: Iterable[tuple[str, str, int, str]],
+        rows: list[tuple[str, tuple[Cell, ...]]],
+    ) -> None:
+        """Make a table show ``rows`` (in that order) by touching only what differs."""
+        table = self.query_one(f"#{table_id}", LagTable)
+        justify = {key: just for key, _, _, just in columns}
+        column_keys = list(justify)
+        cache = self._cells.setdefault(table_id, {})
+        wanted = {key for key, _ in rows}
+        for key in [k for k in cache if k not in wanted]:
+            table.remove_row(key)
+            del cache[key]
+        changes: list[tuple[str, str, Text]] = []
+        for key, cells in rows:
+            old = cache.get(key)
+            if old is None:
+                texts = [self._text(key, c, justify[k]) for k, c in zip(column_keys, cells, strict=True)]
+                table.add_row(*texts, key=key)
+            elif old != cells:
+                changes += [
+                    (key, column, self._text(key, after, justify[column]))
+                    for column, before, after in zip(column_keys, old, cells, strict=True)
+                    if before != after
+                ]
+            cache[key] = cells
+        table.update_cells(changes)
+        order = [key for key, _ in rows]
+        if [str(r.key.value) for r in table.ordered_rows] != order:
+            rank = {key: i for i, key in enumerate(order)}
+            first: ColumnKey | str = column_keys[0]
+            table.sort(first, key=lambda cell: rank[cell.row_key])
+
+    def _text(self, key: str, cell: Cell, justify: str) -> SortableText:
+        text = SortableText(
+            cell[0],
+            style=self._colour(cell[1]),
+            justify=justify,  # type: ignore[arg-type]
+            overflow="ellipsis",
+            no_wrap=True,
+        )
+        text.row_key = key
+        return text
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Filter topics by a substring (Esc clears)."""
+        if self.view != "topics":
+            return
+        box = self.query_one("#div-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "div-filter":
+            event.stop()
+            self.filter_text = event.value
+            with self.app.batch_update():
+                self._draw_topics()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "div-filter":
+            event.stop()
+            if not event.value:
+                event.input.display = False
+            self.query_one("#div-table").focus()
+
+    def action_cycle_sort(self) -> None:
+        """Order topics by: worst, name, Δ records, Δ s."""
+        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
+        self.notify(f"Sorted by {self.sort_mode}", timeout=2)
+        with self.app.batch_update():
+            self._draw_topics()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "div-table":
+            event.stop()
+            self.action_drill()
+        elif event.data_table.id == "div-detail":
+            event.stop()
+
+    def action_drill(self) -> None:
+        """Show the selected topic's partitions on both clusters."""
+        if self.view != "topics":
+            return
+        table = self.query_one("#div-table", DataTable)
+        if table.row_count == 0:
+            self.notify("No topic to drill into yet.", severity="warning", timeout=3)
+            return
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        if key.value is None:
+            return
+        self.view, self.drilled = "partitions", str(key.value)
+        detail = self.query_one("#div-detail", LagTable)
+        detail.clear()
+        self._cells.pop("div-detail", None)
+        table.display = False
+        self.query_one("#div-filter").display = False
+        detail.display = True
+        with self.app.batch_update():
+            self._draw_partitions()
+        detail.focus()
+
+    def action_back(self) -> None:
+        """Back: clear the filter, or leave a topic's partitions for the topic table."""
+        box = self.query_one("#div-filter", Input)
+        table = self.query_one("#div-table")
+        if self.view == "topics":
+            if box.display or self.filter_text:
+                box.value = ""
+                self.filter_text = ""
+                box.display = False
+                with self.app.batch_update():
+                    self._draw_topics()
+            table.focus()
+            return
+        self.view, self.drilled = "topics", None
+        self.query_one("#div-detail").display = False
+        self._texts.pop("div-detail-title", None)
+        self.query_one("#div-detail-title").display = False
+        table.display = True
+        box.display = bool(self.filter_text)
+        table.focus()
