@@ -26,15 +26,25 @@ class Health(StrEnum):
     """MirrorMaker runs (heartbeats are fresh) but nothing is replicated while the source moves on."""
     STOPPED = "STOPPED"
     """No fresh heartbeats: MirrorMaker is down or cannot reach the target."""
+    IDLE = "IDLE"
+    """A scheduled (cold-standby) flow between its runs, lag within the schedule's thresholds: as good as
+    OK (MirrorMaker is not meant to run now)."""
 
 
-SEVERITY = {Health.OK: 0, Health.WARN: 1, Health.CRIT: 2, Health.STALLED: 3, Health.STOPPED: 4}
-"""Order for sorting worst first and for the exit code of ``kdrtui status``."""
+SEVERITY = {
+    Health.OK: 0,
+    Health.IDLE: 0,
+    Health.WARN: 1,
+    Health.CRIT: 2,
+    Health.STALLED: 3,
+    Health.STOPPED: 4,
+}
+"""Order for sorting worst first and for the exit code of ``kdrtui status`` (IDLE counts as OK)."""
 
 
 def worst(healths: list[Health] | tuple[Health, ...]) -> Health:
-    """The most severe of ``healths`` (OK when empty)."""
-    return max(healths, key=SEVERITY.__getitem__, default=Health.OK)
+    """The most severe of ``healths`` (OK when empty; IDLE over OK, as it says more)."""
+    return max(healths, key=lambda h: (SEVERITY[h], h is Health.IDLE), default=Health.OK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +112,29 @@ class GroupLag:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowSchedule:
+    """Where a scheduled (cold-standby) flow is in its schedule."""
+
+    description: str
+    """``every 60 min for 15 min`` or ``cron '0 2 * * *' for 30 min``."""
+    next_run: float | None
+    """When the next batch starts (epoch s; after the open window when one is open; None: never)."""
+    last_run: float | None
+    """When MirrorMaker last ran: its newest heartbeat (MM1: when its group last had members); None:
+    never seen."""
+    running: bool
+    """MirrorMaker runs now (fresh heartbeats)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"next_run", "last_run", "running"}`` of ``kdrtui status --json``."""
+        return {
+            "next_run": None if self.next_run is None else round(self.next_run, 3),
+            "last_run": None if self.last_run is None else round(self.last_run, 3),
+            "running": self.running,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class FlowLag:
     """One flow ``source -> target``."""
 
@@ -123,6 +156,8 @@ class FlowLag:
     """When a cluster of this flow is unreachable: the age of the numbers shown (None = fresh)."""
     error: str | None = None
     """Why the numbers are stale or missing."""
+    schedule: FlowSchedule | None = None
+    """For a scheduled (cold-standby) flow: next and last run; None for a flow that always runs."""
 
     @property
     def lag_records(self) -> int:
@@ -171,6 +206,7 @@ class LagSnapshot:
                     "lag_seconds": round(f.lag_seconds, 1),
                     "stale_s": None if f.stale_s is None else round(f.stale_s, 1),
                     "error": f.error,
+                    "schedule": None if f.schedule is None else f.schedule.to_dict(),
                     "topics": [
                         {
                             "topic": t.topic,
@@ -276,14 +312,21 @@ def classify(
     heartbeat_age_s: float | None,
     heartbeat_timeout_s: float,
     stalled: bool,
+    idle: bool = False,
 ) -> Health:
-    """Health of a topic from its lag, the flow's heartbeats and whether replication stopped moving."""
-    if heartbeat_age_s is None or heartbeat_age_s > heartbeat_timeout_s:
+    """Health of a topic from its lag, the flow's heartbeats and whether replication stopped moving.
+
+    ``idle``: a scheduled flow whose MirrorMaker is not meant to run now (between batches, or just
+    starting one). Without heartbeats it is IDLE rather than STOPPED, unless its lag crossed the
+    thresholds (give the schedule's, see ``Batches.lag_thresholds``).
+    """
+    beating = heartbeat_age_s is not None and heartbeat_age_s <= heartbeat_timeout_s
+    if not beating and not idle:
         return Health.STOPPED
-    if stalled:
+    if beating and stalled:
         return Health.STALLED
     if lag_s >= crit_s:
         return Health.CRIT
     if lag_s >= warn_s:
         return Health.WARN
-    return Health.OK
+    return Health.OK if beating else Health.IDLE

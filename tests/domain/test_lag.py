@@ -7,6 +7,7 @@ import pytest
 from kdrtui.domain.lag import (
     SEVERITY,
     FlowLag,
+    FlowSchedule,
     GroupLag,
     Health,
     LagSnapshot,
@@ -75,11 +76,41 @@ def test_classify() -> None:
     assert c(0, age=16) == Health.STOPPED
 
 
+def test_classify_a_scheduled_flow_between_runs() -> None:
+    def c(lag: float, age: float | None = None, stalled: bool = False, idle: bool = True) -> Health:
+        return classify(
+            lag,
+            warn_s=75 * 60,
+            crit_s=150 * 60,
+            heartbeat_age_s=age,
+            heartbeat_timeout_s=15,
+            stalled=stalled,
+            idle=idle,
+        )
+
+    assert c(0) == Health.IDLE, "no heartbeat between runs is not an outage"
+    assert c(40 * 60, age=900) == Health.IDLE
+    assert c(75 * 60) == Health.WARN, "a batch did not catch up"
+    assert c(150 * 60) == Health.CRIT, "batches stopped running"
+    assert c(0, stalled=True) == Health.IDLE, "nothing to replicate between runs: not stalled"
+    assert c(0, age=1.0) == Health.OK, "a batch runs"
+    assert c(0, age=1.0, stalled=True) == Health.STALLED
+    assert c(0, idle=False) == Health.STOPPED, "no heartbeat inside a run window"
+
+
+def test_idle_counts_as_ok_but_says_more() -> None:
+    assert worst([Health.OK, Health.IDLE]) == Health.IDLE
+    assert worst([Health.IDLE, Health.OK]) == Health.IDLE
+    assert worst([Health.IDLE, Health.WARN]) == Health.WARN
+    assert SEVERITY[Health.IDLE] == SEVERITY[Health.OK]
+
+
 def test_worst_and_severity() -> None:
     assert worst([]) == Health.OK
     assert worst([Health.WARN, Health.STOPPED, Health.CRIT]) == Health.STOPPED
     assert sorted(Health, key=SEVERITY.__getitem__) == [
         Health.OK,
+        Health.IDLE,
         Health.WARN,
         Health.CRIT,
         Health.STALLED,
@@ -125,3 +156,14 @@ def test_to_dict_schema() -> None:
         "lag_seconds": 2.2,
     }
     assert f["groups"][0]["redeliver"] == 5 and f["groups"][0]["checkpointed"] == 3
+    assert f["schedule"] is None, "a flow that always runs"
+
+
+def test_to_dict_of_a_scheduled_flow() -> None:
+    schedule = FlowSchedule("every 60 min for 15 min", next_run=1800.0, last_run=1000.4567, running=False)
+    flow = FlowLag(
+        "primary", "dr", "mm2", heartbeat_age_s=700.0, health=Health.IDLE, topics=(), schedule=schedule
+    )
+    data = LagSnapshot(taken_at=1700.0, flows=(flow,)).to_dict()
+    assert data["health"] == "IDLE"
+    assert data["flows"][0]["schedule"] == {"next_run": 1800.0, "last_run": 1000.457, "running": False}

@@ -19,6 +19,7 @@ numbers, marked stale with an error, and the alias goes into ``snapshot.unreacha
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import deque
@@ -40,6 +41,7 @@ from confluent_kafka.admin import AdminClient
 from kdrtui.domain.lag import (
     SEVERITY,
     FlowLag,
+    FlowSchedule,
     GroupLag,
     Health,
     LagSnapshot,
@@ -51,6 +53,7 @@ from kdrtui.domain.lag import (
     worst,
 )
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming, Plan
+from kdrtui.domain.schedule import START_GRACE_S, Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.internal_topics import (
     CHECKPOINTS_TOPIC,
@@ -273,6 +276,14 @@ class LagEngine:
         self._admins = {a: AdminClient(client_config(b)) for a, b in self._bootstrap.items()}
         self._metadata = {a: _Metadata() for a in aliases}
         self._flows = [_FlowState(flow) for flow in plan.flows]
+        # Cold standby: flows that run in scheduled batches (KDRTUI_SCHEDULE_MINUTE_SECONDS: tests only).
+        seconds = minute_seconds(os.environ)
+        self._batches = {
+            f.name: Batches.of(f.schedule, minute_seconds=seconds)
+            for f in plan.flows
+            if f.schedule is not None
+        }
+        self._last_run: dict[str, float] = {}
         self._unreachable: dict[str, float] = {}
         self._errors: dict[str, str] = {}
         self._ends: dict[str, dict[TP, int]] = {a: {} for a in aliases}
@@ -373,7 +384,7 @@ class LagEngine:
         for alias in list(self._unreachable):
             if alias not in self._errors:
                 del self._unreachable[alias]
-        flows = tuple(self._flow_lag(state, now, groups) for state in self._flows)
+        flows = tuple(self._on_schedule(self._flow_lag(state, now, groups), now) for state in self._flows)
         return LagSnapshot(
             taken_at=now,
             flows=flows,
@@ -657,6 +668,50 @@ class LagEngine:
             health=worst([last.health, liveness]),
             stale_s=stale_s,
             error=error,
+        )
+
+    def _on_schedule(self, lag: FlowLag, now: float) -> FlowLag:
+        """A scheduled flow's health against its schedule, and its next and last run.
+
+        Between batches (or in a batch's first minute, while MirrorMaker starts) no heartbeat is not an
+        outage: IDLE. Lag is judged against the schedule, not the plan's thresholds: WARN when older than
+        a cycle plus a run, CRIT at twice that (``Batches.lag_thresholds``).
+        """
+        name = f"{lag.source}->{lag.target}"
+        batches = self._batches.get(name)
+        if lag.heartbeat_age_s is not None:
+            self._last_run[name] = max(self._last_run.get(name, 0.0), now - lag.heartbeat_age_s)
+        if batches is None:
+            return lag
+        window = batches.window_at(now)
+        idle = window is None or now - window.start < START_GRACE_S
+        warn_s, crit_s = batches.lag_thresholds(now)
+
+        def judge(lag_s: float, stalled: bool) -> Health:
+            return classify(
+                lag_s,
+                warn_s=warn_s,
+                crit_s=crit_s,
+                heartbeat_age_s=lag.heartbeat_age_s,
+                heartbeat_timeout_s=self._heartbeat_timeout_s,
+                stalled=stalled,
+                idle=idle,
+            )
+
+        topics = [replace(t, health=judge(t.lag_seconds, t.health is Health.STALLED)) for t in lag.topics]
+        topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
+        liveness = judge(0.0, False)
+        schedule = FlowSchedule(
+            description=batches.describe(),
+            next_run=batches.next_run(now),
+            last_run=self._last_run.get(name),
+            running=liveness not in (Health.IDLE, Health.STOPPED),
+        )
+        return replace(
+            lag,
+            topics=tuple(topics),
+            health=worst([t.health for t in topics] + [liveness]),
+            schedule=schedule,
         )
 
     def close(self) -> None:
