@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import SEVERITY, FlowLag, Health, LagSnapshot, TopicLag
 from kdrtui.domain.plan import Plan, Topology
+from kdrtui.domain.schedule import format_utc
 from kdrtui.tui.alerts import AlertHook
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.widgets.sparkline import sparkline
@@ -63,6 +64,7 @@ HEALTH_COLOUR = {
     Health.CRIT: "error",
     Health.STALLED: "error",
     Health.STOPPED: "error",
+    Health.IDLE: "success",
 }
 """Theme colour of each health."""
 
@@ -115,6 +117,45 @@ def compact(n: float | None) -> str:
             scaled = value / limit
             return f"{scaled:.1f}{suffix}" if abs(scaled) < 100 else f"{scaled:.0f}{suffix}"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _ago(seconds: float) -> str:
+    """``just now``, ``40 s ago``, ``12 min ago``, ``3 h ago``, ``2 d ago``."""
+    whole = max(0, int(seconds))
+    if whole < 10:
+        return "just now"
+    if whole < 60:
+        return f"{whole} s ago"
+    if whole < 3600:
+        return f"{whole // 60} min ago"
+    if whole < 86400:
+        return f"{whole // 3600} h ago"
+    return f"{whole // 86400} d ago"
+
+
+SCHEDULE_WIDTH = 80
+"""A scheduled flow's header line is shortened to fit this many columns."""
+
+
+def schedule_line(flow: FlowLag, now: float) -> str:
+    """A scheduled (cold-standby) flow's header line, e.g. ``primary→dr scheduled every 60 min for 15 min
+    · last run 12 min ago · next 14:00 UTC · IDLE``, shortened to fit :data:`SCHEDULE_WIDTH` columns."""
+    schedule = flow.schedule
+    assert schedule is not None
+    last = "never ran" if schedule.last_run is None else f"last run {_ago(now - schedule.last_run)}"
+    upcoming = (
+        "no next run" if schedule.next_run is None else f"next {format_utc(schedule.next_run, now)} UTC"
+    )
+    health = f"{flow.health}{' (stale)' if flow.stale_s is not None else ''}"
+    route = f"{flow.source}→{flow.target}"
+    rest = f"{last} · {upcoming} · {health}"
+    candidates = [
+        f"{route} scheduled {schedule.description} · {rest}",
+        f"{route} {schedule.description} · {rest}",
+        f"{route} {schedule.description.replace(' min', 'm')} · {rest.replace(' min ago', 'm ago')}",
+        f"{route} scheduled · {rest}",
+    ]
+    return next((c for c in candidates if len(c) <= SCHEDULE_WIDTH), candidates[-1])
 
 
 def flow_name(flow: FlowLag) -> str:
@@ -430,6 +471,9 @@ class LagScreen(ModeScreen):
             return
         lines = [f"active: {snapshot.active or '?'}"]
         for flow in snapshot.flows:
+            if flow.schedule is not None:
+                lines.append(schedule_line(flow, snapshot.taken_at))
+                continue
             beat = (
                 "no heartbeat"
                 if flow.heartbeat_age_s is None
