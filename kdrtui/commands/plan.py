@@ -86,9 +86,13 @@ _NEW_OPTIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_REQUIRED = frozenset({"--primary-region", "--secondary-region"})
+
+
 def _new_options(command: click.decorators.FC) -> click.decorators.FC:
     for flag, field, text in reversed(_NEW_OPTIONS):
-        command = click.option(flag, field, metavar="VALUE", default=None, help=text)(command)
+        option = click.option(flag, field, metavar="VALUE", required=flag in _REQUIRED, help=text)
+        command = option(command)
     return command
 
 

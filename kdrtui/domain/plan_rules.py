@@ -297,8 +297,9 @@ class _Rules:
         if topology in (Topology.HOT_STANDBY, Topology.ACTIVE_ACTIVE):
             self.add(
                 ("flows", n, "schedule"),
-                f"a {topology} plan mirrors all the time (or not at all); only a cold-standby plan runs "
-                'MirrorMaker in scheduled batches: remove [flows.schedule] or choose topology "cold-standby"',
+                f'topology "{topology}" mirrors all the time (or not at all); only a cold-standby plan '
+                "runs MirrorMaker in scheduled batches: remove [flows.schedule] or choose topology "
+                '"cold-standby"',
             )
 
     def topology(

@@ -90,6 +90,10 @@ class WizardAnswers:
     primary_vnet_name: str = "kdr-east-vnet"
     secondary_vnet_name: str = "kdr-west-vnet"
     groups_exclude: str = ""
+    secondary_worker_vm_size: str = ""
+    """Empty: the topology's choice (see :func:`secondary_worker_size`)."""
+    secondary_login_password_env: str = ""
+    """Empty: the same variable as the primary's (``login_password_env``)."""
     primary_alias: str = "primary"
     """The primary's alias in the plan (MirrorMaker's cluster alias, the prefix of mirrored topics)."""
     secondary_alias: str = "secondary"
@@ -125,12 +129,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "secondary_storage_account",
         "worker_count",
         "worker_vm_size",
+        "secondary_worker_vm_size",
         "disks_per_node",
         "head_vm_size",
         "zookeeper_vm_size",
         "ssh_user",
         "ssh_key_file",
         "login_password_env",
+        "secondary_login_password_env",
     ),
     "replication": (
         "mirrormaker",
@@ -176,12 +182,14 @@ LABELS: dict[str, str] = {
     "secondary_storage_account": "Second. storage account",
     "worker_count": "Worker nodes (brokers)",
     "worker_vm_size": "Worker VM size",
+    "secondary_worker_vm_size": "Secondary worker VM size",
     "disks_per_node": "Disks per worker",
     "head_vm_size": "Head node VM size",
     "zookeeper_vm_size": "ZooKeeper VM size",
     "ssh_user": "SSH user",
     "ssh_key_file": "SSH key file",
     "login_password_env": "Login password env var",
+    "secondary_login_password_env": "Secondary password env",
     "mirrormaker": "MirrorMaker",
     "naming": "Topic naming",
     "topics_include": "Topics",
@@ -221,12 +229,14 @@ HELP: dict[str, str] = {
     "secondary_storage_account": "3-24 lowercase letters and digits, globally unique; not the primary's",
     "worker_count": "Kafka brokers per cluster: at least 3 (MirrorMaker's topics need 3 replicas)",
     "worker_vm_size": "Azure VM size of the brokers, e.g. Standard_D4_v2",
+    "secondary_worker_vm_size": "Empty: the primary's; for a cold standby's idle DR cluster, Standard_D3_v2",
     "disks_per_node": "Managed data disks per broker, 1 to 16",
     "head_vm_size": "Azure VM size of the two head nodes, e.g. Standard_E4_v3",
     "zookeeper_vm_size": "Azure VM size of the three ZooKeeper nodes, e.g. Standard_A4_v2",
     "ssh_user": "SSH user on the cluster nodes; not a reserved name (admin, root, hadoop, kafka...)",
     "ssh_key_file": "Private key for the edge nodes (~ allowed); empty: use the ssh-agent",
     "login_password_env": "NAME of the environment variable holding the cluster login password",
+    "secondary_login_password_env": "The secondary cluster's login password variable; empty: the same",
     "mirrormaker": "mm2 (MirrorMaker 2: checkpoints, offset translation) or mm1 (legacy)",
     "naming": "prefixed: orders becomes primary.orders (loop-safe); identity keeps names, one way only",
     "topics_include": "Comma-separated regular expressions of the topics to mirror; .* is every topic",
@@ -394,13 +404,15 @@ def _site(answers: WizardAnswers, role: str) -> dict[str, Any]:
     hdinsight.update(
         name=get("cluster_name"),
         worker_count=answers.worker_count,
-        worker_vm_size=answers.worker_vm_size,
+        worker_vm_size=answers.worker_vm_size if role == "primary" else secondary_worker_size(answers),
         head_vm_size=answers.head_vm_size,
         zookeeper_vm_size=answers.zookeeper_vm_size,
         disks_per_node=answers.disks_per_node,
         storage_account=get("storage_account"),
         ssh_user=answers.ssh_user,
-        login_password_env=answers.login_password_env,
+        login_password_env=(
+            answers.login_password_env if role == "primary" else secondary_password_env(answers)
+        ),
     )
     cluster = {**base}
     cluster.update(
@@ -412,6 +424,25 @@ def _site(answers: WizardAnswers, role: str) -> dict[str, Any]:
         hdinsight=hdinsight,
     )
     return cluster
+
+
+COLD_STANDBY_SECONDARY_WORKER_VM_SIZE = "Standard_D3_v2"
+"""The brokers of a cold standby's DR cluster when not chosen: it is idle but for the batches."""
+
+
+def secondary_worker_size(answers: WizardAnswers) -> str:
+    """The secondary's broker VM size: as chosen, else the primary's (a hot standby and active-active
+    need two fully sized clusters), or a smaller one for a cold standby."""
+    if answers.secondary_worker_vm_size.strip():
+        return answers.secondary_worker_vm_size.strip()
+    if answers.topology == Topology.COLD_STANDBY:
+        return COLD_STANDBY_SECONDARY_WORKER_VM_SIZE
+    return answers.worker_vm_size
+
+
+def secondary_password_env(answers: WizardAnswers) -> str:
+    """The variable holding the secondary cluster's login password."""
+    return answers.secondary_login_password_env.strip() or answers.login_password_env
 
 
 def _flow(answers: WizardAnswers, source: str, target: str) -> dict[str, Any]:
@@ -573,6 +604,12 @@ def answer_field(answers: WizardAnswers, problem: PlanProblem) -> str:
         if key == "replication_factor":
             return "worker_count"
         if key == "hdinsight" and len(parts) >= 4 and str(parts[3]) in _HDINSIGHT_KEYS:
+            own = {
+                "worker_vm_size": answers.secondary_worker_vm_size,
+                "login_password_env": answers.secondary_login_password_env,
+            }
+            if role == "secondary" and own.get(str(parts[3]), "").strip():
+                return f"secondary_{parts[3]}"
             return _HDINSIGHT_KEYS[str(parts[3])].format(role=role)
     if head == "clusters" and len(parts) == 2 and parts[1] in roles:
         return f"{roles[str(parts[1])]}_alias"
@@ -614,9 +651,11 @@ def problems(answers: WizardAnswers) -> list[PlanProblem]:
         if name in visible
     ]
     typed = {p.field for p in found}
+    seen: set[tuple[str, str]] = set()
     for problem in _plan_problems(answers):
         name = answer_field(answers, problem)
-        if name not in typed:
+        if name not in typed and (name, problem.message) not in seen:
+            seen.add((name, problem.message))
             found.append(PlanProblem(WIZARD_PATH, 0, name, problem.message))
     order = {name: n for n, name in enumerate(name for step in STEPS for name in FIELDS[step])}
     return sorted(found, key=lambda p: order.get(p.field, len(order)))
@@ -721,6 +760,14 @@ def answers_from_plan(plan: Plan) -> WizardAnswers:
             answers.disks_per_node = hdi.disks_per_node
             answers.ssh_user = hdi.ssh_user
             answers.login_password_env = hdi.login_password_env
+        else:
+            # Stored only when it differs from what an empty answer gives.
+            answers.secondary_worker_vm_size = (
+                "" if hdi.worker_vm_size == secondary_worker_size(answers) else hdi.worker_vm_size
+            )
+            answers.secondary_login_password_env = (
+                "" if hdi.login_password_env == answers.login_password_env else hdi.login_password_env
+            )
     flow = next((f for f in plan.flows if (f.source, f.target) == (primary_alias, secondary_alias)), None)
     flow = flow or (plan.flows[0] if plan.flows else None)
     if flow is not None:
@@ -818,9 +865,10 @@ def resources(answers: WizardAnswers) -> list[Resource]:
     for role, _alias, region, _group, _vnet in sites:
         name = getattr(answers, f"{role}_cluster_name")
         out.append(Resource("HDInsight Kafka cluster", name, region, None, "HDInsight 5.1, Kafka 3.2"))
+        workers = answers.worker_vm_size if role == "primary" else secondary_worker_size(answers)
         nodes = (
             ("head nodes", answers.head_vm_size, prices.HEAD_NODES),
-            ("worker nodes", answers.worker_vm_size, answers.worker_count),
+            ("worker nodes", workers, answers.worker_count),
             ("ZooKeeper nodes", answers.zookeeper_vm_size, prices.ZOOKEEPER_NODES),
         )
         for kind, size, count in nodes:
@@ -872,7 +920,8 @@ def provisioning_steps(answers: WizardAnswers) -> list[str]:
         f"Peer {a.primary_vnet_name} with {a.secondary_vnet_name} and {a.secondary_vnet_name} with "
         f"{a.primary_vnet_name}; wait until both peerings are Connected",
         f"Create HDInsight 5.1 Kafka clusters {a.primary_cluster_name} and {a.secondary_cluster_name} in "
-        f"parallel ({a.worker_count} x {a.worker_vm_size} brokers each); wait until both are Running",
+        f"parallel ({a.worker_count} x {a.worker_vm_size} and {a.worker_count} x "
+        f"{secondary_worker_size(a)} brokers); wait until both are Running",
     ]
     cluster_names = {a.primary_alias: a.primary_cluster_name, a.secondary_alias: a.secondary_cluster_name}
     targets = target_aliases(a)
