@@ -70,7 +70,7 @@ def render_text(snapshot: LagSnapshot) -> str:
 @click.option("--watch", is_flag=True, help="Repeat until Ctrl-C.")
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds.")
 def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: float) -> None:
-    """Mirror lag and health of every flow of the plan.
+    """Mirror lag and health of every flow of the plan (a hot standby: divergence between the clusters).
 
     Exit code: 0 all OK, 1 any WARN, 2 any CRIT, STALLED or STOPPED (or a bad plan).
     """
@@ -79,6 +79,10 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
+    from kdrtui.commands import status_divergence
+
+    if status_divergence.is_hot_standby(plan):  # dual ingest: nothing mirrored, show the divergence
+        sys.exit(status_divergence.run(plan, path, as_json=as_json, watch=watch, interval=interval))
     engine = LagEngine(current_plan(plan, path))  # after a failover: the flows out of the new primary
     code = 2
     try:
