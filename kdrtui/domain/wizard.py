@@ -92,6 +92,10 @@ class WizardAnswers:
     groups_exclude: str = ""
     secondary_worker_vm_size: str = ""
     """Empty: the topology's choice (see :func:`secondary_worker_size`)."""
+    secondary_worker_count: int | None = None
+    """None: the same as ``worker_count``."""
+    secondary_disks_per_node: int | None = None
+    """None: the same as ``disks_per_node``."""
     secondary_login_password_env: str = ""
     """Empty: the same variable as the primary's (``login_password_env``)."""
     primary_alias: str = "primary"
@@ -128,9 +132,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "secondary_cluster_name",
         "secondary_storage_account",
         "worker_count",
+        "secondary_worker_count",
         "worker_vm_size",
         "secondary_worker_vm_size",
         "disks_per_node",
+        "secondary_disks_per_node",
         "head_vm_size",
         "zookeeper_vm_size",
         "ssh_user",
@@ -183,6 +189,8 @@ LABELS: dict[str, str] = {
     "worker_count": "Worker nodes (brokers)",
     "worker_vm_size": "Worker VM size",
     "secondary_worker_vm_size": "Secondary worker VM size",
+    "secondary_worker_count": "Secondary worker nodes",
+    "secondary_disks_per_node": "Secondary disks/worker",
     "disks_per_node": "Disks per worker",
     "head_vm_size": "Head node VM size",
     "zookeeper_vm_size": "ZooKeeper VM size",
@@ -229,6 +237,8 @@ HELP: dict[str, str] = {
     "secondary_storage_account": "3-24 lowercase letters and digits, globally unique; not the primary's",
     "worker_count": "Kafka brokers per cluster: at least 3 (MirrorMaker's topics need 3 replicas)",
     "worker_vm_size": "Azure VM size of the brokers, e.g. Standard_D4_v2",
+    "secondary_worker_count": "Brokers of the secondary cluster, at least 3; empty: the same as the primary",
+    "secondary_disks_per_node": "Managed disks per secondary broker, 1 to 16; empty: the same as the primary",
     "secondary_worker_vm_size": "Empty: the primary's; for a cold standby's idle DR cluster, Standard_D3_v2",
     "disks_per_node": "Managed data disks per broker, 1 to 16",
     "head_vm_size": "Azure VM size of the two head nodes, e.g. Standard_E4_v3",
@@ -283,7 +293,9 @@ _INTS = frozenset(
         "lag_crit_seconds",
     }
 )
-_OPTIONAL_INTS = frozenset({"schedule_every_minutes", "schedule_run_minutes"})
+_OPTIONAL_INTS = frozenset(
+    {"schedule_every_minutes", "schedule_run_minutes", "secondary_worker_count", "secondary_disks_per_node"}
+)
 _MIRRORING_ONLY = frozenset(FIELDS["replication"]) | {"ssh_key_file"}
 _SCHEDULE = frozenset({"schedule_every_minutes", "schedule_run_minutes", "schedule_cron"})
 FIELD_NAMES: tuple[str, ...] = tuple(
@@ -403,11 +415,11 @@ def _site(answers: WizardAnswers, role: str) -> dict[str, Any]:
     hdinsight: dict[str, Any] = {**base.get("hdinsight", {})}
     hdinsight.update(
         name=get("cluster_name"),
-        worker_count=answers.worker_count,
+        worker_count=answers.worker_count if role == "primary" else secondary_workers(answers),
         worker_vm_size=answers.worker_vm_size if role == "primary" else secondary_worker_size(answers),
         head_vm_size=answers.head_vm_size,
         zookeeper_vm_size=answers.zookeeper_vm_size,
-        disks_per_node=answers.disks_per_node,
+        disks_per_node=answers.disks_per_node if role == "primary" else secondary_disks(answers),
         storage_account=get("storage_account"),
         ssh_user=answers.ssh_user,
         login_password_env=(
@@ -438,6 +450,20 @@ def secondary_worker_size(answers: WizardAnswers) -> str:
     if answers.topology == Topology.COLD_STANDBY:
         return COLD_STANDBY_SECONDARY_WORKER_VM_SIZE
     return answers.worker_vm_size
+
+
+def secondary_workers(answers: WizardAnswers) -> int:
+    """The secondary's broker count."""
+    return answers.worker_count if answers.secondary_worker_count is None else answers.secondary_worker_count
+
+
+def secondary_disks(answers: WizardAnswers) -> int:
+    """The secondary's managed disks per broker."""
+    return (
+        answers.disks_per_node
+        if answers.secondary_disks_per_node is None
+        else answers.secondary_disks_per_node
+    )
 
 
 def secondary_password_env(answers: WizardAnswers) -> str:
@@ -477,6 +503,11 @@ def _flow(answers: WizardAnswers, source: str, target: str) -> dict[str, Any]:
 
 def _edge_nodes(answers: WizardAnswers) -> list[dict[str, Any]]:
     old = {node.name: _dump(node) for node in answers.base.edge_nodes} if answers.base else {}
+    old_names = {
+        alias: cluster.hdinsight.name
+        for alias, cluster in (answers.base.clusters.items() if answers.base else ())
+        if cluster.hdinsight is not None
+    }
     cluster_names = {
         answers.primary_alias: answers.primary_cluster_name,
         answers.secondary_alias: answers.secondary_cluster_name,
@@ -492,8 +523,11 @@ def _edge_nodes(answers: WizardAnswers) -> list[dict[str, Any]]:
                 "user": answers.ssh_user,
                 "kafka_home": KAFKA_HOME,
             }
-            node = {**node, **old.get(name, {})}
-            node.update(name=name, cluster=alias, host=node["host"], user=answers.ssh_user)
+            kept = old.get(name, {})
+            if kept.get("host") == edge_host(name, old_names.get(alias, "")):
+                kept = {**kept, "host": node["host"]}  # the generated host follows a renamed cluster
+            node = {**node, **kept}
+            node.update(name=name, cluster=alias, user=answers.ssh_user)
             node.pop("key_file", None)
             if answers.ssh_key_file.strip():
                 node["key_file"] = answers.ssh_key_file.strip()
@@ -602,13 +636,16 @@ def answer_field(answers: WizardAnswers, problem: PlanProblem) -> str:
         if key in _CLUSTER_KEYS:
             return f"{role}_{_CLUSTER_KEYS[key]}"
         if key == "replication_factor":
-            return "worker_count"
+            own_count = role == "secondary" and answers.secondary_worker_count is not None
+            return "secondary_worker_count" if own_count else "worker_count"
         if key == "hdinsight" and len(parts) >= 4 and str(parts[3]) in _HDINSIGHT_KEYS:
             own = {
-                "worker_vm_size": answers.secondary_worker_vm_size,
-                "login_password_env": answers.secondary_login_password_env,
+                "worker_vm_size": answers.secondary_worker_vm_size.strip() != "",
+                "login_password_env": answers.secondary_login_password_env.strip() != "",
+                "worker_count": answers.secondary_worker_count is not None,
+                "disks_per_node": answers.secondary_disks_per_node is not None,
             }
-            if role == "secondary" and own.get(str(parts[3]), "").strip():
+            if role == "secondary" and own.get(str(parts[3]), False):
                 return f"secondary_{parts[3]}"
             return _HDINSIGHT_KEYS[str(parts[3])].format(role=role)
     if head == "clusters" and len(parts) == 2 and parts[1] in roles:
@@ -765,6 +802,12 @@ def answers_from_plan(plan: Plan) -> WizardAnswers:
             answers.secondary_worker_vm_size = (
                 "" if hdi.worker_vm_size == secondary_worker_size(answers) else hdi.worker_vm_size
             )
+            answers.secondary_worker_count = (
+                None if hdi.worker_count == answers.worker_count else hdi.worker_count
+            )
+            answers.secondary_disks_per_node = (
+                None if hdi.disks_per_node == answers.disks_per_node else hdi.disks_per_node
+            )
             answers.secondary_login_password_env = (
                 "" if hdi.login_password_env == answers.login_password_env else hdi.login_password_env
             )
@@ -865,15 +908,17 @@ def resources(answers: WizardAnswers) -> list[Resource]:
     for role, _alias, region, _group, _vnet in sites:
         name = getattr(answers, f"{role}_cluster_name")
         out.append(Resource("HDInsight Kafka cluster", name, region, None, "HDInsight 5.1, Kafka 3.2"))
-        workers = answers.worker_vm_size if role == "primary" else secondary_worker_size(answers)
+        primary = role == "primary"
+        workers = answers.worker_vm_size if primary else secondary_worker_size(answers)
+        count = answers.worker_count if primary else secondary_workers(answers)
         nodes = (
             ("head nodes", answers.head_vm_size, prices.HEAD_NODES),
-            ("worker nodes", workers, answers.worker_count),
+            ("worker nodes", workers, count),
             ("ZooKeeper nodes", answers.zookeeper_vm_size, prices.ZOOKEEPER_NODES),
         )
-        for kind, size, count in nodes:
-            out.append(Resource(kind, name, region, prices.nodes_monthly(size, count), f"{count} x {size}"))
-        disks = answers.worker_count * answers.disks_per_node
+        for kind, size, many in nodes:
+            out.append(Resource(kind, name, region, prices.nodes_monthly(size, many), f"{many} x {size}"))
+        disks = count * (answers.disks_per_node if primary else secondary_disks(answers))
         out.append(
             Resource(
                 "managed disks", name, region, prices.disks_monthly(disks), f"{disks} x 1 TiB standard HDD"
@@ -920,7 +965,7 @@ def provisioning_steps(answers: WizardAnswers) -> list[str]:
         f"Peer {a.primary_vnet_name} with {a.secondary_vnet_name} and {a.secondary_vnet_name} with "
         f"{a.primary_vnet_name}; wait until both peerings are Connected",
         f"Create HDInsight 5.1 Kafka clusters {a.primary_cluster_name} and {a.secondary_cluster_name} in "
-        f"parallel ({a.worker_count} x {a.worker_vm_size} and {a.worker_count} x "
+        f"parallel ({a.worker_count} x {a.worker_vm_size} and {secondary_workers(a)} x "
         f"{secondary_worker_size(a)} brokers); wait until both are Running",
     ]
     cluster_names = {a.primary_alias: a.primary_cluster_name, a.secondary_alias: a.secondary_cluster_name}

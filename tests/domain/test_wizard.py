@@ -173,14 +173,37 @@ def test_no_password_is_ever_written() -> None:
     assert "password =" not in text
 
 
-def test_opening_a_hand_written_plan_keeps_what_the_wizard_does_not_ask() -> None:
+@pytest.mark.parametrize("name", ["good.toml", "hot-standby.toml"])
+def test_opening_a_hand_written_plan_keeps_what_the_wizard_does_not_ask(name: str) -> None:
+    # Aliases, bootstrap servers, flow tuning, an edge node's own host and jump host, failover settings...
+    plan = load_plan(PLANS / name)
+    assert build_plan(answers_from_plan(plan)) == plan
+
+
+def test_an_edited_plan_changes_only_what_was_edited() -> None:
     plan = load_plan(PLANS / "good.toml")
-    again = build_plan(answers_from_plan(plan))
-    assert again.clusters.keys() == plan.clusters.keys()
-    for alias, cluster in plan.clusters.items():
-        assert again.clusters[alias].bootstrap_servers == cluster.bootstrap_servers
-    assert again.failover == plan.failover
-    assert [(f.source, f.target) for f in again.flows] == [(f.source, f.target) for f in plan.flows]
+    a = answers_from_plan(plan)
+    assert (a.primary_alias, a.secondary_alias) == ("primary", "dr")
+    assert (a.worker_count, a.secondary_worker_count) == (3, 4)
+    assert set_field(a, "rpo_seconds", "30") is None
+    edited = build_plan(a)
+    assert edited.objectives.rpo_seconds == 30
+    assert edited.model_copy(update={"objectives": plan.objectives}) == plan
+    assert edited.edge_nodes[0].host == "10.1.0.20"  # not a generated host: kept
+
+
+def test_the_secondary_may_be_sized_on_its_own() -> None:
+    a = answers(secondary_worker_count=5, secondary_disks_per_node=4)
+    secondary = build_plan(a).clusters["secondary"].hdinsight
+    assert secondary is not None and (secondary.worker_count, secondary.disks_per_node) == (5, 4)
+    workers = [r for r in resources(a) if r.kind == "worker nodes"]
+    assert [w.detail for w in workers] == ["3 x Standard_D4_v2", "5 x Standard_D3_v2"]
+    assert [r.detail for r in resources(a) if r.kind == "managed disks"][1] == "20 x 1 TiB standard HDD"
+    assert answers_from_plan(build_plan(a)) == a
+    assert set_field(a, "secondary_worker_count", "2") == "must be at least 3, not 2"
+    assert field_error(a, "worker_count") is None
+    assert set_field(a, "secondary_worker_count", "") is None
+    assert a.secondary_worker_count is None
 
 
 def test_the_readme_example_opens_and_writes_back_unchanged() -> None:
