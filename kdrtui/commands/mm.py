@@ -1,7 +1,7 @@
 """``kdrtui mm``: MirrorMaker on the plan's edge nodes, over SSH.
 
-Exit codes: 0 done (for ``status``: every deployment running), 1 an action failed or (``status``)
-something is not running, 2 bad input (plan, flow or node names).
+Exit codes: 0 done (for ``status``: every deployment running, or scheduled), 1 an action failed or
+(``status``) something is not running, 2 bad input (plan, flow or node names).
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ def deploy_command(
 def start_command(
     plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool
 ) -> None:
-    """Deploy and start MirrorMaker (a running one is left alone)."""
+    """Deploy and start MirrorMaker (a running one is left alone); a flow with a [flows.schedule] starts
+    its schedule: MirrorMaker runs in batches from then on."""
 
     async def body(manager: Any) -> None:
         for dep in await manager.select(flow=flow, node=node):
@@ -143,7 +144,7 @@ def start_command(
 @mm_group.command("stop")
 @selection
 def stop_command(plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool) -> None:
-    """Stop MirrorMaker (SIGTERM, then SIGKILL after 30 s)."""
+    """Stop MirrorMaker (SIGTERM, then SIGKILL after 30 s), and its schedule when it runs in batches."""
 
     async def body(manager: Any) -> None:
         for dep in await manager.select(flow=flow, node=node):
@@ -186,14 +187,14 @@ def status_command(
     else:
         for s in statuses:
             click.echo(_describe(s))
-    if not all(str(s.state) == "running" for s in statuses):
+    if not all(s.active for s in statuses):
         sys.exit(1)
 
 
 def _describe(s: Any) -> str:
     from kdrtui.domain.health import format_age
 
-    parts = [f"{s.node}  {s.deployment}  {str(s.state).upper()}"]
+    parts = [f"{s.node}  {s.deployment}  {s.schedule_text() or str(s.state).upper()}"]
     if s.pid:
         parts.append(f"pid {s.pid}, up {format_age(s.uptime_s)}")
     if s.exit_code is not None:

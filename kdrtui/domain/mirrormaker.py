@@ -8,7 +8,8 @@ the rules — what counts as running, stopped or crashed — testable without a 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -17,6 +18,8 @@ class MmState(StrEnum):
 
     RUNNING = "running"
     """The supervised JVM is alive."""
+    SCHEDULED = "scheduled"
+    """Cold standby between batches: the scheduler (or a systemd timer) waits for the next run."""
     STOPPED = "stopped"
     """Deployed, not running, and it last ended cleanly (or never ran)."""
     CRASHED = "crashed"
@@ -57,6 +60,30 @@ class MirrorMakerStatus:
     """Connector name -> state from ``mm2-status.<source>.internal`` (MM2 only)."""
     error: str | None = None
     """Why the state is unknown, or what went wrong last."""
+    scheduled: bool = False
+    """Runs in scheduled batches and the schedule is on (a scheduler or a systemd timer is active)."""
+    next_run_at: float | None = None
+    """Scheduled: when the next batch starts (epoch s)."""
+    run_until: float | None = None
+    """Scheduled and running: when this batch's window closes."""
+    last_run_started_at: float | None = None
+    """Scheduled: when the last batch started."""
+    last_run_ended_at: float | None = None
+    """Scheduled: when the last batch ended."""
+
+    @property
+    def active(self) -> bool:
+        """MirrorMaker runs, or its schedule is on: what ``mm start`` leaves in place."""
+        return self.state in (MmState.RUNNING, MmState.SCHEDULED)
+
+    def schedule_text(self) -> str | None:
+        """``scheduled (idle, next run 14:00 UTC)`` / ``scheduled (running, until 14:15 UTC)``; None when
+        the schedule is not on."""
+        if not self.scheduled:
+            return None
+        if self.state is MmState.RUNNING:
+            return f"scheduled (running, until {_hhmm(self.run_until)})"
+        return f"scheduled (idle, next run {_hhmm(self.next_run_at)})"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (``kdrtui mm status --json``)."""
@@ -72,7 +99,18 @@ class MirrorMakerStatus:
             "connectors": dict(self.connectors),
             "log_tail": list(self.log_tail),
             "error": self.error,
+            "scheduled": self.scheduled,
+            "next_run_at": self.next_run_at,
+            "run_until": self.run_until,
+            "last_run_started_at": self.last_run_started_at,
+            "last_run_ended_at": self.last_run_ended_at,
         }
+
+
+def _hhmm(when: float | None) -> str:
+    if when is None:
+        return "?"
+    return datetime.fromtimestamp(when, UTC).strftime("%H:%M UTC")
 
 
 def status_probe(run_dir: str, log_lines: int = 8) -> str:
@@ -82,11 +120,17 @@ def status_probe(run_dir: str, log_lines: int = 8) -> str:
         f"d={d}; "
         'if [ ! -f "$d/supervise.sh" ]; then echo deployed=0; exit 0; fi; '
         "echo deployed=1; "
-        "for f in supervisor.pid mm.pid started_at exit_code exited_at stop_requested; do "
+        "for f in supervisor.pid mm.pid started_at exit_code exited_at stop_requested scheduler.pid "
+        "next_run_at run_until last_run_started_at last_run_ended_at; do "
         '[ -f "$d/$f" ] && printf "%s=%s\\n" "$f" "$(cat "$d/$f")"; done; '
         'pid=$(cat "$d/mm.pid" 2>/dev/null); '
         'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && '
         'tr "\\000" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -q MirrorMaker; then echo alive=1; fi; '
+        'pid=$(cat "$d/scheduler.pid" 2>/dev/null); '
+        'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && '
+        'tr "\\000" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -q schedule.sh; then echo scheduler=1; fi; '
+        'if [ -f "$d/timer_unit" ] && systemctl is-active --quiet "$(cat "$d/timer_unit")" 2>/dev/null; '
+        "then echo timer=1; fi; "
         'echo "now=$(date +%s)"; echo ---log---; '
         f'tail -n {int(log_lines)} "$d/mm.log" 2>/dev/null; true'
     )
@@ -105,12 +149,22 @@ def parse_probe(node: str, deployment: str, output: str) -> MirrorMakerStatus:
         return MirrorMakerStatus(node, deployment, MmState.NOT_DEPLOYED)
     pid = _int(facts.get("mm.pid"))
     now, started = _int(facts.get("now")), _int(facts.get("started_at"))
+    scheduled = facts.get("scheduler") == "1" or facts.get("timer") == "1"
     if facts.get("alive") == "1" and pid is not None:
         uptime = float(now - started) if now is not None and started is not None else None
-        return MirrorMakerStatus(node, deployment, MmState.RUNNING, pid=pid, uptime_s=uptime, log_tail=tail)
+        running = MirrorMakerStatus(
+            node, deployment, MmState.RUNNING, pid=pid, uptime_s=uptime, log_tail=tail
+        )
+        return _with_schedule(running, facts) if scheduled else running
     code = _int(facts.get("exit_code"))
     asked = "stop_requested" in facts
     crashed = code is not None and not (asked and code in CLEAN_EXITS) and code != 0
+    if scheduled:
+        # Between batches. A batch that crashed shows its exit code; the next one runs anyway.
+        idle = MirrorMakerStatus(
+            node, deployment, MmState.SCHEDULED, exit_code=code if crashed else None, log_tail=tail
+        )
+        return _with_schedule(idle, facts)
     return MirrorMakerStatus(
         node,
         deployment,
@@ -119,6 +173,23 @@ def parse_probe(node: str, deployment: str, output: str) -> MirrorMakerStatus:
         stopped_by_operator=asked,
         log_tail=tail,
     )
+
+
+def _with_schedule(status: MirrorMakerStatus, facts: dict[str, str]) -> MirrorMakerStatus:
+    """``status`` of a deployment whose schedule is on, with its batch times from the probe."""
+    return replace(
+        status,
+        scheduled=True,
+        next_run_at=_float(facts.get("next_run_at")),
+        run_until=_float(facts.get("run_until")) if status.state is MmState.RUNNING else None,
+        last_run_started_at=_float(facts.get("last_run_started_at")),
+        last_run_ended_at=_float(facts.get("last_run_ended_at")),
+    )
+
+
+def _float(text: str | None) -> float | None:
+    value = _int(text)
+    return None if value is None or value < 0 else float(value)
 
 
 def _int(text: str | None) -> int | None:

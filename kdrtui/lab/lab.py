@@ -457,11 +457,12 @@ class Lab:
         """Stop MirrorMaker that ``kdrtui mm start`` left running on the lab's edge node (this machine).
 
         Its supervisor survives SSH on purpose; without this, ``lab down`` would leave a JVM mirroring
-        into clusters that are gone. The JVM first (its supervisor then records the exit), then the
-        supervisor if it is still there.
+        into clusters that are gone. A scheduled deployment's scheduler first (it would start the next
+        batch), then the JVM (its supervisor then records the exit), then the supervisor if it is still
+        there.
         """
         for run_dir in sorted(self.edge.work_dir.glob("mm/*")):
-            for name in ("mm.pid", "supervisor.pid"):
+            for name in ("scheduler.pid", "mm.pid", "supervisor.pid"):
                 pid = read_pid(run_dir / name)
                 if pid is None or not is_ours(pid, [str(run_dir)]):
                     continue

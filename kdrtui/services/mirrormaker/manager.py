@@ -11,6 +11,7 @@ does not act twice.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,8 +19,15 @@ from dataclasses import dataclass, replace
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe, status_probe
 from kdrtui.domain.plan import EdgeNode, Plan
+from kdrtui.domain.schedule import minute_seconds
 from kdrtui.services.mirrormaker.render import RenderedDeployment, drift, render_deployment
-from kdrtui.services.mirrormaker.supervisor import systemd_unit, unit_name
+from kdrtui.services.mirrormaker.supervisor import (
+    systemd_batch_unit,
+    systemd_timer,
+    systemd_unit,
+    timer_name,
+    unit_name,
+)
 from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
 
 Progress = Callable[[str], None]
@@ -100,7 +108,9 @@ class MirrorMakerManager:
         home = await self._home(node)
         return [
             Deployment(node, rendered, rendered.run_dir)
-            for rendered in render_deployment(self.plan, node, home=home)
+            for rendered in render_deployment(
+                self.plan, node, home=home, minute_seconds=minute_seconds(os.environ)
+            )
             if flow is None or flow in rendered.flows
         ]
 
@@ -193,20 +203,36 @@ class MirrorMakerManager:
         current = await self.status(dep)
         if current.state is MmState.UNKNOWN:
             raise MirrorMakerError(current.error or f"{dep.node.name}: state unknown")
-        if current.state is MmState.RUNNING:
+        if current.active:
             if current.drift:
                 say(f"{dep.node.name}: {dep.name} runs with an old config; use restart to apply the plan")
-            say(f"{dep.node.name}: {dep.name} already running (pid {current.pid})")
+            if current.scheduled:
+                say(f"{dep.node.name}: {dep.name} already {current.schedule_text()}")
+            else:
+                say(f"{dep.node.name}: {dep.name} already running (pid {current.pid})")
             return current
         await self.deploy(dep, progress)
         if dep.rendered.kind == "mm1":
             await self._create_mm1_topics(dep, say)
         run = shlex.quote(dep.run_dir)
         # Clearing the last exit makes any exit code seen below this run's own.
-        clear = f"rm -f {run}/stop_requested {run}/exit_code {run}/exited_at"
+        clear = f"rm -f {run}/stop_requested {run}/exit_code {run}/exited_at {run}/timer_unit"
         sudo = await self.systemd_prefix(dep.node)
+        schedule = dep.rendered.schedule
         if sudo is None:
             launch = f"{clear} && {dep.rendered.start_command}"
+        elif schedule is not None:
+            # A timer starts a batch unit at every batch start; the unit started now runs the batch
+            # whose window is open (or exits at once between batches).
+            unit, timer = unit_name(dep.name), timer_name(dep.name)
+            batch = systemd_batch_unit(dep.name, dep.run_dir, dep.rendered.argv, schedule, user=dep.node.user)
+            await self.session(dep.node).upload(batch, f"{dep.run_dir}/{unit}")
+            await self.session(dep.node).upload(systemd_timer(dep.name, schedule), f"{dep.run_dir}/{timer}")
+            launch = (
+                f"{clear} && {sudo}install -m 0644 {run}/{unit} {run}/{timer} /etc/systemd/system/ && "
+                f"{sudo}systemctl daemon-reload && {sudo}systemctl start {timer} && "
+                f"printf '%s\\n' {timer} > {run}/timer_unit && {sudo}systemctl start {unit}"
+            )
         else:
             unit = unit_name(dep.name)
             text = systemd_unit(dep.name, dep.run_dir, dep.rendered.argv, user=dep.node.user)
@@ -220,6 +246,9 @@ class MirrorMakerManager:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             status = await self.status(dep, with_drift=False)
+            if status.scheduled and status.active:
+                say(f"{dep.node.name}: {dep.name} {status.schedule_text()}")
+                return status
             if status.state is MmState.RUNNING:
                 say(f"{dep.node.name}: {dep.name} running (pid {status.pid})")
                 return status
@@ -236,39 +265,47 @@ class MirrorMakerManager:
             await asyncio.sleep(0.3)
 
     async def stop(self, dep: Deployment, progress: Progress | None = None) -> MirrorMakerStatus:
-        """SIGTERM through the supervisor, wait, then SIGKILL; leaves no MirrorMaker JVM."""
+        """SIGTERM through the supervisor, wait, then SIGKILL; leaves no MirrorMaker JVM. A scheduled
+        deployment's schedule stops too (its scheduler, or its systemd timer): no batch starts later."""
         say = progress or (lambda _m: None)
         current = await self.status(dep, with_drift=False)
         if current.state is MmState.UNKNOWN:
             raise MirrorMakerError(current.error or f"{dep.node.name}: state unknown")
-        if current.state is not MmState.RUNNING:
+        if not current.active:
             say(f"{dep.node.name}: {dep.name} not running ({current.state})")
             return current
         run = shlex.quote(dep.run_dir)
         session = self.session(dep.node)
         sudo = await self.systemd_prefix(dep.node)
         if sudo is not None:
-            # systemd would restart a process killed behind its back: stop the unit instead.
+            # systemd would restart a process killed behind its back: stop the unit instead (and the
+            # timer first, so it starts no batch meanwhile).
             await session.run(
-                f"touch {run}/stop_requested; {sudo}systemctl stop {unit_name(dep.name)}; true", timeout=60
+                f"touch {run}/stop_requested; {sudo}systemctl stop {timer_name(dep.name)} 2>/dev/null; "
+                f"{sudo}systemctl stop {unit_name(dep.name)}; true",
+                timeout=60,
             )
+        # The scheduler first: it stops its batch and starts no other.
         await session.run(
-            f"touch {run}/stop_requested; sup=$(cat {run}/supervisor.pid 2>/dev/null); "
+            f"touch {run}/stop_requested; sch=$(cat {run}/scheduler.pid 2>/dev/null); "
+            f'[ -n "$sch" ] && kill -TERM "$sch" 2>/dev/null; sup=$(cat {run}/supervisor.pid 2>/dev/null); '
             f'pid=$(cat {run}/mm.pid 2>/dev/null); [ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null; '
             f'[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; true',
             timeout=20,
         )
-        say(f"{dep.node.name}: stopping {dep.name} (pid {current.pid})")
+        what = f"pid {current.pid}" if current.pid else "its schedule"
+        say(f"{dep.node.name}: stopping {dep.name} ({what})")
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while True:
             status = await self.status(dep, with_drift=False)
-            if status.state is not MmState.RUNNING and not await self._alive(dep, current.pid):
+            if not status.active and not await self._alive(dep, current.pid):
                 say(f"{dep.node.name}: {dep.name} stopped")
                 return status
             if time.monotonic() > deadline:
                 say(f"{dep.node.name}: {dep.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s; killing it")
                 await session.run(
-                    f"kill -KILL {int(current.pid or 0)} 2>/dev/null; "
+                    (f"kill -KILL {int(current.pid)} 2>/dev/null; " if current.pid else "")
+                    + f'sch=$(cat {run}/scheduler.pid 2>/dev/null); [ -n "$sch" ] && kill -KILL "$sch"; '
                     f'sup=$(cat {run}/supervisor.pid 2>/dev/null); [ -n "$sup" ] && kill -KILL "$sup"; true',
                     timeout=20,
                 )

@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kdrtui.domain.plan import EdgeNode, FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan
-from kdrtui.services.mirrormaker.supervisor import SUPERVISOR, supervisor_script
+from kdrtui.domain.schedule import Batches
+from kdrtui.services.mirrormaker.supervisor import (
+    SCHEDULE_AWK,
+    SCHEDULE_CONF,
+    SCHEDULER,
+    SUPERVISOR,
+    schedule_awk,
+    schedule_conf,
+    scheduler_script,
+    supervisor_script,
+)
 
 MM2_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
 """MirrorMaker 2's dedicated-mode entry point (connect-mirror)."""
@@ -479,13 +489,15 @@ def shell_join(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
-def start_command(run_dir: str, argv: Sequence[str]) -> str:
-    """The shell line that starts ``argv`` under the supervisor, detached from the SSH session."""
+def start_command(run_dir: str, argv: Sequence[str], *, scheduled: bool = False) -> str:
+    """The shell line that starts ``argv`` under the supervisor (``scheduled``: under the scheduler,
+    which runs the supervisor in batches), detached from the SSH session."""
     run = shlex.quote(run_dir)
+    script = SCHEDULER if scheduled else SUPERVISOR
     # The subshell forks the supervisor with every descriptor on /dev/null and exits at once, so nothing
     # keeps the SSH channel open: the command returns while MirrorMaker runs on.
     return (
-        f"cd {run} && (setsid nohup sh {run}/{SUPERVISOR} {run} -- {shell_join(argv)} "
+        f"cd {run} && (setsid nohup sh {run}/{script} {run} -- {shell_join(argv)} "
         "</dev/null >/dev/null 2>&1 &)"
     )
 
@@ -513,6 +525,8 @@ class RenderedDeployment:
     """Path relative to :attr:`run_dir` -> text, for every file kdrtui writes there."""
     argv: tuple[str, ...]
     """The java command, run by the supervisor."""
+    schedule: Batches | None = None
+    """Cold standby: when MirrorMaker runs (by the scheduler, or a systemd timer); None: all the time."""
 
     @property
     def log_file(self) -> str:
@@ -521,8 +535,8 @@ class RenderedDeployment:
 
     @property
     def start_command(self) -> str:
-        """The shell line that starts it detached under the supervisor."""
-        return start_command(self.run_dir, self.argv)
+        """The shell line that starts it detached under the supervisor (or the scheduler)."""
+        return start_command(self.run_dir, self.argv, scheduled=self.schedule is not None)
 
 
 def default_home(user: str) -> str:
@@ -539,8 +553,29 @@ def expand_home(path: str, home: str) -> str:
     return path
 
 
+def deployment_schedule(name: str, flows: Sequence[MirrorFlow], minute_seconds: int = 60) -> Batches | None:
+    """The batch schedule of a deployment running ``flows`` (None: they run all the time).
+
+    Raises:
+        RenderError: the flows one MirrorMaker runs do not share one schedule.
+    """
+    schedules = {f.schedule for f in flows}
+    if len(schedules) > 1:
+        raise RenderError(
+            f"{name} runs flows {', '.join(f.name for f in flows)} in one MirrorMaker, so they need the same "
+            "[flows.schedule] (or none)"
+        )
+    (schedule,) = schedules
+    return None if schedule is None else Batches.of(schedule, minute_seconds=minute_seconds)
+
+
 def render_deployment(
-    plan: Plan, node: EdgeNode, *, home: str | None = None, heap: str = "512m"
+    plan: Plan,
+    node: EdgeNode,
+    *,
+    home: str | None = None,
+    heap: str = "512m",
+    minute_seconds: int = 60,
 ) -> list[RenderedDeployment]:
     """The MirrorMaker deployments ``node`` runs: one MM2 for all mm2 flows into its cluster, one MM1 per
     mm1 flow into it (none when no flow targets its cluster).
@@ -552,6 +587,8 @@ def render_deployment(
             :func:`default_home`. Paths in the argv and the log configuration must be absolute, because
             the JVM does not expand ``~``.
         heap: the JVM's maximum heap.
+        minute_seconds: real seconds per schedule minute; 60 (less only in tests: the
+            ``KDRTUI_SCHEDULE_MINUTE_SECONDS`` hook).
 
     Raises:
         RenderError: a flow that cannot be rendered (see :func:`render_mm2_properties`, :func:`render_mm1`).
@@ -562,35 +599,46 @@ def render_deployment(
     target = node.cluster
     result: list[RenderedDeployment] = []
 
-    def common(run_dir: str) -> dict[str, str]:
+    def common(run_dir: str, name: str, schedule: Batches | None) -> dict[str, str]:
         log = f"{run_dir}/{LOG_FILE}"
-        return {
+        files = {
             "log4j.properties": log4j_properties(log),
             "log4j2.properties": log4j2_properties(log),
             SUPERVISOR: supervisor_script(),
         }
+        if schedule is not None:
+            files[SCHEDULER] = scheduler_script()
+            files[SCHEDULE_CONF] = schedule_conf(schedule, name)
+            files[SCHEDULE_AWK] = schedule_awk()
+        return files
 
     into = mm2_flows(plan, target)
     if into:
         name = f"mm2-{target}"
         run_dir = f"{work_dir}/mm/{name}"
-        files = {"mm2.properties": render_mm2_properties(plan, target), **common(run_dir)}
+        schedule = deployment_schedule(name, into, minute_seconds)
+        files = {"mm2.properties": render_mm2_properties(plan, target), **common(run_dir, name, schedule)}
         argv = launch_command(kafka_home, run_dir, "mm2", target, heap)
         flows = tuple(f.name for f in into)
-        result.append(RenderedDeployment(name, "mm2", node.name, target, flows, run_dir, files, tuple(argv)))
+        result.append(
+            RenderedDeployment(name, "mm2", node.name, target, flows, run_dir, files, tuple(argv), schedule)
+        )
     mm1 = [f for f in plan.flows if f.target == target and f.mirrormaker == MirrorMakerKind.MM1]
     for flow in sorted(mm1, key=lambda f: f.source):
         name = f"mm1-{flow.source}-{flow.target}"
         run_dir = f"{work_dir}/mm/{name}"
         config = render_mm1(plan, flow, run_dir=run_dir)
+        schedule = deployment_schedule(name, [flow], minute_seconds)
         files = {
             "consumer.properties": config.consumer_text(plan.plan.name),
             "producer.properties": config.producer_text(plan.plan.name),
-            **common(run_dir),
+            **common(run_dir, name, schedule),
         }
         argv = launch_command(kafka_home, run_dir, "mm1", target, heap, mm1_args=config.args)
         result.append(
-            RenderedDeployment(name, "mm1", node.name, target, (flow.name,), run_dir, files, tuple(argv))
+            RenderedDeployment(
+                name, "mm1", node.name, target, (flow.name,), run_dir, files, tuple(argv), schedule
+            )
         )
     return result
 

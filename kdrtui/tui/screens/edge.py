@@ -35,9 +35,12 @@ LABELS = ("node", "deploy", "ssh", "state", "pid", "up", "drift", "conn")
 
 def _state_text(status: MirrorMakerStatus) -> tuple[str, str]:
     """The state cell's text and the theme colour it is drawn in."""
-    colour = {MmState.RUNNING: "success", MmState.CRASHED: "error", MmState.UNKNOWN: "warning"}.get(
-        status.state, "foreground"
-    )
+    colour = {
+        MmState.RUNNING: "success",
+        MmState.SCHEDULED: "success",
+        MmState.CRASHED: "error",
+        MmState.UNKNOWN: "warning",
+    }.get(status.state, "foreground")
     text = str(status.state)
     if status.state is MmState.CRASHED and status.exit_code is not None:
         text += f" ({status.exit_code})"
