@@ -73,19 +73,28 @@ def health_changes(previous: LagSnapshot | None, current: LagSnapshot) -> list[H
         name = _flow_name(flow)
         old_flow = before_flows.get(name)
         old_health = None if old_flow is None else old_flow.health
-        if old_health != flow.health and not (old_health is None and flow.health is Health.OK):
+        if not _same(old_health, flow.health):
             changes.append(
                 HealthChange(name, None, old_health, flow.health, flow.lag_records, flow.lag_seconds)
             )
         old_topics = {t.topic: t.health for t in old_flow.topics} if old_flow is not None else {}
         for topic in flow.topics:
             old = old_topics.get(topic.topic)
-            if old == topic.health or (old is None and topic.health is Health.OK):
+            if _same(old, topic.health):
                 continue
             topic_changes.append(
                 HealthChange(name, topic.topic, old, topic.health, topic.lag_records, topic.lag_seconds)
             )
     return changes + topic_changes
+
+
+_FINE = frozenset({Health.OK, Health.IDLE})
+"""Healths that need nobody: a scheduled flow goes OK -> IDLE -> OK with every batch, unremarked."""
+
+
+def _same(old: Health | None, new: Health) -> bool:
+    """No alert from ``old`` to ``new``: unchanged, fine to fine, or first seen fine."""
+    return old == new or (new in _FINE and (old is None or old in _FINE))
 
 
 class AlertHook:
@@ -106,7 +115,7 @@ class AlertHook:
 
     def notify(self, change: HealthChange) -> None:
         """Log one change and run the command for it; a failing command is logged, never raised."""
-        level = logging.INFO if change.new is Health.OK else logging.WARNING
+        level = logging.INFO if change.new in _FINE else logging.WARNING
         self.logger.log(level, "health %s", change.describe())
         if self.command is None:
             return

@@ -33,6 +33,17 @@ def test_changes_between_snapshots_flows_first() -> None:
     assert health_changes(after, after) == []
 
 
+def test_a_scheduled_flow_going_idle_and_back_raises_no_alert() -> None:
+    running = snapshot(topic("orders"))
+    idle = snapshot(topic("orders", Health.IDLE), heartbeat=None)
+    assert health_changes(running, idle) == []
+    assert health_changes(idle, running) == []
+    assert health_changes(None, idle) == []
+    late = snapshot(topic("orders", Health.WARN, lag=60, lag_s=5000.0), heartbeat=None)
+    assert [c.new for c in health_changes(idle, late)] == [Health.WARN, Health.WARN]
+    assert [c.new for c in health_changes(late, idle)] == [Health.IDLE, Health.IDLE], "back to fine is told"
+
+
 def test_new_topic_and_vanished_topic() -> None:
     before = snapshot(topic("orders"), topic("gone", Health.CRIT, lag=5, lag_s=200.0))
     after = snapshot(topic("orders"), topic("fresh", Health.STALLED, lag=7, lag_s=9.0))
