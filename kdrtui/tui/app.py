@@ -24,7 +24,8 @@ from kdrtui.tui.screens.edge import EdgeScreen
 from kdrtui.tui.screens.failover import FailoverScreen, OperationFactory, runbook_operation_factory
 from kdrtui.tui.screens.lag import LagScreen, LagSourceFactory, lag_engine_factory
 from kdrtui.tui.screens.overview import OverviewScreen
-from kdrtui.tui.screens.pending import ProvisioningScreen, WizardScreen
+from kdrtui.tui.screens.pending import ProvisioningScreen
+from kdrtui.tui.screens.wizard import WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
 

@@ -84,7 +84,6 @@ async def test_number_keys_switch_modes_and_pending_panes_say_so() -> None:
     app = build()
     async with app.run_test(size=(80, 24)) as pilot:
         for key, mode, title in [
-            ("2", "wizard", "Topology wizard"),
             ("3", "provisioning", "Provisioning"),
         ]:
             await pilot.press(key)

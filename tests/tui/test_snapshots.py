@@ -16,6 +16,7 @@ from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.failover import FailoverScreen
+from kdrtui.tui.screens.wizard import WizardScreen
 from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
 from tests.tui.pilot_helpers import until
 from tests.tui.test_failover_pane import FakeOperations
@@ -150,3 +151,32 @@ def test_failover_pane_after_run_80x24(
 ) -> None:
     monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
     assert snap_compare(failover_app(), terminal_size=(80, 24), run_before=failover_completed)  # type: ignore[operator]
+
+
+def wizard_app() -> object:
+    """No plan: the wizard starts from its defaults (a cold standby, East US -> West US 2)."""
+    return make_app(
+        None, None, probe_factory=ScriptedProbes(), clock=lambda: FIXED_NOW + 42, refresh_interval=3600
+    )
+
+
+async def wizard_shown(pilot: Pilot[None]) -> None:
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(pilot.app.screen, WizardScreen), what="wizard")
+    await pilot.pause()
+
+
+async def wizard_review(pilot: Pilot[None]) -> None:
+    await wizard_shown(pilot)
+    for _ in range(5):
+        await pilot.press("pagedown")
+    await until(pilot, lambda: pilot.app.screen.step == "review", what="review step")  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def test_wizard_topology_80x24(snap_compare: object) -> None:
+    assert snap_compare(wizard_app(), terminal_size=(80, 24), run_before=wizard_shown)  # type: ignore[operator]
+
+
+def test_wizard_review_80x24(snap_compare: object) -> None:
+    assert snap_compare(wizard_app(), terminal_size=(80, 24), run_before=wizard_review)  # type: ignore[operator]

@@ -26,19 +26,6 @@ class PendingScreen(ModeScreen):
         yield Static("This pane shows nothing rather than made-up data.", classes="pending-note")
 
 
-class WizardScreen(PendingScreen):
-    """Topology wizard (planned)."""
-
-    MODE = "wizard"
-    TITLE_TEXT = "Topology wizard"
-    WHAT = (
-        "Will guide the choice among hot standby with dual ingest, cold standby with scheduled "
-        "MirrorMaker replication and active-active, validate every input as Azure would, and write "
-        "the DR plan file."
-    )
-    MEANWHILE = "write a plan by hand (README: 'The DR plan file') and check it with `kdrtui plan validate`."
-
-
 class ProvisioningScreen(PendingScreen):
     """Provisioning progress (planned)."""
 
