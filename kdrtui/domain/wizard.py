@@ -412,6 +412,11 @@ def _site(answers: WizardAnswers, role: str) -> dict[str, Any]:
     base: dict[str, Any] = {}
     if answers.base is not None and alias in answers.base.clusters:
         base = _dump(answers.base.clusters[alias])
+        if "hdinsight" not in base:
+            # Not an HDInsight cluster (the lab's single broker): its broker-specific settings do not
+            # carry over to the HDInsight cluster the wizard describes.
+            for key in ("replication_factor", "kafka_version"):
+                base.pop(key, None)
     hdinsight: dict[str, Any] = {**base.get("hdinsight", {})}
     hdinsight.update(
         name=get("cluster_name"),

@@ -573,3 +573,23 @@ def test_a_schedule_is_only_allowed_in_a_cold_standby_plan() -> None:
         "only a cold-standby plan runs MirrorMaker in scheduled batches: remove [flows.schedule] or "
         'choose topology "cold-standby"'
     )
+
+
+def test_opening_a_plan_of_plain_brokers_describes_hdinsight_clusters() -> None:
+    """The lab's plan has single-broker clusters (replication factor 1, no [hdinsight]): the wizard's
+    HDInsight clusters do not inherit those broker settings, so every step is clean."""
+    from kdrtui.domain.plan import parse_plan
+    from kdrtui.domain.wizard import STEPS, answers_from_plan, build_plan, step_errors
+
+    lab_like = parse_plan(
+        '[plan]\nname = "kdrtui-lab"\ntopology = "cold-standby"\n'
+        '[clusters.primary]\nregion = "eastus"\nbootstrap_servers = ["127.0.0.1:19092"]\n'
+        'replication_factor = 1\nkafka_version = "3.9"\n'
+        '[clusters.dr]\nregion = "westus2"\nbootstrap_servers = ["127.0.0.1:29092"]\nreplication_factor = 1\n'
+        '[[flows]]\nsource = "primary"\ntarget = "dr"\n'
+    )
+    answers = answers_from_plan(lab_like)
+    assert {step: step_errors(answers, step) for step in STEPS} == {step: {} for step in STEPS}
+    plan = build_plan(answers)
+    assert plan.clusters["primary"].replication_factor == 3
+    assert plan.clusters["primary"].bootstrap_servers == ["127.0.0.1:19092"]

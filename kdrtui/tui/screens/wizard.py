@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Select, Static
 
-from kdrtui.domain.plan import PlanInvalid, Topology, save_plan
+from kdrtui.domain.plan import PlanInvalid, Topology
 from kdrtui.domain.topologies import TOPOLOGIES
 from kdrtui.domain.wizard import (
     CHOICES,
@@ -47,6 +47,7 @@ from kdrtui.domain.wizard import (
     step_errors,
     step_note,
     visible_fields,
+    write_plan,
 )
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
@@ -695,8 +696,12 @@ class WizardScreen(ModeScreen):
         return f"./{self.answers.plan_name}.toml"
 
     def _write(self, plan: Plan, path: Path) -> None:
+        # The file is exactly the TOML the review shows (with its comments); overwriting was confirmed.
         try:
-            save_plan(plan, path)
+            write_plan(self.answers, path, force=True)
+        except PlanInvalid as exc:
+            self._status(f"Not written: {exc}", "error")
+            return
         except OSError as exc:
             self._status(f"Not written to {path}: {exc.strerror or exc}", "error")
             return
