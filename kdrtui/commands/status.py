@@ -1,6 +1,7 @@
 """``kdrtui status``: mirror lag of every flow, for people and for scripts.
 
-Exit codes: 0 every flow OK, 1 any WARN, 2 any CRIT/STALLED/STOPPED (and a bad plan).
+Exit codes: 0 every flow OK (or IDLE: a scheduled flow between its batches), 1 any WARN, 2 any
+CRIT/STALLED/STOPPED (and a bad plan).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import click
 from kdrtui.commands.console import load_plan_or_exit
 
 if TYPE_CHECKING:
-    from kdrtui.domain.lag import LagSnapshot
+    from kdrtui.domain.lag import FlowSchedule, LagSnapshot
 
 TOP_TOPICS = 20
 """Topics listed per flow in the human output; the rest are counted."""
@@ -32,6 +33,18 @@ def _age(seconds: float | None) -> str:
     return "never" if seconds is None else f"{seconds:.1f}s"
 
 
+def _schedule(schedule: FlowSchedule, now: float) -> str:
+    """``scheduled every 60 min for 15 min; idle; last run 720s ago; next run 14:00 UTC``."""
+    from kdrtui.domain.schedule import format_utc
+
+    last = "never ran" if schedule.last_run is None else f"last run {now - schedule.last_run:.0f}s ago"
+    upcoming = (
+        "no next run" if schedule.next_run is None else f"next run {format_utc(schedule.next_run, now)} UTC"
+    )
+    state = "running" if schedule.running else "idle"
+    return f"scheduled {schedule.description}; {state}; {last}; {upcoming}"
+
+
 def render_text(snapshot: LagSnapshot) -> str:
     """A compact table per flow, worst topics first."""
     lines: list[str] = []
@@ -45,6 +58,8 @@ def render_text(snapshot: LagSnapshot) -> str:
         if flow.stale_s is not None:
             head += f"  STALE {flow.stale_s:.0f}s"
         lines.append(head)
+        if flow.schedule is not None:
+            lines.append(f"  {_schedule(flow.schedule, snapshot.taken_at)}")
         if flow.error:
             lines.append(f"  error: {flow.error}")
         if flow.topics:
@@ -72,7 +87,7 @@ def render_text(snapshot: LagSnapshot) -> str:
 def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: float) -> None:
     """Mirror lag and health of every flow of the plan (a hot standby: divergence between the clusters).
 
-    Exit code: 0 all OK, 1 any WARN, 2 any CRIT, STALLED or STOPPED (or a bad plan).
+    Exit code: 0 all OK (or IDLE), 1 any WARN, 2 any CRIT, STALLED or STOPPED (or a bad plan).
     """
     from kdrtui.services.kafka.lag_engine import LagEngine
     from kdrtui.services.runbook.operate import current_plan

@@ -77,3 +77,20 @@ def test_a_flow_without_schedule_is_untouched() -> None:
     engine = LagEngine(plan)
     lag = flow_lag(plan, heartbeat_age=None, lag_s=0.0, health=Health.STOPPED)
     assert engine._on_schedule(lag, ts("2026-11-25T14:40:00")) == lag
+
+
+def test_kdrtui_status_of_an_idle_scheduled_flow() -> None:
+    from kdrtui.commands.status import exit_code, render_text
+    from kdrtui.domain.lag import FlowSchedule, LagSnapshot
+
+    schedule = FlowSchedule(
+        "every 60 min for 15 min", ts("2026-11-25T15:00:00"), ts("2026-11-25T14:15:00"), False
+    )
+    flow = FlowLag("primary", "dr", "mm2", None, Health.IDLE, (), schedule=schedule)
+    snapshot = LagSnapshot(ts("2026-11-25T14:27:00"), (flow,))
+    assert exit_code(snapshot) == 0, "between batches is not an outage"
+    assert "  scheduled every 60 min for 15 min; idle; last run 720s ago; next run 15:00 UTC" in render_text(
+        snapshot
+    )
+    warn = LagSnapshot(snapshot.taken_at, (FlowLag("primary", "dr", "mm2", None, Health.WARN, ()), flow))
+    assert exit_code(warn) == 1
