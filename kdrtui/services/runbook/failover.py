@@ -221,7 +221,7 @@ class Replication(Step[DrContext]):
         if not facts.get("started"):
             return None
         states = await mm_states(ctx, ctx.resume_flow)
-        down = [w for w, s in states.items() if not s.startswith("running")]
+        down = [w for w, s in states.items() if not s.startswith(("running", "scheduled"))]
         return f"MirrorMaker {ctx.resume_flow.name} not running on {', '.join(down)}" if down else None
 
 
