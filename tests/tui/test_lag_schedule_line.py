@@ -63,3 +63,24 @@ def test_long_cron_and_never_ran_still_fit() -> None:
     )
     assert len(line) <= SCHEDULE_WIDTH, line
     assert line.endswith("never ran · next Mon 08:00 UTC · WARN")
+
+
+async def test_the_pane_shows_the_schedule_line() -> None:
+    from dataclasses import replace
+
+    from tests.tui.fakes import FIXED_NOW, ScriptedLagSource
+    from tests.tui.test_lag_pane import build_lag_app, open_lag, snapshot, static_text, topic
+
+    base = snapshot(topic("orders", Health.IDLE), heartbeat=None)
+    schedule = FlowSchedule("every 60 min for 15 min", FIXED_NOW + 1980, FIXED_NOW - 720, False)
+    scheduled = replace(base, flows=(replace(base.flows[0], health=Health.IDLE, schedule=schedule),))
+    source = ScriptedLagSource(scheduled)
+    app = build_lag_app(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_lag(pilot, app, rows=1)
+        summary = static_text(app, "#lag-summary")
+        line = next(x for x in summary.splitlines() if x.startswith("primary→dr"))
+        assert line.startswith("primary→dr every 60 min for 15 min · last run 12 min ago · next ")
+        assert line.endswith(" UTC · IDLE") and len(line) <= 80
+        assert "no heartbeat" not in summary
+        assert app.screen.query_one("#lag-table").get_cell("primary->dr/orders", "health").plain == "IDLE"  # type: ignore[attr-defined]
