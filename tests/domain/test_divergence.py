@@ -220,3 +220,17 @@ def test_to_dict_is_the_documented_json() -> None:
         {"dr": NOW - 12},
         "CRIT",
     )
+
+
+def test_mirrormaker_and_kafka_topics_are_not_the_applications() -> None:
+    from kdrtui.services.kafka.divergence_engine import application_topic
+
+    assert application_topic("orders") and application_topic("payments.eu")
+    for name in (
+        "__consumer_offsets",
+        "heartbeats",
+        "dr.heartbeats",
+        "mm2-offsets.dr.internal",
+        "x.internal",
+    ):
+        assert not application_topic(name), name

@@ -3,7 +3,8 @@
 Per refresh (blocking; run it in a thread), both clusters at once:
 
 1. the cluster's topics from one ``list_topics`` (cached ``metadata_max_age_s``), keeping application
-   topics only (not ``__*``, ``*.internal``, ``mm2-*`` nor MirrorMaker's ``heartbeats``);
+   topics only (not ``__*``, ``*.internal``, ``mm2-*`` nor MirrorMaker's ``heartbeats`` and
+   ``<alias>.heartbeats``);
 2. three ListOffsets requests over all their partitions — earliest, latest and max timestamp (KIP-734) —
    each cut into batches of 250 partitions with one future per batch, every batch of every spec in flight
    at once (the approach of :mod:`kdrtui.services.kafka.offsets`);
@@ -50,7 +51,11 @@ SPECS = {
 def application_topic(name: str) -> bool:
     """Whether a topic is the applications' (not Kafka's, nor a MirrorMaker's internal one)."""
     return not (
-        name.startswith("__") or name.endswith(".internal") or name.startswith("mm2-") or name == "heartbeats"
+        name.startswith("__")
+        or name.endswith(".internal")
+        or name.startswith("mm2-")
+        or name == "heartbeats"
+        or name.endswith(".heartbeats")
     )
 
 
