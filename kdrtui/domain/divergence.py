@@ -151,6 +151,9 @@ def topic_divergence(
             reasons.append(f"newest timestamp unknown on {other_name}")
     else:
         gap = 0.0
+    # Dual ingest writes both sides: one side empty while the other has records has diverged, however
+    # fresh the other side's newest record is (its age says nothing about how long the gap has lasted).
+    one_side_empty = (primary.records == 0) != (secondary.records == 0)
     if len(primary.partitions) != len(secondary.partitions):
         reasons.append(
             f"partitions differ: {len(primary.partitions)} on {names[0]}, "
@@ -163,7 +166,7 @@ def topic_divergence(
         records_delta=records_delta,
         seconds_delta=seconds_delta,
         gap_s=gap,
-        health=classify_gap(gap, warn_s=warn_s, crit_s=crit_s),
+        health=Health.CRIT if one_side_empty else classify_gap(gap, warn_s=warn_s, crit_s=crit_s),
         reason="; ".join(reasons) or None,
     )
 

@@ -103,13 +103,13 @@ def test_a_topic_on_one_side_only_is_crit_with_a_reason() -> None:
     assert only_dr.gap_s == 0.0
 
 
-def test_an_empty_side_is_behind_since_the_other_sides_newest_record() -> None:
+def test_an_empty_side_has_diverged_however_fresh_the_other_side_is() -> None:
     t = topic_divergence(
-        "orders", side((0, 0, None)), side((0, 5, NOW - 45)), now=NOW, warn_s=30, crit_s=120, names=NAMES
+        "orders", side((0, 0, None)), side((0, 5, NOW - 1)), now=NOW, warn_s=30, crit_s=120, names=NAMES
     )
-    assert t.gap_s == 45.0
+    assert t.gap_s == 1.0, "at least the age of the other side's newest record"
     assert t.seconds_delta is None
-    assert t.health == Health.WARN
+    assert t.health == Health.CRIT
     assert t.reason == "no records on primary"
 
 
