@@ -18,12 +18,11 @@ numbers read from both clusters, marked stale with their age and the error, and 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kdrtui.domain.divergence import (
@@ -35,10 +34,7 @@ from kdrtui.domain.divergence import (
 )
 from kdrtui.domain.plan import Plan
 from kdrtui.services.kafka.config import client_config
-from kdrtui.services.kafka.offsets import BATCH, request_end_offsets
-
-TP = tuple[str, int]
-"""(topic, partition)."""
+from kdrtui.services.kafka.offsets import TP, error_text, offsets_request, offsets_result, request_end_offsets
 
 SPECS = {
     "start": OffsetSpec.earliest()._value,
@@ -57,49 +53,6 @@ def application_topic(name: str) -> bool:
         or name == "heartbeats"
         or name.endswith(".heartbeats")
     )
-
-
-def offsets_request(partitions: Iterable[TP], spec: int, batch: int = BATCH) -> list[list[TopicPartition]]:
-    """Batches of ``partitions``, each asked for ``spec`` (one of :data:`SPECS`)."""
-    wanted = [TopicPartition(topic, partition, spec) for topic, partition in partitions]
-    return [wanted[start : start + batch] for start in range(0, len(wanted), batch)]
-
-
-def offsets_result(
-    futures: list[Future[Any]], timeout: float
-) -> tuple[dict[TP, tuple[int, int]], str | None]:
-    """((topic, partition) -> (offset, timestamp ms), last per-partition error or None).
-
-    Raises when no batch answered (the cluster is unreachable); a batch that failed while others answered
-    counts as an error for its partitions.
-    """
-    answers: dict[TP, tuple[int, int]] = {}
-    error: str | None = None
-    failure: BaseException | None = None
-    answered = False
-    deadline = time.monotonic() + timeout
-    for future in futures:
-        try:
-            result = future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except Exception as exc:
-            failure = exc
-            continue
-        answered = True
-        for tp, info in result.items():
-            if isinstance(info, KafkaError):
-                error = info.str()
-            else:
-                answers[(tp.topic, tp.partition)] = (info.offset, info.timestamp)
-    if failure is not None:
-        if not answered:
-            raise failure
-        error = _error_text(failure)
-    return answers, error
-
-
-def _error_text(exc: BaseException) -> str:
-    error = exc.args[0] if exc.args else None
-    return error.str() if isinstance(error, KafkaError) else str(exc) or type(exc).__name__
 
 
 @dataclass
@@ -212,7 +165,7 @@ class DivergenceEngine:
                 try:
                     facts, note = future.result()
                 except Exception as exc:  # the cluster did not answer: never raise
-                    errors[cluster.alias] = f"{cluster.bootstrap}: unreachable: {_error_text(exc)}"
+                    errors[cluster.alias] = f"{cluster.bootstrap}: unreachable: {error_text(exc)}"
                     cluster.fetched_at = float("-inf")  # read its topics again once it is back
                     sides.append({})
                     continue

@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -27,6 +29,7 @@ from confluent_kafka.admin import (
 )
 
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.offsets import error_text
 
 MAX_BYTES = "max.message.bytes"
 REJECTING = 1
@@ -37,13 +40,19 @@ class FenceError(RuntimeError):
     """A fence could not be put up or taken down; the message says where and why."""
 
 
-def _error_text(exc: BaseException) -> str:
-    error = exc.args[0] if exc.args else None
-    return error.str() if isinstance(error, KafkaError) else str(exc) or type(exc).__name__
-
-
 def _admin(bootstrap: str) -> AdminClient:
     return AdminClient(client_config(bootstrap))
+
+
+def _problems(futures: dict[Any, Future[Any]], timeout: float) -> list[str]:
+    """``<name>: <error>`` of each request in ``futures`` that failed (each awaited ``timeout`` + 5 s)."""
+    problems = []
+    for request, future in futures.items():
+        try:
+            future.result(timeout=timeout + 5)
+        except KafkaException as exc:
+            problems.append(f"{request.name}: {error_text(exc)}")
+    return problems
 
 
 def replication_factors(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int]:
@@ -52,7 +61,7 @@ def replication_factors(bootstrap: str, topics: Iterable[str], timeout: float = 
         admin = _admin(bootstrap)
         metadata = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:
-        raise FenceError(f"{bootstrap}: cannot list topics: {_error_text(exc)}") from exc
+        raise FenceError(f"{bootstrap}: cannot list topics: {error_text(exc)}") from exc
     found: dict[str, int] = {}
     for topic in topics:
         meta = metadata.get(topic)
@@ -73,7 +82,7 @@ def read_max_bytes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0)
             entries = future.result(timeout=timeout + 5)
         except KafkaException as exc:
             raise FenceError(
-                f"{bootstrap}: cannot read the configs of {resource.name}: {_error_text(exc)}"
+                f"{bootstrap}: cannot read the configs of {resource.name}: {error_text(exc)}"
             ) from exc
         entry = entries.get(MAX_BYTES)
         own = entry is not None and entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
@@ -92,27 +101,18 @@ def set_max_bytes(bootstrap: str, values: dict[str, int | None], timeout: float 
         resources.append(ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry]))
     if not resources:
         return
-    problems = []
-    admin = _admin(bootstrap)
-    for resource, future in admin.incremental_alter_configs(resources, request_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout + 5)
-        except KafkaException as exc:
-            problems.append(f"{resource.name}: {_error_text(exc)}")
+    admin = _admin(bootstrap)  # kept alive until the answers arrive
+    problems = _problems(admin.incremental_alter_configs(resources, request_timeout=timeout), timeout)
     if problems:
         raise FenceError(f"{bootstrap}: cannot change {MAX_BYTES}: " + "; ".join(problems))
 
 
+_DENY_WRITES = (ResourcePatternType.LITERAL, "User:*", "*", AclOperation.WRITE, AclPermissionType.DENY)
+"""What a deny-write ACL says after its topic: literal name, every principal and host, WRITE, DENY."""
+
+
 def _deny(topic: str) -> AclBinding:
-    return AclBinding(
-        ResourceType.TOPIC,
-        topic,
-        ResourcePatternType.LITERAL,
-        "User:*",
-        "*",
-        AclOperation.WRITE,
-        AclPermissionType.DENY,
-    )
+    return AclBinding(ResourceType.TOPIC, topic, *_DENY_WRITES)
 
 
 def deny_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> None:
@@ -120,13 +120,8 @@ def deny_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) ->
     bindings = [_deny(t) for t in topics]
     if not bindings:
         return
-    problems = []
-    admin = _admin(bootstrap)
-    for binding, future in admin.create_acls(bindings, request_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout + 5)
-        except KafkaException as exc:
-            problems.append(f"{binding.name}: {_error_text(exc)}")
+    admin = _admin(bootstrap)  # kept alive until the answers arrive
+    problems = _problems(admin.create_acls(bindings, request_timeout=timeout), timeout)
     if problems:
         hint = (
             ' (no authorizer on the brokers? use fence = "reject-writes")'
@@ -138,26 +133,10 @@ def deny_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) ->
 
 def allow_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> None:
     """Remove the DENY WRITE ACLs :func:`deny_writes` created."""
-    filters = [
-        AclBindingFilter(
-            ResourceType.TOPIC,
-            t,
-            ResourcePatternType.LITERAL,
-            "User:*",
-            "*",
-            AclOperation.WRITE,
-            AclPermissionType.DENY,
-        )
-        for t in topics
-    ]
+    filters = [AclBindingFilter(ResourceType.TOPIC, t, *_DENY_WRITES) for t in topics]
     if not filters:
         return
-    problems = []
-    admin = _admin(bootstrap)
-    for binding, future in admin.delete_acls(filters, request_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout + 5)
-        except KafkaException as exc:
-            problems.append(f"{binding.name}: {_error_text(exc)}")
+    admin = _admin(bootstrap)  # kept alive until the answers arrive
+    problems = _problems(admin.delete_acls(filters, request_timeout=timeout), timeout)
     if problems:
         raise FenceError(f"{bootstrap}: cannot delete the deny-write ACLs: " + "; ".join(problems[:5]))

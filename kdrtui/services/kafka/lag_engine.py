@@ -32,7 +32,6 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     ConsumerGroupTopicPartitions,
-    KafkaError,
     KafkaException,
     TopicPartition,
 )
@@ -66,6 +65,7 @@ from kdrtui.services.kafka.internal_topics import (
     decode_heartbeat,
     decode_offset_sync,
 )
+from kdrtui.services.kafka.offsets import error_text
 from kdrtui.services.kafka.topics import flow_mirrors
 from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
 
@@ -83,11 +83,6 @@ _OWN_GROUPS = re.compile(r"(check-|kdrtui-|mm2-|MirrorMaker|connect-|console-con
 def target_topic_name(flow: MirrorFlow, topic: str) -> str:
     """The name ``topic`` gets on the flow's target."""
     return f"{flow.source}.{topic}" if flow.naming == Naming.PREFIXED else topic
-
-
-def _error_text(exc: BaseException) -> str:
-    error = exc.args[0] if exc.args else None
-    return error.str() if isinstance(error, KafkaError) else str(exc) or type(exc).__name__
 
 
 @dataclass
@@ -347,7 +342,7 @@ class LagEngine:
             try:
                 ends, last_error = end_offsets_result(future, self._timeout + 5)
             except Exception as exc:  # the whole request failed: the cluster is unreachable
-                failed[alias] = f"{self._bootstrap[alias]}: cannot read end offsets: {_error_text(exc)}"
+                failed[alias] = f"{self._bootstrap[alias]}: cannot read end offsets: {error_text(exc)}"
                 continue
             self._ends[alias].update(ends)
             if not ends and last_error:
@@ -374,7 +369,7 @@ class LagEngine:
             try:
                 self._refresh_metadata(alias, force)
             except KafkaException as exc:
-                self._mark(alias, f"{self._bootstrap[alias]}: cannot list topics: {_error_text(exc)}", now)
+                self._mark(alias, f"{self._bootstrap[alias]}: cannot list topics: {error_text(exc)}", now)
         # The groups' offsets are independent of the end offsets: read both at once.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending_groups = pool.submit(self._source_groups, now)
@@ -426,9 +421,7 @@ class LagEngine:
                 try:
                     listing = admin.list_consumer_groups(request_timeout=self._timeout).result()
                 except KafkaException as exc:
-                    self._mark(
-                        alias, f"{self._bootstrap[alias]}: cannot list groups: {_error_text(exc)}", now
-                    )
+                    self._mark(alias, f"{self._bootstrap[alias]}: cannot list groups: {error_text(exc)}", now)
                     continue
                 names.update(g.group_id for g in listing.valid if not _OWN_GROUPS.fullmatch(g.group_id))
             futures = {

@@ -13,9 +13,10 @@ of one broker: 100 partitions 0.7 ms, 1,000 → 12 ms, 5,000 → 155 ms), so a r
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -29,15 +30,27 @@ EndOffsetsRequest = list[list[TopicPartition]]
 """Batches of partitions, built once and sent every refresh."""
 
 
-def end_offsets_request(partitions: Iterable[tuple[str, int]], batch: int = BATCH) -> EndOffsetsRequest:
-    """The request for the high watermarks of ``partitions``; build it once, send it every refresh."""
-    wanted = [TopicPartition(topic, partition, _LATEST) for topic, partition in partitions]
+TP = tuple[str, int]
+"""(topic, partition)."""
+
+V = TypeVar("V")
+
+
+def offsets_request(partitions: Iterable[TP], spec: int, batch: int = BATCH) -> EndOffsetsRequest:
+    """Batches of ``partitions``, each asked for ``spec`` (an ``OffsetSpec``'s value); build it once, send
+    it every refresh."""
+    wanted = [TopicPartition(topic, partition, spec) for topic, partition in partitions]
     return [wanted[start : start + batch] for start in range(0, len(wanted), batch)]
 
 
+def end_offsets_request(partitions: Iterable[TP], batch: int = BATCH) -> EndOffsetsRequest:
+    """The request for the high watermarks of ``partitions``; build it once, send it every refresh."""
+    return offsets_request(partitions, _LATEST, batch)
+
+
 def request_end_offsets(admin: AdminClient, request: EndOffsetsRequest, timeout: float) -> list[Future[Any]]:
-    """Start reading the high watermarks in ``request`` (every batch at once); resolve with
-    :func:`end_offsets_result`."""
+    """Start reading the offsets in ``request`` (every batch at once); resolve with
+    :func:`end_offsets_result` or :func:`offsets_result`."""
     futures: list[Future[Any]] = []
     for batch in request:
         future: Future[Any] = Future()
@@ -47,15 +60,29 @@ def request_end_offsets(admin: AdminClient, request: EndOffsetsRequest, timeout:
     return futures
 
 
-def end_offsets_result(
-    futures: list[Future[Any]], timeout: float
-) -> tuple[dict[tuple[str, int], int], str | None]:
+def end_offsets_result(futures: list[Future[Any]], timeout: float) -> tuple[dict[TP, int], str | None]:
     """((topic, partition) -> end offset, last per-partition error or None).
 
     Raises when no batch answered at all (the cluster is unreachable); a batch that failed while others
     answered counts as an error for its partitions.
     """
-    ends: dict[tuple[str, int], int] = {}
+    return _read_result(futures, timeout, attrgetter("offset"))
+
+
+def offsets_result(
+    futures: list[Future[Any]], timeout: float
+) -> tuple[dict[TP, tuple[int, int]], str | None]:
+    """((topic, partition) -> (offset, timestamp ms), last per-partition error or None); raises as
+    :func:`end_offsets_result` does."""
+    return _read_result(futures, timeout, attrgetter("offset", "timestamp"))
+
+
+def _read_result(
+    futures: list[Future[Any]], timeout: float, keep: Callable[[Any], V]
+) -> tuple[dict[TP, V], str | None]:
+    """((topic, partition) -> ``keep(ListOffsetsResultInfo)``, last error or None), waiting for every
+    future until ``timeout`` seconds from now."""
+    answers: dict[TP, V] = {}
     error: str | None = None
     failure: BaseException | None = None
     answered = False
@@ -71,10 +98,15 @@ def end_offsets_result(
             if isinstance(info, KafkaError):
                 error = info.str()
             else:
-                ends[(tp.topic, tp.partition)] = info.offset
+                answers[(tp.topic, tp.partition)] = keep(info)
     if failure is not None:
         if not answered:
             raise failure
-        cause = failure.args[0] if failure.args else None
-        error = cause.str() if isinstance(cause, KafkaError) else str(failure) or type(failure).__name__
-    return ends, error
+        error = error_text(failure)
+    return answers, error
+
+
+def error_text(exc: BaseException) -> str:
+    """The message of a confluent-kafka exception (its KafkaError's text), else the exception's text."""
+    cause = exc.args[0] if exc.args else None
+    return cause.str() if isinstance(cause, KafkaError) else str(exc) or type(exc).__name__

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from kdrtui.domain.plan import MirrorFlow, Naming
 from kdrtui.services.kafka.config import client_config
+
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient, NewTopic
 
 
 def flow_covers(topic: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
@@ -58,17 +62,7 @@ def ensure_target_topics(
         for name, n in sorted(wanted.items())
         if name not in present
     ]
-    if not missing:
-        return []
-    created = []
-    for name, future in target.create_topics(missing, request_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout)
-            created.append(name)
-        except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
-    return created
+    return _create_topics(target, missing, timeout)
 
 
 def ensure_local_topics(
@@ -96,13 +90,19 @@ def ensure_local_topics(
         and flow_covers(name[len(prefix) :], include, exclude)
         and name[len(prefix) :] not in topics
     ]
+    return _create_topics(admin, missing, timeout)
+
+
+def _create_topics(admin: AdminClient, topics: list[NewTopic], timeout: float) -> list[str]:
+    """Create ``topics``; returns the names created (one that appeared meanwhile is not an error)."""
+    if not topics:
+        return []
     created = []
-    if missing:
-        for name, future in admin.create_topics(missing, request_timeout=timeout).items():
-            try:
-                future.result(timeout=timeout)
-                created.append(name)
-            except Exception as exc:
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise
+    for name, future in admin.create_topics(topics, request_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+            created.append(name)
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
     return created

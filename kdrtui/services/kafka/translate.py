@@ -42,6 +42,7 @@ from kdrtui.services.kafka.internal_topics import (
     decode_checkpoint_key,
     decode_offset_sync,
 )
+from kdrtui.services.kafka.offsets import error_text
 
 TP = tuple[str, int]
 """(topic, partition)."""
@@ -192,12 +193,6 @@ def translate_group(
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _error_text(exc: BaseException) -> str:
-    """The librdkafka error inside ``exc``, as text."""
-    error = exc.args[0] if exc.args else None
-    return error.str() if isinstance(error, KafkaError) else str(exc) or type(exc).__name__
-
-
 def _error_code(exc: BaseException) -> int | None:
     """The librdkafka error code inside ``exc``, if any."""
     error = exc.args[0] if exc.args else None
@@ -220,7 +215,7 @@ def _result(future: Future[Any], deadline: float, what: str, bootstrap: str) -> 
     try:
         return future.result(timeout=_left(deadline) + 1.0)
     except KafkaException as exc:
-        raise TranslateError(f"{bootstrap}: cannot {what}: {_error_text(exc)}") from exc
+        raise TranslateError(f"{bootstrap}: cannot {what}: {error_text(exc)}") from exc
     except TimeoutError as exc:
         raise TranslateError(f"{bootstrap}: cannot {what}: no answer in time") from exc
 
@@ -252,7 +247,7 @@ def _partition_count(admin: AdminClient, bootstrap: str, topic: str, deadline: f
     except KafkaException as exc:
         if _error_code(exc) == KafkaError.UNKNOWN_TOPIC_OR_PART:
             return 0
-        raise TranslateError(f"{bootstrap}: cannot describe {topic}: {_error_text(exc)}") from exc
+        raise TranslateError(f"{bootstrap}: cannot describe {topic}: {error_text(exc)}") from exc
     except TimeoutError as exc:
         raise TranslateError(f"{bootstrap}: cannot describe {topic}: no answer in time") from exc
     return len(described.partitions)
@@ -459,7 +454,7 @@ def _commit_once(
     except KafkaException as exc:
         error = exc.args[0] if exc.args else None
         if not isinstance(error, KafkaError) or error.code() < 0:  # local: timed out, transport, ...
-            raise TranslateError(f"{bootstrap}: cannot commit group {group}: {_error_text(exc)}") from exc
+            raise TranslateError(f"{bootstrap}: cannot commit group {group}: {error_text(exc)}") from exc
         return dict.fromkeys(offsets, error)  # the broker refused the whole group
     except TimeoutError as exc:
         raise TranslateError(f"{bootstrap}: cannot commit group {group}: no answer in time") from exc
