@@ -29,7 +29,25 @@ SCHEDULE_AWK = "schedule.awk"
 
 # --- the supervisor ---------------------------------------------------------------------------------
 
-_SUPERVISOR_SCRIPT = r"""#!/bin/sh
+_RUN_DIR_FUNCTIONS = r"""# put FILE VALUE: write atomically, so a reader never sees half a number.
+put() {
+    printf '%s\n' "$2" >"$run_dir/.$1.tmp" && mv -f "$run_dir/.$1.tmp" "$run_dir/$1"
+}
+
+# alive PID: PID runs and (where /proc tells) belongs to this run directory, so a pid reused by an
+# unrelated process after a crash or a reboot does not count.
+alive() {
+    [ -n "$1" ] || return 1
+    kill -0 "$1" 2>/dev/null || return 1
+    if [ -r "/proc/$1/cmdline" ]; then
+        tr '\000' '\n' <"/proc/$1/cmdline" | grep -F -q -e "$run_dir"
+    fi
+}
+"""
+"""Shell functions both scripts use: ``put`` (atomic write) and ``alive`` (a pid of this run directory)."""
+
+_SUPERVISOR_SCRIPT = (
+    r"""#!/bin/sh
 # Written by kdrtui: supervises one MirrorMaker process. Do not edit: kdrtui overwrites it on deploy.
 #
 #   sh RUN_DIR/supervise.sh RUN_DIR -- COMMAND [ARG...]
@@ -64,21 +82,9 @@ note() {
     printf '[%s] kdrtui-supervisor[%s]: %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$$" "$*" >>"$log"
 }
 
-# put FILE VALUE: write atomically, so a reader never sees half a number.
-put() {
-    printf '%s\n' "$2" >"$run_dir/.$1.tmp" && mv -f "$run_dir/.$1.tmp" "$run_dir/$1"
-}
-
-# alive PID: PID runs and (where /proc tells) belongs to this run directory, so a pid reused by an
-# unrelated process after a crash or a reboot does not count.
-alive() {
-    [ -n "$1" ] || return 1
-    kill -0 "$1" 2>/dev/null || return 1
-    if [ -r "/proc/$1/cmdline" ]; then
-        tr '\000' '\n' <"/proc/$1/cmdline" | grep -F -q -e "$run_dir"
-    fi
-}
-
+"""
+    + _RUN_DIR_FUNCTIONS
+    + r"""
 take_lock() {
     tries=0
     while :; do
@@ -190,6 +196,7 @@ note "pid $child exited with code $rc"
 cleanup
 exit "$rc"
 """
+)
 
 
 def supervisor_script() -> str:
@@ -199,7 +206,8 @@ def supervisor_script() -> str:
 
 # --- the scheduler (cold standby) -------------------------------------------------------------------
 
-_SCHEDULER_SCRIPT = r"""#!/bin/sh
+_SCHEDULER_SCRIPT = (
+    r"""#!/bin/sh
 # Written by kdrtui: runs MirrorMaker in scheduled batches (cold standby). Do not edit: kdrtui
 # overwrites it on deploy.
 #
@@ -246,22 +254,13 @@ note() {
     printf '[%s] kdrtui-scheduler[%s]: %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$$" "$*" >>"$log"
 }
 
-put() {
-    printf '%s\n' "$2" >"$run_dir/.$1.tmp" && mv -f "$run_dir/.$1.tmp" "$run_dir/$1"
-}
-
 utc() {
     date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC' 2>/dev/null || echo "$1"
 }
 
-alive() {
-    [ -n "$1" ] || return 1
-    kill -0 "$1" 2>/dev/null || return 1
-    if [ -r "/proc/$1/cmdline" ]; then
-        tr '\000' '\n' <"/proc/$1/cmdline" | grep -F -q -e "$run_dir"
-    fi
-}
-
+"""
+    + _RUN_DIR_FUNCTIONS
+    + r"""
 take_lock() {
     if mkdir "$lock" 2>/dev/null; then
         printf '%s\n' "$$" >"$lock/pid"
@@ -404,6 +403,7 @@ rm -f "$run_dir/scheduler.pid" "$run_dir/run_until"
 rm -rf "$lock"
 exit "$code"
 """
+)
 
 
 def scheduler_script() -> str:
