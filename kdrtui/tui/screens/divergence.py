@@ -13,7 +13,7 @@ updates its tables by diff. Keys: ``/`` filter, ``o`` sort, ``enter`` a topic's 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
@@ -23,14 +23,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import ColumnKey
-from textual.worker import get_current_worker
 
 from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, SideFacts, TopicDivergence
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import SEVERITY
 from kdrtui.domain.plan import Plan
-from kdrtui.tui.screens.lag import HEALTH_COLOUR, Cell, LagTable, SortableText, compact
+from kdrtui.tui.screens.live import HEALTH_COLOUR, Cell, LagTable, LiveTables, compact
 
 
 class DivergenceSource(Protocol):
@@ -167,7 +165,7 @@ class DivergenceRefreshFailed(Message):
         self.error = error
 
 
-class DivergenceView(Vertical):
+class DivergenceView(LiveTables[DivergenceSource], Vertical):
     """Divergence between the primary and the secondary of a hot-standby plan, worst topic first."""
 
     DEFAULT_CSS = """
@@ -182,6 +180,8 @@ class DivergenceView(Vertical):
     DivergenceView #div-detail { display: none; }
     """
 
+    PREFIX = "div"
+    SORTS = SORTS
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("slash", "filter", "Filter", key_display="/", id="divergence.filter"),
         Binding("o", "cycle_sort", "Sort", id="divergence.sort"),
@@ -232,14 +232,7 @@ class DivergenceView(Vertical):
         yield detail
 
     def on_mount(self) -> None:
-        # Give a wide terminal's spare columns to the topic names.
-        spare = max(0, min(30, self.app.size.width - 82))
-        if spare:
-            table = self.query_one("#div-table", DataTable)
-            for column in table.columns.values():
-                if column.key.value == "topic":
-                    column.width += spare
-                    column.auto_width = False
+        self._widen_topics()
 
     # -- polling ------------------------------------------------------------------------------------
 
@@ -261,46 +254,27 @@ class DivergenceView(Vertical):
 
     def on_unmount(self) -> None:
         self.suspend()
-        with self._source_lock:
-            source, self._source = self._source, None
-        if source is not None:
-            source.close()
+        self._close_source()
 
     def _get_source(self) -> DivergenceSource:
         """The source for the plan as it runs now (after a failover the roles are swapped)."""
         from kdrtui.services.runbook.operate import current_plan
 
         plan = current_plan(self.plan, getattr(self.app, "plan_path", None))
-        with self._source_lock:
-            if self._source is not None and plan != self._source_plan:
-                self._source.close()
-                self._source = None
-            if self._source is None:
-                factory: DivergenceSourceFactory = (
-                    getattr(self.app, "divergence_source_factory", None) or divergence_engine_factory
-                )
-                self._source = factory(plan)
-                self._source_plan = plan
-            return self._source
+        factory: DivergenceSourceFactory = (
+            getattr(self.app, "divergence_source_factory", None) or divergence_engine_factory
+        )
+        return self._source_for(plan, factory)
 
     @work(thread=True, exclusive=True, group="divergence-poll", exit_on_error=False)
     def poll_loop(self, wake: threading.Event) -> None:
         """Thread worker: refresh, post the snapshot, wait; until cancelled."""
-        worker = get_current_worker()
-        interval = float(getattr(self.app, "lag_interval", 2.0))
-        while not worker.is_cancelled:
-            try:
-                snapshot = self._get_source().refresh()
-            except Exception as exc:  # shown on the pane; polling carries on
-                if worker.is_cancelled:
-                    break
-                self.post_message(DivergenceRefreshFailed(f"{type(exc).__name__}: {exc}"))
-            else:
-                if worker.is_cancelled:
-                    break
-                self.post_message(DivergenceRefreshed(snapshot))
-            wake.wait(interval)
-            wake.clear()
+        self._poll(
+            wake,
+            lambda: self._get_source().refresh(),
+            lambda snapshot: self.post_message(DivergenceRefreshed(snapshot)),  # type: ignore[arg-type]
+            lambda error: self.post_message(DivergenceRefreshFailed(error)),
+        )
 
     def action_refresh_now(self) -> None:
         """Read both clusters now instead of waiting for the next interval."""
@@ -320,23 +294,6 @@ class DivergenceView(Vertical):
             self._draw_banner()
 
     # -- drawing ------------------------------------------------------------------------------------
-
-    def _colour(self, name: str) -> str:
-        if not name:
-            return ""
-        theme = self.app.current_theme
-        if name == "text-muted":
-            return f"dim {theme.foreground or ''}".strip()
-        return str(getattr(theme, name, None) or theme.foreground or "")
-
-    def _set_text(self, widget_id: str, text: str, colour: str = "") -> None:
-        """Update a one-widget text only when it changed; hide it when empty."""
-        if self._texts.get(widget_id) == (text, colour):
-            return
-        self._texts[widget_id] = (text, colour)
-        widget = self.query_one(f"#{widget_id}", Static)
-        widget.display = bool(text)
-        widget.update(Text(text, style=self._colour(colour)))
 
     def _draw(self) -> None:
         with self.app.batch_update():
@@ -435,82 +392,27 @@ class DivergenceView(Vertical):
             )
         self._sync("div-detail", columns, rows)
 
-    def _sync(
-        self,
-        table_id: str,
-        columns: Iterable[tuple[str, str, int, str]],
-        rows: list[tuple[str, tuple[Cell, ...]]],
-    ) -> None:
-        """Make a table show ``rows`` (in that order) by touching only what differs."""
-        table = self.query_one(f"#{table_id}", LagTable)
-        justify = {key: just for key, _, _, just in columns}
-        column_keys = list(justify)
-        cache = self._cells.setdefault(table_id, {})
-        wanted = {key for key, _ in rows}
-        for key in [k for k in cache if k not in wanted]:
-            table.remove_row(key)
-            del cache[key]
-        changes: list[tuple[str, str, Text]] = []
-        for key, cells in rows:
-            old = cache.get(key)
-            if old is None:
-                texts = [self._text(key, c, justify[k]) for k, c in zip(column_keys, cells, strict=True)]
-                table.add_row(*texts, key=key)
-            elif old != cells:
-                changes += [
-                    (key, column, self._text(key, after, justify[column]))
-                    for column, before, after in zip(column_keys, old, cells, strict=True)
-                    if before != after
-                ]
-            cache[key] = cells
-        table.update_cells(changes)
-        order = [key for key, _ in rows]
-        if [str(r.key.value) for r in table.ordered_rows] != order:
-            rank = {key: i for i, key in enumerate(order)}
-            first: ColumnKey | str = column_keys[0]
-            table.sort(first, key=lambda cell: rank[cell.row_key])
-
-    def _text(self, key: str, cell: Cell, justify: str) -> SortableText:
-        text = SortableText(
-            cell[0],
-            style=self._colour(cell[1]),
-            justify=justify,  # type: ignore[arg-type]
-            overflow="ellipsis",
-            no_wrap=True,
-        )
-        text.row_key = key
-        return text
-
     # -- keys ---------------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
         """Filter topics by a substring (Esc clears)."""
         if self.view != "topics":
             return
-        box = self.query_one("#div-filter", Input)
-        box.display = True
-        box.focus()
+        self._open_filter()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "div-filter":
             event.stop()
-            self.filter_text = event.value
-            with self.app.batch_update():
-                self._draw_topics()
+            self._filter_changed(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "div-filter":
             event.stop()
-            if not event.value:
-                event.input.display = False
-            self.query_one("#div-table").focus()
+            self._filter_submitted(event.input)
 
     def action_cycle_sort(self) -> None:
         """Order topics by: worst, name, Δ records, Δ s."""
-        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
-        self.notify(f"Sorted by {self.sort_mode}", timeout=2)
-        with self.app.batch_update():
-            self._draw_topics()
+        self._cycle_sort()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "div-table":
@@ -543,21 +445,4 @@ class DivergenceView(Vertical):
 
     def action_back(self) -> None:
         """Back: clear the filter, or leave a topic's partitions for the topic table."""
-        box = self.query_one("#div-filter", Input)
-        table = self.query_one("#div-table")
-        if self.view == "topics":
-            if box.display or self.filter_text:
-                box.value = ""
-                self.filter_text = ""
-                box.display = False
-                with self.app.batch_update():
-                    self._draw_topics()
-            table.focus()
-            return
-        self.view, self.drilled = "topics", None
-        self.query_one("#div-detail").display = False
-        self._texts.pop("div-detail-title", None)
-        self.query_one("#div-detail-title").display = False
-        table.display = True
-        box.display = bool(self.filter_text)
-        table.focus()
+        self._back()

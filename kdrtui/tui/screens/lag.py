@@ -18,20 +18,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import ColumnKey, RowKey
-from textual.worker import get_current_worker
 
 from kdrtui.domain.health import compact_age
-from kdrtui.domain.lag import SEVERITY, FlowLag, Health, LagSnapshot, TopicLag
+from kdrtui.domain.lag import SEVERITY, FlowLag, LagSnapshot, TopicLag
 from kdrtui.domain.plan import Plan, Topology
 from kdrtui.domain.schedule import format_utc
 from kdrtui.tui.alerts import AlertHook
 from kdrtui.tui.screens.base import ModeScreen
+from kdrtui.tui.screens.live import HEALTH_COLOUR, Cell, LagTable, LiveTables, compact
 from kdrtui.tui.widgets.sparkline import sparkline
 
 if TYPE_CHECKING:
-    from textual.widgets.data_table import ColumnKey
-
     from kdrtui.tui.screens.divergence import DivergenceView
 
 
@@ -57,16 +54,6 @@ def lag_engine_factory(plan: Plan) -> LagSource:
 
     return LagEngine(plan)  # type: ignore[no-any-return,unused-ignore]
 
-
-HEALTH_COLOUR = {
-    Health.OK: "success",
-    Health.WARN: "warning",
-    Health.CRIT: "error",
-    Health.STALLED: "error",
-    Health.STOPPED: "error",
-    Health.IDLE: "success",
-}
-"""Theme colour of each health."""
 
 SORTS = ("worst", "name", "lag records", "rate")
 """The orders ``o`` cycles through."""
@@ -102,21 +89,6 @@ GROUP_COLUMNS = (
     ("redeliver", "redeliv", 7, "right"),
     ("skip", "skip", 5, "right"),
 )
-
-Cell = tuple[str, str]
-"""(text, theme colour name or ``""``): what a cell shows, compared to decide whether to rewrite it."""
-
-
-def compact(n: float | None) -> str:
-    """``987``, ``12.3k``, ``4.56M``, ``1.2G``: a count in at most six characters."""
-    if n is None:
-        return "-"
-    value = float(n)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            scaled = value / limit
-            return f"{scaled:.1f}{suffix}" if abs(scaled) < 100 else f"{scaled:.0f}{suffix}"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def _ago(seconds: float) -> str:
@@ -197,30 +169,6 @@ def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
     )
 
 
-class SortableText(Text):
-    """A cell that knows its row key, so rows can be put in any computed order with ``DataTable.sort``."""
-
-    row_key: str = ""
-
-
-class LagTable(DataTable[Text]):
-    """A DataTable that can change many cells with one repaint.
-
-    ``DataTable.update_cell`` refreshes the whole widget on every call; with 1,000 topics changing
-    each refresh that alone costs tens of milliseconds. :meth:`update_cells` writes the same data and
-    refreshes once. It relies on DataTable's cell store (pinned to Textual 8 in pyproject).
-    """
-
-    def update_cells(self, changes: list[tuple[str, str, Text]]) -> None:
-        """Set each (row key, column key, value); one refresh for all of them."""
-        if not changes:
-            return
-        for row_key, column_key, value in changes:
-            self._data[RowKey(row_key)][ColumnKey(column_key)] = value
-        self._update_count += 1
-        self.refresh()
-
-
 class LagRefreshed(Message):
     """The lag source returned a snapshot; a newer pending one replaces it unseen."""
 
@@ -242,10 +190,12 @@ class LagRefreshFailed(Message):
         """The exception, as text."""
 
 
-class LagScreen(ModeScreen):
+class LagScreen(LiveTables[LagSource], ModeScreen):
     """Per-topic mirror lag of every flow, worst first, with partitions and consumer groups."""
 
     MODE = "lag"
+    PREFIX = "lag"
+    SORTS = SORTS
     AUTO_FOCUS = "#lag-table"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("slash", "filter", "Filter", key_display="/", id="lag.filter"),
@@ -331,14 +281,7 @@ class LagScreen(ModeScreen):
     def on_mount(self) -> None:
         if self._empty_reason() is not None:
             return
-        # Give a wide terminal's spare columns to the topic names.
-        spare = max(0, min(30, self.app.size.width - 82))
-        if spare:
-            table = self.query_one("#lag-table", DataTable)
-            for column in table.columns.values():
-                if column.key.value == "topic":
-                    column.width += spare
-                    column.auto_width = False
+        self._widen_topics()
 
     @property
     def has_flows(self) -> bool:
@@ -373,10 +316,7 @@ class LagScreen(ModeScreen):
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "lag-poll")
         self._wake.set()
-        with self._source_lock:
-            source, self._source = self._source, None
-        if source is not None:
-            source.close()
+        self._close_source()
 
     def _get_source(self) -> LagSource:
         """The lag source for the plan as it runs now: rebuilt when a failover or failback changed which
@@ -385,39 +325,25 @@ class LagScreen(ModeScreen):
 
         assert self.plan is not None
         plan = current_plan(self.plan, getattr(self.app, "plan_path", None))
-        with self._source_lock:
-            if self._source is not None and plan != self._source_plan:
-                self._source.close()
-                self._source = None
-            if self._source is None:
-                factory: LagSourceFactory = getattr(self.app, "lag_source_factory", None) or (
-                    lag_engine_factory
-                )
-                self._source = factory(plan)
-                self._source_plan = plan
-            return self._source
+        factory: LagSourceFactory = getattr(self.app, "lag_source_factory", None) or lag_engine_factory
+        return self._source_for(plan, factory)
 
     @work(thread=True, exclusive=True, group="lag-poll", exit_on_error=False)
     def poll_loop(self, wake: threading.Event) -> None:
         """Thread worker: refresh, run the alert hook, post the snapshot, wait; until cancelled."""
-        worker = get_current_worker()
-        interval = float(getattr(self.app, "lag_interval", 2.0))
         hook = AlertHook(getattr(self.app, "alert_command", None))
-        while not worker.is_cancelled:
-            try:
-                snapshot = self._get_source().refresh()
-            except Exception as exc:  # shown on the pane; polling carries on
-                if worker.is_cancelled:
-                    break
-                self.post_message(LagRefreshFailed(f"{type(exc).__name__}: {exc}"))
-            else:
-                if worker.is_cancelled:
-                    break
-                hook(self._previous, snapshot)
-                self._previous = snapshot
-                self.post_message(LagRefreshed(snapshot))
-            wake.wait(interval)
-            wake.clear()
+
+        def refreshed(snapshot: Any) -> None:
+            hook(self._previous, snapshot)
+            self._previous = snapshot
+            self.post_message(LagRefreshed(snapshot))
+
+        self._poll(
+            wake,
+            lambda: self._get_source().refresh(),
+            refreshed,
+            lambda error: self.post_message(LagRefreshFailed(error)),
+        )
 
     def action_refresh_now(self) -> None:
         """Read the lag now instead of waiting for the next interval."""
@@ -437,23 +363,6 @@ class LagScreen(ModeScreen):
             self._draw_banner()
 
     # -- drawing ------------------------------------------------------------------------------------
-
-    def _colour(self, name: str) -> str:
-        if not name:
-            return ""
-        theme = self.app.current_theme
-        if name == "text-muted":
-            return f"dim {theme.foreground or ''}".strip()
-        return str(getattr(theme, name, None) or theme.foreground or "")
-
-    def _set_text(self, widget_id: str, text: str, colour: str = "") -> None:
-        """Update a one-widget text only when it changed; hide it when empty."""
-        if self._texts.get(widget_id) == (text, colour):
-            return
-        self._texts[widget_id] = (text, colour)
-        widget = self.query_one(f"#{widget_id}", Static)
-        widget.display = bool(text)
-        widget.update(Text(text, style=self._colour(colour)))
 
     def _draw(self) -> None:
         with self.app.batch_update():
@@ -519,7 +428,7 @@ class LagScreen(ModeScreen):
 
     def _draw_topics(self) -> None:
         rows = [(row_key(f, t), topic_cells(f, t)) for f, t in self._topic_rows()]
-        self._sync("lag-table", [c[0] for c in TOPIC_COLUMNS], TOPIC_COLUMNS, rows)
+        self._sync("lag-table", TOPIC_COLUMNS, rows)
 
     def _drilled_topic(self) -> tuple[FlowLag, TopicLag] | None:
         if self.snapshot is None or self.drilled is None:
@@ -534,7 +443,7 @@ class LagScreen(ModeScreen):
         found = self._drilled_topic()
         if found is None:
             self._set_text("lag-detail-title", f"{self.drilled}: no longer mirrored (Esc: back)", "warning")
-            self._sync("lag-detail", [c[0] for c in PARTITION_COLUMNS], PARTITION_COLUMNS, [])
+            self._sync("lag-detail", PARTITION_COLUMNS, [])
             return
         flow, topic = found
         muted = "text-muted" if flow.stale_s is not None else ""
@@ -554,7 +463,7 @@ class LagScreen(ModeScreen):
             )
             for p in topic.partitions
         ]
-        self._sync("lag-detail", [c[0] for c in PARTITION_COLUMNS], PARTITION_COLUMNS, rows)
+        self._sync("lag-detail", PARTITION_COLUMNS, rows)
 
     def _draw_groups(self) -> None:
         snapshot = self.snapshot
@@ -582,80 +491,25 @@ class LagScreen(ModeScreen):
         if not count:
             title = "no consumer groups covered by the flows yet · Esc: back"
         self._set_text("lag-detail-title", title)
-        self._sync("lag-detail", [c[0] for c in GROUP_COLUMNS], GROUP_COLUMNS, rows)
-
-    def _sync(
-        self,
-        table_id: str,
-        column_keys: list[str],
-        columns: Iterable[tuple[str, str, int, str]],
-        rows: list[tuple[str, tuple[Cell, ...]]],
-    ) -> None:
-        """Make a table show ``rows`` (in that order) by touching only what differs."""
-        table = self.query_one(f"#{table_id}", LagTable)
-        justify = {key: just for key, _, _, just in columns}
-        cache = self._cells.setdefault(table_id, {})
-        wanted = {key for key, _ in rows}
-        for key in [k for k in cache if k not in wanted]:
-            table.remove_row(key)
-            del cache[key]
-        changes: list[tuple[str, str, Text]] = []
-        for key, cells in rows:
-            old = cache.get(key)
-            if old is None:
-                texts = [self._text(key, c, justify[k]) for k, c in zip(column_keys, cells, strict=True)]
-                table.add_row(*texts, key=key)
-            elif old != cells:
-                changes += [
-                    (key, column, self._text(key, after, justify[column]))
-                    for column, before, after in zip(column_keys, old, cells, strict=True)
-                    if before != after
-                ]
-            cache[key] = cells
-        table.update_cells(changes)
-        order = [key for key, _ in rows]
-        if [str(r.key.value) for r in table.ordered_rows] != order:
-            rank = {key: i for i, key in enumerate(order)}
-            first: ColumnKey | str = column_keys[0]
-            table.sort(first, key=lambda cell: rank[cell.row_key])
-
-    def _text(self, key: str, cell: Cell, justify: str) -> SortableText:
-        text = SortableText(
-            cell[0],
-            style=self._colour(cell[1]),
-            justify=justify,  # type: ignore[arg-type]
-            overflow="ellipsis",
-            no_wrap=True,
-        )
-        text.row_key = key
-        return text
+        self._sync("lag-detail", GROUP_COLUMNS, rows)
 
     # -- keys ---------------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
         """Filter topics by a substring (Esc clears)."""
-        box = self.query_one("#lag-filter", Input)
-        box.display = True
-        box.focus()
+        self._open_filter()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "lag-filter":
-            self.filter_text = event.value
-            with self.app.batch_update():
-                self._draw_topics()
+            self._filter_changed(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "lag-filter":
-            if not event.value:
-                event.input.display = False
-            self.query_one("#lag-table").focus()
+            self._filter_submitted(event.input)
 
     def action_cycle_sort(self) -> None:
         """Order topics by: worst, name, lag records, rate."""
-        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
-        self.notify(f"Sorted by {self.sort_mode}", timeout=2)
-        with self.app.batch_update():
-            self._draw_topics()
+        self._cycle_sort()
 
     def _selected_key(self) -> str | None:
         table = self.query_one("#lag-table", DataTable)
@@ -704,22 +558,4 @@ class LagScreen(ModeScreen):
 
     def action_back(self) -> None:
         """Back: clear the filter, or leave partitions / groups for the topic table."""
-        box = self.query_one("#lag-filter", Input)
-        if self.view == "topics":
-            if box.display or self.filter_text:
-                box.value = ""
-                self.filter_text = ""
-                box.display = False
-                with self.app.batch_update():
-                    self._draw_topics()
-            self.query_one("#lag-table").focus()
-            return
-        self.view = "topics"
-        self.drilled = None
-        self.query_one("#lag-detail").display = False
-        self._texts.pop("lag-detail-title", None)
-        self.query_one("#lag-detail-title").display = False
-        table = self.query_one("#lag-table")
-        table.display = True
-        box.display = bool(self.filter_text)
-        table.focus()
+        self._back()

@@ -1,0 +1,275 @@
+"""What the two live tables share: the mirror-lag pane (:mod:`kdrtui.tui.screens.lag`) and the
+divergence view of a hot standby (:mod:`kdrtui.tui.screens.divergence`).
+
+Both poll a source in a thread worker only while shown, draw only the newest snapshot and update their
+tables by diff; :class:`LiveTables` holds that machinery, plus the filter box, the sort order and the
+way back from a detail table to the topic table.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from rich.text import Text
+from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey, RowKey
+from textual.worker import get_current_worker
+
+from kdrtui.domain.lag import Health
+from kdrtui.domain.plan import Plan
+from kdrtui.tui.text import theme_colour
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    _Base = Widget
+else:
+    _Base = object
+
+HEALTH_COLOUR = {
+    Health.OK: "success",
+    Health.WARN: "warning",
+    Health.CRIT: "error",
+    Health.STALLED: "error",
+    Health.STOPPED: "error",
+    Health.IDLE: "success",
+}
+"""Theme colour of each health."""
+
+Cell = tuple[str, str]
+"""(text, theme colour name or ``""``): what a cell shows, compared to decide whether to rewrite it."""
+
+Columns = Iterable[tuple[str, str, int, str]]
+"""(key, label, width, justify) of each column of a table."""
+
+
+def compact(n: float | None) -> str:
+    """``987``, ``12.3k``, ``4.56M``, ``1.2G``: a count in at most six characters."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            return f"{scaled:.1f}{suffix}" if abs(scaled) < 100 else f"{scaled:.0f}{suffix}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+class SortableText(Text):
+    """A cell that knows its row key, so rows can be put in any computed order with ``DataTable.sort``."""
+
+    row_key: str = ""
+
+
+class LagTable(DataTable[Text]):
+    """A DataTable that can change many cells with one repaint.
+
+    ``DataTable.update_cell`` refreshes the whole widget on every call; with 1,000 topics changing
+    each refresh that alone costs tens of milliseconds. :meth:`update_cells` writes the same data and
+    refreshes once. It relies on DataTable's cell store (pinned to Textual 8 in pyproject).
+    """
+
+    def update_cells(self, changes: list[tuple[str, str, Text]]) -> None:
+        """Set each (row key, column key, value); one refresh for all of them."""
+        if not changes:
+            return
+        for row_key, column_key, value in changes:
+            self._data[RowKey(row_key)][ColumnKey(column_key)] = value
+        self._update_count += 1
+        self.refresh()
+
+
+class Source(Protocol):
+    """Where a live table's snapshots come from."""
+
+    def refresh(self) -> object:
+        """Read the clusters now and return a snapshot (blocking; called from a thread)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients."""
+        ...
+
+
+S = TypeVar("S", bound=Source)
+
+
+class LiveTables(Generic[S], _Base):
+    """Mixed into the screen or widget that shows a live topic table and a detail table.
+
+    The ids of its widgets are ``<PREFIX>-table``, ``<PREFIX>-filter``, ``<PREFIX>-detail`` and
+    ``<PREFIX>-detail-title``; it orders topics by one of :attr:`SORTS`.
+    """
+
+    PREFIX = ""
+    """First part of the ids of the widgets."""
+    SORTS: tuple[str, ...] = ()
+    """The orders ``o`` cycles through."""
+
+    sort_mode: str
+    filter_text: str
+    view: str
+    drilled: str | None
+    _cells: dict[str, dict[str, tuple[Cell, ...]]]
+    _texts: dict[str, tuple[str, str]]
+    _source: S | None
+    _source_plan: Plan | None
+    _source_lock: threading.Lock
+
+    def _draw_topics(self) -> None:
+        """Draw the topic table (the host implements it)."""
+        raise NotImplementedError
+
+    # -- source and polling -------------------------------------------------------------------------
+
+    def _source_for(self, plan: Plan, factory: Callable[[Plan], S]) -> S:
+        """The source for ``plan``: rebuilt when the plan as it runs changed (a failover or failback)."""
+        with self._source_lock:
+            if self._source is not None and plan != self._source_plan:
+                self._source.close()
+                self._source = None
+            if self._source is None:
+                self._source = factory(plan)
+                self._source_plan = plan
+            return self._source
+
+    def _close_source(self) -> None:
+        with self._source_lock:
+            source, self._source = self._source, None
+        if source is not None:
+            source.close()
+
+    def _poll(
+        self,
+        wake: threading.Event,
+        refresh: Callable[[], object],
+        on_snapshot: Callable[[object], None],
+        on_error: Callable[[str], object],
+    ) -> None:
+        """Body of a thread worker: refresh, hand over the snapshot or the error, wait; until cancelled."""
+        worker = get_current_worker()
+        interval = float(getattr(self.app, "lag_interval", 2.0))
+        while not worker.is_cancelled:
+            try:
+                snapshot = refresh()
+            except Exception as exc:  # shown on the pane; polling carries on
+                if worker.is_cancelled:
+                    break
+                on_error(f"{type(exc).__name__}: {exc}")
+            else:
+                if worker.is_cancelled:
+                    break
+                on_snapshot(snapshot)
+            wake.wait(interval)
+            wake.clear()
+
+    # -- drawing ------------------------------------------------------------------------------------
+
+    def _widen_topics(self) -> None:
+        """Give a wide terminal's spare columns to the topic names."""
+        spare = max(0, min(30, self.app.size.width - 82))
+        if spare:
+            table = self.query_one(f"#{self.PREFIX}-table", DataTable)
+            for column in table.columns.values():
+                if column.key.value == "topic":
+                    column.width += spare
+                    column.auto_width = False
+
+    def _colour(self, name: str) -> str:
+        return theme_colour(self.app, name)
+
+    def _set_text(self, widget_id: str, text: str, colour: str = "") -> None:
+        """Update a one-widget text only when it changed; hide it when empty."""
+        if self._texts.get(widget_id) == (text, colour):
+            return
+        self._texts[widget_id] = (text, colour)
+        widget = self.query_one(f"#{widget_id}", Static)
+        widget.display = bool(text)
+        widget.update(Text(text, style=self._colour(colour)))
+
+    def _sync(self, table_id: str, columns: Columns, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
+        """Make a table show ``rows`` (in that order) by touching only what differs."""
+        table = self.query_one(f"#{table_id}", LagTable)
+        justify = {key: just for key, _, _, just in columns}
+        column_keys = list(justify)
+        cache = self._cells.setdefault(table_id, {})
+        wanted = {key for key, _ in rows}
+        for key in [k for k in cache if k not in wanted]:
+            table.remove_row(key)
+            del cache[key]
+        changes: list[tuple[str, str, Text]] = []
+        for key, cells in rows:
+            old = cache.get(key)
+            if old is None:
+                texts = [self._text(key, c, justify[k]) for k, c in zip(column_keys, cells, strict=True)]
+                table.add_row(*texts, key=key)
+            elif old != cells:
+                changes += [
+                    (key, column, self._text(key, after, justify[column]))
+                    for column, before, after in zip(column_keys, old, cells, strict=True)
+                    if before != after
+                ]
+            cache[key] = cells
+        table.update_cells(changes)
+        order = [key for key, _ in rows]
+        if [str(r.key.value) for r in table.ordered_rows] != order:
+            rank = {key: i for i, key in enumerate(order)}
+            first: ColumnKey | str = column_keys[0]
+            table.sort(first, key=lambda cell: rank[cell.row_key])
+
+    def _text(self, key: str, cell: Cell, justify: str) -> SortableText:
+        text = SortableText(
+            cell[0],
+            style=self._colour(cell[1]),
+            justify=justify,  # type: ignore[arg-type]
+            overflow="ellipsis",
+            no_wrap=True,
+        )
+        text.row_key = key
+        return text
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def _open_filter(self) -> None:
+        box = self.query_one(f"#{self.PREFIX}-filter", Input)
+        box.display = True
+        box.focus()
+
+    def _filter_changed(self, value: str) -> None:
+        self.filter_text = value
+        with self.app.batch_update():
+            self._draw_topics()
+
+    def _filter_submitted(self, box: Input) -> None:
+        if not box.value:
+            box.display = False
+        self.query_one(f"#{self.PREFIX}-table").focus()
+
+    def _cycle_sort(self) -> None:
+        self.sort_mode = self.SORTS[(self.SORTS.index(self.sort_mode) + 1) % len(self.SORTS)]
+        self.notify(f"Sorted by {self.sort_mode}", timeout=2)
+        with self.app.batch_update():
+            self._draw_topics()
+
+    def _back(self) -> None:
+        """Clear the filter, or leave the detail table for the topic table."""
+        box = self.query_one(f"#{self.PREFIX}-filter", Input)
+        table = self.query_one(f"#{self.PREFIX}-table")
+        if self.view == "topics":
+            if box.display or self.filter_text:
+                box.value = ""
+                self.filter_text = ""
+                box.display = False
+                with self.app.batch_update():
+                    self._draw_topics()
+            table.focus()
+            return
+        self.view, self.drilled = "topics", None
+        self.query_one(f"#{self.PREFIX}-detail").display = False
+        self._texts.pop(f"{self.PREFIX}-detail-title", None)
+        self.query_one(f"#{self.PREFIX}-detail-title").display = False
+        table.display = True
+        box.display = bool(self.filter_text)
+        table.focus()
