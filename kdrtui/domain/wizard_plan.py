@@ -1,0 +1,299 @@
+"""The topology wizard's answers as plan data, and back: the plan TOML's tables built from
+:class:`~kdrtui.domain.wizard_answers.WizardAnswers`, and the answers that make an existing plan.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from kdrtui.domain.plan import (
+    Plan,
+    Topology,
+)
+from kdrtui.domain.wizard_answers import WizardAnswers
+
+KAFKA_HOME = "/usr/hdp/current/kafka-broker"
+"""Where Kafka lives on an HDInsight node (edge nodes included)."""
+
+
+# --- answers -> plan data -----------------------------------------------------------------------------
+
+
+def _patterns(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def edge_host(node_name: str, cluster_name: str) -> str:
+    """The SSH host of an HDInsight edge node application."""
+    return f"{node_name}.{cluster_name}-ssh.azurehdinsight.net"
+
+
+def target_aliases(answers: WizardAnswers) -> tuple[str, ...]:
+    """The aliases of the clusters MirrorMaker writes into (where the edge nodes go)."""
+    if answers.topology == Topology.HOT_STANDBY:
+        return ()
+    if answers.topology == Topology.COLD_STANDBY:
+        return (answers.secondary_alias,)
+    return (answers.primary_alias, answers.secondary_alias)
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+def _site(answers: WizardAnswers, role: str) -> dict[str, Any]:
+    get = lambda key: getattr(answers, f"{role}_{key}")  # noqa: E731
+    alias = get("alias")
+    base: dict[str, Any] = {}
+    if answers.base is not None and alias in answers.base.clusters:
+        base = _dump(answers.base.clusters[alias])
+        if "hdinsight" not in base:
+            # Not an HDInsight cluster (the lab's single broker): its broker-specific settings do not
+            # carry over to the HDInsight cluster the wizard describes.
+            for key in ("replication_factor", "kafka_version"):
+                base.pop(key, None)
+    hdinsight: dict[str, Any] = {**base.get("hdinsight", {})}
+    hdinsight.update(
+        name=get("cluster_name"),
+        worker_count=answers.worker_count if role == "primary" else secondary_workers(answers),
+        worker_vm_size=answers.worker_vm_size if role == "primary" else secondary_worker_size(answers),
+        head_vm_size=answers.head_vm_size,
+        zookeeper_vm_size=answers.zookeeper_vm_size,
+        disks_per_node=answers.disks_per_node if role == "primary" else secondary_disks(answers),
+        storage_account=get("storage_account"),
+        ssh_user=answers.ssh_user,
+        login_password_env=(
+            answers.login_password_env if role == "primary" else secondary_password_env(answers)
+        ),
+    )
+    cluster = {**base}
+    cluster.update(
+        region=get("region"),
+        resource_group=get("resource_group"),
+        vnet_name=get("vnet_name"),
+        vnet_cidr=get("vnet_cidr"),
+        subnet_cidr=get("subnet_cidr"),
+        hdinsight=hdinsight,
+    )
+    return cluster
+
+
+COLD_STANDBY_SECONDARY_WORKER_VM_SIZE = "Standard_D3_v2"
+"""The brokers of a cold standby's DR cluster when not chosen: it is idle but for the batches."""
+
+
+def secondary_worker_size(answers: WizardAnswers) -> str:
+    """The secondary's broker VM size: as chosen, else the primary's (a hot standby and active-active
+    need two fully sized clusters), or a smaller one for a cold standby."""
+    if answers.secondary_worker_vm_size.strip():
+        return answers.secondary_worker_vm_size.strip()
+    if answers.topology == Topology.COLD_STANDBY:
+        return COLD_STANDBY_SECONDARY_WORKER_VM_SIZE
+    return answers.worker_vm_size
+
+
+def secondary_workers(answers: WizardAnswers) -> int:
+    """The secondary's broker count."""
+    return answers.worker_count if answers.secondary_worker_count is None else answers.secondary_worker_count
+
+
+def secondary_disks(answers: WizardAnswers) -> int:
+    """The secondary's managed disks per broker."""
+    return (
+        answers.disks_per_node
+        if answers.secondary_disks_per_node is None
+        else answers.secondary_disks_per_node
+    )
+
+
+def secondary_password_env(answers: WizardAnswers) -> str:
+    """The variable holding the secondary cluster's login password."""
+    return answers.secondary_login_password_env.strip() or answers.login_password_env
+
+
+def _flow(answers: WizardAnswers, source: str, target: str) -> dict[str, Any]:
+    flow: dict[str, Any] = {}
+    if answers.base is not None:
+        for old in answers.base.flows:
+            if (old.source, old.target) == (source, target):
+                flow = _dump(old)
+    flow.pop("schedule", None)
+    flow.update(
+        source=source,
+        target=target,
+        topics=_patterns(answers.topics_include),
+        topics_exclude=_patterns(answers.topics_exclude),
+        groups=_patterns(answers.groups_include),
+        groups_exclude=_patterns(answers.groups_exclude),
+        naming=answers.naming.value,
+        mirrormaker=answers.mirrormaker.value,
+    )
+    if answers.topology == Topology.COLD_STANDBY:
+        schedule: dict[str, Any] = {}
+        if answers.schedule_every_minutes is not None:
+            schedule["every_minutes"] = answers.schedule_every_minutes
+        if answers.schedule_run_minutes is not None:
+            schedule["run_minutes"] = answers.schedule_run_minutes
+        if answers.schedule_cron.strip():
+            schedule["cron"] = answers.schedule_cron.strip()
+        if schedule:
+            flow["schedule"] = schedule
+    return flow
+
+
+def edge_nodes(answers: WizardAnswers) -> list[dict[str, Any]]:
+    """The plan's ``[[edge_nodes]]`` tables (keeping what an edited plan says of a node it had)."""
+    old = {node.name: _dump(node) for node in answers.base.edge_nodes} if answers.base else {}
+    old_names = {
+        alias: cluster.hdinsight.name
+        for alias, cluster in (answers.base.clusters.items() if answers.base else ())
+        if cluster.hdinsight is not None
+    }
+    cluster_names = {
+        answers.primary_alias: answers.primary_cluster_name,
+        answers.secondary_alias: answers.secondary_cluster_name,
+    }
+    nodes: list[dict[str, Any]] = []
+    for alias in target_aliases(answers):
+        for n in range(1, max(answers.edge_node_count, 0) + 1):
+            name = f"{alias}-edge-{n}"
+            node = {
+                "name": name,
+                "cluster": alias,
+                "host": edge_host(name, cluster_names[alias]),
+                "user": answers.ssh_user,
+                "kafka_home": KAFKA_HOME,
+            }
+            kept = old.get(name, {})
+            if kept.get("host") == edge_host(name, old_names.get(alias, "")):
+                kept = {**kept, "host": node["host"]}  # the generated host follows a renamed cluster
+            node = {**node, **kept}
+            node.update(name=name, cluster=alias, user=answers.ssh_user)
+            node.pop("key_file", None)
+            if answers.ssh_key_file.strip():
+                node["key_file"] = answers.ssh_key_file.strip()
+            nodes.append(node)
+    return nodes
+
+
+def plan_data(answers: WizardAnswers) -> dict[str, Any]:
+    """The plan the answers describe, as TOML data (before any checking)."""
+    base = answers.base
+    data: dict[str, Any] = {}
+    if base is not None:
+        data.update(
+            failover=_dump(base.failover),
+        )
+    primary, secondary = answers.primary_alias, answers.secondary_alias
+    data["plan"] = {
+        "name": answers.plan_name,
+        "topology": answers.topology.value,
+        "primary": primary,
+        "secondary": secondary,
+    }
+    data["clusters"] = {primary: _site(answers, "primary")}
+    if secondary != primary:
+        data["clusters"][secondary] = _site(answers, "secondary")
+    data["edge_nodes"] = edge_nodes(answers)
+    if answers.topology == Topology.COLD_STANDBY:
+        data["flows"] = [_flow(answers, primary, secondary)]
+    elif answers.topology == Topology.ACTIVE_ACTIVE:
+        data["flows"] = [_flow(answers, primary, secondary), _flow(answers, secondary, primary)]
+    else:
+        data["flows"] = []
+    data["objectives"] = {
+        "rpo_seconds": answers.rpo_seconds,
+        "rto_seconds": answers.rto_seconds,
+        "lag_warn_seconds": answers.lag_warn_seconds,
+        "lag_crit_seconds": answers.lag_crit_seconds,
+    }
+    data["switch"] = {"method": answers.switch_method.value, "command": answers.switch_command}
+    order = ("plan", "clusters", "edge_nodes", "flows", "objectives", "switch", "failover")
+    return {key: data[key] for key in order if key in data}
+
+
+def answers_from_plan(plan: Plan) -> WizardAnswers:
+    """The answers that make ``plan``, to open and edit it in the wizard.
+
+    Keys the wizard does not ask about are kept (see :attr:`WizardAnswers.base`); a cluster without an
+    ``[hdinsight]`` table gets the wizard's defaults for it.
+    """
+    answers = WizardAnswers(base=plan)
+    primary_alias, secondary_alias = plan.primary_alias, plan.secondary_alias
+    answers.topology = plan.plan.topology
+    answers.plan_name = plan.plan.name
+    answers.primary_alias, answers.secondary_alias = primary_alias, secondary_alias
+    for role, alias in (("primary", primary_alias), ("secondary", secondary_alias)):
+        cluster = plan.clusters[alias]
+        setattr(answers, f"{role}_region", cluster.region)
+        for key in ("resource_group", "vnet_name", "vnet_cidr", "subnet_cidr"):
+            value = getattr(cluster, key)
+            if value is not None:
+                setattr(answers, f"{role}_{key}", value)
+        hdi = cluster.hdinsight
+        if hdi is None:
+            continue
+        setattr(answers, f"{role}_cluster_name", hdi.name)
+        setattr(answers, f"{role}_storage_account", hdi.storage_account)
+        if role == "primary":
+            answers.worker_count = hdi.worker_count
+            answers.worker_vm_size = hdi.worker_vm_size
+            answers.head_vm_size = hdi.head_vm_size
+            answers.zookeeper_vm_size = hdi.zookeeper_vm_size
+            answers.disks_per_node = hdi.disks_per_node
+            answers.ssh_user = hdi.ssh_user
+            answers.login_password_env = hdi.login_password_env
+        else:
+            # Stored only when it differs from what an empty answer gives.
+            answers.secondary_worker_vm_size = (
+                "" if hdi.worker_vm_size == secondary_worker_size(answers) else hdi.worker_vm_size
+            )
+            answers.secondary_worker_count = (
+                None if hdi.worker_count == answers.worker_count else hdi.worker_count
+            )
+            answers.secondary_disks_per_node = (
+                None if hdi.disks_per_node == answers.disks_per_node else hdi.disks_per_node
+            )
+            answers.secondary_login_password_env = (
+                "" if hdi.login_password_env == answers.login_password_env else hdi.login_password_env
+            )
+    flow = next((f for f in plan.flows if (f.source, f.target) == (primary_alias, secondary_alias)), None)
+    flow = flow or (plan.flows[0] if plan.flows else None)
+    if flow is not None:
+        answers.topics_include = ",".join(flow.topics)
+        answers.topics_exclude = ",".join(flow.topics_exclude)
+        answers.groups_include = ",".join(flow.groups)
+        answers.groups_exclude = ",".join(flow.groups_exclude)
+        answers.naming = flow.naming
+        answers.mirrormaker = flow.mirrormaker
+        if plan.plan.topology == Topology.COLD_STANDBY:  # elsewhere the defaults stay, for a switch back
+            schedule = flow.schedule
+            answers.schedule_every_minutes = schedule.every_minutes if schedule else None
+            answers.schedule_run_minutes = schedule.run_minutes if schedule else None
+            answers.schedule_cron = (schedule.cron or "") if schedule else ""
+    targets = target_aliases(answers)
+    if targets:
+        counts = [len(plan.edge_nodes_for(alias)) for alias in targets]
+        answers.edge_node_count = max(counts)
+        keys = [node.key_file for node in plan.edge_nodes if node.key_file]
+        answers.ssh_key_file = keys[0] if keys else ""
+    answers.rpo_seconds = plan.objectives.rpo_seconds
+    answers.rto_seconds = plan.objectives.rto_seconds
+    answers.lag_warn_seconds = plan.objectives.lag_warn_seconds
+    answers.lag_crit_seconds = plan.objectives.lag_crit_seconds
+    answers.switch_method = plan.switch.method
+    answers.switch_command = plan.switch.command
+    return answers
+
+
+def default_subnet(vnet_cidr: str) -> str | None:
+    """The first /24 of a VNet address space (the whole space when it is smaller); None if not a CIDR."""
+    try:
+        network = ipaddress.IPv4Network(vnet_cidr)
+    except ValueError:
+        return None
+    if network.prefixlen >= 24:
+        return str(network)
+    return str(next(network.subnets(new_prefix=24)))
