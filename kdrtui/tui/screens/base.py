@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -10,6 +10,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from kdrtui.tui.widgets.mode_bar import ModeBar
+
+if TYPE_CHECKING:
+    from kdrtui.domain.plan import Plan
 
 
 class ModeScreen(Screen[None]):
@@ -19,6 +22,12 @@ class ModeScreen(Screen[None]):
     """The mode name this screen is registered under."""
     MUTATING: ClassVar[frozenset[str]] = frozenset()
     """This screen's actions that change something: hidden (and refused) under ``--read-only``."""
+
+    @property
+    def plan(self) -> Plan | None:
+        """The app's plan."""
+        plan: Plan | None = getattr(self.app, "plan", None)
+        return plan
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Textual: False hides a binding (and refuses the action), None shows it disabled.

@@ -21,14 +21,21 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, SideFacts, TopicDivergence
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import SEVERITY
 from kdrtui.domain.plan import Plan
-from kdrtui.tui.screens.live import HEALTH_COLOUR, Cell, LagTable, LiveTables, compact
+from kdrtui.tui.screens.live import (
+    HEALTH_COLOUR,
+    Cell,
+    LagTable,
+    LiveTables,
+    Refreshed,
+    RefreshFailed,
+    compact,
+)
 
 
 class DivergenceSource(Protocol):
@@ -146,23 +153,12 @@ def topic_cells(snapshot: DivergenceSnapshot, topic: TopicDivergence) -> tuple[C
     )
 
 
-class DivergenceRefreshed(Message):
+class DivergenceRefreshed(Refreshed[DivergenceSnapshot]):
     """The source returned a snapshot; a newer pending one replaces it unseen."""
 
-    def __init__(self, snapshot: DivergenceSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, DivergenceRefreshed)
-
-
-class DivergenceRefreshFailed(Message):
+class DivergenceRefreshFailed(RefreshFailed):
     """The source raised; polling carries on."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
 
 
 class DivergenceView(LiveTables[DivergenceSource], Vertical):
@@ -281,27 +277,15 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
         self._wake.set()
 
     def on_divergence_refreshed(self, message: DivergenceRefreshed) -> None:
-        self.snapshot = message.snapshot
-        self.error = None
-        if self.shown:
-            self._draw()
+        self._received(message.snapshot, self.shown)
 
     def on_divergence_refresh_failed(self, message: DivergenceRefreshFailed) -> None:
-        if message.error != self.error:
-            self.notify(f"Divergence refresh failed: {message.error}", severity="error", timeout=8)
-        self.error = message.error
-        if self.shown:
-            self._draw_banner()
+        self._failed("Divergence", message.error, self.shown)
 
     # -- drawing ------------------------------------------------------------------------------------
 
-    def _draw(self) -> None:
-        with self.app.batch_update():
-            self._draw_summary()
-            self._draw_banner()
-            self._draw_topics()
-            if self.view == "partitions":
-                self._draw_partitions()
+    def _draw_detail(self) -> None:
+        self._draw_partitions()
 
     def _draw_summary(self) -> None:
         snapshot = self.snapshot

@@ -22,6 +22,7 @@ from kdrtui.domain.health import compact_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
+from kdrtui.tui.text import theme_colour
 
 if TYPE_CHECKING:
     from kdrtui.services.mirrormaker.manager import Deployment, MirrorMakerManager
@@ -162,8 +163,7 @@ class EdgeScreen(ModeScreen):
         self._follow_selected()
 
     def _colour(self, name: str) -> str:
-        theme = self.app.current_theme
-        return str(getattr(theme, name, None) or theme.foreground or "")
+        return theme_colour(self.app, name)
 
     def _show_row(
         self,

@@ -32,6 +32,7 @@ from kdrtui.services.runbook.runner import RunEvent
 from kdrtui.services.runbook.store import RunbookStore
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
+from kdrtui.tui.text import theme_colour
 
 if TYPE_CHECKING:
     from kdrtui.services.runbook.operate import OperationResult
@@ -149,8 +150,7 @@ class TypedConfirmScreen(ModalScreen[bool]):
         """Shown above the prompt (e.g. a NO-GO forecast)."""
 
     def _colour(self, name: str) -> str:
-        theme = self.app.current_theme
-        return str(getattr(theme, name, None) or theme.foreground or "")
+        return theme_colour(self.app, name)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="typed-box"):
@@ -276,12 +276,6 @@ class FailoverScreen(ModeScreen):
         self._wake = asyncio.Event()
 
     # -- layout -------------------------------------------------------------------------------------
-
-    @property
-    def plan(self) -> Plan | None:
-        """The app's plan."""
-        plan: Plan | None = getattr(self.app, "plan", None)
-        return plan
 
     @property
     def plan_path(self) -> Path | None:
@@ -437,12 +431,7 @@ class FailoverScreen(ModeScreen):
         return clock()
 
     def _colour(self, name: str) -> str:
-        if not name:
-            return ""
-        theme = self.app.current_theme
-        if name == "text-muted":
-            return f"dim {theme.foreground or ''}".strip()
-        return str(getattr(theme, name, None) or theme.foreground or "")
+        return theme_colour(self.app, name)
 
     def _planned_direction(self, operation: str) -> tuple[str, str]:
         """(source, target) of ``operation`` as the plan says (before any Operation was built)."""

@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from kdrtui.domain.health import compact_age
@@ -25,7 +24,15 @@ from kdrtui.domain.plan import Plan, Topology
 from kdrtui.domain.schedule import format_utc
 from kdrtui.tui.alerts import AlertHook
 from kdrtui.tui.screens.base import ModeScreen
-from kdrtui.tui.screens.live import HEALTH_COLOUR, Cell, LagTable, LiveTables, compact
+from kdrtui.tui.screens.live import (
+    HEALTH_COLOUR,
+    Cell,
+    LagTable,
+    LiveTables,
+    Refreshed,
+    RefreshFailed,
+    compact,
+)
 from kdrtui.tui.widgets.sparkline import sparkline
 
 if TYPE_CHECKING:
@@ -169,25 +176,12 @@ def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
     )
 
 
-class LagRefreshed(Message):
+class LagRefreshed(Refreshed[LagSnapshot]):
     """The lag source returned a snapshot; a newer pending one replaces it unseen."""
 
-    def __init__(self, snapshot: LagSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-        """What the source saw."""
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, LagRefreshed)
-
-
-class LagRefreshFailed(Message):
+class LagRefreshFailed(RefreshFailed):
     """The lag source raised; polling carries on."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-        """The exception, as text."""
 
 
 class LagScreen(LiveTables[LagSource], ModeScreen):
@@ -229,12 +223,6 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         self._previous: LagSnapshot | None = None
 
     # -- layout -------------------------------------------------------------------------------------
-
-    @property
-    def plan(self) -> Plan | None:
-        """The app's plan."""
-        plan: Plan | None = getattr(self.app, "plan", None)
-        return plan
 
     def _empty_reason(self) -> str | None:
         plan = self.plan
@@ -350,29 +338,18 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         self._wake.set()
 
     def on_lag_refreshed(self, message: LagRefreshed) -> None:
-        self.snapshot = message.snapshot
-        self.error = None
-        if self.is_current:
-            self._draw()
+        self._received(message.snapshot, self.is_current)
 
     def on_lag_refresh_failed(self, message: LagRefreshFailed) -> None:
-        if message.error != self.error:
-            self.notify(f"Lag refresh failed: {message.error}", severity="error", timeout=8)
-        self.error = message.error
-        if self.is_current:
-            self._draw_banner()
+        self._failed("Lag", message.error, self.is_current)
 
     # -- drawing ------------------------------------------------------------------------------------
 
-    def _draw(self) -> None:
-        with self.app.batch_update():
-            self._draw_summary()
-            self._draw_banner()
-            self._draw_topics()
-            if self.view == "partitions":
-                self._draw_partitions()
-            elif self.view == "groups":
-                self._draw_groups()
+    def _draw_detail(self) -> None:
+        if self.view == "partitions":
+            self._draw_partitions()
+        elif self.view == "groups":
+            self._draw_groups()
 
     def _draw_summary(self) -> None:
         snapshot = self.snapshot

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.worker import get_current_worker
@@ -81,6 +82,30 @@ class LagTable(DataTable[Text]):
         self.refresh()
 
 
+T = TypeVar("T")
+
+
+class Refreshed(Message, Generic[T]):
+    """The source returned a snapshot; a newer pending one of the same kind replaces it unseen."""
+
+    def __init__(self, snapshot: T) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        """What the source saw."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, type(self))
+
+
+class RefreshFailed(Message):
+    """The source raised; polling carries on."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+        """The exception, as text."""
+
+
 class Source(Protocol):
     """Where a live table's snapshots come from."""
 
@@ -108,6 +133,8 @@ class LiveTables(Generic[S], _Base):
     SORTS: tuple[str, ...] = ()
     """The orders ``o`` cycles through."""
 
+    snapshot: object | None
+    error: str | None
     sort_mode: str
     filter_text: str
     view: str
@@ -118,8 +145,20 @@ class LiveTables(Generic[S], _Base):
     _source_plan: Plan | None
     _source_lock: threading.Lock
 
+    def _draw_summary(self) -> None:
+        """Draw the summary lines (the host implements it)."""
+        raise NotImplementedError
+
+    def _draw_banner(self) -> None:
+        """Draw the banner of stale data and failed refreshes (the host implements it)."""
+        raise NotImplementedError
+
     def _draw_topics(self) -> None:
         """Draw the topic table (the host implements it)."""
+        raise NotImplementedError
+
+    def _draw_detail(self) -> None:
+        """Draw the detail table shown instead of the topic table (the host implements it)."""
         raise NotImplementedError
 
     # -- source and polling -------------------------------------------------------------------------
@@ -165,7 +204,30 @@ class LiveTables(Generic[S], _Base):
             wake.wait(interval)
             wake.clear()
 
+    def _received(self, snapshot: object, shown: bool) -> None:
+        """A good refresh: keep the snapshot, and draw it if the table is on screen."""
+        self.snapshot = snapshot
+        self.error = None
+        if shown:
+            self._draw()
+
+    def _failed(self, what: str, error: str, shown: bool) -> None:
+        """A failed refresh: say so once per new error, and in the banner while it lasts."""
+        if error != self.error:
+            self.notify(f"{what} refresh failed: {error}", severity="error", timeout=8)
+        self.error = error
+        if shown:
+            self._draw_banner()
+
     # -- drawing ------------------------------------------------------------------------------------
+
+    def _draw(self) -> None:
+        with self.app.batch_update():
+            self._draw_summary()
+            self._draw_banner()
+            self._draw_topics()
+            if self.view != "topics":
+                self._draw_detail()
 
     def _widen_topics(self) -> None:
         """Give a wide terminal's spare columns to the topic names."""
