@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kdrtui.domain import azure_names
-from kdrtui.domain.plan import (
+from kdrtui.domain.plan_model import (
     NETWORK_KEYS,
     Found,
     MirrorMakerKind,
