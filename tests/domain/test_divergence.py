@@ -8,6 +8,7 @@ from kdrtui.domain.divergence import (
     DivergenceSnapshot,
     PartitionFacts,
     SideFacts,
+    TopicDivergence,
     classify_gap,
     compare,
     side_facts,
@@ -27,6 +28,11 @@ def side(*parts: tuple[int, int, float | None]) -> SideFacts:
     )
 
 
+def orders(primary: SideFacts | None, secondary: SideFacts | None) -> TopicDivergence:
+    """The divergence of topic "orders" at NOW, warning from 30 s and critical from 120 s."""
+    return topic_divergence("orders", primary, secondary, now=NOW, warn_s=30, crit_s=120, names=NAMES)
+
+
 def test_side_facts_sum_records_ends_and_take_the_newest_timestamp() -> None:
     facts = side((10, 110, NOW - 5), (0, 50, NOW - 2), (7, 7, None))
     assert facts.records == 100 + 50 + 0
@@ -42,41 +48,17 @@ def test_side_facts_of_an_empty_topic_have_no_newest() -> None:
 
 
 def test_same_writes_on_both_sides_are_ok_with_no_difference() -> None:
-    t = topic_divergence(
-        "orders",
-        side((0, 100, NOW - 1)),
-        side((0, 100, NOW - 1)),
-        now=NOW,
-        warn_s=30,
-        crit_s=120,
-        names=NAMES,
-    )
+    t = orders(side((0, 100, NOW - 1)), side((0, 100, NOW - 1)))
     assert (t.records_delta, t.seconds_delta, t.gap_s, t.health, t.reason) == (0, 0.0, 0.0, Health.OK, None)
 
 
 def test_records_and_seconds_deltas_are_primary_minus_secondary() -> None:
-    t = topic_divergence(
-        "orders",
-        side((0, 350, NOW - 1)),
-        side((0, 100, NOW - 41)),
-        now=NOW,
-        warn_s=30,
-        crit_s=120,
-        names=NAMES,
-    )
+    t = orders(side((0, 350, NOW - 1)), side((0, 100, NOW - 41)))
     assert t.records_delta == 250
     assert t.seconds_delta == 40.0
     assert t.gap_s == 40.0
     assert t.health == Health.WARN
-    behind = topic_divergence(
-        "orders",
-        side((0, 100, NOW - 200)),
-        side((0, 400, NOW - 1)),
-        now=NOW,
-        warn_s=30,
-        crit_s=120,
-        names=NAMES,
-    )
+    behind = orders(side((0, 100, NOW - 200)), side((0, 400, NOW - 1)))
     assert behind.records_delta == -300
     assert behind.seconds_delta == -199.0
     assert behind.health == Health.CRIT, "the primary behind the secondary is as bad as the reverse"
@@ -89,24 +71,18 @@ def test_health_thresholds_are_inclusive() -> None:
 
 
 def test_a_topic_on_one_side_only_is_crit_with_a_reason() -> None:
-    only_primary = topic_divergence(
-        "orders", side((0, 10, NOW - 1)), None, now=NOW, warn_s=30, crit_s=120, names=NAMES
-    )
+    only_primary = orders(side((0, 10, NOW - 1)), None)
     assert only_primary.health == Health.CRIT
     assert only_primary.reason == "only on primary: the topic does not exist on dr"
     assert only_primary.records_delta == 10
-    only_dr = topic_divergence(
-        "orders", None, side((0, 0, None)), now=NOW, warn_s=30, crit_s=120, names=NAMES
-    )
+    only_dr = orders(None, side((0, 0, None)))
     assert only_dr.health == Health.CRIT
     assert only_dr.reason == "only on dr: the topic does not exist on primary"
     assert only_dr.gap_s == 0.0
 
 
 def test_an_empty_side_has_diverged_however_fresh_the_other_side_is() -> None:
-    t = topic_divergence(
-        "orders", side((0, 0, None)), side((0, 5, NOW - 1)), now=NOW, warn_s=30, crit_s=120, names=NAMES
-    )
+    t = orders(side((0, 0, None)), side((0, 5, NOW - 1)))
     assert t.gap_s == 1.0, "at least the age of the other side's newest record"
     assert t.seconds_delta is None
     assert t.health == Health.CRIT
@@ -114,22 +90,12 @@ def test_an_empty_side_has_diverged_however_fresh_the_other_side_is() -> None:
 
 
 def test_both_empty_is_ok() -> None:
-    t = topic_divergence(
-        "orders", side((0, 0, None)), side((4, 4, None)), now=NOW, warn_s=30, crit_s=120, names=NAMES
-    )
+    t = orders(side((0, 0, None)), side((4, 4, None)))
     assert (t.gap_s, t.health, t.records_delta, t.reason) == (0.0, Health.OK, 0, None)
 
 
 def test_partition_counts_that_differ_are_named() -> None:
-    t = topic_divergence(
-        "orders",
-        side((0, 5, NOW - 1), (0, 5, NOW - 1)),
-        side((0, 10, NOW - 1)),
-        now=NOW,
-        warn_s=30,
-        crit_s=120,
-        names=NAMES,
-    )
+    t = orders(side((0, 5, NOW - 1), (0, 5, NOW - 1)), side((0, 10, NOW - 1)))
     assert t.reason == "partitions differ: 2 on primary, 1 on dr"
     assert t.health == Health.OK
 
