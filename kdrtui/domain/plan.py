@@ -79,6 +79,7 @@ __all__ = [
     "plan_to_toml",
     "save_plan",
     "summarize",
+    "write_plan_text",
 ]
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -205,12 +206,17 @@ def plan_to_toml(plan: Plan) -> str:
 
 def save_plan(plan: Plan, path: str | Path) -> None:
     """Write the plan to ``path`` atomically: a temporary file beside it, then a rename."""
+    write_plan_text(plan_to_toml(plan), path)
+
+
+def write_plan_text(text: str, path: str | Path) -> None:
+    """Write plan file ``text`` to ``path`` atomically: a temporary file beside it, then a rename."""
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(plan_to_toml(plan))
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

@@ -13,9 +13,7 @@ this module checks the answers and writes the plan, and re-exports all of them.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import tomli_w
@@ -26,6 +24,7 @@ from kdrtui.domain.plan import (
     PlanProblem,
     Topology,
     parse_plan,
+    write_plan_text,
 )
 from kdrtui.domain.topologies import topology_info
 from kdrtui.domain.wizard_answers import (
@@ -306,15 +305,5 @@ def write_plan(answers: WizardAnswers, path: str | Path, *, force: bool = False)
     target = Path(path).expanduser()
     if target.exists() and not force:
         raise FileExistsError(f"{path} already exists; use another name or overwrite it (--force)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_plan_text(text, target)
     return plan
