@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from kdrtui.domain.lag import FlowLag, FlowSchedule, Health
-from kdrtui.tui.screens.lag import HEALTH_COLOUR, SCHEDULE_WIDTH, schedule_line
+from kdrtui.tui.screens.lag_rows import SCHEDULE_WIDTH, schedule_line
+from kdrtui.tui.screens.live import HEALTH_COLOUR
 
 
 def ts(text: str) -> float:
@@ -69,7 +70,8 @@ async def test_the_pane_shows_the_schedule_line() -> None:
     from dataclasses import replace
 
     from tests.tui.fakes import FIXED_NOW, ScriptedLagSource
-    from tests.tui.test_lag_pane import build_lag_app, open_lag, snapshot, static_text, topic
+    from tests.tui.pilot_helpers import shown_text as static_text
+    from tests.tui.test_lag_pane import build_lag_app, open_lag, snapshot, topic
 
     base = snapshot(topic("orders", Health.IDLE), heartbeat=None)
     schedule = FlowSchedule("every 60 min for 15 min", FIXED_NOW + 1980, FIXED_NOW - 720, False)

@@ -178,6 +178,8 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
 
     PREFIX = "div"
     SORTS = SORTS
+    REFRESHED = DivergenceRefreshed
+    REFRESH_FAILED = DivergenceRefreshFailed
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("slash", "filter", "Filter", key_display="/", id="divergence.filter"),
         Binding("o", "cycle_sort", "Sort", id="divergence.sort"),
@@ -192,22 +194,9 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
         """The plan as loaded (the roles of a failover come from the runbook state when polling)."""
         self.snapshot: DivergenceSnapshot | None = None
         """The newest snapshot received."""
-        self.error: str | None = None
-        """Why the last refresh failed; None after a good one."""
-        self.sort_mode = SORTS[0]
-        self.filter_text = ""
-        self.view = "topics"
-        """``topics`` or ``partitions``."""
-        self.drilled: str | None = None
-        """Topic whose partitions are shown."""
         self.shown = False
         """Whether the pane is on screen (polling)."""
-        self._cells: dict[str, dict[str, tuple[Cell, ...]]] = {}
-        self._texts: dict[str, tuple[str, str]] = {}
-        self._wake = threading.Event()
-        self._source: DivergenceSource | None = None
-        self._source_plan: Plan | None = None
-        self._source_lock = threading.Lock()
+        self._init_live()
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -265,16 +254,7 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
     @work(thread=True, exclusive=True, group="divergence-poll", exit_on_error=False)
     def poll_loop(self, wake: threading.Event) -> None:
         """Thread worker: refresh, post the snapshot, wait; until cancelled."""
-        self._poll(
-            wake,
-            lambda: self._get_source().refresh(),
-            lambda snapshot: self.post_message(DivergenceRefreshed(snapshot)),  # type: ignore[arg-type]
-            lambda error: self.post_message(DivergenceRefreshFailed(error)),
-        )
-
-    def action_refresh_now(self) -> None:
-        """Read both clusters now instead of waiting for the next interval."""
-        self._wake.set()
+        self._poll(wake)
 
     def on_divergence_refreshed(self, message: DivergenceRefreshed) -> None:
         self._received(message.snapshot, self.shown)

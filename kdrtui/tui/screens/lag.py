@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.text import Text
 from textual import work
@@ -19,11 +19,21 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
 from kdrtui.domain.health import compact_age
-from kdrtui.domain.lag import SEVERITY, FlowLag, LagSnapshot, TopicLag
+from kdrtui.domain.lag import FlowLag, LagSnapshot, TopicLag
 from kdrtui.domain.plan import Plan, Topology
-from kdrtui.domain.schedule import format_utc
 from kdrtui.tui.alerts import AlertHook
 from kdrtui.tui.screens.base import ModeScreen
+from kdrtui.tui.screens.lag_rows import (
+    GROUP_COLUMNS,
+    PARTITION_COLUMNS,
+    SORTS,
+    TOPIC_COLUMNS,
+    flow_name,
+    row_key,
+    schedule_line,
+    sort_key,
+    topic_cells,
+)
 from kdrtui.tui.screens.live import (
     HEALTH_COLOUR,
     Cell,
@@ -33,7 +43,6 @@ from kdrtui.tui.screens.live import (
     RefreshFailed,
     compact,
 )
-from kdrtui.tui.widgets.sparkline import sparkline
 
 if TYPE_CHECKING:
     from kdrtui.tui.screens.divergence import DivergenceView
@@ -62,120 +71,6 @@ def lag_engine_factory(plan: Plan) -> LagSource:
     return LagEngine(plan)  # type: ignore[no-any-return,unused-ignore]
 
 
-SORTS = ("worst", "name", "lag records", "rate")
-"""The orders ``o`` cycles through."""
-
-TOPIC_COLUMNS = (
-    ("topic", "topic", 14, "left"),
-    ("parts", "prt", 3, "right"),
-    ("source_end", "src end", 7, "right"),
-    ("replicated", "repl", 7, "right"),
-    ("lag", "lag", 6, "right"),
-    ("lag_s", "lag s", 6, "right"),
-    ("rate", "in/s", 5, "right"),
-    ("trend", "trend", 6, "left"),
-    ("health", "health", 7, "left"),
-)
-"""(key, label, width, justify) of the topic table; 78 columns wide at the narrowest."""
-
-PARTITION_COLUMNS = (
-    ("partition", "partition", 9, "right"),
-    ("source_end", "source end", 12, "right"),
-    ("target_end", "target end", 12, "right"),
-    ("replicated", "replicated", 12, "right"),
-    ("lag", "lag", 9, "right"),
-    ("lag_s", "lag s", 7, "right"),
-)
-
-GROUP_COLUMNS = (
-    ("group", "group", 14, "left"),
-    ("topic", "topic", 12, "left"),
-    ("committed", "committed", 9, "right"),
-    ("checkpointed", "ckpt", 9, "right"),
-    ("age", "ckpt age", 8, "right"),
-    ("redeliver", "redeliv", 7, "right"),
-    ("skip", "skip", 5, "right"),
-)
-
-
-def _ago(seconds: float) -> str:
-    """``just now``, ``40 s ago``, ``12 min ago``, ``3 h ago``, ``2 d ago``."""
-    whole = max(0, int(seconds))
-    if whole < 10:
-        return "just now"
-    if whole < 60:
-        return f"{whole} s ago"
-    if whole < 3600:
-        return f"{whole // 60} min ago"
-    if whole < 86400:
-        return f"{whole // 3600} h ago"
-    return f"{whole // 86400} d ago"
-
-
-SCHEDULE_WIDTH = 80
-"""A scheduled flow's header line is shortened to fit this many columns."""
-
-
-def schedule_line(flow: FlowLag, now: float) -> str:
-    """A scheduled (cold-standby) flow's header line, e.g. ``primary→dr scheduled every 60 min for 15 min
-    · last run 12 min ago · next 14:00 UTC · IDLE``, shortened to fit :data:`SCHEDULE_WIDTH` columns."""
-    schedule = flow.schedule
-    assert schedule is not None
-    last = "never ran" if schedule.last_run is None else f"last run {_ago(now - schedule.last_run)}"
-    upcoming = (
-        "no next run" if schedule.next_run is None else f"next {format_utc(schedule.next_run, now)} UTC"
-    )
-    health = f"{flow.health}{' (stale)' if flow.stale_s is not None else ''}"
-    route = f"{flow.source}→{flow.target}"
-    rest = f"{last} · {upcoming} · {health}"
-    candidates = [
-        f"{route} scheduled {schedule.description} · {rest}",
-        f"{route} {schedule.description} · {rest}",
-        f"{route} {schedule.description.replace(' min', 'm')} · {rest.replace(' min ago', 'm ago')}",
-        f"{route} scheduled · {rest}",
-    ]
-    return next((c for c in candidates if len(c) <= SCHEDULE_WIDTH), candidates[-1])
-
-
-def flow_name(flow: FlowLag) -> str:
-    """``source->target``."""
-    return f"{flow.source}->{flow.target}"
-
-
-def row_key(flow: FlowLag, topic: TopicLag) -> str:
-    """The topic table's row key."""
-    return f"{flow.source}->{flow.target}/{topic.topic}"
-
-
-def sort_key(mode: str) -> Callable[[tuple[FlowLag, TopicLag]], Any]:
-    """Key function for one of :data:`SORTS` over (flow, topic) pairs."""
-    if mode == "name":
-        return lambda ft: (ft[1].topic, flow_name(ft[0]))
-    if mode == "lag records":
-        return lambda ft: (-ft[1].lag_records, ft[1].topic)
-    if mode == "rate":
-        return lambda ft: (-ft[1].rate_in, ft[1].topic)
-    return lambda ft: (-SEVERITY[ft[1].health], -ft[1].lag_seconds, -ft[1].lag_records, ft[1].topic)
-
-
-def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
-    """One topic row. Numbers of a stale flow are muted and the health says so: never look fresh."""
-    stale = flow.stale_s is not None
-    muted = "text-muted" if stale else ""
-    health = f"{topic.health}?" if stale else str(topic.health)
-    return (
-        (topic.topic, ""),
-        (str(len(topic.partitions)), ""),
-        (compact(sum(p.source_end for p in topic.partitions)), muted),
-        (compact(sum(p.replicated for p in topic.partitions)), muted),
-        (compact(topic.lag_records), muted),
-        (compact_age(topic.lag_seconds), muted),
-        (compact(topic.rate_in), muted),
-        (sparkline(topic.trend), muted),
-        (health, "text-muted" if stale else HEALTH_COLOUR[topic.health]),
-    )
-
-
 class LagRefreshed(Refreshed[LagSnapshot]):
     """The lag source returned a snapshot; a newer pending one replaces it unseen."""
 
@@ -190,6 +85,8 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
     MODE = "lag"
     PREFIX = "lag"
     SORTS = SORTS
+    REFRESHED = LagRefreshed
+    REFRESH_FAILED = LagRefreshFailed
     AUTO_FOCUS = "#lag-table"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("slash", "filter", "Filter", key_display="/", id="lag.filter"),
@@ -204,22 +101,7 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         super().__init__()
         self.snapshot: LagSnapshot | None = None
         """The newest snapshot received (drawn when shown)."""
-        self.error: str | None = None
-        """Why the last refresh failed; None after a good one."""
-        self.sort_mode = SORTS[0]
-        """How the topic table is ordered."""
-        self.filter_text = ""
-        """Substring topics must contain to be listed."""
-        self.view = "topics"
-        """``topics``, ``partitions`` or ``groups``."""
-        self.drilled: str | None = None
-        """Row key of the topic whose partitions are shown."""
-        self._cells: dict[str, dict[str, tuple[Cell, ...]]] = {}
-        self._texts: dict[str, tuple[str, str]] = {}
-        self._wake = threading.Event()
-        self._source: LagSource | None = None
-        self._source_plan: Plan | None = None
-        self._source_lock = threading.Lock()
+        self._init_live()
         self._previous: LagSnapshot | None = None
 
     # -- layout -------------------------------------------------------------------------------------
@@ -321,21 +203,11 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         """Thread worker: refresh, run the alert hook, post the snapshot, wait; until cancelled."""
         hook = AlertHook(getattr(self.app, "alert_command", None))
 
-        def refreshed(snapshot: Any) -> None:
+        def alert(snapshot: LagSnapshot) -> None:
             hook(self._previous, snapshot)
             self._previous = snapshot
-            self.post_message(LagRefreshed(snapshot))
 
-        self._poll(
-            wake,
-            lambda: self._get_source().refresh(),
-            refreshed,
-            lambda error: self.post_message(LagRefreshFailed(error)),
-        )
-
-    def action_refresh_now(self) -> None:
-        """Read the lag now instead of waiting for the next interval."""
-        self._wake.set()
+        self._poll(wake, alert)
 
     def on_lag_refreshed(self, message: LagRefreshed) -> None:
         self._received(message.snapshot, self.is_current)

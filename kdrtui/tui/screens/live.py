@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual.message import Message
@@ -132,18 +132,35 @@ class LiveTables(Generic[S], _Base):
     """First part of the ids of the widgets."""
     SORTS: tuple[str, ...] = ()
     """The orders ``o`` cycles through."""
+    REFRESHED: ClassVar[type[Refreshed[Any]]] = Refreshed
+    """The message the poll loop posts with each snapshot."""
+    REFRESH_FAILED: ClassVar[type[RefreshFailed]] = RefreshFailed
+    """The message the poll loop posts when the source raises."""
 
     snapshot: object | None
-    error: str | None
-    sort_mode: str
-    filter_text: str
-    view: str
-    drilled: str | None
-    _cells: dict[str, dict[str, tuple[Cell, ...]]]
-    _texts: dict[str, tuple[str, str]]
-    _source: S | None
-    _source_plan: Plan | None
-    _source_lock: threading.Lock
+
+    def _init_live(self) -> None:
+        """Set the state this mixin keeps; called from the host's ``__init__``."""
+        self.error: str | None = None
+        """Why the last refresh failed; None after a good one."""
+        self.sort_mode = self.SORTS[0]
+        """How the topic table is ordered."""
+        self.filter_text = ""
+        """Substring topics must contain to be listed."""
+        self.view = "topics"
+        """``topics``, or the detail table shown instead (``partitions``, ``groups``)."""
+        self.drilled: str | None = None
+        """Row key of the topic whose partitions are shown."""
+        self._cells: dict[str, dict[str, tuple[Cell, ...]]] = {}
+        self._texts: dict[str, tuple[str, str]] = {}
+        self._wake = threading.Event()
+        self._source: S | None = None
+        self._source_plan: Plan | None = None
+        self._source_lock = threading.Lock()
+
+    def _get_source(self) -> S:
+        """The source for the plan as it runs now (the host implements it with :meth:`_source_for`)."""
+        raise NotImplementedError
 
     def _draw_summary(self) -> None:
         """Draw the summary lines (the host implements it)."""
@@ -180,29 +197,30 @@ class LiveTables(Generic[S], _Base):
         if source is not None:
             source.close()
 
-    def _poll(
-        self,
-        wake: threading.Event,
-        refresh: Callable[[], object],
-        on_snapshot: Callable[[object], None],
-        on_error: Callable[[str], object],
-    ) -> None:
-        """Body of a thread worker: refresh, hand over the snapshot or the error, wait; until cancelled."""
+    def _poll(self, wake: threading.Event, seen: Callable[[Any], None] | None = None) -> None:
+        """Body of a thread worker: refresh, let ``seen`` look at the snapshot, post it (or the error),
+        wait; until cancelled."""
         worker = get_current_worker()
         interval = float(getattr(self.app, "lag_interval", 2.0))
         while not worker.is_cancelled:
             try:
-                snapshot = refresh()
+                snapshot = self._get_source().refresh()
             except Exception as exc:  # shown on the pane; polling carries on
                 if worker.is_cancelled:
                     break
-                on_error(f"{type(exc).__name__}: {exc}")
+                self.post_message(self.REFRESH_FAILED(f"{type(exc).__name__}: {exc}"))
             else:
                 if worker.is_cancelled:
                     break
-                on_snapshot(snapshot)
+                if seen is not None:
+                    seen(snapshot)
+                self.post_message(self.REFRESHED(snapshot))
             wake.wait(interval)
             wake.clear()
+
+    def action_refresh_now(self) -> None:
+        """Read the clusters now instead of waiting for the next interval."""
+        self._wake.set()
 
     def _received(self, snapshot: object, shown: bool) -> None:
         """A good refresh: keep the snapshot, and draw it if the table is on screen."""
