@@ -1,0 +1,190 @@
+"""The topology wizard's parts (:mod:`kdrtui.tui.screens.wizard`): the form widgets, the dialog that asks
+where to write the plan, and the renderables of the topology comparison and of the review."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from kdrtui.domain.plan import Topology
+from kdrtui.domain.topologies import TOPOLOGIES
+from kdrtui.domain.wizard import Resource, WizardAnswers, provisioning_steps, resources
+
+TOPOLOGY_KEYS: dict[Topology, str] = {
+    Topology.HOT_STANDBY: "h",
+    Topology.COLD_STANDBY: "c",
+    Topology.ACTIVE_ACTIVE: "a",
+}
+"""The letter that picks each topology on the first step."""
+
+ROWS: tuple[tuple[str, str], ...] = (
+    ("RPO", "rpo"),
+    ("RTO", "rto"),
+    ("Cost", "cost"),
+    ("Runs\nwhere", "runs_where"),
+    ("Apps\nmust", "apps_must"),
+)
+"""(label, TopologyInfo attribute) of each row of the comparison table."""
+
+
+class PathScreen(ModalScreen[str | None]):
+    """Where to write the plan: an Input prefilled with the default path; Enter writes, Esc cancels."""
+
+    DEFAULT_CSS = """
+    PathScreen {
+        align: center middle;
+    }
+    #wiz-path-box {
+        width: 70;
+        max-width: 100%;
+        height: auto;
+        border: heavy $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    #wiz-path-input {
+        margin: 1 0 0 0;
+    }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "cancel", "Cancel", id="wizard-path.cancel"),
+    ]
+
+    def __init__(self, default: str) -> None:
+        super().__init__(id="wizard-path")
+        self.default = default
+        """The path offered."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="wiz-path-box"):
+            yield Static(Text("Write the plan to (Enter writes, Esc cancels):", style="bold"))
+            yield Input(self.default, id="wiz-path-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#wiz-path-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        """Close without writing."""
+        self.dismiss(None)
+
+
+class FieldRow(Vertical):
+    """One form field: its label (25 columns; labels are at most 24 characters) and its input on a line,
+    its error (when it has one) under the input."""
+
+    DEFAULT_CSS = """
+    FieldRow {
+        height: auto;
+    }
+    FieldRow > Horizontal {
+        height: 1;
+    }
+    FieldRow .wiz-label {
+        width: 25;
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    FieldRow Input, FieldRow Select {
+        width: 1fr;
+    }
+    FieldRow .wiz-error {
+        height: auto;
+        margin: 0 0 0 25;
+        color: $text-error;
+        display: none;
+    }
+    FieldRow .wiz-error.-shown {
+        display: block;
+    }
+    """
+
+    def __init__(self, field: str, label: str, control: Widget) -> None:
+        super().__init__(id=f"wiz-row-{field}", classes="wiz-row")
+        self.field = field
+        """The answer this row edits (``password`` for the masked login password)."""
+        self.label = label
+        """The label shown left of the input."""
+        self.control = control
+        """The Input or Select."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static(Text(self.label), classes="wiz-label")
+            yield self.control
+        yield Static("", id=f"wiz-{self.field}-error", classes="wiz-error")
+
+    def show_error(self, error: str | None) -> None:
+        """Show the field's error under it, or hide the line."""
+        line = self.query_one(".wiz-error", Static)
+        line.update(Text(error or ""))
+        line.set_class(bool(error), "-shown")
+
+
+class Form(VerticalScroll, can_focus=False, inherit_bindings=False):
+    """A step's fields; scrolls when they do not fit (the focused field is kept in view). It takes no
+    keys: up and down move between the fields, pgup and pgdn between the steps."""
+
+    DEFAULT_CSS = """
+    Form {
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+
+def comparison_table(chosen: Topology | None) -> Table:
+    """The topology step's table: the three topologies side by side, ``chosen`` highlighted."""
+    table = Table(
+        box=None, expand=True, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True
+    )
+    table.add_column("", width=5, no_wrap=True)
+    for info in TOPOLOGIES:
+        mine = info.topology == chosen
+        header = Text(f"{'▶' if mine else ' '} {TOPOLOGY_KEYS.get(info.topology, '')} {info.title}")
+        header.stylize("bold reverse" if mine else "bold")
+        table.add_column(header, ratio=1, style="" if mine else "dim")
+    for label, attribute in ROWS:
+        cells = (Text(str(getattr(info, attribute))) for info in TOPOLOGIES)
+        table.add_row(Text(label, style="bold"), *cells)
+    return table
+
+
+def cost_table(answers: WizardAnswers) -> Table:
+    """The review's Azure resources, by region, with their monthly list price."""
+    cost = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True, padding=(0, 1))
+    cost.add_column("Azure resource", width=16, no_wrap=True, overflow="ellipsis")
+    cost.add_column("name", ratio=1, no_wrap=True, overflow="ellipsis")
+    cost.add_column("size", ratio=1, no_wrap=True, overflow="ellipsis")
+    cost.add_column("USD/mo", width=7, justify="right", no_wrap=True)
+    by_region: dict[str, list[Resource]] = {}
+    for item in resources(answers):
+        by_region.setdefault(item.region, []).append(item)
+    for region, items in by_region.items():
+        cost.add_row(Text(region, style="bold underline"), end_section=False)
+        for item in items:
+            usd = "—" if item.monthly_usd is None else f"{item.monthly_usd:,.0f}"
+            cells = (item.kind, item.name, item.detail, usd)
+            cost.add_row(*(Text(str(cell)) for cell in cells))
+    return cost
+
+
+def provisioning_text(answers: WizardAnswers) -> Text:
+    """The review's numbered provisioning steps."""
+    steps = Text("\nProvisioning steps, in order:", style="bold")
+    for number, line in enumerate(provisioning_steps(answers), start=1):
+        steps.append(f"\n{number:>2}. ")
+        steps.append(str(line))
+    return steps
