@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any, Generic, Self, TypeVar
 
 from kdrtui.domain.divergence import DivergenceSnapshot
 from kdrtui.domain.health import ClusterObservation
 from kdrtui.domain.lag import LagSnapshot
 from kdrtui.domain.plan import Plan, parse_plan
+from kdrtui.tui.app import KdrApp, make_app
+
+T = TypeVar("T")
 
 FIXED_NOW = 1_764_093_600.0  # 2025-11-25 18:00:00 UTC
 
@@ -39,6 +43,42 @@ topics = ["orders.*", "payments"]
 def sample_plan() -> Plan:
     """A small two-cluster plan with one flow."""
     return parse_plan(PLAN_TEXT, "orders-dr.toml")
+
+
+HOT_STANDBY_PLAN = """\
+[plan]
+name = "{name}"
+topology = "hot-standby"
+
+[clusters.primary]
+region = "eastus"
+bootstrap_servers = ["10.0.0.11:9092"]
+
+[clusters.dr]
+region = "westus2"
+bootstrap_servers = ["10.1.0.11:9092"]
+"""
+"""A hot standby with dual ingest: two clusters and no flows."""
+
+
+def hot_standby_plan(name: str = "hot") -> Plan:
+    """:data:`HOT_STANDBY_PLAN` named ``name``, as read from ``<name>.toml``."""
+    return parse_plan(HOT_STANDBY_PLAN.format(name=name), f"{name}.toml")
+
+
+def fixed_app(
+    plan: Plan | None, *, now: float = FIXED_NOW, probes: ScriptedProbes | None = None, **kw: Any
+) -> KdrApp:
+    """An app on ``plan`` (None: no plan) with scripted probes that refresh once, its clock stopped at
+    ``now``; ``kw`` goes to ``make_app`` (sources, factories, options)."""
+    return make_app(
+        plan,
+        None,
+        probe_factory=probes or ScriptedProbes(),
+        clock=lambda: now,
+        refresh_interval=3600,
+        **kw,
+    )
 
 
 class ScriptedProbes:
@@ -83,34 +123,11 @@ class ScriptedProbe:
         pass
 
 
-class ScriptedLagSource:
-    """Returns whatever snapshot the test set last, or raises ``fail``; counts refreshes."""
+class ScriptedSource(Generic[T]):
+    """Returns whatever snapshot the test set last, or raises ``fail``; counts refreshes and records the
+    plans it was built for. It is its own factory: pass it where the app takes one."""
 
-    def __init__(self, first: LagSnapshot) -> None:
-        self.current = first
-        self.fail: Exception | None = None
-        self.calls = 0
-        self.closed = False
-        self.lock = threading.Lock()
-
-    def __call__(self, plan: Plan) -> ScriptedLagSource:
-        return self
-
-    def refresh(self) -> LagSnapshot:
-        with self.lock:
-            self.calls += 1
-            if self.fail is not None:
-                raise self.fail
-            return self.current
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class ScriptedDivergenceSource:
-    """A hot standby's divergence source: returns the snapshot the test set last, or raises ``fail``."""
-
-    def __init__(self, first: DivergenceSnapshot) -> None:
+    def __init__(self, first: T) -> None:
         self.current = first
         self.fail: Exception | None = None
         self.calls = 0
@@ -118,11 +135,11 @@ class ScriptedDivergenceSource:
         self.plans: list[Plan] = []
         self.lock = threading.Lock()
 
-    def __call__(self, plan: Plan) -> ScriptedDivergenceSource:
+    def __call__(self, plan: Plan) -> Self:
         self.plans.append(plan)
         return self
 
-    def refresh(self) -> DivergenceSnapshot:
+    def refresh(self) -> T:
         with self.lock:
             self.calls += 1
             if self.fail is not None:
@@ -131,3 +148,11 @@ class ScriptedDivergenceSource:
 
     def close(self) -> None:
         self.closed = True
+
+
+class ScriptedLagSource(ScriptedSource[LagSnapshot]):
+    """A mirror-lag source (``app.lag_source_factory``)."""
+
+
+class ScriptedDivergenceSource(ScriptedSource[DivergenceSnapshot]):
+    """A hot standby's divergence source (``app.divergence_source_factory``)."""

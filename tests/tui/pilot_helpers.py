@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import App
+from textual.widgets import DataTable, Static
 
 
 async def until(
@@ -16,3 +21,36 @@ async def until(
             raise AssertionError(f"{what}: not met within {timeout} s")
         await pilot.pause(0.05)  # type: ignore[attr-defined]
     return time.monotonic() - started
+
+
+async def hide_and_show(pilot: Any, source: Any, key: str = "4") -> int:
+    """Leave the pane for the Overview and check ``source`` is not refreshed meanwhile (at most once, a
+    refresh that was already under way), then come back with ``key``; return the count while hidden."""
+    await pilot.press("1")
+    await pilot.pause(0.1)
+    calls: int = source.calls
+    await pilot.pause(0.3)
+    assert source.calls <= calls + 1
+    await pilot.press(key)
+    return calls
+
+
+def shown_text(app: App[Any], widget_id: str) -> str:
+    """What a Static on the current screen shows; ``""`` while it is hidden."""
+    widget = app.screen.query_one(widget_id, Static)
+    return str(widget.render()) if widget.display else ""
+
+
+def data_table(app: App[Any], table_id: str) -> DataTable[Text]:
+    """A DataTable on the current screen."""
+    return app.screen.query_one(table_id, DataTable)
+
+
+def row_keys(app: App[Any], table_id: str) -> list[str]:
+    """The keys of a DataTable's rows, in the order shown."""
+    return [str(r.key.value) for r in data_table(app, table_id).ordered_rows]
+
+
+def row_cells(app: App[Any], key: str, table_id: str) -> list[str]:
+    """The plain text of each cell of one row."""
+    return [c.plain for c in data_table(app, table_id).get_row(key)]

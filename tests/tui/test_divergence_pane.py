@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, compare, side_facts
-from kdrtui.domain.plan import parse_plan
 from kdrtui.tui.app import KdrApp
 from kdrtui.tui.screens.divergence import DivergenceView
 from kdrtui.tui.screens.lag import LagScreen
-from tests.tui.fakes import FIXED_NOW, ScriptedDivergenceSource, ScriptedLagSource
-from tests.tui.pilot_helpers import until
-from tests.tui.test_lag_pane import HOT_STANDBY_PLAN, build_lag_app, three_topics
+from tests.tui.fakes import FIXED_NOW, ScriptedDivergenceSource, ScriptedLagSource, hot_standby_plan
+from tests.tui.pilot_helpers import data_table, hide_and_show, row_cells, row_keys, until
+from tests.tui.pilot_helpers import shown_text as text
+from tests.tui.test_lag_pane import build_lag_app, three_topics
 
 NOW = FIXED_NOW
 
@@ -65,26 +65,21 @@ def four_topics() -> DivergenceSnapshot:
 
 def build(source: ScriptedDivergenceSource, lag: ScriptedLagSource | None = None) -> KdrApp:
     lag = lag or ScriptedLagSource(three_topics())
-    app = build_lag_app(lag, plan=parse_plan(HOT_STANDBY_PLAN, "hot.toml"))
+    app = build_lag_app(lag, plan=hot_standby_plan())
     app.divergence_source_factory = source  # type: ignore[attr-defined]
     return app
 
 
 def table(app: KdrApp, table_id: str = "#div-table") -> DataTable[Text]:
-    return app.screen.query_one(table_id, DataTable)
+    return data_table(app, table_id)
 
 
 def rows(app: KdrApp, table_id: str = "#div-table") -> list[str]:
-    return [str(r.key.value) for r in table(app, table_id).ordered_rows]
+    return row_keys(app, table_id)
 
 
 def cells(app: KdrApp, key: str, table_id: str = "#div-table") -> list[str]:
-    return [c.plain for c in table(app, table_id).get_row(key)]
-
-
-def text(app: KdrApp, widget_id: str) -> str:
-    widget = app.screen.query_one(widget_id, Static)
-    return str(widget.render()) if widget.display else ""
+    return row_cells(app, key, table_id)
 
 
 async def open_pane(pilot: Any, app: KdrApp, count: int = 4) -> None:
@@ -191,12 +186,7 @@ async def test_hidden_pane_is_not_polled_and_source_closed_at_the_end() -> None:
     app = build(source)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_pane(pilot, app)
-        await pilot.press("1")
-        await pilot.pause(0.1)
-        calls = source.calls
-        await pilot.pause(0.3)
-        assert source.calls <= calls + 1
-        await pilot.press("4")
+        calls = await hide_and_show(pilot, source)
         await until(pilot, lambda: source.calls >= calls + 3, what="polling again")
         view = app.screen.query_one(DivergenceView)
         assert view.shown

@@ -15,7 +15,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, RichLog, Static
 
-from kdrtui.domain.plan import Plan, parse_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.domain.runbook import RunState, StepStatus
 from kdrtui.services.runbook.failover import FAILOVER, report_lines
 from kdrtui.services.runbook.operate import OperationRefused, OperationResult, resumable
@@ -25,7 +25,8 @@ from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.screens import failover as failover_module
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.failover import STEPS, FailoverScreen, TypedConfirmScreen
-from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
+from tests.tui.fakes import ScriptedProbes, fixed_app, hot_standby_plan, sample_plan
+from tests.tui.pilot_helpers import shown_text as text_of
 from tests.tui.pilot_helpers import until
 
 REPORT: dict[str, Any] = {
@@ -187,26 +188,13 @@ class FakeOperation:
 
 
 def build(ops: FakeOperations | None = None, plan: Plan | None = None, **kw: Any) -> KdrApp:
-    return make_app(
-        plan or sample_plan(),
-        None,
-        probe_factory=ScriptedProbes(),
-        clock=lambda: FIXED_NOW,
-        refresh_interval=3600,
-        operation_factory=ops or FakeOperations(),
-        **kw,
-    )
+    return fixed_app(plan or sample_plan(), operation_factory=ops or FakeOperations(), **kw)
 
 
 def pane(app: KdrApp) -> FailoverScreen:
     screen = app.screen
     assert isinstance(screen, FailoverScreen), screen
     return screen
-
-
-def text_of(app: KdrApp, widget_id: str) -> str:
-    widget = app.screen.query_one(widget_id, Static)
-    return str(widget.render()) if widget.display else ""
 
 
 def step_cell(app: KdrApp, key: str, column: str) -> str:
@@ -237,6 +225,14 @@ async def confirm(pilot: Any, name: str) -> None:
     await pilot.press(*name, "enter")
 
 
+async def start_until_held(pilot: Any, ops: FakeOperations) -> None:
+    """Show the pane, confirm a failover to dr and wait until the step ``ops.hold_at`` runs."""
+    await show_pane(pilot, ops)
+    await confirm(pilot, "dr")
+    step = ops.hold_at
+    await until(pilot, lambda: pane(pilot.app).current_step == step, what=f"{step} running")
+
+
 def interrupt_a_failover(plan: Plan) -> Journal:
     """A journal as a failover cut after the fence leaves it."""
     journal = RunbookStore(plan.plan.name, None).new_journal(FAILOVER)
@@ -245,6 +241,14 @@ def interrupt_a_failover(plan: Plan) -> Journal:
     journal.write("step-end", step="preflight", status=StepStatus.DONE, summary="GO")
     journal.write("step-start", step="fence", title="Fence")
     return journal
+
+
+def build_interrupted(**kw: Any) -> tuple[FakeOperations, KdrApp]:
+    """The operation factory and an app on the sample plan, whose last failover was cut after the fence."""
+    plan = sample_plan()
+    interrupt_a_failover(plan)
+    ops = FakeOperations()
+    return ops, build(ops, plan, **kw)
 
 
 # -- forecast -----------------------------------------------------------------------------------------
@@ -296,10 +300,7 @@ async def test_forecast_repeats_only_while_shown(monkeypatch: pytest.MonkeyPatch
 
 
 async def test_refused_operation_shows_why() -> None:
-    plan = sample_plan()
-    interrupt_a_failover(plan)
-    ops = FakeOperations()
-    app = build(ops, plan)
+    ops, app = build_interrupted()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
         await until(pilot, lambda: "cannot start" in text_of(app, "#fo-forecast"))
@@ -382,9 +383,7 @@ async def test_abort_key_calls_abort_and_stops_between_steps() -> None:
     ops.hold_at = "drain"
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
-        await confirm(pilot, "dr")
-        await until(pilot, lambda: pane(app).current_step == "drain", what="drain running")
+        await start_until_held(pilot, ops)
         assert step_cell(app, "drain", "status") == "running"
         assert "a" in shown_keys(app) and "F" not in shown_keys(app)
         await pilot.press("a")
@@ -402,10 +401,7 @@ async def test_abort_key_calls_abort_and_stops_between_steps() -> None:
 
 
 async def test_interrupted_banner_and_r_resumes() -> None:
-    plan = sample_plan()
-    interrupt_a_failover(plan)
-    ops = FakeOperations()
-    app = build(ops, plan)
+    ops, app = build_interrupted()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
         await until(pilot, lambda: "interrupted failover — press R to resume" in text_of(app, "#fo-banner"))
@@ -426,10 +422,7 @@ async def test_interrupted_banner_and_r_resumes() -> None:
 
 
 async def test_read_only_shows_the_forecast_but_offers_nothing_that_changes() -> None:
-    plan = sample_plan()
-    interrupt_a_failover(plan)
-    ops = FakeOperations()
-    app = build(ops, plan, read_only=True)
+    ops, app = build_interrupted(read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
         await until(pilot, lambda: "cannot start" in text_of(app, "#fo-forecast"))
@@ -458,9 +451,7 @@ async def test_quitting_while_running_asks_first() -> None:
     ops.hold_at = "fence"
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
-        await confirm(pilot, "dr")
-        await until(pilot, lambda: pane(app).current_step == "fence", what="fence running")
+        await start_until_held(pilot, ops)
         assert "running failover primary -> dr" in text_of(app, "#fo-banner")
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -473,21 +464,6 @@ async def test_quitting_while_running_asks_first() -> None:
         assert not app.operations
 
 
-NO_FLOWS_PLAN = """\
-[plan]
-name = "bare"
-topology = "hot-standby"
-
-[clusters.primary]
-region = "eastus"
-bootstrap_servers = ["10.0.0.11:9092"]
-
-[clusters.dr]
-region = "westus2"
-bootstrap_servers = ["10.1.0.11:9092"]
-"""
-
-
 async def test_no_plan_or_no_flows_says_so() -> None:
     ops = FakeOperations()
     app = make_app(None, None, probe_factory=ScriptedProbes(), operation_factory=ops)
@@ -496,7 +472,7 @@ async def test_no_plan_or_no_flows_says_so() -> None:
         await pilot.pause()
         assert "No plan" in text_of(app, "#fo-empty")
         assert not {"F", "R", "a", "r"} & shown_keys(app)
-    plan = parse_plan(NO_FLOWS_PLAN, "bare.toml")
+    plan = hot_standby_plan("bare")
     app = build(ops, plan)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")

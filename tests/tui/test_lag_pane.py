@@ -7,21 +7,24 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from kdrtui.domain.divergence import DivergenceSnapshot
 from kdrtui.domain.lag import FlowLag, GroupLag, Health, LagSnapshot, PartitionLag, TopicLag, worst
-from kdrtui.domain.plan import Plan, parse_plan
-from kdrtui.tui.app import KdrApp, make_app
+from kdrtui.domain.plan import Plan
+from kdrtui.tui.app import KdrApp
 from kdrtui.tui.screens.lag import LagScreen
+from tests.tui import pilot_helpers
 from tests.tui.fakes import (
     FIXED_NOW,
     ScriptedDivergenceSource,
     ScriptedLagSource,
-    ScriptedProbes,
+    fixed_app,
+    hot_standby_plan,
     sample_plan,
 )
-from tests.tui.pilot_helpers import until
+from tests.tui.pilot_helpers import data_table, hide_and_show, until
+from tests.tui.pilot_helpers import shown_text as static_text
 
 
 def topic(
@@ -75,21 +78,6 @@ def snapshot(
     return LagSnapshot(taken_at=FIXED_NOW, flows=(flow,), active="primary", unreachable=unreachable)
 
 
-HOT_STANDBY_PLAN = """\
-[plan]
-name = "hot"
-topology = "hot-standby"
-
-[clusters.primary]
-region = "eastus"
-bootstrap_servers = ["10.0.0.11:9092"]
-
-[clusters.dr]
-region = "westus2"
-bootstrap_servers = ["10.1.0.11:9092"]
-"""
-
-
 def three_topics() -> LagSnapshot:
     return snapshot(
         topic("orders", Health.OK, lag=3, lag_s=0.5, trend=(1, 2, 3)),
@@ -101,29 +89,15 @@ def three_topics() -> LagSnapshot:
 def build_lag_app(
     source: ScriptedLagSource, plan: Plan | None = None, interval: float = 0.05, **kw: Any
 ) -> KdrApp:
-    return make_app(
-        plan or sample_plan(),
-        None,
-        probe_factory=ScriptedProbes(),
-        clock=lambda: FIXED_NOW,
-        refresh_interval=3600,
-        lag_source_factory=source,
-        lag_interval=interval,
-        **kw,
-    )
+    return fixed_app(plan or sample_plan(), lag_source_factory=source, lag_interval=interval, **kw)
 
 
 def table(app: KdrApp, table_id: str = "#lag-table") -> DataTable[Text]:
-    return app.screen.query_one(table_id, DataTable)
+    return data_table(app, table_id)
 
 
 def row_keys(app: KdrApp, table_id: str = "#lag-table") -> list[str]:
-    return [str(r.key.value) for r in table(app, table_id).ordered_rows]
-
-
-def static_text(app: KdrApp, widget_id: str) -> str:
-    widget = app.screen.query_one(widget_id, Static)
-    return str(widget.render()) if widget.display else ""
+    return pilot_helpers.row_keys(app, table_id)
 
 
 async def open_lag(pilot: Any, app: KdrApp, rows: int = 3) -> None:
@@ -293,19 +267,14 @@ async def test_hidden_pane_is_not_polled() -> None:
     app = build_lag_app(source)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_lag(pilot, app)
-        await pilot.press("1")
-        await pilot.pause(0.1)
-        calls = source.calls
-        await pilot.pause(0.3)
-        assert source.calls <= calls + 1  # at most one refresh that was already under way
-        await pilot.press("4")
+        await hide_and_show(pilot, source)
         await refreshes(pilot, source, 2)
 
 
 async def test_hot_standby_polls_no_mirror_lag() -> None:
     # Nothing is mirrored: the pane shows the divergence view (tests/tui/test_divergence_pane.py).
     source = ScriptedLagSource(three_topics())
-    app = build_lag_app(source, plan=parse_plan(HOT_STANDBY_PLAN, "hot.toml"))
+    app = build_lag_app(source, plan=hot_standby_plan())
     app.divergence_source_factory = ScriptedDivergenceSource(  # type: ignore[attr-defined]
         DivergenceSnapshot(taken_at=FIXED_NOW, primary="primary", secondary="dr", topics=())
     )

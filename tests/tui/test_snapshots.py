@@ -8,16 +8,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
 from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag import GroupLag, Health
-from kdrtui.tui.app import make_app
+from kdrtui.domain.plan import Plan
 from kdrtui.tui.screens.failover import FailoverScreen
 from kdrtui.tui.screens.wizard import WizardScreen
-from tests.tui.fakes import FIXED_NOW, ScriptedProbes, sample_plan
+from tests.tui.fakes import FIXED_NOW, ScriptedProbes, fixed_app, sample_plan
 from tests.tui.pilot_helpers import until
 from tests.tui.test_failover_pane import FakeOperations
 from tests.tui.test_lag_pane import ScriptedLagSource, snapshot, topic
@@ -33,16 +34,15 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+def pinned_app(plan: Plan | None = None, probes: ScriptedProbes | None = None, **kw: Any) -> object:
+    """An app on ``plan`` (None: no plan) 42 s after FIXED_NOW whose clusters are probed once."""
+    return fixed_app(plan, now=FIXED_NOW + 42, probes=probes, **kw)
+
+
 def overview_app(down: set[str]) -> object:
     probes = ScriptedProbes()
     probes.down |= down
-    return make_app(
-        sample_plan(),
-        None,
-        probe_factory=probes,
-        clock=lambda: FIXED_NOW + 42,
-        refresh_interval=3600,
-    )
+    return pinned_app(sample_plan(), probes)
 
 
 async def settled(pilot: Pilot[None]) -> None:
@@ -87,15 +87,7 @@ def lag_app() -> object:
             heartbeat=2.4,
         )
     )
-    return make_app(
-        sample_plan(),
-        None,
-        probe_factory=ScriptedProbes(),
-        clock=lambda: FIXED_NOW + 42,
-        refresh_interval=3600,
-        lag_source_factory=source,
-        lag_interval=3600,
-    )
+    return pinned_app(sample_plan(), lag_source_factory=source, lag_interval=3600)
 
 
 async def lag_shown(pilot: Pilot[None]) -> None:
@@ -115,14 +107,7 @@ def test_lag_pane(snap_compare: object, size: tuple[int, int]) -> None:
 
 
 def failover_app() -> object:
-    return make_app(
-        sample_plan(),
-        None,
-        probe_factory=ScriptedProbes(),
-        clock=lambda: FIXED_NOW + 42,
-        refresh_interval=3600,
-        operation_factory=FakeOperations(),
-    )
+    return pinned_app(sample_plan(), operation_factory=FakeOperations())
 
 
 async def failover_completed(pilot: Pilot[None]) -> None:
@@ -155,9 +140,7 @@ def test_failover_pane_after_run_80x24(
 
 def wizard_app() -> object:
     """No plan: the wizard starts from its defaults (a cold standby, East US -> West US 2)."""
-    return make_app(
-        None, None, probe_factory=ScriptedProbes(), clock=lambda: FIXED_NOW + 42, refresh_interval=3600
-    )
+    return pinned_app()
 
 
 async def wizard_shown(pilot: Pilot[None]) -> None:
