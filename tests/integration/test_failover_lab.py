@@ -106,22 +106,9 @@ def read_from_committed(bootstrap: str, group: str, topic: str, partitions: int)
     consumer = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
     try:
         committed = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in range(partitions)
-        }
-        starts = {tp.partition: max(tp.offset, 0) for tp in committed}
-        consumer.assign([TopicPartition(topic, p, starts[p]) for p in range(partitions)])
-        got: Values = {p: [] for p in range(partitions)}
-        deadline = time.monotonic() + 60
-        while any(starts[p] + len(got[p]) < ends[p] for p in range(partitions)):
-            assert time.monotonic() < deadline, "could not read to the end"
-            for message in consumer.consume(num_messages=1000, timeout=0.5):
-                if message.error() is None:
-                    got[message.partition() or 0].append(message.value() or b"")
+        return read_to_end(consumer, topic, {tp.partition: max(tp.offset, 0) for tp in committed})
     finally:
         consumer.close()
-    return got
 
 
 def everything(bootstrap: str, topic: str, partitions: int) -> Values:
@@ -132,20 +119,22 @@ def everything(bootstrap: str, topic: str, partitions: int) -> Values:
     try:
         if topic not in consumer.list_topics(timeout=10).topics:
             return {}
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in range(partitions)
-        }
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        got: Values = {p: [] for p in range(partitions)}
-        deadline = time.monotonic() + 60
-        while any(len(got[p]) < ends[p] for p in range(partitions)):
-            assert time.monotonic() < deadline, "could not read to the end"
-            for message in consumer.consume(num_messages=1000, timeout=0.5):
-                if message.error() is None:
-                    got[message.partition() or 0].append(message.value() or b"")
+        return read_to_end(consumer, topic, dict.fromkeys(range(partitions), 0))
     finally:
         consumer.close()
+
+
+def read_to_end(consumer: Consumer, topic: str, starts: dict[int, int]) -> Values:
+    """The records of ``topic`` from ``starts`` (partition -> offset) to each partition's end as it is now."""
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in starts}
+    consumer.assign([TopicPartition(topic, p, offset) for p, offset in starts.items()])
+    got: Values = {p: [] for p in starts}
+    deadline = time.monotonic() + 60
+    while any(starts[p] + len(got[p]) < ends[p] for p in starts):
+        assert time.monotonic() < deadline, "could not read to the end"
+        for message in consumer.consume(num_messages=1000, timeout=0.5):
+            if message.error() is None:
+                got[message.partition() or 0].append(message.value() or b"")
     return got
 
 
