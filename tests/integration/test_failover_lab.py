@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from kdrtui.domain.plan import FailoverSettings, Plan, load_plan, save_plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
@@ -124,9 +124,21 @@ def everything(bootstrap: str, topic: str, partitions: int) -> Values:
         consumer.close()
 
 
+def end_offset(consumer: Consumer, topic: str, partition: int, timeout: float = 30.0) -> int:
+    """A partition's end offset; a topic MirrorMaker has just created answers NOT_LEADER for a moment."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def read_to_end(consumer: Consumer, topic: str, starts: dict[int, int]) -> Values:
     """The records of ``topic`` from ``starts`` (partition -> offset) to each partition's end as it is now."""
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in starts}
+    ends = {p: end_offset(consumer, topic, p) for p in starts}
     consumer.assign([TopicPartition(topic, p, offset) for p, offset in starts.items()])
     got: Values = {p: [] for p in starts}
     deadline = time.monotonic() + 60
