@@ -79,7 +79,9 @@ class Preflight(Step[DrContext]):
         return facts
 
     async def describe(self, ctx: DrContext) -> list[str]:
-        return forecast_lines(ctx, await self.forecast(ctx))
+        facts = await self.forecast(ctx)
+        ctx.facts.by_step[self.key] = facts  # in memory only: later steps describe what they would do with it
+        return forecast_lines(ctx, facts)
 
     async def run(self, ctx: DrContext) -> Outcome:
         facts = await self.forecast(ctx)
