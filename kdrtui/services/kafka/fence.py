@@ -55,21 +55,6 @@ def _problems(futures: dict[Any, Future[Any]], timeout: float) -> list[str]:
     return problems
 
 
-def replication_factors(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int]:
-    """Replication factor of each topic that exists (from partition 0's replica list)."""
-    try:
-        admin = _admin(bootstrap)
-        metadata = admin.list_topics(timeout=timeout).topics
-    except KafkaException as exc:
-        raise FenceError(f"{bootstrap}: cannot list topics: {error_text(exc)}") from exc
-    found: dict[str, int] = {}
-    for topic in topics:
-        meta = metadata.get(topic)
-        if meta is not None and meta.error is None and meta.partitions:
-            found[topic] = max(len(p.replicas) for p in meta.partitions.values())
-    return found
-
-
 def read_max_bytes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int | None]:
     """Each topic's own ``max.message.bytes``, or None where it inherits the broker's default."""
     wanted = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
