@@ -31,6 +31,8 @@ from pydantic_core import ErrorDetails
 
 from kdrtui.domain.plan_model import (
     NETWORK_KEYS,
+    AzureCredentialKind,
+    AzureSettings,
     ClientSwitch,
     Cluster,
     EdgeNode,
@@ -55,6 +57,8 @@ from kdrtui.domain.toml_lines import KeyPath, LineIndex, format_path, line_index
 
 __all__ = [
     "NETWORK_KEYS",
+    "AzureCredentialKind",
+    "AzureSettings",
     "ClientSwitch",
     "Cluster",
     "EdgeNode",
