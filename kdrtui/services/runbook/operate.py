@@ -57,8 +57,9 @@ def interrupted(
 
 
 def resumable(store: RunbookStore) -> Journal | None:
-    """The journal of a run that changed something and did not complete (a NO-GO pre-flight is not one)."""
-    journal = store.incomplete()
+    """The failover or failback journal of a run that changed something and did not complete (a NO-GO
+    pre-flight is not one); provisioning journals are not looked at."""
+    journal = store.incomplete(OPERATIONS)
     if journal is None:
         return None
     state = journal.state()

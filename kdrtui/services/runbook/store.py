@@ -17,6 +17,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,12 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             entries.append(value)
     return entries
+
+
+def journal_operation(path: Path) -> str:
+    """The operation in a journal's file name (``journal-<stamp>-<operation>-<random>.jsonl``)."""
+    parts = path.stem.split("-")
+    return "-".join(parts[2:-1])
 
 
 class Journal:
@@ -126,13 +133,17 @@ class RunbookStore:
         name = f"journal-{stamp}-{operation}-{os.urandom(2).hex()}.jsonl"
         return Journal(self.dir / name, clock)
 
-    def journals(self) -> list[Journal]:
-        """Every journal of the plan, oldest first."""
-        return [Journal(p) for p in sorted(self.dir.glob("journal-*.jsonl"))]
+    def journals(self, operations: Collection[str] | None = None) -> list[Journal]:
+        """Every journal of the plan (of one of ``operations`` when given), oldest first."""
+        paths = sorted(self.dir.glob("journal-*.jsonl"))
+        if operations is not None:
+            paths = [p for p in paths if journal_operation(p) in operations]
+        return [Journal(p) for p in paths]
 
-    def incomplete(self) -> Journal | None:
-        """The newest journal whose run did not complete (to resume), if the newest did not."""
-        journals = self.journals()
+    def incomplete(self, operations: Collection[str] | None = None) -> Journal | None:
+        """The newest journal (of ``operations`` when given: provisioning and failover keep separate
+        histories) whose run did not complete (to resume), if the newest did not."""
+        journals = self.journals(operations)
         if not journals:
             return None
         newest = journals[-1]

@@ -1,0 +1,193 @@
+"""The provisioning facade the CLI and the console use: dry run, run, resume, abort.
+
+Steps, in order (each looks first and changes only what is missing; see the README's "Provisioning"):
+``preflight``, ``resource-groups``, ``storage``, ``vnets``, ``peering``, ``clusters``, ``edge-nodes``,
+``kafka-settings``, ``bootstrap``, ``mirrormaker``. Runs are journaled (operation ``provision``) in the
+plan's :class:`~kdrtui.services.runbook.store.RunbookStore`, apart from failover journals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from kdrtui.domain.plan import Plan
+from kdrtui.domain.runbook import Step
+from kdrtui.services.azure.bootstrap import Bootstrap
+from kdrtui.services.azure.clients import AzureClients
+from kdrtui.services.azure.clusters import Clusters, EdgeNodes
+from kdrtui.services.azure.context import ProvisionContext
+from kdrtui.services.azure.kafka_settings import KafkaSettings
+from kdrtui.services.azure.mirror import StartMirrorMaker
+from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
+from kdrtui.services.azure.preflight import Preflight
+from kdrtui.services.runbook.runner import EventSink, RunEvent, Runner, RunResult
+from kdrtui.services.runbook.store import Journal, RunbookStore
+
+PROVISION = "provision"
+DESTROY = "destroy"
+AZURE_OPERATIONS = (PROVISION, DESTROY)
+
+
+class ProvisionRefused(RuntimeError):
+    """Provisioning cannot start (no [azure] table, no subscription, nothing to resume, a destroy to
+    finish first)."""
+
+
+def provision_steps() -> list[Step[ProvisionContext]]:
+    """The provisioning runbook, in order."""
+    return [
+        Preflight(),
+        ResourceGroups(),
+        StorageAccounts(),
+        VirtualNetworks(),
+        Peering(),
+        Clusters(),
+        EdgeNodes(),
+        KafkaSettings(),
+        Bootstrap(),
+        StartMirrorMaker(),
+    ]
+
+
+def interrupted_azure(store: RunbookStore) -> Journal | None:
+    """The newest provision/destroy journal, when its run did not complete and got past its first step
+    (a run stopped by its pre-flight changed nothing: there is nothing to resume)."""
+    journal = store.incomplete(AZURE_OPERATIONS)
+    if journal is None:
+        return None
+    first = {"preflight", "stop-mirrormaker"}
+    return journal if any(key not in first for key in journal.state().steps) else None
+
+
+class Provisioning:
+    """Provisioning one plan.
+
+    Args:
+        plan: the plan (needs an ``[azure]`` table and at least one ``[clusters.X.hdinsight]``).
+        plan_path: its file (the bootstrap step writes into it; the lab password file sits beside it).
+        store: where journals go (default: the plan's store under the state dir).
+        clients: the Azure clients (default: built from ``plan.azure``).
+        on_event: receives every :class:`RunEvent` on the event loop's thread, including per-resource
+            ``progress`` events whose facts are ``{"resource", "status", "state", "fraction"}``.
+        confirm_host_key: asyncssh ``on_unknown_host`` decision for the edge nodes (None refuses).
+        manager_factory: builds the MirrorMaker manager (tests).
+
+    Raises:
+        ProvisionRefused: no ``[azure]`` table, no subscription, no cluster to provision.
+    """
+
+    operation = PROVISION
+
+    def __init__(
+        self,
+        plan: Plan,
+        plan_path: Path,
+        *,
+        store: RunbookStore | None = None,
+        clients: AzureClients | None = None,
+        on_event: EventSink | None = None,
+        confirm_host_key: Any = None,
+        manager_factory: Any = None,
+    ) -> None:
+        from kdrtui.services.azure.clients import AzureSetupError
+
+        if plan.azure is None:
+            raise ProvisionRefused("the plan has no [azure] table: add one to say where to provision")
+        if not any(c.hdinsight is not None for c in plan.clusters.values()):
+            raise ProvisionRefused(
+                "no cluster has a [clusters.<alias>.hdinsight] table: nothing to provision"
+            )
+        try:
+            self.clients = clients or AzureClients(plan)
+        except AzureSetupError as exc:
+            raise ProvisionRefused(str(exc)) from exc
+        self.plan = plan
+        self.plan_path = plan_path
+        self.store = store or RunbookStore(plan.plan.name, plan_path)
+        self._on_event = on_event or (lambda _event: None)
+        self.ctx = ProvisionContext(
+            plan,
+            plan_path,
+            self.clients,
+            emit=self._emit,
+            confirm_host_key=confirm_host_key,
+            manager_factory=manager_factory,
+        )
+        self.steps: list[Step[ProvisionContext]] = self._steps()
+        self.runner: Runner[ProvisionContext] | None = None
+        self._abort = False
+
+    def _steps(self) -> list[Step[ProvisionContext]]:
+        return provision_steps()
+
+    def _emit(self, event: RunEvent) -> None:
+        self._on_event(event)
+
+    def interrupted(self) -> Journal | None:
+        """An unfinished journal of this operation, if any (to ``run(resume=True)``)."""
+        journal = interrupted_azure(self.store)
+        if journal is None or journal.state().operation != self.operation:
+            return None
+        return journal
+
+    async def dry_run(self) -> list[tuple[Step[ProvisionContext], list[str]]]:
+        """What every step would do now (reads Azure, writes nothing, no journal)."""
+        self.ctx.loop = asyncio.get_running_loop()
+        runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, _NoJournal(), self._emit)
+        try:
+            return await runner.dry_run()
+        finally:
+            await asyncio.to_thread(self.clients.close)
+
+    async def run(self, *, resume: bool = False) -> RunResult:
+        """Run to the end, a failure or an abort; ``resume`` continues :meth:`interrupted`'s journal.
+
+        Raises:
+            ProvisionRefused: ``resume`` with nothing to resume, or a fresh run while another provision
+                or destroy journal is unfinished.
+        """
+        pending = interrupted_azure(self.store)
+        if resume:
+            if pending is None or pending.state().operation != self.operation:
+                raise ProvisionRefused(f"nothing to resume: no interrupted {self.operation} journal")
+            journal = pending
+        else:
+            if pending is not None:
+                previous = pending.state().operation
+                raise ProvisionRefused(
+                    f"a {previous} was interrupted ({pending.path}): continue it with "
+                    f"`kdrtui {previous} --resume`" + ("" if previous == PROVISION else " or start it again")
+                )
+            journal = self.store.new_journal(self.operation)
+        self.ctx.loop = asyncio.get_running_loop()
+        self.runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, journal, self._emit)
+        if self._abort:
+            self.runner.request_abort()
+        action = f"{self.operation}{' --resume' if resume else ''}"
+        self.store.audit(action, self.plan.plan.name, "started", journal=str(journal.path))
+        outcome = "error"
+        try:
+            result = await self.runner.run(resume=resume)
+            outcome = result.outcome
+        finally:
+            await asyncio.to_thread(self.clients.close)
+            self.store.audit(action, self.plan.plan.name, outcome, journal=str(journal.path))
+        return result
+
+    def request_abort(self) -> None:
+        """Stop before the next step (the current one finishes; resumable)."""
+        self._abort = True
+        if self.runner is not None:
+            self.runner.request_abort()
+
+
+class _NoJournal(Journal):
+    """A dry run writes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("/dev/null"))
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        return {}
