@@ -10,6 +10,7 @@ from kdrtui.commands.failover import failback_command, failover_command
 from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
 from kdrtui.commands.plan import plan_group
+from kdrtui.commands.provision import destroy_command, provision_command
 from kdrtui.commands.status import status_command
 
 
@@ -45,3 +46,5 @@ main.add_command(mm_group)
 main.add_command(status_command)
 main.add_command(failover_command)
 main.add_command(failback_command)
+main.add_command(provision_command)
+main.add_command(destroy_command)

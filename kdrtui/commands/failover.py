@@ -15,36 +15,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kdrtui.commands.console import load_plan_or_exit
+from kdrtui.commands.runbook_output import printer, steps_json
 
 if TYPE_CHECKING:
     from kdrtui.services.runbook.operate import Operation, OperationResult
-    from kdrtui.services.runbook.runner import RunEvent
-
-MARK = {"done": "✓", "skipped": "-", "failed": "✗", "verified": "✓"}
-
-
-def _printer(as_json: bool) -> Any:
-    """Prints runbook events as lines (to stderr with --json, so stdout holds only the JSON)."""
-    out = sys.stderr if as_json else sys.stdout
-    counter = {"n": 0}
-
-    def on_event(event: RunEvent) -> None:
-        if event.kind == "step-start":
-            counter["n"] += 1
-            print(f"[{counter['n']}] {event.title} …", file=out, flush=True)
-        elif event.kind == "progress":
-            print(f"    {event.text}", file=out, flush=True)
-        elif event.kind == "step-end":
-            if event.status is not None and event.status.value == "verified":
-                counter["n"] += 1
-                print(f"[{counter['n']}] {event.title}", file=out, flush=True)
-            took = f" ({event.seconds:.1f} s)" if event.seconds is not None else ""
-            mark = MARK.get(str(event.status), "?")
-            print(f"    {mark} {event.status}: {event.text}{took}", file=out, flush=True)
-        elif event.kind == "run-end":
-            print(f"{event.text}", file=out, flush=True)
-
-    return on_event
 
 
 def _result_json(result: OperationResult) -> dict[str, Any]:
@@ -54,16 +28,7 @@ def _result_json(result: OperationResult) -> dict[str, Any]:
         "error": result.error or None,
         "journal": str(result.journal) if result.journal else None,
         "report": result.report or None,
-        "steps": [
-            {
-                "step": record.key,
-                "status": str(record.status),
-                "summary": record.summary,
-                "seconds": None if record.seconds is None else round(record.seconds, 3),
-                "runs": record.runs,
-            }
-            for record in (state.steps.values() if state else [])
-        ],
+        "steps": steps_json(state),
     }
 
 
@@ -90,7 +55,7 @@ async def _confirm_and_run(op: Operation, yes: bool, as_json: bool) -> Operation
                 await op.ctx.close()
                 return None
         op.ctx.confirmed_at = time.time()
-    return await op.run(_printer(as_json))
+    return await op.run(printer(as_json))
 
 
 def _command(operation: str) -> click.Command:

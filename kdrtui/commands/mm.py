@@ -44,16 +44,9 @@ def mm_group() -> None:
     log_to_file()
 
 
-def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable[T]]) -> T:
-    """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``."""
-    from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager, SelectionError
-    from kdrtui.services.runbook.operate import current_plan
-    from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
-
-    loaded, path = load_plan_or_exit(plan_arg, required=True)
-    assert loaded is not None
-    plan = current_plan(loaded, path)  # after a failover: the reverse flow and where it runs
-    passphrases: dict[str, str] = {}
+def host_key_decision(accept_new: bool) -> Callable[[str, int, str, str], Awaitable[bool]]:
+    """What the CLI does with an edge node's unknown host key: trust it with ``--accept-new-host-key``,
+    else ask on a terminal, else refuse (a changed key is refused before this is asked)."""
 
     async def on_unknown_host(host: str, port: int, key_type: str, fingerprint: str) -> bool:
         click.echo(
@@ -68,6 +61,21 @@ def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable
             )
             return False
         return click.confirm("  Trust this key and add it to known_hosts?", default=False)
+
+    return on_unknown_host
+
+
+def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``."""
+    from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager, SelectionError
+    from kdrtui.services.runbook.operate import current_plan
+    from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
+
+    loaded, path = load_plan_or_exit(plan_arg, required=True)
+    assert loaded is not None
+    plan = current_plan(loaded, path)  # after a failover: the reverse flow and where it runs
+    passphrases: dict[str, str] = {}
+    on_unknown_host = host_key_decision(accept_new)
 
     def factory(node: Any) -> EdgeSession:
         target = SshTarget.from_edge_node(node)

@@ -145,22 +145,20 @@ class Provisioning:
         """Run to the end, a failure or an abort; ``resume`` continues :meth:`interrupted`'s journal.
 
         Raises:
-            ProvisionRefused: ``resume`` with nothing to resume, or a fresh run while another provision
-                or destroy journal is unfinished.
+            ProvisionRefused: ``resume`` with nothing to resume, or a fresh provisioning while one is
+                unfinished (a destroy resumes an unfinished destroy by itself).
         """
-        pending = interrupted_azure(self.store)
-        if resume:
-            if pending is None or pending.state().operation != self.operation:
-                raise ProvisionRefused(f"nothing to resume: no interrupted {self.operation} journal")
-            journal = pending
-        else:
-            if pending is not None:
-                previous = pending.state().operation
+        pending = self.interrupted()
+        if resume and pending is None:
+            raise ProvisionRefused(f"nothing to resume: no interrupted {self.operation} journal")
+        if not resume and pending is not None:
+            if self.operation != DESTROY:
                 raise ProvisionRefused(
-                    f"a {previous} was interrupted ({pending.path}): continue it with "
-                    f"`kdrtui {previous} --resume`" + ("" if previous == PROVISION else " or start it again")
+                    f"a {self.operation} was interrupted ({pending.path.name}): continue it with "
+                    f"`kdrtui {self.operation} --resume`"
                 )
-            journal = self.store.new_journal(self.operation)
+            resume = True  # a destroy simply goes on where the last one stopped
+        journal = pending if resume and pending is not None else self.store.new_journal(self.operation)
         self.ctx.loop = asyncio.get_running_loop()
         self.runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, journal, self._emit)
         if self._abort:
