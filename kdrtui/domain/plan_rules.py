@@ -115,6 +115,11 @@ class _Rules:
         self.primary: str | None = None
         self.secondary: str | None = None
 
+    @property
+    def lab_emulator(self) -> bool:
+        """The plan provisions into the lab's Azure emulator (``[azure] credential = "lab"``)."""
+        return _table(self.data.get("azure")).get("credential") == "lab"
+
     def add(self, path: KeyPath, message: str) -> None:
         self.found.append((path, message))
 
@@ -175,18 +180,24 @@ class _Rules:
                         f"required when [clusters.{alias}.hdinsight] is present: "
                         "kdrtui provisions the cluster into it",
                     )
-            version = cluster.get("kafka_version", "3.2")
-            if isinstance(version, str) and version not in ("3.2", "3.2.0"):
-                self.add(
-                    ("clusters", alias, "kafka_version"),
-                    f'HDInsight 5.1 runs Kafka 3.2, not {version}; set kafka_version = "3.2" or remove it',
-                )
-            self.hdinsight_replication(alias, cluster)
+            # The lab emulator's clusters are single lab brokers of the lab's Kafka version.
+            if not self.lab_emulator:
+                self.hdinsight_kafka(alias, cluster)
         vnet, subnet = _network(cluster, "vnet_cidr"), _network(cluster, "subnet_cidr")
         if vnet is not None and subnet is not None and not subnet.subnet_of(vnet):
             self.add(
                 ("clusters", alias, "subnet_cidr"), f"{subnet} is not inside the VNet's address space {vnet}"
             )
+
+    def hdinsight_kafka(self, alias: str, cluster: dict[str, Any]) -> None:
+        """HDInsight 5.1 runs Kafka 3.2, and MirrorMaker's topics there need 3 replicas."""
+        version = cluster.get("kafka_version", "3.2")
+        if isinstance(version, str) and version not in ("3.2", "3.2.0"):
+            self.add(
+                ("clusters", alias, "kafka_version"),
+                f'HDInsight 5.1 runs Kafka 3.2, not {version}; set kafka_version = "3.2" or remove it',
+            )
+        self.hdinsight_replication(alias, cluster)
 
     def hdinsight_replication(self, alias: str, cluster: dict[str, Any]) -> None:
         """MirrorMaker's topics on an HDInsight cluster need 3 replicas and no more than its brokers."""
