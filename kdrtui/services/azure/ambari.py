@@ -40,7 +40,8 @@ class AmbariClient:
         self.base_url = base_url.rstrip("/")
         self._session = requests.Session()
         self._session.auth = ("admin", password)
-        self._session.verify = verify
+        # Passed on every request: a session-wide verify loses to $REQUESTS_CA_BUNDLE (psf/requests#3829).
+        self._verify = verify
         self._timeout = timeout
 
     def close(self) -> None:
@@ -55,7 +56,13 @@ class AmbariClient:
         for attempt in range(5):
             try:
                 response = self._session.request(
-                    method, url, params=params, json=body, headers=headers, timeout=self._timeout
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    verify=self._verify,
                 )
             except requests.RequestException as exc:
                 if attempt == 4:

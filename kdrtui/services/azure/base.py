@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kdrtui.domain.runbook import Step, StepFailed
+from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.azure.arm_errors import arm_error_text
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
@@ -46,6 +46,13 @@ class Ledger:
 
     def facts(self, **more: Any) -> dict[str, Any]:
         return {"created": self.created, "existing": self.existing, **more}
+
+    def outcome(self, noun: str, extra: str = "", **facts: Any) -> Outcome:
+        """Done when something was created; skipped ("exists") when everything was already there."""
+        summary = self.summary(noun) + extra
+        if self.created:
+            return Outcome.done(summary, **self.facts(**facts))
+        return Outcome.skipped(summary, **self.facts(**facts))
 
     def summary(self, noun: str) -> str:
         made, found = len(self.created), len(self.existing)

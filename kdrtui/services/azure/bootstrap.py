@@ -75,7 +75,8 @@ class Bootstrap(AzureStep):
             ctx.progress(self, f"edge node {node.name}", "done", f"ssh {host}:{port}", 1.0)
         written = self._write(ctx, edits)
         what = "wrote" if written else "already had"
-        return Outcome.done(
+        outcome = Outcome.done if written else Outcome.skipped
+        return outcome(
             f"{what} the bootstrap servers and edge endpoints in {ctx.plan_path.name}",
             bootstrap=servers,
             edges=endpoints,

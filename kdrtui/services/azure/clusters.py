@@ -97,7 +97,7 @@ class Clusters(AzureStep):
             states[cluster.hdinsight.name] = state
         if failures:
             raise StepFailed("; ".join(failures), **ledger.facts())
-        return Outcome.done(ledger.summary("cluster(s)") + "; all Running", **ledger.facts(states=states))
+        return ledger.outcome("cluster(s)", "; all Running", states=states)
 
     async def _one(self, ctx: ProvisionContext, alias: str, cluster: Cluster) -> tuple[bool, str]:
         hdi = cluster.hdinsight
@@ -110,6 +110,7 @@ class Clusters(AzureStep):
             return get_or_none(api.get, group, hdi.name)
 
         found = await self.look(ctx, resource, api.get, group, hdi.name)
+        shown: str | None = None
         if found is None:
             body = bodies.cluster_body(
                 cluster,
@@ -127,14 +128,14 @@ class Clusters(AzureStep):
                 now = get()
                 return (cluster_state(now), cluster_fraction(now)) if now else ("", None)
 
-            await wait_poller(ctx, self, resource, poller, watch)
+            _result, shown = await wait_poller(ctx, self, resource, poller, watch)
         elif not bodies.component_version_ok(found):
             raise StepFailed(
                 f"{resource} exists but is not HDInsight {bodies.CLUSTER_VERSION} with Kafka "
                 f"{bodies.KAFKA_COMPONENT_VERSION}"
             )
         body_now = await wait_until_settled(
-            ctx, self, resource, get, cluster_settled, cluster_state, cluster_fraction
+            ctx, self, resource, get, cluster_settled, cluster_state, cluster_fraction, shown
         )
         if provisioning_state(body_now) != "Succeeded" or cluster_state(body_now) == "Error":
             ctx.progress(self, resource, "failed", cluster_state(body_now))
@@ -222,6 +223,7 @@ class EdgeNodes(AzureStep):
                 return get_or_none(api.get, g, c, a)
 
             found = await self.look(ctx, resource, api.get, group, name, node.name)
+            shown: str | None = None
             if found is None:
                 ctx.progress(self, resource, "running", f"creating on {name}")
                 poller = await self.arm(
@@ -232,8 +234,10 @@ class EdgeNodes(AzureStep):
                     now = g()
                     return (application_state(now), None) if now else ("", None)
 
-                await wait_poller(ctx, self, resource, poller, watch)
-            body = await wait_until_settled(ctx, self, resource, get, application_settled, application_state)
+                _result, shown = await wait_poller(ctx, self, resource, poller, watch)
+            body = await wait_until_settled(
+                ctx, self, resource, get, application_settled, application_state, shown=shown
+            )
             if provisioning_state(body) != "Succeeded" or application_state(body) != "Running":
                 raise StepFailed(f"{resource}: {provisioning_state(body)}, {application_state(body)}")
             host, port = ssh_endpoint(body, node)
@@ -244,7 +248,7 @@ class EdgeNodes(AzureStep):
             ledger.add(found is None, group, name, node.name)
         if not endpoints:
             return Outcome.skipped("no [[edge_nodes]] on a provisioned cluster", **ledger.facts(endpoints={}))
-        return Outcome.done(ledger.summary("edge node(s)"), **ledger.facts(endpoints=endpoints))
+        return ledger.outcome("edge node(s)", endpoints=endpoints)
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for node in ctx.edge_nodes():

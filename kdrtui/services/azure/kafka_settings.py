@@ -127,5 +127,6 @@ class KafkaSettings(AzureStep):
         results = await asyncio.gather(*(one(alias, cluster) for alias, cluster in clusters))
         by_cluster = {alias: result for (alias, _c), result in zip(clusters, results, strict=True)}
         restarted = [alias for alias, r in by_cluster.items() if r["restarted"]]
-        summary = f"restarted Kafka on {', '.join(restarted)}" if restarted else "already set everywhere"
-        return Outcome.done(summary, clusters=by_cluster)
+        if not restarted:
+            return Outcome.skipped("already set everywhere: no restart", clusters=by_cluster)
+        return Outcome.done(f"restarted Kafka on {', '.join(restarted)}", clusters=by_cluster)

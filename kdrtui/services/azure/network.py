@@ -80,7 +80,7 @@ class ResourceGroups(AzureStep):
                 self, resource, "done" if not exists else "skipped", "created" if not exists else "exists"
             )
             ledger.add(not exists, group)
-        return Outcome.done(ledger.summary("resource group(s)"), **ledger.facts())
+        return ledger.outcome("resource group(s)")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for group, _region in resource_groups(ctx):
@@ -151,9 +151,7 @@ class StorageAccounts(AzureStep):
                 "created, key read" if found is None else "exists, key read",
             )
             ledger.add(found is None, group, account)
-        return Outcome.done(
-            ledger.summary("storage account(s)") + "; keys held in memory only", **ledger.facts()
-        )
+        return ledger.outcome("storage account(s)", "; keys held in memory only")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for _alias, cluster in ctx.hdinsight_clusters():
@@ -228,7 +226,7 @@ class VirtualNetworks(AzureStep):
                 "created" if found is None else "exists",
             )
             ledger.add(found is None, group, name)
-        return Outcome.done(ledger.summary("VNet(s)"), **ledger.facts())
+        return ledger.outcome("VNet(s)")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for cluster in vnets(ctx):
@@ -320,7 +318,7 @@ class Peering(AzureStep):
         await asyncio.gather(*(connected(local, name) for local, name in made))
         if not made:
             return Outcome.skipped("one VNet only: nothing to peer", **ledger.facts())
-        return Outcome.done(ledger.summary("peering(s)") + "; all Connected", **ledger.facts())
+        return ledger.outcome("peering(s)", "; all Connected")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for local, remote in peerings(ctx):

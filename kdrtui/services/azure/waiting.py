@@ -32,8 +32,11 @@ Watch = Callable[[], tuple[str, float | None]]
 
 async def wait_poller(
     ctx: ProvisionContext, step: Step[Any], resource: str, poller: Any, watch: Watch | None = None
-) -> Any:
+) -> tuple[Any, str]:
     """Wait for an ``LROPoller`` to finish, reporting ``watch()``'s state each poll; its result.
+
+    Returns:
+        ``(the poller's result, the last state shown)``.
 
     Raises:
         StepFailed: the operation failed (``CODE: message`` from ARM).
@@ -53,7 +56,7 @@ async def wait_poller(
             raise StepFailed(f"{resource}: still not done after {TIMEOUT_S / 60:.0f} min")
         await asyncio.to_thread(poller.wait, ctx.poll_seconds)
     try:
-        return await ctx.call(poller.result)
+        return await ctx.call(poller.result), last
     except Exception as exc:
         ctx.progress(step, resource, "failed", arm_error_text(exc))
         raise StepFailed(f"{resource}: {arm_error_text(exc)}") from exc
@@ -67,14 +70,17 @@ async def wait_until_settled(
     settled: Callable[[dict[str, Any]], bool],
     state_of: Callable[[dict[str, Any]], str],
     fraction_of: Callable[[dict[str, Any]], float] | None = None,
+    shown: str | None = None,
 ) -> dict[str, Any]:
     """Poll ``get()`` until ``settled(body)``; report ``state_of(body)`` whenever it changes.
+
+    ``shown`` is the state already reported (not repeated).
 
     Raises:
         StepFailed: the resource disappeared, or it did not settle in time.
     """
     deadline = time.monotonic() + TIMEOUT_S
-    last = None
+    last = shown
     while True:
         body = await ctx.call(get)
         if body is None:
