@@ -15,7 +15,7 @@ import platformdirs
 APP_NAME = "kdrtui"
 
 #: Plan names that select a plan written by the lab rather than a file path.
-LAB_PLAN_ALIASES = ("lab",)
+LAB_PLAN_ALIASES = ("lab", "lab-azure")
 
 
 def cache_dir() -> Path:
@@ -41,6 +41,16 @@ def lab_plan_path() -> Path:
     return lab_dir() / "plan.toml"
 
 
+def lab_azure_dir() -> Path:
+    """The lab's Azure emulator: its state, certificates and plan (``<lab>/azure``)."""
+    return lab_dir() / "azure"
+
+
+def lab_azure_plan_path() -> Path:
+    """The plan that ``kdrtui lab up --azure`` writes (provisioned through the emulator)."""
+    return lab_azure_dir() / "plan.toml"
+
+
 def log_file() -> Path:
     """The console's log file (librdkafka and kdrtui messages never go to the terminal)."""
     return state_dir() / "kdrtui.log"
@@ -49,8 +59,9 @@ def log_file() -> Path:
 def resolve_plan(arg: str | os.PathLike[str] | None) -> Path | None:
     """Turn a ``--plan`` argument into a path.
 
-    ``lab`` names the lab's plan; anything else is a file path. With no argument, ``KDRTUI_PLAN`` is
-    used if set, otherwise ``None`` (the caller decides what "no plan" means).
+    ``lab`` names the lab's plan, ``lab-azure`` the lab emulator's; anything else is a file path. With
+    no argument, ``KDRTUI_PLAN`` is used if set, otherwise ``None`` (the caller decides what "no plan"
+    means).
     """
     if arg is None:
         arg = os.environ.get("KDRTUI_PLAN") or None
@@ -59,4 +70,6 @@ def resolve_plan(arg: str | os.PathLike[str] | None) -> Path | None:
     text = os.fspath(arg)
     if text == "lab":
         return lab_plan_path()
+    if text == "lab-azure":
+        return lab_azure_plan_path()
     return Path(text).expanduser()

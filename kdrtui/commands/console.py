@@ -32,6 +32,11 @@ def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[Plan | N
     if plan_arg == "lab" and not path.is_file():
         click.echo(f"The lab has no plan yet ({path}): run `kdrtui lab up` first.", err=True)
         sys.exit(2)
+    if plan_arg == "lab-azure" and not path.is_file():
+        click.echo(
+            f"The lab's Azure emulator has no plan yet ({path}): run `kdrtui lab up --azure` first.", err=True
+        )
+        sys.exit(2)
     try:
         return load_plan(path), path
     except PlanInvalid as invalid:

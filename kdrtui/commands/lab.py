@@ -20,6 +20,13 @@ import click
 
 from kdrtui import settings
 from kdrtui.lab import jars
+from kdrtui.lab.azure.emulator import (
+    AZURE_PORT_ENV,
+    DEFAULT_AZURE_PORT,
+    AzureEmulator,
+    AzureStatus,
+    EmulatorError,
+)
 from kdrtui.lab.cluster import ClusterError, ClusterStatus
 from kdrtui.lab.edge import BACKENDS, EDGE_NAME, EdgeError
 from kdrtui.lab.lab import ALIASES, PRIMARY, Lab, LabError, LabStatus
@@ -52,7 +59,15 @@ def _errors() -> Iterator[None]:
     except PrerequisiteError as exc:
         click.echo(f"kdrtui lab: {exc}", err=True)
         ctx.exit(2)
-    except (LabError, ClusterError, EdgeError, jars.FetchError, TrafficError, ValueError) as exc:
+    except (
+        LabError,
+        ClusterError,
+        EdgeError,
+        EmulatorError,
+        jars.FetchError,
+        TrafficError,
+        ValueError,
+    ) as exc:
         click.echo(f"kdrtui lab: {exc}", err=True)
         ctx.exit(1)
 
@@ -113,6 +128,17 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
 )
 @click.option(
+    "--azure",
+    is_flag=True,
+    help="Start only the HTTPS Azure emulator (not the primary/dr brokers) and write the lab-azure plan.",
+)
+@click.option(
+    "--azure-port",
+    type=int,
+    metavar="N",
+    help=f"The Azure emulator's HTTPS port [its last, else ${AZURE_PORT_ENV}, else {DEFAULT_AZURE_PORT}].",
+)
+@click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
 )
 def up_command(
@@ -122,10 +148,19 @@ def up_command(
     auto_create_topics: bool | None,
     edge_port: int | None,
     edge_backend: str | None,
+    azure: bool,
+    azure_port: int | None,
     timeout: float,
 ) -> None:
-    """Start both clusters and the SSH edge node (reusing running ones); write the lab's DR plan."""
+    """Start both clusters and the SSH edge node (reusing running ones); write the lab's DR plan.
+
+    With --azure, start only the Azure emulator instead: `kdrtui provision --plan lab-azure` then
+    creates the clusters and the edge node through it.
+    """
     with _errors():
+        if azure:
+            _up_azure(kafka_version, azure_port)
+            return
         lab = Lab(
             primary_port=primary_port,
             dr_port=dr_port,
@@ -147,12 +182,28 @@ def up_command(
         click.echo(f"plan: {status.plan}")
 
 
+def _up_azure(kafka_version: str | None, azure_port: int | None) -> None:
+    version = kafka_version or Lab().kafka_version
+    click.echo(
+        "azure: starting only the HTTPS Azure emulator; the primary and dr lab brokers are not started "
+        "(provisioning creates the clusters, each a lab broker, through the emulator)"
+    )
+    emulator = AzureEmulator(port=azure_port, kafka_version=version)
+    status = emulator.up(report=_say)
+    click.echo(_table([["azure", "up", status.endpoint, f"pid {status.pid}", ", ".join(status.notes)]]))
+    click.echo(f"CA:   {status.ca_file}")
+    click.echo(f"plan: {status.plan}")
+    click.echo("next: kdrtui provision --plan lab-azure")
+
+
 @lab_group.command("down")
 @click.option("--purge", is_flag=True, help="Also delete the clusters' data, logs and the lab's plan.")
 def down_command(purge: bool) -> None:
-    """Stop the traffic generator, both clusters and the edge node (SIGTERM, then SIGKILL)."""
+    """Stop the traffic generator, both clusters, the edge node and the Azure emulator (with every
+    broker and edge node it started)."""
     with _errors():
         Lab().down(purge=purge, report=_say)
+        AzureEmulator().down(purge=purge, report=_say)
 
 
 @lab_group.command("kill")
@@ -170,10 +221,17 @@ def status_command(as_json: bool) -> None:
     """Show each cluster (up/down, pid, bootstrap, topics) and the traffic generator. Always exits 0."""
     with _errors():
         status = Lab().status()
+        emulator = AzureEmulator()
+        azure = emulator.status() if emulator.home.exists() else None
         if as_json:
-            click.echo(json.dumps(status.to_dict(), indent=2))
+            data = status.to_dict()
+            data["azure"] = azure.to_dict() if azure is not None else None
+            click.echo(json.dumps(data, indent=2))
         else:
             click.echo(_render_status(status))
+            if azure is not None:
+                click.echo("")
+                click.echo(_render_azure(azure))
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -212,6 +270,28 @@ def _render_status(status: LabStatus) -> str:
     lines.append(
         f"plan:    {status.plan}" + ("" if status.plan.exists() else " (not written yet: kdrtui lab up)")
     )
+    return "\n".join(lines)
+
+
+def _render_azure(azure: AzureStatus) -> str:
+    state = f"up (pid {azure.pid})" if azure.up else "down"
+    lines = [f"azure:   {state} on {azure.endpoint}; plan {azure.plan}"]
+    rows = [["AZURE RESOURCE", "KIND", "STATE", "RUNS"]]
+    for r in azure.resources:
+        if r["kind"] not in ("cluster", "application"):
+            continue
+        state_text = r.get("clusterState") or r.get("applicationState") or r.get("provisioningState", "?")
+        thing = azure.brokers.get(r["name"]) if r["kind"] == "cluster" else azure.edges.get(r["name"])
+        runs = "-" if thing is None else ("up" if thing["up"] else "down")
+        rows.append([r["name"], r["kind"], str(state_text), runs])
+    if len(rows) > 1:
+        lines.append(_table(rows))
+    others = [r for r in azure.resources if r["kind"] not in ("cluster", "application")]
+    if others:
+        lines.append(f"         {len(others)} other resource(s): resource groups, storage, networks")
+    active = {k: v for k, v in azure.faults.items() if v and k != "retry_after"}
+    if active:
+        lines.append("faults:  " + ", ".join(f"{k}={v}" for k, v in active.items()))
     return "\n".join(lines)
 
 
@@ -262,13 +342,65 @@ def stop_edge_command() -> None:
             click.echo(f"{name}: SSH server {how} (pid {stopped[0]}); SSH to {address} is refused")
 
 
+def _running_emulator() -> AzureEmulator:
+    emulator = AzureEmulator()
+    if emulator.running_pid() is None:
+        raise LabError("the Azure emulator is not running; start it with `kdrtui lab up --azure`")
+    return emulator
+
+
+@fault_group.command("azure-429")
+@click.argument("count", type=click.IntRange(min=0))
+@click.option(
+    "--retry-after", type=click.IntRange(min=0), default=1, show_default=True, help="Retry-After seconds."
+)
+def azure_429_command(count: int, retry_after: int) -> None:
+    """The Azure emulator's next COUNT requests answer 429 Too Many Requests with Retry-After."""
+    with _errors():
+        _running_emulator().faults(throttle=count, retry_after=retry_after)
+        click.echo(f"azure: the next {count} request(s) answer 429 (Retry-After: {retry_after})")
+
+
+@fault_group.command("azure-500")
+@click.argument("count", type=click.IntRange(min=0))
+def azure_500_command(count: int) -> None:
+    """The Azure emulator's next COUNT requests answer 500 with an ARM error body."""
+    with _errors():
+        _running_emulator().faults(errors_500=count)
+        click.echo(f"azure: the next {count} request(s) answer 500 InternalServerError")
+
+
+@fault_group.command("azure-fail-cluster")
+@click.argument("name")
+def azure_fail_cluster_command(name: str) -> None:
+    """Creating the HDInsight cluster NAME fails (its operation ends Failed: ClusterCreationFailed)."""
+    with _errors():
+        _running_emulator().faults(fail_cluster=name)
+        click.echo(f"azure: creating cluster {name} will fail with ClusterCreationFailed")
+
+
+@fault_group.command("azure-slow")
+@click.argument("seconds", type=click.FloatRange(min=0))
+def azure_slow_command(seconds: float) -> None:
+    """Clusters created from now on take SECONDS more before they are Running (0 turns it off)."""
+    with _errors():
+        _running_emulator().faults(slow_cluster_seconds=seconds)
+        click.echo(f"azure: new clusters take {seconds:g} s more before they are Running")
+
+
 @fault_group.command("restore")
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
 )
 def restore_command(timeout: float) -> None:
-    """Bring back whatever is down (brokers, the edge node), as `lab up` would."""
+    """Bring back whatever is down (brokers, the edge node), as `lab up` would; clear Azure faults."""
     with _errors():
+        emulator = AzureEmulator()
+        if emulator.running_pid() is not None:
+            emulator.clear_faults()
+            click.echo("azure: faults cleared")
+            if not Lab().state_path.exists():
+                return
         lab = Lab()
         restored = lab.restore(timeout=timeout, report=_say)
         if restored:
