@@ -1,0 +1,270 @@
+"""Provisioning without Azure: request bodies (and their secrets), ARM error text, plan-file rewriting,
+Kafka's settings, the step order, the password rules and journals kept apart from failover's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
+
+from kdrtui.domain.plan import parse_plan
+from kdrtui.domain.plan_edit import set_values
+from kdrtui.domain.runbook import StepFailed
+from kdrtui.services.azure import bodies
+from kdrtui.services.azure.arm_errors import arm_error_text
+from kdrtui.services.azure.clients import AzureClients, AzureSetupError
+from kdrtui.services.azure.context import ProvisionContext
+from kdrtui.services.azure.kafka_settings import kafka_changes, listener_port
+from kdrtui.services.azure.provision import Provisioning, provision_steps
+from kdrtui.services.runbook.operate import resumable
+from kdrtui.services.runbook.store import RunbookStore
+
+PASSWORD = "Sekr3t-Pass!"
+KEY = "c3RvcmFnZS1rZXktdmFsdWU="
+
+PLAN = """\
+# a comment at the top
+[plan]
+name = "unit"          # kept
+topology = "cold-standby"
+
+[clusters.primary]
+region = "eastus"
+resource_group = "rg-east"
+vnet_name = "vnet-east"
+vnet_cidr = "10.0.0.0/16"
+subnet_cidr = "10.0.0.0/24"
+bootstrap_servers = []  # set by kdrtui provision
+
+[clusters.primary.hdinsight]
+name = "unit-primary"
+storage_account = "unitprimary"
+login_password_env = "UNIT_LOGIN_PASSWORD"
+
+[clusters.dr]
+region = "westus2"
+resource_group = "rg-west"
+vnet_name = "vnet-west"
+vnet_cidr = "10.1.0.0/16"
+subnet_cidr = "10.1.0.0/24"
+
+[clusters.dr.hdinsight]
+name = "unit-dr"
+storage_account = "unitdr"
+login_password_env = "UNIT_LOGIN_PASSWORD"
+
+[[edge_nodes]]
+name = "dr-edge"
+cluster = "dr"
+host = "dr-edge.unit-dr-ssh.azurehdinsight.net"  # the application's SSH endpoint
+user = "sshuser"
+kafka_home = "/usr/hdp/current/kafka-broker"
+
+[[flows]]
+source = "primary"
+target = "dr"
+
+[azure]
+subscription_id = "00000000-0000-0000-0000-000000000001"
+endpoint = "https://127.0.0.1:1"
+credential = "lab"
+"""
+
+
+def cluster_body() -> dict[str, Any]:
+    plan = parse_plan(PLAN)
+    return bodies.cluster_body(
+        plan.cluster("primary"),
+        plan_name="unit",
+        subscription="sub",
+        password=PASSWORD,
+        storage_host="unitprimary.blob.core.windows.net",
+        storage_key=KEY,
+    )
+
+
+def test_cluster_body_is_hdinsight_51_kafka_32_in_the_plans_subnet() -> None:
+    body = cluster_body()
+    props = body["properties"]
+    assert (props["clusterVersion"], props["osType"]) == ("5.1", "Linux")
+    assert props["clusterDefinition"]["kind"] == "kafka"
+    assert props["clusterDefinition"]["componentVersion"] == {"Kafka": "3.2"}
+    roles = {role["name"]: role for role in props["computeProfile"]["roles"]}
+    assert list(roles) == ["headnode", "workernode", "zookeepernode"]
+    assert roles["workernode"]["targetInstanceCount"] >= 3
+    assert roles["workernode"]["dataDisksGroups"] == [{"disksPerNode": 2}]
+    for role in roles.values():
+        assert role["virtualNetworkProfile"]["subnet"].endswith("/virtualNetworks/vnet-east/subnets/kafka")
+        assert role["osProfile"]["linuxOperatingSystemProfile"]["username"] == "sshuser"
+    (account,) = props["storageProfile"]["storageaccounts"]
+    assert account["isDefault"] and account["container"] == "unit-primary"
+
+
+def test_redacted_bodies_hold_no_secret() -> None:
+    body = cluster_body()
+    assert PASSWORD in json.dumps(body) and KEY in json.dumps(body)
+    shown = json.dumps(bodies.redacted(body))
+    assert PASSWORD not in shown and KEY not in shown
+    assert shown.count(bodies.MASK) == 5, "gateway password, three roles' passwords, the storage key"
+
+
+def test_arm_errors_read_code_colon_message() -> None:
+    response = _response(
+        400, {"error": {"code": "VnetAddressSpacesOverlap", "message": "10.0.0.0/16 overlaps"}}
+    )
+    exc = HttpResponseError(response=response)
+    assert arm_error_text(exc) == "VnetAddressSpacesOverlap: 10.0.0.0/16 overlaps"
+    missing = ResourceNotFoundError(
+        response=_response(404, {"error": {"code": "ResourceNotFound", "message": "gone"}})
+    )
+    assert arm_error_text(missing) == "ResourceNotFound: gone"
+    bare = HttpResponseError(response=_response(503, None))
+    assert arm_error_text(bare).startswith("HTTP 503")
+    assert "Authorization" not in arm_error_text(exc)
+
+
+def _response(status: int, body: Any) -> Any:
+    from azure.core.pipeline.transport import RequestsTransportResponse
+
+    class Raw:
+        status_code = status
+        reason = "Bad"
+        headers = {"Content-Type": "application/json"}
+        content = json.dumps(body).encode() if body is not None else b"oops"
+        encoding = "utf-8"
+        text = content.decode()
+
+        def iter_content(self, _size: int) -> Any:
+            yield self.content
+
+        def close(self) -> None:
+            pass
+
+    request = HttpRequest("PUT", "https://127.0.0.1/x", headers={"Authorization": "Bearer secret-token"})
+    response = RequestsTransportResponse(request, Raw())  # type: ignore[arg-type]
+    response._content = Raw.content  # read already
+    return response
+
+
+def test_plan_rewrite_keeps_comments_and_validates(tmp_path: Path) -> None:
+    text = set_values(
+        PLAN,
+        {
+            ("clusters", "primary", "bootstrap_servers"): ["10.0.0.4:9092", "10.0.0.5:9092"],
+            ("clusters", "dr", "bootstrap_servers"): ["10.1.0.4:9092"],
+            ("edge_nodes", 0, "host"): "10.1.0.9",
+            ("edge_nodes", 0, "port"): 2222,
+        },
+    )
+    plan = parse_plan(text)
+    assert plan.cluster("primary").bootstrap_servers == ["10.0.0.4:9092", "10.0.0.5:9092"]
+    assert plan.cluster("dr").bootstrap_servers == ["10.1.0.4:9092"]
+    assert (plan.edge_nodes[0].host, plan.edge_nodes[0].port) == ("10.1.0.9", 2222)
+    for comment in (
+        "# a comment at the top",
+        "# kept",
+        "# set by kdrtui provision",
+        "# the application's SSH",
+    ):
+        assert comment in text
+    before = [line for line in PLAN.splitlines() if "bootstrap" not in line and "host" not in line]
+    after = [
+        line
+        for line in text.splitlines()
+        if "bootstrap" not in line and "host" not in line and "port" not in line
+    ]
+    assert before == after, "nothing else changed"
+    assert set_values(text, {("clusters", "dr", "bootstrap_servers"): ["10.1.0.4:9092"]}) == text
+
+
+def test_kafka_settings_change_only_what_is_not_set() -> None:
+    env = {"content": "export KAFKA_HEAP_OPTS=-Xmx1G"}
+    broker = {"listeners": "PLAINTEXT://localhost:19392", "log.dirs": "/data"}
+    new_env, new_broker, port = kafka_changes(env, broker)
+    assert port == 19392 and new_env is not None and new_broker is not None
+    assert "advertised.listeners=PLAINTEXT://$(hostname -i):19392" in new_env["content"]
+    assert new_env["content"].startswith("export KAFKA_HEAP_OPTS=-Xmx1G")
+    assert new_broker == {"listeners": "PLAINTEXT://0.0.0.0:19392", "log.dirs": "/data"}
+    assert kafka_changes(new_env, new_broker) == (None, None, 19392), "a second look changes nothing"
+    assert listener_port("") == 9092
+
+
+def test_steps_in_order() -> None:
+    assert [step.key for step in provision_steps()] == [
+        "preflight",
+        "resource-groups",
+        "storage",
+        "vnets",
+        "peering",
+        "clusters",
+        "edge-nodes",
+        "kafka-settings",
+        "bootstrap",
+        "mirrormaker",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        (None, "is not set: export UNIT_LOGIN_PASSWORD"),
+        ("Short1!", "at least 10"),
+        ("nodigitsHere!", "a digit"),
+        ("NoSymbol123x", "a symbol"),
+        (PASSWORD, None),
+    ],
+)
+def test_login_password_rules(
+    password: str | None, problem: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = parse_plan(PLAN)
+    if password is None:
+        monkeypatch.delenv("UNIT_LOGIN_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("UNIT_LOGIN_PASSWORD", password)
+    ctx = ProvisionContext(plan, tmp_path / "plan.toml", AzureClients(plan))
+    if problem is None:
+        assert ctx.password("primary") == PASSWORD
+        return
+    with pytest.raises(StepFailed) as failed:
+        ctx.password("primary")
+    assert problem in failed.value.summary
+    if password:
+        assert password not in failed.value.summary, "the value is never echoed"
+
+
+def test_lab_password_file_beside_the_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UNIT_LOGIN_PASSWORD", raising=False)
+    (tmp_path / "login-password").write_text(PASSWORD + "\n")
+    plan = parse_plan(PLAN)
+    ctx = ProvisionContext(plan, tmp_path / "plan.toml", AzureClients(plan))
+    assert ctx.password("dr") == PASSWORD
+
+
+def test_no_subscription_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    plan = parse_plan(PLAN.replace('subscription_id = "00000000-0000-0000-0000-000000000001"\n', ""))
+    with pytest.raises(AzureSetupError, match="AZURE_SUBSCRIPTION_ID"):
+        AzureClients(plan)
+
+
+def test_provision_and_failover_journals_stay_apart(tmp_path: Path) -> None:
+    plan = parse_plan(PLAN)
+    store = RunbookStore("unit", tmp_path / "plan.toml", tmp_path / "state")
+    cut = store.new_journal("provision")
+    cut.write("run-start", operation="provision", plan="unit")
+    cut.write("step-start", step="clusters")
+    assert resumable(store) is None, "a provision journal is not an interrupted failover"
+    provisioning = Provisioning(plan, tmp_path / "plan.toml", store=store)
+    assert provisioning.interrupted() is not None
+    failover = store.new_journal("failover")
+    failover.write("run-start", operation="failover", plan="unit")
+    failover.write("step-start", step="fence")
+    pending_failover = resumable(store)
+    assert pending_failover is not None and pending_failover.path == failover.path
+    pending_provision = provisioning.interrupted()
+    assert pending_provision is not None and pending_provision.path == cut.path
