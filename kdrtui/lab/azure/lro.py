@@ -21,7 +21,7 @@ from typing import Any
 from kdrtui.lab.azure.state import Record, Store
 from kdrtui.lab.azure.web import ArmError, Request, Response
 
-POLLS_IN_PROGRESS = 2
+POLLS_IN_PROGRESS = 1
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 
 
