@@ -24,7 +24,8 @@ from kdrtui.tui.screens.edge import EdgeScreen
 from kdrtui.tui.screens.failover import FailoverScreen, OperationFactory, runbook_operation_factory
 from kdrtui.tui.screens.lag import LagScreen, LagSourceFactory, lag_engine_factory
 from kdrtui.tui.screens.overview import OverviewScreen
-from kdrtui.tui.screens.pending import ProvisioningScreen
+from kdrtui.tui.screens.provisioning import ProvisioningScreen
+from kdrtui.tui.screens.provisioning_model import ProvisioningFactory, azure_provisioning_factory
 from kdrtui.tui.screens.wizard import WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
@@ -105,6 +106,7 @@ class KdrApp(App[None]):
         lag_interval: float = 2.0,
         alert_command: str | None = None,
         operation_factory: OperationFactory | None = None,
+        provisioning_factory: ProvisioningFactory | None = None,
     ) -> None:
         super().__init__()
         self.animation_level = "none"
@@ -126,6 +128,9 @@ class KdrApp(App[None]):
         """Shell command run on every flow or topic health change (None: only logged)."""
         self.operation_factory: OperationFactory = operation_factory or runbook_operation_factory
         """Builds the Failover pane's runbook operation (the real one unless a test injects one)."""
+        self.provisioning_factory: ProvisioningFactory = provisioning_factory or azure_provisioning_factory
+        """Builds the Provisioning pane's provisioner (the real one, imported on first use, unless a test
+        injects one)."""
         self.cluster_views: dict[str, ClusterView] = {}
         """The newest view of each cluster, by alias."""
         self.operations: dict[str, str] = {}
@@ -332,6 +337,7 @@ def make_app(
     lag_interval: float = 2.0,
     alert_command: str | None = None,
     operation_factory: OperationFactory | None = None,
+    provisioning_factory: ProvisioningFactory | None = None,
 ) -> KdrApp:
     """Build the console with its services; tests pass their own probe factory and clock."""
     return KdrApp(
@@ -347,4 +353,5 @@ def make_app(
         lag_interval=lag_interval,
         alert_command=alert_command,
         operation_factory=operation_factory,
+        provisioning_factory=provisioning_factory,
     )

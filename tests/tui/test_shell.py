@@ -80,16 +80,13 @@ async def test_unreachable_cluster_keeps_last_numbers_marked_stale_and_recovers(
         assert "(stale)" not in card_text(app, "dr")
 
 
-async def test_number_keys_switch_modes_and_pending_panes_say_so() -> None:
+async def test_key_3_opens_provisioning_and_a_plan_without_azure_says_what_to_add() -> None:
     app = build()
     async with app.run_test(size=(80, 24)) as pilot:
-        for key, mode, title in [
-            ("3", "provisioning", "Provisioning"),
-        ]:
-            await pilot.press(key)
-            assert app.current_mode == mode
-            body = " ".join(str(w.render()) for w in app.screen.query(".pending-title"))
-            assert f"{title} — not built yet" in body
+        await pilot.press("3")
+        assert app.current_mode == "provisioning"
+        body = str(app.screen.query_one("#pv-empty").render())
+        assert "no [azure] table" in body
         await pilot.press("1")
         assert isinstance(app.screen, OverviewScreen)
 

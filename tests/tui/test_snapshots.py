@@ -65,11 +65,6 @@ def test_help(snap_compare: object, size: tuple[int, int]) -> None:
     assert snap_compare(overview_app(set()), terminal_size=size, press=["question_mark"], run_before=settled)  # type: ignore[operator]
 
 
-def test_pending_pane_80x24(snap_compare: object) -> None:
-    # Mirror lag (4) and Failover (5) are built now; Provisioning (3) is still a pending pane.
-    assert snap_compare(overview_app(set()), terminal_size=(80, 24), press=["3"], run_before=settled)  # type: ignore[operator]
-
-
 def test_too_small(snap_compare: object) -> None:
     assert snap_compare(overview_app(set()), terminal_size=(60, 20))  # type: ignore[operator]
 

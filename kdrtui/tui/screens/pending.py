@@ -24,14 +24,3 @@ class PendingScreen(ModeScreen):
         if self.MEANWHILE:
             yield Static(f"Meanwhile: {self.MEANWHILE}", classes="pending-text")
         yield Static("This pane shows nothing rather than made-up data.", classes="pending-note")
-
-
-class ProvisioningScreen(PendingScreen):
-    """Provisioning progress (planned)."""
-
-    MODE = "provisioning"
-    TITLE_TEXT = "Provisioning"
-    WHAT = (
-        "Will carry the plan out through the Azure SDKs — resource groups, storage, VNets and peering, "
-        "HDInsight Kafka clusters, the edge node, Kafka IP advertising — with live, resumable progress."
-    )

@@ -1,5 +1,5 @@
-"""The failover pane's confirmation (:mod:`kdrtui.tui.screens.failover`): the forecast, and the target
-cluster's name to type in full before a failover or failback starts."""
+"""The confirmation of a guarded operation: what it will do, and a name to type in full before it starts
+(the target cluster's for a failover or failback, the plan's for provisioning)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from kdrtui.tui.text import theme_colour
 
 
 class TypedConfirmScreen(ModalScreen[bool]):
-    """The forecast, and the target cluster's name to type in full; Enter with it starts, Esc cancels."""
+    """The forecast, and a name to type in full; Enter with it starts, Esc cancels."""
 
     DEFAULT_CSS = """
     TypedConfirmScreen {
@@ -47,7 +47,16 @@ class TypedConfirmScreen(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="typed-confirm.cancel"),
     ]
 
-    def __init__(self, title: str, forecast: Text, target: str, warning: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        forecast: Text,
+        target: str,
+        warning: str = "",
+        *,
+        what: str = "the target cluster's name",
+        placeholder: str = "target cluster name",
+    ) -> None:
         super().__init__(id="typed-confirm")
         self.title_text = title
         """What would start, e.g. ``failover primary -> dr``."""
@@ -57,6 +66,10 @@ class TypedConfirmScreen(ModalScreen[bool]):
         """The name to type."""
         self.warning = warning
         """Shown above the prompt (e.g. a NO-GO forecast)."""
+        self.what = what
+        """What ``target`` is, for the prompt."""
+        self.placeholder = placeholder
+        """The empty input's hint."""
 
     def _colour(self, name: str) -> str:
         return theme_colour(self.app, name)
@@ -69,10 +82,10 @@ class TypedConfirmScreen(ModalScreen[bool]):
             if self.warning:
                 yield Static(Text(self.warning, style=self._colour("error")), id="typed-warning")
             yield Static(
-                Text(f"Type the target cluster's name ({self.target}) in full, then Enter; Esc cancels."),
+                Text(f"Type {self.what} ({self.target}) in full, then Enter; Esc cancels."),
                 id="typed-prompt",
             )
-            yield Input(placeholder="target cluster name", id="typed-input")
+            yield Input(placeholder=self.placeholder, id="typed-input")
             yield Static("", id="typed-error")
 
     def on_mount(self) -> None:
