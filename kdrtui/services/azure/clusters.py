@@ -15,8 +15,8 @@ from kdrtui.services.azure.waiting import provisioning_state, settled_state, wai
 
 CLUSTER_STATES = (
     "Accepted",
-    "AzureVMConfiguration",
     "ClusterStorageProvisioned",
+    "AzureVMConfiguration",
     "HdInsightConfiguration",
     "Operational",
     "Running",
