@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import secrets
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,43 @@ def render(
     return {key: plan[key] for key in order} | {k: v for k, v in plan.items() if k not in order}
 
 
+def keep_provisioned(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with what provisioning wrote into the plan at ``path`` carried over.
+
+    ``kdrtui provision`` writes each cluster's ``bootstrap_servers`` and each edge node's ``host`` and
+    ``port`` into the plan; rewriting the plan on the next ``lab up --azure`` must not forget them (the
+    emulator keeps its resources across a restart, and brings their brokers and edge nodes back).
+    """
+    try:
+        old = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return data
+    old_clusters = old.get("clusters", {}) if isinstance(old.get("clusters"), dict) else {}
+    for alias, cluster in data.get("clusters", {}).items():
+        servers = (
+            old_clusters.get(alias, {}).get("bootstrap_servers")
+            if isinstance(old_clusters.get(alias), dict)
+            else None
+        )
+        if isinstance(servers, list) and servers and all(isinstance(s, str) for s in servers):
+            cluster["bootstrap_servers"] = servers
+    old_nodes = {node.get("name"): node for node in old.get("edge_nodes", []) if isinstance(node, dict)}
+    for node in data.get("edge_nodes", []):
+        before = old_nodes.get(node.get("name"))
+        if before is None:
+            continue
+        if isinstance(before.get("host"), str) and isinstance(before.get("port"), int):
+            node["host"], node["port"] = before["host"], before["port"]
+    return data
+
+
 def write(path: Path, data: dict[str, Any]) -> Path:
-    """Write the plan as TOML atomically; return ``path``."""
+    """Write the plan as TOML atomically, keeping what provisioning wrote into it; return ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = keep_provisioned(path, data)
     text = (
-        "# The kdrtui lab's Azure plan, written by `kdrtui lab up --azure`. Rewritten on every up.\n"
+        "# The kdrtui lab's Azure plan, written by `kdrtui lab up --azure`. Rewritten on every up,\n"
+        "# keeping the bootstrap servers and edge node endpoints `kdrtui provision` wrote into it.\n"
         "# Provision it with: kdrtui provision --plan lab-azure\n"
     )
     text += tomli_w.dumps(data)
