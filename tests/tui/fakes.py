@@ -301,6 +301,12 @@ class FakeProvisioning:
             return None
         return journal
 
+    def last_completed(self) -> Journal | None:
+        journal = Journal(self.owner.journal_path)
+        if not self.owner.journal_path.exists() or not journal.state().complete:
+            return None
+        return journal
+
     async def dry_run(self) -> list[tuple[FakeStep, list[str]]]:
         self.owner.dry_runs += 1
         await asyncio.sleep(0)

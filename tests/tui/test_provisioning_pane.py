@@ -7,6 +7,7 @@ holds or fails where the test says: nothing here waits on a timer.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -200,6 +201,24 @@ async def test_run_goes_running_to_done_with_resources_and_progress(prov: FakePr
         assert "✓ provisioned orders-dr" in shown_text(app, "#pv-status")
         assert not app.operations
         assert prov.runs == [False]
+
+
+async def test_a_completed_provisioning_shows_under_the_next_dry_run(prov: FakeProvisioner) -> None:
+    app = build(prov)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show(pilot)
+        await provision(pilot)
+        await until(pilot, lambda: ended(app), what="run end")
+        await pilot.press("d")  # the dry run after it: the steps keep what the journal says
+        await until(pilot, lambda: prov.dry_runs == 2 and not pane(app).dry_reading, what="dry run")
+        await pilot.pause()
+        for key, _ in PROVISION_STEPS:
+            assert "done" in step_line(app, key), step_line(app, key)
+        status = shown_text(app, "#pv-status")
+        # The journal's own clock (real time), then the app's.
+        shape = r"provisioned \(\d\d:\d\d:\d\d\) · dry run 18:00:00 · P runs it again"
+        assert re.match(shape, status), status
+        assert "P" in shown_keys(app)
 
 
 async def test_failed_step_shows_the_arm_error_and_r_retries(prov: FakeProvisioner) -> None:

@@ -132,6 +132,12 @@ class Provisioning:
             return None
         return journal
 
+    def last_completed(self) -> Journal | None:
+        """The newest journal of this operation, when its run completed (what the plan looks like now)."""
+        journals = self.store.journals([self.operation])
+        newest = journals[-1] if journals else None
+        return newest if newest is not None and newest.state().complete else None
+
     async def dry_run(self) -> list[tuple[Step[ProvisionContext], list[str]]]:
         """What every step would do now (reads Azure, writes nothing, no journal)."""
         self.ctx.loop = asyncio.get_running_loop()

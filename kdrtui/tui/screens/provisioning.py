@@ -167,6 +167,8 @@ class ProvisioningScreen(ModeScreen):
         """Why the last dry run failed."""
         self.interrupted_run: InterruptedRun | None = None
         """An unfinished provisioning journal found by the last dry run, or left by an aborted run."""
+        self.last_run: InterruptedRun | None = None
+        """The newest provisioning journal whose run completed (shown under the dry run)."""
         self.running = False
         """Whether a provisioning run is going."""
         self.aborting = False
@@ -345,6 +347,7 @@ class ProvisioningScreen(ModeScreen):
             service = await asyncio.to_thread(self._build, generation)
             progress = self._adopt(service)
             self.interrupted_run = await asyncio.to_thread(service.interrupted)
+            self.last_run = await asyncio.to_thread(service.last_completed)
             lines = await service.dry_run()
         except asyncio.CancelledError:
             raise
@@ -358,6 +361,9 @@ class ProvisioningScreen(ModeScreen):
                 progress.set_plan({step.key: list(step_lines) for step, step_lines in lines})
                 if self.interrupted_run is not None:
                     progress.show_journal(self.interrupted_run.state())
+                elif self.last_run is not None:
+                    # What the plan looks like now: the last run's steps, with the dry run under them.
+                    progress.show_journal(self.last_run.state())
                 self.showing_run = False
                 self.dry_run_at = self._now()
                 self._draw_all(expand=True)
@@ -613,6 +619,10 @@ class ProvisioningScreen(ModeScreen):
                 return f"{then} · read-only: provisioning is not offered", ""
             if self.interrupted_run is not None:
                 return f"{then} · R resumes the interrupted run", ""
+            if self.last_run is not None:
+                state = self.last_run.state()
+                at = clock_text(state.confirmed_at) if state.confirmed_at is not None else "earlier"
+                return f"provisioned ({at}) · {then} · P runs it again (creates only what is missing)", ""
             return f"{then} · P provisions (type {self.plan_name})", ""
         return "dry run: building the provisioner…", ""
 

@@ -66,6 +66,10 @@ class ProvisioningService(Protocol):
         """An unfinished provisioning journal, if any (reads files; no Azure call)."""
         ...
 
+    def last_completed(self) -> InterruptedRun | None:
+        """The newest provisioning journal whose run completed, if any."""
+        ...
+
     async def dry_run(self) -> Sequence[tuple[ProvisionStep, Sequence[str]]]:
         """What every step would create or finds already there; changes nothing."""
         ...
