@@ -1,0 +1,111 @@
+"""The Provisioning pane (key 3) against the real provisioner, the real Azure SDK clients and the lab's
+HTTPS Azure emulator: the dry run on entry, then `P` provisions two clusters (real lab brokers) and an
+edge node (a real SSH server) and starts MirrorMaker, all shown live in the step tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kdrtui.domain.plan import load_plan
+from kdrtui.lab import jars
+from kdrtui.lab.azure.emulator import AzureEmulator
+from kdrtui.lab.azure.plan import PLAN_NAME
+from kdrtui.tui.app import make_app
+from kdrtui.tui.screens.provisioning import ProvisioningScreen
+from kdrtui.tui.screens.provisioning_tree import StepTree
+from kdrtui.tui.screens.typed_confirm import TypedConfirmScreen
+from tests.conftest import require_java, reserved_port
+from tests.tui.fakes import ScriptedProbes
+from tests.tui.pilot_helpers import shown_text, until
+
+pytestmark = pytest.mark.lab
+
+TEST_AZURE_PORT = 18743
+TEST_PORT_BASE = 19792
+TEST_EDGE_PORT_BASE = 12732
+CLUSTER_STATES = ("Accepted", "ClusterStorageProvisioned", "AzureVMConfiguration", "HdInsightConfiguration")
+STEPS = (
+    "preflight",
+    "resource-groups",
+    "storage",
+    "vnets",
+    "peering",
+    "clusters",
+    "edge-nodes",
+    "kafka-settings",
+    "bootstrap",
+    "mirrormaker",
+)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AzureEmulator]:
+    require_java()
+    jars.fetch()
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
+    with reserved_port(TEST_AZURE_PORT) as port:
+        emu = AzureEmulator(tmp_path / "azure", port, TEST_PORT_BASE, TEST_EDGE_PORT_BASE, step_seconds=0.3)
+        try:
+            emu.up(fetch=False)
+            yield emu
+        finally:
+            emu.down()
+
+
+def step_label(screen: ProvisioningScreen, key: str) -> str:
+    node = screen.query_one(StepTree).step_node(key)
+    assert node is not None
+    return str(node.label)
+
+
+def resources(screen: ProvisioningScreen, key: str) -> list[str]:
+    node = screen.query_one(StepTree).step_node(key)
+    assert node is not None
+    return [str(child.label) for child in node.children]
+
+
+async def test_the_pane_provisions_the_lab_azure_plan(emulator: AzureEmulator) -> None:
+    plan_path = emulator.plan_path
+    app = make_app(load_plan(plan_path), plan_path, probe_factory=ScriptedProbes(), refresh_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        screen = app.screen
+        assert isinstance(screen, ProvisioningScreen)
+        await until(pilot, lambda: screen.dry_run_at is not None, timeout=30, what="the dry run")
+        await pilot.pause()
+        assert "create resource group kdrlab-eastus in eastus" in resources(screen, "resource-groups")
+        clusters = resources(screen, "clusters")
+        assert any("create HDInsight 5.1 Kafka 3.2 cluster kdrlab-dr" in r for r in clusters), clusters
+        assert f"P provisions (type {PLAN_NAME})" in shown_text(app, "#pv-status")
+        assert emulator.status().brokers == {}  # a dry run creates nothing
+
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen), what="confirmation")
+        await pilot.press(*PLAN_NAME, "enter")
+        await until(pilot, lambda: "running" in step_label(screen, "clusters"), timeout=60, what="clusters")
+        await until(
+            pilot,
+            lambda: any(state in r for r in resources(screen, "clusters") for state in CLUSTER_STATES),
+            timeout=30,
+            what="the clusters' Azure state",
+        )
+        await until(pilot, lambda: not screen.running, timeout=150, what="the end of the run")
+        await pilot.pause()
+        outcome = screen.result.outcome if screen.result is not None else None
+        assert outcome == "completed", shown_text(app, "#pv-status")
+        for key in STEPS:
+            assert "done" in step_label(screen, key), step_label(screen, key)
+        assert any("Running" in r for r in resources(screen, "clusters"))
+        assert "10/10 steps" in shown_text(app, "#pv-count")
+        assert f"✓ provisioned {PLAN_NAME}" in shown_text(app, "#pv-status")
+
+    # What the pane did is real: the plan now names the provisioned brokers, which answer.
+    plan = load_plan(plan_path)
+    assert all(cluster.bootstrap_servers for cluster in plan.clusters.values())
+    status = emulator.status()
+    assert len(status.brokers) == 2 and all(b["up"] for b in status.brokers.values()), status.brokers
+    assert all(e["up"] for e in status.edges.values()), status.edges
