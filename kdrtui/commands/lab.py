@@ -6,32 +6,24 @@ Exit codes: 0 done, 1 the lab failed (the message says where its log is), 2 a pr
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 import click
 
 from kdrtui import settings
+from kdrtui.commands import lab_azure
+from kdrtui.commands.lab_common import lab_errors, say, table
 from kdrtui.lab import jars
-from kdrtui.lab.azure.emulator import (
-    AZURE_PORT_ENV,
-    DEFAULT_AZURE_PORT,
-    AzureEmulator,
-    AzureStatus,
-    EmulatorError,
-)
-from kdrtui.lab.cluster import ClusterError, ClusterStatus
-from kdrtui.lab.edge import BACKENDS, EDGE_NAME, EdgeError
+from kdrtui.lab.cluster import ClusterStatus
+from kdrtui.lab.edge import BACKENDS, EDGE_NAME
 from kdrtui.lab.lab import ALIASES, PRIMARY, Lab, LabError, LabStatus
-from kdrtui.lab.prereqs import PrerequisiteError
-from kdrtui.lab.traffic import TrafficError, TrafficGenerator, TrafficStats
+from kdrtui.lab.traffic import TrafficGenerator, TrafficStats
 
 _log = logging.getLogger("kdrtui.lab")
 
@@ -48,32 +40,6 @@ def _configure_logging() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     ours.addHandler(handler)
     ours.setLevel(logging.INFO)
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the lab's errors into one message on stderr and an exit code (2: prerequisites)."""
-    ctx = click.get_current_context()
-    try:
-        yield
-    except PrerequisiteError as exc:
-        click.echo(f"kdrtui lab: {exc}", err=True)
-        ctx.exit(2)
-    except (
-        LabError,
-        ClusterError,
-        EdgeError,
-        EmulatorError,
-        jars.FetchError,
-        TrafficError,
-        ValueError,
-    ) as exc:
-        click.echo(f"kdrtui lab: {exc}", err=True)
-        ctx.exit(1)
-
-
-def _say(message: str) -> None:
-    click.echo(message)
 
 
 @click.group("lab")
@@ -98,9 +64,9 @@ def lab_group() -> None:
 @click.option("--force", is_flag=True, help="Fetch again even if the cache is complete.")
 def fetch_command(kafka_version: str | None, force: bool) -> None:
     """Fetch Apache Kafka's jars with Maven into the cache (instant when already there)."""
-    with _errors():
+    with lab_errors():
         version = kafka_version or Lab().kafka_version
-        result = jars.fetch(version, force=force, report=_say)
+        result = jars.fetch(version, force=force, report=say)
         how = "already cached" if result.cached else f"fetched in {result.seconds:.1f} s"
         click.echo(f"Apache Kafka {version}: {result.jars} jars in {result.distribution.libs} ({how})")
 
@@ -127,17 +93,7 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     type=click.Choice(BACKENDS),
     help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
 )
-@click.option(
-    "--azure",
-    is_flag=True,
-    help="Start only the HTTPS Azure emulator (not the primary/dr brokers) and write the lab-azure plan.",
-)
-@click.option(
-    "--azure-port",
-    type=int,
-    metavar="N",
-    help=f"The Azure emulator's HTTPS port [its last, else ${AZURE_PORT_ENV}, else {DEFAULT_AZURE_PORT}].",
-)
+@lab_azure.up_options
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
 )
@@ -157,9 +113,9 @@ def up_command(
     With --azure, start only the Azure emulator instead: `kdrtui provision --plan lab-azure` then
     creates the clusters and the edge node through it.
     """
-    with _errors():
+    with lab_errors():
         if azure:
-            _up_azure(kafka_version, azure_port)
+            lab_azure.up(kafka_version, azure_port)
             return
         lab = Lab(
             primary_port=primary_port,
@@ -169,7 +125,7 @@ def up_command(
             edge_port=edge_port,
             edge_backend=edge_backend,
         )
-        status = lab.up(timeout=timeout, report=_say)
+        status = lab.up(timeout=timeout, report=say)
         rows = [
             [c.alias, c.state, c.bootstrap, f"pid {c.pid}", ", ".join(c.notes)]
             for c in status.clusters.values()
@@ -178,22 +134,8 @@ def up_command(
             [e.name, e.state, f"ssh {e.address} ({e.backend})", f"pid {e.pid}", ", ".join(e.notes)]
             for e in status.edge_nodes.values()
         ]
-        click.echo(_table(rows))
+        click.echo(table(rows))
         click.echo(f"plan: {status.plan}")
-
-
-def _up_azure(kafka_version: str | None, azure_port: int | None) -> None:
-    version = kafka_version or Lab().kafka_version
-    click.echo(
-        "azure: starting only the HTTPS Azure emulator; the primary and dr lab brokers are not started "
-        "(provisioning creates the clusters, each a lab broker, through the emulator)"
-    )
-    emulator = AzureEmulator(port=azure_port, kafka_version=version)
-    status = emulator.up(report=_say)
-    click.echo(_table([["azure", "up", status.endpoint, f"pid {status.pid}", ", ".join(status.notes)]]))
-    click.echo(f"CA:   {status.ca_file}")
-    click.echo(f"plan: {status.plan}")
-    click.echo("next: kdrtui provision --plan lab-azure")
 
 
 @lab_group.command("down")
@@ -201,16 +143,16 @@ def _up_azure(kafka_version: str | None, azure_port: int | None) -> None:
 def down_command(purge: bool) -> None:
     """Stop the traffic generator, both clusters, the edge node and the Azure emulator (with every
     broker and edge node it started)."""
-    with _errors():
-        Lab().down(purge=purge, report=_say)
-        AzureEmulator().down(purge=purge, report=_say)
+    with lab_errors():
+        Lab().down(purge=purge, report=say)
+        lab_azure.down(purge)
 
 
 @lab_group.command("kill")
 @click.argument("alias", type=click.Choice((*ALIASES, EDGE_NAME)))
 def kill_command(alias: str) -> None:
     """Crash one cluster (SIGKILL its JVM) or the edge node's SSH server; `lab up` restarts it."""
-    with _errors():
+    with lab_errors():
         pid = Lab().kill(alias)
         click.echo(f"{alias}: killed (pid {pid})" if pid is not None else f"{alias}: was not running")
 
@@ -219,10 +161,9 @@ def kill_command(alias: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status_command(as_json: bool) -> None:
     """Show each cluster (up/down, pid, bootstrap, topics) and the traffic generator. Always exits 0."""
-    with _errors():
+    with lab_errors():
         status = Lab().status()
-        emulator = AzureEmulator()
-        azure = emulator.status() if emulator.home.exists() else None
+        azure = lab_azure.status()
         if as_json:
             data = status.to_dict()
             data["azure"] = azure.to_dict() if azure is not None else None
@@ -231,14 +172,7 @@ def status_command(as_json: bool) -> None:
             click.echo(_render_status(status))
             if azure is not None:
                 click.echo("")
-                click.echo(_render_azure(azure))
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+                click.echo(lab_azure.render_status(azure))
 
 
 def _dash(value: Any) -> str:
@@ -249,13 +183,13 @@ def _render_status(status: LabStatus) -> str:
     rows = [["CLUSTER", "REGION", "STATE", "PID", "BOOTSTRAP", "TOPICS"]]
     for c in status.clusters.values():
         rows.append([c.alias, c.region, _state_text(c), _dash(c.pid), c.bootstrap, _dash(c.topics)])
-    lines = [_table(rows), ""]
+    lines = [table(rows), ""]
     if status.edge_nodes:
         edge_rows = [["EDGE NODE", "CLUSTER", "STATE", "PID", "SSH", "BACKEND"]]
         for e in status.edge_nodes.values():
             state = f"stale (pid {e.stale_pid})" if e.state == "stale" else e.state
             edge_rows.append([e.name, e.cluster, state, _dash(e.pid), e.address, e.backend])
-        lines += [_table(edge_rows), ""]
+        lines += [table(edge_rows), ""]
     t = status.traffic
     if t.running:
         args = t.args or {}
@@ -273,28 +207,6 @@ def _render_status(status: LabStatus) -> str:
     return "\n".join(lines)
 
 
-def _render_azure(azure: AzureStatus) -> str:
-    state = f"up (pid {azure.pid})" if azure.up else "down"
-    lines = [f"azure:   {state} on {azure.endpoint}; plan {azure.plan}"]
-    rows = [["AZURE RESOURCE", "KIND", "STATE", "RUNS"]]
-    for r in azure.resources:
-        if r["kind"] not in ("cluster", "application"):
-            continue
-        state_text = r.get("clusterState") or r.get("applicationState") or r.get("provisioningState", "?")
-        thing = azure.brokers.get(r["name"]) if r["kind"] == "cluster" else azure.edges.get(r["name"])
-        runs = "-" if thing is None else ("up" if thing["up"] else "down")
-        rows.append([r["name"], r["kind"], str(state_text), runs])
-    if len(rows) > 1:
-        lines.append(_table(rows))
-    others = [r for r in azure.resources if r["kind"] not in ("cluster", "application")]
-    if others:
-        lines.append(f"         {len(others)} other resource(s): resource groups, storage, networks")
-    active = {k: v for k, v in azure.faults.items() if v and k != "retry_after"}
-    if active:
-        lines.append("faults:  " + ", ".join(f"{k}={v}" for k, v in active.items()))
-    return "\n".join(lines)
-
-
 def _state_text(c: ClusterStatus) -> str:
     return f"stale (pid {c.stale_pid})" if c.state == "stale" else c.state
 
@@ -304,10 +216,14 @@ def fault_group() -> None:
     """Inject faults into the running lab, to rehearse what the console does about them."""
 
 
+for _command in lab_azure.FAULT_COMMANDS:  # lab fault azure-429, azure-500, azure-fail-cluster, azure-slow
+    fault_group.add_command(_command)
+
+
 @fault_group.command("drop-ssh")
 def drop_ssh_command() -> None:
     """Drop every SSH connection to the edge node from the server side (its server keeps running)."""
-    with _errors():
+    with lab_errors():
         lab = Lab()
         dropped = lab.edge.drop_connections()
         click.echo(f"{lab.edge.name}: dropped {dropped} SSH connection(s)")
@@ -317,7 +233,7 @@ def drop_ssh_command() -> None:
 @click.argument("alias", type=click.Choice(ALIASES))
 def kill_broker_command(alias: str) -> None:
     """Crash one cluster's broker (SIGKILL its JVM); `lab fault restore` brings it back."""
-    with _errors():
+    with lab_errors():
         lab = Lab()
         lab.require_set_up()
         pid = lab.kill(alias)
@@ -331,7 +247,7 @@ def kill_broker_command(alias: str) -> None:
 @fault_group.command("stop-edge")
 def stop_edge_command() -> None:
     """Stop the edge node's SSH server, so SSH is refused; MirrorMaker on it keeps running."""
-    with _errors():
+    with lab_errors():
         lab = Lab()
         stopped = lab.stop_edge()
         name, address = lab.edge.name, f"127.0.0.1:{lab.edge.port}"
@@ -342,67 +258,17 @@ def stop_edge_command() -> None:
             click.echo(f"{name}: SSH server {how} (pid {stopped[0]}); SSH to {address} is refused")
 
 
-def _running_emulator() -> AzureEmulator:
-    emulator = AzureEmulator()
-    if emulator.running_pid() is None:
-        raise LabError("the Azure emulator is not running; start it with `kdrtui lab up --azure`")
-    return emulator
-
-
-@fault_group.command("azure-429")
-@click.argument("count", type=click.IntRange(min=0))
-@click.option(
-    "--retry-after", type=click.IntRange(min=0), default=1, show_default=True, help="Retry-After seconds."
-)
-def azure_429_command(count: int, retry_after: int) -> None:
-    """The Azure emulator's next COUNT requests answer 429 Too Many Requests with Retry-After."""
-    with _errors():
-        _running_emulator().faults(throttle=count, retry_after=retry_after)
-        click.echo(f"azure: the next {count} request(s) answer 429 (Retry-After: {retry_after})")
-
-
-@fault_group.command("azure-500")
-@click.argument("count", type=click.IntRange(min=0))
-def azure_500_command(count: int) -> None:
-    """The Azure emulator's next COUNT requests answer 500 with an ARM error body."""
-    with _errors():
-        _running_emulator().faults(errors_500=count)
-        click.echo(f"azure: the next {count} request(s) answer 500 InternalServerError")
-
-
-@fault_group.command("azure-fail-cluster")
-@click.argument("name")
-def azure_fail_cluster_command(name: str) -> None:
-    """Creating the HDInsight cluster NAME fails (its operation ends Failed: ClusterCreationFailed)."""
-    with _errors():
-        _running_emulator().faults(fail_cluster=name)
-        click.echo(f"azure: creating cluster {name} will fail with ClusterCreationFailed")
-
-
-@fault_group.command("azure-slow")
-@click.argument("seconds", type=click.FloatRange(min=0))
-def azure_slow_command(seconds: float) -> None:
-    """Clusters created from now on take SECONDS more before they are Running (0 turns it off)."""
-    with _errors():
-        _running_emulator().faults(slow_cluster_seconds=seconds)
-        click.echo(f"azure: new clusters take {seconds:g} s more before they are Running")
-
-
 @fault_group.command("restore")
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
 )
 def restore_command(timeout: float) -> None:
     """Bring back whatever is down (brokers, the edge node), as `lab up` would; clear Azure faults."""
-    with _errors():
-        emulator = AzureEmulator()
-        if emulator.running_pid() is not None:
-            emulator.clear_faults()
-            click.echo("azure: faults cleared")
-            if not Lab().state_path.exists():
-                return
+    with lab_errors():
+        if lab_azure.clear_faults() and not Lab().state_path.exists():
+            return
         lab = Lab()
-        restored = lab.restore(timeout=timeout, report=_say)
+        restored = lab.restore(timeout=timeout, report=say)
         if restored:
             click.echo(f"restored: {', '.join(restored)}")
         else:
@@ -475,7 +341,7 @@ def traffic_command(
     daemon: bool,
 ) -> None:
     """Produce keyed, numbered records and consume them with committing groups."""
-    with _errors():
+    with lab_errors():
         lab = Lab()
         if stop_:
             pid = lab.traffic.stop()
