@@ -18,7 +18,7 @@ from kdrtui.services.azure import bodies
 from kdrtui.services.azure.arm_errors import arm_error_text
 from kdrtui.services.azure.clients import AzureClients, AzureSetupError
 from kdrtui.services.azure.context import ProvisionContext
-from kdrtui.services.azure.kafka_settings import kafka_changes, listener_port
+from kdrtui.services.azure.kafka_settings import apply_settings, kafka_changes, listener_port
 from kdrtui.services.azure.provision import Provisioning, provision_steps
 from kdrtui.services.runbook.operate import resumable
 from kdrtui.services.runbook.store import RunbookStore
@@ -191,6 +191,73 @@ def test_kafka_settings_change_only_what_is_not_set() -> None:
     assert new_broker == {"listeners": "PLAINTEXT://0.0.0.0:19392", "log.dirs": "/data"}
     assert kafka_changes(new_env, new_broker) == (None, None, 19392), "a second look changes nothing"
     assert listener_port("") == 9092
+
+
+class ScriptedAmbari:
+    """Ambari as the step sees it: configs, the brokers' stale flag and service state, what was asked."""
+
+    def __init__(self, *, configured: bool, stale: bool = False, started: bool = True) -> None:
+        env = {"content": "export KAFKA_HEAP_OPTS=-Xmx1G"}
+        broker = {"listeners": "PLAINTEXT://localhost:19392"}
+        if configured:
+            new_env, new_broker, _ = kafka_changes(env, broker)
+            env, broker = new_env or env, new_broker or broker
+        self.configs = {"kafka-env": env, "kafka-broker": broker}
+        self.stale, self.started = stale, started
+        self.calls: list[str] = []
+
+    def current_config(self, kind: str) -> dict[str, str]:
+        return dict(self.configs[kind])
+
+    def put_config(self, kind: str, properties: dict[str, str]) -> str:
+        self.calls.append(f"put {kind}")
+        self.configs[kind], self.stale = properties, True
+        return "version2"
+
+    def needs_restart(self) -> bool:
+        return self.stale or not self.started
+
+    def set_service_state(self, service: str, state: str, context: str) -> int:
+        self.calls.append(f"{service} {state}")
+        self.started = state == "STARTED"
+        self.stale = self.stale and not self.started
+        return len(self.calls)
+
+    def wait_request(self, request_id: int, *, interval: float = 1.0) -> None:
+        self.calls.append(f"wait {request_id}")
+
+
+@pytest.mark.parametrize(
+    ("ambari", "calls", "restarted"),
+    [
+        pytest.param(
+            ScriptedAmbari(configured=False),
+            ["put kafka-env", "put kafka-broker", "KAFKA INSTALLED", "wait 3", "KAFKA STARTED", "wait 5"],
+            True,
+            id="new cluster: set both, restart",
+        ),
+        pytest.param(ScriptedAmbari(configured=True), [], False, id="done before: nothing"),
+        pytest.param(
+            ScriptedAmbari(configured=True, stale=True),
+            ["KAFKA INSTALLED", "wait 1", "KAFKA STARTED", "wait 3"],
+            True,
+            id="killed before the restart: restart only",
+        ),
+        pytest.param(
+            ScriptedAmbari(configured=True, started=False),
+            ["KAFKA INSTALLED", "wait 1", "KAFKA STARTED", "wait 3"],
+            True,
+            id="killed between stop and start: start it again",
+        ),
+    ],
+)
+def test_kafka_settings_restart_exactly_when_the_brokers_need_it(
+    ambari: ScriptedAmbari, calls: list[str], restarted: bool
+) -> None:
+    result = apply_settings(ambari, lambda *_: None)  # type: ignore[arg-type]
+    assert ambari.calls == calls
+    assert result["restarted"] is restarted
+    assert not ambari.needs_restart()
 
 
 def test_steps_in_order() -> None:

@@ -59,6 +59,10 @@ class AmbariError(ArmError):
         return Response(self.status, {"status": self.status, "message": self.message}, dict(self.headers))
 
 
+KAFKA_CONFIGS = ("kafka-env", "kafka-broker")
+"""Config types whose change leaves the brokers with ``stale_configs`` until Kafka restarts."""
+
+
 def broker_host(record: Record) -> str:
     """The one Kafka broker host of a cluster: ``wn0-<first six characters>``."""
     return f"wn0-{azure_names.node_name_prefix(record['name'])}"
@@ -187,6 +191,9 @@ def put_cluster(cloud: Cloud, req: Request) -> Response:
                 "version": version,
                 "properties": {k: str(v) for k, v in entry["properties"].items()},
             }
+        if record["private"]["desired"].get(kind) != tag and kind in KAFKA_CONFIGS:
+            # As Ambari: the running brokers use the old config until Kafka is restarted.
+            record["private"]["stale_configs"] = True
         record["private"]["desired"][kind] = tag
         done.append({"type": kind, "tag": tag, "version": tags[tag]["version"]})
     cloud.store.save()
@@ -221,6 +228,7 @@ def put_service(cloud: Cloud, req: Request) -> Response:
         cloud.runtime.stop_broker(record["name"], private["slot"], purge=False)
     else:
         cloud.runtime.start_broker(record["name"], private["slot"], record["location"])
+        private["stale_configs"] = False  # a started broker reads the desired configs
     number = cloud.store.next_request_id()
     context = str((body.get("RequestInfo") or {}).get("context", f"Set KAFKA to {state}"))
     cloud.store.ambari_requests[str(number)] = {
@@ -279,7 +287,13 @@ def get_component(cloud: Cloud, req: Request) -> Response:
         "started_count": 1 if started else 0,
         "total_count": 1,
     }
-    roles = {"cluster_name": record["name"], "component_name": "KAFKA_BROKER", "host_name": host}
+    roles = {
+        "cluster_name": record["name"],
+        "component_name": "KAFKA_BROKER",
+        "host_name": host,
+        "state": record["private"]["kafka_state"],
+        "stale_configs": bool(record["private"].get("stale_configs", False)),
+    }
     href = _href(req, record, "/services/KAFKA/components/KAFKA_BROKER")
     component = {
         "href": f"{_href(req, record, f'/hosts/{host}')}/host_components/KAFKA_BROKER",

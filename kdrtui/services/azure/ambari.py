@@ -143,14 +143,21 @@ class AmbariClient:
 
     # -- hosts --------------------------------------------------------------------------------------
 
+    def kafka_broker_roles(self) -> list[dict[str, Any]]:
+        """``HostRoles`` of every KAFKA_BROKER host component (host_name, state, stale_configs)."""
+        answer = self._call("GET", "/services/KAFKA/components/KAFKA_BROKER")
+        return [dict(item.get("HostRoles") or {}) for item in answer.get("host_components") or []]
+
+    def needs_restart(self) -> bool:
+        """Whether a Kafka broker runs with stale configs (changed since it started) or is stopped."""
+        return any(
+            role.get("stale_configs") is True or role.get("state", "STARTED") != "STARTED"
+            for role in self.kafka_broker_roles()
+        )
+
     def broker_hosts(self) -> list[str]:
         """Host names running KAFKA_BROKER."""
-        answer = self._call("GET", "/services/KAFKA/components/KAFKA_BROKER")
-        return [
-            str(item.get("HostRoles", {}).get("host_name"))
-            for item in answer.get("host_components") or []
-            if item.get("HostRoles", {}).get("host_name")
-        ]
+        return [str(role["host_name"]) for role in self.kafka_broker_roles() if role.get("host_name")]
 
     def host_ip(self, host: str) -> str:
         """The IP address of ``host`` (``/hosts/{h}`` → ``Hosts.ip``)."""

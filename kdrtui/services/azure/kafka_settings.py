@@ -79,7 +79,10 @@ def apply_settings(ambari: AmbariClient, say: Any) -> dict[str, Any]:
     if new_broker is not None:
         ambari.put_config(KAFKA_BROKER, new_broker)
         changed.append(f"kafka-broker: listeners=PLAINTEXT://0.0.0.0:{port}")
-    if changed:
+    # Also when nothing changed now: a run killed after Ambari took the settings but before the restart
+    # left the brokers with stale configs (or stopped), and this run must finish the job.
+    restart = bool(changed) or ambari.needs_restart()
+    if restart:
         for state, context, label in (
             ("INSTALLED", "Stop Kafka", "stopping"),
             ("STARTED", "Start Kafka", "starting"),
@@ -88,7 +91,7 @@ def apply_settings(ambari: AmbariClient, say: Any) -> dict[str, Any]:
             request = ambari.set_service_state("KAFKA", state, context)
             if request is not None:
                 ambari.wait_request(request, interval=0.5)
-    return {"changed": changed, "restarted": bool(changed), "port": port}
+    return {"changed": changed, "restarted": restart, "port": port}
 
 
 class KafkaSettings(AzureStep):
@@ -119,8 +122,13 @@ class KafkaSettings(AzureStep):
                 raise StepFailed(f"{resource}: {exc}") from exc
             finally:
                 ambari.close()
-            state = "restarted with " + ", ".join(result["changed"]) if result["changed"] else "already set"
-            ctx.progress(self, resource, "done" if result["changed"] else "skipped", state, 1.0)
+            if result["changed"]:
+                state = "restarted with " + ", ".join(result["changed"])
+            elif result["restarted"]:
+                state = "already set; restarted (the brokers ran with stale configs)"
+            else:
+                state = "already set"
+            ctx.progress(self, resource, "done" if result["restarted"] else "skipped", state, 1.0)
             return result
 
         clusters = ctx.hdinsight_clusters()
