@@ -106,14 +106,32 @@ def is_ours(pid: int, markers: Sequence[str]) -> bool:
     return all(marker in joined for marker in markers)
 
 
+def all_ours(markers: Sequence[str]) -> list[int]:
+    """Every live process whose command line carries ``markers``."""
+    if not _PROC.is_dir():
+        return []
+    return [int(e.name) for e in _PROC.iterdir() if e.name.isdigit() and is_ours(int(e.name), markers)]
+
+
 def find_ours(markers: Sequence[str]) -> int | None:
     """A live process whose command line carries ``markers`` (one that lost its pid file), if any."""
-    if not _PROC.is_dir():
-        return None
-    for entry in _PROC.iterdir():
-        if entry.name.isdigit() and is_ours(int(entry.name), markers):
-            return int(entry.name)
-    return None
+    found = all_ours(markers)
+    return found[0] if found else None
+
+
+def kill_all_ours(markers: Sequence[str], timeout: float = 10.0) -> int:
+    """SIGKILL every process whose command line carries ``markers``, again until none is left (one may
+    fork while the others die); how many were killed."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while (found := all_ours(markers)) and time.monotonic() < deadline:
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        for pid in found:
+            wait_gone(pid, max(0.0, deadline - time.monotonic()))
+    return len(killed)
 
 
 def read_pid(path: Path) -> int | None:

@@ -25,7 +25,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from confluent_kafka.admin import AdminClient
 
-from kdrtui.lab import jars
+from kdrtui.lab import jars, process
 from kdrtui.lab.azure.credential import LabCredential
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import SUBSCRIPTION_ID
@@ -410,19 +410,32 @@ def test_edge_node_application_starts_an_ssh_node_pinned_by_the_plan(
     endpoint = app.properties.ssh_endpoints[0]
     assert (endpoint.location, endpoint.destination_port) == ("127.0.0.1", 22)
 
-    async def login() -> str:
+    busy = home / "work" / "busy.sh"
+
+    async def login() -> tuple[str, int]:
         async with asyncssh.connect(
             "127.0.0.1",
             endpoint.public_port,
             known_hosts=str(home / "known_hosts"),
             client_keys=[str(home / "id_ed25519")],
         ) as conn:
-            return str((await conn.run("echo ok", check=True)).stdout).strip()
+            ok = str((await conn.run("echo ok", check=True)).stdout).strip()
+            # Something left running on the node, detached from the session (as MirrorMaker is).
+            start = (
+                f"mkdir -p {busy.parent} && printf 'while :; do sleep 1; done\\n' > {busy}; "
+                f"setsid sh {busy} > /dev/null 2>&1 < /dev/null & echo $!"
+            )
+            pid = int(str((await asyncio.wait_for(conn.run(start, check=True), 30)).stdout).strip())
+            return ok, pid
 
-    assert asyncio.run(login()) == "ok"
+    ok, pid = asyncio.run(login())
+    assert ok == "ok"
+    assert process.is_ours(pid, [str(busy)])
     assert (home / "known_hosts").read_text().split()[-1] == pinned
     clients.hdinsight.applications.begin_delete(cluster.rg, cluster.name, "dr-edge-1").result()
     wait_until(lambda: not _listening(endpoint.public_port), 20, message="edge node stopped")
+    # The node's VM is gone, and with it what ran there.
+    wait_until(lambda: not process.is_ours(pid, [str(busy)]), 20, message="the node's processes stopped")
 
 
 def _listening(port: int) -> bool:
@@ -480,10 +493,24 @@ def test_ambari_restart_really_restarts_the_broker(cluster: Cluster, emulator: A
 
         wait_until(completed, 60, 0.2, message=f"Kafka {state}")
 
+    def stale() -> bool:
+        roles = ambari("GET", "/services/KAFKA/components/KAFKA_BROKER").json()["host_components"]
+        return bool(roles[0]["HostRoles"]["stale_configs"])
+
+    # A changed config leaves the running broker stale until Kafka restarts (as Ambari reports it).
+    tags = ambari("GET", params={"fields": "Clusters/desired_configs"}).json()["Clusters"]["desired_configs"]
+    env_tag = tags["kafka-env"]["tag"]
+    env = ambari("GET", "/configurations", params={"type": "kafka-env", "tag": env_tag}).json()
+    props = env["items"][0]["properties"] | {"kafka_log_dir": "/var/log/kafka-restart-test"}
+    tag = f"restart{secrets.token_hex(3)}"
+    change = {"Clusters": {"desired_config": {"type": "kafka-env", "tag": tag, "properties": props}}}
+    assert ambari("PUT", data=json.dumps(change), headers=headers).status_code == 200
+    assert stale()
     set_state("INSTALLED")
     assert not _listening(int(cluster.bootstrap.rsplit(":", 1)[1]))
     set_state("STARTED")
     assert _topics(cluster.bootstrap) is not None
+    assert not stale()
 
 
 def test_emulator_restart_keeps_state_and_brings_brokers_back(

@@ -33,7 +33,7 @@ from kdrtui.lab.azure import plan
 from kdrtui.lab.azure.certs import ensure_certificates
 from kdrtui.lab.azure.cloud import DEFAULT_STEP_SECONDS
 from kdrtui.lab.azure.control import read_requests
-from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE, Runtime
+from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE, Runtime, power_off
 from kdrtui.lab.ports import LOCALHOST, check_port, port_in_use
 
 DEFAULT_AZURE_PORT = 18443
@@ -285,7 +285,7 @@ class AzureEmulator:
                 if stopped is not None:
                     say(f"azure: broker of {home.name} stopped (pid {stopped.pid})")
             for home in sorted((self.home / "edges").glob("*")):
-                result = runtime.edge(home.name, "", 0).stop()
+                result = power_off(runtime.edge(home.name, "", 0))
                 if result is not None:
                     say(f"azure: edge node {home.name} stopped (pid {result[0]})")
         if purge:

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kdrtui.lab import jars
+from kdrtui.lab import jars, process
 from kdrtui.lab.cluster import ClusterSpec, LabCluster
 from kdrtui.lab.edge import LabEdgeNode
 
@@ -33,6 +33,15 @@ DEFAULT_EDGE_PORT_BASE = 12232
 #: Seconds to wait for a broker to answer after starting it.
 BROKER_READY_S = 120.0
 STOP_TIMEOUT_S = 20.0
+
+
+def power_off(node: LabEdgeNode) -> tuple[int, bool] | None:
+    """Stop an edge node's SSH server and, as its VM going away would, abruptly, everything that ran on
+    it (MirrorMaker and its supervisor, started detached over SSH), found by the node's home in their
+    command lines. Returns what :meth:`LabEdgeNode.stop` returns."""
+    result = node.stop()
+    process.kill_all_ours([str(node.home.resolve()) + "/"])
+    return result
 
 
 @dataclass
@@ -147,7 +156,7 @@ class Runtime:
         node = self.edge(app, cluster, slot)
 
         def work() -> None:
-            node.stop()
+            power_off(node)
             if purge:
                 shutil.rmtree(node.work_dir, ignore_errors=True)
 
