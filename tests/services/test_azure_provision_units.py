@@ -335,3 +335,31 @@ def test_provision_and_failover_journals_stay_apart(tmp_path: Path) -> None:
     assert pending_failover is not None and pending_failover.path == failover.path
     pending_provision = provisioning.interrupted()
     assert pending_provision is not None and pending_provision.path == cut.path
+
+
+def test_last_completed_is_the_newest_provisioning_unless_destroyed_since(tmp_path: Path) -> None:
+    plan = parse_plan(PLAN)
+    store = RunbookStore("unit", tmp_path / "plan.toml", tmp_path / "state")
+    provisioning = Provisioning(plan, tmp_path / "plan.toml", store=store)
+    assert provisioning.last_completed() is None
+
+    now = [1_800_000_000.0]
+
+    def clock() -> float:
+        now[0] += 0.001  # all within one second: file names alone cannot order them
+        return now[0]
+
+    def finished(operation: str) -> Path:
+        journal = store.new_journal(operation, clock=clock)
+        journal.write("run-start", operation=operation, plan="unit")
+        journal.write("run-end", outcome="completed")
+        return journal.path
+
+    made = finished("provision")
+    found = provisioning.last_completed()
+    assert found is not None and found.path == made
+    finished("destroy")
+    assert provisioning.last_completed() is None, "destroyed since: not provisioned any more"
+    cut = store.new_journal("provision", clock=clock)
+    cut.write("run-start", operation="provision", plan="unit")
+    assert provisioning.last_completed() is None, "the newest provisioning did not complete"

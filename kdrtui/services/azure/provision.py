@@ -133,10 +133,14 @@ class Provisioning:
         return journal
 
     def last_completed(self) -> Journal | None:
-        """The newest journal of this operation, when its run completed (what the plan looks like now)."""
-        journals = self.store.journals([self.operation])
-        newest = journals[-1] if journals else None
-        return newest if newest is not None and newest.state().complete else None
+        """The newest provision or destroy journal, when it is this operation's and completed (a destroy
+        after a provisioning means the plan is not provisioned any more)."""
+        states = [(journal, journal.state()) for journal in self.store.journals(AZURE_OPERATIONS)]
+        if not states:
+            return None
+        # Newest by when each run started (file names sort by the second only).
+        newest, state = max(states, key=lambda pair: pair[1].confirmed_at or 0.0)
+        return newest if state.complete and state.operation == self.operation else None
 
     async def dry_run(self) -> list[tuple[Step[ProvisionContext], list[str]]]:
         """What every step would do now (reads Azure, writes nothing, no journal)."""
