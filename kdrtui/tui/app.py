@@ -172,6 +172,10 @@ class KdrApp(App[None]):
 
     def on_mount(self) -> None:
         self._check_size()
+        self._start_probes()
+
+    def _start_probes(self) -> None:
+        """One probe worker per cluster of the plan that has bootstrap servers."""
         if self.plan is None:
             return
         for alias, cluster in self.plan.clusters.items():
@@ -186,6 +190,35 @@ class KdrApp(App[None]):
                 thread=True,
                 exit_on_error=False,
             )
+
+    def adopt_plan(self, plan: Plan) -> None:
+        """Work on ``plan`` from now on: the plan file changed under the console (provisioning wrote the
+        clusters' bootstrap servers and the edge nodes' endpoints into it).
+
+        The Overview's probes restart on the new bootstrap servers (clusters whose servers changed start
+        afresh), MirrorMaker's manager is rebuilt on the new edge nodes, and the other panes read the plan
+        when they next poll or are shown.
+        """
+        old = self.plan
+        self.plan = plan
+        if old == plan:
+            return
+        self.workers.cancel_group(self, "probes")
+        for event in self._wake.values():
+            event.set()
+        self._wake = {}
+        views = {}
+        for alias, cluster in plan.clusters.items():
+            same = old is not None and alias in old.clusters and old.clusters[alias] == cluster
+            views[alias] = self.cluster_views.get(alias, ClusterView(alias)) if same else ClusterView(alias)
+        self.cluster_views = views
+        self._start_probes()
+        manager, self._mm_manager = self._mm_manager, None
+        if manager is not None:
+            self.run_worker(manager.close(), name="close-mm-manager", exit_on_error=False)
+        screen = self._current_screen()
+        if isinstance(screen, OverviewScreen):
+            self.run_worker(screen.follow_plan(), name="overview-follow-plan", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         self._stopping.set()

@@ -18,8 +18,8 @@ from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_tree import StepTree
 from kdrtui.tui.screens.typed_confirm import TypedConfirmScreen
+from kdrtui.tui.widgets.cluster_card import ClusterCard
 from tests.conftest import require_java, reserved_port
-from tests.tui.fakes import ScriptedProbes
 from tests.tui.pilot_helpers import shown_text, until
 
 pytestmark = pytest.mark.lab
@@ -70,7 +70,7 @@ def resources(screen: ProvisioningScreen, key: str) -> list[str]:
 
 async def test_the_pane_provisions_the_lab_azure_plan(emulator: AzureEmulator) -> None:
     plan_path = emulator.plan_path
-    app = make_app(load_plan(plan_path), plan_path, probe_factory=ScriptedProbes(), refresh_interval=3600)
+    app = make_app(load_plan(plan_path), plan_path, refresh_interval=1.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("3")
         screen = app.screen
@@ -102,6 +102,16 @@ async def test_the_pane_provisions_the_lab_azure_plan(emulator: AzureEmulator) -
         assert any("Running" in r for r in resources(screen, "clusters"))
         assert "10/10 steps" in shown_text(app, "#pv-count")
         assert f"✓ provisioned {PLAN_NAME}" in shown_text(app, "#pv-status")
+
+        # The console now works on the provisioned clusters: the Overview probes them (real brokers).
+        assert app.plan is not None and all(c.bootstrap_servers for c in app.plan.clusters.values())
+        await pilot.press("1")
+        await until(
+            pilot,
+            lambda: sum("● UP" in str(card.render()) for card in app.screen.query(ClusterCard)) == 2,
+            timeout=30,
+            what="both provisioned clusters UP in the Overview",
+        )
 
     # What the pane did is real: the plan now names the provisioned brokers, which answer.
     plan = load_plan(plan_path)

@@ -34,9 +34,15 @@ class OverviewScreen(ModeScreen):
     MODE = "overview"
     BINDINGS = [Binding("r", "app.refresh_now", "Refresh", id="overview.refresh")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.composed_for: Plan | None = None
+        """The plan the cards were built for (the app's plan can change: provisioning writes into it)."""
+
     def compose_body(self) -> ComposeResult:
         app = self.app
         plan: Plan | None = getattr(app, "plan", None)
+        self.composed_for = plan
         plan_path: Path | None = getattr(app, "plan_path", None)
         if plan is None:
             yield Static(
@@ -75,7 +81,13 @@ class OverviewScreen(ModeScreen):
     def on_mount(self) -> None:
         self.refresh_views()
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
+        await self.follow_plan()
+
+    async def follow_plan(self) -> None:
+        """Rebuild the cards when the app's plan is not the one they show, then draw them."""
+        if getattr(self.app, "plan", None) != self.composed_for:
+            await self.recompose()
         self.refresh_views()
 
     def refresh_views(self) -> None:

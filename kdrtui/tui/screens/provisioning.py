@@ -478,6 +478,7 @@ class ProvisioningScreen(ModeScreen):
                 service.request_abort()
             result = await service.run(resume=resume)
             interrupted = await asyncio.to_thread(service.interrupted)
+            await self._reload_plan()
         except asyncio.CancelledError:
             raise
         except ProvisioningUnavailable as exc:
@@ -490,6 +491,23 @@ class ProvisioningScreen(ModeScreen):
             app.end_operation("provisioning")
             self._service = None
         self.post_message(ProvisionEnded(generation, result, error, interrupted))
+
+    async def _reload_plan(self) -> None:
+        """Read the plan file again (its bootstrap step writes the provisioned brokers and edge nodes into
+        it) and give it to the whole console."""
+        from kdrtui.domain.plan import PlanInvalid, load_plan
+
+        path = self.plan_path
+        if path is None:
+            return
+        try:
+            plan = await asyncio.to_thread(load_plan, path)
+        except PlanInvalid as exc:
+            self._log_selected(f"the plan file no longer loads: {exc}", "error")
+            return
+        adopt = getattr(self.app, "adopt_plan", None)
+        if adopt is not None:
+            adopt(plan)
 
     def on_provision_ended(self, message: ProvisionEnded) -> None:
         if message.generation != self._run_generation:
