@@ -146,8 +146,16 @@ def test_a_failed_cluster_lro_shows_its_arm_code(azure_lab: AzureLab) -> None:
     finally:
         azure_lab.emulator.clear_faults()
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "ClusterCreationFailed" in failed.stdout
+    # The ARM error as an operator reads it: the resource, then CODE: message on one line.
+    assert "cluster kdrfail-primary: ClusterCreationFailed: Cluster creation failed" in failed.stdout
+    assert "HttpResponseError" not in failed.stdout + failed.stderr
     assert "kdrtui provision --resume" in failed.stderr
+    # Azure cannot repair a failed cluster: the retry deletes it and creates it again, then finishes.
+    retried = azure_lab.kdrtui("provision", "--plan", str(plan), "--resume")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "kdrfail-primary: running (deleting the failed cluster to create it again)" in retried.stdout
+    clusters = [r for r in azure_lab.resources() if "kdrfail" in r["id"] and r["kind"] == "cluster"]
+    assert len(clusters) == 2 and all(c["clusterState"] == "Running" for c in clusters), clusters
     gone = azure_lab.kdrtui("destroy", "--plan", str(plan), "--confirm", "kdrtui-fail")
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert not [r for r in azure_lab.resources() if "kdrfail" in r["id"]]

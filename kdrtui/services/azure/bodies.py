@@ -41,9 +41,13 @@ def subnet_id(subscription: str, resource_group: str, vnet: str) -> str:
     return f"{vnet_id(subscription, resource_group, vnet)}/subnets/{SUBNET_NAME}"
 
 
+PLAN_TAG = "kdrtui-plan"
+"""The tag naming the plan a resource was created for."""
+
+
 def tags(plan_name: str) -> dict[str, str]:
     """Tags on everything kdrtui creates (which plan made it)."""
-    return {"kdrtui-plan": plan_name}
+    return {PLAN_TAG: plan_name}
 
 
 def resource_group_body(region: str, plan_name: str) -> dict[str, Any]:

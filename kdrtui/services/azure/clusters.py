@@ -44,6 +44,11 @@ def cluster_settled(body: dict[str, Any]) -> bool:
     return settled_state(state) and (state != "Succeeded" or cluster_state(body) in ("Running", "Error"))
 
 
+def cluster_failed(body: dict[str, Any]) -> bool:
+    """Whether the cluster's creation failed (``provisioningState`` Failed or ``clusterState`` Error)."""
+    return provisioning_state(body) == "Failed" or cluster_state(body) == "Error"
+
+
 def cluster_errors(body: dict[str, Any]) -> str:
     """``CODE: message`` of a failed cluster's ``properties.errors``."""
     errors = (body.get("properties") or {}).get("errors") or []
@@ -110,6 +115,17 @@ class Clusters(AzureStep):
             return get_or_none(api.get, group, hdi.name)
 
         found = await self.look(ctx, resource, api.get, group, hdi.name)
+        if found is not None and cluster_failed(found):
+            # Azure cannot repair a cluster whose creation failed: it is deleted and created again.
+            if (found.get("tags") or {}).get(bodies.PLAN_TAG) != ctx.plan.plan.name:
+                raise StepFailed(
+                    f"{resource} exists, {provisioning_state(found)} ({cluster_errors(found)}), and was not "
+                    f"created for plan {ctx.plan.plan.name}: delete it and run again"
+                )
+            ctx.progress(self, resource, "running", "deleting the failed cluster to create it again", 0.0)
+            deleting = await self.arm(ctx, resource, api.begin_delete, group, hdi.name)
+            await wait_poller(ctx, self, resource, deleting)
+            found = None
         shown: str | None = None
         if found is None:
             body = bodies.cluster_body(

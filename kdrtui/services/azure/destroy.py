@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kdrtui.domain.runbook import Outcome, Step
+from kdrtui.services.azure import bodies
 from kdrtui.services.azure.base import AzureStep
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
@@ -138,7 +139,7 @@ class DeleteKind(AzureStep):
             if ids in targets:
                 continue
             body = await self.look(ctx, f"cluster {ids[1]}", ctx.clients.hdinsight.clusters.get, *ids)
-            if body and (body.get("tags") or {}).get("kdrtui-plan") == ctx.plan.plan.name:
+            if body and (body.get("tags") or {}).get(bodies.PLAN_TAG) == ctx.plan.plan.name:
                 targets.append(ids)
         return targets
 

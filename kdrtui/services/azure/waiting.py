@@ -43,20 +43,23 @@ async def wait_poller(
     """
     deadline = time.monotonic() + TIMEOUT_S
     last = ""
-    while not poller.done():
-        if watch is not None:
-            try:
-                state, fraction = await ctx.call(watch)
-            except Exception:  # a failed look is not a failed operation: the poller decides
-                state, fraction = last, None
-            if state != last:
-                ctx.progress(step, resource, "running", state, fraction or 0.0)
-                last = state
-        if time.monotonic() > deadline:
-            raise StepFailed(f"{resource}: still not done after {TIMEOUT_S / 60:.0f} min")
-        await asyncio.to_thread(poller.wait, ctx.poll_seconds)
     try:
+        while not poller.done():
+            if watch is not None:
+                try:
+                    state, fraction = await ctx.call(watch)
+                except Exception:  # a failed look is not a failed operation: the poller decides
+                    state, fraction = last, None
+                if state != last:
+                    ctx.progress(step, resource, "running", state, fraction or 0.0)
+                    last = state
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{resource}: still not done after {TIMEOUT_S / 60:.0f} min")
+            # LROPoller.wait re-raises the operation's failure (an ARM error), as result() does.
+            await asyncio.to_thread(poller.wait, ctx.poll_seconds)
         return await ctx.call(poller.result), last
+    except StepFailed:
+        raise
     except Exception as exc:
         ctx.progress(step, resource, "failed", arm_error_text(exc))
         raise StepFailed(f"{resource}: {arm_error_text(exc)}") from exc
