@@ -265,9 +265,14 @@ def stop_edge_command() -> None:
 def restore_command(timeout: float) -> None:
     """Bring back whatever is down (brokers, the edge node), as `lab up` would; clear Azure faults."""
     with lab_errors():
-        if lab_azure.clear_faults() and not Lab().state_path.exists():
-            return
+        cleared = lab_azure.clear_faults()
         lab = Lab()
+        # A fault leaves its victim's pid file behind; a lab that `lab down` stopped (or never started)
+        # has none, and restoring Azure faults must not start it.
+        touched = any(c.pid_file.exists() for c in lab.clusters.values()) or lab.edge.pid_file.exists()
+        if cleared and not touched:
+            click.echo("primary/dr are not up and no fault stopped them: `kdrtui lab up` starts them")
+            return
         restored = lab.restore(timeout=timeout, report=say)
         if restored:
             click.echo(f"restored: {', '.join(restored)}")
