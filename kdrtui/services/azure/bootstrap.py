@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdrtui.domain.plan import PlanInvalid, parse_plan, write_plan_text
+from kdrtui.domain.plan import Plan, PlanInvalid, parse_plan, write_plan_text
 from kdrtui.domain.plan_edit import PlanEditError, TomlValue, set_values
 from kdrtui.domain.runbook import Outcome, StepFailed
 from kdrtui.domain.toml_lines import KeyPath
@@ -73,7 +73,7 @@ class Bootstrap(AzureStep):
             edits[("edge_nodes", index, "host")] = host
             edits[("edge_nodes", index, "port")] = port
             ctx.progress(self, f"edge node {node.name}", "done", f"ssh {host}:{port}", 1.0)
-        written = self._write(ctx, edits)
+        written = self.write_values(ctx, edits)
         what = "wrote" if written else "already had"
         outcome = Outcome.done if written else Outcome.skipped
         return outcome(
@@ -83,7 +83,9 @@ class Bootstrap(AzureStep):
             written=written,
         )
 
-    def _write(self, ctx: ProvisionContext, edits: dict[KeyPath, TomlValue]) -> bool:
+    def write_values(self, ctx: ProvisionContext, edits: dict[KeyPath, TomlValue]) -> bool:
+        """Set ``edits`` in the plan file (kept as it is when its values are already those); whether
+        the file changed. ``ctx.plan`` becomes the plan as written."""
         text = ctx.plan_path.read_text(encoding="utf-8")
         try:
             new_text = set_values(text, edits)
@@ -92,10 +94,12 @@ class Bootstrap(AzureStep):
             raise StepFailed(f"cannot edit {ctx.plan_path}: {exc}") from exc
         except PlanInvalid as exc:
             raise StepFailed(f"the edited plan would not validate (file left unchanged): {exc}") from exc
-        if new_text != text:
+        # Same values, other layout (a one-line array for a multi-line one): nothing to write.
+        changed = new_text != text and plan != _parsed_or_none(text, str(ctx.plan_path))
+        if changed:
             write_plan_text(new_text, ctx.plan_path)
         ctx.plan = plan
-        return new_text != text
+        return changed
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         try:
@@ -112,4 +116,12 @@ class Bootstrap(AzureStep):
             if want is not None and f"{node.host}:{node.port}" != want:
                 return f"edge node {node.name}'s endpoint changed in the plan file"
         ctx.plan = plan
+        return None
+
+
+def _parsed_or_none(text: str, path: str) -> Plan | None:
+    """The plan in ``text``, None if it does not load."""
+    try:
+        return parse_plan(text, path)
+    except PlanInvalid:
         return None
