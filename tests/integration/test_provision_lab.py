@@ -226,6 +226,23 @@ def test_records_are_mirrored_and_status_reports_lag(azure_lab: AzureLab) -> Non
     assert row is not None and row["lag_records"] is not None
 
 
+def test_failover_and_failback_run_on_what_was_provisioned(azure_lab: AzureLab) -> None:
+    plan = str(azure_lab.plan_path)
+    dr = load_plan(azure_lab.plan_path).cluster("dr").bootstrap
+    over = azure_lab.kdrtui("failover", "--plan", plan, "--yes", "--json", timeout=180)
+    assert over.returncode == 0, over.stdout + over.stderr
+    assert json.loads(over.stdout)["outcome"] == "completed"
+    topic = f"after-failover-{os.getpid()}"
+    create_topic(dr, topic, partitions=1)
+    produce_numbered(dr, topic, 50)  # written on dr while it is active
+    back = azure_lab.kdrtui("failback", "--plan", plan, "--yes", "--json", timeout=180)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert json.loads(back.stdout)["outcome"] == "completed"
+    primary = load_plan(azure_lab.plan_path).cluster("primary").bootstrap
+    got = consume_partitions(primary, f"dr.{topic}", 1, 50, timeout=90)
+    assert sum(map(len, got.values())) == 50, "what dr took during the outage reached primary"
+
+
 def test_running_again_puts_nothing(azure_lab: AzureLab) -> None:
     mark = len(azure_lab.requests())
     again = azure_lab.kdrtui("provision", "--plan", str(azure_lab.plan_path), "--yes")
