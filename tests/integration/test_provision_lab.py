@@ -162,8 +162,9 @@ def test_a_failed_cluster_lro_shows_its_arm_code(azure_lab: AzureLab) -> None:
 
 
 def test_killed_mid_clusters_resume_finishes_through_a_429_storm(azure_lab: AzureLab) -> None:
-    plan = str(azure_lab.plan_path)
-    store = RunbookStore(PLAN_NAME, azure_lab.plan_path, azure_lab.state_dir)
+    path = variant(azure_lab, "kill")
+    plan = str(path)
+    store = RunbookStore("kdrtui-kill", path, azure_lab.state_dir)
     mark = len(azure_lab.requests())
     azure_lab.emulator.faults(slow_cluster_seconds=30)
     proc = subprocess.Popen(
@@ -176,7 +177,7 @@ def test_killed_mid_clusters_resume_finishes_through_a_429_storm(azure_lab: Azur
     def clusters_running() -> bool:
         journals = store.journals(["provision"])
         put = any(
-            r["method"] == "PUT" and "/clusters/kdrlab-dr" in r["path"] for r in azure_lab.requests(mark)
+            r["method"] == "PUT" and "/clusters/kdrkill-dr" in r["path"] for r in azure_lab.requests(mark)
         )
         return put and bool(journals) and "clusters" in journals[-1].state().steps
 
@@ -199,9 +200,33 @@ def test_killed_mid_clusters_resume_finishes_through_a_429_storm(azure_lab: Azur
         if r["method"] == "PUT" and r["path"].startswith("/subscriptions/")
     )
     assert puts and all(n == 1 for n in puts.values()), f"no resource PUT twice: {puts}"
-    provisioned = load_plan(azure_lab.plan_path)
+    provisioned = load_plan(path)
     assert provisioned.cluster("primary").bootstrap_servers and provisioned.cluster("dr").bootstrap_servers
     assert provisioned.edge_nodes[0].host == "127.0.0.1"
+    gone = azure_lab.kdrtui("destroy", "--plan", plan, "--confirm", "kdrtui-kill")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert not [r for r in azure_lab.resources() if "kdrkill" in r["id"]]
+
+
+def test_lab_up_azure_then_provision_yes_creates_everything(azure_lab: AzureLab) -> None:
+    made = azure_lab.kdrtui("provision", "--plan", "lab-azure", "--yes")
+    assert made.returncode == 0, made.stdout + made.stderr
+    kinds = Counter(r["kind"] for r in azure_lab.resources() if "kdrlab" in r["id"])
+    assert kinds == {
+        "resource_group": 2,
+        "storage": 2,
+        "vnet": 2,
+        "peering": 2,
+        "cluster": 2,
+        "application": 1,
+    }, kinds
+    states = {r["name"]: r for r in azure_lab.resources() if "kdrlab" in r["id"]}
+    assert states["kdrlab-primary"]["clusterState"] == states["kdrlab-dr"]["clusterState"] == "Running"
+    assert all(r["peeringState"] == "Connected" for r in states.values() if r["kind"] == "peering")
+    assert states["dr-edge-1"]["applicationState"] == "Running"
+    mm = azure_lab.kdrtui("mm", "status", "--plan", "lab-azure", "--json")
+    assert mm.returncode == 0, mm.stdout + mm.stderr
+    assert [d["state"] for d in json.loads(mm.stdout)["deployments"]] == ["running"]
 
 
 def test_records_are_mirrored_and_status_reports_lag(azure_lab: AzureLab) -> None:
