@@ -14,6 +14,7 @@ from kdrtui.domain.plan import load_plan
 from kdrtui.lab import jars
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import PLAN_NAME
+from kdrtui.services.azure.provision import provision_steps
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_tree import StepTree
@@ -28,18 +29,7 @@ TEST_AZURE_PORT = 18743
 TEST_PORT_BASE = 19792
 TEST_EDGE_PORT_BASE = 12732
 CLUSTER_STATES = ("Accepted", "ClusterStorageProvisioned", "AzureVMConfiguration", "HdInsightConfiguration")
-STEPS = (
-    "preflight",
-    "resource-groups",
-    "storage",
-    "vnets",
-    "peering",
-    "clusters",
-    "edge-nodes",
-    "kafka-settings",
-    "bootstrap",
-    "mirrormaker",
-)
+STEPS = [step.key for step in provision_steps()]
 
 
 @pytest.fixture
