@@ -28,7 +28,10 @@ pytestmark = pytest.mark.lab
 TEST_AZURE_PORT = 18743
 TEST_PORT_BASE = 19792
 TEST_EDGE_PORT_BASE = 12732
-CLUSTER_STATES = ("Accepted", "ClusterStorageProvisioned", "AzureVMConfiguration", "HdInsightConfiguration")
+CLUSTER_STATES = tuple(
+    f"clusterState {state}"
+    for state in ("Accepted", "ClusterStorageProvisioned", "AzureVMConfiguration", "HdInsightConfiguration")
+)
 STEPS = [step.key for step in provision_steps()]
 
 
@@ -89,7 +92,7 @@ async def test_the_pane_provisions_the_lab_azure_plan(emulator: AzureEmulator) -
         assert outcome == "completed", shown_text(app, "#pv-status")
         for key in STEPS:
             assert "done" in step_label(screen, key), step_label(screen, key)
-        assert any("Running" in r for r in resources(screen, "clusters"))
+        assert sum("clusterState Running" in r for r in resources(screen, "clusters")) == 2
         assert "10/10 steps" in shown_text(app, "#pv-count")
         assert f"✓ provisioned {PLAN_NAME}" in shown_text(app, "#pv-status")
 

@@ -44,6 +44,11 @@ def cluster_settled(body: dict[str, Any]) -> bool:
     return settled_state(state) and (state != "Succeeded" or cluster_state(body) in ("Running", "Error"))
 
 
+def cluster_state_text(body: dict[str, Any]) -> str:
+    """The cluster's state as Azure names it, for the operator: ``clusterState HdInsightConfiguration``."""
+    return f"clusterState {cluster_state(body)}"
+
+
 def cluster_failed(body: dict[str, Any]) -> bool:
     """Whether the cluster's creation failed (``provisioningState`` Failed or ``clusterState`` Error)."""
     return provisioning_state(body) == "Failed" or cluster_state(body) == "Error"
@@ -142,7 +147,7 @@ class Clusters(AzureStep):
 
             def watch() -> tuple[str, float | None]:
                 now = get()
-                return (cluster_state(now), cluster_fraction(now)) if now else ("", None)
+                return (cluster_state_text(now), cluster_fraction(now)) if now else ("", None)
 
             _result, shown = await wait_poller(ctx, self, resource, poller, watch)
         elif not bodies.component_version_ok(found):
@@ -151,12 +156,13 @@ class Clusters(AzureStep):
                 f"{bodies.KAFKA_COMPONENT_VERSION}"
             )
         body_now = await wait_until_settled(
-            ctx, self, resource, get, cluster_settled, cluster_state, cluster_fraction, shown
+            ctx, self, resource, get, cluster_settled, cluster_state_text, cluster_fraction, shown
         )
         if provisioning_state(body_now) != "Succeeded" or cluster_state(body_now) == "Error":
-            ctx.progress(self, resource, "failed", cluster_state(body_now))
+            ctx.progress(self, resource, "failed", cluster_state_text(body_now))
             raise StepFailed(f"{resource}: {provisioning_state(body_now)}, {cluster_errors(body_now)}")
-        ctx.progress(self, resource, "done" if found is None else "skipped", cluster_state(body_now), 1.0)
+        done = "done" if found is None else "skipped"
+        ctx.progress(self, resource, done, cluster_state_text(body_now), 1.0)
         return found is None, cluster_state(body_now)
 
     async def _storage_host(self, ctx: ProvisionContext, group: str, account: str) -> str:
@@ -189,6 +195,11 @@ def application_state(body: dict[str, Any]) -> str:
     """``applicationState`` of an application's GET body (``provisioningState`` before it has one)."""
     props = body.get("properties") or {}
     return str(props.get("applicationState") or props.get("provisioningState") or "")
+
+
+def application_state_text(body: dict[str, Any]) -> str:
+    """The edge node's state as Azure names it: ``applicationState Running``."""
+    return f"applicationState {application_state(body)}"
 
 
 def application_settled(body: dict[str, Any]) -> bool:
@@ -248,11 +259,11 @@ class EdgeNodes(AzureStep):
 
                 def watch(g: Any = get) -> tuple[str, float | None]:
                     now = g()
-                    return (application_state(now), None) if now else ("", None)
+                    return (application_state_text(now), None) if now else ("", None)
 
                 _result, shown = await wait_poller(ctx, self, resource, poller, watch)
             body = await wait_until_settled(
-                ctx, self, resource, get, application_settled, application_state, shown=shown
+                ctx, self, resource, get, application_settled, application_state_text, shown=shown
             )
             if provisioning_state(body) != "Succeeded" or application_state(body) != "Running":
                 raise StepFailed(f"{resource}: {provisioning_state(body)}, {application_state(body)}")
