@@ -24,4 +24,7 @@ def log_to_file(path: Path | None = None, level: int = logging.INFO) -> Path:
     root.setLevel(level)
     # asyncssh logs every channel and command at INFO: too much for a console polling every 3 s.
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    # azure-core logs every request's URL and headers at INFO (a provisioning polls for minutes); its
+    # warnings and errors still come through, and kdrtui logs each step and error itself.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     return path
