@@ -381,3 +381,31 @@ def test_bootstrap_writes_only_when_a_value_changes(tmp_path: Path) -> None:
     other = {("clusters", "primary", "bootstrap_servers"): ["10.0.0.9:9092"]}
     assert Bootstrap().write_values(ctx, other) is True  # type: ignore[arg-type]
     assert parse_plan(path.read_text()).cluster("primary").bootstrap_servers == ["10.0.0.9:9092"]
+
+
+def test_waiting_on_a_resource_shows_an_exhausted_retry_as_code_and_message() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from kdrtui.services.azure.waiting import wait_until_settled
+
+    said: list[tuple[str, str]] = []
+
+    async def call(fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    def get() -> dict[str, Any]:
+        body = {"error": {"code": "TooManyRequests", "message": "Rate limit exceeded.\nRetry later."}}
+        raise HttpResponseError(response=_response(429, body))
+
+    ctx = SimpleNamespace(
+        call=call,
+        poll_seconds=0,
+        progress=lambda step, resource, status, state, fraction=0.0: said.append((status, state)),
+    )
+    with pytest.raises(StepFailed) as failed:
+        asyncio.run(
+            wait_until_settled(ctx, None, "cluster c", get, lambda b: True, str)  # type: ignore[arg-type]
+        )
+    assert failed.value.summary == "cluster c: TooManyRequests: Rate limit exceeded."
+    assert said == [("failed", "TooManyRequests: Rate limit exceeded.")]

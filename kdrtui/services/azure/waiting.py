@@ -82,10 +82,16 @@ async def wait_until_settled(
     Raises:
         StepFailed: the resource disappeared, or it did not settle in time.
     """
+    from azure.core.exceptions import AzureError
+
     deadline = time.monotonic() + TIMEOUT_S
     last = shown
     while True:
-        body = await ctx.call(get)
+        try:
+            body = await ctx.call(get)
+        except AzureError as exc:  # retries exhausted (a throttling storm, 5xx): CODE: message
+            ctx.progress(step, resource, "failed", arm_error_text(exc))
+            raise StepFailed(f"{resource}: {arm_error_text(exc)}") from exc
         if body is None:
             raise StepFailed(f"{resource}: disappeared while kdrtui waited on it")
         state = state_of(body)
