@@ -186,6 +186,12 @@ def plan_data(answers: WizardAnswers) -> dict[str, Any]:
         data.update(
             failover=_dump(base.failover),
         )
+        if base.azure is not None:
+            data["azure"] = _dump(base.azure)
+    else:
+        # A new plan is one kdrtui provisions: where and as whom (the subscription comes from
+        # AZURE_SUBSCRIPTION_ID until the file names one).
+        data["azure"] = {"credential": "default"}
     primary, secondary = answers.primary_alias, answers.secondary_alias
     data["plan"] = {
         "name": answers.plan_name,
@@ -210,7 +216,7 @@ def plan_data(answers: WizardAnswers) -> dict[str, Any]:
         "lag_crit_seconds": answers.lag_crit_seconds,
     }
     data["switch"] = {"method": answers.switch_method.value, "command": answers.switch_command}
-    order = ("plan", "clusters", "edge_nodes", "flows", "objectives", "switch", "failover")
+    order = ("plan", "clusters", "edge_nodes", "flows", "objectives", "switch", "failover", "azure")
     return {key: data[key] for key in order if key in data}
 
 
