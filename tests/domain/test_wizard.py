@@ -53,6 +53,9 @@ def answers(**changes: object) -> WizardAnswers:
 # --- the API's shape ----------------------------------------------------------------------------------
 
 
+SUB = "12345678-1234-1234-1234-123456789abc"
+
+
 def test_steps_fields_labels_and_help_cover_every_answer() -> None:
     assert STEPS == ("topology", "sites", "clusters", "replication", "objectives", "review")
     assert set(FIELDS) == set(STEPS)
@@ -115,6 +118,17 @@ def test_each_topology_builds_a_valid_plan_that_round_trips(topology: Topology, 
     path = tmp_path / "plan.toml"
     assert write_plan(a, path) == plan
     assert load_plan(path) == plan
+
+
+def test_a_new_plan_is_one_kdrtui_provisions_and_an_edited_one_keeps_its_azure_table() -> None:
+    plan = build_plan(answers(topology=Topology.COLD_STANDBY))
+    assert plan.azure is not None and plan.azure.credential == "default"
+    assert plan.azure.endpoint == "https://management.azure.com"
+    without = load_plan(PLANS / "good.toml")
+    assert without.azure is None
+    assert build_plan(answers_from_plan(without)).azure is None
+    lab = without.model_copy(update={"azure": plan.azure.model_copy(update={"subscription_id": SUB})})
+    assert build_plan(answers_from_plan(lab)).azure == lab.azure
 
 
 def test_hot_standby_mirrors_nothing_and_says_apps_write_to_both() -> None:
