@@ -292,3 +292,9 @@ def test_destroy_removes_what_was_made(azure_lab: AzureLab) -> None:
     status = azure_lab.emulator.status()
     assert not any(b["up"] for b in status.brokers.values()), status.brokers
     assert not any(e["up"] for e in status.edges.values()), status.edges
+    # What provisioning wrote into the plan file is taken out again (the comments stay).
+    after = load_plan(azure_lab.plan_path)
+    assert [c.bootstrap_servers for c in after.clusters.values()] == [[], []]
+    node = after.edge_nodes[0]
+    assert (node.host, node.port) == ("dr-edge-1.kdrlab-dr-ssh.azurehdinsight.net", 22)
+    assert azure_lab.plan_path.read_text().startswith("# The kdrtui lab's Azure plan")

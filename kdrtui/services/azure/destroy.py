@@ -13,9 +13,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from kdrtui.domain.plan_edit import TomlValue
 from kdrtui.domain.runbook import Outcome, Step
+from kdrtui.domain.toml_lines import KeyPath, format_path
+from kdrtui.domain.wizard_plan import edge_host
 from kdrtui.services.azure import bodies
 from kdrtui.services.azure.base import AzureStep
+from kdrtui.services.azure.bootstrap import Bootstrap
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.mirror import make_manager
@@ -175,6 +179,49 @@ class DeleteKind(AzureStep):
         return Outcome.done(f"deleted {len(deleted)}", deleted=deleted)
 
 
+class ForgetEndpoints(AzureStep):
+    """Take out of the plan file what provisioning wrote into it, for the clusters and edge nodes that are
+    gone: each cluster's ``bootstrap_servers`` (empty again) and each edge node's SSH endpoint (back to
+    ``<node>.<cluster>-ssh.azurehdinsight.net:22``, where HDInsight puts it)."""
+
+    key = "plan-file"
+    title = "Clear the deleted endpoints from the plan file"
+
+    async def _edits(self, ctx: ProvisionContext) -> dict[KeyPath, TomlValue]:
+        edits: dict[KeyPath, TomlValue] = {}
+        gone: set[str] = set()
+        for alias, cluster in ctx.hdinsight_clusters():
+            assert cluster.hdinsight is not None
+            name = cluster.hdinsight.name
+            api = ctx.clients.hdinsight.clusters
+            if await self.look(ctx, f"cluster {name}", api.get, cluster.resource_group, name) is not None:
+                continue
+            gone.add(alias)
+            if cluster.bootstrap_servers:
+                edits[("clusters", alias, "bootstrap_servers")] = []
+        for index, node in enumerate(ctx.plan.edge_nodes):
+            hdi = ctx.plan.clusters[node.cluster].hdinsight if node.cluster in ctx.plan.clusters else None
+            if node.cluster not in gone or hdi is None:
+                continue
+            host = edge_host(node.name, hdi.name)
+            if (node.host, node.port) != (host, 22):
+                edits[("edge_nodes", index, "host")] = host
+                edits[("edge_nodes", index, "port")] = 22
+        return edits
+
+    async def describe(self, ctx: ProvisionContext) -> list[str]:
+        return [f"clear {format_path(key)} in {ctx.plan_path.name}" for key in await self._edits(ctx)] or [
+            "nothing to clear (the clusters still exist, or their endpoints are not in the file)"
+        ]
+
+    async def run(self, ctx: ProvisionContext) -> Outcome:
+        edits = await self._edits(ctx)
+        if not edits or not Bootstrap().write_values(ctx, edits):
+            return Outcome.skipped("nothing to clear in the plan file")
+        cleared = sorted({format_path(key) for key in edits})
+        return Outcome.done(f"cleared {', '.join(cleared)} in {ctx.plan_path.name}", cleared=cleared)
+
+
 class Destroy(Provisioning):
     """Destroying what provisioning made (same interface and events as :class:`Provisioning`)."""
 
@@ -190,4 +237,5 @@ class Destroy(Provisioning):
             DeleteKind("vnets", "Delete VNets", made["vnets"]),
             DeleteKind("storage", "Delete storage accounts", made["storage"]),
             DeleteKind("resource-groups", "Delete resource groups kdrtui created", made["resource-groups"]),
+            ForgetEndpoints(),
         ]
