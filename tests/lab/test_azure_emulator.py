@@ -343,6 +343,8 @@ def test_no_secret_is_echoed_stored_or_logged(
     assert PASSWORD not in raw and cluster.name in raw
     for path in (emulator.state_path, emulator.requests_path, emulator.log_file):
         assert PASSWORD not in path.read_text(encoding="utf-8"), path
+    for path in (emulator.state_path, emulator.home / "emulator.secret"):
+        assert path.stat().st_mode & 0o777 == 0o600, path
 
 
 def test_conflicting_put_is_409(cluster: Cluster, clients: Clients) -> None:

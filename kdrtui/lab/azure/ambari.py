@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from kdrtui.domain import azure_names
-from kdrtui.lab.azure.cloud import Cloud, sha256
+from kdrtui.lab.azure.cloud import Cloud
 from kdrtui.lab.azure.state import Record
 from kdrtui.lab.azure.web import ArmError, Request, Response, as_dict
 
@@ -107,13 +107,13 @@ def _cluster(cloud: Cloud, req: Request) -> Record:
         raise AmbariError(
             503, f"The cluster's gateway is not available yet ({record['properties']['clusterState']})"
         )
-    _authenticate(record, req)
+    _authenticate(cloud, record, req)
     if req.method != "GET" and req.header("X-Requested-By") == "":
         raise AmbariError(400, "CSRF protection is turned on. X-Requested-By HTTP header is required.")
     return record
 
 
-def _authenticate(record: Record, req: Request) -> None:
+def _authenticate(cloud: Cloud, record: Record, req: Request) -> None:
     scheme, _, encoded = req.header("Authorization").partition(" ")
     try:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
@@ -123,7 +123,8 @@ def _authenticate(record: Record, req: Request) -> None:
     if (
         scheme.lower() != "basic"
         or user != private["gateway_user"]
-        or not hmac.compare_digest(sha256(password), private["gateway_password_sha256"])
+        # A record saved before the HMAC (only ``gateway_password_sha256``) never authenticates.
+        or not hmac.compare_digest(cloud.password_digest(password), private.get("gateway_password_hmac", ""))
     ):
         raise AmbariError(401, "Authentication required", {"WWW-Authenticate": 'Basic realm="ambari"'})
 

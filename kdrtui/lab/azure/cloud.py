@@ -79,11 +79,6 @@ def _count(value: object, name: str) -> int:
 FAIL_CODE = "ClusterCreationFailed"
 
 
-def sha256(text: str) -> str:
-    """Hex sha256 of ``text`` (how the emulator remembers a password)."""
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 @dataclass
 class Cloud:
     """Everything one emulator process knows and runs."""
@@ -109,6 +104,13 @@ class Cloud:
                     fh.write(secrets.token_bytes(32))
             self._secret = path.read_bytes()
         return self._secret
+
+    def password_digest(self, password: str) -> str:
+        """How the emulator remembers a password: a hex HMAC-SHA256 keyed with the secret.
+
+        Unlike a bare hash, it cannot be brute-forced from ``state.json`` without ``emulator.secret``.
+        """
+        return hmac.new(self.secret(), b"gateway-password\0" + password.encode(), hashlib.sha256).hexdigest()
 
     def storage_key(self, account: str, key_name: str) -> str:
         """A storage account key: derived from the secret, so it is never stored."""

@@ -6,7 +6,7 @@ AzureVMConfiguration -> HdInsightConfiguration -> Running, one state per ``step_
 broker behind it starts at AzureVMConfiguration and the cluster is Running only once that broker
 answers (and the ``slow_cluster_seconds`` it was created with have passed). Secrets in the PUT body
 (gateway and node passwords, SSH keys, storage keys) are dropped; the gateway password is kept as
-its sha256 for Ambari's basic auth.
+an HMAC keyed with the emulator's secret, for Ambari's basic auth.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from kdrtui.domain import azure_names
 from kdrtui.lab.azure import ambari, lro
 from kdrtui.lab.azure.arm import location_of, new_record, require_rg, resource_json, rg_id
-from kdrtui.lab.azure.cloud import FAIL_CODE, Cloud, sha256
+from kdrtui.lab.azure.cloud import FAIL_CODE, Cloud
 from kdrtui.lab.azure.state import Record
 from kdrtui.lab.azure.web import ArmError, Request, Response, as_dict, not_found
 
@@ -186,7 +186,7 @@ def put_cluster(cloud: Cloud, req: Request) -> Response:
         "broker_requested": False,
         "vnet_id": checked["vnet_id"],
         "gateway_user": checked["gateway_user"],
-        "gateway_password_sha256": sha256(checked["password"]),
+        "gateway_password_hmac": cloud.password_digest(checked["password"]),
         "kafka_state": "STARTED",
     }
     cloud.store.put(record)

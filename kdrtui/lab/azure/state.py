@@ -5,9 +5,10 @@ A resource is a record keyed by its ARM id in lower case (ARM ids are case-insen
     {"id": <ARM id as created>, "kind": "cluster", "name": ..., "location": ..., "tags": {...},
      "properties": {<what GET shows>}, "private": {<what only the emulator knows>}, "created": <epoch>}
 
-Secrets are never stored: a gateway password is kept as its sha256, storage keys are derived from
-the emulator's own secret file (``emulator.secret``, 0600) whenever they are asked for.
-The file is rewritten atomically (write, fsync, rename) on every change.
+Secrets are never stored: a gateway password is kept as an HMAC keyed with the emulator's own secret
+file (``emulator.secret``, 0600), and storage keys are derived from that secret whenever they are
+asked for. The file is rewritten atomically (write, fsync, rename) on every change, readable by its
+owner only (0600).
 """
 
 from __future__ import annotations
@@ -87,11 +88,14 @@ class Store:
         return value
 
     def save(self) -> None:
-        """Write ``state.json`` atomically."""
+        """Write ``state.json`` atomically, mode 0600."""
         with self.lock:
             text = json.dumps(self.data, indent=1, sort_keys=True) + "\n"
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # A temp file left by an older emulator keeps its mode through O_CREAT; set it anyway.
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
