@@ -26,9 +26,9 @@ from azure.mgmt.storage import StorageManagementClient
 from confluent_kafka.admin import AdminClient
 
 from kdrtui.lab import jars, process
-from kdrtui.lab.azure.credential import LabCredential
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import SUBSCRIPTION_ID
+from kdrtui.services.azure.credential import StaticTokenCredential
 from tests.conftest import require_java, reserved_port, wait_until
 
 pytestmark = pytest.mark.lab
@@ -73,7 +73,7 @@ def clients(emulator: AzureEmulator) -> Clients:
         "connection_verify": str(emulator.ca_file),
         "polling_interval": 0,
     }
-    cred = LabCredential()
+    cred = StaticTokenCredential()
     return Clients(
         ResourceManagementClient(cred, SUBSCRIPTION_ID, **kw),
         StorageManagementClient(cred, SUBSCRIPTION_ID, **kw),
@@ -279,14 +279,11 @@ def test_unauthenticated_and_versionless_requests_are_refused(emulator: AzureEmu
 
 
 def test_sdk_raises_client_authentication_error_without_token(emulator: AzureEmulator) -> None:
-    class NoToken(LabCredential):
-        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-            from azure.core.credentials import AccessToken
-
-            return AccessToken(" ", 2**31)
-
     client = ResourceManagementClient(
-        NoToken(), SUBSCRIPTION_ID, base_url=emulator.endpoint, connection_verify=str(emulator.ca_file)
+        StaticTokenCredential(" "),
+        SUBSCRIPTION_ID,
+        base_url=emulator.endpoint,
+        connection_verify=str(emulator.ca_file),
     )
     with pytest.raises(ClientAuthenticationError):
         client.resource_groups.get("anything")
@@ -301,7 +298,7 @@ def test_throttling_storm_is_ridden_out(clients: Clients, emulator: AzureEmulato
     assert [r["status"] for r in emulator.requests(before)] == [429] * 3 + [201]
 
     patient = ResourceManagementClient(
-        LabCredential(),
+        StaticTokenCredential(),
         SUBSCRIPTION_ID,
         base_url=emulator.endpoint,
         connection_verify=str(emulator.ca_file),
