@@ -35,6 +35,7 @@ from kdrtui.lab.azure.cloud import DEFAULT_STEP_SECONDS
 from kdrtui.lab.azure.control import read_requests
 from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE, Runtime, power_off
 from kdrtui.lab.ports import LOCALHOST, check_port, port_in_use
+from kdrtui.services.azure.context import LAB_PASSWORD_FILE
 
 DEFAULT_AZURE_PORT = 18443
 AZURE_PORT_ENV = "KDRTUI_LAB_AZURE_PORT"
@@ -105,7 +106,7 @@ class AzureEmulator:
         kafka_version: str | None = None,
         edge_backend: str | None = None,
     ) -> None:
-        self.home = Path(home) if home is not None else settings.lab_dir() / "azure"
+        self.home = Path(home) if home is not None else settings.lab_azure_dir()
         saved = self._saved()
         env_port = os.environ.get(AZURE_PORT_ENV, "")
         self.port = int(
@@ -139,7 +140,7 @@ class AzureEmulator:
     @property
     def login_password_file(self) -> Path:
         """The lab's cluster login password (0600)."""
-        return self.home / "login-password"
+        return self.home / LAB_PASSWORD_FILE
 
     @property
     def requests_path(self) -> Path:
