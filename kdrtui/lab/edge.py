@@ -102,7 +102,7 @@ class EdgeStatus:
         }
 
 
-def _write_private(path: Path, data: bytes | str, mode: int = 0o600) -> None:
+def write_private(path: Path, data: bytes | str, mode: int = 0o600) -> None:
     """Write a file readable by its owner only, atomically."""
     raw = data.encode() if isinstance(data, str) else data
     tmp = path.with_name(path.name + ".tmp")
@@ -200,7 +200,7 @@ class LabEdgeNode:
             if path.exists() and path.with_suffix(".pub").exists():
                 continue
             key = asyncssh.generate_private_key("ssh-ed25519", comment=comment)
-            _write_private(path, key.export_private_key("openssh"))
+            write_private(path, key.export_private_key("openssh"))
             path.with_suffix(".pub").write_bytes(key.export_public_key("openssh"))
 
     def host_public_key_line(self) -> str:
@@ -211,8 +211,8 @@ class LabEdgeNode:
         """Keys, authorized_keys, known_hosts, sshd_config, kafka/libs and work/: ready to start."""
         self.ensure_keys()
         client_pub = " ".join(self.client_key.with_suffix(".pub").read_text().split()[:2])
-        _write_private(self.authorized_keys, f"{client_pub} kdrtui-lab\n")
-        _write_private(self.known_hosts, f"[{LOCALHOST}]:{self.port} {self.host_public_key_line()}\n")
+        write_private(self.authorized_keys, f"{client_pub} kdrtui-lab\n")
+        write_private(self.known_hosts, f"[{LOCALHOST}]:{self.port} {self.host_public_key_line()}\n")
         self.sshd_config.write_text(self.render_sshd_config(), encoding="utf-8")
         self.kafka_home.mkdir(exist_ok=True)
         libs = self.kafka_home / "libs"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kdrtui.lab.edge import write_private
+
 
 def ensure_certificates(home: Path) -> tuple[Path, Path]:
     """Make ``ca.pem`` and ``server.pem`` (key + chain, 0600) once; return their paths.
@@ -19,12 +21,8 @@ def ensure_certificates(home: Path) -> tuple[Path, Path]:
     home.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="kdrtui lab Azure emulator")
     cert = ca.issue_cert("127.0.0.1", "localhost")
-    tmp = server_file.with_name("server.pem.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(cert.private_key_and_cert_chain_pem.bytes())
     ca_tmp = ca_file.with_name("ca.pem.tmp")
     ca.cert_pem.write_to_path(str(ca_tmp))
-    os.replace(tmp, server_file)
+    write_private(server_file, cert.private_key_and_cert_chain_pem.bytes())
     os.replace(ca_tmp, ca_file)
     return ca_file, server_file

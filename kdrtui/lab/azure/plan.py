@@ -10,7 +10,6 @@ application on ``dr``; its SSH host key is generated here, before the node exist
 from __future__ import annotations
 
 import getpass
-import os
 import secrets
 import tomllib
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import Any
 
 import tomli_w
 
+from kdrtui.domain.plan import write_plan_text
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterSpec
-from kdrtui.lab.edge import _write_private
+from kdrtui.lab.edge import write_private
 from kdrtui.lab.lab import DR, PRIMARY, SITES, render_plan
 from kdrtui.lab.ports import LOCALHOST
 
@@ -69,7 +69,7 @@ def prepare_edge_keys(home: Path, edge_port: int, kafka_version: str) -> Path:
         name=EDGE_NAME,
     )
     node.ensure_keys()
-    _write_private(node.known_hosts, f"[{LOCALHOST}]:{edge_port} {node.host_public_key_line()}\n")
+    write_private(node.known_hosts, f"[{LOCALHOST}]:{edge_port} {node.host_public_key_line()}\n")
     return node.known_hosts
 
 
@@ -77,7 +77,7 @@ def ensure_login_password(path: Path) -> Path:
     """The lab's cluster login password file (0600), made once; HDInsight's rules hold for it."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_private(path, f"Kdr-{secrets.token_hex(8)}-Lab9\n")
+        write_private(path, f"Kdr-{secrets.token_hex(8)}-Lab9\n")
     return path
 
 
@@ -168,7 +168,6 @@ def keep_provisioned(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 
 def write(path: Path, data: dict[str, Any]) -> Path:
     """Write the plan as TOML atomically, keeping what provisioning wrote into it; return ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = keep_provisioned(path, data)
     text = (
         "# The kdrtui lab's Azure plan, written by `kdrtui lab up --azure`. Rewritten on every up,\n"
@@ -176,7 +175,5 @@ def write(path: Path, data: dict[str, Any]) -> Path:
         "# Provision it with: kdrtui provision --plan lab-azure\n"
     )
     text += tomli_w.dumps(data)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_plan_text(text, path)
     return path
