@@ -14,6 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from kdrtui.lab.azure.cloud import Faults
+from kdrtui.lab.azure.state import resource_summary
 from kdrtui.lab.azure.web import ArmError, Request, Response
 
 if TYPE_CHECKING:
@@ -38,19 +39,7 @@ def read_requests(path: os.PathLike[str] | str) -> list[dict[str, Any]]:
 def summary(server: EmulatorServer) -> list[dict[str, Any]]:
     """Every resource: kind, name, id and its states."""
     with server.cloud.store.lock:
-        return [
-            {
-                "kind": r["kind"],
-                "name": r["name"],
-                "id": r["id"],
-                **{
-                    k: r["properties"][k]
-                    for k in ("provisioningState", "clusterState", "applicationState", "peeringState")
-                    if k in r["properties"]
-                },
-            }
-            for r in server.cloud.store.resources.values()
-        ]
+        return [resource_summary(r) for r in server.cloud.store.resources.values()]
 
 
 def handle(server: EmulatorServer, req: Request) -> Response:

@@ -34,6 +34,7 @@ from kdrtui.lab.azure.certs import ensure_certificates
 from kdrtui.lab.azure.cloud import DEFAULT_STEP_SECONDS
 from kdrtui.lab.azure.control import read_requests
 from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE, Runtime, power_off
+from kdrtui.lab.azure.state import resource_summary
 from kdrtui.lab.ports import LOCALHOST, check_port, port_in_use
 from kdrtui.services.azure.context import LAB_PASSWORD_FILE
 
@@ -359,10 +360,7 @@ class AzureEmulator:
                 saved = json.loads(self.state_path.read_text(encoding="utf-8"))["resources"].values()
             except (OSError, ValueError, KeyError):
                 saved = []
-            resources = [{"kind": r["kind"], "name": r["name"], "id": r["id"], **{
-                k: v for k, v in r["properties"].items()
-                if k in ("provisioningState", "clusterState", "applicationState", "peeringState")
-            }} for r in saved]  # fmt: skip
+            resources = [resource_summary(r) for r in saved]
         runtime = self._runtime()
         brokers, edges = {}, {}
         for home in sorted((self.home / "clusters").glob("*")):

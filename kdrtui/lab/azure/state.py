@@ -26,6 +26,16 @@ Record = dict[str, Any]
 KINDS = ("application", "cluster", "peering", "vnet", "storage", "resource_group")
 
 
+#: The states a resource summary shows, those of its ``properties`` it has.
+SUMMARY_STATES = ("provisioningState", "clusterState", "applicationState", "peeringState")
+
+
+def resource_summary(record: Record) -> dict[str, Any]:
+    """A resource's kind, name and id, and its states (``GET /_emulator/resources``, ``lab status``)."""
+    states = {k: record["properties"][k] for k in SUMMARY_STATES if k in record["properties"]}
+    return {"kind": record["kind"], "name": record["name"], "id": record["id"], **states}
+
+
 def _empty() -> dict[str, Any]:
     return {"resources": {}, "operations": {}, "ambari_requests": {}, "next_request_id": 1}
 
