@@ -31,11 +31,6 @@ def cluster_id(req: Request) -> str:
     return f"{rg_id(req)}/providers/Microsoft.HDInsight/clusters/{req.params['cluster']}"
 
 
-def _ci(mapping: dict[str, Any], key: str) -> Any:
-    """``mapping[key]`` matched case-insensitively (HDInsight keys like ``Kafka`` vary in case)."""
-    return next((v for k, v in mapping.items() if k.lower() == key.lower()), None)
-
-
 def _public_roles(roles: list[Any]) -> list[dict[str, Any]]:
     """The compute profile's roles without passwords or SSH keys."""
     public = []
@@ -145,7 +140,7 @@ def put_cluster(cloud: Cloud, req: Request) -> Response:
         if state == "Succeeded":
             op = lro.new_operation(cloud.store, arm_id, "create", gate="create")
             cloud.store.save()
-            return Response(200, cluster_json(cloud, existing), lro.operation_headers(req, op))
+            return Response(200, resource_json(existing), lro.operation_headers(req, op))
     record = existing or new_record("cluster", arm_id, req.params["cluster"], location, body)
     name = record["name"]
     kind = str(definition.get("kind", "")).lower()
@@ -193,12 +188,7 @@ def put_cluster(cloud: Cloud, req: Request) -> Response:
     ambari.initial_configs(cloud, record)
     op = lro.new_operation(cloud.store, arm_id, "create", gate="create")
     cloud.store.save()
-    return Response(200, cluster_json(cloud, record), lro.operation_headers(req, op))
-
-
-def cluster_json(cloud: Cloud, record: Record) -> dict[str, Any]:
-    """A cluster as GET shows it (never a secret)."""
-    return resource_json(record)
+    return Response(200, resource_json(record), lro.operation_headers(req, op))
 
 
 def get_cluster(cloud: Cloud, req: Request) -> Response:
@@ -207,7 +197,7 @@ def get_cluster(cloud: Cloud, req: Request) -> Response:
     record = cloud.store.get(cluster_id(req))
     if record is None:
         raise not_found("cluster", req.params["cluster"])
-    return Response(200, cluster_json(cloud, record))
+    return Response(200, resource_json(record))
 
 
 def begin_cluster_delete(cloud: Cloud, record: Record) -> None:
