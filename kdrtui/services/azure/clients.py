@@ -109,6 +109,12 @@ class AzureClients:
         """``azure.mgmt.hdinsight.HDInsightManagementClient``."""
         return self._client("hdinsight")
 
+    def warm(self) -> None:
+        """Build the credential and the four clients now (blocking: imports the SDKs; call it in a thread,
+        so the steps' first look does not import an SDK on the event loop)."""
+        for name in ("resource", "storage", "network", "hdinsight"):
+            self._client(name)
+
     def close(self) -> None:
         """Close every client built (their HTTP sessions)."""
         with self._lock:

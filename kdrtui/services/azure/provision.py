@@ -144,6 +144,7 @@ class Provisioning:
 
     async def dry_run(self) -> list[tuple[Step[ProvisionContext], list[str]]]:
         """What every step would do now (reads Azure, writes nothing, no journal)."""
+        await asyncio.to_thread(self.clients.warm)
         self.ctx.loop = asyncio.get_running_loop()
         runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, _NoJournal(), self._emit)
         try:
@@ -158,6 +159,7 @@ class Provisioning:
             ProvisionRefused: ``resume`` with nothing to resume, or a fresh provisioning while one is
                 unfinished (a destroy resumes an unfinished destroy by itself).
         """
+        await asyncio.to_thread(self.clients.warm)
         pending = self.interrupted()
         if resume and pending is None:
             raise ProvisionRefused(f"nothing to resume: no interrupted {self.operation} journal")

@@ -99,7 +99,7 @@ class ProvisioningUnavailable(Exception):
 def azure_provisioning_factory(
     plan: Plan, plan_path: Path | None, on_event: EventSink, ask_host_key: HostKeyQuestion
 ) -> ProvisioningService:
-    """The real provisioner, imported now (the Azure SDKs load with it).
+    """The real provisioner, imported now (its Azure SDKs load in a thread when it first runs: ``warm``).
 
     Raises:
         ProvisioningUnavailable: the provisioner cannot be imported, the plan was not read from a file, or
