@@ -36,7 +36,7 @@ class Bootstrap(AzureStep):
         servers: dict[str, list[str]] = {}
         for alias, cluster in ctx.hdinsight_clusters():
             assert cluster.hdinsight is not None
-            ambari = await ambari_for(ctx, alias, cluster)
+            ambari = await ambari_for(self, ctx, alias, cluster)
             try:
                 hosts = await ctx.call(ambari.broker_hosts)
                 port = listener_port(

@@ -180,8 +180,9 @@ class Clusters(AzureStep):
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for _alias, cluster in ctx.hdinsight_clusters():
             assert cluster.hdinsight is not None
-            found = await ctx.call(
-                get_or_none,
+            found = await self.look(
+                ctx,
+                f"cluster {cluster.hdinsight.name}",
                 ctx.clients.hdinsight.clusters.get,
                 cluster.resource_group,
                 cluster.hdinsight.name,
@@ -280,8 +281,8 @@ class EdgeNodes(AzureStep):
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for node in ctx.edge_nodes():
             group, name = self._where(ctx, node)
-            found = await ctx.call(
-                get_or_none, ctx.clients.hdinsight.applications.get, group, name, node.name
+            found = await self.look(
+                ctx, f"edge node {node.name}", ctx.clients.hdinsight.applications.get, group, name, node.name
             )
             if found is None or application_state(found) != "Running":
                 return f"edge node {node.name} is {application_state(found) if found else 'gone'}"

@@ -55,13 +55,14 @@ def kafka_changes(
     return new_env, new_broker, port
 
 
-async def ambari_for(ctx: ProvisionContext, alias: str, cluster: Cluster) -> AmbariClient:
-    """An Ambari client for a provisioned cluster (its HTTPS endpoint from the cluster's GET)."""
-    from kdrtui.services.azure.clients import get_or_none
-
+async def ambari_for(step: AzureStep, ctx: ProvisionContext, alias: str, cluster: Cluster) -> AmbariClient:
+    """An Ambari client for a provisioned cluster (its HTTPS endpoint from the cluster's GET, which
+    ``step`` makes: an Azure error ends it as ``cluster NAME: CODE: message``)."""
     hdi = cluster.hdinsight
     assert hdi is not None
-    body = await ctx.call(get_or_none, ctx.clients.hdinsight.clusters.get, cluster.resource_group, hdi.name)
+    body = await step.look(
+        ctx, f"cluster {hdi.name}", ctx.clients.hdinsight.clusters.get, cluster.resource_group, hdi.name
+    )
     if body is None:
         raise StepFailed(f"cluster {hdi.name} does not exist")
     return AmbariClient(ambari_base(body, hdi.name), ctx.password(alias), verify=ctx.clients.verify)
@@ -110,7 +111,7 @@ class KafkaSettings(AzureStep):
         async def one(alias: str, cluster: Cluster) -> dict[str, Any]:
             assert cluster.hdinsight is not None
             resource = f"Kafka on {cluster.hdinsight.name}"
-            ambari = await ambari_for(ctx, alias, cluster)
+            ambari = await ambari_for(self, ctx, alias, cluster)
 
             def say(state: str, fraction: float) -> None:
                 ctx.progress(self, resource, "running", state, fraction)

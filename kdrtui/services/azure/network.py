@@ -84,7 +84,10 @@ class ResourceGroups(AzureStep):
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for group, _region in resource_groups(ctx):
-            if not await ctx.call(ctx.clients.resource.resource_groups.check_existence, group):
+            exists = await self.arm(
+                ctx, f"resource group {group}", ctx.clients.resource.resource_groups.check_existence, group
+            )
+            if not exists:
                 return f"resource group {group} is gone"
         return None
 
@@ -156,15 +159,7 @@ class StorageAccounts(AzureStep):
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for _alias, cluster in ctx.hdinsight_clusters():
             assert cluster.hdinsight is not None and cluster.resource_group is not None
-            if (
-                await ctx.call(
-                    get_or_none,
-                    ctx.clients.storage.storage_accounts.get_properties,
-                    cluster.resource_group,
-                    cluster.hdinsight.storage_account,
-                )
-                is None
-            ):
+            if await self._get(ctx, cluster.resource_group, cluster.hdinsight.storage_account) is None:
                 return f"storage account {cluster.hdinsight.storage_account} is gone"
         return None
 
@@ -230,8 +225,9 @@ class VirtualNetworks(AzureStep):
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for cluster in vnets(ctx):
-            found = await ctx.call(
-                get_or_none,
+            found = await self.look(
+                ctx,
+                f"VNet {cluster.vnet_name}",
                 ctx.clients.network.virtual_networks.get,
                 cluster.resource_group,
                 cluster.vnet_name,
@@ -323,8 +319,9 @@ class Peering(AzureStep):
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for local, remote in peerings(ctx):
             name = bodies.peering_name(str(local.vnet_name), str(remote.vnet_name))
-            found = await ctx.call(
-                get_or_none,
+            found = await self.look(
+                ctx,
+                f"peering {name}",
                 ctx.clients.network.virtual_network_peerings.get,
                 local.resource_group,
                 local.vnet_name,
