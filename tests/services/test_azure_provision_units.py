@@ -409,3 +409,37 @@ def test_waiting_on_a_resource_shows_an_exhausted_retry_as_code_and_message() ->
         )
     assert failed.value.summary == "cluster c: TooManyRequests: Rate limit exceeded."
     assert said == [("failed", "TooManyRequests: Rate limit exceeded.")]
+
+
+def test_destroy_says_why_mirrormaker_could_not_be_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from kdrtui.services.azure import destroy
+    from kdrtui.services.ssh import SshError
+
+    class Manager:
+        async def select(self) -> list[Any]:
+            node = SimpleNamespace(name="dr-edge")
+            return [SimpleNamespace(name="hangs", node=node), SimpleNamespace(name="refused", node=node)]
+
+        async def stop(self, dep: Any, _say: Any) -> None:
+            if dep.name == "hangs":
+                await asyncio.sleep(10)
+            raise SshError("connection refused\nby dr-edge:22")
+
+        async def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(destroy, "STOP_TIMEOUT_S", 0.05)
+    plan = parse_plan(PLAN)
+    ctx = ProvisionContext(
+        plan, tmp_path / "plan.toml", AzureClients(plan), manager_factory=lambda _p: Manager()
+    )
+    outcome = asyncio.run(destroy.StopMirrorMaker().run(ctx))
+    assert outcome.facts["problems"] == [
+        "MirrorMaker hangs on dr-edge: timed out after 0.05 s",
+        "MirrorMaker refused on dr-edge: connection refused",
+    ]

@@ -41,6 +41,8 @@ async def wait_poller(
     Raises:
         StepFailed: the operation failed (``CODE: message`` from ARM).
     """
+    from azure.core.exceptions import AzureError
+
     deadline = time.monotonic() + TIMEOUT_S
     last = ""
     try:
@@ -48,7 +50,7 @@ async def wait_poller(
             if watch is not None:
                 try:
                     state, fraction = await ctx.call(watch)
-                except Exception:  # a failed look is not a failed operation: the poller decides
+                except AzureError:  # a failed look is not a failed operation: the poller decides
                     state, fraction = last, None
                 if state != last:
                     ctx.progress(step, resource, "running", state, fraction or 0.0)
