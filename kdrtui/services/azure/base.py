@@ -34,6 +34,11 @@ class AzureStep(Step[ProvisionContext]):
         return await self.arm(ctx, resource, get_or_none, call, *args)
 
 
+def failure_text(exc: BaseException) -> str:
+    """One line for a failure among steps run at once (``asyncio.gather(..., return_exceptions=True)``)."""
+    return exc.summary if isinstance(exc, StepFailed) else arm_error_text(exc)
+
+
 class Ledger:
     """What a step created and what it found already there (JSON-able, for the journal)."""
 

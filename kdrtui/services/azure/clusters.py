@@ -8,8 +8,7 @@ from typing import Any
 from kdrtui.domain.plan import Cluster, EdgeNode
 from kdrtui.domain.runbook import Outcome, StepFailed
 from kdrtui.services.azure import bodies
-from kdrtui.services.azure.arm_errors import arm_error_text
-from kdrtui.services.azure.base import AzureStep, Ledger
+from kdrtui.services.azure.base import AzureStep, Ledger, failure_text
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.waiting import provisioning_state, settled_state, wait_poller, wait_until_settled
@@ -99,7 +98,7 @@ class Clusters(AzureStep):
         for (_alias, cluster), result in zip(ctx.hdinsight_clusters(), results, strict=True):
             assert cluster.hdinsight is not None
             if isinstance(result, BaseException):
-                failures.append(result.summary if isinstance(result, StepFailed) else arm_error_text(result))
+                failures.append(failure_text(result))
                 continue
             created, state = result
             ledger.add(created, str(cluster.resource_group), cluster.hdinsight.name)

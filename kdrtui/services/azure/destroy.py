@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from kdrtui.domain.plan_edit import TomlValue
-from kdrtui.domain.runbook import Outcome, Step
+from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.domain.toml_lines import KeyPath, format_path
 from kdrtui.domain.wizard_plan import edge_host
 from kdrtui.services.azure import bodies
-from kdrtui.services.azure.base import AzureStep
+from kdrtui.services.azure.base import AzureStep, failure_text
 from kdrtui.services.azure.bootstrap import Bootstrap
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
@@ -185,11 +185,15 @@ class DeleteKind(AzureStep):
             return True
 
         targets = await self.targets(ctx)
+        results: list[bool | BaseException]
         if self.parallel:
-            results = list(await asyncio.gather(*(one(ids) for ids in targets)))
+            results = list(await asyncio.gather(*(one(ids) for ids in targets), return_exceptions=True))
         else:
             results = [await one(ids) for ids in targets]
-        deleted = [ids for ids, gone in zip(targets, results, strict=True) if gone]
+        deleted = [ids for ids, gone in zip(targets, results, strict=True) if gone is True]
+        failures = [failure_text(result) for result in results if isinstance(result, BaseException)]
+        if failures:
+            raise StepFailed("; ".join(failures), deleted=deleted)
         if not deleted:
             return Outcome.skipped("nothing to delete", deleted=[])
         return Outcome.done(f"deleted {len(deleted)}", deleted=deleted)

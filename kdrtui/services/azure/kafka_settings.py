@@ -15,7 +15,7 @@ from typing import Any
 from kdrtui.domain.plan import Cluster
 from kdrtui.domain.runbook import Outcome, StepFailed
 from kdrtui.services.azure.ambari import KAFKA_BROKER, KAFKA_ENV, AmbariClient, AmbariError, ambari_base
-from kdrtui.services.azure.base import AzureStep
+from kdrtui.services.azure.base import AzureStep, failure_text
 from kdrtui.services.azure.context import ProvisionContext
 
 MARKER = "# kdrtui: advertise the broker's IP address"
@@ -133,8 +133,18 @@ class KafkaSettings(AzureStep):
             return result
 
         clusters = ctx.hdinsight_clusters()
-        results = await asyncio.gather(*(one(alias, cluster) for alias, cluster in clusters))
-        by_cluster = {alias: result for (alias, _c), result in zip(clusters, results, strict=True)}
+        results = await asyncio.gather(
+            *(one(alias, cluster) for alias, cluster in clusters), return_exceptions=True
+        )
+        failures: list[str] = []
+        by_cluster: dict[str, dict[str, Any]] = {}
+        for (alias, _cluster), result in zip(clusters, results, strict=True):
+            if isinstance(result, BaseException):
+                failures.append(failure_text(result))
+            else:
+                by_cluster[alias] = result
+        if failures:
+            raise StepFailed("; ".join(failures), clusters=by_cluster)
         restarted = [alias for alias, r in by_cluster.items() if r["restarted"]]
         if not restarted:
             return Outcome.skipped("already set everywhere: no restart", clusters=by_cluster)

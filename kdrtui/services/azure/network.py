@@ -8,7 +8,7 @@ from typing import Any
 from kdrtui.domain.plan import Cluster
 from kdrtui.domain.runbook import Outcome, StepFailed
 from kdrtui.services.azure import bodies
-from kdrtui.services.azure.base import AzureStep, Ledger
+from kdrtui.services.azure.base import AzureStep, Ledger, failure_text
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.waiting import (
@@ -311,7 +311,12 @@ class Peering(AzureStep):
             )
             ctx.progress(self, f"peering {name}", "done", "Connected")
 
-        await asyncio.gather(*(connected(local, name) for local, name in made))
+        results = await asyncio.gather(
+            *(connected(local, name) for local, name in made), return_exceptions=True
+        )
+        failures = [failure_text(result) for result in results if isinstance(result, BaseException)]
+        if failures:
+            raise StepFailed("; ".join(failures), **ledger.facts())
         if not made:
             return Outcome.skipped("one VNet only: nothing to peer", **ledger.facts())
         return ledger.outcome("peering(s)", "; all Connected")
