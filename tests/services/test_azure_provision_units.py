@@ -368,7 +368,7 @@ def test_last_completed_is_the_newest_provisioning_unless_destroyed_since(tmp_pa
 def test_bootstrap_writes_only_when_a_value_changes(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from kdrtui.services.azure.bootstrap import Bootstrap
+    from kdrtui.services.azure.bootstrap import write_values
 
     path = tmp_path / "plan.toml"
     # What `lab up --azure` writes (tomli_w): the same values, as a multi-line array.
@@ -376,10 +376,10 @@ def test_bootstrap_writes_only_when_a_value_changes(tmp_path: Path) -> None:
     before = path.read_text()
     ctx = SimpleNamespace(plan_path=path, plan=parse_plan(before))
     same = {("clusters", "primary", "bootstrap_servers"): ["10.0.0.4:9092"]}
-    assert Bootstrap().write_values(ctx, same) is False  # type: ignore[arg-type]
+    assert write_values(ctx, same) is False  # type: ignore[arg-type]
     assert path.read_text() == before, "the same values in another layout: the file is not rewritten"
     other = {("clusters", "primary", "bootstrap_servers"): ["10.0.0.9:9092"]}
-    assert Bootstrap().write_values(ctx, other) is True  # type: ignore[arg-type]
+    assert write_values(ctx, other) is True  # type: ignore[arg-type]
     assert parse_plan(path.read_text()).cluster("primary").bootstrap_servers == ["10.0.0.9:9092"]
 
 

@@ -73,7 +73,7 @@ class Bootstrap(AzureStep):
             edits[("edge_nodes", index, "host")] = host
             edits[("edge_nodes", index, "port")] = port
             ctx.progress(self, f"edge node {node.name}", "done", f"ssh {host}:{port}", 1.0)
-        written = self.write_values(ctx, edits)
+        written = await ctx.call(write_values, ctx, edits)
         what = "wrote" if written else "already had"
         outcome = Outcome.done if written else Outcome.skipped
         return outcome(
@@ -83,29 +83,11 @@ class Bootstrap(AzureStep):
             written=written,
         )
 
-    def write_values(self, ctx: ProvisionContext, edits: dict[KeyPath, TomlValue]) -> bool:
-        """Set ``edits`` in the plan file (kept as it is when its values are already those); whether
-        the file changed. ``ctx.plan`` becomes the plan as written."""
-        text = ctx.plan_path.read_text(encoding="utf-8")
-        try:
-            new_text = set_values(text, edits)
-            plan = parse_plan(new_text, str(ctx.plan_path))
-        except PlanEditError as exc:
-            raise StepFailed(f"cannot edit {ctx.plan_path}: {exc}") from exc
-        except PlanInvalid as exc:
-            raise StepFailed(f"the edited plan would not validate (file left unchanged): {exc}") from exc
-        # Same values, other layout (a one-line array for a multi-line one): nothing to write.
-        changed = new_text != text and plan != _parsed_or_none(text, str(ctx.plan_path))
-        if changed:
-            write_plan_text(new_text, ctx.plan_path)
-        ctx.plan = plan
-        return changed
-
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        try:
-            from kdrtui.domain.plan import load_plan
+        from kdrtui.domain.plan import load_plan
 
-            plan = load_plan(ctx.plan_path)
+        try:
+            plan = await ctx.call(load_plan, ctx.plan_path)
         except PlanInvalid as exc:
             return str(exc)
         for alias, servers in (facts.get("bootstrap") or {}).items():
@@ -117,6 +99,26 @@ class Bootstrap(AzureStep):
                 return f"edge node {node.name}'s endpoint changed in the plan file"
         ctx.plan = plan
         return None
+
+
+def write_values(ctx: ProvisionContext, edits: dict[KeyPath, TomlValue]) -> bool:
+    """Set ``edits`` in the plan file (kept as it is when its values are already those); whether the file
+    changed. ``ctx.plan`` becomes the plan as written. Blocking (reads, parses, writes with fsync): call it
+    through ``ctx.call``."""
+    text = ctx.plan_path.read_text(encoding="utf-8")
+    try:
+        new_text = set_values(text, edits)
+        plan = parse_plan(new_text, str(ctx.plan_path))
+    except PlanEditError as exc:
+        raise StepFailed(f"cannot edit {ctx.plan_path}: {exc}") from exc
+    except PlanInvalid as exc:
+        raise StepFailed(f"the edited plan would not validate (file left unchanged): {exc}") from exc
+    # Same values, other layout (a one-line array for a multi-line one): nothing to write.
+    changed = new_text != text and plan != _parsed_or_none(text, str(ctx.plan_path))
+    if changed:
+        write_plan_text(new_text, ctx.plan_path)
+    ctx.plan = plan
+    return changed
 
 
 def _parsed_or_none(text: str, path: str) -> Plan | None:

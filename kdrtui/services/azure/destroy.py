@@ -19,7 +19,7 @@ from kdrtui.domain.toml_lines import KeyPath, format_path
 from kdrtui.domain.wizard_plan import edge_host
 from kdrtui.services.azure import bodies
 from kdrtui.services.azure.base import AzureStep, failure_text
-from kdrtui.services.azure.bootstrap import Bootstrap
+from kdrtui.services.azure.bootstrap import write_values
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.mirror import make_manager
@@ -236,7 +236,7 @@ class ForgetEndpoints(AzureStep):
 
     async def run(self, ctx: ProvisionContext) -> Outcome:
         edits = await self._edits(ctx)
-        if not edits or not Bootstrap().write_values(ctx, edits):
+        if not edits or not await ctx.call(write_values, ctx, edits):
             return Outcome.skipped("nothing to clear in the plan file")
         cleared = sorted({format_path(key) for key in edits})
         return Outcome.done(f"cleared {', '.join(cleared)} in {ctx.plan_path.name}", cleared=cleared)

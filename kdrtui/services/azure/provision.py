@@ -160,7 +160,7 @@ class Provisioning:
                 unfinished (a destroy resumes an unfinished destroy by itself).
         """
         await asyncio.to_thread(self.clients.warm)
-        pending = self.interrupted()
+        pending = await asyncio.to_thread(self.interrupted)
         if resume and pending is None:
             raise ProvisionRefused(f"nothing to resume: no interrupted {self.operation} journal")
         if not resume and pending is not None:
@@ -170,20 +170,24 @@ class Provisioning:
                     f"`kdrtui {self.operation} --resume`"
                 )
             resume = True  # a destroy simply goes on where the last one stopped
-        journal = pending if resume and pending is not None else self.store.new_journal(self.operation)
+        if resume and pending is not None:
+            journal = pending
+        else:
+            journal = await asyncio.to_thread(self.store.new_journal, self.operation)
         self.ctx.loop = asyncio.get_running_loop()
         self.runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, journal, self._emit)
         if self._abort:
             self.runner.request_abort()
         action = f"{self.operation}{' --resume' if resume else ''}"
-        self.store.audit(action, self.plan.plan.name, "started", journal=str(journal.path))
+        name, where = self.plan.plan.name, str(journal.path)
+        await asyncio.to_thread(self.store.audit, action, name, "started", journal=where)
         outcome = "error"
         try:
             result = await self.runner.run(resume=resume)
             outcome = result.outcome
         finally:
             await asyncio.to_thread(self.clients.close)
-            self.store.audit(action, self.plan.plan.name, outcome, journal=str(journal.path))
+            await asyncio.to_thread(self.store.audit, action, name, outcome, journal=where)
         return result
 
     def request_abort(self) -> None:
