@@ -417,7 +417,7 @@ def test_destroy_says_why_mirrormaker_could_not_be_stopped(
     import asyncio
     from types import SimpleNamespace
 
-    from kdrtui.services.azure import destroy
+    from kdrtui.services.azure import mirror
     from kdrtui.services.ssh import SshError
 
     class Manager:
@@ -433,12 +433,12 @@ def test_destroy_says_why_mirrormaker_could_not_be_stopped(
         async def close(self) -> None:
             pass
 
-    monkeypatch.setattr(destroy, "STOP_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(mirror, "STOP_TIMEOUT_S", 0.05)
     plan = parse_plan(PLAN)
     ctx = ProvisionContext(
         plan, tmp_path / "plan.toml", AzureClients(plan), manager_factory=lambda _p: Manager()
     )
-    outcome = asyncio.run(destroy.StopMirrorMaker().run(ctx))
+    outcome = asyncio.run(mirror.StopMirrorMaker().run(ctx))
     assert outcome.facts["problems"] == [
         "MirrorMaker hangs on dr-edge: timed out after 0.05 s",
         "MirrorMaker refused on dr-edge: connection refused",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from kdrtui.domain.plan_edit import TomlValue
@@ -21,13 +22,63 @@ from kdrtui.services.azure import bodies
 from kdrtui.services.azure.base import AzureStep, failure_text
 from kdrtui.services.azure.bootstrap import write_values
 from kdrtui.services.azure.clients import get_or_none
+from kdrtui.services.azure.clusters import Clusters, EdgeNodes
 from kdrtui.services.azure.context import ProvisionContext
-from kdrtui.services.azure.mirror import make_manager
+from kdrtui.services.azure.mirror import StopMirrorMaker
+from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
 from kdrtui.services.azure.provision import DESTROY, PROVISION, Provisioning
 from kdrtui.services.azure.waiting import wait_poller
 from kdrtui.services.runbook.store import RunbookStore
 
-KINDS = ("edge-nodes", "clusters", "peering", "vnets", "storage", "resource-groups")
+
+@dataclass(frozen=True)
+class Deletable:
+    """How destroy finds and deletes one kind of resource: ``ctx.clients.<client>.<operations>``'s ``get``
+    (called with the ids its provisioning step recorded) and ``delete``."""
+
+    noun: str
+    client: str
+    operations: str
+    get: str
+    delete: str
+    title: str
+    parallel: bool = False
+
+
+DELETABLE: dict[str, Deletable] = {
+    EdgeNodes.key: Deletable(
+        "edge node", "hdinsight", "applications", "get", "begin_delete", "Delete edge nodes"
+    ),
+    Clusters.key: Deletable(
+        "cluster", "hdinsight", "clusters", "get", "begin_delete", "Delete clusters (in parallel)", True
+    ),
+    Peering.key: Deletable(
+        "peering", "network", "virtual_network_peerings", "get", "begin_delete", "Delete VNet peerings"
+    ),
+    VirtualNetworks.key: Deletable(
+        "VNet", "network", "virtual_networks", "get", "begin_delete", "Delete VNets"
+    ),
+    StorageAccounts.key: Deletable(
+        "storage account",
+        "storage",
+        "storage_accounts",
+        "get_properties",
+        "delete",
+        "Delete storage accounts",
+    ),
+    # check_existence answers a bool, not a body: the one kind whose "get" is read differently.
+    ResourceGroups.key: Deletable(
+        "resource group",
+        "resource",
+        "resource_groups",
+        "check_existence",
+        "begin_delete",
+        "Delete resource groups kdrtui created",
+    ),
+}
+"""Provisioning step key -> how to delete what it created, in the order destroy deletes them."""
+
+KINDS = tuple(DELETABLE)
 
 
 def made_by_kdrtui(store: RunbookStore) -> dict[str, list[list[str]]]:
@@ -42,53 +93,6 @@ def made_by_kdrtui(store: RunbookStore) -> dict[str, list[list[str]]]:
     return made
 
 
-STOP_TIMEOUT_S = 90
-"""Longest wait for MirrorMaker to stop on one edge node before destroy goes on without it."""
-
-
-def _problem_text(exc: BaseException) -> str:
-    """One line for why MirrorMaker could not be stopped (a timeout has no text of its own)."""
-    if isinstance(exc, TimeoutError):
-        return f"timed out after {STOP_TIMEOUT_S} s"
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-class StopMirrorMaker(AzureStep):
-    key = "stop-mirrormaker"
-    title = "Stop MirrorMaker (best effort)"
-
-    async def describe(self, ctx: ProvisionContext) -> list[str]:
-        return ["stop MirrorMaker on the edge nodes, if they answer"] if ctx.plan.flows else ["no flows"]
-
-    async def run(self, ctx: ProvisionContext) -> Outcome:
-        from kdrtui.services.mirrormaker.manager import MirrorMakerError
-        from kdrtui.services.ssh import SshError
-
-        if not ctx.plan.flows:
-            return Outcome.skipped("no flows in the plan")
-        unreachable = (MirrorMakerError, SshError, OSError, TimeoutError)
-        stopped: list[str] = []
-        problems: list[str] = []
-        manager = make_manager(ctx, ctx.plan)
-        try:
-            for dep in await manager.select():
-                resource = f"MirrorMaker {dep.name} on {dep.node.name}"
-                try:
-                    await asyncio.wait_for(manager.stop(dep, ctx.say), timeout=STOP_TIMEOUT_S)
-                    stopped.append(resource)
-                    ctx.progress(self, resource, "done", "stopped")
-                except unreachable as exc:  # best effort: the edge node may be gone already
-                    problems.append(f"{resource}: {_problem_text(exc)}")
-                    ctx.progress(self, resource, "failed", _problem_text(exc))
-        except unreachable as exc:  # no edge node answers: nothing to stop from here
-            problems.append(_problem_text(exc))
-        finally:
-            await manager.close()
-        summary = f"stopped {len(stopped)}" + (f"; could not stop: {'; '.join(problems)}" if problems else "")
-        return Outcome.done(summary, stopped=stopped, problems=problems)
-
-
 class DeleteKind(AzureStep):
     """Delete every resource of one kind that kdrtui made."""
 
@@ -100,58 +104,21 @@ class DeleteKind(AzureStep):
 
     def _ops(self, ctx: ProvisionContext, ids: list[str]) -> tuple[str, Callable[[], Any], Callable[[], Any]]:
         """(label, get, delete) of one resource."""
-        hd, net, st, rg = (
-            ctx.clients.hdinsight,
-            ctx.clients.network,
-            ctx.clients.storage,
-            ctx.clients.resource,
-        )
-        if self.key == "edge-nodes":
-            g, c, a = ids
-            return (
-                f"edge node {a}",
-                lambda: get_or_none(hd.applications.get, g, c, a),
-                lambda: hd.applications.begin_delete(g, c, a),
-            )
-        if self.key == "clusters":
-            g, c = ids
-            return (
-                f"cluster {c}",
-                lambda: get_or_none(hd.clusters.get, g, c),
-                lambda: hd.clusters.begin_delete(g, c),
-            )
-        if self.key == "peering":
-            g, v, p = ids
-            return (
-                f"peering {p}",
-                lambda: get_or_none(net.virtual_network_peerings.get, g, v, p),
-                lambda: net.virtual_network_peerings.begin_delete(g, v, p),
-            )
-        if self.key == "vnets":
-            g, v = ids
-            return (
-                f"VNet {v}",
-                lambda: get_or_none(net.virtual_networks.get, g, v),
-                lambda: net.virtual_networks.begin_delete(g, v),
-            )
-        if self.key == "storage":
-            g, a = ids
-            return (
-                f"storage account {a}",
-                lambda: get_or_none(st.storage_accounts.get_properties, g, a),
-                lambda: st.storage_accounts.delete(g, a),
-            )
-        (g,) = ids
-        return (
-            f"resource group {g}",
-            lambda: {"exists": True} if rg.resource_groups.check_existence(g) else None,
-            lambda: rg.resource_groups.begin_delete(g),
-        )
+        kind = DELETABLE[self.key]
+        api = getattr(getattr(ctx.clients, kind.client), kind.operations)
+        get_call, delete_call = getattr(api, kind.get), getattr(api, kind.delete)
+
+        def get() -> Any:
+            if self.key == ResourceGroups.key:
+                return {"exists": True} if get_call(*ids) else None
+            return get_or_none(get_call, *ids)
+
+        return f"{kind.noun} {ids[-1]}", get, lambda: delete_call(*ids)
 
     async def targets(self, ctx: ProvisionContext) -> list[list[str]]:
         """What to delete: the journals' record, and (clusters) those tagged with this plan's name."""
         targets = list(self.made)
-        if self.key != "clusters":
+        if self.key != Clusters.key:
             return targets
         for _alias, cluster in ctx.hdinsight_clusters():
             assert cluster.hdinsight is not None and cluster.resource_group is not None
@@ -251,11 +218,6 @@ class Destroy(Provisioning):
         made = made_by_kdrtui(self.store)
         return [
             StopMirrorMaker(),
-            DeleteKind("edge-nodes", "Delete edge nodes", made["edge-nodes"]),
-            DeleteKind("clusters", "Delete clusters (in parallel)", made["clusters"], parallel=True),
-            DeleteKind("peering", "Delete VNet peerings", made["peering"]),
-            DeleteKind("vnets", "Delete VNets", made["vnets"]),
-            DeleteKind("storage", "Delete storage accounts", made["storage"]),
-            DeleteKind("resource-groups", "Delete resource groups kdrtui created", made["resource-groups"]),
+            *(DeleteKind(key, kind.title, made[key], kind.parallel) for key, kind in DELETABLE.items()),
             ForgetEndpoints(),
         ]

@@ -1,7 +1,9 @@
-"""The last provisioning step: deploy and start MirrorMaker on the freshly written plan (#3's manager)."""
+"""MirrorMaker on the edge nodes (#3's manager): provisioning's last step deploys and starts it on the freshly
+written plan; destroy's first step stops it (best effort)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from kdrtui.domain.plan import Plan
@@ -75,3 +77,50 @@ class StartMirrorMaker(AzureStep):
         finally:
             await manager.close()
         return None
+
+
+STOP_TIMEOUT_S = 90
+"""Longest wait for MirrorMaker to stop on one edge node before destroy goes on without it."""
+
+
+def _problem_text(exc: BaseException) -> str:
+    """One line for why MirrorMaker could not be stopped (a timeout has no text of its own)."""
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {STOP_TIMEOUT_S} s"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class StopMirrorMaker(AzureStep):
+    key = "stop-mirrormaker"
+    title = "Stop MirrorMaker (best effort)"
+
+    async def describe(self, ctx: ProvisionContext) -> list[str]:
+        return ["stop MirrorMaker on the edge nodes, if they answer"] if ctx.plan.flows else ["no flows"]
+
+    async def run(self, ctx: ProvisionContext) -> Outcome:
+        from kdrtui.services.mirrormaker.manager import MirrorMakerError
+        from kdrtui.services.ssh import SshError
+
+        if not ctx.plan.flows:
+            return Outcome.skipped("no flows in the plan")
+        unreachable = (MirrorMakerError, SshError, OSError, TimeoutError)
+        stopped: list[str] = []
+        problems: list[str] = []
+        manager = make_manager(ctx, ctx.plan)
+        try:
+            for dep in await manager.select():
+                resource = f"MirrorMaker {dep.name} on {dep.node.name}"
+                try:
+                    await asyncio.wait_for(manager.stop(dep, ctx.say), timeout=STOP_TIMEOUT_S)
+                    stopped.append(resource)
+                    ctx.progress(self, resource, "done", "stopped")
+                except unreachable as exc:  # best effort: the edge node may be gone already
+                    problems.append(f"{resource}: {_problem_text(exc)}")
+                    ctx.progress(self, resource, "failed", _problem_text(exc))
+        except unreachable as exc:  # no edge node answers: nothing to stop from here
+            problems.append(_problem_text(exc))
+        finally:
+            await manager.close()
+        summary = f"stopped {len(stopped)}" + (f"; could not stop: {'; '.join(problems)}" if problems else "")
+        return Outcome.done(summary, stopped=stopped, problems=problems)

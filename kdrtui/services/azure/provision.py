@@ -19,7 +19,7 @@ from kdrtui.services.azure.clients import AzureClients
 from kdrtui.services.azure.clusters import Clusters, EdgeNodes
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.kafka_settings import KafkaSettings
-from kdrtui.services.azure.mirror import StartMirrorMaker
+from kdrtui.services.azure.mirror import StartMirrorMaker, StopMirrorMaker
 from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
 from kdrtui.services.azure.preflight import Preflight
 from kdrtui.services.runbook.runner import EventSink, RunEvent, Runner, RunResult
@@ -57,7 +57,7 @@ def interrupted_azure(store: RunbookStore) -> Journal | None:
     journal = store.incomplete(AZURE_OPERATIONS)
     if journal is None:
         return None
-    first = {"preflight", "stop-mirrormaker"}
+    first = {Preflight.key, StopMirrorMaker.key}
     return journal if any(key not in first for key in journal.state().steps) else None
 
 
