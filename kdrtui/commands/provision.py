@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from kdrtui.services.azure.provision import Provisioning
     from kdrtui.services.runbook.runner import RunEvent, RunResult
 
-_DRY_RUN = {"on": False}
-"""Set while the CLI's dry run runs (its progress events are not printed)."""
 plan_option = click.option("--plan", "plan_arg", metavar="PATH|lab-azure", help="DR plan file.")
 
 
@@ -40,15 +38,8 @@ def _facade(command: str, plan_arg: str | None, accept_new: bool, as_json: bool)
     assert plan is not None and path is not None
     log_to_file()
     kind = Destroy if command == "destroy" else Provisioning
-    show = printer(as_json)
-
-    def on_event(event: RunEvent) -> None:
-        # A dry run's steps look at Azure: their per-resource lines are noise before the list.
-        if not (_DRY_RUN["on"] and event.kind == "progress"):
-            show(event)
-
     try:
-        return kind(plan, path, on_event=on_event, confirm_host_key=host_key_decision(accept_new))
+        return kind(plan, path, on_event=printer(as_json), confirm_host_key=host_key_decision(accept_new))
     except ProvisionRefused as exc:
         _refuse(command, str(exc))
         raise  # unreachable: _refuse exits
@@ -57,14 +48,14 @@ def _facade(command: str, plan_arg: str | None, accept_new: bool, as_json: bool)
 def _show_dry_run(facade: Provisioning, out: Any) -> list[dict[str, Any]]:
     from kdrtui.services.azure.arm_errors import arm_error_text
 
-    _DRY_RUN["on"] = True
+    def quiet(_event: RunEvent) -> None:
+        """A dry run's steps look at Azure: their per-resource lines are noise before the list."""
+
     try:
-        planned = asyncio.run(facade.dry_run())
+        planned = asyncio.run(facade.dry_run(quiet))
     except Exception as exc:  # the dry run reads Azure: say why it could not, plainly
         print(f"cannot look at Azure: {arm_error_text(exc)}", file=sys.stderr)
         sys.exit(1)
-    finally:
-        _DRY_RUN["on"] = False
     for n, (step, lines) in enumerate(planned, 1):
         print(f"[{n}] {step.title}", file=out)
         for line in lines:

@@ -104,12 +104,66 @@ def test_cluster_body_is_hdinsight_51_kafka_32_in_the_plans_subnet() -> None:
     assert account["isDefault"] and account["container"] == "unit-primary"
 
 
-def test_redacted_bodies_hold_no_secret() -> None:
-    body = cluster_body()
-    assert PASSWORD in json.dumps(body) and KEY in json.dumps(body)
-    shown = json.dumps(bodies.redacted(body))
-    assert PASSWORD not in shown and KEY not in shown
-    assert shown.count(bodies.MASK) == 5, "gateway password, three roles' passwords, the storage key"
+def test_the_cluster_bodys_secrets_never_reach_facts_journal_or_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+    from types import SimpleNamespace
+
+    from kdrtui.services.azure.clusters import Clusters
+    from kdrtui.services.runbook.runner import Runner
+
+    monkeypatch.setenv("UNIT_LOGIN_PASSWORD", PASSWORD)
+    plan = parse_plan(PLAN)
+    running = {"properties": {"provisioningState": "Succeeded", "clusterState": "Running"}}
+    sent: list[Any] = []
+    created: set[str] = set()
+
+    def answer(body: Any, cls: Any) -> Any:
+        response = SimpleNamespace(http_response=SimpleNamespace(json=lambda: body))
+        return cls(response, None, {}) if cls is not None else body
+
+    class ClusterOps:
+        def get(self, _group: str, name: str, cls: Any = None) -> Any:
+            if name not in created:
+                raise ResourceNotFoundError(response=_response(404, {"error": {"code": "NotFound"}}))
+            return answer(running, cls)
+
+        def begin_create(self, _group: str, name: str, body: Any) -> Any:
+            sent.append(body)
+            created.add(name)
+            return SimpleNamespace(done=lambda: True, result=lambda: None)
+
+    class Storage:
+        def list_keys(self, _group: str, _account: str, cls: Any = None) -> Any:
+            return answer({"keys": [{"value": KEY}]}, cls)
+
+        def get_properties(self, _group: str, account: str, cls: Any = None) -> Any:
+            blob = {"primaryEndpoints": {"blob": f"https://{account}.blob.core.windows.net/"}}
+            return answer({"properties": blob}, cls)
+
+    clients = SimpleNamespace(
+        settings=plan.azure,
+        subscription_id="sub",
+        hdinsight=SimpleNamespace(clusters=ClusterOps()),
+        storage=SimpleNamespace(storage_accounts=Storage()),
+    )
+    ctx = ProvisionContext(plan, tmp_path / "plan.toml", clients)  # type: ignore[arg-type]
+    events: list[Any] = []
+    journal = RunbookStore("unit", tmp_path / "plan.toml", tmp_path / "state").new_journal("provision")
+    runner = Runner("provision", "unit", [Clusters()], ctx, journal, events.append)
+    with caplog.at_level(logging.DEBUG):
+        result = asyncio.run(runner.run())
+    assert result.outcome == "completed", result.error
+    assert len(sent) == 2 and all(PASSWORD in json.dumps(b) and KEY in json.dumps(b) for b in sent)
+    for where, text in (
+        ("facts", json.dumps(ctx.facts.by_step)),
+        ("journal", journal.path.read_text()),
+        ("events", repr(events)),
+        ("log", caplog.text),
+    ):
+        assert PASSWORD not in text and KEY not in text, f"a secret reached the {where}"
 
 
 def test_arm_errors_read_code_colon_message() -> None:

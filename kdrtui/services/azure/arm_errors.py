@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 def arm_error_text(exc: BaseException) -> str:
     """``CODE: message`` for an ARM error (``HttpResponseError``), else the exception's own text.
@@ -34,13 +32,6 @@ def arm_error_text(exc: BaseException) -> str:
             return f"authentication failed: {_one_line(exc.message or str(exc))}"
         return _one_line(exc.message or str(exc))
     return f"{type(exc).__name__}: {_one_line(str(exc))}"
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The ARM error code of ``exc`` (``ResourceNotFound``...), None when it has none."""
-    error: Any = getattr(exc, "error", None)
-    code = getattr(error, "code", None)
-    return str(code) if code else None
 
 
 def _one_line(text: str) -> str:

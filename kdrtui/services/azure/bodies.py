@@ -1,8 +1,8 @@
 """The ARM request bodies a provisioning sends, built from the plan (pure: no SDK, no I/O).
 
 Bodies are REST-shaped dicts (``properties.clusterDefinition``...), which every azure-mgmt client accepts.
-Two carry secrets: the cluster body (the login password, twice, and the storage key) and nothing else.
-:func:`redacted` masks them; only redacted bodies are ever shown, and none goes into a journal.
+One carries secrets: the cluster body (the login password, in the gateway and each role, and the storage
+key). No body is shown, logged or journaled: a step builds it for the one call that sends it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ EDGE_SCRIPT_URI = (
     "microsoft.hdinsight/hdinsight-linux-add-edge-node/scripts/EmptyNodeSetup.sh"
 )
 """Microsoft's empty edge-node install script (an edge node needs one script action)."""
-SECRET_KEYS = frozenset({"restAuthCredential.password", "password", "key", "value", "sshPublicKeys"})
-"""Keys whose values are secrets wherever they appear in a body."""
-MASK = "***"
 
 
 def vnet_id(subscription: str, resource_group: str, vnet: str) -> str:
@@ -185,17 +182,6 @@ def edge_node_body(node: EdgeNode) -> dict[str, Any]:
             ],
         }
     }
-
-
-def redacted(body: Any) -> Any:
-    """A copy of ``body`` with every secret value replaced by ``***``."""
-    if isinstance(body, dict):
-        return {
-            k: (MASK if k in SECRET_KEYS and v not in (None, "") else redacted(v)) for k, v in body.items()
-        }
-    if isinstance(body, list):
-        return [redacted(item) for item in body]
-    return body
 
 
 def component_version_ok(cluster: dict[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from kdrtui.services.azure.kafka_settings import KafkaSettings
 from kdrtui.services.azure.mirror import StartMirrorMaker, StopMirrorMaker
 from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
 from kdrtui.services.azure.preflight import Preflight
-from kdrtui.services.runbook.runner import EventSink, RunEvent, Runner, RunResult
+from kdrtui.services.runbook.runner import EventSink, Runner, RunResult
 from kdrtui.services.runbook.store import Journal, RunbookStore
 
 PROVISION = "provision"
@@ -111,7 +111,7 @@ class Provisioning:
             plan,
             plan_path,
             self.clients,
-            emit=self._emit,
+            emit=self._on_event,
             confirm_host_key=confirm_host_key,
             manager_factory=manager_factory,
         )
@@ -121,9 +121,6 @@ class Provisioning:
 
     def _steps(self) -> list[Step[ProvisionContext]]:
         return provision_steps()
-
-    def _emit(self, event: RunEvent) -> None:
-        self._on_event(event)
 
     def interrupted(self) -> Journal | None:
         """An unfinished journal of this operation, if any (to ``run(resume=True)``)."""
@@ -142,14 +139,19 @@ class Provisioning:
         newest, state = max(states, key=lambda pair: pair[1].confirmed_at or 0.0)
         return newest if state.complete and state.operation == self.operation else None
 
-    async def dry_run(self) -> list[tuple[Step[ProvisionContext], list[str]]]:
-        """What every step would do now (reads Azure, writes nothing, no journal)."""
+    async def dry_run(
+        self, on_event: EventSink | None = None
+    ) -> list[tuple[Step[ProvisionContext], list[str]]]:
+        """What every step would do now (reads Azure, writes nothing, no journal); its events go to
+        ``on_event`` when given, else to the facade's sink."""
         await asyncio.to_thread(self.clients.warm)
         self.ctx.loop = asyncio.get_running_loop()
-        runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, _NoJournal(), self._emit)
+        sink = self.ctx.emit = on_event or self._on_event
+        runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, _NoJournal(), sink)
         try:
             return await runner.dry_run()
         finally:
+            self.ctx.emit = self._on_event
             await asyncio.to_thread(self.clients.close)
 
     async def run(self, *, resume: bool = False) -> RunResult:
@@ -175,7 +177,9 @@ class Provisioning:
         else:
             journal = await asyncio.to_thread(self.store.new_journal, self.operation)
         self.ctx.loop = asyncio.get_running_loop()
-        self.runner = Runner(self.operation, self.plan.plan.name, self.steps, self.ctx, journal, self._emit)
+        self.runner = Runner(
+            self.operation, self.plan.plan.name, self.steps, self.ctx, journal, self._on_event
+        )
         if self._abort:
             self.runner.request_abort()
         action = f"{self.operation}{' --resume' if resume else ''}"
