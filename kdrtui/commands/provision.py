@@ -45,7 +45,9 @@ def _facade(command: str, plan_arg: str | None, accept_new: bool, as_json: bool)
         raise  # unreachable: _refuse exits
 
 
-def _show_dry_run(facade: Provisioning, out: Any) -> list[dict[str, Any]]:
+def _show_dry_run(facade: Provisioning, out: Any, before: str | None = None) -> list[dict[str, Any]]:
+    """Print what every step would do. ``before``: the command the dry run comes before; when Azure cannot
+    be read, that command is refused (exit 2: nothing started), else the dry run failed (exit 1)."""
     from kdrtui.services.azure.arm_errors import arm_error_text
 
     def quiet(_event: RunEvent) -> None:
@@ -54,6 +56,8 @@ def _show_dry_run(facade: Provisioning, out: Any) -> list[dict[str, Any]]:
     try:
         planned = asyncio.run(facade.dry_run(quiet))
     except Exception as exc:  # the dry run reads Azure: say why it could not, plainly
+        if before is not None:
+            _refuse(before, f"cannot look at Azure: {arm_error_text(exc)}; nothing was changed")
         print(f"cannot look at Azure: {arm_error_text(exc)}", file=sys.stderr)
         sys.exit(1)
     for n, (step, lines) in enumerate(planned, 1):
@@ -116,7 +120,7 @@ def provision_command(
             print("dry run: nothing was changed")
         return
     if not yes and not resume:
-        _show_dry_run(facade, sys.stdout)
+        _show_dry_run(facade, sys.stdout, before="provision")
         if not click.confirm("Provision these resources on Azure?", default=False):
             _refuse("provision", "not confirmed; nothing was changed")
     _run("provision", facade, resume, as_json)
@@ -138,7 +142,7 @@ def destroy_command(
     facade = _facade("destroy", plan_arg, accept_new_host_key, as_json)
     name = facade.plan.plan.name
     if confirm_name is None:
-        _show_dry_run(facade, sys.stdout)
+        _show_dry_run(facade, sys.stdout, before="destroy")
         confirm_name = click.prompt(
             f"Type the plan's name ({name}) to delete these resources", default="", show_default=False
         )

@@ -435,6 +435,11 @@ def test_bootstrap_writes_only_when_a_value_changes(tmp_path: Path) -> None:
     other = {("clusters", "primary", "bootstrap_servers"): ["10.0.0.9:9092"]}
     assert write_values(ctx, other) is True  # type: ignore[arg-type]
     assert parse_plan(path.read_text()).cluster("primary").bootstrap_servers == ["10.0.0.9:9092"]
+    invalid = {("clusters", "primary", "vnet_cidr"): "10.1.0.0/15", ("edge_nodes", 0, "port"): 0}
+    with pytest.raises(StepFailed) as refused:
+        write_values(ctx, invalid)  # type: ignore[arg-type]
+    assert "\n" not in refused.value.summary and "(and 1 more)" in refused.value.summary
+    assert "vnet_cidr" in refused.value.summary, "the summary names the first problem"
 
 
 def test_waiting_on_a_resource_shows_an_exhausted_retry_as_code_and_message() -> None:

@@ -112,13 +112,23 @@ def write_values(ctx: ProvisionContext, edits: dict[KeyPath, TomlValue]) -> bool
     except PlanEditError as exc:
         raise StepFailed(f"cannot edit {ctx.plan_path}: {exc}") from exc
     except PlanInvalid as exc:
-        raise StepFailed(f"the edited plan would not validate (file left unchanged): {exc}") from exc
+        raise StepFailed(
+            f"the edited plan would not validate (file left unchanged): {_one_line(exc)}"
+        ) from exc
     # Same values, other layout (a one-line array for a multi-line one): nothing to write.
     changed = new_text != text and plan != _parsed_or_none(text, str(ctx.plan_path))
     if changed:
         write_plan_text(new_text, ctx.plan_path)
     ctx.plan = plan
     return changed
+
+
+def _one_line(exc: PlanInvalid) -> str:
+    """A step summary's line for a plan that does not validate: its first problem, and how many more."""
+    if not exc.problems:
+        return str(exc).splitlines()[0]
+    more = len(exc.problems) - 1
+    return f"{exc.problems[0]}" + (f" (and {more} more)" if more else "")
 
 
 def _parsed_or_none(text: str, path: str) -> Plan | None:
