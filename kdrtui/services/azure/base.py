@@ -3,7 +3,7 @@ created versus found (the facts :mod:`.destroy` reads to delete only what kdrtui
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
@@ -12,6 +12,9 @@ from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
 
 T = TypeVar("T")
+
+Target = tuple[str, Callable[..., Any], tuple[Any, ...]]
+"""One resource a step looks up: (its label, e.g. ``VNet x``; the SDK GET; that GET's arguments)."""
 
 
 class AzureStep(Step[ProvisionContext]):
@@ -33,6 +36,21 @@ class AzureStep(Step[ProvisionContext]):
         """GET a resource's REST body; None when it does not exist (404)."""
         return await self.arm(ctx, resource, get_or_none, call, *args)
 
+    async def first_gone(
+        self,
+        ctx: ProvisionContext,
+        targets: Iterable[Target],
+        state: Callable[[dict[str, Any]], str] | None = None,
+        want: str = "",
+    ) -> str | None:
+        """``verify``'s answer: ``<label> is gone`` for the first target missing, in order (with ``state``,
+        ``<label> is <state>`` for the first whose state is not ``want``); None when all are there."""
+        for label, call, args in targets:
+            found = await self.look(ctx, label, call, *args)
+            if found is None or (state is not None and state(found) != want):
+                return f"{label} is {state(found) if state is not None and found else 'gone'}"
+        return None
+
 
 def failure_text(exc: BaseException) -> str:
     """One line for a failure among steps run at once (``asyncio.gather(..., return_exceptions=True)``)."""
@@ -48,6 +66,21 @@ class Ledger:
 
     def add(self, created: bool, *ids: str) -> None:
         (self.created if created else self.existing).append(list(ids))
+
+    def record(
+        self,
+        ctx: ProvisionContext,
+        step: Step[Any],
+        resource: str,
+        created: bool,
+        *ids: str,
+        state: str | None = None,
+    ) -> None:
+        """Report ``resource`` done (created) or skipped (found; ``created``/``exists`` unless ``state``
+        says), and note its ids."""
+        text = ("created" if created else "exists") if state is None else state
+        ctx.progress(step, resource, "done" if created else "skipped", text)
+        self.add(created, *ids)
 
     def facts(self, **more: Any) -> dict[str, Any]:
         return {"created": self.created, "existing": self.existing, **more}

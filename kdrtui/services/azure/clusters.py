@@ -176,18 +176,12 @@ class Clusters(AzureStep):
         return host or f"{account}.blob.core.windows.net"
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        for _alias, cluster in ctx.hdinsight_clusters():
-            assert cluster.hdinsight is not None
-            found = await self.look(
-                ctx,
-                f"cluster {cluster.hdinsight.name}",
-                ctx.clients.hdinsight.clusters.get,
-                cluster.resource_group,
-                cluster.hdinsight.name,
-            )
-            if found is None or cluster_state(found) != "Running":
-                return f"cluster {cluster.hdinsight.name} is {cluster_state(found) if found else 'gone'}"
-        return None
+        targets = (
+            (f"cluster {hdi.name}", ctx.clients.hdinsight.clusters.get, (cluster.resource_group, hdi.name))
+            for _alias, cluster in ctx.hdinsight_clusters()
+            if (hdi := cluster.hdinsight) is not None
+        )
+        return await self.first_gone(ctx, targets, cluster_state, "Running")
 
 
 def application_state(body: dict[str, Any]) -> str:
@@ -268,20 +262,27 @@ class EdgeNodes(AzureStep):
                 raise StepFailed(f"{resource}: {provisioning_state(body)}, {application_state(body)}")
             host, port = ssh_endpoint(body, node)
             endpoints[node.name] = f"{host}:{port}"
-            ctx.progress(
-                self, resource, "done" if found is None else "skipped", f"Running, ssh {host}:{port}", 1.0
+            ledger.record(
+                ctx,
+                self,
+                resource,
+                found is None,
+                group,
+                name,
+                node.name,
+                state=f"Running, ssh {host}:{port}",
             )
-            ledger.add(found is None, group, name, node.name)
         if not endpoints:
             return Outcome.skipped("no [[edge_nodes]] on a provisioned cluster", **ledger.facts(endpoints={}))
         return ledger.outcome("edge node(s)", endpoints=endpoints)
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        for node in ctx.edge_nodes():
-            group, name = self._where(ctx, node)
-            found = await self.look(
-                ctx, f"edge node {node.name}", ctx.clients.hdinsight.applications.get, group, name, node.name
+        targets = (
+            (
+                f"edge node {node.name}",
+                ctx.clients.hdinsight.applications.get,
+                (*self._where(ctx, node), node.name),
             )
-            if found is None or application_state(found) != "Running":
-                return f"edge node {node.name} is {application_state(found) if found else 'gone'}"
-        return None
+            for node in ctx.edge_nodes()
+        )
+        return await self.first_gone(ctx, targets, application_state, "Running")

@@ -8,7 +8,7 @@ from typing import Any
 from kdrtui.domain.plan import Cluster
 from kdrtui.domain.runbook import Outcome, StepFailed
 from kdrtui.services.azure import bodies
-from kdrtui.services.azure.base import AzureStep, Ledger, failure_text
+from kdrtui.services.azure.base import AzureStep, Ledger, Target, failure_text
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.waiting import (
@@ -50,12 +50,14 @@ class ResourceGroups(AzureStep):
     key = "resource-groups"
     title = "Resource groups"
 
+    async def _exists(self, ctx: ProvisionContext, group: str) -> bool:
+        groups = ctx.clients.resource.resource_groups
+        return bool(await self.arm(ctx, f"resource group {group}", groups.check_existence, group))
+
     async def describe(self, ctx: ProvisionContext) -> list[str]:
         lines = []
         for group, region in resource_groups(ctx):
-            exists = await self.arm(
-                ctx, f"resource group {group}", ctx.clients.resource.resource_groups.check_existence, group
-            )
+            exists = await self._exists(ctx, group)
             lines.append(
                 f"resource group {group}: exists" if exists else f"create resource group {group} in {region}"
             )
@@ -63,31 +65,21 @@ class ResourceGroups(AzureStep):
 
     async def run(self, ctx: ProvisionContext) -> Outcome:
         ledger = Ledger()
-        groups = ctx.clients.resource.resource_groups
         for group, region in resource_groups(ctx):
             resource = f"resource group {group}"
-            exists = await self.arm(ctx, resource, groups.check_existence, group)
+            exists = await self._exists(ctx, group)
             if not exists:
                 ctx.progress(self, resource, "running", f"creating in {region}")
+                body = bodies.resource_group_body(region, ctx.plan.plan.name)
                 await self.arm(
-                    ctx,
-                    resource,
-                    groups.create_or_update,
-                    group,
-                    bodies.resource_group_body(region, ctx.plan.plan.name),
+                    ctx, resource, ctx.clients.resource.resource_groups.create_or_update, group, body
                 )
-            ctx.progress(
-                self, resource, "done" if not exists else "skipped", "created" if not exists else "exists"
-            )
-            ledger.add(not exists, group)
+            ledger.record(ctx, self, resource, not exists, group)
         return ledger.outcome("resource group(s)")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
         for group, _region in resource_groups(ctx):
-            exists = await self.arm(
-                ctx, f"resource group {group}", ctx.clients.resource.resource_groups.check_existence, group
-            )
-            if not exists:
+            if not await self._exists(ctx, group):
                 return f"resource group {group} is gone"
         return None
 
@@ -96,12 +88,25 @@ class StorageAccounts(AzureStep):
     key = "storage"
     title = "Storage accounts and keys"
 
-    async def describe(self, ctx: ProvisionContext) -> list[str]:
-        lines = []
+    def _targets(self, ctx: ProvisionContext) -> list[tuple[Cluster, str, str]]:
+        """(cluster, resource group, storage account) of every provisioned cluster."""
+        targets = []
         for _alias, cluster in ctx.hdinsight_clusters():
             assert cluster.hdinsight is not None and cluster.resource_group is not None
-            account = cluster.hdinsight.storage_account
-            found = await self._get(ctx, cluster.resource_group, account)
+            targets.append((cluster, cluster.resource_group, cluster.hdinsight.storage_account))
+        return targets
+
+    def _target(self, ctx: ProvisionContext, group: str, account: str) -> Target:
+        return (
+            f"storage account {account}",
+            ctx.clients.storage.storage_accounts.get_properties,
+            (group, account),
+        )
+
+    async def describe(self, ctx: ProvisionContext) -> list[str]:
+        lines = []
+        for cluster, group, account in self._targets(ctx):
+            found = await self._get(ctx, group, account)
             lines.append(
                 f"storage account {account}: exists"
                 if found is not None
@@ -110,20 +115,13 @@ class StorageAccounts(AzureStep):
         return lines
 
     async def _get(self, ctx: ProvisionContext, group: str, account: str) -> dict[str, Any] | None:
-        return await self.look(
-            ctx,
-            f"storage account {account}",
-            ctx.clients.storage.storage_accounts.get_properties,
-            group,
-            account,
-        )
+        label, call, args = self._target(ctx, group, account)
+        return await self.look(ctx, label, call, *args)
 
     async def run(self, ctx: ProvisionContext) -> Outcome:
         ledger = Ledger()
         accounts = ctx.clients.storage.storage_accounts
-        for _alias, cluster in ctx.hdinsight_clusters():
-            assert cluster.hdinsight is not None and cluster.resource_group is not None
-            group, account = cluster.resource_group, cluster.hdinsight.storage_account
+        for cluster, group, account in self._targets(ctx):
             resource = f"storage account {account}"
             found = await self._get(ctx, group, account)
             if found is None:
@@ -147,38 +145,28 @@ class StorageAccounts(AzureStep):
                 if provisioning_state(now) != "Succeeded":
                     raise StepFailed(f"{resource} is {provisioning_state(now)}")
             await self.arm(ctx, resource, ctx.storage_key, group, account)
-            ctx.progress(
-                self,
-                resource,
-                "done" if found is None else "skipped",
-                "created, key read" if found is None else "exists, key read",
-            )
-            ledger.add(found is None, group, account)
+            state = "created, key read" if found is None else "exists, key read"
+            ledger.record(ctx, self, resource, found is None, group, account, state=state)
         return ledger.outcome("storage account(s)", "; keys held in memory only")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        for _alias, cluster in ctx.hdinsight_clusters():
-            assert cluster.hdinsight is not None and cluster.resource_group is not None
-            if await self._get(ctx, cluster.resource_group, cluster.hdinsight.storage_account) is None:
-                return f"storage account {cluster.hdinsight.storage_account} is gone"
-        return None
+        return await self.first_gone(ctx, (self._target(ctx, g, a) for _c, g, a in self._targets(ctx)))
 
 
 class VirtualNetworks(AzureStep):
     key = "vnets"
     title = "Virtual networks and subnets"
 
+    def _target(self, ctx: ProvisionContext, cluster: Cluster) -> Target:
+        get = ctx.clients.network.virtual_networks.get
+        return f"VNet {cluster.vnet_name}", get, (cluster.resource_group, cluster.vnet_name)
+
     async def describe(self, ctx: ProvisionContext) -> list[str]:
         lines = []
         for cluster in vnets(ctx):
             assert cluster.resource_group is not None
-            found = await self.look(
-                ctx,
-                f"VNet {cluster.vnet_name}",
-                ctx.clients.network.virtual_networks.get,
-                cluster.resource_group,
-                cluster.vnet_name,
-            )
+            label, call, args = self._target(ctx, cluster)
+            found = await self.look(ctx, label, call, *args)
             if found is None:
                 lines.append(
                     f"create VNet {cluster.vnet_name} {cluster.vnet_cidr} "
@@ -199,42 +187,16 @@ class VirtualNetworks(AzureStep):
             found = await self.look(ctx, resource, nets.get, group, name)
             if found is None:
                 ctx.progress(self, resource, "running", f"creating {cluster.vnet_cidr}")
-                poller = await self.arm(
-                    ctx,
-                    resource,
-                    nets.begin_create_or_update,
-                    group,
-                    name,
-                    bodies.vnet_body(cluster, ctx.plan.plan.name),
-                )
+                body = bodies.vnet_body(cluster, ctx.plan.plan.name)
+                poller = await self.arm(ctx, resource, nets.begin_create_or_update, group, name, body)
                 await wait_poller(ctx, self, resource, poller)
-            else:
-                problem = _vnet_problem(found, cluster)
-                if problem:
-                    raise StepFailed(
-                        f"{resource} exists but {problem}; kdrtui does not change an existing VNet"
-                    )
-            ctx.progress(
-                self,
-                resource,
-                "done" if found is None else "skipped",
-                "created" if found is None else "exists",
-            )
-            ledger.add(found is None, group, name)
+            elif problem := _vnet_problem(found, cluster):
+                raise StepFailed(f"{resource} exists but {problem}; kdrtui does not change an existing VNet")
+            ledger.record(ctx, self, resource, found is None, group, name)
         return ledger.outcome("VNet(s)")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        for cluster in vnets(ctx):
-            found = await self.look(
-                ctx,
-                f"VNet {cluster.vnet_name}",
-                ctx.clients.network.virtual_networks.get,
-                cluster.resource_group,
-                cluster.vnet_name,
-            )
-            if found is None:
-                return f"VNet {cluster.vnet_name} is gone"
-        return None
+        return await self.first_gone(ctx, (self._target(ctx, cluster) for cluster in vnets(ctx)))
 
 
 def _vnet_problem(body: dict[str, Any], cluster: Cluster) -> str | None:
@@ -258,18 +220,21 @@ class Peering(AzureStep):
     key = "peering"
     title = "VNet peering, both ways"
 
-    async def describe(self, ctx: ProvisionContext) -> list[str]:
-        lines = []
+    def _targets(self, ctx: ProvisionContext) -> list[tuple[Cluster, Cluster, str, Target]]:
+        """(local, remote, peering name, its lookup) for both directions of every pair of VNets."""
+        targets = []
         for local, remote in peerings(ctx):
             name = bodies.peering_name(str(local.vnet_name), str(remote.vnet_name))
-            found = await self.look(
-                ctx,
-                f"peering {name}",
-                ctx.clients.network.virtual_network_peerings.get,
-                local.resource_group,
-                local.vnet_name,
-                name,
+            get = ctx.clients.network.virtual_network_peerings.get
+            targets.append(
+                (local, remote, name, (f"peering {name}", get, (local.resource_group, local.vnet_name, name)))
             )
+        return targets
+
+    async def describe(self, ctx: ProvisionContext) -> list[str]:
+        lines = []
+        for _local, _remote, name, (label, call, args) in self._targets(ctx):
+            found = await self.look(ctx, label, call, *args)
             lines.append(f"peering {name}: {_peering_state(found)}" if found else f"create peering {name}")
         return lines or ["one VNet only: nothing to peer"]
 
@@ -277,24 +242,15 @@ class Peering(AzureStep):
         ledger = Ledger()
         api = ctx.clients.network.virtual_network_peerings
         made: list[tuple[Cluster, str]] = []
-        for local, remote in peerings(ctx):
-            name = bodies.peering_name(str(local.vnet_name), str(remote.vnet_name))
-            resource = f"peering {name}"
-            found = await self.look(ctx, resource, api.get, local.resource_group, local.vnet_name, name)
+        for local, remote, name, (resource, call, args) in self._targets(ctx):
+            found = await self.look(ctx, resource, call, *args)
             if found is None:
                 ctx.progress(self, resource, "running", "creating")
                 remote_id = bodies.vnet_id(
                     ctx.subscription, str(remote.resource_group), str(remote.vnet_name)
                 )
-                poller = await self.arm(
-                    ctx,
-                    resource,
-                    api.begin_create_or_update,
-                    local.resource_group,
-                    local.vnet_name,
-                    name,
-                    bodies.peering_body(remote_id),
-                )
+                body = bodies.peering_body(remote_id)
+                poller = await self.arm(ctx, resource, api.begin_create_or_update, *args, body)
                 await wait_poller(ctx, self, resource, poller)
             ledger.add(found is None, str(local.resource_group), str(local.vnet_name), name)
             made.append((local, name))
@@ -322,16 +278,5 @@ class Peering(AzureStep):
         return ledger.outcome("peering(s)", "; all Connected")
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        for local, remote in peerings(ctx):
-            name = bodies.peering_name(str(local.vnet_name), str(remote.vnet_name))
-            found = await self.look(
-                ctx,
-                f"peering {name}",
-                ctx.clients.network.virtual_network_peerings.get,
-                local.resource_group,
-                local.vnet_name,
-                name,
-            )
-            if found is None or _peering_state(found) != "Connected":
-                return f"peering {name} is {_peering_state(found) if found else 'gone'}"
-        return None
+        targets = (target for _local, _remote, _name, target in self._targets(ctx))
+        return await self.first_gone(ctx, targets, _peering_state, "Connected")
