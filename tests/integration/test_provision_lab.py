@@ -27,7 +27,7 @@ from kdrtui.domain.runbook import StepFailed
 from kdrtui.lab import jars
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import PLAN_NAME
-from kdrtui.services.azure.clients import AzureClients
+from kdrtui.services.azure.clients import AzureClients, raw
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.network import Peering, ResourceGroups, VirtualNetworks
 from kdrtui.services.runbook.store import RunbookStore
@@ -227,6 +227,37 @@ def test_lab_up_azure_then_provision_yes_creates_everything(azure_lab: AzureLab)
     mm = azure_lab.kdrtui("mm", "status", "--plan", "lab-azure", "--json")
     assert mm.returncode == 0, mm.stdout + mm.stderr
     assert [d["state"] for d in json.loads(mm.stdout)["deployments"]] == ["running"]
+
+    # No secret reached the output, the journals, the audit or the log, nor the plan or the lab's files.
+    password = (azure_lab.plan_path.parent / "login-password").read_text().strip()
+    plan = load_plan(azure_lab.plan_path)
+    clients = AzureClients(plan)
+    try:
+        keys = [
+            str(key["value"])
+            for cluster in plan.clusters.values()
+            if cluster.hdinsight is not None
+            for key in raw(
+                clients.storage.storage_accounts.list_keys,
+                cluster.resource_group,
+                cluster.hdinsight.storage_account,
+            )["keys"]
+        ]
+    finally:
+        clients.close()
+    secrets = [password, *keys]
+    assert all(len(secret) >= 10 for secret in secrets)
+    assert not [x for x in secrets if x in made.stdout + made.stderr]
+    own = {"login-password", "emulator.secret"}
+    files = [
+        f
+        for root in (azure_lab.state_dir, azure_lab.plan_path.parent)
+        for f in root.rglob("*")
+        if f.is_file() and f.name not in own and f.suffix != ".jar" and f.stat().st_size < 50_000_000
+    ]
+    assert any(f.name.endswith(".jsonl") and "journal" in f.name for f in files), "journals were read"
+    leaked = [str(f) for f in files for x in secrets if x.encode() in f.read_bytes()]
+    assert leaked == [], leaked
 
 
 def test_records_are_mirrored_and_status_reports_lag(azure_lab: AzureLab) -> None:
