@@ -24,6 +24,7 @@ from typing import Any
 
 from kdrtui import settings
 from kdrtui.domain.runbook import RunState, replay
+from kdrtui.services.runbook.lock import PlanLock
 
 
 def _append_line(path: Path, entry: dict[str, Any]) -> None:
@@ -104,6 +105,8 @@ class DrState:
     """Cluster alias -> what fencing it replaced (method, per-topic previous values)."""
     reverse_flow: str | None = None
     """The ``source->target`` flow started by the last failover's reverse replication."""
+    run: str | None = None
+    """The run (journal id) that made ``active`` active: a resumed run knows the switch was its own."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,7 +115,113 @@ class DrState:
             "operation": self.operation,
             "fenced": self.fenced,
             "reverse_flow": self.reverse_flow,
+            "run": self.run,
         }
+
+
+STATE_OPERATIONS = ("failover", "failback", "rollback")
+"""The runbooks that write the DR state."""
+FENCE_METHODS = ("reject-writes", "acls")
+"""What a ``fenced`` entry may say it did."""
+
+
+class StateInvalid(ValueError):
+    """``state.json`` cannot be trusted: every problem as ``state.json: field: message``."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(
+            f"DR state unreadable ({path}): " + "; ".join(f"state.json: {p}" for p in problems[:5])
+        )
+
+    @property
+    def repair(self) -> str:
+        """How to put it right."""
+        return (
+            "the journals hold the truth: `kdrtui state rebuild --plan PLAN --dry-run` shows the state they "
+            "give, `kdrtui state rebuild --plan PLAN` writes it"
+        )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
+    """Read ``state.json``'s text; raise :class:`StateInvalid` (as ``field: message``) on anything that is
+    not a DR state this version wrote, naming an unknown cluster when ``clusters`` are given."""
+    from kdrtui.domain.echo import echo
+
+    problems: list[str] = []
+    try:
+        raw: Any = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise StateInvalid(Path("state.json"), [f"not JSON ({echo(str(exc), 80)})"]) from None
+    if not isinstance(raw, dict):
+        raise StateInvalid(Path("state.json"), [f"must be a JSON object, not {type(raw).__name__}"])
+    known = ("active", "since", "operation", "fenced", "reverse_flow", "run")
+    problems += [f"{echo(str(key), 40)}: unknown key" for key in raw if key not in known]
+
+    def alias(field_name: str, value: object) -> str | None:
+        if not isinstance(value, str) or not value:
+            problems.append(f"{field_name}: must be a cluster alias (a string), not {echo(value, 40)}")
+            return None
+        if clusters is not None and value not in clusters:
+            problems.append(
+                f"{field_name}: unknown cluster {echo(value, 40)}; the plan's clusters are: "
+                + ", ".join(sorted(clusters))
+            )
+            return None
+        return value
+
+    active = alias("active", raw.get("active"))
+    since = raw.get("since")
+    if since is not None and not _number(since):
+        problems.append(f"since: must be a time (epoch seconds) or null, not {echo(since, 40)}")
+    operation = raw.get("operation")
+    if operation is not None and operation not in STATE_OPERATIONS:
+        problems.append(
+            f"operation: must be one of {', '.join(STATE_OPERATIONS)} or null, not {echo(operation, 40)}"
+        )
+    fenced_raw = raw.get("fenced", {})
+    fenced: dict[str, dict[str, Any]] = {}
+    if not isinstance(fenced_raw, dict):
+        problems.append(f"fenced: must be an object (cluster -> fence), not {type(fenced_raw).__name__}")
+    else:
+        for who, record in fenced_raw.items():
+            where = f"fenced.{echo(str(who), 40)}"
+            if alias(where, who) is None:
+                continue
+            if not isinstance(record, dict):
+                problems.append(f"{where}: must be an object, not {type(record).__name__}")
+                continue
+            method, topics = record.get("method"), record.get("topics", {})
+            if method not in FENCE_METHODS:
+                problems.append(
+                    f"{where}.method: must be one of {', '.join(FENCE_METHODS)}, not {echo(method, 40)}"
+                )
+            if not isinstance(topics, dict) or not all(
+                isinstance(t, str) and (v is None or (isinstance(v, int) and not isinstance(v, bool)))
+                for t, v in topics.items()
+            ):
+                problems.append(f"{where}.topics: must map topic names to a previous value (integer or null)")
+                continue
+            fenced[who] = dict(record)
+    for name in ("reverse_flow", "run"):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name}: must be a string or null, not {echo(value, 40)}")
+    if problems or active is None:
+        raise StateInvalid(Path("state.json"), problems or ["active: missing"])
+    return DrState(
+        active=active,
+        since=float(since) if _number(since) else None,
+        operation=operation,
+        fenced=fenced,
+        reverse_flow=raw.get("reverse_flow"),
+        run=raw.get("run"),
+    )
 
 
 class RunbookStore:
@@ -125,6 +234,11 @@ class RunbookStore:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", plan_name)[:48] or "plan"
         self.dir = base / "runbooks" / f"{safe}-{digest}"
         self.audit_path = base / "audit.log"
+        self.plan_name = plan_name
+
+    def lock(self) -> PlanLock:
+        """The plan's operation lock (not taken: see :class:`~kdrtui.services.runbook.lock.PlanLock`)."""
+        return PlanLock(self.dir, self.plan_name)
 
     # -- journals ------------------------------------------------------------------------------------
 
@@ -155,18 +269,22 @@ class RunbookStore:
     def state_path(self) -> Path:
         return self.dir / "state.json"
 
-    def load_state(self, default_active: str) -> DrState:
+    def load_state(self, default_active: str, clusters: Collection[str] | None = None) -> DrState:
+        """The DR state (``default_active`` active and nothing fenced when there is none yet).
+
+        Raises:
+            StateInvalid: the file exists but is not a valid DR state (never guessed from it).
+        """
         try:
-            raw = json.loads(self.state_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            text = self.state_path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
             return DrState(active=default_active)
-        return DrState(
-            active=str(raw.get("active") or default_active),
-            since=raw.get("since"),
-            operation=raw.get("operation"),
-            fenced=dict(raw.get("fenced") or {}),
-            reverse_flow=raw.get("reverse_flow"),
-        )
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateInvalid(self.state_path, [f"unreadable: {exc}"]) from None
+        try:
+            return parse_state(text, clusters)
+        except StateInvalid as exc:
+            raise StateInvalid(self.state_path, exc.problems) from None
 
     def save_state(self, state: DrState) -> None:
         """Write the state atomically (temp file, fsync, rename)."""
