@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,3 +56,19 @@ def row_keys(app: App[Any], table_id: str) -> list[str]:
 def row_cells(app: App[Any], key: str, table_id: str) -> list[str]:
     """The plain text of each cell of one row."""
     return [c.plain for c in data_table(app, table_id).get_row(key)]
+
+
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?clip-path="url\(#[\w-]*?line-(\d+)\)">([^<]*)</text>')
+"""One run of text in Rich's SVG export: x (12.2 per cell), row, characters (HTML-escaped)."""
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """What the terminal shows now, one string per row (read from the app's own SVG screenshot)."""
+    width, height = app.size
+    rows = [[" "] * width for _ in range(height)]
+    for x, line, chars in _SVG_TEXT.findall(app.export_screenshot()):
+        column = round(float(x) / 12.2)
+        for i, char in enumerate(html.unescape(chars).replace("\xa0", " ")):
+            if int(line) < height and column + i < width:
+                rows[int(line)][column + i] = char
+    return ["".join(row).rstrip() for row in rows]

@@ -12,8 +12,9 @@ from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.themes import THEME_NAMES, ThemeError, load_theme
 from kdrtui.tui.widgets.cluster_card import ClusterCard
+from kdrtui.tui.widgets.mode_bar import MODE_TABS
 from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, ScriptedProbes, sample_plan
-from tests.tui.pilot_helpers import until
+from tests.tui.pilot_helpers import screen_lines, until
 
 
 async def run_from_palette(pilot: object, app: KdrApp, words: str) -> None:
@@ -163,6 +164,19 @@ async def test_read_only_shows_a_badge() -> None:
     async with app2.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "READ-ONLY" not in str(app2.screen.query_one("#mode-bar").render())
+
+
+@pytest.mark.parametrize("width", [80, 81, 88, 120])
+async def test_read_only_badge_is_on_screen_from_80_columns(width: int) -> None:
+    app = build(read_only=True)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        bar = screen_lines(app)[0]
+        assert bar.endswith("READ-ONLY") and len(bar) <= width
+        # Every tab is still there; the brand goes first when the bar runs out of room.
+        for key, _, label in MODE_TABS:
+            assert f"{key} {label}" in bar
+        assert ("kdrtui" in bar) is (width >= 88)
 
 
 async def test_refresh_key_probes_at_once() -> None:

@@ -36,6 +36,7 @@ from kdrtui.tui.screens.live import (
     RefreshFailed,
     compact,
 )
+from kdrtui.tui.text import fit_names
 
 
 class DivergenceSource(Protocol):
@@ -320,15 +321,14 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
         columns = partition_columns(snapshot.primary, snapshot.secondary)
         found = next((t for t in snapshot.topics if t.topic == self.drilled), None)
         if found is None:
-            self._set_text(
-                "div-detail-title", f"{self.drilled}: no longer on either cluster (Esc: back)", "warning"
-            )
+            gone = fit_names(self._title_width(), "{}: no longer on either cluster (Esc: back)", self.drilled)
+            self._set_text("div-detail-title", gone, "warning")
             self._sync("div-detail", columns, [])
             return
-        title = f"{found.topic}: partitions · {found.health}"
-        if found.reason:
-            title += f" · {found.reason}"
-        self._set_text("div-detail-title", title + " · Esc: back", HEALTH_COLOUR[found.health])
+        names = (found.topic, found.reason) if found.reason else (found.topic,)
+        template = f"{{}}: partitions · {found.health}{' · {}' if found.reason else ''} · Esc: back"
+        title = fit_names(self._title_width(), template, *names)
+        self._set_text("div-detail-title", title, HEALTH_COLOUR[found.health])
         stale = snapshot.stale_s is not None
         muted = "text-muted" if stale else ""
         now = snapshot.taken_at - (snapshot.stale_s or 0.0)

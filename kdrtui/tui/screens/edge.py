@@ -22,7 +22,7 @@ from kdrtui.domain.health import compact_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
-from kdrtui.tui.text import theme_colour
+from kdrtui.tui.text import fit_line, fit_names, middle_ellipsis, theme_colour
 
 if TYPE_CHECKING:
     from kdrtui.services.mirrormaker.manager import Deployment, MirrorMakerManager
@@ -32,6 +32,8 @@ LOG_FLUSH_S = 0.25
 COLUMNS = ("node", "deployment", "ssh", "state", "pid", "uptime", "drift", "connectors")
 LABELS = ("node", "deploy", "ssh", "state", "pid", "up", "drift", "conn")
 """Column headers, short enough that the table fits 80 columns."""
+NAME_WIDTH = 12
+"""Cells a node's or a deployment's name takes in the table; a longer one keeps its start and its end."""
 
 
 def _state_text(status: MirrorMakerStatus) -> tuple[str, str]:
@@ -165,6 +167,10 @@ class EdgeScreen(ModeScreen):
     def _colour(self, name: str) -> str:
         return theme_colour(self.app, name)
 
+    def _title_width(self) -> int:
+        """Cells the one-line titles have (the terminal's width less the body's padding)."""
+        return max(20, self.app.size.width - 2)
+
     def _show_row(
         self,
         key: str,
@@ -188,7 +194,8 @@ class EdgeScreen(ModeScreen):
                 "yes" if status.drift else "no",
                 _connectors_text(status),
             ]
-        cells = [Text(node), Text(deployment), ssh_cell, Text(state, style=self._colour(colour))]
+        names = [Text(middle_ellipsis(name, NAME_WIDTH)) for name in (node, deployment)]
+        cells = [*names, ssh_cell, Text(state, style=self._colour(colour))]
         cells += [Text(value) for value in rest]
         if key not in table.rows:
             table.add_row(*cells, key=key)
@@ -198,6 +205,7 @@ class EdgeScreen(ModeScreen):
                     if table.get_cell(key, column) != value:
                         table.update_cell(key, column, value)
         if error and key == self._selected_key():
+            error = fit_line(" ".join(error.split()), self._title_width())
             self.query_one("#edge-log-title", Static).update(f"[$warning]{escape(error)}[/]")
 
     def action_poll_now(self) -> None:
@@ -224,9 +232,11 @@ class EdgeScreen(ModeScreen):
         self.query_one("#edge-log", Log).clear()
         self._log_lines.clear()
         status = self._statuses.get(key)
-        title = f"log of {key}"
+        title = fit_names(self._title_width(), "log of {}", key)
         if status is not None and status.drift:
-            title += " · drift: " + "; ".join(status.drift)[:60]
+            # The first line of each file's drift ("mm2.properties: 3 lines differ"), not the diff itself.
+            drift = "; ".join(entry.splitlines()[0] for entry in status.drift if entry)
+            title = fit_names(self._title_width(), "log of {} · drift: {}", key, drift)
         self.query_one("#edge-log-title", Static).update(escape(title))
         self.follow_log(self._deployments[key])
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -32,7 +33,7 @@ from kdrtui.services.runbook.store import RunbookStore
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.typed_confirm import TypedConfirmScreen
-from kdrtui.tui.text import theme_colour
+from kdrtui.tui.text import fit_line, theme_colour
 
 if TYPE_CHECKING:
     from kdrtui.services.runbook.operate import OperationResult
@@ -437,13 +438,22 @@ class FailoverScreen(ModeScreen):
             self._set_banner("", "")
 
     def _forecast_text(self) -> Text:
-        """The newest forecast: the verdict first (GO in $success, NO-GO in $error), then the details."""
+        """The newest forecast: the verdict first (GO in $success, NO-GO in $error), then the details.
+
+        Each forecast line is one row, never wrapped: in a line wider than the pane, the long name (a
+        300-character group) keeps its start and its end around a ``…`` and the words around it stay, so
+        it cannot push the lines after it out of the box. A NO-GO with reasons too many for one row puts
+        each reason on a row of its own.
+        """
+        width = max(20, self.app.size.width - 4)  # the body's padding and the box's scrollbar
         text = Text()
+
+        def row(line: str, style: str, indent: int = 0) -> None:
+            text.append(fit_line(line, width - indent), style=style)
+
         at = f" {clock_text(self.forecast_at)}" if self.forecast_at is not None else ""
-        if self.running:
-            text.append(f"pre-flight{at} (paused during the run): ", style="bold")
-        else:
-            text.append(f"pre-flight{at}: ", style="bold")
+        lead = f"pre-flight{at} (paused during the run): " if self.running else f"pre-flight{at}: "
+        text.append(lead, style="bold")
         if self.refused is not None:
             text.append(f"cannot start: {self.refused}", style=self._colour("warning"))
             return text
@@ -453,15 +463,25 @@ class FailoverScreen(ModeScreen):
         go, lines = self.forecast
         verdicts = [line for line in lines if line.startswith(("GO", "NO-GO"))]
         verdict = verdicts[-1] if verdicts else ("GO" if go else "NO-GO")
-        text.append(verdict, style=f"bold {self._colour('success' if go else 'error')}")
+        style = f"bold {self._colour('success' if go else 'error')}"
+        reasons = verdict.split("; ")
+        if cell_len(lead) + cell_len(verdict) <= width or len(reasons) == 1:
+            row(verdict, style, cell_len(lead))
+        else:
+            for index, reason in enumerate(reasons):
+                last = index == len(reasons) - 1
+                if index:
+                    text.append("\n  ")
+                row(reason + ("" if last else ";"), style, cell_len(lead) if index == 0 else 2)
         if self.forecast_error:
-            text.append(f"\n{self.forecast_error} (showing the previous one)", style=self._colour("error"))
+            text.append("\n")
+            row(f"{self.forecast_error} (showing the previous one)", self._colour("error"))
         for line in lines:
             if line == verdict:
                 continue
             colour = "error" if "UNREACHABLE" in line else ""
             text.append("\n")
-            text.append(line, style=self._colour(colour))
+            row(line, self._colour(colour))
         return text
 
     def _draw_forecast(self) -> None:

@@ -43,6 +43,7 @@ from kdrtui.tui.screens.live import (
     RefreshFailed,
     compact,
 )
+from kdrtui.tui.text import fit_names
 
 if TYPE_CHECKING:
     from kdrtui.tui.screens.divergence import DivergenceView
@@ -291,12 +292,19 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
     def _draw_partitions(self) -> None:
         found = self._drilled_topic()
         if found is None:
-            self._set_text("lag-detail-title", f"{self.drilled}: no longer mirrored (Esc: back)", "warning")
+            gone = fit_names(self._title_width(), "{}: no longer mirrored (Esc: back)", self.drilled or "")
+            self._set_text("lag-detail-title", gone, "warning")
             self._sync("lag-detail", PARTITION_COLUMNS, [])
             return
         flow, topic = found
         muted = "text-muted" if flow.stale_s is not None else ""
-        title = f"{topic.topic} → {topic.target_topic} ({flow_name(flow)}): partitions · Esc: back"
+        title = fit_names(
+            self._title_width(),
+            "{} → {} ({}): partitions · Esc: back",
+            topic.topic,
+            topic.target_topic,
+            flow_name(flow),
+        )
         self._set_text("lag-detail-title", title)
         rows: list[tuple[str, tuple[Cell, ...]]] = [
             (

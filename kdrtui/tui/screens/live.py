@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 
 from kdrtui.domain.lag import Health
 from kdrtui.domain.plan import Plan
-from kdrtui.tui.text import theme_colour
+from kdrtui.tui.text import MiddleEllipsisText, theme_colour
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -58,8 +58,11 @@ def compact(n: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-class SortableText(Text):
-    """A cell that knows its row key, so rows can be put in any computed order with ``DataTable.sort``."""
+class SortableText(MiddleEllipsisText):
+    """A cell that knows its row key, so rows can be put in any computed order with ``DataTable.sort``.
+
+    Drawn in one row: a name wider than its column (a 300-character topic) keeps its start and its end.
+    """
 
     row_key: str = ""
 
@@ -259,6 +262,10 @@ class LiveTables(Generic[S], _Base):
 
     def _colour(self, name: str) -> str:
         return theme_colour(self.app, name)
+
+    def _title_width(self) -> int:
+        """Cells a one-line title has (the terminal's width less its padding)."""
+        return max(20, self.app.size.width - 2)
 
     def _set_text(self, widget_id: str, text: str, colour: str = "") -> None:
         """Update a one-widget text only when it changed; hide it when empty."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,19 +14,36 @@ from textual.widgets import Static
 from kdrtui.domain.health import ClusterView
 from kdrtui.domain.plan import Plan
 from kdrtui.tui.screens.base import ModeScreen
+from kdrtui.tui.text import middle_ellipsis
 from kdrtui.tui.widgets.cluster_card import ClusterCard
 
+PATTERN_WIDTH = 24
+"""Cells a flow's topic pattern may take on the Overview; a longer one keeps its start and its end."""
 
-def describe_flow(plan: Plan, index: int) -> str:
-    """One line per MirrorMaker flow, e.g. ``primary → dr  MM2 · prefixed (primary.<topic>)``."""
+
+def describe_flow(plan: Plan, index: int, width: int = 78) -> str:
+    """One line per MirrorMaker flow, e.g. ``primary → dr  MM2 · prefixed (primary.<topic>) · topics
+    orders.*``, as markup that wraps into two rows of ``width`` at most: each topic pattern is shortened
+    to :data:`PATTERN_WIDTH` cells, and patterns beyond two rows are counted (``+12 more``)."""
     flow = plan.flows[index]
     naming = str(flow.naming)
     names = f"{flow.source}.<topic>" if naming == "prefixed" else "<topic>"
-    include = ", ".join(flow.topics) or "-"
-    return (
-        f"{escape(flow.source)} → {escape(flow.target)}  {str(flow.mirrormaker).upper()} · {naming} "
-        f"(as {escape(names)} on {escape(flow.target)}) · topics {escape(include)}"
+    head = (
+        f"{flow.source} → {flow.target}  {str(flow.mirrormaker).upper()} · {naming} "
+        f"(as {names} on {flow.target}) · topics "
     )
+    # Rows wrap at spaces, so leave a pattern's worth of slack for the first row's ragged end.
+    budget = 2 * width - PATTERN_WIDTH - cell_len(head)
+    patterns = [middle_ellipsis(pattern, PATTERN_WIDTH) for pattern in flow.topics]
+    shown: list[str] = []
+    for i, pattern in enumerate(patterns):
+        more = len(patterns) - i - 1
+        rest = f", … +{more} more" if more else ""
+        if cell_len(", ".join([*shown, pattern]) + rest) > budget and shown:
+            shown.append(f"… +{len(patterns) - i} more")
+            break
+        shown.append(pattern)
+    return escape(head + (", ".join(shown) or "-"))
 
 
 class OverviewScreen(ModeScreen):
@@ -70,7 +88,10 @@ class OverviewScreen(ModeScreen):
                     role=role,
                     bootstrap=",".join(cluster.bootstrap_servers),
                 )
-        flows = "\n".join(describe_flow(plan, i) for i in range(len(plan.flows))) or "none (dual ingest)"
+        width = max(40, app.size.width - 2)
+        flows = (
+            "\n".join(describe_flow(plan, i, width) for i in range(len(plan.flows))) or "none (dual ingest)"
+        )
         yield Static(f"[b]Flows[/b]\n{flows}", id="flows")
         if plan.edge_nodes:
             nodes = ", ".join(

@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from kdrtui.tui.text import theme_colour
+
 MODE_TABS: tuple[tuple[str, str, str], ...] = (
     ("1", "overview", "Overview"),
     ("2", "wizard", "Wizard"),
@@ -16,9 +18,18 @@ MODE_TABS: tuple[tuple[str, str, str], ...] = (
 )
 """(key, mode name, label) for every mode, in tab order."""
 
+BRAND = " kdrtui "
+"""The bar's first cells, when there is room for them."""
+BADGE = " READ-ONLY "
+"""Shown at the end of the bar under ``--read-only``."""
+
 
 class ModeBar(Static):
-    """Shows where you are and how to get elsewhere; clickable, but keys are the primary way."""
+    """Shows where you are and how to get elsewhere; clickable, but keys are the primary way.
+
+    The READ-ONLY badge never falls off the end: when the bar would not fit with it, the brand goes
+    first, then the space between the tabs.
+    """
 
     current: reactive[str] = reactive("overview")
     """The mode whose tab is highlighted."""
@@ -29,15 +40,29 @@ class ModeBar(Static):
         """Shows a READ-ONLY badge when true."""
         self.set_reactive(ModeBar.current, current)
 
-    def render(self) -> Text:
-        text = Text(" kdrtui ", style="bold reverse")
+    def _tabs(self, *, brand: bool, roomy: bool) -> Text:
+        text = Text(BRAND, style="bold reverse") if brand else Text()
         for key, mode, label in MODE_TABS:
             style = "bold reverse" if mode == self.current else ""
             text.append(" ")
             text.append_text(
                 Text.assemble((f"{key} ", "dim" if mode != self.current else ""), label, style=style)
             )
-            text.append(" ")
-        if self.read_only:
-            text.append("  READ-ONLY ", style="bold")
+            if roomy:
+                text.append(" ")
         return text
+
+    def render(self) -> Text:
+        if not self.read_only:
+            return self._tabs(brand=True, roomy=True)
+        badge = Text(BADGE, style=f"bold {theme_colour(self.app, 'warning')}".strip())
+        width = self.size.width or 80
+        layouts = (
+            self._tabs(brand=True, roomy=True),
+            self._tabs(brand=False, roomy=True),
+            self._tabs(brand=False, roomy=False),
+        )
+        tabs = next((t for t in layouts if t.cell_len + badge.cell_len <= width), None)
+        if tabs is None:  # narrower than the console's minimum: the badge goes first
+            return Text.assemble(badge, layouts[-1])
+        return Text.assemble(tabs, badge)
