@@ -20,6 +20,7 @@ def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[Plan | N
     Without ``--plan`` (and without ``KDRTUI_PLAN``) the lab's plan is used when the lab has written one.
     """
     from kdrtui.domain.plan import PlanInvalid, load_plan
+    from kdrtui.domain.safe_text import escape
 
     path = settings.resolve_plan(plan_arg)
     if path is None and settings.lab_plan_path().is_file():
@@ -42,7 +43,9 @@ def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[Plan | N
     except PlanInvalid as invalid:
         for problem in sorted(invalid.problems, key=lambda p: p.line):
             click.echo(str(problem), err=True)
-        click.echo(f"{len(invalid.problems)} problem(s) in {path}; nothing was changed.", err=True)
+        click.echo(
+            f"{len(invalid.problems)} problem(s) in {escape(str(path))}; nothing was changed.", err=True
+        )
         sys.exit(2)
 
 

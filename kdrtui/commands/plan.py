@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kdrtui.domain.plan import PlanInvalid, Topology, load_plan, summarize
+from kdrtui.domain.safe_text import escape
 from kdrtui.domain.wizard import (
     FIELD_NAMES,
     WizardAnswers,
@@ -32,6 +33,7 @@ def validate_command(ctx: click.Context, path: str) -> None:
     """Check the plan at PATH, or the lab's plan, and summarise it.
 
     Every problem is printed as PATH:LINE: field: message, sorted by line, and the exit status is 2.
+    Values from the plan are shown escaped and cut, so each problem is one line.
     """
     resolved = resolve_plan(path)
     if resolved is None:  # only when PATH is empty and KDRTUI_PLAN is unset
@@ -44,7 +46,7 @@ def validate_command(ctx: click.Context, path: str) -> None:
         count = len(exc.problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''}")
         ctx.exit(INVALID_EXIT)
-    click.echo(f"{resolved}: valid")
+    click.echo(f"{escape(str(resolved))}: valid")
     for line in summarize(plan):
         click.echo(line)
 
@@ -146,7 +148,7 @@ def new_command(
     found = problems(answers)
     if found:
         for problem in found:
-            click.echo(f"{problem.field}: {problem.message}", err=True)
+            click.echo(problem.describe(), err=True)
         count = len(found)
         click.echo(f"{count} problem{'s' if count != 1 else ''}; nothing written", err=True)
         ctx.exit(INVALID_EXIT)

@@ -5,17 +5,24 @@ A plan is a TOML file a person can edit by hand (``the README's 'The DR plan fil
 *every* problem it found, each with the line it is on. Checking happens in three passes over the parsed
 TOML, all of which always run:
 
-1. keys that look like secrets (``password``, ``token``...) are refused and removed;
+1. what no plan may hold is refused and removed: keys that look like secrets (``password``,
+   ``token``...), keys and strings with control characters, integers beyond 64 bits, deep nesting;
 2. pydantic checks each key on its own (types, ranges, Azure naming rules): the models here;
 3. the rules that involve several keys (flows name real clusters, VNets don't overlap, the topology has
    the flows it needs...).
 
 Pass 2's models live in :mod:`kdrtui.domain.plan_model`, passes 1 and 3 in :mod:`kdrtui.domain.plan_rules`;
 this module holds the loading and the summary, and re-exports the models.
+
+Whatever the text, loading never raises anything but :class:`PlanInvalid`: what ``tomllib`` cannot
+survive (deep nesting, huge integers) is caught by :mod:`kdrtui.domain.toml_limits` first, and every
+value a problem quotes is escaped and cut (:mod:`kdrtui.domain.safe_text`), so each problem prints as
+one line starting with ``PATH:LINE:``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -52,8 +59,12 @@ from kdrtui.domain.plan_model import (
     SwitchMethod,
     Topology,
 )
-from kdrtui.domain.plan_rules import cross_key_problems, strip_secrets
+from kdrtui.domain.plan_rules import cross_key_problems, strip_refused
+from kdrtui.domain.safe_text import escape, quoted, shown, shown_int
+from kdrtui.domain.toml_limits import LONG_INTEGER_MESSAGE, NESTING_MESSAGE, long_integer_line, text_problem
 from kdrtui.domain.toml_lines import KeyPath, LineIndex, format_path, line_index
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "NETWORK_KEYS",
@@ -107,7 +118,7 @@ def _toml_type(value: object) -> str:
 
 def _pydantic_message(error: ErrorDetails) -> str:
     kind, ctx, value = error["type"], error.get("ctx", {}), error["input"]
-    shown = f"'{value}'" if isinstance(value, str) else _toml_type(value)
+    what = quoted(value) if isinstance(value, str) else _toml_type(value)
     if kind == "missing":
         if len(error["loc"]) == 1:
             return f"required section [{error['loc'][0]}] is missing"
@@ -117,7 +128,7 @@ def _pydantic_message(error: ErrorDetails) -> str:
     if kind == "value_error":
         return str(ctx["error"])
     if kind == "enum":
-        return f"must be {ctx['expected']}, not {shown}"
+        return f"must be {ctx['expected']}, not {what}"
     if kind == "string_type":
         return f"must be a string, not {_toml_type(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
@@ -131,8 +142,9 @@ def _pydantic_message(error: ErrorDetails) -> str:
     bounds = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most")}
     if kind in bounds:
         key, words = bounds[kind]
-        return f"must be {words} {ctx[key]}, not {value}"
-    return str(error["msg"])
+        number = shown_int(value) if isinstance(value, int) else _toml_type(value)
+        return f"must be {words} {ctx[key]}, not {number}"
+    return shown(str(error["msg"]), 200)
 
 
 def _syntax_problem(path: str, text: str, exc: tomllib.TOMLDecodeError) -> PlanProblem:
@@ -144,7 +156,7 @@ def _syntax_problem(path: str, text: str, exc: tomllib.TOMLDecodeError) -> PlanP
     else:
         line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
         message = re.sub(r"\s*\(at end of document\)$", " at the end of the file", message)
-    return PlanProblem(path, line, "toml", f"invalid TOML: {message}")
+    return PlanProblem(path, line, "toml", f"invalid TOML: {shown(message, 200)}")
 
 
 def _problems(path: str, index: LineIndex | None, found: Found) -> list[PlanProblem]:
@@ -159,28 +171,81 @@ def _problems(path: str, index: LineIndex | None, found: Found) -> list[PlanProb
     return sorted(problems, key=lambda p: p.line)
 
 
-def parse_plan(text: str, path: str = "<plan>") -> Plan:
-    """Read a plan from TOML text; raise :class:`PlanInvalid` listing every problem."""
+def _read_toml(text: str, path: str) -> dict[str, object]:
+    """Parse ``text``, or raise :class:`PlanInvalid` with the line to blame."""
+    beyond = text_problem(text)
+    if beyond is not None:
+        line, message = beyond
+        raise PlanInvalid(path, [PlanProblem(path, line, "toml", message)])
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanInvalid(path, [_syntax_problem(path, text, exc)]) from None
+    except ValueError:
+        # int() refuses more than 4,300 digits; anything else is not ours to explain.
+        where = long_integer_line(text)
+        if where is None:
+            raise
+        raise PlanInvalid(path, [PlanProblem(path, where, "toml", LONG_INTEGER_MESSAGE)]) from None
+    except RecursionError:
+        # text_problem keeps nesting shallow; should it ever miss a way to nest, this is the same problem.
+        raise PlanInvalid(path, [PlanProblem(path, 0, "toml", NESTING_MESSAGE)]) from None
+
+
+def _beneath(key: KeyPath, refused: set[KeyPath]) -> bool:
+    return any(key[:n] in refused for n in range(len(key) + 1))
+
+
+def _check(text: str, path: str) -> Plan:
+    raw = _read_toml(text, path)
     found: Found = []
-    data = strip_secrets(raw, (), found)
+    data = strip_refused(raw, (), found)
+    # A refused key or value was reported and removed: what later passes say of it (required, not a
+    # known region...) would only repeat that, or quote what was refused.
+    refused = {key for key, _ in found}
+    later: Found = []
     plan: Plan | None = None
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        found.extend((tuple(error["loc"]), _pydantic_message(error)) for error in exc.errors())
-    found.extend(cross_key_problems(data))
+        later.extend((tuple(error["loc"]), _pydantic_message(error)) for error in exc.errors())
+    later.extend(cross_key_problems(data))
+    found.extend(problem for problem in later if not _beneath(problem[0], refused))
     if found or plan is None:
         raise PlanInvalid(path, _problems(path, line_index(text), found))
     return plan
 
 
+def parse_plan(text: str, path: str = "<plan>") -> Plan:
+    """Read a plan from TOML text; raise :class:`PlanInvalid` listing every problem.
+
+    Nothing else is raised, whatever ``text`` holds: an error kdrtui did not foresee becomes a problem
+    naming it (and is logged with its traceback at debug level), never a crash.
+    """
+    shown_path = escape(path)
+    try:
+        return _check(text, shown_path)
+    except PlanInvalid:
+        raise
+    except Exception as exc:
+        _log.debug("checking the plan %s failed", shown_path, exc_info=True)
+        message = (
+            f"kdrtui could not check this file ({type(exc).__name__}: {_error_text(exc)}); "
+            "please report this bug"
+        )
+        raise PlanInvalid(shown_path, [PlanProblem(shown_path, 0, "file", message)]) from exc
+
+
+def _error_text(exc: BaseException) -> str:
+    try:
+        return shown(str(exc), 200)
+    except Exception:  # an exception whose str() fails says nothing more than its type
+        return "no description"
+
+
 def load_plan(path: str | Path) -> Plan:
-    """Read the plan file at ``path``; raise :class:`PlanInvalid` listing every problem."""
-    shown = os.fspath(path)
+    """Read the plan file at ``path``; raise :class:`PlanInvalid` listing every problem (and nothing else)."""
+    named = os.fspath(path)
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -188,10 +253,12 @@ def load_plan(path: str | Path) -> Plan:
     except UnicodeDecodeError as exc:
         problem = f"not UTF-8 text (byte {exc.start})"
     except OSError as exc:
-        problem = exc.strerror or str(exc)
+        problem = shown(exc.strerror or str(exc), 200)
+    except ValueError as exc:  # a path with a NUL character in it
+        problem = shown(str(exc), 200)
     else:
-        return parse_plan(text, shown)
-    raise PlanInvalid(shown, [PlanProblem(shown, 0, "file", problem)])
+        return parse_plan(text, named)
+    raise PlanInvalid(escape(named), [PlanProblem(escape(named), 0, "file", problem)])
 
 
 def plan_problems(plan: Plan, path: str = "<plan>") -> list[PlanProblem]:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from kdrtui.domain import azure_names
+from kdrtui.domain.safe_text import quoted, shown
 from kdrtui.domain.schedule import CronError, parse_cron, shortest_gap_minutes
 from kdrtui.domain.toml_lines import KeyPath
 
@@ -34,6 +35,11 @@ from kdrtui.domain.toml_lines import KeyPath
 
 Found = list[tuple[KeyPath, str]]
 """Problems before they get a file and a line: (key path, message)."""
+
+# The most of each part of a problem that is printed: generous, as the messages cut what they quote.
+_PATH_CHARS = 4096
+_FIELD_CHARS = 400
+_MESSAGE_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,12 @@ class PlanProblem:
     """What is wrong and, where possible, how to fix it."""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        # The last safety net: whatever a message embeds, the problem prints as one line.
+        return f"{shown(self.path, _PATH_CHARS)}:{self.line}: {self.describe()}"
+
+    def describe(self) -> str:
+        """``field: message`` on one line, escaped and cut (what ``str()`` prints after the place)."""
+        return f"{shown(self.field, _FIELD_CHARS)}: {shown(self.message, _MESSAGE_CHARS)}"
 
 
 class PlanInvalid(Exception):
@@ -67,13 +78,30 @@ class PlanInvalid(Exception):
 # --- field rules ------------------------------------------------------------------------------------
 
 
+_RULE_CHARS = 400
+"""How long a rule's message may get with the value it quotes cut (it may quote parts of it, too)."""
+
+
+def _safe_message(value: str, message: str) -> str:
+    """``message`` with each copy of ``value`` shown escaped and cut; cut itself past a readable length.
+
+    The naming rules quote the value they refuse as it is (``'<value>' is not ...``); a plan's value is
+    outside text, so this is where it is made safe to print.
+    """
+    if value and shown(value) != value:
+        # "'<name>' is 65 characters; ... needs 3 to 59" gives the length already.
+        size = f"{len(value)} characters" not in message
+        message = message.replace(f"'{value}'", quoted(value, size=size)).replace(value, shown(value))
+    return shown(message, _RULE_CHARS)
+
+
 def _rule(check: Callable[[str], str | None]) -> AfterValidator:
     """Turn a naming rule (value -> message or None) into a pydantic validator."""
 
     def run(value: str) -> str:
         message = check(value)
         if message is not None:
-            raise ValueError(message)
+            raise ValueError(_safe_message(value, message))
         return value
 
     return AfterValidator(run)
@@ -130,8 +158,10 @@ def _regex(value: str) -> str | None:
             # "Possible nested set" and friends: fine for Java's regex engine, noise on a terminal.
             warnings.simplefilter("ignore")
             re.compile(value)
-    except re.error as exc:
-        return f"'{value}' is not a valid regular expression: {exc}"
+    except (re.error, OverflowError) as exc:  # OverflowError: a repeat count like x{99999999999}
+        return f"'{value}' is not a valid regular expression: {shown(str(exc))}"
+    except RecursionError:  # Python's regex parser recurses once per nested group
+        return f"'{value}' is not a usable regular expression: its groups are nested too deep"
     return None
 
 
@@ -316,6 +346,8 @@ def _cron(text: str) -> str | None:
         parse_cron(text)
     except CronError as exc:
         return str(exc)
+    except ValueError:  # int() refuses a number of more than 4,300 digits
+        return f"'{text}' holds a number far too long for a minute, hour, day or month"
     return None
 
 
@@ -348,7 +380,7 @@ class Schedule(BaseModel):
             if self.run_minutes >= gap:
                 raise ValueError(
                     f"run_minutes ({self.run_minutes}) must be less than the shortest time between two "
-                    f"starts of cron '{self.cron}' ({gap} min), or batches would overlap"
+                    f"starts of cron {quoted(self.cron)} ({gap} min), or batches would overlap"
                 )
         return self
 
@@ -517,7 +549,7 @@ class AzureSettings(BaseModel):
         if self.credential == AzureCredentialKind.LAB and not self.is_loopback:
             raise ValueError(
                 f"credential 'lab' is the lab emulator's token and only goes to a loopback endpoint, "
-                f'not {self.endpoint}; use credential = "default" for Azure'
+                f'not {shown(self.endpoint)}; use credential = "default" for Azure'
             )
         return self
 

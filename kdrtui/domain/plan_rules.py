@@ -3,7 +3,10 @@
 Both read the raw TOML data (see :func:`kdrtui.domain.plan.parse_plan`) and return problems as
 (key path, message) pairs, which the loader turns into lines:
 
-- :func:`strip_secrets` refuses and removes keys that look like secrets (``password``, ``token``...);
+- :func:`strip_refused` refuses what no plan may hold, wherever it is: keys that look like secrets
+  (``password``, ``token``...), keys and strings with control characters, integers beyond 64 bits and
+  tables or arrays nested too deep. Refused keys are removed and refused values become ``None``, so
+  later passes (and their messages) never meet them and list indices stay put;
 - :func:`cross_key_problems` checks what involves several keys: flows name real clusters, VNets don't
   overlap, the topology has the flows it needs (and none it must not have)... It reads the data
   defensively and skips values of the wrong type, which pydantic reports, so it still runs when the
@@ -27,9 +30,11 @@ from kdrtui.domain.plan_model import (
     SwitchMethod,
     Topology,
 )
-from kdrtui.domain.toml_lines import KeyPath
+from kdrtui.domain.safe_text import first_unsafe, quoted, shown, shown_int
+from kdrtui.domain.toml_limits import INT_MAX, INT_MIN, MAX_NESTING, NESTING_MESSAGE
+from kdrtui.domain.toml_lines import KeyPath, format_path
 
-# --- secrets ----------------------------------------------------------------------------------------
+# --- pass 1: what no plan may hold ------------------------------------------------------------------
 
 _SECRET_WORDS = re.compile(r"password|secret|token|key", re.IGNORECASE)
 _SECRET_MESSAGE = (
@@ -44,19 +49,50 @@ def _looks_secret(key: str) -> bool:
     return bool(_SECRET_WORDS.search(key)) and key not in _SECRET_ALLOWED and not key.endswith("_env")
 
 
-def strip_secrets(value: Any, path: KeyPath, found: Found) -> Any:
-    """Copy ``value`` without secret-looking keys, recording each one removed."""
-    if isinstance(value, list):
-        return [strip_secrets(item, (*path, n), found) for n, item in enumerate(value)]
-    if not isinstance(value, dict):
+def _control_message(text: str, what: str) -> str | None:
+    # A tab or newline is as unwelcome as an escape sequence: no plan value needs one, and each would
+    # reach a terminal, a MirrorMaker properties file or a shell command as it is.
+    unsafe = first_unsafe(text)
+    if unsafe is None:
+        return None
+    char, position = unsafe
+    return f"control characters are not allowed{what} ({char} at position {position})"
+
+
+def strip_refused(value: Any, path: KeyPath, found: Found) -> Any:
+    """Copy ``value`` without what no plan may hold (see the module doc), recording each refusal.
+
+    Recursion is bounded: a table or array deeper than :data:`MAX_NESTING` is refused, not entered.
+    """
+    if isinstance(value, str):
+        message = _control_message(value, "")
+        if message is not None:
+            found.append((path, message))
+            return None
         return value
+    if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+        found.append(
+            (path, f"{shown_int(value)} is out of range; TOML integers are 64-bit ({INT_MIN} to {INT_MAX})")
+        )
+        return None
+    if not isinstance(value, list | dict):
+        return value
+    if len(path) > MAX_NESTING:
+        found.append((path, NESTING_MESSAGE))
+        return None
+    if isinstance(value, list):
+        return [strip_refused(item, (*path, n), found) for n, item in enumerate(value)]
     kept: dict[str, Any] = {}
     for key, item in value.items():
+        where = (*path, key)
+        message = _control_message(key, " in a key")
         # The keys of [clusters] are aliases the user chose ("monkey" is fine), not settings.
-        if path != ("clusters",) and _looks_secret(key):
-            found.append(((*path, key), _SECRET_MESSAGE))
+        if message is None and path != ("clusters",) and _looks_secret(key):
+            message = _SECRET_MESSAGE
+        if message is not None:
+            found.append((where, message))
             continue
-        kept[key] = strip_secrets(item, (*path, key), found)
+        kept[key] = strip_refused(item, where, found)
     return kept
 
 
@@ -95,6 +131,9 @@ def _vnet_id(cluster: dict[str, Any]) -> tuple[str, str] | None:
     return (group.lower(), vnet.lower()) if group and vnet else None
 
 
+_LIST_CHARS = 200
+"""How much of a list of aliases a message shows."""
+
 _HOT_STANDBY_FLOWS = (
     "hot standby uses dual ingest (applications write to both clusters), so nothing is mirrored; "
     'remove the [[flows]] or choose topology "cold-standby"'
@@ -124,8 +163,8 @@ class _Rules:
         self.found.append((path, message))
 
     def unknown(self, alias: str) -> str:
-        known = ", ".join(sorted(self.clusters)) or "(none)"
-        return f"unknown cluster '{alias}'; clusters are: {known}"
+        known = shown(", ".join(sorted(self.clusters)), _LIST_CHARS) or "(none)"
+        return f"unknown cluster {quoted(alias)}; clusters are: {known}"
 
     def run(self) -> Found:
         if isinstance(self.data.get("clusters", {}), dict) and len(self.clusters) < 2:
@@ -158,7 +197,8 @@ class _Rules:
         secondary = secondary if secondary in self.clusters else None
         if primary is not None and primary == secondary:
             self.add(
-                ("plan", "secondary"), f"the secondary cluster must differ from the primary ('{primary}')"
+                ("plan", "secondary"),
+                f"the secondary cluster must differ from the primary ({quoted(primary)})",
             )
             secondary = None
         self.primary, self.secondary = primary, secondary
@@ -177,7 +217,7 @@ class _Rules:
                 if _text(cluster, key) is None:
                     self.add(
                         ("clusters", alias, key),
-                        f"required when [clusters.{alias}.hdinsight] is present: "
+                        f"required when [{format_path(('clusters', alias, 'hdinsight'))}] is present: "
                         "kdrtui provisions the cluster into it",
                     )
             # The lab emulator's clusters are single lab brokers of the lab's Kafka version.
@@ -195,7 +235,7 @@ class _Rules:
         if isinstance(version, str) and version not in ("3.2", "3.2.0"):
             self.add(
                 ("clusters", alias, "kafka_version"),
-                f'HDInsight 5.1 runs Kafka 3.2, not {version}; set kafka_version = "3.2" or remove it',
+                f'HDInsight 5.1 runs Kafka 3.2, not {shown(version)}; set kafka_version = "3.2" or remove it',
             )
         self.hdinsight_replication(alias, cluster)
 
@@ -227,8 +267,8 @@ class _Rules:
         if same_vnet and region_a and region_b and region_a != region_b:
             self.add(
                 ("clusters", b, "vnet_name"),
-                f"'{second['vnet_name']}' in resource group '{second['resource_group']}' is also the VNet of "
-                f"cluster '{a}' in {region_a}; a VNet lives in one region",
+                f"{quoted(second['vnet_name'])} in resource group {quoted(second['resource_group'])} is also "
+                f"the VNet of cluster {quoted(a)} in {shown(region_a)}; a VNet lives in one region",
             )
         hdi_a, hdi_b = _table(first.get("hdinsight")), _table(second.get("hdinsight"))
         name_a = _valid(hdi_a, "name", azure_names.hdinsight_cluster_name)
@@ -236,7 +276,7 @@ class _Rules:
         if name_a and name_b and name_a.lower() == name_b.lower():
             self.add(
                 ("clusters", b, "hdinsight", "name"),
-                f"'{name_b}' is already the name of cluster '{a}'; HDInsight names are globally unique",
+                f"'{name_b}' is already the name of cluster {quoted(a)}; HDInsight names are globally unique",
             )
         elif name_a and name_b and same_vnet:
             prefix = azure_names.node_name_prefix(name_b)
@@ -244,20 +284,21 @@ class _Rules:
                 self.add(
                     ("clusters", b, "hdinsight", "name"),
                     f"'{name_b}' starts with the same six characters ('{prefix}') as '{name_a}' of cluster "
-                    f"'{a}' in the same VNet; their node names (wn0-{prefix}...) would clash",
+                    f"{quoted(a)} in the same VNet; their node names (wn0-{prefix}...) would clash",
                 )
         storage_a = _valid(hdi_a, "storage_account", azure_names.storage_account_name)
         storage_b = _valid(hdi_b, "storage_account", azure_names.storage_account_name)
         if storage_a and storage_a == storage_b:
             self.add(
                 ("clusters", b, "hdinsight", "storage_account"),
-                f"'{storage_b}' is already the storage account of cluster '{a}'; each cluster needs its own",
+                f"'{storage_b}' is already the storage account of cluster {quoted(a)}; each cluster needs "
+                "its own",
             )
         net_a, net_b = _network(first, "vnet_cidr"), _network(second, "vnet_cidr")
         if net_a is not None and net_b is not None and not same_vnet and net_a.overlaps(net_b):
             self.add(
                 ("clusters", b, "vnet_cidr"),
-                f"{net_b} overlaps {net_a} of cluster '{a}'; peered VNets need distinct address spaces",
+                f"{net_b} overlaps {net_a} of cluster {quoted(a)}; peered VNets need distinct address spaces",
             )
 
     def flows(self) -> None:
@@ -288,13 +329,14 @@ class _Rules:
                 all_sound = False
                 self.add(
                     ("flows", n, "target"),
-                    f"the target is the source '{source}'; a flow mirrors one cluster into another",
+                    f"the target is the source {quoted(source)}; a flow mirrors one cluster into another",
                 )
             elif (source, target) in pairs:
                 first = pairs[(source, target)]
                 self.add(
                     ("flows", n),
-                    f"repeats flows[{first}] ({source} -> {target}); put all of its topics in one flow",
+                    f"repeats flows[{first}] ({shown(source)} -> {shown(target)}); put all of its topics in "
+                    "one flow",
                 )
             else:
                 pairs[(source, target)] = n
@@ -333,12 +375,12 @@ class _Rules:
                     )
             if primary and secondary and all_sound:
                 ways = ((primary, secondary), (secondary, primary))
-                missing = ", ".join(f"{x} -> {y}" for x, y in ways if (x, y) not in pairs)
+                missing = ", ".join(f"{shown(x)} -> {shown(y)}" for x, y in ways if (x, y) not in pairs)
                 if missing:
                     self.add(
                         ("flows",),
-                        f"active-active needs flows in both directions between '{primary}' and "
-                        f"'{secondary}'; missing: {missing}",
+                        f"active-active needs flows in both directions between {quoted(primary)} and "
+                        f"{quoted(secondary)}; missing: {missing}",
                     )
             return
         for (source, target), n in pairs.items():
@@ -346,16 +388,19 @@ class _Rules:
             if back is not None and back < n and Naming.IDENTITY in (namings[n], namings[back]):
                 self.add(
                     ("flows", n, "naming"),
-                    f"identity naming with flows both ways between '{target}' and '{source}' loops "
-                    'records forever; use naming = "prefixed" on both flows',
+                    f"identity naming with flows both ways between {quoted(target)} and {quoted(source)} "
+                    'loops records forever; use naming = "prefixed" on both flows',
                 )
         if topology != Topology.COLD_STANDBY:
             return
         if not any_flow:
-            between = f" from '{primary}' to '{secondary}'" if primary and secondary else ""
+            between = f" from {quoted(primary)} to {quoted(secondary)}" if primary and secondary else ""
             self.add(("flows",), f"a {topology} plan needs at least one flow; add a [[flows]] table{between}")
         elif primary and secondary and all_sound and (primary, secondary) not in pairs:
-            self.add(("flows",), f"no flow mirrors the primary '{primary}' into the secondary '{secondary}'")
+            self.add(
+                ("flows",),
+                f"no flow mirrors the primary {quoted(primary)} into the secondary {quoted(secondary)}",
+            )
 
     def edge_nodes(self) -> None:
         raw = self.data.get("edge_nodes")
@@ -367,7 +412,8 @@ class _Rules:
                 self.add(("edge_nodes", n, "cluster"), self.unknown(alias))
             if name is not None and name in names:
                 self.add(
-                    ("edge_nodes", n, "name"), f"'{name}' is already the name of edge_nodes[{names[name]}]"
+                    ("edge_nodes", n, "name"),
+                    f"{quoted(name)} is already the name of edge_nodes[{names[name]}]",
                 )
             elif name is not None:
                 names[name] = n

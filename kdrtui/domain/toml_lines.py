@@ -4,31 +4,48 @@
 line of every table header, array-of-tables entry, key and array item, addressed by the same path a
 validator reports: ``("clusters", "dr", "hdinsight", "name")`` or ``("flows", 0, "target")``. The scanner
 trusts that the text already parsed with ``tomllib``; on anything it does not understand it stops and
-keeps what it found, so a lookup degrades to a nearby line rather than failing.
+keeps what it found, so a lookup degrades to a nearby line rather than failing. It also stops at keys of
+more than :data:`~kdrtui.domain.toml_limits.MAX_NESTING` parts and values nested deeper than that, which
+the plan refuses anyway, so it never recurses deeply.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kdrtui.domain.safe_text import shown
+from kdrtui.domain.toml_limits import MAX_NESTING, string_end
+
 KeyPath = tuple[str | int, ...]
 """A path into a TOML document: table keys as strings, array indices as integers."""
 
-_BARE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+# Regular expressions rather than loops over characters: a hostile file may be megabytes of one token.
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]*")
+_BARE_VALUE = re.compile(r"[^,\]}#\r\n]*")
+_BLANK = re.compile(r"(?:[ \t]+|#[^\n]*)*")
+_BLANK_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
+
+KEY_CHARS = 64
+"""How much of one key a field path shows (a cluster alias has at most 32 characters)."""
 
 
 def format_path(path: Sequence[str | int]) -> str:
-    """Render a path the way problems name fields: ``clusters.dr.region``, ``flows[0].topics[2]``."""
-    out = ""
+    """Render a path the way problems name fields: ``clusters.dr.region``, ``flows[0].topics[2]``.
+
+    Keys are outside text: each is shown escaped and, past :data:`KEY_CHARS` characters, cut.
+    """
+    out: list[str] = []
     for part in path:
         if isinstance(part, int):
-            out += f"[{part}]"
+            out.append(f"[{part}]")
         else:
-            out += f".{part}" if out else part
-    return out
+            key = shown(part, KEY_CHARS)
+            out.append(f".{key}" if out else key)
+    return "".join(out)
 
 
 @dataclass
@@ -65,7 +82,7 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
-        self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self.newlines = [match.start() for match in re.finditer("\n", text)]
         self.index = LineIndex()
         self.array_tables: dict[KeyPath, int] = {}
 
@@ -77,16 +94,10 @@ class _Scanner:
 
     def skip_blank(self, newlines: bool) -> None:
         """Skip spaces, tabs, comments and (if ``newlines``) line breaks."""
-        text = self.text
-        while self.pos < len(text):
-            ch = text[self.pos]
-            if ch in " \t" or (newlines and ch in "\r\n"):
-                self.pos += 1
-            elif ch == "#":
-                end = text.find("\n", self.pos)
-                self.pos = len(text) if end < 0 else end
-            else:
-                return
+        blank = _BLANK_LINES if newlines else _BLANK
+        match = blank.match(self.text, self.pos)
+        if match is not None:
+            self.pos = match.end()
 
     def record(self, path: KeyPath, line: int) -> None:
         self.index.explicit.setdefault(path, line)
@@ -108,58 +119,33 @@ class _Scanner:
                 parts.append(str(tomllib.loads(f"k = {token}")["k"]))
             else:
                 start = self.pos
-                while self.pos < len(self.text) and self.text[self.pos] in _BARE_KEY_CHARS:
-                    self.pos += 1
+                match = _BARE_KEY.match(self.text, start)
+                self.pos = match.end() if match is not None else start
                 if self.pos == start:
                     raise _StopScan
                 parts.append(self.text[start : self.pos])
             self.skip_blank(newlines=False)
             if self.peek() != ".":
                 return parts
+            if len(parts) >= MAX_NESTING:
+                raise _StopScan
             self.pos += 1
 
     # --- values -----------------------------------------------------------------------------------
 
     def skip_string(self) -> None:
-        text = self.text
-        quote = text[self.pos]
-        if text.startswith(quote * 3, self.pos):
-            end_mark = quote * 3
-            i = self.pos + 3
-            while True:
-                j = text.find(end_mark, i)
-                if j < 0:
-                    raise _StopScan
-                if quote == '"' and _escaped(text, j):
-                    i = j + 1
-                    continue
-                i = j + 3
-                # Up to two quotes may sit right before the closing delimiter.
-                extra = 0
-                while extra < 2 and i < len(text) and text[i] == quote:
-                    i += 1
-                    extra += 1
-                self.pos = i
-                return
-        i = self.pos + 1
-        while i < len(text):
-            ch = text[i]
-            if ch == "\\" and quote == '"':
-                i += 2
-                continue
-            if ch == quote:
-                self.pos = i + 1
-                return
-            if ch == "\n":
-                break
-            i += 1
-        raise _StopScan
+        end = string_end(self.text, self.pos)
+        if end is None:
+            raise _StopScan
+        self.pos = end
 
     def read_value(self, path: KeyPath) -> None:
         self.skip_blank(newlines=False)
         ch = self.peek()
         if ch in ('"', "'"):
             self.skip_string()
+        elif ch in ("[", "{") and len(path) > MAX_NESTING:
+            raise _StopScan
         elif ch == "[":
             self.pos += 1
             item = 0
@@ -189,8 +175,8 @@ class _Scanner:
                 self.read_key_value(path)
         else:
             start = self.pos
-            while self.pos < len(self.text) and self.text[self.pos] not in ",]}#\r\n":
-                self.pos += 1
+            match = _BARE_VALUE.match(self.text, start)
+            self.pos = match.end() if match is not None else start
             if self.pos == start:
                 raise _StopScan
 
@@ -247,14 +233,6 @@ class _Scanner:
         except (_StopScan, tomllib.TOMLDecodeError, IndexError):
             pass
         return self.index
-
-
-def _escaped(text: str, pos: int) -> bool:
-    """Whether the character at ``pos`` is preceded by an odd number of backslashes."""
-    count = 0
-    while pos - count - 1 >= 0 and text[pos - count - 1] == "\\":
-        count += 1
-    return count % 2 == 1
 
 
 def line_index(text: str) -> LineIndex:
