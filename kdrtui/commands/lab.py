@@ -106,6 +106,8 @@ def up_command(
     edge_backend: str | None,
     azure: bool,
     azure_port: int | None,
+    broker_base_port: int | None,
+    edge_base_port: int | None,
     timeout: float,
 ) -> None:
     """Start both clusters and the SSH edge node (reusing running ones); write the lab's DR plan.
@@ -113,9 +115,11 @@ def up_command(
     With --azure, start only the Azure emulator instead: `kdrtui provision --plan lab-azure` then
     creates the clusters and the edge node through it.
     """
+    if not azure:
+        lab_azure.refuse_without_azure(broker_base_port, edge_base_port)
     with lab_errors():
         if azure:
-            lab_azure.up(kafka_version, azure_port)
+            lab_azure.up(kafka_version, azure_port, broker_base_port, edge_base_port)
             return
         lab = Lab(
             primary_port=primary_port,

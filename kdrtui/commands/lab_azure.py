@@ -12,15 +12,39 @@ from typing import TypeVar
 import click
 
 from kdrtui.commands.lab_common import lab_errors, say, table
-from kdrtui.lab.azure.emulator import AZURE_PORT_ENV, DEFAULT_AZURE_PORT, AzureEmulator, AzureStatus
+from kdrtui.lab.azure.emulator import (
+    AZURE_PORT_ENV,
+    BROKER_BASE_OPTION,
+    DEFAULT_AZURE_PORT,
+    EDGE_BASE_OPTION,
+    AzureEmulator,
+    AzureStatus,
+)
+from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE
 from kdrtui.lab.lab import Lab, LabError
 
 _F = TypeVar("_F", bound=Callable[..., object])
 
 
 def up_options(f: _F) -> _F:
-    """``lab up``'s --azure and --azure-port."""
-    # Applied bottom-up, as stacked decorators would be: --azure-port, then --azure above it.
+    """``lab up``'s --azure, --azure-port, --broker-base-port and --edge-base-port."""
+    # Applied bottom-up, as stacked decorators would be: the last one here comes first in --help.
+    f = click.option(
+        EDGE_BASE_OPTION,
+        "edge_base_port",
+        type=int,
+        metavar="N",
+        help="With --azure: the first SSH port of the emulator's edge nodes (the lab-azure plan's "
+        f"dr-edge-1 gets N) [its last, else {DEFAULT_EDGE_PORT_BASE}].",
+    )(f)
+    f = click.option(
+        BROKER_BASE_OPTION,
+        "broker_base_port",
+        type=int,
+        metavar="N",
+        help="With --azure: the first client port of the emulator's brokers (cluster i listens on "
+        f"N+10i, its controller on N+10i+1) [its last, else {DEFAULT_PORT_BASE}].",
+    )(f)
     f = click.option(
         "--azure-port",
         type=int,
@@ -35,16 +59,42 @@ def up_options(f: _F) -> _F:
     )(f)
 
 
-def up(kafka_version: str | None, azure_port: int | None) -> None:
-    """``lab up --azure``: start only the emulator and write the lab-azure plan."""
+def refuse_without_azure(broker_base_port: int | None, edge_base_port: int | None) -> None:
+    """The emulator's port bases mean nothing to the plain lab: say so (exit 2) rather than ignore them."""
+    given = [
+        option
+        for option, value in ((BROKER_BASE_OPTION, broker_base_port), (EDGE_BASE_OPTION, edge_base_port))
+        if value is not None
+    ]
+    if given:
+        raise click.UsageError(f"{' and '.join(given)} choose the Azure emulator's ports: add --azure")
+
+
+def up(
+    kafka_version: str | None,
+    azure_port: int | None,
+    broker_base_port: int | None = None,
+    edge_base_port: int | None = None,
+) -> None:
+    """``lab up --azure``: start only the emulator and write the lab-azure plan.
+
+    The port bases given are kept in ``emulator.json``: a later ``lab up --azure`` (or a restarted
+    emulator) uses them again.
+    """
     version = kafka_version or Lab().kafka_version
+    emulator = AzureEmulator(
+        port=azure_port, port_base=broker_base_port, edge_port_base=edge_base_port, kafka_version=version
+    )
     click.echo(
         "azure: starting only the HTTPS Azure emulator; the primary and dr lab brokers are not started "
         "(provisioning creates the clusters, each a lab broker, through the emulator)"
     )
-    emulator = AzureEmulator(port=azure_port, kafka_version=version)
     status = emulator.up(report=say)
     click.echo(table([["azure", "up", status.endpoint, f"pid {status.pid}", ", ".join(status.notes)]]))
+    click.echo(
+        f"ports: brokers from {status.port_base} (+10 per cluster, controller +1), "
+        f"edge nodes from {status.edge_port_base}"
+    )
     click.echo(f"CA:   {status.ca_file}")
     click.echo(f"plan: {status.plan}")
     click.echo("next: kdrtui provision --plan lab-azure")
@@ -63,7 +113,10 @@ def status() -> AzureStatus | None:
 
 def render_status(azure: AzureStatus) -> str:
     state = f"up (pid {azure.pid})" if azure.up else "down"
-    lines = [f"azure:   {state} on {azure.endpoint}; plan {azure.plan}"]
+    lines = [
+        f"azure:   {state} on {azure.endpoint}; plan {azure.plan}",
+        f"         brokers from port {azure.port_base}, edge nodes from {azure.edge_port_base}",
+    ]
     rows = [["AZURE RESOURCE", "KIND", "STATE", "RUNS"]]
     for r in azure.resources:
         if r["kind"] not in ("cluster", "application"):

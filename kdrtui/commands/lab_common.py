@@ -18,17 +18,19 @@ from kdrtui.lab.azure.emulator import EmulatorError
 from kdrtui.lab.cluster import ClusterError
 from kdrtui.lab.edge import EdgeError
 from kdrtui.lab.lab import LabError
+from kdrtui.lab.ports import PortsUnavailable
 from kdrtui.lab.prereqs import PrerequisiteError
 from kdrtui.lab.traffic import TrafficError
 
 
 @contextlib.contextmanager
 def lab_errors() -> Iterator[None]:
-    """Turn the lab's errors into one message on stderr and an exit code (2: prerequisites)."""
+    """Turn the lab's errors into one message on stderr and an exit code (2: prerequisites, ports that
+    are taken or out of range)."""
     ctx = click.get_current_context()
     try:
         yield
-    except PrerequisiteError as exc:
+    except (PrerequisiteError, PortsUnavailable) as exc:
         click.echo(f"kdrtui lab: {exc}", err=True)
         ctx.exit(2)
     except (

@@ -269,7 +269,13 @@ class LabCluster:
         )
         try:
             proc = subprocess.run(
-                cmd, cwd=self.home, capture_output=True, text=True, timeout=120, check=False
+                cmd,
+                cwd=self.home,
+                env=process.lab_env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise ClusterError(f"{self.alias}: StorageTool format did not finish in 120 s") from exc

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kdrtui import settings
+from kdrtui.lab import process
 from kdrtui.lab.prereqs import check_prerequisites
 
 #: The Kafka version the lab uses unless told otherwise: the newest line with both MirrorMakers.
@@ -359,6 +360,7 @@ def fetch(
                 proc = subprocess.run(
                     cmd,
                     cwd=dist.home,
+                    env=process.lab_env(),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

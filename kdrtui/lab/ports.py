@@ -23,10 +23,55 @@ def port_in_use(port: int, host: str = LOCALHOST) -> bool:
     return False
 
 
+class PortsUnavailable(ValueError):
+    """Ports the lab was told to use are outside 1024-65535, overlap, or something already listens on
+    one. ``str()`` is one line naming the port, what it is for and the option that chose it."""
+
+
 def check_port(port: int) -> None:
     """Raise :class:`ValueError` unless ``port`` is a usable unprivileged TCP port."""
     if not 1024 <= port <= 65535:
         raise ValueError(f"port {port} is outside 1024-65535")
+
+
+def port_span(ports: list[int]) -> str:
+    """``19392-19403`` (or ``12232`` for one port)."""
+    low, high = min(ports), max(ports)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def check_free(uses: dict[str, tuple[str, list[int]]], *, check_in_use: bool = True) -> None:
+    """Check the port groups the lab is about to use: each within 1024-65535, no two sharing a port,
+    and (``check_in_use``) nothing listening on any of them yet.
+
+    Args:
+        uses: what the ports are for (``"the brokers"``) -> (the option that chose them, the ports).
+
+    Raises:
+        PortsUnavailable: the first problem found.
+    """
+    owner: dict[int, str] = {}
+    for what, (option, ports) in uses.items():
+        if not all(1024 <= port <= 65535 for port in ports):
+            raise PortsUnavailable(
+                f"{option}: {what} would use port{'s' if len(set(ports)) > 1 else ''} {port_span(ports)}, "
+                "outside 1024-65535; choose another"
+            )
+        for port in ports:
+            if port in owner and owner[port] != what:
+                raise PortsUnavailable(
+                    f"{option}: port {port} would serve both {owner[port]} and {what}; choose another"
+                )
+            owner[port] = what
+    if not check_in_use:
+        return
+    for what, (option, ports) in uses.items():
+        for port in ports:
+            if port_in_use(port):
+                raise PortsUnavailable(
+                    f"{option}: port {port} on {LOCALHOST} ({what}: {port_span(ports)}) is already in use; "
+                    "stop what holds it or choose another"
+                )
 
 
 def ephemeral_range() -> tuple[int, int] | None:

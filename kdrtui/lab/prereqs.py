@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from kdrtui.lab.process import lab_env
+
 #: Kafka 4.x brokers, Connect and MirrorMaker 2 need Java 17; 3.9 runs on it too.
 MIN_JAVA = 17
 
@@ -52,7 +54,9 @@ def _java_problem() -> tuple[str | None, JavaInfo | None]:
             None,
         )
     try:
-        proc = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=60, check=False)
+        proc = subprocess.run(
+            [path, "-version"], env=lab_env(), capture_output=True, text=True, timeout=60, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return (
             f"{path} -version failed ({exc}): kdrtui's lab needs a working Java {MIN_JAVA}+. {_JAVA_HINT}",

@@ -20,6 +20,20 @@ from pathlib import Path
 
 _PROC = Path("/proc")
 
+WITHHELD_ENV: tuple[str, ...] = ("KDRTUI_LAB_LOGIN_PASSWORD",)
+"""Variables no lab process inherits: secrets none of them needs. The lab-azure plan's cluster login
+password (``kdrtui.lab.azure.plan.LOGIN_PASSWORD_ENV``) is read by ``kdrtui provision`` alone; a broker,
+an edge node (and every command run over its SSH), the emulator or the traffic generator holding it
+would show it in ``/proc/<pid>/environ`` for as long as it runs."""
+
+
+def lab_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) without :data:`WITHHELD_ENV`: the environment to
+    start a lab process with."""
+    source = os.environ if base is None else base
+    return {name: value for name, value in source.items() if name not in WITHHELD_ENV}
+
+
 # "$1" is the log file; the rest is the command. `&` makes sh fork and exec the command, so `$!` is
 # the command's own pid, and sh exits at once.
 _SPAWN_SCRIPT = 'log=$1; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
@@ -32,12 +46,15 @@ def spawn_detached(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    """Start ``argv`` in a new session with stdout/stderr appended to ``log``; return its pid."""
+    """Start ``argv`` in a new session with stdout/stderr appended to ``log``; return its pid.
+
+    It gets ``env`` (default: this process's environment) less :data:`WITHHELD_ENV`.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         ["sh", "-c", _SPAWN_SCRIPT, "sh", str(log), *argv],
         cwd=cwd,
-        env=dict(env) if env is not None else None,
+        env=lab_env(env),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

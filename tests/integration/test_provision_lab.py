@@ -73,25 +73,35 @@ class AzureLab:
 
 @pytest.fixture(scope="module")
 def azure_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureLab]:
-    """`kdrtui lab up --azure` in a lab dir of the module's own (port bases pinned in emulator.json)."""
+    """`kdrtui lab up --azure` in a lab dir of the module's own, on the module's own ports."""
     require_java()
     jars.fetch()
     root = tmp_path_factory.mktemp("provision")
     lab_dir, state_dir = root / "lab", root / "state"
     home = lab_dir / "azure"
     home.mkdir(parents=True)
-    settings = {"port_base": TEST_PORT_BASE, "edge_port_base": TEST_EDGE_PORT_BASE, "step_seconds": 0.3}
-    (home / "emulator.json").write_text(json.dumps(settings))
+    (home / "emulator.json").write_text(json.dumps({"step_seconds": 0.3}))  # no option for it
     env = {k: v for k, v in os.environ.items() if k != "KDRTUI_LAB_LOGIN_PASSWORD"}
     env |= {"KDRTUI_LAB_DIR": str(lab_dir), "KDRTUI_STATE_DIR": str(state_dir)}
     with reserved_port(TEST_AZURE_PORT) as port:
         emulator = AzureEmulator(home)
         lab = AzureLab(emulator, home / "plan.toml", env, state_dir)
         try:
-            up = lab.kdrtui("lab", "up", "--azure", "--azure-port", str(port))
+            up = lab.kdrtui(
+                "lab",
+                "up",
+                "--azure",
+                "--azure-port",
+                str(port),
+                "--broker-base-port",
+                str(TEST_PORT_BASE),
+                "--edge-base-port",
+                str(TEST_EDGE_PORT_BASE),
+            )
             assert up.returncode == 0, up.stdout + up.stderr
             lab.emulator = AzureEmulator(home)
             assert lab.emulator.port == port and lab.emulator.port_base == TEST_PORT_BASE
+            assert lab.emulator.edge_port_base == TEST_EDGE_PORT_BASE
             yield lab
         finally:
             AzureEmulator(home).down()

@@ -1,6 +1,6 @@
 """``/_emulator/...``: the lab's control surface (no auth, never faulted, never logged).
 
-- ``GET /_emulator/health``: ``{"ok": true, "pid": N, "port": P}``
+- ``GET /_emulator/health``: ``{"ok": true, "pid": N, "port": P, "port_base": B, "edge_port_base": E}``
 - ``GET /_emulator/requests``: every logged request (``?since=N`` skips the first N)
 - ``GET /_emulator/faults``; ``POST /_emulator/faults`` with any of ``{"throttle": N, "retry_after": S,
   "errors_500": N, "fail_cluster": "<name>", "slow_cluster_seconds": S}``; ``DELETE`` clears them all
@@ -48,7 +48,8 @@ def handle(server: EmulatorServer, req: Request) -> Response:
     what = req.path.removeprefix("/_emulator/").strip("/")
     try:
         if what == "health" and req.method == "GET":
-            return Response(200, {"ok": True, "pid": os.getpid(), "port": cloud.port})
+            bases = {"port_base": cloud.runtime.port_base, "edge_port_base": cloud.runtime.edge_port_base}
+            return Response(200, {"ok": True, "pid": os.getpid(), "port": cloud.port} | bases)
         if what == "requests" and req.method == "GET":
             since = int(req.query.get("since", "0") or 0)
             with server.log_lock:

@@ -35,11 +35,13 @@ from kdrtui.lab.azure.cloud import DEFAULT_STEP_SECONDS
 from kdrtui.lab.azure.control import read_requests
 from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE, Runtime, power_off
 from kdrtui.lab.azure.state import resource_summary
-from kdrtui.lab.ports import LOCALHOST, check_port, port_in_use
+from kdrtui.lab.ports import LOCALHOST, PortsUnavailable, check_free, check_port, port_in_use
 from kdrtui.services.azure.context import LAB_PASSWORD_FILE
 
 DEFAULT_AZURE_PORT = 18443
 AZURE_PORT_ENV = "KDRTUI_LAB_AZURE_PORT"
+BROKER_BASE_OPTION = "--broker-base-port"
+EDGE_BASE_OPTION = "--edge-base-port"
 START_TIMEOUT_S = 30.0
 
 Report = Callable[[str], None]
@@ -69,6 +71,10 @@ class AzureStatus:
     #: Application name -> {"up", "pid", "port"} of the edge nodes under the home.
     edges: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: First client port of the clusters' brokers (cluster ``i``: + 10 * i, its controller + 1).
+    port_base: int = DEFAULT_PORT_BASE
+    #: First SSH port of the edge nodes (application ``i``: + i).
+    edge_port_base: int = DEFAULT_EDGE_PORT_BASE
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``kdrtui lab status --json``'s ``azure``)."""
@@ -77,6 +83,8 @@ class AzureStatus:
             "up": self.up,
             "pid": self.pid,
             "port": self.port,
+            "port_base": self.port_base,
+            "edge_port_base": self.edge_port_base,
             "endpoint": self.endpoint,
             "ca_file": str(self.ca_file),
             "plan": str(self.plan),
@@ -94,6 +102,10 @@ class AzureEmulator:
     port 18443 (``KDRTUI_LAB_AZURE_PORT``), brokers from port 19392 (+10 per cluster), edge nodes from
     12232 (+1 per application), one second per cluster provisioning state. Constructing one touches
     nothing on disk.
+
+    Raises:
+        ValueError: a port outside 1024-65535; :class:`PortsUnavailable` when it is one of the ports
+            the lab-azure plan's brokers or edge node would take, or those groups overlap.
     """
 
     def __init__(
@@ -115,8 +127,8 @@ class AzureEmulator:
         )
         self.port_base = int(port_base or saved.get("port_base") or DEFAULT_PORT_BASE)
         self.edge_port_base = int(edge_port_base or saved.get("edge_port_base") or DEFAULT_EDGE_PORT_BASE)
-        for p in (self.port, self.port_base, self.edge_port_base):
-            check_port(p)
+        check_port(self.port)
+        check_free(self.port_uses(), check_in_use=False)
         self.step_seconds = float(step_seconds or saved.get("step_seconds") or DEFAULT_STEP_SECONDS)
         self.kafka_version = kafka_version or saved.get("kafka_version") or jars.DEFAULT_KAFKA_VERSION
         self.edge_backend = edge_backend or saved.get("edge_backend")
@@ -178,6 +190,53 @@ class AzureEmulator:
         pid = process.read_pid(self.pid_file)
         return pid if pid is not None and process.is_ours(pid, self._markers()) else None
 
+    def port_uses(self) -> dict[str, tuple[str, list[int]]]:
+        """The ports the emulator and the lab-azure plan's resources take, as :func:`check_free` wants
+        them: its HTTPS port, each cluster's broker (client port and controller) and the edge node."""
+        clusters = len(plan.NAMES)  # the plan's clusters take the first slots
+        brokers = [self.port_base + 10 * i + offset for i in range(clusters) for offset in (0, 1)]
+        edges = [self.edge_port_base]  # its one edge node, plan.EDGE_NAME
+        return {
+            "the emulator": ("--azure-port", [self.port]),
+            "the clusters' brokers": (f"{BROKER_BASE_OPTION} {self.port_base}", brokers),
+            "the edge nodes": (f"{EDGE_BASE_OPTION} {self.edge_port_base}", edges),
+        }
+
+    def _held_resources(self) -> list[str]:
+        """Clusters and edge-node applications the emulator's state has (each runs on its ports)."""
+        try:
+            saved = json.loads(self.state_path.read_text(encoding="utf-8"))["resources"].values()
+        except (OSError, ValueError, KeyError, AttributeError):
+            return []
+        summaries = [resource_summary(r) for r in saved]
+        return [str(r["name"]) for r in summaries if r.get("kind") in ("cluster", "application")]
+
+    def check_ports(self) -> None:
+        """Before a start: the port bases may change only while no cluster or edge node exists (they
+        keep the ports they were given), and the ports they give must be free.
+
+        Raises:
+            PortsUnavailable: one line naming the port, its use and the option that chose it.
+        """
+        saved = self._saved()
+        held = self._held_resources()
+        if held:
+            for option, key, value in (
+                (BROKER_BASE_OPTION, "port_base", self.port_base),
+                (EDGE_BASE_OPTION, "edge_port_base", self.edge_port_base),
+            ):
+                before = saved.get(key)
+                if before is not None and before != value:
+                    raise PortsUnavailable(
+                        f"{option} {value}: the emulator already runs {', '.join(held)} on ports from "
+                        f"{before}; keep {option} {before}, or delete them first (kdrtui destroy "
+                        "--plan lab-azure, or kdrtui lab down --purge)"
+                    )
+        uses = self.port_uses()
+        check_free(uses, check_in_use=False)
+        if not held:  # with resources, their own brokers and edge nodes may hold these ports
+            check_free({what: use for what, use in uses.items() if what != "the emulator"})
+
     # Lifecycle -------------------------------------------------------------------------------------
 
     def write_plan(self) -> Path:
@@ -202,21 +261,31 @@ class AzureEmulator:
 
         Raises:
             EmulatorError: the port is taken, or the server did not answer in time (with its log).
+            PortsUnavailable: the brokers' or edge nodes' ports are taken or out of range (see
+                :meth:`check_ports`).
         """
         say = report or (lambda _msg: None)
+        pid = self.running_pid()
+        wanted = {"port": self.port, "port_base": self.port_base, "edge_port_base": self.edge_port_base}
+        saved = self._saved()
+        reuse = pid is not None and all(saved.get(key) == value for key, value in wanted.items())
+        if not reuse:
+            self.check_ports()
         self.home.mkdir(parents=True, exist_ok=True)
         if fetch:
             from kdrtui.lab.prereqs import check_prerequisites
 
             check_prerequisites(need_mvn=not jars.is_fetched(self.kafka_version))
             jars.fetch(self.kafka_version, report=say)
-        pid = self.running_pid()
         notes: tuple[str, ...]
-        if pid is not None and self._saved().get("port") == self.port:
+        if reuse:
             notes = ("reused",)
         else:
             if pid is not None:
-                say(f"azure: restarting the emulator (pid {pid}) on port {self.port}")
+                say(
+                    f"azure: restarting the emulator (pid {pid}) on port {self.port}, brokers from "
+                    f"{self.port_base}, edge nodes from {self.edge_port_base}"
+                )
                 process.terminate(pid, 10)
             started = time.monotonic()
             pid = self._start(timeout)
@@ -383,4 +452,6 @@ class AzureEmulator:
             brokers=brokers,
             edges=edges,
             notes=notes,
+            port_base=self.port_base,
+            edge_port_base=self.edge_port_base,
         )
