@@ -11,6 +11,7 @@ from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
 from kdrtui.commands.plan import plan_group
 from kdrtui.commands.provision import destroy_command, provision_command
+from kdrtui.commands.state import state_group
 from kdrtui.commands.status import status_command
 
 
@@ -44,6 +45,7 @@ main.add_command(lab_group)
 main.add_command(plan_group)
 main.add_command(mm_group)
 main.add_command(status_command)
+main.add_command(state_group)
 main.add_command(failover_command)
 main.add_command(failback_command)
 main.add_command(provision_command)

@@ -36,26 +36,38 @@ async def _confirm_and_run(op: Operation, yes: bool, as_json: bool) -> Operation
     """Show the forecast, ask for the target's name typed in full (unless --yes), then run."""
     from kdrtui.services.runbook.failover import Preflight, forecast_lines
 
-    if not op.resume:
+    if not op.resume and not yes:  # with --yes the pre-flight step prints the forecast itself
         facts = await Preflight().forecast(op.ctx)
         out = sys.stderr if as_json else sys.stdout
         for line in forecast_lines(op.ctx, facts):
             print(line, file=out)
-        if not yes:
-            typed = click.prompt(
-                f"Type the name of the cluster to move clients to ({op.target}) to {op.operation}",
-                default="",
-                show_default=False,
+        typed = click.prompt(
+            f"Type the name of the cluster to move clients to ({op.target}) to {op.operation}",
+            default="",
+            show_default=False,
+        )
+        if typed.strip() != op.target:
+            print(
+                f"{op.operation} not started: you typed {typed.strip()!r}, not {op.target!r}",
+                file=sys.stderr,
             )
-            if typed.strip() != op.target:
-                print(
-                    f"{op.operation} not started: you typed {typed.strip()!r}, not {op.target!r}",
-                    file=sys.stderr,
-                )
-                await op.ctx.close()
-                return None
+            await op.ctx.close()
+            return None
+    if not op.resume:
         op.ctx.confirmed_at = time.time()
     return await op.run(printer(as_json))
+
+
+def _print_dry_run(result: OperationResult, as_json: bool) -> None:
+    if as_json:
+        planned = [{"step": k, "title": t, "would": w} for k, t, w in result.dry_run]
+        print(json.dumps({"dry_run": planned}, indent=2))
+        return
+    for n, (_key, title, lines) in enumerate(result.dry_run, 1):
+        print(f"[{n}] {title}")
+        for line in lines:
+            print(f"    {line}")
+    print("dry run: nothing was changed")
 
 
 def _command(operation: str) -> click.Command:
@@ -71,32 +83,30 @@ def _command(operation: str) -> click.Command:
     def command(
         plan_arg: str | None, dry_run: bool, force: bool, yes: bool, resume: bool, as_json: bool
     ) -> None:
+        from kdrtui.services.runbook.lock import PlanLocked
         from kdrtui.services.runbook.operate import Operation, OperationRefused
+        from kdrtui.services.runbook.store import RunbookStore
 
         plan, path = load_plan_or_exit(plan_arg, required=True)
         assert plan is not None
+        # One operation per plan: taken before the forecast and the question, held until the end (the
+        # kernel lets it go if this process dies). A dry run changes nothing and takes nothing.
+        lock = None if dry_run else RunbookStore(plan.plan.name, path).lock()
         try:
-            op = Operation(plan, path, operation, force=force, resume=resume)
-        except OperationRefused as exc:
-            print(f"kdrtui {operation}: {exc}", file=sys.stderr)
-            sys.exit(2)
-        if dry_run:
-            result = asyncio.run(op.dry_run())
-            if as_json:
-                print(
-                    json.dumps(
-                        {"dry_run": [{"step": k, "title": t, "would": w} for k, t, w in result.dry_run]},
-                        indent=2,
-                    )
-                )
-            else:
-                for n, (_key, title, lines) in enumerate(result.dry_run, 1):
-                    print(f"[{n}] {title}")
-                    for line in lines:
-                        print(f"    {line}")
-                print("dry run: nothing was changed")
-            return
-        outcome = asyncio.run(_confirm_and_run(op, yes, as_json))
+            try:
+                if lock is not None:
+                    lock.acquire(operation)
+                op = Operation(plan, path, operation, force=force, resume=resume, lock=lock)
+            except (OperationRefused, PlanLocked) as exc:
+                print(f"kdrtui {operation}: {exc}", file=sys.stderr)
+                sys.exit(2)
+            if dry_run:
+                _print_dry_run(asyncio.run(op.dry_run()), as_json)
+                return
+            outcome = asyncio.run(_confirm_and_run(op, yes, as_json))
+        finally:
+            if lock is not None:
+                lock.release()
         if outcome is None:
             sys.exit(2)
         if as_json:

@@ -65,15 +65,40 @@ def host_key_decision(accept_new: bool) -> Callable[[str, int, str, str], Awaita
     return on_unknown_host
 
 
-def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable[T]]) -> T:
-    """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``."""
+def _run(
+    plan_arg: str | None,
+    accept_new: bool,
+    body: Callable[[Any], Awaitable[T]],
+    operation: str | None = None,
+) -> T:
+    """Load the plan, build a manager with the CLI's host-key and passphrase prompts, run ``body``.
+
+    ``operation`` (``mm start``…) marks a command that changes something: it holds the plan's lock for
+    the whole run and refuses (exit 2) when another operation holds it, or when the DR state cannot be
+    read. Read-only commands take no lock and show an unreadable DR state as such.
+    """
     from kdrtui.services.mirrormaker.manager import MirrorMakerError, MirrorMakerManager, SelectionError
-    from kdrtui.services.runbook.operate import current_plan
+    from kdrtui.services.runbook.lock import PlanLocked
+    from kdrtui.services.runbook.operate import current_plan, view_plan
+    from kdrtui.services.runbook.store import RunbookStore, StateInvalid
     from kdrtui.services.ssh import EdgeSession, KeyPassphraseNeeded, SshError, SshTarget
 
     loaded, path = load_plan_or_exit(plan_arg, required=True)
     assert loaded is not None
-    plan = current_plan(loaded, path)  # after a failover: the reverse flow and where it runs
+    lock = RunbookStore(loaded.plan.name, path).lock()
+    if operation is not None:
+        try:
+            lock.acquire(operation)
+            plan = current_plan(loaded, path)  # after a failover: the reverse flow and where it runs
+        except (PlanLocked, StateInvalid) as exc:
+            lock.release()
+            hint = f"; {exc.repair}" if isinstance(exc, StateInvalid) else ""
+            click.echo(f"kdrtui {operation}: {exc}{hint}", err=True)
+            sys.exit(2)
+    else:
+        plan, unreadable = view_plan(loaded, path)
+        if unreadable is not None:
+            click.echo(f"warning: {unreadable}; showing MirrorMaker of both directions", err=True)
     passphrases: dict[str, str] = {}
     on_unknown_host = host_key_decision(accept_new)
 
@@ -90,21 +115,24 @@ def _run(plan_arg: str | None, accept_new: bool, body: Callable[[Any], Awaitable
         finally:
             await manager.close()
 
-    for _attempt in range(3):
-        try:
-            return asyncio.run(main())
-        except KeyPassphraseNeeded as exc:
-            key = str(getattr(exc, "key_file", "") or "")
-            if not sys.stdin.isatty():
-                raise click.ClickException(
-                    f"{exc}; run it from a terminal to be asked for the passphrase"
-                ) from exc
-            passphrases[key] = click.prompt(f"Passphrase for {key}", hide_input=True)
-        except SelectionError as exc:
-            raise click.UsageError(str(exc)) from exc
-        except (MirrorMakerError, SshError) as exc:
-            raise click.ClickException(str(exc)) from exc
-    raise click.ClickException("the key's passphrase was not accepted")
+    try:
+        for _attempt in range(3):
+            try:
+                return asyncio.run(main())
+            except KeyPassphraseNeeded as exc:
+                key = str(getattr(exc, "key_file", "") or "")
+                if not sys.stdin.isatty():
+                    raise click.ClickException(
+                        f"{exc}; run it from a terminal to be asked for the passphrase"
+                    ) from exc
+                passphrases[key] = click.prompt(f"Passphrase for {key}", hide_input=True)
+            except SelectionError as exc:
+                raise click.UsageError(str(exc)) from exc
+            except (MirrorMakerError, SshError) as exc:
+                raise click.ClickException(str(exc)) from exc
+        raise click.ClickException("the key's passphrase was not accepted")
+    finally:
+        lock.release()
 
 
 def _say(message: str) -> None:
@@ -131,7 +159,7 @@ def deploy_command(
             if not await manager.deploy(dep, _say):
                 click.echo(f"{dep.node.name}: {dep.name} is up to date")
 
-    _run(plan_arg, accept_new_host_key, body)
+    _run(plan_arg, accept_new_host_key, body, "mm deploy")
 
 
 @mm_group.command("start")
@@ -146,7 +174,7 @@ def start_command(
         for dep in await manager.select(flow=flow, node=node):
             await manager.start(dep, _say)
 
-    _run(plan_arg, accept_new_host_key, body)
+    _run(plan_arg, accept_new_host_key, body, "mm start")
 
 
 @mm_group.command("stop")
@@ -158,7 +186,7 @@ def stop_command(plan_arg: str | None, flow: str | None, node: str | None, accep
         for dep in await manager.select(flow=flow, node=node):
             await manager.stop(dep, _say)
 
-    _run(plan_arg, accept_new_host_key, body)
+    _run(plan_arg, accept_new_host_key, body, "mm stop")
 
 
 @mm_group.command("restart")
@@ -171,7 +199,7 @@ def restart_command(
     async def body(manager: Any) -> None:
         await manager.restart(await manager.select(flow=flow, node=node), _say)
 
-    _run(plan_arg, accept_new_host_key, body)
+    _run(plan_arg, accept_new_host_key, body, "mm restart")
 
 
 @mm_group.command("status")

@@ -29,18 +29,34 @@ def _refuse(command: str, message: str) -> None:
     sys.exit(2)
 
 
-def _facade(command: str, plan_arg: str | None, accept_new: bool, as_json: bool) -> Provisioning:
+def _facade(
+    command: str, plan_arg: str | None, accept_new: bool, as_json: bool, *, lock: bool = True
+) -> Provisioning:
+    """The provisioner (or destroyer) of the plan; with ``lock`` it holds the plan's lock from here to the
+    end of the process, so a second operation is refused before any question is asked."""
     from kdrtui.logging_setup import log_to_file
     from kdrtui.services.azure.destroy import Destroy
     from kdrtui.services.azure.provision import Provisioning, ProvisionRefused
+    from kdrtui.services.runbook.lock import PlanLocked
+    from kdrtui.services.runbook.store import RunbookStore
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None and path is not None
     log_to_file()
     kind = Destroy if command == "destroy" else Provisioning
+    held = RunbookStore(plan.plan.name, path).lock()
     try:
-        return kind(plan, path, on_event=printer(as_json), confirm_host_key=host_key_decision(accept_new))
-    except ProvisionRefused as exc:
+        if lock:
+            held.acquire(command)
+        return kind(
+            plan,
+            path,
+            on_event=printer(as_json),
+            confirm_host_key=host_key_decision(accept_new),
+            lock=held if lock else None,
+        )
+    except (ProvisionRefused, PlanLocked) as exc:
+        held.release()
         _refuse(command, str(exc))
         raise  # unreachable: _refuse exits
 
@@ -111,19 +127,22 @@ def provision_command(
     journaled: --resume continues an interrupted run. Needs the plan's [azure] table and each
     cluster's login password in the environment variable its hdinsight table names.
     """
-    facade = _facade("provision", plan_arg, accept_new_host_key, as_json)
-    if dry_run:
-        planned = _show_dry_run(facade, sys.stderr if as_json else sys.stdout)
-        if as_json:
-            print(json.dumps({"dry_run": planned}, indent=2))
-        else:
-            print("dry run: nothing was changed")
-        return
-    if not yes and not resume:
-        _show_dry_run(facade, sys.stdout, before="provision")
-        if not click.confirm("Provision these resources on Azure?", default=False):
-            _refuse("provision", "not confirmed; nothing was changed")
-    _run("provision", facade, resume, as_json)
+    facade = _facade("provision", plan_arg, accept_new_host_key, as_json, lock=not dry_run)
+    try:
+        if dry_run:
+            planned = _show_dry_run(facade, sys.stderr if as_json else sys.stdout)
+            if as_json:
+                print(json.dumps({"dry_run": planned}, indent=2))
+            else:
+                print("dry run: nothing was changed")
+            return
+        if not yes and not resume:
+            _show_dry_run(facade, sys.stdout, before="provision")
+            if not click.confirm("Provision these resources on Azure?", default=False):
+                _refuse("provision", "not confirmed; nothing was changed")
+        _run("provision", facade, resume, as_json)
+    finally:
+        facade.lock.release()
 
 
 @click.command("destroy")
@@ -140,15 +159,18 @@ def destroy_command(
     Asks for the plan's name typed in full (--confirm NAME for scripts); a wrong name deletes nothing.
     """
     facade = _facade("destroy", plan_arg, accept_new_host_key, as_json)
-    name = facade.plan.plan.name
-    if confirm_name is None:
-        _show_dry_run(facade, sys.stdout, before="destroy")
-        confirm_name = click.prompt(
-            f"Type the plan's name ({name}) to delete these resources", default="", show_default=False
-        )
-    if confirm_name.strip() != name:
-        _refuse(
-            "destroy",
-            f"you typed {confirm_name.strip()!r}, not the plan's name {name!r}; nothing was deleted",
-        )
-    _run("destroy", facade, False, as_json)
+    try:
+        name = facade.plan.plan.name
+        if confirm_name is None:
+            _show_dry_run(facade, sys.stdout, before="destroy")
+            confirm_name = click.prompt(
+                f"Type the plan's name ({name}) to delete these resources", default="", show_default=False
+            )
+        if confirm_name.strip() != name:
+            _refuse(
+                "destroy",
+                f"you typed {confirm_name.strip()!r}, not the plan's name {name!r}; nothing was deleted",
+            )
+        _run("destroy", facade, False, as_json)
+    finally:
+        facade.lock.release()

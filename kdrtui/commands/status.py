@@ -90,7 +90,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     Exit code: 0 all OK (or IDLE), 1 any WARN, 2 any CRIT, STALLED or STOPPED (or a bad plan).
     """
     from kdrtui.services.kafka.lag_engine import LagEngine
-    from kdrtui.services.runbook.operate import current_plan
+    from kdrtui.services.runbook.operate import view_plan
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
@@ -98,7 +98,10 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
 
     if status_divergence.is_hot_standby(plan):  # dual ingest: nothing mirrored, show the divergence
         sys.exit(status_divergence.run(plan, path, as_json=as_json, watch=watch, interval=interval))
-    engine = LagEngine(current_plan(plan, path))  # after a failover: the flows out of the new primary
+    # After a failover: the flows out of the new primary. An unreadable DR state is said, not guessed:
+    # both directions are watched and the exit code is 2.
+    watched, unreadable = view_plan(plan, path)
+    engine = LagEngine(watched)
     code = 2
     try:
         # Rates and lag in seconds need two points: warm up once.
@@ -106,10 +109,16 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
         time.sleep(min(1.0, interval))
         while True:
             snapshot = engine.refresh()
-            code = exit_code(snapshot)
+            code = exit_code(snapshot) if unreadable is None else 2
             if as_json:
-                click.echo(json.dumps(snapshot.to_dict()))
+                body = snapshot.to_dict()
+                if unreadable is not None:
+                    body["active"] = None
+                body["dr_state_error"] = unreadable
+                click.echo(json.dumps(body))
             else:
+                if unreadable is not None:
+                    click.echo(f"DR state unreadable — active cluster unknown: {unreadable}")
                 click.echo(render_text(snapshot))
             if not watch:
                 break

@@ -71,15 +71,21 @@ def render_text(snapshot: DivergenceSnapshot) -> str:
 def run(plan: Plan, path: Path | None, *, as_json: bool, watch: bool, interval: float) -> int:
     """Print the divergence (once, or until Ctrl-C with ``watch``); returns the exit code."""
     from kdrtui.services.kafka.divergence_engine import DivergenceEngine
-    from kdrtui.services.runbook.operate import current_plan
+    from kdrtui.services.runbook.operate import view_plan
 
-    engine = DivergenceEngine(current_plan(plan, path))  # after a failover: the roles swapped
+    watched, unreadable = view_plan(plan, path)  # after a failover: the roles swapped
+    engine = DivergenceEngine(watched)
     code = 2
     try:
         while True:
             snapshot = engine.refresh()
-            code = exit_code(snapshot)
-            click.echo(json.dumps(snapshot.to_dict()) if as_json else render_text(snapshot))
+            code = exit_code(snapshot) if unreadable is None else 2
+            if as_json:
+                click.echo(json.dumps({**snapshot.to_dict(), "dr_state_error": unreadable}))
+            else:
+                if unreadable is not None:
+                    click.echo(f"DR state unreadable — which cluster is primary is unknown: {unreadable}")
+                click.echo(render_text(snapshot))
             if not watch:
                 break
             time.sleep(interval)

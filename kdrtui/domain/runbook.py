@@ -90,6 +90,13 @@ class Step(ABC, Generic[C]):
         """Whether a step finished earlier still holds; None when it does, else what no longer holds."""
         return None
 
+    def undone_by(self, ctx: C) -> frozenset[str]:
+        """Keys of LATER steps of this runbook that undo this step's effect (failback's replication takes
+        down the fence its fence step put up). On resume, once one of them has finished this step is not
+        verified against the world (its effect is gone on purpose, and re-running it would put it back):
+        the later step's own verification checks the undo held."""
+        return frozenset()
+
 
 @dataclass
 class StepRecord:

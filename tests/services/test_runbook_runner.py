@@ -16,7 +16,7 @@ import pytest
 from kdrtui.domain.runbook import Outcome, Step, StepFailed, StepStatus
 from kdrtui.services.runbook.operate import resumable
 from kdrtui.services.runbook.runner import Facts, RunEvent, Runner
-from kdrtui.services.runbook.store import DrState, Journal, RunbookStore
+from kdrtui.services.runbook.store import DrState, Journal, RunbookStore, StateInvalid
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Ctx:
 
     facts: Facts = field(default_factory=Facts)
     say: Callable[[str], None] = lambda _text: None
+    note: Callable[..., None] = lambda **_facts: None
     calls: list[str] = field(default_factory=list)
     seen: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     """Step key -> the earlier steps' facts it saw when it ran."""
@@ -41,12 +42,17 @@ class Fake(Step[Ctx]):
         result: Outcome | BaseException | Callable[[Ctx], Outcome] | None = None,
         problem: str | BaseException | None = None,
         describe: list[str] | BaseException | None = None,
+        undone_by: frozenset[str] = frozenset(),
     ) -> None:
         self.key = key
         self.title = f"Step {key}"
         self.result = result
         self.problem = problem
         self.lines = describe
+        self.undoers = undone_by
+
+    def undone_by(self, ctx: Ctx) -> frozenset[str]:
+        return self.undoers
 
     async def describe(self, ctx: Ctx) -> list[str]:
         ctx.calls.append(f"describe:{self.key}")
@@ -332,7 +338,74 @@ async def test_abort_before_the_first_step_runs_nothing(tmp_path: Path) -> None:
     assert events_of(journal) == [("run-start", ""), ("run-end", "a")]
 
 
+async def test_a_step_a_later_finished_step_undid_is_neither_verified_nor_run_again(tmp_path: Path) -> None:
+    """Failback's fence is taken down by its replication step: after a crash past replication, a resume
+    must not find "the fence is gone" and put it back."""
+    journal = journal_at(tmp_path)
+    journal.write("run-start", operation="failback", plan="test-plan", resumed=False, options={})
+    for key in ("fence", "replication"):
+        journal.write("step-start", step=key, title=key)
+        journal.write("step-end", step=key, status="done", summary=f"{key} done", facts={"k": key})
+    ctx = Ctx()
+    steps = [
+        Fake("fence", problem="no longer fenced", undone_by=frozenset({"replication"})),
+        Fake("replication"),
+        Fake("report"),
+    ]
+    result = await runner(steps, journal, ctx).run(resume=True)
+
+    assert result.outcome == "completed"
+    assert ctx.calls == ["verify:replication", "run:report"], "the fence is neither re-checked nor re-run"
+    assert ctx.facts["fence"] == {"k": "fence"}, "its facts still reach later steps"
+    ends = [e for e in journal.entries() if e["event"] == "step-end" and e["step"] == "fence"]
+    assert ends[-1]["status"] == "verified" and "undone by replication" in ends[-1]["summary"]
+
+
+async def test_an_undoing_step_not_finished_yet_leaves_the_step_verified_as_usual(tmp_path: Path) -> None:
+    journal = journal_at(tmp_path)
+    journal.write("run-start", operation="failback", plan="test-plan", resumed=False, options={})
+    journal.write("step-start", step="fence", title="fence")
+    journal.write("step-end", step="fence", status="done", summary="fenced", facts={})
+    journal.write("step-start", step="replication", title="replication")  # cut mid-way
+    ctx = Ctx()
+    fence = Fake("fence", problem="no longer fenced", undone_by=frozenset({"replication"}))
+    steps = [fence, Fake("replication")]
+    result = await runner(steps, journal, ctx).run(resume=True)
+    assert result.outcome == "completed"
+    assert ctx.calls == ["verify:fence", "run:fence", "run:replication"], "not undone yet: re-checked"
+
+
+async def test_a_note_is_journaled_before_the_step_ends(tmp_path: Path) -> None:
+    journal = journal_at(tmp_path)
+
+    def noting(ctx: Ctx) -> Outcome:
+        ctx.note(state={"active": "dr"})
+        return Outcome.done("noted")
+
+    await runner([Fake("a", noting)], journal).run()
+    kinds = [(e["event"], e.get("step")) for e in journal.entries()]
+    assert kinds.index(("step-note", "a")) < kinds.index(("step-end", "a"))
+    (note,) = [e for e in journal.entries() if e["event"] == "step-note"]
+    assert note["state"] == {"active": "dr"}
+
+
 # --- dry run --------------------------------------------------------------------------------------
+
+
+async def test_a_dry_run_step_that_raises_says_it_cannot_tell_and_the_others_go_on(tmp_path: Path) -> None:
+    journal = journal_at(tmp_path)
+    steps = [
+        Fake("a", describe=RuntimeError('KafkaError{code=_TRANSPORT,val=-195,str="dr down"}\nline 2')),
+        Fake("b", describe=KeyError("offsets")),
+        Fake("c"),
+    ]
+    planned = await runner(steps, journal).dry_run()
+    lines = {step.key: lines for step, lines in planned}
+    kafka_error = 'KafkaError{code=_TRANSPORT,val=-195,str="dr down"}\\nline 2'
+    assert lines["a"] == [f"cannot tell: RuntimeError: {kafka_error}"]
+    assert lines["b"] == ["cannot tell: KeyError: 'offsets'"]
+    assert lines["c"] == ["would do c"]
+    assert not journal.path.exists()
 
 
 async def test_dry_run_writes_nothing_and_returns_what_each_step_would_do(tmp_path: Path) -> None:
@@ -481,11 +554,13 @@ def test_dr_state_round_trip(tmp_path: Path) -> None:
     assert back.active == "primary" and back.fenced == {} and back.reverse_flow is None
 
 
-def test_dr_state_unreadable_is_the_default(tmp_path: Path) -> None:
+def test_dr_state_cut_short_is_said_never_guessed(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     store.dir.mkdir(parents=True)
     store.state_path.write_text('{"active": "dr", ')
-    assert store.load_state("primary") == DrState(active="primary")
+    with pytest.raises(StateInvalid) as raised:
+        store.load_state("primary")
+    assert "state.json: not JSON" in str(raised.value)
 
 
 # --- store: audit log -----------------------------------------------------------------------------

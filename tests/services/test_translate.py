@@ -14,7 +14,7 @@ from kdrtui.services.kafka.internal_topics import (
     encode_checkpoint,
     encode_offset_sync,
 )
-from kdrtui.services.kafka.translate import TranslatedOffset, translate_group, upstream_of
+from kdrtui.services.kafka.translate import TranslatedOffset, best_upstream, translate_group, upstream_of
 
 SYNCS = [
     OffsetSync("orders", 0, upstream=100, downstream=10),
@@ -55,6 +55,20 @@ def test_single_sync() -> None:
     only = [OffsetSync("t", 3, upstream=0, downstream=0)]
     assert upstream_of(only, 0) == 0
     assert upstream_of(only, 7) == 1
+
+
+def test_failback_goes_back_exactly_where_a_group_that_did_not_move_was() -> None:
+    # The group had committed 230 on the source; MirrorMaker checkpointed it at 59 on the mirror, and the
+    # failover committed 59 there. The syncs alone give 101 (129 records read again); the checkpoint: 230.
+    checkpoint = Checkpoint("app", "primary.orders", 0, upstream=230, downstream=59, metadata="")
+    assert upstream_of(SYNCS, 59) == 101
+    assert best_upstream(59, checkpoint, SYNCS) == 230
+    # Read further on the mirror: past the next sync the syncs know more than the checkpoint.
+    assert best_upstream(61, checkpoint, SYNCS) == 251
+    # A checkpoint the group has not reached on the mirror says nothing about where it is.
+    assert best_upstream(40, checkpoint, SYNCS) == 101
+    assert best_upstream(5, checkpoint, SYNCS) is None
+    assert best_upstream(59, checkpoint, []) == 230
 
 
 def test_latest_sync_wins_when_downstream_goes_back() -> None:

@@ -39,6 +39,8 @@ class ProvisionContext:
     facts: Facts = field(default_factory=Facts)
     say: Callable[[str], None] = lambda _text: None
     """Set by the runner to the current step's progress line."""
+    note: Callable[..., None] = lambda **_facts: None
+    """Set by the runner: journals what the current step is about to change (``step-note``)."""
     confirm_host_key: Any = None
     """asyncssh host-key decision for the edge nodes (``on_unknown_host``), None to refuse unknown keys."""
     manager_factory: Callable[[Plan], Any] | None = None

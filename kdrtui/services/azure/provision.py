@@ -22,6 +22,7 @@ from kdrtui.services.azure.kafka_settings import KafkaSettings
 from kdrtui.services.azure.mirror import StartMirrorMaker, StopMirrorMaker
 from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
 from kdrtui.services.azure.preflight import Preflight
+from kdrtui.services.runbook.lock import PlanLock, PlanLocked
 from kdrtui.services.runbook.runner import EventSink, Runner, RunResult
 from kdrtui.services.runbook.store import Journal, RunbookStore
 
@@ -32,7 +33,7 @@ AZURE_OPERATIONS = (PROVISION, DESTROY)
 
 class ProvisionRefused(RuntimeError):
     """Provisioning cannot start (no [azure] table, no subscription, nothing to resume, a destroy to
-    finish first)."""
+    finish first, another operation holds the plan)."""
 
 
 def provision_steps() -> list[Step[ProvisionContext]]:
@@ -73,6 +74,8 @@ class Provisioning:
             ``progress`` events whose facts are ``{"resource", "status", "state", "fraction"}``.
         confirm_host_key: asyncssh ``on_unknown_host`` decision for the edge nodes (None refuses).
         manager_factory: builds the MirrorMaker manager (tests).
+        lock: the plan's lock when the caller holds it already (the CLI, from before its question);
+            otherwise :meth:`run` takes it for the run.
 
     Raises:
         ProvisionRefused: no ``[azure]`` table, no subscription, no cluster to provision.
@@ -90,6 +93,7 @@ class Provisioning:
         on_event: EventSink | None = None,
         confirm_host_key: Any = None,
         manager_factory: Any = None,
+        lock: PlanLock | None = None,
     ) -> None:
         from kdrtui.services.azure.clients import AzureSetupError
 
@@ -106,6 +110,7 @@ class Provisioning:
         self.plan = plan
         self.plan_path = plan_path
         self.store = store or RunbookStore(plan.plan.name, plan_path)
+        self.lock = lock if lock is not None else self.store.lock()
         self._on_event = on_event or (lambda _event: None)
         self.ctx = ProvisionContext(
             plan,
@@ -123,7 +128,10 @@ class Provisioning:
         return provision_steps()
 
     def interrupted(self) -> Journal | None:
-        """An unfinished journal of this operation, if any (to ``run(resume=True)``)."""
+        """An unfinished journal of this operation, if any (to ``run(resume=True)``); a run in progress in
+        another process (it holds the plan's lock) is not one."""
+        if not self.lock.held and self.lock.holder() is not None:
+            return None
         journal = interrupted_azure(self.store)
         if journal is None or journal.state().operation != self.operation:
             return None
@@ -155,12 +163,27 @@ class Provisioning:
             await asyncio.to_thread(self.clients.close)
 
     async def run(self, *, resume: bool = False) -> RunResult:
-        """Run to the end, a failure or an abort; ``resume`` continues :meth:`interrupted`'s journal.
+        """Run to the end, a failure or an abort, under the plan's lock; ``resume`` continues
+        :meth:`interrupted`'s journal.
 
         Raises:
-            ProvisionRefused: ``resume`` with nothing to resume, or a fresh provisioning while one is
-                unfinished (a destroy resumes an unfinished destroy by itself).
+            ProvisionRefused: another operation holds the plan, ``resume`` with nothing to resume, or a
+                fresh provisioning while one is unfinished (a destroy resumes an unfinished destroy by
+                itself).
         """
+        owned = not self.lock.held
+        if owned:
+            try:
+                self.lock.acquire(self.operation)
+            except PlanLocked as exc:
+                raise ProvisionRefused(str(exc)) from exc
+        try:
+            return await self._run(resume)
+        finally:
+            if owned:
+                self.lock.release()
+
+    async def _run(self, resume: bool) -> RunResult:
         await asyncio.to_thread(self.clients.warm)
         pending = await asyncio.to_thread(self.interrupted)
         if resume and pending is None:

@@ -125,3 +125,23 @@ def allow_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -
     problems = _problems(admin.delete_acls(filters, request_timeout=timeout), timeout)
     if problems:
         raise FenceError(f"{bootstrap}: cannot delete the deny-write ACLs: " + "; ".join(problems[:5]))
+
+
+def fenced_topics(bootstrap: str, method: str, topics: Iterable[str], timeout: float = 10.0) -> list[str]:
+    """Which of ``topics`` still refuse writes by fence ``method`` (``reject-writes`` or ``acls``), as the
+    cluster says now."""
+    wanted = list(topics)
+    if not wanted:
+        return []
+    if method == "acls":
+        admin = _admin(bootstrap)
+        # name None matches every topic (librdkafka's filter semantics; the stubs only know str)
+        filters = AclBindingFilter(ResourceType.TOPIC, None, *_DENY_WRITES)  # type: ignore[arg-type]
+        try:
+            bindings = admin.describe_acls(filters, request_timeout=timeout).result(timeout=timeout + 5)
+        except KafkaException as exc:
+            raise FenceError(f"{bootstrap}: cannot read the ACLs: {error_text(exc)}") from exc
+        denied = {binding.name for binding in bindings}
+        return [t for t in wanted if t in denied]
+    current = read_max_bytes(bootstrap, wanted, timeout)
+    return [t for t in wanted if current.get(t) == REJECTING]

@@ -114,6 +114,22 @@ def best_downstream(upstream: int, checkpoint: Checkpoint | None, syncs: list[Of
     return max(candidates) if candidates else None
 
 
+def best_upstream(downstream: int, checkpoint: Checkpoint | None, syncs: list[OffsetSync]) -> int | None:
+    """The furthest safe source offset for a target position ``downstream`` (failback: a group's offset on
+    the mirror mapped back to the original topic).
+
+    The offset syncs give :func:`upstream_of`. A checkpoint of the same group whose ``downstream`` the
+    group has reached says more: the group had committed ``checkpoint.upstream`` on the source itself, so
+    everything before it was read there — resuming at it re-reads nothing the group did not read on the
+    mirror. A group that did not move on the mirror thus goes back exactly where it was.
+    """
+    candidates = [] if checkpoint is None or checkpoint.downstream > downstream else [checkpoint.upstream]
+    from_syncs = upstream_of(syncs, downstream)
+    if from_syncs is not None:
+        candidates.append(from_syncs)
+    return max(candidates) if candidates else None
+
+
 @dataclass(frozen=True, slots=True)
 class TranslatedOffset:
     """One partition of a group's failover: where to resume on the target, and where that came from."""

@@ -69,6 +69,11 @@ class DrContext:
     lag_factory: Callable[[Plan], Any] | None = None
     facts: Facts = field(default_factory=Facts)
     say: Callable[[str], None] = lambda _text: None
+    """Set by the runner to the current step's progress line."""
+    note: Callable[..., None] = lambda **_facts: None
+    """Set by the runner: journals what the current step is about to change (``step-note``)."""
+    run_id: str = ""
+    """The journal's run id (the DR state names the run that switched clients)."""
     confirmed_at: float = field(default_factory=time.time)
     _manager: Any = None
     _lag: LagReader | None = None
@@ -94,7 +99,14 @@ class DrContext:
         return self._lag
 
     def state(self) -> DrState:
-        return self.store.load_state(self.plan.primary_alias)
+        """The DR state now (raises :class:`~kdrtui.services.runbook.store.StateInvalid` on a bad file)."""
+        return self.store.load_state(self.plan.primary_alias, self.plan.clusters)
+
+    def save_state(self, state: DrState) -> None:
+        """Journal the new DR state (``step-note`` with ``state``), then write ``state.json``: the journals
+        always hold every state a run wrote, so ``kdrtui state rebuild`` can derive it from them."""
+        self.note(state=state.to_dict())
+        self.store.save_state(state)
 
     async def reachable(self, alias: str) -> str | None:
         """None when ``alias`` answers a metadata request, else why not."""

@@ -18,6 +18,8 @@ class Preflight(Step[DrContext]):
     title = "Pre-flight: health, MirrorMaker, what would be lost"
 
     async def forecast(self, ctx: DrContext) -> dict[str, Any]:
+        """What the run would meet now, and GO / NO-GO: anything a later step needs and cannot reach is a
+        NO-GO reason naming that step, unless ``--force`` accepts it (then it is listed as accepted)."""
         source_down, target_down = await asyncio.gather(ctx.reachable(ctx.source), ctx.reachable(ctx.target))
         facts: dict[str, Any] = {
             "source_reachable": source_down is None,
@@ -26,6 +28,11 @@ class Preflight(Step[DrContext]):
             "target_error": target_down,
         }
         facts["mirrormaker"] = await mm_states(ctx, ctx.stop_flow)
+        starts_resume = ctx.operation == FAILBACK or (
+            ctx.plan.failover.reverse_replication and source_down is None
+        )
+        if starts_resume:
+            facts["mirrormaker_resume"] = await mm_states(ctx, ctx.resume_flow)
         if source_down is None and target_down is None:
             snapshot = await ctx.lag.read()
             topics, total, seconds, stale = lag_of(snapshot)
@@ -48,35 +55,111 @@ class Preflight(Step[DrContext]):
                     for g in flow.groups
                 ],
             )
-        reasons: list[str] = []
-        state = ctx.state()
-        if state.active != ctx.source:
-            reasons.append(
+        hard, forcible = await self._blockers(ctx, facts)
+        facts["reasons"] = hard + ([] if ctx.force else forcible)
+        facts["accepted"] = forcible if ctx.force else []
+        facts["go"] = not facts["reasons"]
+        return facts
+
+    async def _blockers(self, ctx: DrContext, facts: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """(reasons nothing can override, reasons ``--force`` may accept)."""
+        from kdrtui.services.runbook.store import StateInvalid
+
+        hard: list[str] = []
+        forcible: list[str] = []
+        source_up, target_up = facts["source_reachable"], facts["target_reachable"]
+        try:
+            state = ctx.state()
+        except StateInvalid as exc:
+            hard.append(f"{exc}: {exc.repair}")
+            state = None
+        own_switch = state is not None and state.run is not None and state.run == ctx.run_id
+        if state is not None and state.active != ctx.source and not own_switch:
+            hard.append(
                 f"{ctx.source} is not the active cluster ({state.active} is, per {ctx.store.state_path})"
             )
-        if target_down is not None:
-            reasons.append(f"{ctx.target} is unreachable: {target_down}")
-        running = any(s.startswith("running") for s in facts["mirrormaker"].values())
-        if (
-            source_down is None
-            and target_down is None
-            and not running
-            and facts.get("lag_records", 0) > 0
-            and not ctx.force
-        ):
-            reasons.append(
+        if not target_up:
+            hard.append(f"{ctx.target} is unreachable: {facts['target_error']}")
+        stop_states: dict[str, str] = facts["mirrormaker"]
+        unreadable = {w: s for w, s in stop_states.items() if s.startswith("unknown")}
+        for where, text in sorted(unreadable.items()):
+            why = text.removeprefix("unknown: ")
+            forcible.append(
+                f"MirrorMaker {ctx.stop_flow.name} on {where}: state unreadable ({why}): "
+                "step stop-mirrormaker cannot stop it"
+            )
+        for where, text in sorted((facts.get("mirrormaker_resume") or {}).items()):
+            if text.startswith("unknown") and where not in unreadable:
+                forcible.append(
+                    f"MirrorMaker {ctx.resume_flow.name} on {where}: unreachable "
+                    f"({text.removeprefix('unknown: ')}): step replication cannot start it"
+                )
+        running = any(s.startswith("running") for s in stop_states.values())
+        if source_up and target_up and not running and not unreadable and facts.get("lag_records", 0) > 0:
+            forcible.append(
                 f"MirrorMaker {ctx.stop_flow.name} is not running and {facts['lag_records']:,} records are "
                 "not mirrored: the drain cannot finish. Start it (kdrtui mm start) or accept the loss with "
                 "--force"
             )
-        if ctx.operation == FAILBACK and source_down is not None and not ctx.force:
-            reasons.append(
+        if ctx.operation == FAILBACK and not source_up:
+            forcible.append(
                 f"{ctx.source} is unreachable: what was written there since the failover cannot be checked "
                 "(--force to fail back anyway and lose it)"
             )
-        facts["go"] = not reasons
-        facts["reasons"] = reasons
-        return facts
+        if target_up:
+            coordinator = await self._coordinator_problem(ctx)
+            if coordinator is not None:
+                forcible.append(
+                    f"{ctx.target}: the group coordinator does not answer ({coordinator}): step "
+                    "translate-offsets cannot move the consumer groups"
+                )
+            if ctx.operation != FAILBACK:
+                hard += await self._target_fenced(ctx, state)
+        return hard, forcible
+
+    async def _coordinator_problem(self, ctx: DrContext) -> str | None:
+        """None when the target's group coordinator answers (a describe of a group nobody uses)."""
+        from kdrtui.services.kafka import translate
+
+        # A coordinator that is moving or loading (a broker just restarted) answers NOT_COORDINATOR or
+        # COORDINATOR_LOAD_IN_PROGRESS for a moment: only one that stays away blocks.
+        deadline = time.monotonic() + 2 * ctx.timeout
+        while True:
+            try:
+                await asyncio.to_thread(
+                    translate.group_states, ctx.bootstrap(ctx.target), ["kdrtui-preflight"], ctx.timeout
+                )
+                return None
+            except translate.TranslateError as exc:
+                if time.monotonic() > deadline:
+                    return str(exc)
+            await asyncio.sleep(0.5)
+
+    async def _target_fenced(self, ctx: DrContext, state: Any) -> list[str]:
+        """Why the cluster clients would move to refuses writes: a fence the DR state records on it, or
+        topics that refuse every write on the cluster itself (a fence left behind)."""
+        from kdrtui.services.kafka import fence
+
+        reasons: list[str] = []
+        if state is not None and ctx.target in state.fenced:
+            reasons.append(
+                f"{ctx.target} is fenced per the DR state ({ctx.store.state_path}): clients moved there "
+                "could not write; finish the run that fenced it (kdrtui failback --resume) first"
+            )
+        try:
+            topics = await ctx.covered_topics(ctx.target, ctx.resume_flow)
+            refused = await asyncio.to_thread(
+                fence.fenced_topics, ctx.bootstrap(ctx.target), str(FenceMethod.REJECT_WRITES), topics
+            )
+        except Exception as exc:  # a check that cannot run is said, never a crash
+            reasons.append(f"cannot check whether {ctx.target} takes writes: {type(exc).__name__}: {exc}")
+            return reasons
+        if refused:
+            reasons.append(
+                f"{ctx.target} refuses every write on {len(refused)} topic(s) (max.message.bytes = 1, "
+                f"a fence left in place): {', '.join(refused[:5])}"
+            )
+        return reasons
 
     async def describe(self, ctx: DrContext) -> list[str]:
         facts = await self.forecast(ctx)
@@ -109,6 +192,8 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
     ]
     for where, state in sorted(facts.get("mirrormaker", {}).items()):
         lines.append(f"MirrorMaker {ctx.stop_flow.name} on {where}: {state}")
+    for where, state in sorted(facts.get("mirrormaker_resume", {}).items()):
+        lines.append(f"MirrorMaker {ctx.resume_flow.name} on {where}: {state}")
     if "lag_records" in facts:
         stale = " (stale)" if facts.get("stale") else ""
         lines.append(
@@ -129,6 +214,7 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
             )
     elif facts["source_reachable"] is False:
         lines.append(f"{ctx.source} is down: its unmirrored records cannot be counted (region-down failover)")
+    lines += [f"accepted with --force: {reason}" for reason in facts.get("accepted", [])]
     verdict = "GO" if facts["go"] else "NO-GO"
     lines.append(verdict + ("" if facts["go"] else ": " + "; ".join(facts["reasons"])))
     return lines
@@ -140,6 +226,10 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
 class Fence(Step[DrContext]):
     key = "fence"
     title = "Fence the old side against writes"
+
+    def undone_by(self, ctx: DrContext) -> frozenset[str]:
+        # Failback fences the DR side only until its replication step takes every fence down.
+        return frozenset({"replication"}) if ctx.operation == FAILBACK else frozenset()
 
     async def describe(self, ctx: DrContext) -> list[str]:
         method = ctx.plan.failover.fence
@@ -174,7 +264,7 @@ class Fence(Step[DrContext]):
                     if topic not in record["topics"] and current.get(topic) != wanted[topic]:
                         record["topics"][topic] = current.get(topic)
                 state.fenced[ctx.source] = record
-                ctx.store.save_state(state)  # before changing anything: failback can always undo
+                ctx.save_state(state)  # before changing anything: failback can always undo
                 change = {t: v for t, v in wanted.items() if current.get(t) != v}
                 await asyncio.to_thread(fence.set_max_bytes, bootstrap, change)
                 ctx.say(
@@ -184,7 +274,7 @@ class Fence(Step[DrContext]):
             else:
                 record["topics"].update({t: None for t in topics})
                 state.fenced[ctx.source] = record
-                ctx.store.save_state(state)
+                ctx.save_state(state)
                 await asyncio.to_thread(fence.deny_writes, bootstrap, topics)
                 ctx.say(f"deny-write ACLs on {len(topics)} topic(s)")
         except fence.FenceError as exc:

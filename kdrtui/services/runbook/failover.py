@@ -85,7 +85,11 @@ class SwitchClients(Step[DrContext]):
 
     async def run(self, ctx: DrContext) -> Outcome:
         state = ctx.state()
-        if state.active == ctx.target and state.operation == ctx.operation:
+        if (
+            state.active == ctx.target
+            and state.operation == ctx.operation
+            and state.run in (None, ctx.run_id)
+        ):
             # Switched by an earlier run that died before journaling it: never run the hook twice.
             return Outcome.done(
                 f"clients already on {ctx.target} (since {state.since})", switched_at=state.since
@@ -103,7 +107,8 @@ class SwitchClients(Step[DrContext]):
             ctx.say(line)
         switched_at = time.time()
         state.active, state.since, state.operation = ctx.target, switched_at, ctx.operation
-        ctx.store.save_state(state)
+        state.run = ctx.run_id or None
+        ctx.save_state(state)
         how = "hook ran" if method == SwitchMethod.COMMAND else "move clients as printed"
         return Outcome.done(
             f"{ctx.target} is active ({how})",
@@ -187,14 +192,17 @@ class Replication(Step[DrContext]):
 
     async def run(self, ctx: DrContext) -> Outcome:
         if ctx.operation == FAILBACK:
-            undone = [await unfence(ctx, alias) for alias in (ctx.target, ctx.source)]
+            unfenced: dict[str, dict[str, Any]] = {}
+            for alias in (ctx.target, ctx.source):
+                record = await unfence(ctx, alias)
+                if record is not None:
+                    unfenced[alias] = record
             started = await self._start(ctx)
             state = ctx.state()
             state.reverse_flow = None
-            ctx.store.save_state(state)
-            return Outcome.done(
-                f"{'; '.join(u for u in undone if u)}; {started}".strip("; "), started=started
-            )
+            ctx.save_state(state)
+            undone = [f"fence on {alias} undone" for alias in unfenced]
+            return Outcome.done("; ".join([*undone, started]), started=started, unfenced=unfenced)
         if not ctx.plan.failover.reverse_replication:
             return Outcome.skipped("reverse replication is off in the plan ([failover] reverse_replication)")
         down = await ctx.reachable(ctx.source)
@@ -203,7 +211,7 @@ class Replication(Step[DrContext]):
         started = await self._start(ctx)
         state = ctx.state()
         state.reverse_flow = ctx.resume_flow.name
-        ctx.store.save_state(state)
+        ctx.save_state(state)
         return Outcome.done(started, started=started)
 
     async def _start(self, ctx: DrContext) -> str:
@@ -218,6 +226,15 @@ class Replication(Step[DrContext]):
         return f"MirrorMaker {ctx.resume_flow.name} running on {len(deps)} node(s)"
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        if ctx.operation == FAILBACK:
+            # The fences this step took down (and the failback's own fence step put up) must stay down.
+            left = [alias for alias in (ctx.target, ctx.source) if alias in ctx.state().fenced]
+            if left:
+                return f"the DR state says {', '.join(left)} is still fenced"
+            for alias, record in (facts.get("unfenced") or {}).items():
+                still = await still_fenced(ctx, alias, record)
+                if still:
+                    return f"writes still refused on {alias}: {', '.join(still[:5])}"
         if not facts.get("started"):
             return None
         states = await mm_states(ctx, ctx.resume_flow)
@@ -225,14 +242,15 @@ class Replication(Step[DrContext]):
         return f"MirrorMaker {ctx.resume_flow.name} not running on {', '.join(down)}" if down else None
 
 
-async def unfence(ctx: DrContext, alias: str) -> str:
-    """Undo what fencing ``alias`` replaced (recorded in the DR state); '' when it was not fenced."""
+async def unfence(ctx: DrContext, alias: str) -> dict[str, Any] | None:
+    """Undo what fencing ``alias`` replaced (recorded in the DR state); the record undone, or None when
+    ``alias`` was not fenced."""
     from kdrtui.services.kafka import fence
 
     state = ctx.state()
     record = state.fenced.get(alias)
     if not record:
-        return ""
+        return None
     topics: dict[str, int | None] = record.get("topics", {})
     try:
         if record.get("method") == str(FenceMethod.ACLS):
@@ -242,9 +260,21 @@ async def unfence(ctx: DrContext, alias: str) -> str:
     except fence.FenceError as exc:
         raise StepFailed(f"cannot undo the fence on {alias}: {exc}") from exc
     del state.fenced[alias]
-    ctx.store.save_state(state)
+    ctx.save_state(state)
     ctx.say(f"fence on {alias} undone ({len(topics)} topic(s))")
-    return f"fence on {alias} undone"
+    return dict(record)
+
+
+async def still_fenced(ctx: DrContext, alias: str, record: dict[str, Any]) -> list[str]:
+    """The topics of a fence ``record`` on ``alias`` that still refuse writes, read from the cluster."""
+    from kdrtui.services.kafka import fence
+
+    topics = list(record.get("topics", {}))
+    if not topics:
+        return []
+    return await asyncio.to_thread(
+        fence.fenced_topics, ctx.bootstrap(alias), str(record.get("method")), topics
+    )
 
 
 # --- 8. report ----------------------------------------------------------------------------------------

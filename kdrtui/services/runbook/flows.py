@@ -91,3 +91,12 @@ def effective_plan(plan: Plan, active: str) -> Plan:
     flows = [back, *(f for f in plan.flows if f.source == active and f != back)]
     info = plan.plan.model_copy(update={"primary": active, "secondary": plan.primary_alias})
     return full.model_copy(update={"plan": info, "flows": flows})
+
+
+def both_directions(plan: Plan) -> Plan:
+    """``plan`` with the reverse of its primary -> secondary flow added: what might be running when it is
+    not known which cluster is active (an unreadable DR state)."""
+    try:
+        return with_reverse(plan, forward_flow(plan, plan.primary_alias, plan.secondary_alias))
+    except FlowError:
+        return plan

@@ -11,14 +11,16 @@ from kdrtui.domain.plan import Plan
 from kdrtui.domain.runbook import RunState
 from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, DrContext, make_context, steps
 from kdrtui.services.runbook.flows import FlowError
+from kdrtui.services.runbook.lock import PlanLock, PlanLocked
 from kdrtui.services.runbook.runner import EventSink, Runner
-from kdrtui.services.runbook.store import Journal, RunbookStore
+from kdrtui.services.runbook.store import Journal, RunbookStore, StateInvalid
 
 OPERATIONS = (FAILOVER, FAILBACK)
 
 
 class OperationRefused(RuntimeError):
-    """The operation cannot start (bad plan for it, a journal to resume first, nothing to resume)."""
+    """The operation cannot start (bad plan for it, a journal to resume first, nothing to resume, another
+    operation holds the plan, an unreadable DR state)."""
 
 
 @dataclass
@@ -35,24 +37,49 @@ class OperationResult:
 
 def current_plan(plan: Plan, plan_path: Path | None, store_root: Path | None = None) -> Plan:
     """The plan as it runs now (after a failover: the reverse flow, roles swapped); see
-    :func:`~kdrtui.services.runbook.flows.effective_plan`."""
+    :func:`~kdrtui.services.runbook.flows.effective_plan`.
+
+    Raises:
+        StateInvalid: the DR state cannot be read (state-changing commands refuse to go on).
+    """
     from kdrtui.services.runbook.flows import effective_plan
 
     store = RunbookStore(plan.plan.name, plan_path, store_root)
-    return effective_plan(plan, store.load_state(plan.primary_alias).active)
+    return effective_plan(plan, store.load_state(plan.primary_alias, plan.clusters).active)
+
+
+def view_plan(plan: Plan, plan_path: Path | None, store_root: Path | None = None) -> tuple[Plan, str | None]:
+    """What a read-only view watches: :func:`current_plan`, or — when the DR state cannot be read — the
+    flows of both directions with the reason, so the view shows "DR state unreadable" instead of assuming
+    which cluster is active."""
+    from kdrtui.services.runbook.flows import both_directions
+
+    try:
+        return current_plan(plan, plan_path, store_root), None
+    except StateInvalid as exc:
+        return both_directions(plan), f"{exc} — {exc.repair}"
 
 
 def next_operation(plan: Plan, plan_path: Path | None, store_root: Path | None = None) -> str:
-    """``failover`` while the primary is active, ``failback`` after a failover."""
+    """``failover`` while the primary is active, ``failback`` after a failover.
+
+    Raises:
+        StateInvalid: the DR state cannot be read.
+    """
     store = RunbookStore(plan.plan.name, plan_path, store_root)
-    return FAILOVER if store.load_state(plan.primary_alias).active == plan.primary_alias else FAILBACK
+    active = store.load_state(plan.primary_alias, plan.clusters).active
+    return FAILOVER if active == plan.primary_alias else FAILBACK
 
 
 def interrupted(
     plan: Plan, plan_path: Path | None, store_root: Path | None = None
 ) -> tuple[str, Path] | None:
-    """(operation, journal) of an interrupted run to resume, if any."""
-    journal = resumable(RunbookStore(plan.plan.name, plan_path, store_root))
+    """(operation, journal) of an interrupted run to resume, if any (a run in progress in another
+    process, which holds the plan's lock, is not interrupted)."""
+    store = RunbookStore(plan.plan.name, plan_path, store_root)
+    if store.lock().holder() is not None:
+        return None
+    journal = resumable(store)
     return None if journal is None else (journal.state().operation, journal.path)
 
 
@@ -66,8 +93,24 @@ def resumable(store: RunbookStore) -> Journal | None:
     return journal if any(key != "preflight" for key in state.steps) else None
 
 
+class OperationBusy(OperationRefused):
+    """Another operation holds the plan's lock; :attr:`locked` says who."""
+
+    def __init__(self, locked: PlanLocked) -> None:
+        super().__init__(str(locked))
+        self.locked = locked
+
+
 class Operation:
-    """A failover or failback being prepared or run; the console keeps one to abort it between steps."""
+    """A failover or failback being prepared or run; the console keeps one to abort it between steps.
+
+    ``lock``: the plan's lock when the caller took it already (the CLI takes it before its forecast and
+    question); otherwise :meth:`run` takes it for the run and lets it go after.
+
+    Raises:
+        OperationRefused: the operation cannot start (see the class); :class:`PlanLocked` when another
+            process holds the plan.
+    """
 
     def __init__(
         self,
@@ -80,6 +123,7 @@ class Operation:
         store_root: Path | None = None,
         manager_factory: Callable[[Plan], Any] | None = None,
         lag_factory: Callable[[Plan], Any] | None = None,
+        lock: PlanLock | None = None,
     ) -> None:
         if operation not in OPERATIONS:
             raise OperationRefused(f"unknown operation {operation!r}")
@@ -87,28 +131,18 @@ class Operation:
         self.operation = operation
         self.store = RunbookStore(plan.plan.name, plan_path, store_root)
         self.resume = resume
-        pending = resumable(self.store)
-        if resume:
-            if pending is None:
-                raise OperationRefused("nothing to resume: no interrupted failover or failback journal")
-            previous = pending.state()
-            if previous.operation != operation:
-                raise OperationRefused(
-                    f"the interrupted run is a {previous.operation}, not a {operation}: "
-                    f"resume it with `kdrtui {previous.operation} --resume`"
-                )
-            self.journal = pending
-            confirmed_at = previous.confirmed_at
-            force = force or bool(previous.options.get("force"))
-        else:
-            if pending is not None:
-                previous = pending.state()
-                raise OperationRefused(
-                    f"a {previous.operation} was interrupted ({pending.path}): "
-                    f"resume it with `kdrtui {previous.operation} --resume` before starting another"
-                )
-            self.journal = self.store.new_journal(operation)
-            confirmed_at = None
+        self.lock = lock if lock is not None else self.store.lock()
+        holder = None if self.lock.held else self.lock.holder()
+        if holder is not None and resume:
+            raise OperationBusy(PlanLocked(plan.plan.name, holder, operation))
+        # While another process holds the plan its unfinished journal is a run in progress, not one to
+        # resume: a dry run or a forecast may still be read; run() is refused by the lock.
+        self._busy = holder is not None
+        try:
+            self.store.load_state(plan.primary_alias, plan.clusters)
+        except StateInvalid as exc:
+            raise OperationRefused(f"{exc}; {exc.repair}") from exc
+        self.journal, confirmed_at, force = self._journal(force)
         self.force = force
         try:
             self.ctx: DrContext = make_context(
@@ -122,7 +156,30 @@ class Operation:
             )
         except FlowError as exc:
             raise OperationRefused(str(exc)) from exc
+        self.ctx.run_id = self.journal.run_id
         self.runner: Runner[DrContext] | None = None
+
+    def _journal(self, force: bool) -> tuple[Journal, float | None, bool]:
+        """The journal to write (a new one, or the interrupted one to resume), when the operator confirmed,
+        and ``force`` (a resumed run keeps the first run's)."""
+        pending = None if self._busy else resumable(self.store)
+        if self.resume:
+            if pending is None:
+                raise OperationRefused("nothing to resume: no interrupted failover or failback journal")
+            previous = pending.state()
+            if previous.operation != self.operation:
+                raise OperationRefused(
+                    f"the interrupted run is a {previous.operation}, not a {self.operation}: "
+                    f"resume it with `kdrtui {previous.operation} --resume`"
+                )
+            return pending, previous.confirmed_at, force or bool(previous.options.get("force"))
+        if pending is not None:
+            previous = pending.state()
+            raise OperationRefused(
+                f"a {previous.operation} was interrupted ({pending.path}): "
+                f"resume it with `kdrtui {previous.operation} --resume` before starting another"
+            )
+        return self.store.new_journal(self.operation), None, force
 
     @property
     def source(self) -> str:
@@ -152,14 +209,48 @@ class Operation:
         return OperationResult("dry-run", dry_run=[(s.key, s.title, lines) for s, lines in planned])
 
     async def run(self, on_event: EventSink | None = None) -> OperationResult:
+        """Run (or resume) under the plan's lock; closes the clients.
+
+        Raises:
+            OperationBusy: another operation holds the plan (nothing was done).
+            OperationRefused: what was checked when this operation was built no longer holds (another
+                run was interrupted, or completed the one to resume, in the meantime).
+        """
+        owned = not self.lock.held
+        if owned:
+            try:
+                self.lock.acquire(self.operation)
+            except PlanLocked as exc:
+                await self.ctx.close()
+                raise OperationBusy(exc) from exc
+        try:
+            self._recheck()
+            return await self._run(on_event)
+        finally:
+            if owned:
+                self.lock.release()
+
+    def _recheck(self) -> None:
+        """Under the lock, the journals may have moved since this operation was built."""
+        pending = resumable(self.store)
+        mine = pending is not None and pending.path == self.journal.path
+        if self.resume and not mine:
+            raise OperationRefused("nothing to resume any more: the interrupted run was finished meanwhile")
+        if not self.resume and pending is not None and not mine:
+            raise OperationRefused(
+                f"a {pending.state().operation} was interrupted meanwhile ({pending.path}): resume it first"
+            )
+
+    async def _run(self, on_event: EventSink | None) -> OperationResult:
         self.runner = Runner(self.operation, self.plan.plan.name, steps(), self.ctx, self.journal, on_event)
         action = f"{self.operation}{' --resume' if self.resume else ''} {self.source}->{self.target}"
         self.store.audit(
             action, self.plan.plan.name, "started", journal=str(self.journal.path), force=self.force
         )
         outcome = "error"
+        options = {"force": self.force, "source": self.source, "target": self.target}
         try:
-            result = await self.runner.run(resume=self.resume, options={"force": self.force})
+            result = await self.runner.run(resume=self.resume, options=options)
             outcome = result.outcome
         finally:
             await self.ctx.close()

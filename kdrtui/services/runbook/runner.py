@@ -5,13 +5,22 @@
 - ``resume`` reads the journal: a step that finished (done/skipped/verified) is re-verified from its facts
   (``step-end`` with status ``verified``) and its facts carried on; a step that was started but never
   ended, or whose verification fails, is run again (steps look before they change, so this is safe).
+  A finished step whose effect a LATER finished step undid on purpose (:meth:`Step.undone_by`) is not
+  verified against the world and never re-run: its effect is gone as planned, and the later step's own
+  verification checks that.
+- A step records what it is about to change with ``ctx.note(**facts)`` (journaled, fsynced, as
+  ``step-note``) before it changes it, so the journal says what a run killed mid-step may have done.
 - An abort request is honoured between steps: ``run-end`` ``aborted``, resumable.
 - Everything an operator should see goes to ``on_event`` (the console, the CLI printer, tests).
+- Rehearsal hook: with ``KDRTUI_CRASH_AFTER_STEP=<step key>`` in its environment, the process kills
+  itself (SIGKILL) right after journaling that step's end — a crash at a step boundary, on demand.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +47,11 @@ class RunEvent:
 
 
 EventSink = Callable[[RunEvent], None]
+
+CRASH_AFTER_STEP_ENV = "KDRTUI_CRASH_AFTER_STEP"
+"""Names a step key: the process SIGKILLs itself right after journaling that step's end (rehearsals)."""
+DESCRIBE_TIMEOUT_S = 60.0
+"""A dry run's step that has not said what it would do within this long says it cannot tell."""
 
 
 @dataclass
@@ -68,8 +82,9 @@ class Runner(Generic[C]):
         operation: ``failover`` / ``failback`` (journal and audit).
         plan_name: the plan's name (journal).
         steps: the steps, in order.
-        ctx: what the steps work on; it must have a ``facts: Facts`` attribute and a
-            ``say: Callable[[str], None]`` the runner points at the current step's progress.
+        ctx: what the steps work on; it must have a ``facts: Facts`` attribute, a
+            ``say: Callable[[str], None]`` the runner points at the current step's progress and a
+            ``note: Callable[..., None]`` it points at the journal (``step-note`` of the current step).
         journal: where to record (a new one, or the one to resume).
         on_event: receives every :class:`RunEvent` (from the event loop's thread).
     """
@@ -103,6 +118,17 @@ class Runner(Generic[C]):
 
         return say
 
+    def _note_for(self, step: Step[C]) -> Callable[..., None]:
+        def note(**facts: Any) -> None:
+            self.journal.write("step-note", step=step.key, **facts)
+
+        return note
+
+    def _point_at(self, step: Step[C]) -> None:
+        self.current = step.key
+        self.ctx.say = self._say_for(step)  # type: ignore[attr-defined]
+        self.ctx.note = self._note_for(step)  # type: ignore[attr-defined]
+
     def request_abort(self) -> None:
         """Stop before the next step (the current one finishes: steps are not cut half-way)."""
         self.abort_requested.set()
@@ -111,12 +137,16 @@ class Runner(Generic[C]):
         """What every step would do now; writes nothing."""
         plan: list[tuple[Step[C], list[str]]] = []
         for step in self.steps:
-            self.current = step.key
-            self.ctx.say = self._say_for(step)  # type: ignore[attr-defined]
+            self._point_at(step)
+            self.ctx.note = lambda **_facts: None  # type: ignore[attr-defined]  # a dry run journals nothing
             try:
-                lines = await step.describe(self.ctx)
+                lines = await asyncio.wait_for(step.describe(self.ctx), DESCRIBE_TIMEOUT_S)
             except StepFailed as exc:
                 lines = [f"cannot tell: {exc.summary}"]
+            except TimeoutError:
+                lines = [f"cannot tell: no answer within {DESCRIBE_TIMEOUT_S:.0f} s"]
+            except Exception as exc:  # a dry run reports what it could not read; it never crashes
+                lines = [f"cannot tell: {_one_line(exc)}"]
             plan.append((step, lines))
         return plan
 
@@ -132,12 +162,21 @@ class Runner(Generic[C]):
         )
         self._emit(RunEvent("run-start", text="resuming" if resume else "starting"))
         facts: Facts = self.ctx.facts  # type: ignore[attr-defined]
+        finished = {key for key, record in previous.steps.items() if record.status.finished}
         for step in self.steps:
             if self.abort_requested.is_set():
                 return self._end("aborted", step.key, "aborted by the operator before this step")
-            self.current = step.key
-            self.ctx.say = self._say_for(step)  # type: ignore[attr-defined]
+            self._point_at(step)
             record = previous.steps.get(step.key)
+            undone = sorted(step.undone_by(self.ctx) & finished) if record is not None else []
+            if record is not None and record.status.finished and undone:
+                # Its effect was taken away on purpose by a later step: re-checking (or re-doing) it now
+                # would put back what that step removed. The later step verifies the undo.
+                facts.by_step[step.key] = record.facts
+                summary = f"done in an earlier run, then undone by {', '.join(undone)} as planned"
+                self.journal.write("step-end", step=step.key, status=StepStatus.VERIFIED, summary=summary)
+                self._emit(RunEvent("step-end", step.key, step.title, StepStatus.VERIFIED, summary))
+                continue
             if record is not None and record.status.finished:
                 problem = await self._verify(step, record.facts)
                 if problem is None:
@@ -161,7 +200,7 @@ class Runner(Generic[C]):
         except StepFailed as exc:
             return exc.summary
         except Exception as exc:  # a verification that cannot run is not a verification
-            return f"{type(exc).__name__}: {exc}"
+            return _one_line(exc)
 
     async def _run_step(self, step: Step[C]) -> Outcome:
         started = self._clock()
@@ -175,7 +214,7 @@ class Runner(Generic[C]):
             self.journal.write("step-end", step=step.key, status=StepStatus.FAILED, summary="cancelled")
             raise
         except Exception as exc:
-            outcome = Outcome.failed(f"{type(exc).__name__}: {exc}")
+            outcome = Outcome.failed(_one_line(exc))
         seconds = self._clock() - started
         self.journal.write(
             "step-end",
@@ -185,6 +224,8 @@ class Runner(Generic[C]):
             facts=outcome.facts,
             seconds=round(seconds, 3),
         )
+        if os.environ.get(CRASH_AFTER_STEP_ENV) == step.key:
+            os.kill(os.getpid(), signal.SIGKILL)  # the rehearsal hook: a crash right at this boundary
         self._emit(
             RunEvent(
                 "step-end", step.key, step.title, outcome.status, outcome.summary, outcome.facts, seconds
@@ -197,3 +238,10 @@ class Runner(Generic[C]):
         self.current = None
         self._emit(RunEvent("run-end", step or "", text=outcome if not error else f"{outcome}: {error}"))
         return RunResult(outcome, self.journal.state(), step if outcome != "completed" else None, error)
+
+
+def _one_line(exc: BaseException) -> str:
+    """``TypeName: message`` on one line (a broker's or a node's text may carry newlines)."""
+    from kdrtui.domain.safe_text import shown
+
+    return shown(f"{type(exc).__name__}: {exc}", 400)

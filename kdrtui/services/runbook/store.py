@@ -151,7 +151,10 @@ def _number(value: object) -> bool:
 def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
     """Read ``state.json``'s text; raise :class:`StateInvalid` (as ``field: message``) on anything that is
     not a DR state this version wrote, naming an unknown cluster when ``clusters`` are given."""
-    from kdrtui.domain.echo import echo
+    from kdrtui.domain.safe_text import quoted, shown
+
+    def echo(value: object, limit: int) -> str:
+        return quoted(value, limit) if isinstance(value, str) else shown(repr(value), limit)
 
     problems: list[str] = []
     try:
@@ -161,7 +164,7 @@ def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
     if not isinstance(raw, dict):
         raise StateInvalid(Path("state.json"), [f"must be a JSON object, not {type(raw).__name__}"])
     known = ("active", "since", "operation", "fenced", "reverse_flow", "run")
-    problems += [f"{echo(str(key), 40)}: unknown key" for key in raw if key not in known]
+    problems += [f"{shown(str(key), 40)}: unknown key" for key in raw if key not in known]
 
     def alias(field_name: str, value: object) -> str | None:
         if not isinstance(value, str) or not value:
@@ -190,7 +193,7 @@ def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
         problems.append(f"fenced: must be an object (cluster -> fence), not {type(fenced_raw).__name__}")
     else:
         for who, record in fenced_raw.items():
-            where = f"fenced.{echo(str(who), 40)}"
+            where = f"fenced.{shown(str(who), 40)}"
             if alias(where, who) is None:
                 continue
             if not isinstance(record, dict):
@@ -216,7 +219,7 @@ def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
         raise StateInvalid(Path("state.json"), problems or ["active: missing"])
     return DrState(
         active=active,
-        since=float(since) if _number(since) else None,
+        since=float(since) if isinstance(since, (int, float)) else None,
         operation=operation,
         fenced=fenced,
         reverse_flow=raw.get("reverse_flow"),

@@ -191,6 +191,7 @@ def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
     back = ctx.stop_flow  # there -> here
     there_bootstrap, here_bootstrap = ctx.bootstrap(there), ctx.bootstrap(here)
     checkpoints = translate.read_checkpoints(here_bootstrap, there, ctx.timeout)
+    forward_checkpoints = translate.read_checkpoints(there_bootstrap, here, ctx.timeout)
     syncs = translate.read_offset_syncs(there_bootstrap, here, ctx.timeout)
     back_syncs = translate.read_offset_syncs(here_bootstrap, there, ctx.timeout)
     groups = [g for g in translate.list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
@@ -202,7 +203,8 @@ def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
         for (topic, partition), offset in offsets.items():
             if topic.startswith(prefix):  # mirrored from here before the failover
                 original = topic.removeprefix(prefix)
-                upstream = translate.upstream_of(syncs.get((original, partition), []), offset)
+                cp_forward = forward_checkpoints.get((group, topic, partition))
+                upstream = translate.best_upstream(offset, cp_forward, syncs.get((original, partition), []))
                 if upstream is not None:
                     entry["offsets"][_key(original, partition)] = upstream
             else:

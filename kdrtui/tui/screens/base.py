@@ -29,6 +29,24 @@ class ModeScreen(Screen[None]):
         plan: Plan | None = getattr(self.app, "plan", None)
         return plan
 
+    def refused_by_lock(self, operation: str) -> bool:
+        """Whether another operation holds the plan's lock (a look, never a wait); if so the key is
+        refused with who holds it, as the CLI refuses a second operation (exit 2)."""
+        from kdrtui.services.runbook.lock import PlanLocked
+        from kdrtui.services.runbook.store import RunbookStore
+
+        plan = self.plan
+        if plan is None:
+            return False
+        path = getattr(self.app, "plan_path", None)
+        holder = RunbookStore(plan.plan.name, path).lock().holder()
+        if holder is None:
+            return False
+        self.notify(
+            str(PlanLocked(plan.plan.name, holder, operation)), severity="error", timeout=15, markup=False
+        )
+        return True
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Textual: False hides a binding (and refuses the action), None shows it disabled.
         if action in self.MUTATING and getattr(self.app, "read_only", False):

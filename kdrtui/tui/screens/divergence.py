@@ -244,9 +244,11 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
 
     def _get_source(self) -> DivergenceSource:
         """The source for the plan as it runs now (after a failover the roles are swapped)."""
-        from kdrtui.services.runbook.operate import current_plan
+        from kdrtui.services.runbook.operate import view_plan
 
-        plan = current_plan(self.plan, getattr(self.app, "plan_path", None))
+        plan, unreadable = view_plan(self.plan, getattr(self.app, "plan_path", None))
+        if unreadable is not None:
+            raise RuntimeError(f"DR state unreadable, so which cluster is primary is unknown: {unreadable}")
         factory: DivergenceSourceFactory = (
             getattr(self.app, "divergence_source_factory", None) or divergence_engine_factory
         )

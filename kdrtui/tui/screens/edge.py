@@ -268,6 +268,8 @@ class EdgeScreen(ModeScreen):
             self.notify("Select a deployment first.", severity="warning")
             return
         dep = self._deployments[key]
+        if self.refused_by_lock(f"mm {verb}"):
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -299,8 +301,19 @@ class EdgeScreen(ModeScreen):
     @work(exclusive=True, group="edge-action", exit_on_error=False)
     async def run_action_worker(self, verb: str, dep: Deployment, run: Callable[[Deployment], Any]) -> None:
         """Carry out one action; the app asks before quitting while it runs."""
+        from kdrtui.services.runbook.lock import PlanLocked
+        from kdrtui.services.runbook.store import RunbookStore
+
         op = f"mm-{verb}-{dep.node.name}-{dep.name}"
         app: Any = self.app
+        plan = self.plan
+        assert plan is not None
+        lock = RunbookStore(plan.plan.name, getattr(app, "plan_path", None)).lock()
+        try:
+            lock.acquire(f"mm {verb}")  # one operation per plan, as `kdrtui mm` holds it
+        except PlanLocked as exc:
+            self.notify(str(exc), severity="error", timeout=15, markup=False)
+            return
         app.begin_operation(op, f"{verb} {dep.name} on {dep.node.name}")
         self._busy = True
         self.refresh_bindings()
@@ -308,9 +321,10 @@ class EdgeScreen(ModeScreen):
             await run(dep)
             self.notify(f"{dep.name} on {dep.node.name}: {verb} done")
         except Exception as exc:
-            self.notify(f"{verb} failed: {exc}", severity="error", timeout=15)
+            self.notify(f"{verb} failed: {exc}", severity="error", timeout=15, markup=False)
             self._progress(f"{verb} failed: {exc}")
         finally:
+            lock.release()
             app.end_operation(op)
             self._busy = False
             self.refresh_bindings()

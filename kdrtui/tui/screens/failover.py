@@ -178,6 +178,10 @@ class FailoverScreen(ModeScreen):
         """Why the next operation cannot start (e.g. an interrupted journal), instead of a forecast."""
         self.forecast_error: str | None = None
         """Why the last forecast failed."""
+        self.state_error: str | None = None
+        """Why the DR state cannot be read (nothing is assumed then: no run is offered)."""
+        self.busy: str | None = None
+        """Who holds the plan's lock (another operation in progress), per its lock file."""
         self.direction: tuple[str, str] | None = None
         """(source, target) of the newest forecast's operation."""
         self.running = False
@@ -260,7 +264,7 @@ class FailoverScreen(ModeScreen):
         if action == "forecast_now":
             return self.has_runbook
         if action == "start":
-            return self.has_runbook and not self.running and self.pending is None
+            return self.has_runbook and not self.running and self.pending is None and not self.state_error
         if action == "resume":
             return self.has_runbook and not self.running and self.pending is not None
         if action == "abort":
@@ -315,19 +319,32 @@ class FailoverScreen(ModeScreen):
             self._forecaster_op = operation
         return self._forecaster
 
-    def _read_store(self) -> tuple[str, str, tuple[str, Path] | None]:
+    def _read_store(self) -> tuple[str | None, str | None, tuple[str, Path] | None, str | None, str | None]:
+        """(next operation, active cluster, interrupted run, why the DR state is unreadable, who holds
+        the plan's lock)."""
+        from kdrtui.services.runbook.store import StateInvalid
+
         plan = self.plan
         assert plan is not None
+        store = RunbookStore(plan.plan.name, self.plan_path)
+        holder = store.lock().holder()
+        busy = holder.describe() if holder is not None else None
+        try:
+            active = store.load_state(plan.primary_alias, plan.clusters).active
+        except StateInvalid as exc:
+            return None, None, None, f"{exc} — {exc.repair}", busy
         nxt = next_operation(plan, self.plan_path)
-        active = RunbookStore(plan.plan.name, self.plan_path).load_state(plan.primary_alias).active
-        return nxt, active, interrupted(plan, self.plan_path)
+        return nxt, active, interrupted(plan, self.plan_path), None, busy
 
     async def _refresh_store(self) -> None:
-        """Read which operation comes next, the active cluster and any interrupted run (in a thread)."""
+        """Read which operation comes next, the active cluster, any interrupted run and who holds the
+        plan's lock (in a thread)."""
         try:
-            self.next_op, self.active, self.pending = await asyncio.to_thread(self._read_store)
-        except Exception as exc:  # an unreadable DR state: say so, keep going
-            self.forecast_error = f"cannot read the DR state: {type(exc).__name__}: {exc}"
+            read = await asyncio.to_thread(self._read_store)
+        except Exception as exc:  # an unexpected failure: said, never assumed away
+            self.state_error = f"cannot read the DR state: {type(exc).__name__}: {exc}"
+        else:
+            self.next_op, self.active, self.pending, self.state_error, self.busy = read
         self.refresh_bindings()
         self._draw_header()
         self._draw_banner()
@@ -336,7 +353,7 @@ class FailoverScreen(ModeScreen):
         plan = self.plan
         assert plan is not None
         await self._refresh_store()
-        if self.next_op is None:
+        if self.next_op is None or self.state_error is not None:
             self._draw_forecast()
             return
         if self._forecaster is not None and self._forecaster_op != self.next_op:
@@ -389,7 +406,11 @@ class FailoverScreen(ModeScreen):
 
     def _draw_header(self) -> None:
         header = Text()
-        if self.next_op is None:
+        if self.state_error is not None:
+            header.append(
+                "DR state unreadable: active cluster unknown", style=f"bold {self._colour('error')}"
+            )
+        elif self.next_op is None:
             header.append("reading the DR state…")
         else:
             after = " (after a failover)" if self.next_op == FAILBACK else ""
@@ -423,7 +444,11 @@ class FailoverScreen(ModeScreen):
             return
         hint = self._resume_hint() if self.pending is not None else ""
         result = self.result
-        if self.run_error:
+        if self.state_error is not None:
+            self._set_banner(self.state_error, "error")
+        elif self.busy is not None:
+            self._set_banner(f"busy: {self.busy} (one operation per plan at a time)", "warning")
+        elif self.run_error:
             self._set_banner(f"{self.run_label}: {self.run_error}{hint}", "error")
         elif result is not None and result.outcome == "completed":
             self._set_banner(f"✓ {self.run_label} completed", "success")
@@ -556,9 +581,11 @@ class FailoverScreen(ModeScreen):
 
     def action_start(self) -> None:
         """Fail over (or back): confirm by typing the target cluster's name."""
-        if self.running or not self.has_runbook:
+        if self.running or not self.has_runbook or self.state_error is not None:
             return
         operation = self.next_op or FAILOVER
+        if self.refused_by_lock(operation):
+            return
         _, target = self.direction or self._planned_direction(operation)
         forecast, warning = self._forecast_for_modal()
         label = self._next_label()
@@ -574,6 +601,8 @@ class FailoverScreen(ModeScreen):
         if self.running or self.pending is None:
             return
         operation = self.pending[0]
+        if self.refused_by_lock(operation):
+            return
 
         def answered(yes: bool | None) -> None:
             if yes and not self.running:
@@ -638,6 +667,9 @@ class FailoverScreen(ModeScreen):
                 self.result = await op.run(self._on_event)
             except asyncio.CancelledError:
                 raise
+            except OperationRefused as exc:  # another operation holds the plan, or the journals moved
+                self.run_error = f"refused: {exc}"
+                self._log(self.run_error)
             except Exception as exc:
                 self.run_error = f"stopped by an error: {type(exc).__name__}: {exc}"
                 self._log(self.run_error)

@@ -104,6 +104,8 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         """The newest snapshot received (drawn when shown)."""
         self._init_live()
         self._previous: LagSnapshot | None = None
+        self.state_error: str | None = None
+        """Why the DR state cannot be read (both directions are watched; the active cluster is unknown)."""
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -192,10 +194,10 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
     def _get_source(self) -> LagSource:
         """The lag source for the plan as it runs now: rebuilt when a failover or failback changed which
         flows run (the DR state file says so)."""
-        from kdrtui.services.runbook.operate import current_plan
+        from kdrtui.services.runbook.operate import view_plan
 
         assert self.plan is not None
-        plan = current_plan(self.plan, getattr(self.app, "plan_path", None))
+        plan, self.state_error = view_plan(self.plan, getattr(self.app, "plan_path", None))
         factory: LagSourceFactory = getattr(self.app, "lag_source_factory", None) or lag_engine_factory
         return self._source_for(plan, factory)
 
@@ -243,6 +245,10 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                 f"{flow.source}→{flow.target} {beat} · lag {compact(flow.lag_records)} rec"
                 f" · worst {compact_age(flow.lag_seconds)} · {flow.health}{stale}"
             )
+        if self.state_error is not None:
+            lines[0] = "active: unknown (DR state unreadable)"
+            self._set_text("lag-summary", "\n".join(lines), "error")
+            return
         at_risk = [f for f in snapshot.flows if f.source == snapshot.active]
         rpo_records = sum(f.lag_records for f in at_risk)
         rpo_seconds = max((f.lag_seconds for f in at_risk), default=0.0)
@@ -261,8 +267,11 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                 down = [a for a in (flow.source, flow.target) if a in snapshot.unreachable]
                 who = ", ".join(down) or flow_name(flow)
                 parts.append(f"[{who} unreachable — data {int(flow.stale_s)} s old]")
+        if self.state_error is not None:
+            parts.append(self.state_error)
         if self.error is not None:
             parts.append(f"refresh failed: {self.error} (retrying)")
+        if self.error is not None or self.state_error is not None:
             self._set_text("lag-banner", " ".join(parts), "error")
         else:
             self._set_text("lag-banner", " ".join(parts), "warning")

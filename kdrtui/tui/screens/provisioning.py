@@ -393,7 +393,7 @@ class ProvisioningScreen(ModeScreen):
 
     def action_provision(self) -> None:
         """Provision the plan: confirm by typing its name."""
-        if self.running or not self.has_azure:
+        if self.running or not self.has_azure or self.refused_by_lock("provision"):
             return
         name = self.plan_name
         warning = self.dry_run_error or ("The dry run is still being read." if self.dry_reading else "")
@@ -416,12 +416,13 @@ class ProvisioningScreen(ModeScreen):
 
     def action_retry(self) -> None:
         """Retry the failed run: finished steps are verified, the failed one runs again."""
-        if not self.running and self.result is not None and self.result.outcome == "failed":
+        failed = not self.running and self.result is not None and self.result.outcome == "failed"
+        if failed and not self.refused_by_lock("provision"):
             self._start(resume=True)
 
     def action_resume(self) -> None:
         """Resume the interrupted provisioning (asks first)."""
-        if self.running or self.interrupted_run is None:
+        if self.running or self.interrupted_run is None or self.refused_by_lock("provision"):
             return
 
         def answered(yes: bool | None) -> None:
