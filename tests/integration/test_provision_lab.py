@@ -219,8 +219,28 @@ def test_killed_mid_clusters_resume_finishes_through_a_429_storm(azure_lab: Azur
 
 
 def test_lab_up_azure_then_provision_yes_creates_everything(azure_lab: AzureLab) -> None:
-    made = azure_lab.kdrtui("provision", "--plan", "lab-azure", "--yes")
-    assert made.returncode == 0, made.stdout + made.stderr
+    # Two operators start it at the same moment: one provisions, the other is refused at once.
+    command = [sys.executable, "-m", "kdrtui", "provision", "--plan", "lab-azure", "--yes"]
+    both = [
+        subprocess.Popen(
+            command, env=azure_lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=240) for process in both]
+    assert sorted(p.returncode for p in both) == [0, 2], outputs
+    made = next(
+        subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        for p, (out, err) in zip(both, outputs, strict=True)
+        if p.returncode == 0
+    )
+    refused = next(err for p, (_out, err) in zip(both, outputs, strict=True) if p.returncode == 2)
+    winner = next(p for p in both if p.returncode == 0)
+    assert "busy with provision by" in refused and f"pid {winner.pid}" in refused, refused
+    assert "Traceback" not in refused
+    audit = [json.loads(line) for line in (azure_lab.state_dir / "audit.log").read_text().splitlines()]
+    provisions = [a for a in audit if a["action"] == "provision" and a["plan"] == PLAN_NAME]
+    assert [a["outcome"] for a in provisions] == ["started", "completed"], provisions
     kinds = Counter(r["kind"] for r in azure_lab.resources() if "kdrlab" in r["id"])
     assert kinds == {
         "resource_group": 2,
@@ -257,7 +277,7 @@ def test_lab_up_azure_then_provision_yes_creates_everything(azure_lab: AzureLab)
         clients.close()
     secrets = [password, *keys]
     assert all(len(secret) >= 10 for secret in secrets)
-    assert not [x for x in secrets if x in made.stdout + made.stderr]
+    assert not [x for x in secrets if x in made.stdout + made.stderr + refused]
     own = {"login-password", "emulator.secret"}
     files = [
         f

@@ -26,8 +26,8 @@ from kdrtui.tui.screens import failover as failover_module
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.failover import STEPS, FailoverScreen, TypedConfirmScreen
 from tests.tui.fakes import ScriptedProbes, fixed_app, hot_standby_plan, sample_plan
+from tests.tui.pilot_helpers import screen_lines, until
 from tests.tui.pilot_helpers import shown_text as text_of
-from tests.tui.pilot_helpers import until
 
 REPORT: dict[str, Any] = {
     "operation": "failover",
@@ -484,3 +484,55 @@ async def test_no_plan_or_no_flows_says_so() -> None:
         await pilot.pause()
         assert isinstance(app.screen, FailoverScreen)
     assert ops.calls == []
+
+
+# -- one operation per plan, and a DR state that cannot be read ----------------------------------------
+
+
+async def test_start_is_refused_with_who_holds_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER", "oncall-b")
+    plan = sample_plan()
+    ops = FakeOperations()
+    app = build(ops, plan)
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, **kw: Any) -> None:
+        said.append(message)
+        notify(message, **kw)
+
+    monkeypatch.setattr(app, "notify", recording)
+    holder = RunbookStore(plan.plan.name, None).lock()
+    holder.acquire("provision")  # another kdrtui (the lock file says who) holds the plan
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await show_pane(pilot, ops)
+            await until(pilot, lambda: "busy" in text_of(pilot.app, "#fo-banner"), what="busy banner")
+            assert "provision by oncall-b" in text_of(pilot.app, "#fo-banner")
+            await pilot.press("F")
+            await pilot.pause()
+            assert not isinstance(pilot.app.screen, TypedConfirmScreen), "no confirmation: refused at once"
+            await until(pilot, lambda: bool(said), what="the refusal")
+            assert "failover refused" in said[0] and "provision by oncall-b" in said[0], said
+            shown = " ".join(line.strip() for line in screen_lines(pilot.app))
+            assert "busy: provision by oncall-b" in shown, shown
+    finally:
+        holder.release()
+
+
+async def test_an_unreadable_dr_state_is_said_and_nothing_is_offered(state_dir: Path) -> None:
+    plan = sample_plan()
+    store = RunbookStore(plan.plan.name, None)
+    store.dir.mkdir(parents=True)
+    store.state_path.write_text('{"active": "atlantis"}')
+    ops = FakeOperations()
+    app = build(ops, plan)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "unreadable" in text_of(pilot.app, "#fo-header"), what="unreadable header")
+        banner = text_of(pilot.app, "#fo-banner")
+        assert "state.json: active: unknown cluster 'atlantis'" in banner and "kdrtui state rebuild" in banner
+        assert "F" not in shown_keys(pilot.app), "no failover offered on an unknown state"
+        await pilot.press("F")
+        await pilot.pause()
+        assert not isinstance(pilot.app.screen, TypedConfirmScreen)

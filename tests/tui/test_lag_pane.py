@@ -329,3 +329,24 @@ def test_source_is_closed_when_the_app_ends() -> None:
 
     asyncio.run(run())
     assert source.closed
+
+
+async def test_an_unreadable_dr_state_is_said_instead_of_assumed(tmp_path: Path, monkeypatch: Any) -> None:
+    from kdrtui.services.runbook.store import RunbookStore
+
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path))
+    plan = sample_plan()
+    store = RunbookStore(plan.plan.name, None)
+    store.dir.mkdir(parents=True)
+    store.state_path.write_bytes(b"\x00\x01not json")
+    source = ScriptedLagSource(three_topics())
+    app = build_lag_app(source, plan)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_lag(pilot, app)
+        await until(pilot, lambda: "unreadable" in static_text(app, "#lag-summary"), what="unknown active")
+        summary = static_text(app, "#lag-summary")
+        assert (
+            "active: unknown (DR state unreadable)" in summary and "RPO if you fail over now" not in summary
+        )
+        banner = static_text(app, "#lag-banner")
+        assert "state.json: not JSON" in banner and "kdrtui state rebuild" in banner
