@@ -110,8 +110,8 @@ class PlanLocked(RuntimeError):
         self.wanted = wanted
         who = holder.describe() if holder is not None else "another kdrtui process (it has not said who yet)"
         super().__init__(
-            f"{wanted} refused: plan {plan} is busy with {who}; one operation per plan at a time — "
-            "wait for it to end (kdrtui failover/failback --resume continues an interrupted one)"
+            f"{wanted} refused: plan {plan} is busy with {who}; one operation per plan at a time: "
+            "try again when it ends"
         )
 
 
