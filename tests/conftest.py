@@ -115,6 +115,15 @@ def reserved_port_fixture() -> Callable[[int], contextlib.AbstractContextManager
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _state_dir_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Journals, DR states, remembered lag and logs of the whole session go to a directory of its own,
+    never into the developer's ~/.local/state/kdrtui (a test wanting its own sets KDRTUI_STATE_DIR)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KDRTUI_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _edge_port_of_other_labs() -> Iterator[None]:
     """Labs a test builds without an edge port get a reserved test port, never the developer's 12222."""
     with pytest.MonkeyPatch.context() as mp, reserved_port(TEST_EDGE_PORT) as port:

@@ -36,6 +36,21 @@ async def _confirm_and_run(op: Operation, yes: bool, as_json: bool) -> Operation
     """Show the forecast, ask for the target's name typed in full (unless --yes), then run."""
     from kdrtui.services.runbook.failover import Preflight, forecast_lines
 
+    if op.rollback:
+        if not yes:
+            typed = click.prompt(
+                f"Type the name of the cluster to give writes back to ({op.source}) to roll back the "
+                f"interrupted {op.operation}",
+                default="",
+                show_default=False,
+            )
+            if typed.strip() != op.source:
+                print(
+                    f"rollback not started: you typed {typed.strip()!r}, not {op.source!r}", file=sys.stderr
+                )
+                await op.ctx.close()
+                return None
+        return await op.run(printer(as_json))
     if not op.resume and not yes:  # with --yes the pre-flight step prints the forecast itself
         facts = await Preflight().forecast(op.ctx)
         out = sys.stderr if as_json else sys.stdout
@@ -70,6 +85,23 @@ def _print_dry_run(result: OperationResult, as_json: bool) -> None:
     print("dry run: nothing was changed")
 
 
+def next_steps(op: Operation, result: OperationResult) -> str:
+    """What to run next after a run that did not complete — only commands that will work."""
+    from kdrtui.services.runbook.operate import resumable
+
+    name = op.operation
+    if op.rollback:
+        return f"run `kdrtui {name} --rollback` again to finish the rollback"
+    pending = resumable(op.store)
+    if pending is None or pending.path != result.journal:
+        return "nothing was changed: put right what the pre-flight reports, then run it again"
+    done = {k for k, r in (result.state.steps.items() if result.state else []) if r.status.finished}
+    hint = f"continue with `kdrtui {name} --resume`"
+    if "switch-clients" not in done:
+        hint += f", or undo what it did with `kdrtui {name} --rollback`"
+    return hint
+
+
 def _command(operation: str) -> click.Command:
     @click.command(operation)
     @click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab'.")
@@ -77,16 +109,39 @@ def _command(operation: str) -> click.Command:
     @click.option(
         "--force", is_flag=True, help="Do not wait for the drain; go on when MirrorMaker cannot be stopped."
     )
-    @click.option("--yes", is_flag=True, help="Do not ask for the target cluster's name.")
+    @click.option("--yes", is_flag=True, help="Do not ask for the cluster's name.")
     @click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal.")
+    @click.option(
+        "--rollback",
+        is_flag=True,
+        help="Undo what an interrupted run did so far (fences down, MirrorMaker started again).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the result (report, steps) as JSON.")
+    @click.option(
+        "--divergent",
+        type=click.Choice(["deliver", "skip"]),
+        default="deliver",
+        show_default=True,
+        hidden=operation != "failback",
+        help="Failback: records on the primary that never reached the DR cluster are copied there late "
+        "by MirrorMaker (deliver), or exported to the state dir and skipped (skip).",
+    )
     def command(
-        plan_arg: str | None, dry_run: bool, force: bool, yes: bool, resume: bool, as_json: bool
+        plan_arg: str | None,
+        dry_run: bool,
+        force: bool,
+        yes: bool,
+        resume: bool,
+        rollback: bool,
+        as_json: bool,
+        divergent: str,
     ) -> None:
         from kdrtui.services.runbook.lock import PlanLocked
         from kdrtui.services.runbook.operate import Operation, OperationRefused
         from kdrtui.services.runbook.store import RunbookStore
 
+        if resume and rollback:
+            raise click.UsageError("--resume and --rollback go different ways: choose one")
         plan, path = load_plan_or_exit(plan_arg, required=True)
         assert plan is not None
         # One operation per plan: taken before the forecast and the question, held until the end (the
@@ -95,8 +150,17 @@ def _command(operation: str) -> click.Command:
         try:
             try:
                 if lock is not None:
-                    lock.acquire(operation)
-                op = Operation(plan, path, operation, force=force, resume=resume, lock=lock)
+                    lock.acquire("rollback" if rollback else operation)
+                op = Operation(
+                    plan,
+                    path,
+                    operation,
+                    force=force,
+                    resume=resume,
+                    lock=lock,
+                    rollback=rollback,
+                    divergent=divergent,
+                )
             except (OperationRefused, PlanLocked) as exc:
                 print(f"kdrtui {operation}: {exc}", file=sys.stderr)
                 sys.exit(2)
@@ -112,10 +176,7 @@ def _command(operation: str) -> click.Command:
         if as_json:
             print(json.dumps(_result_json(outcome), indent=2, default=str))
         if outcome.outcome != "completed":
-            print(
-                f"kdrtui {operation}: {outcome.outcome}; continue with `kdrtui {operation} --resume`",
-                file=sys.stderr,
-            )
+            print(f"kdrtui {operation}: {outcome.outcome}; {next_steps(op, outcome)}", file=sys.stderr)
             sys.exit(1)
 
     what = (
@@ -127,7 +188,7 @@ def _command(operation: str) -> click.Command:
         what
         + " cluster: pre-flight, fence, drain, stop MirrorMaker, translate consumer group offsets, switch "
         "clients, replication in the new direction, report (RPO, RTO). Journaled: --resume continues an "
-        "interrupted run."
+        "interrupted run, --rollback undoes what it did before clients were switched."
     )
     return command
 

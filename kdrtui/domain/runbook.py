@@ -132,13 +132,14 @@ class RunState:
     """Number of processes that worked on this journal (1 + resumes)."""
     steps: dict[str, StepRecord] = field(default_factory=dict)
     ended: str | None = None
-    """``completed``, ``failed`` or ``aborted`` for a journal whose last run ended; None if it was cut."""
+    """``completed``, ``failed``, ``aborted`` or ``rolled-back`` (a rollback undid the run) for a journal
+    whose last run ended; None if it was cut."""
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
-        """Whether the runbook reached its end (nothing to resume)."""
-        return self.ended == "completed"
+        """Whether the runbook reached an end (nothing to resume): it completed, or was rolled back."""
+        return self.ended in ("completed", "rolled-back")
 
     def facts(self, key: str) -> dict[str, Any]:
         """The recorded facts of step ``key`` (empty when it has none)."""
@@ -173,8 +174,10 @@ def replay(entries: list[dict[str, Any]]) -> RunState:
             record.summary = str(entry.get("summary", ""))
             if record.status != StepStatus.VERIFIED:
                 record.facts = dict(entry.get("facts") or {})
-            if isinstance(at, (int, float)):
-                record.ended_at = float(at)
+                if isinstance(at, (int, float)):
+                    record.ended_at = float(at)
+            # A step verified by a resume keeps the time it took when it ran: its own duration, never
+            # the time from its run to the resume.
         elif event == "run-end":
             state.ended = str(entry.get("outcome", ""))
     return state

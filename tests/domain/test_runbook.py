@@ -134,6 +134,7 @@ def test_verified_keeps_the_facts_of_the_run_that_did_the_step() -> None:
     assert stop.summary.startswith("verified")
     assert stop.facts == {"stopped": ["edge/mm"]}, "verification does not erase what the step recorded"
     assert stop.runs == 1, "verifying is not running"
+    assert stop.seconds == 1.0, "its own duration, not the time from its run to the resume"
     assert state.steps["translate-offsets"].runs == 2
     assert state.steps["translate-offsets"].status == StepStatus.RUNNING
 

@@ -24,7 +24,7 @@ from kdrtui.services.runbook.store import DrState, Journal, RunbookStore
 from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.screens import failover as failover_module
 from kdrtui.tui.screens.dialogs import ConfirmScreen
-from kdrtui.tui.screens.failover import STEPS, FailoverScreen, TypedConfirmScreen
+from kdrtui.tui.screens.failover import ROLLBACK_STEPS, STEPS, FailoverScreen, TypedConfirmScreen
 from tests.tui.fakes import ScriptedProbes, fixed_app, hot_standby_plan, sample_plan
 from tests.tui.pilot_helpers import screen_lines, until
 from tests.tui.pilot_helpers import shown_text as text_of
@@ -75,11 +75,21 @@ class FakeOperations:
         self.release = asyncio.Event()
         self.aborts = 0
         self.closed = 0
+        self.rollbacks = 0
 
-    def __call__(self, plan: Plan, plan_path: Path | None, operation: str, resume: bool) -> FakeOperation:
+    def __call__(
+        self, plan: Plan, plan_path: Path | None, operation: str, resume: bool, *, rollback: bool = False
+    ) -> FakeOperation:
         self.calls.append((operation, resume))
         store = RunbookStore(plan.plan.name, plan_path)
         pending = resumable(store)
+        if rollback:
+            if pending is None:
+                raise OperationRefused("nothing to roll back")
+            self.rollbacks += 1
+            op = FakeOperation(self, plan, store, store.new_journal("rollback"), operation, False)
+            op.rolled = pending
+            return op
         if resume:
             if pending is None:
                 raise OperationRefused("nothing to resume: no interrupted failover or failback journal")
@@ -115,6 +125,8 @@ class FakeOperation:
         primary, secondary = plan.primary_alias, plan.secondary_alias
         self.source, self.target = (primary, secondary) if operation == FAILOVER else (secondary, primary)
         self.aborted = False
+        self.rolled: Journal | None = None
+        """Set for a rollback: the interrupted run it undoes."""
 
     async def forecast(self) -> tuple[bool, list[str]]:
         self.owner.forecasts += 1
@@ -140,6 +152,14 @@ class FakeOperation:
 
     async def run(self, on_event: Callable[[RunEvent], None] | None = None) -> OperationResult:
         emit = on_event or (lambda event: None)
+        if self.rolled is not None:
+            emit(RunEvent("run-start", text="starting"))
+            for key, title in ROLLBACK_STEPS:
+                emit(RunEvent("step-start", key, title, StepStatus.RUNNING))
+                await asyncio.sleep(0)
+                emit(RunEvent("step-end", key, title, StepStatus.DONE, f"{key} done", {}, 0.1))
+            self.rolled.write("run-end", outcome="rolled-back")
+            return self._end(emit, "completed", None, "")
         previous = self.journal.state() if self.resume else RunState()
         self.journal.write("run-start", operation=self.operation, plan=self.plan.plan.name, options={})
         emit(RunEvent("run-start", text="resuming" if self.resume else "starting"))
@@ -371,7 +391,7 @@ async def test_failed_step_shows_the_error_and_offers_resume() -> None:
         await show_pane(pilot, ops)
         await confirm(pilot, "dr")
         await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
-        await until(pilot, lambda: "press R to resume" in text_of(app, "#fo-banner"))
+        await until(pilot, lambda: "R resumes it, U rolls it back" in text_of(app, "#fo-banner"))
         banner = text_of(app, "#fo-banner")
         assert "failed at drain: drain failed [boom]" in banner
         assert step_cell(app, "drain", "status") == "failed"
@@ -396,7 +416,7 @@ async def test_abort_key_calls_abort_and_stops_between_steps() -> None:
         assert pane(app).result.outcome == "aborted"  # type: ignore[union-attr]
         assert step_cell(app, "drain", "status") == "done"
         assert step_cell(app, "stop-mirrormaker", "status") == "pending"
-        await until(pilot, lambda: "press R to resume" in text_of(app, "#fo-banner"))
+        await until(pilot, lambda: "R resumes it, U rolls it back" in text_of(app, "#fo-banner"))
 
 
 # -- resume ---------------------------------------------------------------------------------------------
@@ -406,7 +426,10 @@ async def test_interrupted_banner_and_r_resumes() -> None:
     ops, app = build_interrupted()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
-        await until(pilot, lambda: "interrupted failover — press R to resume" in text_of(app, "#fo-banner"))
+        await until(
+            pilot,
+            lambda: "interrupted failover — R resumes it, U rolls it back" in text_of(app, "#fo-banner"),
+        )
         assert "R" in shown_keys(app) and "F" not in shown_keys(app)
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -420,6 +443,24 @@ async def test_interrupted_banner_and_r_resumes() -> None:
         assert "interrupted" not in text_of(app, "#fo-banner")
 
 
+async def test_u_rolls_back_the_interrupted_run_with_its_own_steps() -> None:
+    ops, app = build_interrupted()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "U rolls it back" in text_of(app, "#fo-banner"))
+        assert "U" in shown_keys(app)
+        await pilot.press("U")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="rollback")
+        assert ops.rollbacks == 1
+        assert [key for key, _ in pane(app).run_steps] == [key for key, _ in ROLLBACK_STEPS]
+        assert step_cell(app, "unfence", "status") == "done"
+        assert "rollback of the failover primary -> dr completed" in text_of(app, "#fo-banner")
+        await until(pilot, lambda: pane(app).pending is None, what="nothing left to resume")
+        assert "U" not in shown_keys(app) and "F" in shown_keys(app)
+
+
 # -- guards ---------------------------------------------------------------------------------------------
 
 
@@ -429,9 +470,9 @@ async def test_read_only_shows_the_forecast_but_offers_nothing_that_changes() ->
         await pilot.press("5")
         await until(pilot, lambda: "cannot start" in text_of(app, "#fo-forecast"))
         screen = pane(app)
-        for action in ("start", "resume", "abort"):
+        for action in ("start", "resume", "abort", "rollback"):
             assert screen.check_action(action, ()) is False
-        assert not {"F", "R", "a"} & shown_keys(app)
+        assert not {"F", "R", "a", "U"} & shown_keys(app)
         assert "r" in shown_keys(app)
         assert "R to resume" not in text_of(app, "#fo-banner")
         await pilot.press("F", "R")

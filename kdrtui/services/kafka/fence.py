@@ -145,3 +145,51 @@ def fenced_topics(bootstrap: str, method: str, topics: Iterable[str], timeout: f
         return [t for t in wanted if t in denied]
     current = read_max_bytes(bootstrap, wanted, timeout)
     return [t for t in wanted if current.get(t) == REJECTING]
+
+
+def open_transactions(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int]:
+    """``topic:partition`` -> records of a transaction still open (high watermark - last stable offset),
+    for every partition of ``topics`` where one is.
+
+    Why it matters to ``reject-writes``: with ``max.message.bytes = 1`` the brokers also refuse the
+    transaction coordinator's commit/abort markers (they are appended like any batch and size-checked),
+    and the coordinator then gives up on them: the transaction hangs, its partition's last stable offset
+    stuck, until the coordinator reloads. So the fence waits for open transactions to end first.
+    """
+    from confluent_kafka import IsolationLevel, TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    wanted = list(topics)
+    if not wanted:
+        return {}
+    admin = _admin(bootstrap)
+    try:
+        meta = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        raise FenceError(f"{bootstrap}: cannot list topics: {error_text(exc)}") from exc
+    partitions = [TopicPartition(t, p) for t in wanted if t in meta for p in meta[t].partitions]
+    if not partitions:
+        return {}
+
+    def ends(level: IsolationLevel) -> dict[tuple[str, int], int]:
+        futures = admin.list_offsets(
+            {tp: OffsetSpec.latest() for tp in partitions}, isolation_level=level, request_timeout=timeout
+        )
+        found: dict[tuple[str, int], int] = {}
+        for tp, future in futures.items():
+            try:
+                found[(tp.topic, tp.partition)] = future.result(timeout=timeout + 5).offset
+            except KafkaException as exc:
+                raise FenceError(
+                    f"{bootstrap}: cannot read {tp.topic}:{tp.partition}: {error_text(exc)}"
+                ) from exc
+        return found
+
+    high = ends(IsolationLevel.READ_UNCOMMITTED)
+    stable = ends(IsolationLevel.READ_COMMITTED)
+    return {
+        f"{topic}:{partition}": high[(topic, partition)]
+        - stable.get((topic, partition), high[(topic, partition)])
+        for topic, partition in sorted(high)
+        if stable.get((topic, partition), high[(topic, partition)]) < high[(topic, partition)]
+    }

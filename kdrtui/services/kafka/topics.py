@@ -8,7 +8,7 @@ every source topic the flow covers, with the source's partition count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from kdrtui.domain.plan import MirrorFlow, Naming
@@ -73,9 +73,14 @@ def ensure_local_topics(
     *,
     replication_factor: int,
     timeout: float = 15.0,
+    alive: Collection[str] | None = None,
 ) -> list[str]:
     """For every mirrored ``<prefix>T`` on a cluster, create ``T`` there (same partition count) when
-    missing: after a failover with prefixed names, producers write ``T`` on the new primary. Blocking."""
+    missing: after a failover with prefixed names, producers write ``T`` on the new primary. Blocking.
+
+    ``alive``: the topics the source has now, when it answers — a topic deleted on the source (its mirror
+    is only history) is not created again. None: the source cannot be asked; every mirror counts.
+    """
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(client_config(bootstrap))
@@ -89,6 +94,7 @@ def ensure_local_topics(
         if name.startswith(prefix)
         and flow_covers(name[len(prefix) :], include, exclude)
         and name[len(prefix) :] not in topics
+        and (alive is None or name[len(prefix) :] in alive)
     ]
     return _create_topics(admin, missing, timeout)
 

@@ -20,11 +20,19 @@ FAILBACK = "failback"
 
 
 class LagReader:
-    """Reads one flow's lag (a LagEngine over a one-flow plan), in a thread."""
+    """Reads one flow's lag (a LagEngine over a one-flow plan), in a thread; fresh numbers are remembered
+    in the plan's runbook directory (:mod:`~kdrtui.services.runbook.lag_memory`)."""
 
-    def __init__(self, plan: Plan, flow: MirrorFlow, factory: Callable[[Plan], Any] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        flow: MirrorFlow,
+        factory: Callable[[Plan], Any] | None = None,
+        store: RunbookStore | None = None,
+    ) -> None:
         self._plan = only_flow(plan, flow)
         self._factory = factory
+        self._store = store
         self._engine: Any = None
 
     async def read(self) -> LagSnapshot:
@@ -37,6 +45,10 @@ class LagReader:
 
                     self._engine = LagEngine(self._plan, heartbeat_timeout_s=15.0)
             snapshot: LagSnapshot = self._engine.refresh()
+            if self._store is not None:
+                from kdrtui.services.runbook.lag_memory import remember
+
+                remember(self._store, snapshot)
             return snapshot
 
         return await asyncio.to_thread(refresh)
@@ -75,8 +87,12 @@ class DrContext:
     run_id: str = ""
     """The journal's run id (the DR state names the run that switched clients)."""
     confirmed_at: float = field(default_factory=time.time)
+    divergent: str = "deliver"
+    """Failback: what happens to records on the old primary that never reached the DR cluster —
+    ``deliver`` (MirrorMaker copies them late) or ``skip`` (exported, then skipped)."""
     _manager: Any = None
     _lag: LagReader | None = None
+    _resume_lag: LagReader | None = None
 
     def bootstrap(self, alias: str) -> str:
         return self.plan.cluster(alias).bootstrap
@@ -95,8 +111,16 @@ class DrContext:
     @property
     def lag(self) -> LagReader:
         if self._lag is None:
-            self._lag = LagReader(self.plan, self.stop_flow, self.lag_factory)
+            self._lag = LagReader(self.plan, self.stop_flow, self.lag_factory, self.store)
         return self._lag
+
+    @property
+    def resume_lag(self) -> LagReader:
+        """The lag of the flow started at the end (failback: what the old primary has that the DR
+        cluster never got, while that flow's MirrorMaker is stopped)."""
+        if self._resume_lag is None:
+            self._resume_lag = LagReader(self.plan, self.resume_flow, self.lag_factory, self.store)
+        return self._resume_lag
 
     def state(self) -> DrState:
         """The DR state now (raises :class:`~kdrtui.services.runbook.store.StateInvalid` on a bad file)."""
@@ -138,6 +162,8 @@ class DrContext:
     async def close(self) -> None:
         if self._lag is not None:
             await asyncio.to_thread(self._lag.close)
+        if self._resume_lag is not None:
+            await asyncio.to_thread(self._resume_lag.close)
         if self._manager is not None:
             await self._manager.close()
 

@@ -22,6 +22,7 @@ class Preflight(Step[DrContext]):
         NO-GO reason naming that step, unless ``--force`` accepts it (then it is listed as accepted)."""
         source_down, target_down = await asyncio.gather(ctx.reachable(ctx.source), ctx.reachable(ctx.target))
         facts: dict[str, Any] = {
+            "checked_at": round(time.time(), 3),
             "source_reachable": source_down is None,
             "target_reachable": target_down is None,
             "source_error": source_down,
@@ -33,6 +34,7 @@ class Preflight(Step[DrContext]):
         )
         if starts_resume:
             facts["mirrormaker_resume"] = await mm_states(ctx, ctx.resume_flow)
+        ages: dict[str, float | None] = {}
         if source_down is None and target_down is None:
             snapshot = await ctx.lag.read()
             topics, total, seconds, stale = lag_of(snapshot)
@@ -43,23 +45,62 @@ class Preflight(Step[DrContext]):
                 lag_seconds=seconds,
                 stale=stale,
                 heartbeat_age_s=flow.heartbeat_age_s,
-                groups=[
-                    {
-                        "group": g.group,
-                        "topic": g.topic,
-                        "checkpoint_age_s": None
-                        if g.checkpoint_age_s is None
-                        else round(g.checkpoint_age_s, 1),
-                        "redeliver": g.redeliver,
-                    }
-                    for g in flow.groups
-                ],
             )
+            for g in flow.groups:
+                if g.checkpoint_age_s is not None:
+                    ages[g.group] = min(ages.get(g.group) or g.checkpoint_age_s, g.checkpoint_age_s)
+        if target_down is None:
+            facts.update(await self._groups(ctx, source_down is None, ages))
+        if ctx.operation == FAILBACK and source_down is None and target_down is None:
+            facts.update(await divergence(ctx))
+        if source_down is None and ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
+            facts["open_transactions"] = await self._open_transactions(ctx)
         hard, forcible = await self._blockers(ctx, facts)
         facts["reasons"] = hard + ([] if ctx.force else forcible)
         facts["accepted"] = forcible if ctx.force else []
         facts["go"] = not facts["reasons"]
         return facts
+
+    async def _groups(self, ctx: DrContext, source_up: bool, ages: dict[str, float | None]) -> dict[str, Any]:
+        """Per consumer group what the translate step would do now — the same computation, so the
+        forecast's re-deliveries are the step's — and the groups still active on the source."""
+        from kdrtui.services.kafka import translate
+        from kdrtui.services.runbook.translation import plan_offsets
+
+        try:
+            planned = await asyncio.to_thread(plan_offsets, ctx, source_up)
+        except translate.TranslateError as exc:
+            return {"groups": [], "groups_error": str(exc), "refused_groups": [], "active_on_source": []}
+        groups = [
+            {
+                "group": group,
+                "partitions": len(entry["offsets"]),
+                "redeliver": int(entry["duplicates"]),
+                "how": entry["how"],
+                "checkpoint_age_s": None if ages.get(group) is None else round(float(ages[group] or 0), 1),
+            }
+            for group, entry in sorted(planned["groups"].items())
+        ]
+        active: list[str] = []
+        if source_up and planned["groups"]:
+            try:
+                states = await asyncio.to_thread(
+                    translate.group_states, ctx.bootstrap(ctx.source), list(planned["groups"]), ctx.timeout
+                )
+                active = sorted(g for g, state in states.items() if state not in ("empty", "dead", "unknown"))
+            except translate.TranslateError as exc:
+                ctx.say(f"cannot tell which groups are active on {ctx.source}: {exc}")
+        return {"groups": groups, "refused_groups": list(planned["refused"]), "active_on_source": active}
+
+    async def _open_transactions(self, ctx: DrContext) -> dict[str, int]:
+        from kdrtui.services.kafka import fence
+
+        try:
+            topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
+            return await asyncio.to_thread(fence.open_transactions, ctx.bootstrap(ctx.source), topics)
+        except Exception as exc:  # a forecast line, never a crash
+            ctx.say(f"cannot tell whether transactions are open on {ctx.source}: {exc}")
+            return {}
 
     async def _blockers(self, ctx: DrContext, facts: dict[str, Any]) -> tuple[list[str], list[str]]:
         """(reasons nothing can override, reasons ``--force`` may accept)."""
@@ -205,19 +246,102 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
         ]:
             if records:
                 lines.append(f"  {topic}: {records:,} records, {seconds:.1f} s")
-        for group in facts.get("groups", [])[:10]:
-            age = group["checkpoint_age_s"]
-            lines.append(
-                f"  group {group['group']} on {group['topic']}: checkpoint "
-                f"{'none' if age is None else f'{age:.0f} s old'}, "
-                f"~{group['redeliver']:,} records re-delivered"
-            )
+
     elif facts["source_reachable"] is False:
         lines.append(f"{ctx.source} is down: its unmirrored records cannot be counted (region-down failover)")
+        lines.append(f"RPO if forced now: {rpo_bound_text(ctx, facts.get('checked_at'))}")
+    lines += divergence_lines(ctx, facts)
+    if facts.get("open_transactions"):
+        found = facts["open_transactions"]
+        lines.append(
+            f"open transactions on {len(found)} partition(s) of {ctx.source} "
+            f"({', '.join(sorted(found)[:3])}): the fence waits for them to end (the brokers would refuse "
+            "their markers too)"
+        )
+    for group in facts.get("groups", [])[:10]:
+        age = group.get("checkpoint_age_s")
+        lines.append(
+            f"  group {group['group']}: {group['partitions']} partition(s), "
+            f"{group['redeliver']:,} records read again ({group['how']}); checkpoint "
+            f"{'none' if age is None else f'{age:.0f} s old'}"
+        )
+    if len(facts.get("groups", [])) > 10:
+        lines.append(f"  … {len(facts['groups']) - 10} more group(s)")
+    if facts.get("groups_error"):
+        lines.append(f"consumer groups: cannot tell ({facts['groups_error']})")
+    for group in facts.get("refused_groups", []):
+        lines.append(f"WARNING: group {group} has members on {ctx.target}: it will not be moved")
+    for group in facts.get("active_on_source", []):
+        lines.append(
+            f"WARNING: group {group} is still active on {ctx.source}: stop its consumers before they "
+            f"move, or they read on from where they are when the offsets are translated"
+        )
     lines += [f"accepted with --force: {reason}" for reason in facts.get("accepted", [])]
     verdict = "GO" if facts["go"] else "NO-GO"
     lines.append(verdict + ("" if facts["go"] else ": " + "; ".join(facts["reasons"])))
     return lines
+
+
+async def divergence(ctx: DrContext) -> dict[str, Any]:
+    """Failback: the records on the old primary that never reached the DR cluster, per topic — the lag
+    of the original flow, whose MirrorMaker is stopped — and what the run will do with them."""
+    snapshot = await ctx.resume_lag.read()
+    topics, total, _seconds, stale = lag_of(snapshot)
+    return {
+        "divergent_records": total,
+        "divergent_topics": {topic: values[0] for topic, values in topics.items() if values[0]},
+        "divergent_stale": stale,
+        "divergent_choice": ctx.divergent,
+    }
+
+
+def divergence_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
+    """What the forecast (and the report) say about the divergent records."""
+    total = facts.get("divergent_records")
+    if total is None:
+        return []
+    if not total:
+        return [f"divergent: none (everything on {ctx.target} reached {ctx.source})"]
+    where = ", ".join(f"{t}: {n:,}" for t, n in sorted(facts.get("divergent_topics", {}).items())[:5])
+    head = f"divergent: {total:,} records on {ctx.target} never reached {ctx.source} ({where})"
+    if facts.get("divergent_choice") == "skip":
+        how = (
+            f"--divergent=skip: exported to {ctx.store.dir}/divergent-<topic>-<partition>.jsonl, then "
+            "skipped (MirrorMaker resumes after them)"
+        )
+    else:
+        how = (
+            f"--divergent=deliver: MirrorMaker copies them to {ctx.source} late "
+            "(--divergent=skip exports and skips them instead)"
+        )
+    return [head, f"  {how}"]
+
+
+def rpo_bound(ctx: DrContext, lost_at: float) -> dict[str, Any]:
+    """The best lower bound on what is not mirrored when the source cannot be read: the flow's last fresh
+    lag read (remembered by every lag reader), and its age when the source was found unreachable."""
+    from kdrtui.services.runbook.lag_memory import recall
+
+    last = recall(ctx.store, ctx.stop_flow.source, ctx.stop_flow.target)
+    if last is None:
+        return {"rpo_bound_records": None, "rpo_bound_age_s": None, "rpo_bound_topics": {}}
+    return {
+        "rpo_bound_records": last.lag_records,
+        "rpo_bound_age_s": round(max(0.0, lost_at - last.taken_at), 1),
+        "rpo_bound_topics": {t: n for t, n in last.topics.items() if n},
+    }
+
+
+def bound_text(records: int | None, age_s: float | None, source: str) -> str:
+    """``at least 432 records (as of 12 s before primary went away)`` or why nothing is known."""
+    if records is None or age_s is None:
+        return f"unknown: no lag of {source} was ever read here"
+    return f"at least {records:,} records (as of {age_s:.0f} s before {source} went away)"
+
+
+def rpo_bound_text(ctx: DrContext, lost_at: float | None) -> str:
+    bound = rpo_bound(ctx, lost_at or time.time())
+    return bound_text(bound["rpo_bound_records"], bound["rpo_bound_age_s"], ctx.source)
 
 
 # --- 2. fence -----------------------------------------------------------------------------------------
@@ -259,6 +383,7 @@ class Fence(Step[DrContext]):
             if method == FenceMethod.REJECT_WRITES:
                 current = await asyncio.to_thread(fence.read_max_bytes, bootstrap, topics)
                 wanted: dict[str, int | None] = {t: fence.REJECTING for t in topics}
+                await self._transactions_closed(ctx, [t for t in topics if current.get(t) != fence.REJECTING])
                 for topic in wanted:
                     # Keep the value from before the FIRST fence: a resumed run must not record its own.
                     if topic not in record["topics"] and current.get(topic) != wanted[topic]:
@@ -282,9 +407,53 @@ class Fence(Step[DrContext]):
         moved = await self._still_moving(ctx, topics)
         if moved:
             raise StepFailed(f"fence did not hold: {', '.join(moved[:5])} still take writes")
+        caught: dict[str, int] = {}
+        if method == FenceMethod.REJECT_WRITES:
+            try:
+                caught = await asyncio.to_thread(fence.open_transactions, bootstrap, topics)
+            except fence.FenceError as exc:
+                ctx.say(f"cannot check for transactions caught by the fence: {exc}")
+            for where, records in sorted(caught.items()):
+                ctx.say(
+                    f"WARNING: a transaction began on {where} as the fence went up ({records} record(s)): "
+                    "its commit/abort markers are refused too, so it hangs until the brokers' transaction "
+                    "coordinator reloads (fence = acls does not block markers)"
+                )
         return Outcome.done(
-            f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped", topics=topics
+            f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped",
+            topics=topics,
+            caught_transactions=caught,
         )
+
+    async def _transactions_closed(self, ctx: DrContext, topics: list[str]) -> None:
+        """Wait for the transactions open on ``topics`` to end before ``max.message.bytes = 1``: the brokers
+        would refuse their commit/abort markers too and leave them hanging (the coordinator gives up on
+        a marker the log refuses). Up to ``drain_timeout_seconds``; ``--force`` fences anyway."""
+        from kdrtui.services.kafka import fence
+
+        bootstrap = ctx.bootstrap(ctx.source)
+        limit = ctx.plan.failover.drain_timeout_seconds
+        deadline = time.monotonic() + limit
+        while topics:
+            found = await asyncio.to_thread(fence.open_transactions, bootstrap, topics)
+            if not found:
+                return
+            if time.monotonic() > deadline:
+                where = ", ".join(sorted(found)[:5])
+                if ctx.force:
+                    ctx.say(f"--force: fencing with transactions still open on {where}; they will hang")
+                    return
+                raise StepFailed(
+                    f"transactions still open after {limit} s on {where}: the fence would leave them "
+                    "hanging (the brokers refuse their markers too); stop the transactional producers, or "
+                    "use fence = acls, or --force to fence anyway",
+                    open_transactions=found,
+                )
+            ctx.say(
+                f"waiting for {len(found)} open transaction(s) to end before refusing writes "
+                f"({', '.join(sorted(found)[:3])}): the fence would refuse their markers too"
+            )
+            await asyncio.sleep(1.0)
 
     async def _still_moving(self, ctx: DrContext, topics: list[str], settle_s: float = 15.0) -> list[str]:
         """Topics whose end offsets still move ``settle_s`` after the fence, else [].
@@ -413,13 +582,21 @@ class StopMirrorMaker(Step[DrContext]):
             stopped.append(f"unknown: {exc}")
         # What is left unmirrored now is lost to the target: the RPO achieved.
         rpo = await self._unmirrored(ctx)
+        left = (
+            f"{rpo['rpo_records']:,} records not mirrored"
+            if rpo["rpo_records"] is not None
+            else "records not mirrored: "
+            + bound_text(rpo.get("rpo_bound_records"), rpo.get("rpo_bound_age_s"), ctx.source)
+        )
         return Outcome.done(
-            f"stopped {len(stopped)} deployment(s); {rpo['rpo_records']:,} records not mirrored",
+            f"stopped {len(stopped)} deployment(s); {left}",
             stopped=stopped,
             **rpo,
         )
 
     async def _unmirrored(self, ctx: DrContext) -> dict[str, Any]:
+        """The RPO: what is not mirrored now, measured while the source answers; otherwise unknown, with
+        the best bound known (the flow's last fresh lag read, and how long before the source went away)."""
         preflight = ctx.facts["preflight"]
         if preflight.get("source_reachable") and await ctx.reachable(ctx.source) is None:
             # MirrorMaker flushes its position on stop; read until the numbers settle (two equal readings).
@@ -433,11 +610,11 @@ class StopMirrorMaker(Step[DrContext]):
                 await asyncio.sleep(1.0)
             return {"rpo_records": total, "rpo_seconds": seconds, "rpo_topics": topics, "rpo_measured": True}
         return {
-            "rpo_records": int(preflight.get("lag_records", 0)),
-            "rpo_seconds": float(preflight.get("lag_seconds", 0.0)),
-            "rpo_topics": preflight.get("topics", {}),
+            "rpo_records": None,
+            "rpo_seconds": None,
+            "rpo_topics": {},
             "rpo_measured": False,
-        }
+        } | rpo_bound(ctx, preflight.get("checked_at") or time.time())
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
         states = await mm_states(ctx, ctx.stop_flow)

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kdrtui.domain.plan import FenceMethod, MirrorFlow, Naming, Plan, SwitchMethod
+from kdrtui.domain.plan import FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan, SwitchMethod
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.runbook.context import FAILBACK, FAILOVER, DrContext, LagReader, mm_states
 from kdrtui.services.runbook.cutover import Drain, Fence, Preflight, StopMirrorMaker, forecast_lines
@@ -124,6 +124,10 @@ class SwitchClients(Step[DrContext]):
         flow = ctx.stop_flow
         if ctx.operation != FAILOVER or flow.naming != Naming.PREFIXED:
             return []
+        alive: list[str] | None = None
+        if await ctx.reachable(ctx.source) is None:
+            # A topic deleted on the source has only history left on the target: not created again.
+            alive = await ctx.covered_topics(ctx.source, flow)
         created = await asyncio.to_thread(
             ensure_local_topics,
             ctx.bootstrap(ctx.target),
@@ -131,6 +135,7 @@ class SwitchClients(Step[DrContext]):
             flow.topics,
             flow.topics_exclude,
             replication_factor=ctx.plan.cluster(ctx.target).replication_factor,
+            alive=alive,
         )
         if created:
             ctx.say(
@@ -197,12 +202,15 @@ class Replication(Step[DrContext]):
                 record = await unfence(ctx, alias)
                 if record is not None:
                     unfenced[alias] = record
+            divergent = await self._divergent(ctx)
             started = await self._start(ctx)
             state = ctx.state()
             state.reverse_flow = None
             ctx.save_state(state)
             undone = [f"fence on {alias} undone" for alias in unfenced]
-            return Outcome.done("; ".join([*undone, started]), started=started, unfenced=unfenced)
+            return Outcome.done(
+                "; ".join([*undone, started]), started=started, unfenced=unfenced, divergent=divergent
+            )
         if not ctx.plan.failover.reverse_replication:
             return Outcome.skipped("reverse replication is off in the plan ([failover] reverse_replication)")
         down = await ctx.reachable(ctx.source)
@@ -213,6 +221,50 @@ class Replication(Step[DrContext]):
         state.reverse_flow = ctx.resume_flow.name
         ctx.save_state(state)
         return Outcome.done(started, started=started)
+
+    async def _divergent(self, ctx: DrContext) -> dict[str, Any]:
+        """Failback, before the original flow starts again: the records the DR cluster never got are
+        delivered late (left for MirrorMaker), or exported and skipped (``--divergent=skip``)."""
+        from kdrtui.services.kafka import divergent
+        from kdrtui.services.mirrormaker.render import mm1_group_id
+
+        if await ctx.reachable(ctx.target) is not None:
+            return {"choice": ctx.divergent, "records": None, "why": f"{ctx.target} unreachable"}
+        snapshot = await ctx.resume_lag.read()
+        (flow,) = snapshot.flows
+        ranges = {
+            (topic.topic, p.partition): (p.replicated, p.source_end)
+            for topic in flow.topics
+            for p in topic.partitions
+            if p.lag_records > 0
+        }
+        counts = {t.topic: t.lag_records for t in flow.topics if t.lag_records}
+        facts: dict[str, Any] = {"choice": ctx.divergent, "records": sum(counts.values()), "topics": counts}
+        if ctx.divergent != "skip" or not ranges:
+            if counts:
+                ctx.say(f"{sum(counts.values()):,} divergent record(s) left for MirrorMaker to deliver late")
+            return facts
+        flow_plan = ctx.resume_flow
+        try:
+            exported = await asyncio.to_thread(
+                divergent.export, ctx.bootstrap(ctx.target), ranges, ctx.store.dir
+            )
+            for name, count in sorted(exported.items()):
+                ctx.say(f"exported {count:,} record(s) to {ctx.store.dir / name}")
+            moves = {tp: end for tp, (_start, end) in ranges.items()}
+            ctx.note(divergent_skip={f"{t}:{p}": end for (t, p), end in moves.items()})
+            if flow_plan.mirrormaker == MirrorMakerKind.MM1:
+                await asyncio.to_thread(
+                    divergent.skip_mm1, ctx.bootstrap(ctx.target), mm1_group_id(flow_plan), moves
+                )
+            else:
+                await asyncio.to_thread(
+                    divergent.skip_mm2, ctx.bootstrap(ctx.source), flow_plan.source, moves
+                )
+        except divergent.DivergentError as exc:
+            raise StepFailed(f"cannot skip the divergent records: {exc}") from exc
+        ctx.say(f"MirrorMaker {flow_plan.name} resumes after {sum(counts.values()):,} skipped record(s)")
+        return facts | {"exported": {str(ctx.store.dir / name): n for name, n in exported.items()}}
 
     async def _start(self, ctx: DrContext) -> str:
         from kdrtui.services.mirrormaker.manager import MirrorMakerError
@@ -291,9 +343,8 @@ class Report(Step[DrContext]):
         report = build_report(ctx)
         for line in report_lines(report):
             ctx.say(line)
-        return Outcome.done(
-            f"RPO {report['rpo_records']:,} records, RTO {report['rto_seconds']:.1f} s", **report
-        )
+        rpo = "unknown" if report["rpo_records"] is None else f"{report['rpo_records']:,} records"
+        return Outcome.done(f"RPO {rpo}, RTO {report['rto_seconds']:.1f} s", **report)
 
 
 def build_report(ctx: DrContext) -> dict[str, Any]:
@@ -304,34 +355,56 @@ def build_report(ctx: DrContext) -> dict[str, Any]:
         "operation": ctx.operation,
         "from": ctx.source,
         "to": ctx.target,
-        "rpo_records": int(stop.get("rpo_records", 0)),
-        "rpo_seconds": float(stop.get("rpo_seconds", 0.0)),
+        # Measured, or None (never a 0 that was not measured) with the best bound known.
+        "rpo_records": None if stop.get("rpo_records") is None else int(stop["rpo_records"]),
+        "rpo_seconds": None if stop.get("rpo_seconds") is None else float(stop["rpo_seconds"]),
         "rpo_measured": bool(stop.get("rpo_measured", False)),
         "rpo_topics": {t: v[0] for t, v in stop.get("rpo_topics", {}).items() if v and v[0]},
+        "rpo_bound_records": stop.get("rpo_bound_records"),
+        "rpo_bound_age_s": stop.get("rpo_bound_age_s"),
+        "rpo_bound_topics": dict(stop.get("rpo_bound_topics") or {}),
         "rto_seconds": round(max(0.0, float(switched_at) - ctx.confirmed_at), 3),
         "groups": {
             g: {"partitions": len(e["offsets"]), "duplicates": e.get("duplicates", 0), "how": e["how"]}
             for g, e in ctx.facts["translate-offsets"].get("groups", {}).items()
         },
         "refused_groups": ctx.facts["translate-offsets"].get("refused", []),
+        "divergent": dict(ctx.facts["replication"].get("divergent") or {}),
     }
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
-    how = "measured" if report["rpo_measured"] else "estimated from the pre-flight (source unreachable)"
+    from kdrtui.services.runbook.cutover import bound_text
+
+    if report.get("rpo_records") is not None and report.get("rpo_measured"):
+        rpo = f"RPO achieved: {report['rpo_records']:,} records not mirrored (measured)"
+    else:
+        bound = bound_text(report.get("rpo_bound_records"), report.get("rpo_bound_age_s"), report["from"])
+        rpo = f"RPO achieved: not measured ({report['from']} unreachable): {bound}"
     lines = [
         f"{report['operation']} {report['from']} -> {report['to']} complete",
-        f"RPO achieved: {report['rpo_records']:,} records not mirrored ({how})",
+        rpo,
         f"RTO achieved: {report['rto_seconds']:.1f} s from confirmation to clients switched",
     ]
     for topic, records in sorted(report["rpo_topics"].items()):
         lines.append(f"  lost on {topic}: {records:,} records")
+    for topic, records in sorted((report.get("rpo_bound_topics") or {}).items()):
+        lines.append(f"  at least {records:,} records on {topic}")
     for group, entry in sorted(report["groups"].items()):
         lines.append(
             f"  group {group}: {entry['partitions']} partition(s), ~{entry['duplicates']:,} duplicates"
         )
     for group in report["refused_groups"]:
         lines.append(f"  group {group}: NOT moved (active on the target)")
+    divergent = report.get("divergent") or {}
+    if divergent.get("records"):
+        what = (
+            f"exported to {', '.join(sorted(divergent.get('exported', {}))[:3])} and skipped"
+            if divergent.get("choice") == "skip"
+            else f"delivered to {report['from']} late by MirrorMaker"
+        )
+        count, there, here = divergent["records"], report["to"], report["from"]
+        lines.append(f"divergent: {count:,} records on {there} never reached {here}: {what}")
     return lines
 
 
@@ -361,6 +434,7 @@ def make_context(
     manager_factory: Callable[[Plan], Any] | None = None,
     lag_factory: Callable[[Plan], Any] | None = None,
     confirmed_at: float | None = None,
+    divergent: str = "deliver",
 ) -> DrContext:
     """The context of a failover (primary -> secondary) or failback (back to primary)."""
     primary, secondary = plan.primary_alias, plan.secondary_alias
@@ -383,6 +457,7 @@ def make_context(
         manager_factory=manager_factory,
         lag_factory=lag_factory,
         confirmed_at=confirmed_at if confirmed_at is not None else time.time(),
+        divergent=divergent,
     )
 
 

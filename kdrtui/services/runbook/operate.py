@@ -124,6 +124,8 @@ class Operation:
         manager_factory: Callable[[Plan], Any] | None = None,
         lag_factory: Callable[[Plan], Any] | None = None,
         lock: PlanLock | None = None,
+        rollback: bool = False,
+        divergent: str = "deliver",
     ) -> None:
         if operation not in OPERATIONS:
             raise OperationRefused(f"unknown operation {operation!r}")
@@ -131,9 +133,13 @@ class Operation:
         self.operation = operation
         self.store = RunbookStore(plan.plan.name, plan_path, store_root)
         self.resume = resume
+        self.rollback = rollback
+        """Roll back the interrupted ``operation`` instead of running it (see :mod:`.rollback`)."""
+        self.rolled: Journal | None = None
+        """The interrupted run a rollback undoes."""
         self.lock = lock if lock is not None else self.store.lock()
         holder = None if self.lock.held else self.lock.holder()
-        if holder is not None and resume:
+        if holder is not None and (resume or rollback):
             raise OperationBusy(PlanLocked(plan.plan.name, holder, operation))
         # While another process holds the plan its unfinished journal is a run in progress, not one to
         # resume: a dry run or a forecast may still be read; run() is refused by the lock.
@@ -142,8 +148,13 @@ class Operation:
             self.store.load_state(plan.primary_alias, plan.clusters)
         except StateInvalid as exc:
             raise OperationRefused(f"{exc}; {exc.repair}") from exc
+        if divergent not in ("deliver", "skip"):
+            raise OperationRefused(f"--divergent must be deliver or skip, not {divergent!r}")
         self.journal, confirmed_at, force = self._journal(force)
+        if self.resume:  # a resumed run does what its first run was told
+            divergent = str(self.journal.state().options.get("divergent") or divergent)
         self.force = force
+        self.divergent = divergent
         try:
             self.ctx: DrContext = make_context(
                 plan,
@@ -153,6 +164,7 @@ class Operation:
                 manager_factory=manager_factory,
                 lag_factory=lag_factory,
                 confirmed_at=confirmed_at,
+                divergent=divergent,
             )
         except FlowError as exc:
             raise OperationRefused(str(exc)) from exc
@@ -163,6 +175,19 @@ class Operation:
         """The journal to write (a new one, or the interrupted one to resume), when the operator confirmed,
         and ``force`` (a resumed run keeps the first run's)."""
         pending = None if self._busy else resumable(self.store)
+        if self.rollback:
+            if pending is None:
+                raise OperationRefused(
+                    "nothing to roll back: no interrupted failover or failback (a NO-GO changes nothing)"
+                )
+            previous = pending.state()
+            if previous.operation != self.operation:
+                raise OperationRefused(
+                    f"the interrupted run is a {previous.operation}, not a {self.operation}: "
+                    f"roll it back with `kdrtui {previous.operation} --rollback`"
+                )
+            self.rolled = pending
+            return self.store.new_journal("rollback"), None, force
         if self.resume:
             if pending is None:
                 raise OperationRefused("nothing to resume: no interrupted failover or failback journal")
@@ -201,7 +226,7 @@ class Operation:
         await self.ctx.close()
 
     async def dry_run(self) -> OperationResult:
-        runner = Runner(self.operation, self.plan.plan.name, steps(), self.ctx, self.journal)
+        runner = Runner(self.kind, self.plan.plan.name, self._steps(), self.ctx, self.journal)
         try:
             planned = await runner.dry_run()
         finally:
@@ -219,7 +244,7 @@ class Operation:
         owned = not self.lock.held
         if owned:
             try:
-                self.lock.acquire(self.operation)
+                self.lock.acquire(self.kind)
             except PlanLocked as exc:
                 await self.ctx.close()
                 raise OperationBusy(exc) from exc
@@ -230,9 +255,25 @@ class Operation:
             if owned:
                 self.lock.release()
 
+    def _steps(self) -> list[Any]:
+        if self.rolled is not None:
+            from kdrtui.services.runbook.rollback import rollback_steps
+
+            return rollback_steps(self.rolled)
+        return steps()
+
+    @property
+    def kind(self) -> str:
+        """What runs: ``failover``, ``failback`` or ``rollback``."""
+        return "rollback" if self.rollback else self.operation
+
     def _recheck(self) -> None:
         """Under the lock, the journals may have moved since this operation was built."""
         pending = resumable(self.store)
+        if self.rolled is not None:
+            if pending is None or pending.path != self.rolled.path:
+                raise OperationRefused("nothing to roll back any more: the interrupted run ended meanwhile")
+            return
         mine = pending is not None and pending.path == self.journal.path
         if self.resume and not mine:
             raise OperationRefused("nothing to resume any more: the interrupted run was finished meanwhile")
@@ -242,13 +283,16 @@ class Operation:
             )
 
     async def _run(self, on_event: EventSink | None) -> OperationResult:
-        self.runner = Runner(self.operation, self.plan.plan.name, steps(), self.ctx, self.journal, on_event)
-        action = f"{self.operation}{' --resume' if self.resume else ''} {self.source}->{self.target}"
+        self.runner = Runner(self.kind, self.plan.plan.name, self._steps(), self.ctx, self.journal, on_event)
+        how = " --resume" if self.resume else " --rollback" if self.rollback else ""
+        action = f"{self.operation}{how} {self.source}->{self.target}"
         self.store.audit(
             action, self.plan.plan.name, "started", journal=str(self.journal.path), force=self.force
         )
         outcome = "error"
         options = {"force": self.force, "source": self.source, "target": self.target}
+        if self.operation == "failback":
+            options["divergent"] = self.divergent
         try:
             result = await self.runner.run(resume=self.resume, options=options)
             outcome = result.outcome

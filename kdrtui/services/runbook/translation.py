@@ -29,11 +29,7 @@ class TranslateOffsets(Step[DrContext]):
         return lines or ["no consumer groups to move"]
 
     def _plan_offsets(self, ctx: DrContext) -> dict[str, Any]:
-        from kdrtui.services.kafka import translate
-
-        if ctx.operation == FAILOVER:
-            return failover_offsets(ctx, translate)
-        return failback_offsets(ctx, translate)
+        return plan_offsets(ctx, bool(ctx.facts["preflight"].get("source_reachable")))
 
     async def run(self, ctx: DrContext) -> Outcome:
         from kdrtui.services.kafka import translate
@@ -89,6 +85,21 @@ class TranslateOffsets(Step[DrContext]):
         return None
 
 
+def plan_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
+    """What the translate step would commit now (blocking): ``{"groups": {group: {"offsets", "how",
+    "duplicates"}}, "refused": [groups active on the target]}``. The pre-flight's forecast is this same
+    computation, so the records it says a group will read again are the ones the step reports.
+
+    Raises:
+        TranslateError: the target (or, for a failback, the source) did not answer.
+    """
+    from kdrtui.services.kafka import translate
+
+    if ctx.operation == FAILOVER:
+        return failover_offsets(ctx, translate, source_reachable)
+    return failback_offsets(ctx, translate)
+
+
 def _tp(key: str) -> tuple[str, int]:
     topic, _, partition = key.rpartition(":")
     return topic, int(partition)
@@ -110,7 +121,7 @@ def _wanted_group(flow: MirrorFlow, group: str) -> bool:
     return not any(re.fullmatch(p, group) for p in (*MM2_GROUPS_EXCLUDE_DEFAULT, *flow.groups_exclude))
 
 
-def failover_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
+def failover_offsets(ctx: DrContext, translate: Any, source_reachable: bool) -> dict[str, Any]:
     """Per group: the offsets to commit on the target, how they were found, the expected duplicates.
 
     A group's source position is its live committed offsets when the source answers, else its latest
@@ -132,7 +143,7 @@ def failover_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
             by_checkpoint[(group, source_topic, partition)] = cp
             positions.setdefault(group, {})[(source_topic, partition)] = cp.upstream
     live = "checkpointed"
-    if ctx.facts["preflight"].get("source_reachable"):
+    if source_reachable:
         try:
             source = ctx.bootstrap(ctx.source)
             groups = [g for g in translate.list_groups(source, ctx.timeout) if _wanted_group(flow, g)]

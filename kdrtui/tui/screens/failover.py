@@ -26,6 +26,7 @@ from textual.widgets import DataTable, RichLog, Static
 
 from kdrtui.domain.plan import Plan, Topology
 from kdrtui.domain.runbook import StepStatus
+from kdrtui.services.runbook import rollback
 from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, report_lines, steps
 from kdrtui.services.runbook.operate import OperationRefused, interrupted, next_operation
 from kdrtui.services.runbook.runner import RunEvent
@@ -72,21 +73,24 @@ class RunbookOperation(Protocol):
         ...
 
 
-OperationFactory = Callable[[Plan, Path | None, str, bool], RunbookOperation]
-"""Builds the operation for (plan, plan path, ``failover``/``failback``, resume?); tests inject fakes."""
+OperationFactory = Callable[..., RunbookOperation]
+"""Builds the operation for (plan, plan path, ``failover``/``failback``, resume?) and ``rollback=True`` for
+a rollback of the interrupted one; tests inject fakes."""
 
 
 def runbook_operation_factory(
-    plan: Plan, plan_path: Path | None, operation: str, resume: bool
+    plan: Plan, plan_path: Path | None, operation: str, resume: bool, *, rollback: bool = False
 ) -> RunbookOperation:
-    """The real runbook operation."""
+    """The real runbook operation (``rollback``: undo the interrupted ``operation`` instead)."""
     from kdrtui.services.runbook.operate import Operation
 
-    return Operation(plan, plan_path, operation, resume=resume)
+    return Operation(plan, plan_path, operation, resume=resume, rollback=rollback)
 
 
 STEPS: tuple[tuple[str, str], ...] = tuple((s.key, s.title) for s in steps())
 """(key, title) of every step, in order."""
+ROLLBACK_STEPS: tuple[tuple[str, str], ...] = rollback.STEP_TITLES
+"""(key, title) of a rollback's steps."""
 
 MARKS: dict[StepStatus, tuple[str, str]] = {
     StepStatus.PENDING: ("·", "text-muted"),
@@ -111,7 +115,7 @@ class FailoverScreen(ModeScreen):
     """The pre-flight forecast, the failover / failback run with its steps and log, and the report."""
 
     MODE = "failover"
-    MUTATING = frozenset({"start", "resume", "abort"})
+    MUTATING = frozenset({"start", "resume", "abort", "rollback"})
     DEFAULT_CSS = """
     FailoverScreen #body {
         padding: 0 1;
@@ -156,6 +160,7 @@ class FailoverScreen(ModeScreen):
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("F", "start", "Start", key_display="F", id="failover.start"),
         Binding("R", "resume", "Resume", key_display="R", id="failover.resume"),
+        Binding("U", "rollback", "Roll back", key_display="U", id="failover.rollback"),
         Binding("a", "abort", "Abort", id="failover.abort"),
         Binding("r", "forecast_now", "Forecast", id="failover.forecast"),
     ]
@@ -200,6 +205,8 @@ class FailoverScreen(ModeScreen):
         """The step running now."""
         self.events: list[RunEvent] = []
         """Every event of the current or last run (tests, debugging)."""
+        self.run_steps: tuple[tuple[str, str], ...] = STEPS
+        """(key, title) of the steps the step list shows: the runbook's, or a rollback's."""
         self._operation: RunbookOperation | None = None
         self._step_started: dict[str, float] = {}
         self._wake = asyncio.Event()
@@ -265,7 +272,7 @@ class FailoverScreen(ModeScreen):
             return self.has_runbook
         if action == "start":
             return self.has_runbook and not self.running and self.pending is None and not self.state_error
-        if action == "resume":
+        if action in ("resume", "rollback"):
             return self.has_runbook and not self.running and self.pending is not None
         if action == "abort":
             if not self.running:
@@ -429,7 +436,7 @@ class FailoverScreen(ModeScreen):
     def _resume_hint(self) -> str:
         if getattr(self.app, "read_only", False):
             return " — resume it without --read-only"
-        return " — press R to resume"
+        return " — R resumes it, U rolls it back"
 
     def _draw_banner(self) -> None:
         if self.running:
@@ -438,8 +445,10 @@ class FailoverScreen(ModeScreen):
                 return
             where = ""
             if self.current_step is not None:
-                index = [key for key, _ in STEPS].index(self.current_step) + 1
-                where = f" · step {index}/{len(STEPS)} {self.current_step}"
+                keys = [key for key, _ in self.run_steps]
+                if self.current_step in keys:
+                    index = keys.index(self.current_step) + 1
+                    where = f" · step {index}/{len(keys)} {self.current_step}"
             self._set_banner(f"running {self.run_label}{where} · a aborts", "warning")
             return
         hint = self._resume_hint() if self.pending is not None else ""
@@ -612,6 +621,26 @@ class FailoverScreen(ModeScreen):
             ConfirmScreen(f"Resume the interrupted {operation} from where it stopped?"), answered
         )
 
+    def action_rollback(self) -> None:
+        """Roll back the interrupted run: its fence down, MirrorMaker started again (asks first)."""
+        if self.running or self.pending is None:
+            return
+        operation = self.pending[0]
+        if self.refused_by_lock("rollback"):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and not self.running:
+                self._start(operation, resume=False, target=None, rollback=True)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Roll back the interrupted {operation}: take its fence down and start MirrorMaker again, "
+                "so the old side takes writes as before?"
+            ),
+            answered,
+        )
+
     def action_abort(self) -> None:
         """Abort between steps (the current step finishes; resume later with R)."""
         if not self.running or self._operation is None or self.aborting:
@@ -622,15 +651,28 @@ class FailoverScreen(ModeScreen):
         self._draw_banner()
         self.refresh_bindings()
 
-    def _start(self, operation: str, *, resume: bool, target: str | None) -> None:
+    def _start(self, operation: str, *, resume: bool, target: str | None, rollback: bool = False) -> None:
         self.running = True
         self.aborting = False
         self.workers.cancel_group(self, "failover-forecast")
         self.refresh_bindings()
-        self.run_operation(operation, resume, target)
+        self.run_operation(operation, resume, target, rollback)
+
+    def _show_steps(self, rows: tuple[tuple[str, str], ...]) -> None:
+        """The step list for a run of ``rows`` (the runbook's steps, or a rollback's)."""
+        table = self.query_one("#fo-steps", DataTable)
+        if rows != self.run_steps:
+            table.clear()
+            for key, title in rows:
+                table.add_row(*self._step_cells(key, StepStatus.PENDING, None, title), key=key)
+            self.run_steps = rows
+        for key, title in rows:
+            self._set_step(key, StepStatus.PENDING, None, title)
 
     @work(exclusive=True, group="failover-run", exit_on_error=False)
-    async def run_operation(self, operation: str, resume: bool, target: str | None) -> None:
+    async def run_operation(
+        self, operation: str, resume: bool, target: str | None, rollback: bool = False
+    ) -> None:
         """Build the operation, run it with live events; the app asks before quitting meanwhile."""
         plan = self.plan
         assert plan is not None
@@ -643,20 +685,24 @@ class FailoverScreen(ModeScreen):
         began = cancelled = False
         try:
             try:
-                op = self.factory(plan, self.plan_path, operation, resume)
+                if rollback:
+                    op = self.factory(plan, self.plan_path, operation, False, rollback=True)
+                else:
+                    op = self.factory(plan, self.plan_path, operation, resume)
             except OperationRefused as exc:
-                self.run_label = operation
+                self.run_label = f"{operation} rollback" if rollback else operation
                 self.run_error = f"cannot start: {exc}"
                 return
             self.run_label = f"{op.operation} {op.source} -> {op.target}"
+            if rollback:
+                self.run_label = f"rollback of the {self.run_label}"
             if target is not None and op.target != target:
                 with contextlib.suppress(Exception):
                     await op.close()
                 self.run_error = f"not started: the target is now {op.target}, not {target}"
                 return
             self._operation = op
-            for key, title in STEPS:
-                self._set_step(key, StepStatus.PENDING, None, title)
+            self._show_steps(ROLLBACK_STEPS if rollback else STEPS)
             self._log(f"{'resuming' if resume else 'starting'} {self.run_label}")
             app.begin_operation(op_id, self.run_label)
             began = True
@@ -710,7 +756,7 @@ class FailoverScreen(ModeScreen):
     def _on_event(self, event: RunEvent) -> None:
         """One runner event: update the step list, the log and the banner."""
         self.events.append(event)
-        title = dict(STEPS).get(event.step, event.title)
+        title = dict(self.run_steps).get(event.step, event.title)
         if event.kind == "run-start":
             self._log(event.text or "starting")
         elif event.kind == "step-start":

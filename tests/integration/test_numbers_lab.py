@@ -1,0 +1,342 @@
+"""Figures a failover reports, on the lab off the happy path: real brokers, real MirrorMaker 2 over real SSH.
+
+- a failover that stops after its fence is rolled back (fence down, MirrorMaker running again), and the
+  messages after a NO-GO or a failure suggest only commands that work;
+- with the source unreachable the RPO is never a confident 0: null, not measured, the best bound known;
+- failback names the records the DR cluster never got, and delivers them late or exports and skips them;
+- the pre-flight's re-delivery forecast, the translate step's figure and the records a group really
+  reads again are one number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from kdrtui.domain.plan import Plan
+from kdrtui.lab.lab import DR, PRIMARY, Lab
+from kdrtui.services.kafka import fence
+from kdrtui.services.kafka.config import client_config
+from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+from kdrtui.services.runbook.failover import FAILOVER, forward_of
+from kdrtui.services.runbook.flows import with_reverse
+from kdrtui.services.runbook.operate import Operation
+from kdrtui.services.runbook.store import RunbookStore
+from tests.integration.test_failover_lab import (
+    consume,
+    dr_plan,
+    everything,
+    mirrormaker,
+    wait_for_checkpoint,
+)
+from tests.kafka_helpers import create_topic, produce_numbered
+
+pytestmark = pytest.mark.lab
+
+KDRTUI = str(Path(sys.executable).parent / "kdrtui")
+
+
+async def stop_both_directions(plan: Plan) -> None:
+    manager = MirrorMakerManager(with_reverse(plan, forward_of(plan)))
+    try:
+        for dep in await manager.select():
+            await manager.stop(dep)
+    finally:
+        await manager.close()
+
+
+@pytest.fixture
+def mirrormakers_stopped(lab: Lab) -> Iterator[list[Plan]]:
+    plans: list[Plan] = []
+    yield plans
+    for plan in plans:
+        asyncio.run(stop_both_directions(plan))
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The runbook state of this test only, for this process and the `kdrtui` it starts."""
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
+    return {**os.environ, "KDRTUI_STATE_DIR": str(tmp_path / "state")}
+
+
+def kdrtui(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([KDRTUI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def mirrored_count(bootstrap: str, topic: str, partitions: int) -> int:
+    return sum(len(v) for v in everything(bootstrap, topic, partitions).values())
+
+
+def wait_mirrored(lab: Lab, topic: str, partitions: int, count: int) -> None:
+    deadline = time.monotonic() + 90
+    while mirrored_count(lab.bootstrap(DR), f"{PRIMARY}.{topic}", partitions) < count:
+        assert time.monotonic() < deadline, f"MirrorMaker never mirrored {count} records of {topic}"
+        time.sleep(0.5)
+
+
+def mm_pid(plan: Plan) -> int:
+    async def read() -> int:
+        manager = MirrorMakerManager(plan)
+        try:
+            (dep,) = await manager.select(flow=f"{PRIMARY}->{DR}")
+            status = await manager.status(dep, with_drift=False)
+            assert status.pid is not None, status
+            return status.pid
+        finally:
+            await manager.close()
+
+    return asyncio.run(read())
+
+
+def mm_running(plan: Plan) -> bool:
+    async def read() -> bool:
+        manager = MirrorMakerManager(plan)
+        try:
+            (dep,) = await manager.select(flow=f"{PRIMARY}->{DR}")
+            return str((await manager.status(dep, with_drift=False)).state) == "running"
+        finally:
+            await manager.close()
+
+    return asyncio.run(read())
+
+
+# --- 3. a failover that stops after the fence can be rolled back -------------------------------------
+
+
+def test_a_failed_or_cut_failover_is_rolled_back_and_only_working_commands_are_suggested(
+    lab: Lab, tmp_path: Path, unique_name: str, env: dict[str, str], mirrormakers_stopped: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=3)
+    mirrormakers_stopped.append(plan)
+    primary = lab.bootstrap(PRIMARY)
+    create_topic(primary, unique_name, partitions=2)
+    produce_numbered(primary, unique_name, 40)
+    store = RunbookStore(plan.plan.name, path)
+
+    # A NO-GO changes nothing: no --resume, no --rollback offered.
+    no_go = kdrtui("failover", "--plan", str(path), "--yes", env=env)
+    assert no_go.returncode == 1 and "NO-GO" in no_go.stdout, no_go.stdout + no_go.stderr
+    assert "nothing was changed" in no_go.stderr and "--resume" not in no_go.stderr
+    assert "--rollback" not in no_go.stderr
+    nothing = kdrtui("failover", "--plan", str(path), "--rollback", "--yes", env=env)
+    assert nothing.returncode == 2 and "nothing to roll back" in nothing.stderr
+
+    # A drain that cannot finish (MirrorMaker frozen): the run fails after the fence.
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
+    wait_mirrored(lab, unique_name, 2, 40)
+    pid = mm_pid(plan)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        produce_numbered(primary, unique_name, 60, start=40)
+        failed = kdrtui("failover", "--plan", str(path), "--yes", env=env)
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "lag still" in failed.stdout and "drain" in failed.stdout
+        assert "--resume" in failed.stderr and "--rollback" in failed.stderr, failed.stderr
+        assert fence.read_max_bytes(primary, [unique_name]) == {unique_name: 1}, "left fenced"
+
+        back = kdrtui("failover", "--plan", str(path), "--rollback", "--yes", "--json", env=env)
+        assert back.returncode == 0, back.stdout + back.stderr
+        steps = {s["step"]: s["status"] for s in json.loads(back.stdout)["steps"]}
+        assert steps == {
+            "rollback-check": "done",
+            "unfence": "done",
+            "restart-mirrormaker": "done",
+            "close-run": "done",
+        }, steps
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert fence.read_max_bytes(primary, [unique_name]) == {unique_name: None}, "writes taken again"
+    produce_numbered(primary, unique_name, 5, start=100)
+    assert store.load_state(PRIMARY).active == PRIMARY and not store.load_state(PRIMARY).fenced
+    again = kdrtui("failover", "--plan", str(path), "--resume", "--yes", env=env)
+    assert again.returncode == 2 and "nothing to resume" in again.stderr
+
+    # Cut after MirrorMaker was stopped: the rollback starts it again.
+    cut = kdrtui(
+        "failover", "--plan", str(path), "--yes", env={**env, "KDRTUI_CRASH_AFTER_STEP": "stop-mirrormaker"}
+    )
+    assert cut.returncode == -signal.SIGKILL, cut.stdout + cut.stderr
+    assert not mm_running(plan)
+    back = kdrtui("failover", "--plan", str(path), "--rollback", "--yes", env=env)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert mm_running(plan), "MirrorMaker runs again"
+    assert fence.read_max_bytes(primary, [unique_name]) == {unique_name: None}
+    audit = [json.loads(line) for line in (tmp_path / "state" / "audit.log").read_text().splitlines()]
+    assert [a["outcome"] for a in audit if "--rollback" in a["action"]] == [
+        "started",
+        "completed",
+        "started",
+        "completed",
+    ]
+
+
+# --- 4. the RPO is never 0 when it could not be measured -----------------------------------------------
+
+
+def test_with_the_source_down_the_rpo_is_unknown_with_the_last_known_bound(
+    lab: Lab, tmp_path: Path, unique_name: str, env: dict[str, str], mirrormakers_stopped: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", reverse_replication=False)
+    mirrormakers_stopped.append(plan)
+    primary = lab.bootstrap(PRIMARY)
+    create_topic(primary, unique_name, partitions=2)
+    produce_numbered(primary, unique_name, 100)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
+    wait_mirrored(lab, unique_name, 2, 100)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=False))
+    produce_numbered(primary, unique_name, 432, start=100)
+    # Someone watches the lag (status, the console): its last fresh read is kept.
+    watched = kdrtui("status", "--plan", str(path), "--json", env=env)
+    assert json.loads(watched.stdout.splitlines()[-1])["flows"][0]["lag_records"] == 432, watched.stdout
+
+    lab.kill(PRIMARY)  # the primary region goes dark
+    try:
+        result = kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
+    finally:
+        lab.up()
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)["report"]
+    assert report["rpo_records"] is None and report["rpo_measured"] is False
+    assert report["rpo_bound_records"] == 432 and report["rpo_bound_topics"] == {unique_name: 432}
+    assert 0 <= report["rpo_bound_age_s"] < 120
+    assert "at least 432 records (as of" in result.stderr and "before primary went away" in result.stderr
+    assert "RPO 0" not in result.stderr
+
+
+# --- 5. failback names the divergence ---------------------------------------------------------------
+
+
+def test_failback_counts_the_divergent_records_then_skips_them_after_exporting(
+    lab: Lab, tmp_path: Path, unique_name: str, env: dict[str, str], mirrormakers_stopped: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
+    mirrormakers_stopped.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    create_topic(primary, unique_name, partitions=2)
+    produce_numbered(primary, unique_name, 100)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
+    wait_mirrored(lab, unique_name, 2, 100)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=False))
+    unmirrored = produce_numbered(primary, unique_name, 37, start=1000)  # never reach dr
+    forced = kdrtui("failover", "--plan", str(path), "--yes", "--force", "--json", env=env)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert json.loads(forced.stdout)["report"]["rpo_records"] == 37
+
+    dry = kdrtui("failback", "--plan", str(path), "--dry-run", env=env)
+    assert dry.returncode == 0
+    assert f"divergent: 37 records on {PRIMARY} never reached {DR} ({unique_name}: 37)" in dry.stdout, (
+        dry.stdout
+    )
+
+    back = kdrtui("failback", "--plan", str(path), "--yes", "--json", "--divergent=skip", env=env)
+    assert back.returncode == 0, back.stdout + back.stderr
+    report = json.loads(back.stdout)["report"]
+    assert report["divergent"]["records"] == 37 and report["divergent"]["choice"] == "skip"
+    exported: dict[str, int] = report["divergent"]["exported"]
+    assert sum(exported.values()) == 37
+    lines = [json.loads(line) for file in exported for line in Path(file).read_text().splitlines()]
+    assert sorted(int(r["value"]) for r in lines) == sorted(int(v) for vs in unmirrored.values() for v in vs)
+    assert all(
+        {"key", "value", "headers", "timestamp", "partition", "offset", "topic"} <= r.keys() for r in lines
+    )
+    by_partition = {p: [r["offset"] for r in lines if r["partition"] == p] for p in unmirrored}
+    assert all(offsets == sorted(offsets) for offsets in by_partition.values())
+
+    # MirrorMaker runs again from after them: new records arrive, the skipped ones never do.
+    after = produce_numbered(primary, unique_name, 20, start=2000)
+    wait_mirrored(lab, unique_name, 2, 120)
+    on_dr = {v for vs in everything(dr, f"{PRIMARY}.{unique_name}", 2).values() for v in vs}
+    assert not on_dr & {v for vs in unmirrored.values() for v in vs}, "the skipped records were copied"
+    assert {v for vs in after.values() for v in vs} <= on_dr
+
+
+def test_failback_delivers_the_divergent_records_late_by_default(
+    lab: Lab, tmp_path: Path, unique_name: str, env: dict[str, str], mirrormakers_stopped: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
+    mirrormakers_stopped.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    create_topic(primary, unique_name, partitions=1)
+    produce_numbered(primary, unique_name, 50)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
+    wait_mirrored(lab, unique_name, 1, 50)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=False))
+    late = produce_numbered(primary, unique_name, 12, start=500)
+    assert kdrtui("failover", "--plan", str(path), "--yes", "--force", env=env).returncode == 0
+    back = kdrtui("failback", "--plan", str(path), "--yes", "--json", env=env)
+    assert back.returncode == 0, back.stdout + back.stderr
+    report = json.loads(back.stdout)["report"]
+    assert report["divergent"] == {"choice": "deliver", "records": 12, "topics": {unique_name: 12}}
+    assert f"divergent: 12 records on {PRIMARY} never reached {DR}: delivered to {DR} late" in back.stderr
+    wait_mirrored(lab, unique_name, 1, 62)
+    on_dr = {v for vs in everything(dr, f"{PRIMARY}.{unique_name}", 1).values() for v in vs}
+    assert {v for vs in late.values() for v in vs} <= on_dr
+
+
+# --- 8. the forecast equals what the runbook does --------------------------------------------------------
+
+
+def read_again(bootstrap: str, group: str, topic: str, read_on_primary: set[bytes]) -> int:
+    """Records ``group`` reads on ``bootstrap`` from its committed offset that it had read on primary."""
+    consumer = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
+    try:
+        (committed,) = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+        _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        consumer.assign([TopicPartition(topic, 0, committed.offset)])
+        seen: list[bytes] = []
+        deadline = time.monotonic() + 60
+        while committed.offset + len(seen) < high:
+            assert time.monotonic() < deadline
+            seen += [m.value() or b"" for m in consumer.consume(1000, 0.5) if m.error() is None]
+        return sum(1 for value in seen if value in read_on_primary)
+    finally:
+        consumer.close()
+
+
+def test_the_forecast_the_translate_step_and_the_records_read_again_are_one_number(
+    lab: Lab, tmp_path: Path, unique_name: str, env: dict[str, str], mirrormakers_stopped: list[Plan]
+) -> None:
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", reverse_replication=False)
+    mirrormakers_stopped.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    topic, group = unique_name, f"{unique_name}-app"
+    create_topic(primary, topic, partitions=1)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
+    # Records arrive while MirrorMaker runs, so it writes offset syncs along the way (a real topic).
+    for batch in range(8):
+        produce_numbered(primary, topic, 500, start=batch * 500)
+    read = consume(primary, group, topic, 2000)  # the group is at 2,000 of 4,000
+    wait_mirrored(lab, topic, 1, 4000)
+    wait_for_checkpoint(dr, group, topic, {0: 2000})
+
+    op = Operation(plan, path, FAILOVER)
+
+    async def forecast() -> tuple[bool, list[str]]:
+        try:
+            return await op.forecast()
+        finally:
+            await op.close()
+
+    go, lines = asyncio.run(forecast())
+    assert go, lines
+    (line,) = [line for line in lines if line.strip().startswith(f"group {group}:")]
+    forecast_reads = int(line.split("partition(s), ")[1].split(" records read again")[0].replace(",", ""))
+
+    result = kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    step_reads = json.loads(result.stdout)["report"]["groups"][group]["duplicates"]
+    really = read_again(dr, group, f"{PRIMARY}.{topic}", {v for vs in read.values() for v in vs})
+
+    assert forecast_reads == step_reads == really, (forecast_reads, step_reads, really)
+    assert really <= 100, "at most offset.lag.max records read again"
