@@ -235,6 +235,10 @@ async def test_a_run_killed_at_every_step_boundary_resumes_to_the_uninterrupted_
         for key in STEPS[: STEPS.index(crash_after) + 1]:
             assert steps[key]["status"] == "verified", (crash_after, key, steps[key])
             assert steps[key]["runs"] == 1, f"{key} was not run again after a crash past {crash_after}"
+            took = cut.steps[key].seconds
+            assert took is not None and steps[key]["seconds"] == round(took, 3), (
+                f"{key} reports its own duration, not the time from its run to the resume"
+            )
 
     run(FAILOVER)
     after_failover = await end_state(lab, plan, store, topic, group)
