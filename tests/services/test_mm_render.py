@@ -31,6 +31,7 @@ from kdrtui.services.mirrormaker.render import (
     shell_join,
 )
 from kdrtui.services.mirrormaker.supervisor import supervisor_script, systemd_unit, unit_name
+from kdrtui.services.runbook.flows import with_reverse
 
 GOOD = Path(__file__).parents[1] / "domain" / "plans" / "good.toml"
 DEFAULT_POLICY = "org.apache.kafka.connect.mirror.DefaultReplicationPolicy"
@@ -124,6 +125,9 @@ clusters = dr, primary
 dr.bootstrap.servers = 10.1.0.11:9092,10.1.0.12:9092,10.1.0.13:9092
 primary.bootstrap.servers = 10.0.0.11:9092,10.0.0.12:9092,10.0.0.13:9092
 
+# Sources are read committed: records of aborted transactions are never mirrored
+primary.consumer.isolation.level = read_committed
+
 # Mirrored topic names: prefixed
 replication.policy.class = org.apache.kafka.connect.mirror.DefaultReplicationPolicy
 
@@ -193,6 +197,34 @@ def test_lab_plan_mm2_properties() -> None:
     assert props["primary->dr.sync.group.offsets.interval.seconds"] == "5"
     assert props["primary->dr.refresh.topics.interval.seconds"] == "5"
     assert props["primary->dr.refresh.groups.interval.seconds"] == "5"
+
+
+def isolation_levels(props: dict[str, str]) -> dict[str, str]:
+    """``<alias>.consumer.isolation.level`` lines (alias -> level), and no other isolation setting."""
+    levels = {key: value for key, value in props.items() if "isolation" in key}
+    assert all(re.fullmatch(r"[a-z]+\.consumer\.isolation\.level", key) for key in levels), levels
+    return {key.split(".")[0]: value for key, value in levels.items()}
+
+
+def test_mm2_reads_every_source_read_committed() -> None:
+    # MirrorMakerConfig turns <source>.consumer.* into the source.consumer.* of each connector reading
+    # that source (MirrorSourceConfig.sourceConsumerConfig); the target's own consumers are not touched.
+    plan = three_clusters(flow_toml("a", "c") + flow_toml("b", "c") + flow_toml("c", "a"))
+    assert isolation_levels(load_properties(render_mm2_properties(plan, "c"))) == {
+        "a": "read_committed",
+        "b": "read_committed",
+    }
+    assert isolation_levels(load_properties(render_mm2_properties(plan, "a"))) == {"c": "read_committed"}
+
+
+def test_the_reverse_flow_a_failover_starts_reads_dr_committed() -> None:
+    plan = lab_plan()
+    both = with_reverse(plan, plan.flows[0])
+    (back,) = render_deployment(both, both.edge_nodes_for("primary")[0])
+    assert back.name == "mm2-primary"
+    props = load_properties(back.files["mm2.properties"])
+    assert isolation_levels(props) == {"dr": "read_committed"}
+    assert props["dr->primary.enabled"] == "true"
 
 
 def test_flow_settings_come_from_the_plan() -> None:
@@ -341,6 +373,7 @@ def test_render_mm1() -> None:
         "enable.auto.commit": "false",
         "partition.assignment.strategy": "org.apache.kafka.clients.consumer.RoundRobinAssignor",
         "metadata.max.age.ms": "15000",
+        "isolation.level": "read_committed",
     }
     assert config.producer_properties == {
         "bootstrap.servers": "c1:9092,c2:9092",

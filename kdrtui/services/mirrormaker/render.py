@@ -220,8 +220,14 @@ def render_mm2_properties(plan: Plan, target_alias: str) -> str:
         f"{target_alias}.scheduled.rebalance.max.delay.ms": REBALANCE_DELAY_MS,
     }
 
+    # MM2's source consumer reads read_uncommitted by default and would copy the records of aborted
+    # transactions as ordinary data. <alias>.consumer.* reaches every connector reading that cluster as
+    # source.consumer.* (MirrorMakerConfig.connectorBaseConfig); a bare source.consumer.* line is dropped.
+    sources_read = {f"{f.source}.consumer.isolation.level": "read_committed" for f in flows}
+
     sections: list[Section] = [
         ("Clusters", clusters),
+        ("Sources are read committed: records of aborted transactions are never mirrored", sources_read),
         (f"Mirrored topic names: {base_naming}", naming),
         (
             f"Topics MirrorMaker creates, all on {target_alias}: {rf} replica{'s' if rf != 1 else ''} each",
@@ -358,6 +364,8 @@ def render_mm1(plan: Plan, flow: MirrorFlow, *, run_dir: str = ".", num_streams:
         "partition.assignment.strategy": "org.apache.kafka.clients.consumer.RoundRobinAssignor",
         # A regex subscription finds new topics only when metadata is refreshed (default 5 min).
         "metadata.max.age.ms": str(flow.refresh_seconds * 1000),
+        # The default, read_uncommitted, would copy the records of aborted transactions as ordinary data.
+        "isolation.level": "read_committed",
     }
     producer = {
         "bootstrap.servers": _bootstrap(plan, flow.target),
