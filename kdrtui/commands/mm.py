@@ -1,7 +1,8 @@
 """``kdrtui mm``: MirrorMaker on the plan's edge nodes, over SSH.
 
-Exit codes: 0 done (for ``status``: every deployment running, or scheduled), 1 an action failed or
-(``status``) something is not running, 2 bad input (plan, flow or node names).
+Exit codes: 0 done (for ``status``: every deployment running, or scheduled, and no MM2 connector or
+task FAILED), 1 an action failed or (``status``) something is not running or a connector or task FAILED,
+2 bad input (plan, flow or node names).
 """
 
 from __future__ import annotations
@@ -208,7 +209,9 @@ def restart_command(
 def status_command(
     plan_arg: str | None, flow: str | None, node: str | None, accept_new_host_key: bool, as_json: bool
 ) -> None:
-    """State of each deployment: running / stopped / crashed, pid, uptime, drift, connectors."""
+    """State of each deployment: running / stopped / crashed, pid, uptime, drift, and MM2's connector
+    and task states (a FAILED task with the first line of its trace). Exits 1 when a deployment is not
+    running, or runs with a FAILED connector or task."""
     from kdrtui.services.mirrormaker.connectors import with_connector_states
 
     async def body(manager: Any) -> list[Any]:
@@ -223,12 +226,13 @@ def status_command(
     else:
         for s in statuses:
             click.echo(_describe(s))
-    if not all(s.active for s in statuses):
+    if not all(s.active and not s.task_problems for s in statuses):
         sys.exit(1)
 
 
 def _describe(s: Any) -> str:
     from kdrtui.domain.health import format_age
+    from kdrtui.domain.safe_text import escape
 
     parts = [f"{s.node}  {s.deployment}  {s.schedule_text() or str(s.state).upper()}"]
     if s.pid:
@@ -236,14 +240,44 @@ def _describe(s: Any) -> str:
     if s.exit_code is not None:
         parts.append(f"exit code {s.exit_code}")
     lines = ["  ".join(parts)]
-    lines += [f"    connector {name}: {state}" for name, state in sorted(s.connectors.items())]
-    lines += [f"    drift: {d}" for d in s.drift]
+    if s.flows:
+        for flow in s.flows:
+            lines += [escape(line) for line in _flow_lines(flow)]
+    else:
+        lines += [
+            f"    connector {escape(name)}: {escape(state)}" for name, state in sorted(s.connectors.items())
+        ]
+    # Drift, errors and log lines come from the node: each line escaped, so none can move the cursor.
+    lines += ["    drift: " + "\n".join(escape(line) for line in d.splitlines()) for d in s.drift]
     if s.error:
-        lines.append(f"    error: {s.error}")
+        lines.append(f"    error: {escape(s.error)}")
     if str(s.state) in ("crashed", "stopped") and s.log_tail:
         lines.append("    last log lines:")
-        lines += [f"      {line}" for line in s.log_tail[-5:]]
+        lines += [f"      {escape(line)}" for line in s.log_tail[-5:]]
     return "\n".join(lines)
+
+
+def _flow_lines(flow: Any) -> list[str]:
+    """A flow's connectors with their task counts, and each FAILED connector or task with the first line
+    of its trace and its root cause (outside text: the caller escapes it)."""
+    from kdrtui.domain.mm2_tasks import state_counts
+
+    if flow.error is not None:
+        return [f"    {flow.flow} task states unreadable: {flow.error}"]
+    if not flow.exists or not flow.connectors:
+        return [f"    {flow.flow} no task states yet (MirrorMaker is starting)"]
+    lines: list[str] = []
+    for connector in flow.connectors:
+        tasks = f"tasks {state_counts(connector.tasks)}" if connector.tasks else "no tasks"
+        lines.append(f"    connector {flow.flow} {connector.name}: {connector.state or '-'}; {tasks}")
+        failed = [(f"connector {connector.name}", connector)] if connector.failed else []
+        failed += [(f"task {task.name}", task) for task in connector.tasks if task.failed]
+        for what, item in failed:
+            worker = f" on {item.worker_id}" if item.worker_id else ""
+            lines.append(f"      {what} FAILED{worker}: {item.trace or 'no trace'}")
+            if item.cause and item.cause != item.trace:
+                lines.append(f"        caused by: {item.cause}")
+    return lines
 
 
 @mm_group.command("logs")

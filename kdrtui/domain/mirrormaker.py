@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from kdrtui.domain.mm2_tasks import FlowTasks
+
 
 class MmState(StrEnum):
     """What MirrorMaker is doing on one node."""
@@ -57,7 +59,9 @@ class MirrorMakerStatus:
     drift: tuple[str, ...] = ()
     """Differences between the node's configuration and what the plan renders."""
     connectors: dict[str, str] = field(default_factory=dict)
-    """Connector name -> state from ``mm2-status.<source>.internal`` (MM2 only)."""
+    """``<flow> <connector>`` -> the connector's state from ``mm2-status.<source>.internal`` (MM2 only)."""
+    flows: tuple[FlowTasks, ...] = ()
+    """Each flow's connector and task states (running MM2 only; read from the target)."""
     error: str | None = None
     """Why the state is unknown, or what went wrong last."""
     scheduled: bool = False
@@ -75,6 +79,12 @@ class MirrorMakerStatus:
     def active(self) -> bool:
         """MirrorMaker runs, or its schedule is on: what ``mm start`` leaves in place."""
         return self.state in (MmState.RUNNING, MmState.SCHEDULED)
+
+    @property
+    def task_problems(self) -> list[str]:
+        """One line per FAILED connector or task of its flows (``primary->dr MirrorSourceConnector-0 FAILED:
+        <first trace line>``): MirrorMaker runs, but does not mirror what they cover."""
+        return [f"{flow.flow} {line}" for flow in self.flows if flow.readable for line in flow.problems()]
 
     def schedule_text(self) -> str | None:
         """``scheduled (idle, next run 14:00 UTC)`` / ``scheduled (running, until 14:15 UTC)``; None when
@@ -97,6 +107,8 @@ class MirrorMakerStatus:
             "stopped_by_operator": self.stopped_by_operator,
             "drift": list(self.drift),
             "connectors": dict(self.connectors),
+            "flows": [flow.to_dict() for flow in self.flows],
+            "failed_tasks": [task.name for flow in self.flows for task in flow.failed],
             "log_tail": list(self.log_tail),
             "error": self.error,
             "scheduled": self.scheduled,

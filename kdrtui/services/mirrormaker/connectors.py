@@ -1,34 +1,76 @@
 """Connector and task states of running MirrorMaker 2, read from the target cluster.
 
 MM2 in dedicated mode keeps them in the compacted topic ``mm2-status.<source>.internal`` on the target;
-it has no status REST API (KIP-710's internal REST serves only worker-to-worker calls).
+it has no status REST API (KIP-710's internal REST serves only worker-to-worker calls). Only a RUNNING
+deployment is asked: the states a stopped MirrorMaker left behind (UNASSIGNED, or a FAILED of its last
+run) say nothing about now.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
+from kdrtui.domain.mm2_tasks import FlowTasks
 from kdrtui.domain.plan import Plan
 from kdrtui.services.mirrormaker.manager import Deployment
 
+if TYPE_CHECKING:
+    from kdrtui.services.kafka.mm2_status import Mm2StatusReader
+
+READ_TIMEOUT_S = 5.0
+"""How long one flow's states may take to read before they are shown as unreadable."""
+
+
+class TaskStateReaders:
+    """Reads the task states of running MM2 deployments, keeping one incremental reader per flow (for a
+    pane that polls); :func:`with_connector_states` is the one-shot form. Close it when done."""
+
+    def __init__(self) -> None:
+        self._readers: dict[tuple[str, str], Mm2StatusReader] = {}
+
+    async def with_states(self, plan: Plan, dep: Deployment, status: MirrorMakerStatus) -> MirrorMakerStatus:
+        """``status`` with ``flows`` (and ``connectors``) filled in for a running MM2 deployment."""
+        if status.state is not MmState.RUNNING or dep.rendered.kind != "mm2":
+            return status
+        from confluent_kafka import KafkaException
+
+        from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader
+
+        flows: list[FlowTasks] = []
+        for flow_name in dep.rendered.flows:
+            source, _, target = flow_name.partition("->")
+            bootstrap = plan.cluster(target).bootstrap
+            reader = self._readers.get((bootstrap, source))
+            if reader is None:
+                reader = await asyncio.to_thread(Mm2StatusReader, bootstrap, source)
+                self._readers[(bootstrap, source)] = reader
+            try:
+                found = await asyncio.to_thread(reader.tasks, READ_TIMEOUT_S)
+            except (Mm2StatusError, KafkaException) as exc:  # an unreachable target must not hide the process
+                found = FlowTasks(source, error=str(exc))
+            flows.append(replace(found, target=target))
+        connectors = {
+            f"{flow.flow} {connector.name}": connector.state or "-"
+            for flow in flows
+            for connector in flow.connectors
+        }
+        return replace(status, flows=tuple(flows), connectors=connectors)
+
+    def close(self) -> None:
+        """Close every reader (blocking: waits for a read in progress; call it from a thread)."""
+        readers, self._readers = list(self._readers.values()), {}
+        for reader in readers:
+            reader.close()
+
 
 async def with_connector_states(plan: Plan, dep: Deployment, status: MirrorMakerStatus) -> MirrorMakerStatus:
-    """``status`` with ``connectors`` filled in for a running MM2 deployment (one entry per flow)."""
-    if status.state is not MmState.RUNNING or dep.rendered.kind != "mm2":
-        return status
-    from kdrtui.services.kafka.mm2_status import read_mm2_status
-
-    states: dict[str, str] = {}
-    for flow_name in dep.rendered.flows:
-        source, _, target = flow_name.partition("->")
-        bootstrap = plan.cluster(target).bootstrap
-        try:
-            found = await asyncio.to_thread(read_mm2_status, bootstrap, source, timeout=5.0)
-        except Exception as exc:  # an unreachable target must not hide the process state
-            states[f"{flow_name} status"] = f"unreadable: {exc}"
-            continue
-        for name, connector in sorted(found.connectors.items()):
-            states[f"{flow_name} {name}"] = connector.state
-    return replace(status, connectors=states)
+    """``status`` with ``flows`` (connector and task states per flow) and ``connectors`` filled in for a
+    running MM2 deployment; a flow whose target does not answer gets ``error`` set."""
+    readers = TaskStateReaders()
+    try:
+        return await readers.with_states(plan, dep, status)
+    finally:
+        await asyncio.to_thread(readers.close)

@@ -1,13 +1,17 @@
-"""Edge nodes: MirrorMaker on each node — SSH reachability, state, uptime, drift, connectors, its log.
+"""Edge nodes: MirrorMaker on each node — SSH reachability, state, uptime, drift, MM2's task states, its log.
 
 Polls only while shown (every 3 s), over asyncssh in async workers; the selected deployment's log is
 followed and drawn in batches about four times a second, so a chatty log costs little over a slow link.
+A running MM2's connector and task states are read from its status topic on the target (one incremental
+reader per flow): the ``tasks`` column counts the running tasks, and a line per deployment under the table
+says their states, with the first line of a FAILED task's trace and its root cause.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,44 +23,21 @@ from textual.markup import escape
 from textual.widgets import DataTable, Log, Static
 
 from kdrtui.domain.health import compact_age
-from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
+from kdrtui.domain.mirrormaker import MirrorMakerStatus
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
+from kdrtui.tui.screens.edge_rows import NAME_WIDTH, state_text, task_block, task_lines, tasks_cell
 from kdrtui.tui.text import fit_line, fit_names, middle_ellipsis, theme_colour
 
 if TYPE_CHECKING:
+    from kdrtui.services.mirrormaker.connectors import TaskStateReaders
     from kdrtui.services.mirrormaker.manager import Deployment, MirrorMakerManager
 
 POLL_INTERVAL_S = 3.0
 LOG_FLUSH_S = 0.25
-COLUMNS = ("node", "deployment", "ssh", "state", "pid", "uptime", "drift", "connectors")
-LABELS = ("node", "deploy", "ssh", "state", "pid", "up", "drift", "conn")
+COLUMNS = ("node", "deployment", "ssh", "state", "pid", "uptime", "drift", "tasks")
+LABELS = ("node", "deploy", "ssh", "state", "pid", "up", "drift", "tasks")
 """Column headers, short enough that the table fits 80 columns."""
-NAME_WIDTH = 12
-"""Cells a node's or a deployment's name takes in the table; a longer one keeps its start and its end."""
-
-
-def _state_text(status: MirrorMakerStatus) -> tuple[str, str]:
-    """The state cell's text and the theme colour it is drawn in."""
-    colour = {
-        MmState.RUNNING: "success",
-        MmState.SCHEDULED: "success",
-        MmState.CRASHED: "error",
-        MmState.UNKNOWN: "warning",
-    }.get(status.state, "foreground")
-    text = str(status.state)
-    if status.state is MmState.CRASHED and status.exit_code is not None:
-        text += f" ({status.exit_code})"
-    return text, colour
-
-
-def _connectors_text(status: MirrorMakerStatus) -> str:
-    """``running/all`` connectors, e.g. ``3/3``."""
-    if not status.connectors:
-        return "-"
-    states = list(status.connectors.values())
-    running = sum(1 for s in states if s == "RUNNING")
-    return f"{running}/{len(states)}"
 
 
 class EdgeScreen(ModeScreen):
@@ -79,6 +60,9 @@ class EdgeScreen(ModeScreen):
         self._log_lines: list[str] = []
         self._followed: str | None = None
         self._busy = False
+        self._task_readers: TaskStateReaders | None = None
+        self._task_lines: dict[str, list[tuple[str, str]]] = {}
+        self._tasks_drawn: list[tuple[str, str]] = []
 
     def compose_body(self) -> ComposeResult:
         plan = getattr(self.app, "plan", None)
@@ -94,6 +78,9 @@ class EdgeScreen(ModeScreen):
         for column, label in zip(COLUMNS, LABELS, strict=True):
             table.add_column(label, key=column)
         yield table
+        tasks = Static("", id="edge-tasks")
+        tasks.display = False
+        yield tasks
         yield Static("log: select a deployment", id="edge-log-title")
         yield Log(id="edge-log", max_lines=500, auto_scroll=True)
 
@@ -104,6 +91,12 @@ class EdgeScreen(ModeScreen):
 
     def on_mount(self) -> None:
         self.set_interval(LOG_FLUSH_S, self._flush_log, name="log-flush")
+
+    def on_unmount(self) -> None:
+        readers, self._task_readers = self._task_readers, None
+        if readers is not None:
+            # Closing waits for a read in progress (up to its timeout): never on the UI thread.
+            threading.Thread(target=readers.close, name="edge-task-readers-close", daemon=True).start()
 
     def on_screen_resume(self) -> None:
         if self.manager is not None and self.query("#edge-table"):
@@ -139,8 +132,12 @@ class EdgeScreen(ModeScreen):
                 await asyncio.wait_for(self._wake.wait(), timeout=POLL_INTERVAL_S)
 
     async def _poll_once(self, manager: MirrorMakerManager) -> None:
-        from kdrtui.services.mirrormaker.connectors import with_connector_states
+        from kdrtui.services.mirrormaker.connectors import TaskStateReaders
         from kdrtui.services.ssh import KeyPassphraseNeeded
+
+        if self._task_readers is None:
+            self._task_readers = TaskStateReaders()
+        readers = self._task_readers
 
         for node in manager.plan.edge_nodes:
             session = manager.session(node)
@@ -159,9 +156,10 @@ class EdgeScreen(ModeScreen):
                 key = f"{node.name}/{dep.name}"
                 self._deployments[key] = dep
                 status = await manager.status(dep)
-                status = await with_connector_states(manager.plan, dep, status)
+                status = await readers.with_states(manager.plan, dep, status)
                 self._statuses[key] = status
                 self._show_row(key, node.name, dep.name, session.state, status, status.error)
+        self._show_tasks()
         self._follow_selected()
 
     def _colour(self, name: str) -> str:
@@ -185,18 +183,18 @@ class EdgeScreen(ModeScreen):
         ssh_cell = Text(ssh, style=self._colour("success" if ssh == "connected" else "warning"))
         if status is None:
             state, colour = "unknown", "warning"
-            rest = ["-", "-", "-", "-"]
+            rest = ["-", "-", "-"]
+            tasks, tasks_colour = "-", "foreground"
+            self._task_lines.pop(key, None)
         else:
-            state, colour = _state_text(status)
-            rest = [
-                str(status.pid or "-"),
-                compact_age(status.uptime_s),
-                "yes" if status.drift else "no",
-                _connectors_text(status),
-            ]
+            state, colour = state_text(status)
+            rest = [str(status.pid or "-"), compact_age(status.uptime_s), "yes" if status.drift else "no"]
+            tasks, tasks_colour = tasks_cell(status)
+            self._task_lines[key] = task_lines(status)
         names = [Text(middle_ellipsis(name, NAME_WIDTH)) for name in (node, deployment)]
         cells = [*names, ssh_cell, Text(state, style=self._colour(colour))]
         cells += [Text(value) for value in rest]
+        cells.append(Text(tasks, style=self._colour(tasks_colour)))
         if key not in table.rows:
             table.add_row(*cells, key=key)
         else:
@@ -207,6 +205,18 @@ class EdgeScreen(ModeScreen):
         if error and key == self._selected_key():
             error = fit_line(" ".join(error.split()), self._title_width())
             self.query_one("#edge-log-title", Static).update(f"[$warning]{escape(error)}[/]")
+
+    def _show_tasks(self) -> None:
+        """Draw the task lines of every deployment under the table, only when they changed."""
+        lines = task_block(self._task_lines, self._title_width())
+        if lines == self._tasks_drawn:
+            return
+        self._tasks_drawn = lines
+        widget = self.query_one("#edge-tasks", Static)
+        widget.display = bool(lines)
+        # Text never parses markup: a trace holding "[b]" or "[/]" is drawn as it is.
+        text = Text("\n").join(Text(line, style=self._colour(colour)) for line, colour in lines)
+        widget.update(text)
 
     def action_poll_now(self) -> None:
         """Read every node's state now."""
