@@ -1,7 +1,7 @@
 """``kdrtui status``: mirror lag of every flow, for people and for scripts.
 
 Exit codes: 0 every flow OK (or IDLE: a scheduled flow between its batches), 1 any WARN, 2 any
-CRIT/STALLED/STOPPED (and a bad plan).
+CRIT/STALLED/STOPPED/LOST (and a bad plan).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import click
 from kdrtui.commands.console import load_plan_or_exit
 
 if TYPE_CHECKING:
-    from kdrtui.domain.lag import FlowSchedule, LagSnapshot
+    from kdrtui.domain.lag import FlowSchedule, LagSecondsSource, LagSnapshot
 
 TOP_TOPICS = 20
 """Topics listed per flow in the human output; the rest are counted."""
@@ -31,6 +31,15 @@ def exit_code(snapshot: LagSnapshot) -> int:
 
 def _age(seconds: float | None) -> str:
     return "never" if seconds is None else f"{seconds:.1f}s"
+
+
+def _seconds(seconds: float, source: LagSecondsSource) -> str:
+    """``12.0s`` read from the records, ``~12.0s`` estimated from the end offsets seen, ``>12.0s`` at
+    least that, ``?`` unknown."""
+    mark = {"history": "~", "unknown": ">"}.get(str(source), "")
+    if mark == ">" and seconds < 1:
+        return "?"
+    return f"{mark}{seconds:.1f}s"
 
 
 def _schedule(schedule: FlowSchedule, now: float) -> str:
@@ -51,10 +60,13 @@ def render_text(snapshot: LagSnapshot) -> str:
     for alias, since in sorted(snapshot.unreachable.items()):
         lines.append(f"! {alias} unreachable for {snapshot.taken_at - since:.0f}s")
     for flow in snapshot.flows:
+        seconds = _seconds(flow.lag_seconds, flow.lag_seconds_source)
         head = (
             f"{flow.source} -> {flow.target} ({flow.mirrormaker})  heartbeat {_age(flow.heartbeat_age_s)}"
-            f"  {flow.health}  lag {flow.lag_records} records / {flow.lag_seconds:.1f}s"
+            f"  {flow.health}  lag {flow.lag_records} records / {seconds}"
         )
+        if flow.lost_records:
+            head += f"  LOST {flow.lost_records} records (deleted before they were mirrored)"
         if flow.stale_s is not None:
             head += f"  STALE {flow.stale_s:.0f}s"
         lines.append(head)
@@ -63,10 +75,13 @@ def render_text(snapshot: LagSnapshot) -> str:
         if flow.error:
             lines.append(f"  error: {flow.error}")
         if flow.topics:
-            lines.append(f"  {'topic':<40} {'records':>10} {'seconds':>8} {'in/s':>8} {'out/s':>8}  health")
-        for topic in flow.topics[:TOP_TOPICS]:
             lines.append(
-                f"  {topic.topic:<40} {topic.lag_records:>10} {topic.lag_seconds:>8.1f} "
+                f"  {'topic':<40} {'records':>10} {'seconds':>8} {'lost':>8} {'in/s':>8} {'out/s':>8}  health"
+            )
+        for topic in flow.topics[:TOP_TOPICS]:
+            seconds = _seconds(topic.lag_seconds, topic.lag_seconds_source).removesuffix("s")
+            lines.append(
+                f"  {topic.topic:<40} {topic.lag_records:>10} {seconds:>8} {topic.lost_records:>8} "
                 f"{topic.rate_in:>8.1f} {topic.rate_out:>8.1f}  {topic.health}"
             )
         if len(flow.topics) > TOP_TOPICS:
@@ -87,7 +102,7 @@ def render_text(snapshot: LagSnapshot) -> str:
 def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: float) -> None:
     """Mirror lag and health of every flow of the plan (a hot standby: divergence between the clusters).
 
-    Exit code: 0 all OK (or IDLE), 1 any WARN, 2 any CRIT, STALLED or STOPPED (or a bad plan).
+    Exit code: 0 all OK (or IDLE), 1 any WARN, 2 any CRIT, STALLED, STOPPED or LOST (or a bad plan).
     """
     from kdrtui.services.kafka.lag_engine import LagEngine
     from kdrtui.services.runbook.operate import view_plan

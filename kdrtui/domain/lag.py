@@ -1,8 +1,9 @@
 """Mirror lag: the snapshot the console and ``kdrtui status`` show, and the maths behind it (pure).
 
 The only place lag is computed. A lag engine (services) gathers raw facts — end offsets of both
-clusters, MirrorMaker's replicated offsets, offset syncs, checkpoints, heartbeats — and the functions
-here turn them into a frozen :class:`LagSnapshot`. Nothing here does I/O.
+clusters, MirrorMaker's replicated offsets, offset syncs, checkpoints, heartbeats, and for partitions
+behind their log start, last stable offset and first unmirrored record (:class:`SourceRead`) — and the
+functions here turn them into a frozen :class:`LagSnapshot`. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Health(StrEnum):
     IDLE = "IDLE"
     """A scheduled (cold-standby) flow between its runs, lag within the schedule's thresholds: as good as
     OK (MirrorMaker is not meant to run now)."""
+    LOST = "LOST"
+    """Records were deleted on the source (retention, DeleteRecords) before they were mirrored: the
+    log start offset passed the replicated offset. The worst health: data is gone for good, whatever
+    MirrorMaker does next, so it outranks STOPPED."""
 
 
 SEVERITY = {
@@ -38,8 +43,27 @@ SEVERITY = {
     Health.CRIT: 2,
     Health.STALLED: 3,
     Health.STOPPED: 4,
+    Health.LOST: 5,
 }
 """Order for sorting worst first and for the exit code of ``kdrtui status`` (IDLE counts as OK)."""
+
+
+class LagSecondsSource(StrEnum):
+    """Where a lag in seconds comes from, most certain first."""
+
+    RECORD = "record"
+    """From the source's data: now minus the timestamp of the first committed record not mirrored (read
+    with a bounded fetch), or 0 because nothing committed is left to mirror. Exact."""
+    HISTORY = "history"
+    """The source's records could not be read: estimated from the end offsets this process saw over time
+    (when the source was at the replicated offset)."""
+    UNKNOWN = "unknown"
+    """Neither: the replicated offset is older than the history. ``lag_seconds`` is then a lower bound
+    (the age of the oldest end offset seen), 0 on a first refresh."""
+
+
+UNCERTAINTY = {LagSecondsSource.RECORD: 0, LagSecondsSource.HISTORY: 1, LagSecondsSource.UNKNOWN: 2}
+"""Among equal lags in seconds the least certain one stands for the topic or the flow."""
 
 
 def worst(healths: list[Health] | tuple[Health, ...]) -> Health:
@@ -60,9 +84,24 @@ class PartitionLag:
     replicated: int
     """Next source offset MirrorMaker will copy (everything below it is on the target)."""
     lag_records: int
-    """``source_end - replicated``, never negative."""
+    """Offsets still to mirror that hold committed data: from the first committed record not mirrored
+    to the last stable offset (transaction markers and aborted records before it are not lag, nor are
+    records of a still open transaction); ``source_end - replicated`` when the source was not read."""
     lag_seconds: float
-    """How long ago the source was at ``replicated`` (0 when caught up)."""
+    """Now minus the timestamp of the first committed record not mirrored (0 when caught up); see
+    ``lag_seconds_source``."""
+    lost_records: int = 0
+    """Records deleted on the source before they were mirrored: ``log_start - replicated`` when the log
+    start offset passed the replicated offset (not counted in ``lag_records``)."""
+    lag_seconds_source: LagSecondsSource = LagSecondsSource.RECORD
+    """Where ``lag_seconds`` comes from."""
+    open_transaction: bool = False
+    """A transaction is open on the source partition (last stable offset below the high watermark): its
+    records are not lag until it commits."""
+    log_start: int | None = None
+    """The source partition's log start offset (read only for partitions behind)."""
+    stable_end: int | None = None
+    """The source partition's last stable offset (read only for partitions behind)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +125,15 @@ class TopicLag:
     rate_out: float
     """Records per second replicated (over the recent history)."""
     health: Health
-    """From the thresholds, heartbeats and trend."""
+    """From the thresholds, heartbeats and trend; LOST when any partition lost records."""
     trend: tuple[int, ...] = ()
     """Recent ``lag_records`` values, oldest first (for a sparkline)."""
+    lost_records: int = 0
+    """Sum over partitions of the records deleted before they were mirrored."""
+    lag_seconds_source: LagSecondsSource = LagSecondsSource.RECORD
+    """Where the worst partition's lag in seconds comes from."""
+    open_transactions: int = 0
+    """Partitions behind with an open transaction on the source."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +214,16 @@ class FlowLag:
         """Worst topic's lag in seconds."""
         return max((t.lag_seconds for t in self.topics), default=0.0)
 
+    @property
+    def lag_seconds_source(self) -> LagSecondsSource:
+        """Where the worst topic's lag in seconds comes from."""
+        return worst_seconds([(t.lag_seconds, t.lag_seconds_source) for t in self.topics])[1]
+
+    @property
+    def lost_records(self) -> int:
+        """Records deleted on the source before they were mirrored, all topics."""
+        return sum(t.lost_records for t in self.topics)
+
 
 @dataclass(frozen=True, slots=True)
 class LagSnapshot:
@@ -204,6 +259,8 @@ class LagSnapshot:
                     "health": str(f.health),
                     "lag_records": f.lag_records,
                     "lag_seconds": round(f.lag_seconds, 1),
+                    "lag_seconds_source": str(f.lag_seconds_source),
+                    "lost_records": f.lost_records,
                     "stale_s": None if f.stale_s is None else round(f.stale_s, 1),
                     "error": f.error,
                     "schedule": None if f.schedule is None else f.schedule.to_dict(),
@@ -213,6 +270,9 @@ class LagSnapshot:
                             "target_topic": t.target_topic,
                             "lag_records": t.lag_records,
                             "lag_seconds": round(t.lag_seconds, 1),
+                            "lag_seconds_source": str(t.lag_seconds_source),
+                            "lost_records": t.lost_records,
+                            "open_transactions": t.open_transactions,
                             "rate_in": round(t.rate_in, 1),
                             "rate_out": round(t.rate_out, 1),
                             "health": str(t.health),
@@ -224,6 +284,11 @@ class LagSnapshot:
                                     "replicated": p.replicated,
                                     "lag_records": p.lag_records,
                                     "lag_seconds": round(p.lag_seconds, 1),
+                                    "lag_seconds_source": str(p.lag_seconds_source),
+                                    "lost_records": p.lost_records,
+                                    "open_transaction": p.open_transaction,
+                                    "log_start": p.log_start,
+                                    "stable_end": p.stable_end,
                                 }
                                 for p in t.partitions
                             ],
@@ -296,12 +361,101 @@ def lag_seconds(history: OffsetHistory, replicated: int, source_end: int, now: f
 
     Without history old enough, the oldest point's age is a lower bound.
     """
+    return history_seconds(history, replicated, source_end, now)[0]
+
+
+def history_seconds(
+    history: OffsetHistory, replicated: int, source_end: int, now: float
+) -> tuple[float, LagSecondsSource]:
+    """:func:`lag_seconds` and whether the history could date ``replicated`` (HISTORY) or only bound it
+    from below (UNKNOWN)."""
     if replicated >= source_end:
-        return 0.0
+        return 0.0, LagSecondsSource.HISTORY
     reached = history.time_at(replicated + 1)
-    if reached is None:
-        reached = history.points[0][0] if history.points else now
-    return max(0.0, now - reached)
+    if reached is not None:
+        return max(0.0, now - reached), LagSecondsSource.HISTORY
+    oldest = history.points[0][0] if history.points else now
+    return max(0.0, now - oldest), LagSecondsSource.UNKNOWN
+
+
+def worst_seconds(items: list[tuple[float, LagSecondsSource]]) -> tuple[float, LagSecondsSource]:
+    """The largest lag in seconds with its source; among equals the least certain source."""
+    return max(
+        items, key=lambda item: (item[0], UNCERTAINTY[item[1]]), default=(0.0, LagSecondsSource.RECORD)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRead:
+    """What was read from the source about one partition behind its mirror (all optional: a read that
+    failed leaves its part None)."""
+
+    log_start: int | None = None
+    """Log start offset (ListOffsets earliest)."""
+    stable_end: int | None = None
+    """Last stable offset (ListOffsets latest, read_committed): the end of committed data."""
+    first_offset: int | None = None
+    """Offset of the first committed record at or after ``max(replicated, log_start)``."""
+    first_timestamp: float | None = None
+    """Its timestamp (epoch s): producer CreateTime, or LogAppendTime when the topic uses it."""
+    read_to: int | None = None
+    """When no committed record was found: the offset a read_committed fetch reached from there (its
+    end of partition). Nothing committed lies below it."""
+
+
+def partition_lag(
+    partition: int,
+    *,
+    source_end: int,
+    target_end: int | None,
+    replicated: int,
+    read: SourceRead | None,
+    history: OffsetHistory,
+    now: float,
+) -> PartitionLag:
+    """One partition's lag from what MirrorMaker replicated and what the source says (``read``: None
+    when the partition is caught up or the source could not be read).
+
+    - Records below the log start offset were deleted: ``log_start - replicated`` are lost, never lag.
+    - Lag ends at the last stable offset: an open transaction's records are not committed data yet.
+    - Lag starts at the first committed record not mirrored: transaction markers and aborted records
+      before it occupy offsets but are no lag; when a read_committed fetch reached the end without a
+      record, nothing is left (lag 0).
+    - Lag in seconds is now minus that record's timestamp; without it, estimated from ``history``.
+    """
+    replicated = min(replicated, source_end)
+    if replicated >= source_end:
+        return PartitionLag(partition, source_end, target_end, replicated, 0, 0.0)
+    read = read or SourceRead()
+    lost = max(0, read.log_start - replicated) if read.log_start is not None else 0
+    start = replicated + lost
+    end = source_end if read.stable_end is None else min(read.stable_end, source_end)
+
+    def lag(records: int, seconds: float, source: LagSecondsSource) -> PartitionLag:
+        return PartitionLag(
+            partition,
+            source_end,
+            target_end,
+            replicated,
+            lag_records=max(0, records),
+            lag_seconds=seconds,
+            lost_records=lost,
+            lag_seconds_source=source,
+            open_transaction=read.stable_end is not None and read.stable_end < source_end,
+            log_start=read.log_start,
+            stable_end=read.stable_end,
+        )
+
+    if start >= end or (read.read_to is not None and read.read_to >= end):
+        return lag(0, 0.0, LagSecondsSource.RECORD)  # only deleted, uncommitted, aborted or marker offsets
+    if read.first_offset is not None and read.first_timestamp is not None:
+        if read.first_offset >= end:
+            return lag(0, 0.0, LagSecondsSource.RECORD)
+        return lag(end - read.first_offset, max(0.0, now - read.first_timestamp), LagSecondsSource.RECORD)
+    # The source's records could not be read (or a fetch ran out of time): estimate from the history.
+    start = max(start, read.read_to or 0)
+    seconds, source = history_seconds(history, start, end, now)
+    return lag(end - start, seconds, source)
 
 
 def classify(
@@ -313,13 +467,17 @@ def classify(
     heartbeat_timeout_s: float,
     stalled: bool,
     idle: bool = False,
+    lost: bool = False,
 ) -> Health:
     """Health of a topic from its lag, the flow's heartbeats and whether replication stopped moving.
 
     ``idle``: a scheduled flow whose MirrorMaker is not meant to run now (between batches, or just
     starting one). Without heartbeats it is IDLE rather than STOPPED, unless its lag crossed the
-    thresholds (give the schedule's, see ``Batches.lag_thresholds``).
+    thresholds (give the schedule's, see ``Batches.lag_thresholds``). ``lost``: records were deleted
+    on the source before they were mirrored: LOST, whatever else holds.
     """
+    if lost:
+        return Health.LOST
     beating = heartbeat_age_s is not None and heartbeat_age_s <= heartbeat_timeout_s
     if not beating and not idle:
         return Health.STOPPED

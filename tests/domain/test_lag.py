@@ -10,13 +10,17 @@ from kdrtui.domain.lag import (
     FlowSchedule,
     GroupLag,
     Health,
+    LagSecondsSource,
     LagSnapshot,
     OffsetHistory,
     PartitionLag,
+    SourceRead,
     TopicLag,
     classify,
     lag_seconds,
+    partition_lag,
     worst,
+    worst_seconds,
 )
 
 
@@ -115,7 +119,9 @@ def test_worst_and_severity() -> None:
         Health.CRIT,
         Health.STALLED,
         Health.STOPPED,
+        Health.LOST,
     ]
+    assert worst([Health.STOPPED, Health.LOST, Health.CRIT]) == Health.LOST, "lost data outranks all"
 
 
 def test_to_dict_schema() -> None:
@@ -154,7 +160,14 @@ def test_to_dict_schema() -> None:
         "replicated": 4,
         "lag_records": 6,
         "lag_seconds": 2.2,
+        "lag_seconds_source": "record",
+        "lost_records": 0,
+        "open_transaction": False,
+        "log_start": None,
+        "stable_end": None,
     }
+    assert t["lag_seconds_source"] == "record" and t["lost_records"] == 0 and t["open_transactions"] == 0
+    assert f["lag_seconds_source"] == "record" and f["lost_records"] == 0
     assert f["groups"][0]["redeliver"] == 5 and f["groups"][0]["checkpointed"] == 3
     assert f["schedule"] is None, "a flow that always runs"
 
@@ -167,3 +180,86 @@ def test_to_dict_of_a_scheduled_flow() -> None:
     data = LagSnapshot(taken_at=1700.0, flows=(flow,)).to_dict()
     assert data["health"] == "IDLE"
     assert data["flows"][0]["schedule"] == {"next_run": 1800.0, "last_run": 1000.457, "running": False}
+
+
+def lag_of(
+    read: SourceRead | None,
+    *,
+    source_end: int = 100,
+    replicated: int = 40,
+    now: float = 1000.0,
+    points: tuple[tuple[float, int], ...] = (),
+) -> PartitionLag:
+    return partition_lag(
+        0,
+        source_end=source_end,
+        target_end=replicated,
+        replicated=replicated,
+        read=read,
+        history=history(*points),
+        now=now,
+    )
+
+
+def test_lag_seconds_come_from_the_first_unmirrored_record() -> None:
+    lag = lag_of(SourceRead(log_start=0, stable_end=100, first_offset=40, first_timestamp=940.0))
+    assert (lag.lag_records, lag.lag_seconds, lag.lag_seconds_source) == (60, 60.0, LagSecondsSource.RECORD)
+    assert lag.lost_records == 0 and not lag.open_transaction
+    future = lag_of(SourceRead(log_start=0, stable_end=100, first_offset=40, first_timestamp=1003.0))
+    assert future.lag_seconds == 0.0, "a producer clock ahead of ours is no negative lag"
+
+
+def test_caught_up_is_exact_without_reading_the_source() -> None:
+    lag = lag_of(None, replicated=100)
+    assert (lag.lag_records, lag.lag_seconds, lag.lag_seconds_source) == (0, 0.0, LagSecondsSource.RECORD)
+
+
+def test_markers_and_aborted_records_are_no_lag() -> None:
+    # A fully mirrored transactional partition: its commit marker is the only offset left.
+    drained = lag_of(SourceRead(log_start=0, stable_end=41, read_to=41), source_end=41)
+    assert (drained.lag_records, drained.lag_seconds, drained.lag_seconds_source) == (
+        0,
+        0.0,
+        LagSecondsSource.RECORD,
+    )
+    # Aborted records and markers before the first committed record not mirrored are skipped.
+    skipped = lag_of(SourceRead(log_start=0, stable_end=100, first_offset=55, first_timestamp=990.0))
+    assert skipped.lag_records == 45 and skipped.lag_seconds == 10.0
+
+
+def test_an_open_transaction_is_not_lag_until_it_commits() -> None:
+    lag = lag_of(SourceRead(log_start=0, stable_end=40), source_end=100)
+    assert lag.lag_records == 0 and lag.open_transaction and lag.stable_end == 40
+    partly = lag_of(SourceRead(log_start=0, stable_end=70, first_offset=40, first_timestamp=995.0))
+    assert partly.lag_records == 30 and partly.open_transaction, "lag ends at the last stable offset"
+
+
+def test_records_deleted_before_they_were_mirrored_are_lost_not_lag() -> None:
+    lag = lag_of(SourceRead(log_start=65, stable_end=100, first_offset=65, first_timestamp=900.0))
+    assert lag.lost_records == 25 and lag.lag_records == 35 and lag.log_start == 65
+    everything = lag_of(SourceRead(log_start=100, stable_end=100))
+    assert everything.lost_records == 60 and everything.lag_records == 0
+    assert classify(
+        0, warn_s=30, crit_s=120, heartbeat_age_s=None, heartbeat_timeout_s=15, stalled=False, lost=True
+    ) == (Health.LOST)
+
+
+def test_without_the_records_the_history_estimates_or_bounds() -> None:
+    points = ((900.0, 30), (950.0, 60), (990.0, 100))
+    estimated = lag_of(None, points=points)
+    # The source reached offset 41 (replicated 40 + 1) between 900 s (30) and 950 s (60).
+    assert estimated.lag_seconds_source == LagSecondsSource.HISTORY
+    assert estimated.lag_seconds == pytest.approx(1000.0 - (900.0 + 50.0 * 11 / 30))
+    assert estimated.lag_records == 60
+    bounded = lag_of(None, points=((990.0, 100),))
+    assert bounded.lag_seconds_source == LagSecondsSource.UNKNOWN and bounded.lag_seconds == 10.0
+    # A fetch that ran out of time at the end of committed data that moved on: from where it got to.
+    partial = lag_of(SourceRead(log_start=0, stable_end=100, read_to=60), points=points)
+    assert partial.lag_records == 40 and partial.lag_seconds_source == LagSecondsSource.HISTORY
+
+
+def test_the_worst_seconds_and_the_least_certain_among_equals() -> None:
+    record, history_, unknown = LagSecondsSource.RECORD, LagSecondsSource.HISTORY, LagSecondsSource.UNKNOWN
+    assert worst_seconds([]) == (0.0, record)
+    assert worst_seconds([(5.0, record), (9.0, history_), (2.0, unknown)]) == (9.0, history_)
+    assert worst_seconds([(0.0, record), (0.0, unknown)]) == (0.0, unknown)

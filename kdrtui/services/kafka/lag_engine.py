@@ -11,7 +11,10 @@ Per refresh (blocking; run it in a thread):
    read from the beginning once, then incrementally up to the end offsets just read); for MM1 flows, the
    MM1 consumer group's committed offsets and members;
 4. consumer groups on the source (MM2): committed offsets against the latest checkpoints;
-5. the maths of :mod:`kdrtui.domain.lag`.
+5. for the partitions behind (replicated offset below the high watermark) only, from the source: log
+   start and last stable offsets and the first committed record not mirrored
+   (:mod:`kdrtui.services.kafka.source_reads`), for lost records, transactions and lag in seconds;
+6. the maths of :mod:`kdrtui.domain.lag`.
 
 A cluster that does not answer within ``request_timeout_s`` never raises: its flows keep their last
 numbers, marked stale with an error, and the alias goes into ``snapshot.unreachable``.
@@ -23,18 +26,12 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    ConsumerGroupTopicPartitions,
-    KafkaException,
-    TopicPartition,
-)
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from kdrtui.domain.lag import (
@@ -46,26 +43,19 @@ from kdrtui.domain.lag import (
     LagSnapshot,
     OffsetHistory,
     PartitionLag,
+    SourceRead,
     TopicLag,
     classify,
-    lag_seconds,
+    partition_lag,
     worst,
+    worst_seconds,
 )
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming, Plan
 from kdrtui.domain.schedule import START_GRACE_S, Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
-from kdrtui.services.kafka.internal_topics import (
-    CHECKPOINTS_TOPIC,
-    CONNECT_OFFSETS_TOPIC,
-    HEARTBEATS_TOPIC,
-    OFFSET_SYNCS_TOPIC,
-    DecodeError,
-    decode_checkpoint,
-    decode_connect_offset,
-    decode_heartbeat,
-    decode_offset_sync,
-)
+from kdrtui.services.kafka.mm2_tail import Mm2Tail
 from kdrtui.services.kafka.offsets import error_text
+from kdrtui.services.kafka.source_reads import SourceReads
 from kdrtui.services.kafka.topics import flow_mirrors
 from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
 
@@ -94,126 +84,6 @@ class _Metadata:
     """time.monotonic() of the fetch."""
 
 
-class _Mm2Tail:
-    """An assigned consumer over one MM2 flow's internal topics on the target; keeps the latest facts."""
-
-    def __init__(self, flow: MirrorFlow, bootstrap: str) -> None:
-        self.flow = flow
-        self.topics = {
-            "connect": CONNECT_OFFSETS_TOPIC.format(source=flow.source),
-            "syncs": OFFSET_SYNCS_TOPIC.format(source=flow.source),
-            "checkpoints": CHECKPOINTS_TOPIC.format(source=flow.source),
-            "heartbeats": HEARTBEATS_TOPIC,
-        }
-        self._kind = {name: kind for kind, name in self.topics.items()}
-        self.consumer = Consumer(
-            client_config(
-                bootstrap,
-                **{
-                    # librdkafka wants one even for assign(); it never joins nor commits.
-                    "group.id": f"kdrtui-lag-{flow.source}-{flow.target}",
-                    "enable.auto.commit": False,
-                    "enable.auto.offset.store": False,
-                    "fetch.wait.max.ms": 20,
-                    "session.timeout.ms": 6000,
-                },
-            )
-        )
-        self.assigned: set[TP] = set()
-        self.next_offset: dict[TP, int] = {}
-        self.connect: dict[TP, int] = {}
-        """Source (topic, partition) -> last replicated upstream offset."""
-        self.syncs: dict[TP, tuple[int, int]] = {}
-        """Source (topic, partition) -> (upstream, downstream) of the latest offset sync."""
-        self.checkpoints: dict[tuple[str, str, int], tuple[int, float]] = {}
-        """(group, target topic, partition) -> (upstream offset, record time in epoch s)."""
-        self.heartbeat_ms: int | None = None
-        """Newest heartbeat timestamp of (source, target)."""
-        self.decode_errors = 0
-
-    def missing_topics(self, metadata: dict[str, int]) -> list[str]:
-        """Internal topics not on the target (yet)."""
-        return [name for name in self.topics.values() if name not in metadata]
-
-    def partitions(self, metadata: dict[str, int]) -> list[TP]:
-        """The internal partitions that exist on the target."""
-        return [(name, p) for name in self.topics.values() for p in range(metadata.get(name, 0))]
-
-    def assign(self, partitions: Iterable[TP]) -> None:
-        """Start reading any partition not read yet, from its beginning."""
-        new = [tp for tp in partitions if tp not in self.assigned]
-        if new:
-            self.consumer.incremental_assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in new])
-            self.assigned.update(new)
-
-    def catch_up(self, ends: dict[TP, int], budget_s: float) -> bool:
-        """Read new records until every assigned partition reached ``ends``; False when out of time."""
-        deadline = time.monotonic() + budget_s
-        pending = {tp for tp in self.assigned if ends.get(tp, 0) > self.next_offset.get(tp, 0)}
-        source, target = self.flow.source, self.flow.target
-        while pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            # consume() waits for the whole batch or the timeout: keep the wait short, loop instead.
-            for message in self.consumer.consume(num_messages=2000, timeout=min(0.02, left)):
-                if message.error() is not None:
-                    continue
-                topic, partition, offset = message.topic(), message.partition(), message.offset()
-                if topic is None or partition is None or offset is None:
-                    continue
-                tp = (topic, partition)
-                self.next_offset[tp] = offset + 1
-                key, value = message.key(), message.value()
-                if not isinstance(key, bytes) or not (value is None or isinstance(value, bytes)):
-                    continue
-                try:
-                    self._apply(self._kind.get(topic), key, value, message.timestamp()[1], source, target)
-                except (DecodeError, UnicodeDecodeError):
-                    self.decode_errors += 1
-            # A compacted tail can end below the end offset: trust the consumer's position.
-            for tp_pos in self.consumer.position([TopicPartition(t, p) for t, p in pending]):
-                if tp_pos.offset >= 0:
-                    tp = (tp_pos.topic, tp_pos.partition)
-                    self.next_offset[tp] = max(self.next_offset.get(tp, 0), tp_pos.offset)
-            pending = {tp for tp in pending if ends.get(tp, 0) > self.next_offset.get(tp, 0)}
-        return True
-
-    def _apply(
-        self, kind: str | None, key: bytes, value: bytes | None, ts_ms: int, source: str, target: str
-    ) -> None:
-        if kind == "connect":
-            offset = decode_connect_offset(key, value)
-            if offset is not None and offset.cluster == source:
-                tp = (offset.topic, offset.partition)
-                if offset.offset is None:
-                    self.connect.pop(tp, None)
-                else:
-                    self.connect[tp] = offset.offset
-        elif kind == "syncs":
-            sync = decode_offset_sync(key, value)
-            if sync is not None:
-                self.syncs[(sync.topic, sync.partition)] = (sync.upstream, sync.downstream)
-        elif kind == "checkpoints":
-            checkpoint = decode_checkpoint(key, value)
-            if checkpoint is not None:
-                self.checkpoints[(checkpoint.group, checkpoint.topic, checkpoint.partition)] = (
-                    checkpoint.upstream,
-                    ts_ms / 1000.0,
-                )
-        elif kind == "heartbeats":
-            beat = decode_heartbeat(key, value)
-            if (
-                beat is not None
-                and (beat.source, beat.target) == (source, target)
-                and (self.heartbeat_ms is None or beat.timestamp_ms > self.heartbeat_ms)
-            ):
-                self.heartbeat_ms = beat.timestamp_ms
-
-    def close(self) -> None:
-        self.consumer.close()
-
-
 @dataclass
 class _TopicState:
     """What one topic of one flow remembers between refreshes."""
@@ -229,9 +99,18 @@ class _TopicState:
 
 
 @dataclass
+class _Replicated:
+    """One flow's raw facts of a refresh, before the source is read for the partitions behind."""
+
+    heartbeat_age: float | None
+    partitions: dict[str, list[tuple[int, int, int | None, int]]]
+    """Source topic -> (partition, source end, target end, replicated) of each partition."""
+
+
+@dataclass
 class _FlowState:
     flow: MirrorFlow
-    tail: _Mm2Tail | None = None
+    tail: Mm2Tail | None = None
     histories: dict[TP, OffsetHistory] = field(default_factory=dict)
     """Source end offsets per source partition."""
     topics: dict[str, _TopicState] = field(default_factory=dict)
@@ -270,6 +149,7 @@ class LagEngine:
         self._bootstrap = {a: plan.cluster(a).bootstrap for a in aliases}
         self._admins = {a: AdminClient(client_config(b)) for a, b in self._bootstrap.items()}
         self._metadata = {a: _Metadata() for a in aliases}
+        self._sources = SourceReads(self._admins, self._bootstrap, request_timeout_s)
         self._flows = [_FlowState(flow) for flow in plan.flows]
         # Cold standby: flows that run in scheduled batches (KDRTUI_SCHEDULE_MINUTE_SECONDS: tests only).
         seconds = minute_seconds(os.environ)
@@ -363,7 +243,7 @@ class LagEngine:
         for state in self._flows:
             flow = state.flow
             if flow.mirrormaker == MirrorMakerKind.MM2 and state.tail is None:
-                state.tail = _Mm2Tail(flow, self._bootstrap[flow.target])
+                state.tail = Mm2Tail(flow, self._bootstrap[flow.target])
         for alias in self._metadata:
             force = self._needs_metadata(alias)
             try:
@@ -379,13 +259,36 @@ class LagEngine:
         for alias in list(self._unreachable):
             if alias not in self._errors:
                 del self._unreachable[alias]
-        flows = tuple(self._on_schedule(self._flow_lag(state, now, groups), now) for state in self._flows)
+        facts = [self._replicated(state, now, groups) for state in self._flows]
+        reads = self._read_sources(facts)
+        flows = tuple(
+            self._on_schedule(
+                fact if isinstance(fact, FlowLag) else self._flow_lag(state, fact, reads, now, groups), now
+            )
+            for state, fact in zip(self._flows, facts, strict=True)
+        )
         return LagSnapshot(
             taken_at=now,
             flows=flows,
             active=self.plan.primary_alias,
             unreachable=dict(self._unreachable),
         )
+
+    def _read_sources(
+        self, facts: list[_Replicated | FlowLag]
+    ) -> dict[str, dict[tuple[TP, int], SourceRead]]:
+        """Log start, last stable offset and first unmirrored record of every partition behind, from each
+        source cluster at once."""
+        behind: dict[str, dict[TP, set[int]]] = {}
+        for state, fact in zip(self._flows, facts, strict=True):
+            if isinstance(fact, FlowLag):
+                continue
+            mine = behind.setdefault(state.flow.source, {})
+            for topic, partitions in fact.partitions.items():
+                for p, source_end, _, replicated in partitions:
+                    if replicated < source_end:
+                        mine.setdefault((topic, p), set()).add(replicated)
+        return self._sources.read(behind, budget_s=min(2.0, self._timeout))
 
     def _needs_metadata(self, alias: str) -> bool:
         """Refresh a cluster's topic list now, not in 30 s: something we expect is missing from it."""
@@ -456,9 +359,11 @@ class LagEngine:
             return False
         return bool(described.members)
 
-    def _flow_lag(
+    def _replicated(
         self, state: _FlowState, now: float, groups: dict[str, dict[str, dict[TP, int]]]
-    ) -> FlowLag:
+    ) -> _Replicated | FlowLag:
+        """What MirrorMaker replicated of each partition of the flow (a stale FlowLag when one of its
+        clusters did not answer)."""
         flow = state.flow
         down = [a for a in (flow.source, flow.target) if a in self._errors]
         if down:
@@ -479,12 +384,11 @@ class LagEngine:
         source_ends, target_ends = self._ends[flow.source], self._ends[flow.target]
         source_meta = self._metadata[flow.source].topics
         target_meta = self._metadata[flow.target].topics
-        topics: list[TopicLag] = []
-        replicated_of: dict[TP, int] = {}
+        partitions: dict[str, list[tuple[int, int, int | None, int]]] = {}
         for topic in self._covered(flow):
             target = target_topic_name(flow, topic)
             target_partitions = target_meta.get(target, 0)
-            partitions: list[PartitionLag] = []
+            rows = partitions[topic] = []
             for p in range(source_meta[topic]):
                 tp = (topic, p)
                 source_end = source_ends.get(tp)
@@ -501,40 +405,62 @@ class LagEngine:
                         replicated = max(replicated, sync[0] + (target_end - sync[1]))
                 else:
                     replicated = mm1_committed.get(tp, 0)
-                replicated = min(replicated, source_end)
+                rows.append((p, source_end, target_end, min(replicated, source_end)))
+        return _Replicated(heartbeat_age, partitions)
+
+    def _flow_lag(
+        self,
+        state: _FlowState,
+        facts: _Replicated,
+        reads: dict[str, dict[tuple[TP, int], SourceRead]],
+        now: float,
+        groups: dict[str, dict[str, dict[TP, int]]],
+    ) -> FlowLag:
+        flow = state.flow
+        read = reads.get(flow.source, {})
+        topics: list[TopicLag] = []
+        replicated_of: dict[TP, int] = {}
+        for topic, rows in facts.partitions.items():
+            partitions: list[PartitionLag] = []
+            for p, source_end, target_end, replicated in rows:
+                tp = (topic, p)
                 replicated_of[tp] = replicated
                 history = state.histories.get(tp)
                 if history is None:
                     history = state.histories[tp] = OffsetHistory()
                 history.add(now, source_end)
                 partitions.append(
-                    PartitionLag(
-                        partition=p,
+                    partition_lag(
+                        p,
                         source_end=source_end,
                         target_end=target_end,
                         replicated=replicated,
-                        lag_records=source_end - replicated,
-                        lag_seconds=lag_seconds(history, replicated, source_end, now),
+                        read=read.get((tp, replicated)),
+                        history=history,
+                        now=now,
                     )
                 )
-            topics.append(self._topic_lag(state, topic, target, partitions, now, heartbeat_age))
+            target = target_topic_name(flow, topic)
+            topics.append(self._topic_lag(state, topic, target, partitions, now, facts.heartbeat_age))
         topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
-        if tail is not None:
-            state.groups = self._group_lags(flow, tail, groups.get(flow.source, {}), replicated_of, now)
-        flow_health = worst([t.health for t in topics] + [self._classify(0.0, heartbeat_age, stalled=False)])
+        if state.tail is not None:
+            state.groups = self._group_lags(flow, state.tail, groups.get(flow.source, {}), replicated_of, now)
+        liveness = self._classify(0.0, facts.heartbeat_age, stalled=False)
         lag = FlowLag(
             source=flow.source,
             target=flow.target,
             mirrormaker=str(flow.mirrormaker),
-            heartbeat_age_s=heartbeat_age,
-            health=flow_health,
+            heartbeat_age_s=facts.heartbeat_age,
+            health=worst([t.health for t in topics] + [liveness]),
             topics=tuple(topics),
             groups=state.groups,
         )
         state.last, state.fresh_at = lag, now
         return lag
 
-    def _classify(self, lag_s: float, heartbeat_age: float | None, *, stalled: bool) -> Health:
+    def _classify(
+        self, lag_s: float, heartbeat_age: float | None, *, stalled: bool, lost: bool = False
+    ) -> Health:
         objectives = self.plan.objectives
         return classify(
             lag_s,
@@ -543,6 +469,7 @@ class LagEngine:
             heartbeat_age_s=heartbeat_age,
             heartbeat_timeout_s=self._heartbeat_timeout_s,
             stalled=stalled,
+            lost=lost,
         )
 
     def _topic_lag(
@@ -559,7 +486,7 @@ class LagEngine:
             memory = state.topics[topic] = _TopicState()
         source_sum = sum(p.source_end for p in partitions)
         replicated_sum = sum(p.replicated for p in partitions)
-        lag_records = source_sum - replicated_sum
+        lag_records = sum(p.lag_records for p in partitions)
         if lag_records == 0 or replicated_sum > memory.last_replicated >= 0:
             memory.no_progress = 0
         elif memory.last_replicated >= 0 and source_sum > memory.last_source:
@@ -568,9 +495,10 @@ class LagEngine:
         memory.history_in.add(now, source_sum)
         memory.history_out.add(now, replicated_sum)
         memory.trend.append(lag_records)
-        lag_s = max((p.lag_seconds for p in partitions), default=0.0)
+        lag_s, source = worst_seconds([(p.lag_seconds, p.lag_seconds_source) for p in partitions])
         behind = max(partitions, key=lambda p: p.lag_records, default=None)
         stalled = lag_records > 0 and memory.no_progress >= STALL_REFRESHES
+        lost = sum(p.lost_records for p in partitions)
         return TopicLag(
             topic=topic,
             target_topic=target,
@@ -580,14 +508,17 @@ class LagEngine:
             worst_partition=behind.partition if behind is not None and behind.lag_records > 0 else None,
             rate_in=memory.history_in.rate(now),
             rate_out=memory.history_out.rate(now),
-            health=self._classify(lag_s, heartbeat_age, stalled=stalled),
+            health=self._classify(lag_s, heartbeat_age, stalled=stalled, lost=lost > 0),
             trend=tuple(memory.trend),
+            lost_records=lost,
+            lag_seconds_source=source,
+            open_transactions=sum(p.open_transaction for p in partitions),
         )
 
     def _group_lags(
         self,
         flow: MirrorFlow,
-        tail: _Mm2Tail,
+        tail: Mm2Tail,
         committed: dict[str, dict[TP, int]],
         replicated_of: dict[TP, int],
         now: float,
@@ -680,7 +611,7 @@ class LagEngine:
         idle = window is None or now - window.start < START_GRACE_S
         warn_s, crit_s = batches.lag_thresholds(now)
 
-        def judge(lag_s: float, stalled: bool) -> Health:
+        def judge(lag_s: float, stalled: bool, lost: bool = False) -> Health:
             return classify(
                 lag_s,
                 warn_s=warn_s,
@@ -689,9 +620,13 @@ class LagEngine:
                 heartbeat_timeout_s=self._heartbeat_timeout_s,
                 stalled=stalled,
                 idle=idle,
+                lost=lost,
             )
 
-        topics = [replace(t, health=judge(t.lag_seconds, t.health is Health.STALLED)) for t in lag.topics]
+        topics = [
+            replace(t, health=judge(t.lag_seconds, t.health is Health.STALLED, t.lost_records > 0))
+            for t in lag.topics
+        ]
         topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
         liveness = judge(0.0, False)
         schedule = FlowSchedule(
@@ -707,8 +642,15 @@ class LagEngine:
             schedule=schedule,
         )
 
+    @property
+    def records_fetched(self) -> int:
+        """Partitions whose first unmirrored record was fetched so far (an unchanged replicated offset is
+        answered from the cache, never fetched again)."""
+        return self._sources.fetched
+
     def close(self) -> None:
         """Close the consumers (AdminClients need no closing)."""
+        self._sources.close()
         for state in self._flows:
             if state.tail is not None:
                 state.tail.close()

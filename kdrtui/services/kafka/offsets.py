@@ -18,11 +18,12 @@ from concurrent.futures import Future
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import IsolationLevel, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from confluent_kafka.cimpl import _AdminClientImpl
 
-_LATEST = OffsetSpec.latest()._value  # -1: the high watermark (read_uncommitted)
+_LATEST = OffsetSpec.latest()._value  # -1: the high watermark (read_uncommitted), else the last stable offset
+_EARLIEST = OffsetSpec.earliest()._value  # -2: the log start offset
 BATCH = 250
 """Partitions per ListOffsets call (benchmarked: 100 to 500 are equally fast, 1,000 is 1.5x slower)."""
 
@@ -48,14 +49,26 @@ def end_offsets_request(partitions: Iterable[TP], batch: int = BATCH) -> EndOffs
     return offsets_request(partitions, _LATEST, batch)
 
 
-def request_end_offsets(admin: AdminClient, request: EndOffsetsRequest, timeout: float) -> list[Future[Any]]:
+def log_starts_request(partitions: Iterable[TP], batch: int = BATCH) -> EndOffsetsRequest:
+    """The request for the log start offsets of ``partitions``."""
+    return offsets_request(partitions, _EARLIEST, batch)
+
+
+def request_end_offsets(
+    admin: AdminClient, request: EndOffsetsRequest, timeout: float, *, read_committed: bool = False
+) -> list[Future[Any]]:
     """Start reading the offsets in ``request`` (every batch at once); resolve with
-    :func:`end_offsets_result` or :func:`offsets_result`."""
+    :func:`end_offsets_result` or :func:`offsets_result`.
+
+    ``read_committed``: ListOffsets with isolation READ_COMMITTED, so "latest" is the last stable offset
+    (the end of committed data: below an open transaction) instead of the high watermark.
+    """
+    isolation = {"isolation_level_value": IsolationLevel.READ_COMMITTED.value} if read_committed else {}
     futures: list[Future[Any]] = []
     for batch in request:
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
-        _AdminClientImpl.list_offsets(admin, batch, future, request_timeout=timeout)
+        _AdminClientImpl.list_offsets(admin, batch, future, request_timeout=timeout, **isolation)
         futures.append(future)
     return futures
 

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
 from kdrtui.domain.health import compact_age
-from kdrtui.domain.lag import FlowLag, LagSnapshot, TopicLag
+from kdrtui.domain.lag import FlowLag, LagSnapshot, TopicLag, worst_seconds
 from kdrtui.domain.plan import Plan, Topology
 from kdrtui.tui.alerts import AlertHook
 from kdrtui.tui.screens.base import ModeScreen
@@ -31,6 +31,7 @@ from kdrtui.tui.screens.lag_rows import (
     flow_name,
     row_key,
     schedule_line,
+    seconds_text,
     sort_key,
     topic_cells,
 )
@@ -241,9 +242,11 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                 else f"heartbeat {compact_age(flow.heartbeat_age_s)}"
             )
             stale = " (stale)" if flow.stale_s is not None else ""
+            lost = f" · {compact(flow.lost_records)} rec lost" if flow.lost_records else ""
             lines.append(
                 f"{flow.source}→{flow.target} {beat} · lag {compact(flow.lag_records)} rec"
-                f" · worst {compact_age(flow.lag_seconds)} · {flow.health}{stale}"
+                f" · worst {seconds_text(flow.lag_seconds, flow.lag_seconds_source)}{lost}"
+                f" · {flow.health}{stale}"
             )
         if self.state_error is not None:
             lines[0] = "active: unknown (DR state unreadable)"
@@ -251,9 +254,9 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
             return
         at_risk = [f for f in snapshot.flows if f.source == snapshot.active]
         rpo_records = sum(f.lag_records for f in at_risk)
-        rpo_seconds = max((f.lag_seconds for f in at_risk), default=0.0)
+        rpo_seconds = worst_seconds([(f.lag_seconds, f.lag_seconds_source) for f in at_risk])
         rpo_stale = any(f.stale_s is not None for f in at_risk)
-        rpo = f"RPO if you fail over now: {rpo_records:,} records / {compact_age(rpo_seconds)}"
+        rpo = f"RPO if you fail over now: {rpo_records:,} records / {seconds_text(*rpo_seconds)}"
         lines[0] += " · " + rpo + (" (stale)" if rpo_stale else "")
         self._set_text("lag-summary", "\n".join(lines), HEALTH_COLOUR[snapshot.health])
 
@@ -323,8 +326,9 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                     (f"{p.source_end:,}", muted),
                     ("-" if p.target_end is None else f"{p.target_end:,}", muted),
                     (f"{p.replicated:,}", muted),
-                    (f"{p.lag_records:,}", muted),
-                    (compact_age(p.lag_seconds), muted),
+                    (f"{p.lag_records:,}{' tx' if p.open_transaction else ''}", muted),
+                    (seconds_text(p.lag_seconds, p.lag_seconds_source), muted),
+                    (f"{p.lost_records:,}" if p.lost_records else "", muted or "secondary"),
                 ),
             )
             for p in topic.partitions

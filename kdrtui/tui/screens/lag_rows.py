@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kdrtui.domain.health import compact_age
-from kdrtui.domain.lag import SEVERITY, FlowLag, TopicLag
+from kdrtui.domain.lag import SEVERITY, FlowLag, LagSecondsSource, TopicLag
 from kdrtui.domain.schedule import format_utc
 from kdrtui.tui.screens.live import HEALTH_COLOUR, Cell, compact
 from kdrtui.tui.widgets.sparkline import sparkline
@@ -29,13 +29,16 @@ TOPIC_COLUMNS = (
 """(key, label, width, justify) of the topic table; 78 columns wide at the narrowest."""
 
 PARTITION_COLUMNS = (
-    ("partition", "partition", 9, "right"),
-    ("source_end", "source end", 12, "right"),
-    ("target_end", "target end", 12, "right"),
-    ("replicated", "replicated", 12, "right"),
-    ("lag", "lag", 9, "right"),
+    ("partition", "part", 4, "right"),
+    ("source_end", "source end", 11, "right"),
+    ("target_end", "target end", 11, "right"),
+    ("replicated", "replicated", 11, "right"),
+    ("lag", "lag", 8, "right"),
     ("lag_s", "lag s", 7, "right"),
+    ("lost", "lost", 8, "right"),
 )
+"""The partitions of a topic; ``lost``: records deleted before they were mirrored (``tx`` after the lag:
+a transaction is open on the source, its records not counted yet)."""
 
 GROUP_COLUMNS = (
     ("group", "group", 14, "left"),
@@ -108,8 +111,19 @@ def sort_key(mode: str) -> Callable[[tuple[FlowLag, TopicLag]], Any]:
     return lambda ft: (-SEVERITY[ft[1].health], -ft[1].lag_seconds, -ft[1].lag_records, ft[1].topic)
 
 
+def seconds_text(seconds: float, source: LagSecondsSource) -> str:
+    """A lag in seconds for a cell: ``12s`` read from the records, ``~12s`` estimated from the history
+    of end offsets, ``>12s`` at least that (older than the history), ``?`` not known at all."""
+    if source is LagSecondsSource.HISTORY:
+        return f"~{compact_age(seconds)}"
+    if source is LagSecondsSource.UNKNOWN:
+        return f">{compact_age(seconds)}" if seconds >= 1 else "?"
+    return compact_age(seconds)
+
+
 def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
-    """One topic row. Numbers of a stale flow are muted and the health says so: never look fresh."""
+    """One topic row. Numbers of a stale flow are muted and the health says so: never look fresh. A topic
+    that lost records says LOST in its health (how many: its partitions, ``enter``)."""
     stale = flow.stale_s is not None
     muted = "text-muted" if stale else ""
     health = f"{topic.health}?" if stale else str(topic.health)
@@ -119,7 +133,7 @@ def topic_cells(flow: FlowLag, topic: TopicLag) -> tuple[Cell, ...]:
         (compact(sum(p.source_end for p in topic.partitions)), muted),
         (compact(sum(p.replicated for p in topic.partitions)), muted),
         (compact(topic.lag_records), muted),
-        (compact_age(topic.lag_seconds), muted),
+        (seconds_text(topic.lag_seconds, topic.lag_seconds_source), muted),
         (compact(topic.rate_in), muted),
         (sparkline(topic.trend), muted),
         (health, "text-muted" if stale else HEALTH_COLOUR[topic.health]),

@@ -36,8 +36,9 @@ HEALTH_COLOUR = {
     Health.STALLED: "error",
     Health.STOPPED: "error",
     Health.IDLE: "success",
+    Health.LOST: "secondary",
 }
-"""Theme colour of each health."""
+"""Theme colour of each health (LOST, data deleted before it was mirrored: a colour of its own)."""
 
 Cell = tuple[str, str]
 """(text, theme colour name or ``""``): what a cell shows, compared to decide whether to rewrite it."""
