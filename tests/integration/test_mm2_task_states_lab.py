@@ -164,6 +164,11 @@ def test_a_target_refusing_records_fails_the_task_and_restart_recovers_it(
     assert source["tasks"][0]["state"] == "FAILED" and source["tasks"][0]["trace"] == task.trace
     print(f"refused -> mm status exit 1: {time.monotonic() - refused_at:.1f} s")
     asyncio.run(edge_pane_shows_the_failure(plan_path, task.trace))
+    # A failover now could never drain: its pre-flight says NO-GO, naming the task and its trace.
+    forecast = CliRunner().invoke(main, ["failover", "--plan", str(plan_path), "--dry-run"])
+    assert forecast.exit_code == 0, forecast.output
+    assert f"task {SOURCE_TASK} FAILED" in forecast.stdout, forecast.stdout
+    assert "NO-GO" in forecast.stdout and "has a FAILED task" in forecast.stdout
 
     # Fixed on the target, then restarted: the task runs again and the refused records arrive.
     set_max_message_bytes(dr, mirrored, None)

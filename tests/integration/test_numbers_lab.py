@@ -340,3 +340,95 @@ def test_the_forecast_the_translate_step_and_the_records_read_again_are_one_numb
 
     assert forecast_reads == step_reads == really, (forecast_reads, step_reads, really)
     assert really <= 100, "at most offset.lag.max records read again"
+
+
+# --- 2. a failover with a transaction open ---------------------------------------------------------------
+
+
+def committed_values(bootstrap: str, topic: str, partitions: int) -> set[bytes]:
+    """Every record a read_committed reader sees in ``topic``."""
+    consumer = Consumer(
+        client_config(
+            bootstrap,
+            **{
+                "group.id": "check-committed",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            },
+        )
+    )
+    try:
+        ends = [
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)
+        ]
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        seen: set[bytes] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            batch = [m for m in consumer.consume(1000, 0.5) if m.error() is None]
+            seen |= {m.value() or b"" for m in batch}
+            positions = consumer.position([TopicPartition(topic, p) for p in range(partitions)])
+            if not batch and all(tp.offset >= end for tp, end in zip(positions, ends, strict=True)):
+                break
+        return seen
+    finally:
+        consumer.close()
+
+
+def stable_equals_high(bootstrap: str, topic: str, partitions: int) -> bool:
+    from confluent_kafka import IsolationLevel
+    from confluent_kafka.admin import AdminClient, OffsetSpec
+
+    admin = AdminClient(client_config(bootstrap))
+    wanted = {TopicPartition(topic, p): OffsetSpec.latest() for p in range(partitions)}
+
+    def ends(level: IsolationLevel) -> list[int]:
+        return [f.result(15).offset for f in admin.list_offsets(wanted, isolation_level=level).values()]
+
+    return ends(IsolationLevel.READ_COMMITTED) == ends(IsolationLevel.READ_UNCOMMITTED)
+
+
+def test_a_failover_with_a_transaction_open_completes_and_leaves_nothing_hanging(
+    lab: Lab, tmp_path: Path, unique_name: str, env: dict[str, str], mirrormakers_stopped: list[Plan]
+) -> None:
+    from confluent_kafka import Producer
+
+    from tests.integration.test_mirror_transactions_lab import PARTITIONS, produce_transactions
+
+    plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
+    mirrormakers_stopped.append(plan)
+    primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
+    create_topic(primary, unique_name, partitions=PARTITIONS)
+    asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
+    committed, aborted = produce_transactions(primary, unique_name, f"{unique_name}-tx")
+    want = {v for vs in committed.values() for v in vs}
+    # A second producer opens a transaction and goes silent (a client stopped for the failover).
+    silent = Producer(
+        client_config(
+            primary, **{"transactional.id": f"{unique_name}-silent", "transaction.timeout.ms": 5000}
+        )
+    )
+    silent.init_transactions(30)
+    silent.begin_transaction()
+    for n in range(5):
+        silent.produce(unique_name, key=f"s{n}", value=f"open-{n}")
+    assert silent.flush(30) == 0
+    assert not stable_equals_high(primary, unique_name, PARTITIONS), "a transaction is open"
+    deadline = time.monotonic() + 90
+    while not want <= committed_values(dr, f"{PRIMARY}.{unique_name}", PARTITIONS):
+        assert time.monotonic() < deadline, "the committed transactions never reached dr"
+        time.sleep(1)
+
+    failover = kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
+    assert failover.returncode == 0, failover.stdout + failover.stderr
+    assert "open transaction" in failover.stderr, "the fence waited for it"
+    steps = {s["step"]: s["status"] for s in json.loads(failover.stdout)["steps"]}
+    assert steps["drain"] == "done", steps
+    on_dr = committed_values(dr, f"{PRIMARY}.{unique_name}", PARTITIONS)
+    assert want <= on_dr and not on_dr & {v for vs in aborted.values() for v in vs}
+    assert not {v for v in on_dr if v.startswith(b"open-")}, "the silent transaction was never committed"
+
+    failback = kdrtui("failback", "--plan", str(path), "--yes", env=env)
+    assert failback.returncode == 0, failback.stdout + failback.stderr
+    assert stable_equals_high(primary, unique_name, PARTITIONS), "no transaction left hanging on primary"
+    del silent

@@ -29,6 +29,8 @@ class Preflight(Step[DrContext]):
             "target_error": target_down,
         }
         facts["mirrormaker"] = await mm_states(ctx, ctx.stop_flow)
+        if target_down is None:
+            facts["tasks"] = await self._tasks(ctx, facts["mirrormaker"])
         starts_resume = ctx.operation == FAILBACK or (
             ctx.plan.failover.reverse_replication and source_down is None
         )
@@ -92,6 +94,26 @@ class Preflight(Step[DrContext]):
                 ctx.say(f"cannot tell which groups are active on {ctx.source}: {exc}")
         return {"groups": groups, "refused_groups": list(planned["refused"]), "active_on_source": active}
 
+    async def _tasks(self, ctx: DrContext, states: dict[str, str]) -> dict[str, Any]:
+        """MirrorMaker 2's task states of the flow to drain, from its status topic on the target: a
+        FAILED task copies nothing, whatever the process says (``{}`` for MM1 or a stopped flow)."""
+        from kdrtui.domain.plan import MirrorMakerKind
+        from kdrtui.services.kafka.mm2_status import Mm2StatusError, flow_task_states
+
+        flow = ctx.stop_flow
+        if flow.mirrormaker != MirrorMakerKind.MM2 or not any(
+            s.startswith("running") for s in states.values()
+        ):
+            return {}
+        try:
+            tasks = await asyncio.to_thread(
+                flow_task_states, ctx.bootstrap(flow.target), flow.source, timeout=ctx.timeout
+            )
+        except Mm2StatusError as exc:
+            return {"error": str(exc), "failed": []}
+        failed = [] if tasks.error is not None else tasks.problems()
+        return {"failed": failed, "healthy": tasks.healthy, "error": tasks.error}
+
     async def _open_transactions(self, ctx: DrContext) -> dict[str, int]:
         from kdrtui.services.kafka import fence
 
@@ -135,6 +157,13 @@ class Preflight(Step[DrContext]):
                     f"MirrorMaker {ctx.resume_flow.name} on {where}: unreachable "
                     f"({text.removeprefix('unknown: ')}): step replication cannot start it"
                 )
+        failed_tasks = (facts.get("tasks") or {}).get("failed") or []
+        if failed_tasks and not (facts.get("tasks") or {}).get("error"):
+            forcible.append(
+                f"MirrorMaker {ctx.stop_flow.name} has a FAILED task ({failed_tasks[0]}): it copies nothing, "
+                "so the drain cannot finish; fix the cause and `kdrtui mm restart`, or accept the loss with "
+                "--force"
+            )
         running = any(s.startswith("running") for s in stop_states.values())
         if source_up and target_up and not running and not unreadable and facts.get("lag_records", 0) > 0:
             forcible.append(
@@ -235,6 +264,11 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
         lines.append(f"MirrorMaker {ctx.stop_flow.name} on {where}: {state}")
     for where, state in sorted(facts.get("mirrormaker_resume", {}).items()):
         lines.append(f"MirrorMaker {ctx.resume_flow.name} on {where}: {state}")
+    tasks = facts.get("tasks") or {}
+    for problem in tasks.get("failed", [])[:3]:
+        lines.append(f"  task {problem}")
+    if tasks.get("error") and not tasks.get("failed"):
+        lines.append(f"  MirrorMaker task states unreadable: {tasks['error']}")
     if "lag_records" in facts:
         stale = " (stale)" if facts.get("stale") else ""
         lines.append(
