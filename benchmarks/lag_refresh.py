@@ -1,9 +1,13 @@
 """How long one lag refresh takes on the lab, against the naive way, and what the pane costs.
 
-    .venv/bin/python benchmarks/lag_refresh.py [--topics 200 --partitions 25] [--cleanup]
+    .venv/bin/python benchmarks/lag_refresh.py [--topics 200 --partitions 25 --lagging 1000] [--cleanup]
 
-Needs the default lab (`kdrtui lab up`). Creates ``bench-<i>`` on primary and ``primary.bench-<i>`` on dr
-when missing, then prints, one per line: the engine's median refresh time, the naive per-partition
+Needs the default lab (`kdrtui lab up`) with MirrorMaker stopped. Creates ``bench-<i>`` on primary and
+``primary.bench-<i>`` on dr when missing, and puts records into ``--lagging`` partitions of primary (every
+partition of the first topics), which are never mirrored: they wait, so every refresh reads their log
+start and last stable offsets and dates them from their first unmirrored record. Then prints, one per
+line: the engine's first and median refresh time (with the partitions behind and where their lag in
+seconds came from), the uncached timestamp reads of the partitions behind, the naive per-partition
 watermark reads, the pane's time to apply a changed 1,000-topic snapshot, the process RSS, and last
 ``ratio naive/engine: X``. ``--cleanup`` deletes the bench topics instead.
 """
@@ -17,6 +21,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,8 +39,17 @@ def bench_names(topics: int) -> dict[str, list[str]]:
     return {"primary": names, "dr": [f"primary.{n}" for n in names]}
 
 
-def ensure_topics(bootstrap: dict[str, str], topics: int, partitions: int) -> None:
-    """Create the bench topics that are missing, in batches; produce a few records into some."""
+def lagging_partitions(topics: int, partitions: int, lagging: int) -> list[tuple[str, int]]:
+    """The primary partitions that get records waiting to be mirrored: every partition of the first
+    topics, ``lagging`` in all."""
+    names = bench_names(topics)["primary"]
+    every = [(name, p) for name in names for p in range(partitions)]
+    return every[:lagging]
+
+
+def ensure_topics(bootstrap: dict[str, str], topics: int, partitions: int, lagging: int) -> None:
+    """Create the bench topics that are missing, in batches; produce records into ``lagging``
+    partitions of primary (five each, per run)."""
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -58,11 +72,12 @@ def ensure_topics(bootstrap: dict[str, str], topics: int, partitions: int) -> No
                         raise RuntimeError(f"{alias}: cannot create {name}: {exc}") from exc
         if missing:
             print(f"created {len(missing)} topics x {partitions} partitions on {alias}", flush=True)
-    producer = Producer(client_config(bootstrap["primary"]))
-    for name in bench_names(topics)["primary"][: max(1, topics // 10)]:
-        for i in range(20):
-            producer.produce(name, value=b"x" * 100, partition=i % partitions)
-    producer.flush(30)
+    producer = Producer(client_config(bootstrap["primary"], **{"linger.ms": 50}))
+    for name, partition in lagging_partitions(topics, partitions, lagging):
+        for _ in range(5):
+            producer.produce(name, value=b"x" * 100, partition=partition)
+        producer.poll(0)
+    producer.flush(60)
 
 
 def cleanup(bootstrap: dict[str, str], topics: int) -> None:
@@ -88,20 +103,79 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def engine_median(plan: object, runs: int) -> float | None:
-    """Median seconds of one full LagEngine refresh (after one warm-up), or None without the engine."""
+    """Median seconds of one full LagEngine refresh (after the first), or None without the engine.
+
+    Also prints the first refresh of three new engines (what one `kdrtui status` does: new clients,
+    MirrorMaker's internal topics read from their start, every first unmirrored record fetched), how many
+    partitions were behind and where their lag in seconds came from.
+    """
     try:
         from kdrtui.services.kafka.lag_engine import LagEngine
     except ImportError as exc:
         print(f"engine refresh: skipped, lag engine not available ({exc})")
         return None
+    firsts: list[float] = []
+    for _ in range(3):
+        engine = LagEngine(plan)  # type: ignore[arg-type]
+        try:
+            firsts.append(timed(engine.refresh))
+        finally:
+            engine.close()
     engine = LagEngine(plan)  # type: ignore[arg-type]
+    snapshots: list[LagSnapshot] = []
     try:
-        first = timed(engine.refresh)
-        times = [timed(engine.refresh) for _ in range(runs)]
+        first = timed(lambda: snapshots.append(engine.refresh()))
+        fetched = engine.records_fetched
+        times = [timed(lambda: snapshots.append(engine.refresh())) for _ in range(runs)]
+        refetched = engine.records_fetched - fetched
     finally:
         engine.close()
     median = statistics.median(times)
-    print(f"engine refresh: median {median * 1000:.0f} ms over {runs} runs (first, cold: {first:.2f} s)")
+    behind = [p for f in snapshots[-1].flows for t in f.topics for p in t.partitions if p.lag_records]
+    sources = Counter(str(p.lag_seconds_source) for p in behind)
+    oldest = max((p.lag_seconds for p in behind), default=0.0)
+    print(
+        f"engine refresh, first of a new engine: median {statistics.median(firsts) * 1000:.0f} ms of 3"
+        f" (this one {first * 1000:.0f} ms, {fetched} first unmirrored records fetched)"
+    )
+    print(
+        f"engine refresh: median {median * 1000:.0f} ms over {runs} runs; {len(behind)} partitions behind,"
+        f" lag seconds from {dict(sources)}, oldest {oldest:.0f} s; {refetched} records fetched again"
+    )
+    return median
+
+
+def record_reads_median(bootstrap: str, wanted: list[tuple[str, int]], runs: int = 4) -> float:
+    """Median seconds of reading the first record of every ``wanted`` partition with nothing cached
+    (each run asks for other start offsets, as when MirrorMaker moves on): the fetch itself. Each
+    partition holds at least five records (:func:`ensure_topics`)."""
+    from confluent_kafka.admin import AdminClient
+
+    from kdrtui.services.kafka.config import client_config
+    from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
+    from kdrtui.services.kafka.record_times import FirstRecordReader
+
+    admin = AdminClient(client_config(bootstrap))
+    request = end_offsets_request(wanted)
+    ends, _ = end_offsets_result(request_end_offsets(admin, request, 10, read_committed=True), 15)
+    reader = FirstRecordReader(bootstrap, "bench")
+    times: list[float] = []
+    answered: list[int] = []
+    try:
+        reader.read([(tp, 0, ends[tp]) for tp in wanted if ends.get(tp)], 10)  # connect, metadata
+        for run in range(1, runs + 1):
+            asked = [(tp, run, ends[tp]) for tp in wanted if ends.get(tp, 0) > run]
+            started = time.perf_counter()
+            found = reader.read(asked, 10)
+            times.append(time.perf_counter() - started)
+            answered.append(len(found))
+    finally:
+        reader.close()
+    median = statistics.median(times)
+    print(
+        f"timestamp reads, nothing cached: median {median * 1000:.0f} ms for {min(answered)} partitions"
+        f" (one batched fetch per broker, {runs} runs)"
+    )
     return median
 
 
@@ -268,6 +342,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--topics", type=int, default=200)
     parser.add_argument("--partitions", type=int, default=25)
+    parser.add_argument("--lagging", type=int, default=1000, help="primary partitions with records waiting")
     parser.add_argument("--runs", type=int, default=10, help="engine refreshes to time")
     parser.add_argument("--cleanup", action="store_true", help="delete the bench topics and exit")
     args = parser.parse_args()
@@ -286,10 +361,14 @@ def main() -> int:
         cleanup(bootstrap, args.topics)
         return 0
     started = time.monotonic()
-    ensure_topics(bootstrap, args.topics, args.partitions)
+    ensure_topics(bootstrap, args.topics, args.partitions, args.lagging)
     took = time.monotonic() - started
-    print(f"bench topics ready: {args.topics} x {args.partitions} partitions ({took:.1f} s)")
+    print(
+        f"bench topics ready: {args.topics} x {args.partitions} partitions, records waiting in"
+        f" {args.lagging} of them ({took:.1f} s)"
+    )
     engine = engine_median(load_plan(lab.plan_path), args.runs)
+    record_reads_median(bootstrap["primary"], lagging_partitions(args.topics, args.partitions, args.lagging))
     naive = naive_median(bootstrap, args.topics, args.partitions)
     pane_median()
     print(rss_line())

@@ -103,8 +103,15 @@ class _Replicated:
     """One flow's raw facts of a refresh, before the source is read for the partitions behind."""
 
     heartbeat_age: float | None
-    partitions: dict[str, list[tuple[int, int, int | None, int]]]
-    """Source topic -> (partition, source end, target end, replicated) of each partition."""
+    partitions: dict[str, list[PartitionLag | _Behind]]
+    """Source topic -> its partitions: final figures when caught up, else what the source's reads
+    finish."""
+    replicated_of: dict[TP, int]
+    """Replicated offset per source partition."""
+
+
+_Behind = tuple[int, int, int | None, int]
+"""(partition, source end, target end, replicated) of a partition behind."""
 
 
 @dataclass
@@ -114,6 +121,8 @@ class _FlowState:
     histories: dict[TP, OffsetHistory] = field(default_factory=dict)
     """Source end offsets per source partition."""
     topics: dict[str, _TopicState] = field(default_factory=dict)
+    caught_up: dict[TP, PartitionLag] = field(default_factory=dict)
+    """The last caught-up figures per partition, reused while they do not change (fewer objects)."""
     last: FlowLag | None = None
     fresh_at: float | None = None
     """Clock time of the last fresh numbers."""
@@ -250,7 +259,9 @@ class LagEngine:
                 self._refresh_metadata(alias, force)
             except KafkaException as exc:
                 self._mark(alias, f"{self._bootstrap[alias]}: cannot list topics: {error_text(exc)}", now)
-        # The groups' offsets are independent of the end offsets: read both at once.
+        # The partitions behind at the last refresh are likely still behind: their log start and last
+        # stable offsets travel with the end offsets. The groups' offsets are independent: read at once.
+        self._sources.send({alias for alias in self._metadata if alias not in self._errors})
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending_groups = pool.submit(self._source_groups, now)
             for alias, error in self._read_ends(self._wanted()).items():
@@ -284,11 +295,11 @@ class LagEngine:
             if isinstance(fact, FlowLag):
                 continue
             mine = behind.setdefault(state.flow.source, {})
-            for topic, partitions in fact.partitions.items():
-                for p, source_end, _, replicated in partitions:
-                    if replicated < source_end:
-                        mine.setdefault((topic, p), set()).add(replicated)
-        return self._sources.read(behind, budget_s=min(2.0, self._timeout))
+            for topic, rows in fact.partitions.items():
+                for row in rows:
+                    if not isinstance(row, PartitionLag):
+                        mine.setdefault((topic, row[0]), set()).add(row[3])
+        return self._sources.read(behind, self._ends, budget_s=min(2.0, self._timeout))
 
     def _needs_metadata(self, alias: str) -> bool:
         """Refresh a cluster's topic list now, not in 30 s: something we expect is missing from it."""
@@ -384,7 +395,9 @@ class LagEngine:
         source_ends, target_ends = self._ends[flow.source], self._ends[flow.target]
         source_meta = self._metadata[flow.source].topics
         target_meta = self._metadata[flow.target].topics
-        partitions: dict[str, list[tuple[int, int, int | None, int]]] = {}
+        partitions: dict[str, list[PartitionLag | _Behind]] = {}
+        replicated_of: dict[TP, int] = {}
+        histories, caught_up = state.histories, state.caught_up
         for topic in self._covered(flow):
             target = target_topic_name(flow, topic)
             target_partitions = target_meta.get(target, 0)
@@ -405,8 +418,21 @@ class LagEngine:
                         replicated = max(replicated, sync[0] + (target_end - sync[1]))
                 else:
                     replicated = mm1_committed.get(tp, 0)
-                rows.append((p, source_end, target_end, min(replicated, source_end)))
-        return _Replicated(heartbeat_age, partitions)
+                replicated = replicated_of[tp] = min(replicated, source_end)
+                history = histories.get(tp)
+                if history is None:
+                    history = histories[tp] = OffsetHistory()
+                history.add(now, source_end)
+                if replicated < source_end:
+                    rows.append((p, source_end, target_end, replicated))
+                    continue
+                # Caught up, most partitions most of the time: no maths, and the same object while the
+                # figures stay the same (thousands of partitions allocate nothing per refresh).
+                same = caught_up.get(tp)
+                if same is None or same.source_end != source_end or same.target_end != target_end:
+                    same = caught_up[tp] = PartitionLag(p, source_end, target_end, replicated, 0, 0.0)
+                rows.append(same)
+        return _Replicated(heartbeat_age, partitions, replicated_of)
 
     def _flow_lag(
         self,
@@ -419,24 +445,21 @@ class LagEngine:
         flow = state.flow
         read = reads.get(flow.source, {})
         topics: list[TopicLag] = []
-        replicated_of: dict[TP, int] = {}
         for topic, rows in facts.partitions.items():
             partitions: list[PartitionLag] = []
-            for p, source_end, target_end, replicated in rows:
-                tp = (topic, p)
-                replicated_of[tp] = replicated
-                history = state.histories.get(tp)
-                if history is None:
-                    history = state.histories[tp] = OffsetHistory()
-                history.add(now, source_end)
+            for row in rows:
+                if isinstance(row, PartitionLag):
+                    partitions.append(row)
+                    continue
+                p, source_end, target_end, replicated = row
                 partitions.append(
                     partition_lag(
                         p,
                         source_end=source_end,
                         target_end=target_end,
                         replicated=replicated,
-                        read=read.get((tp, replicated)),
-                        history=history,
+                        read=read.get(((topic, p), replicated)),
+                        history=state.histories[(topic, p)],
                         now=now,
                     )
                 )
@@ -444,7 +467,9 @@ class LagEngine:
             topics.append(self._topic_lag(state, topic, target, partitions, now, facts.heartbeat_age))
         topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
         if state.tail is not None:
-            state.groups = self._group_lags(flow, state.tail, groups.get(flow.source, {}), replicated_of, now)
+            state.groups = self._group_lags(
+                flow, state.tail, groups.get(flow.source, {}), facts.replicated_of, now
+            )
         liveness = self._classify(0.0, facts.heartbeat_age, stalled=False)
         lag = FlowLag(
             source=flow.source,
@@ -495,10 +520,11 @@ class LagEngine:
         memory.history_in.add(now, source_sum)
         memory.history_out.add(now, replicated_sum)
         memory.trend.append(lag_records)
-        lag_s, source = worst_seconds([(p.lag_seconds, p.lag_seconds_source) for p in partitions])
+        behind_now = [p for p in partitions if p.replicated < p.source_end]  # the others add nothing
+        lag_s, source = worst_seconds([(p.lag_seconds, p.lag_seconds_source) for p in behind_now])
         behind = max(partitions, key=lambda p: p.lag_records, default=None)
         stalled = lag_records > 0 and memory.no_progress >= STALL_REFRESHES
-        lost = sum(p.lost_records for p in partitions)
+        lost = sum(p.lost_records for p in behind_now)
         return TopicLag(
             topic=topic,
             target_topic=target,
@@ -512,7 +538,7 @@ class LagEngine:
             trend=tuple(memory.trend),
             lost_records=lost,
             lag_seconds_source=source,
-            open_transactions=sum(p.open_transaction for p in partitions),
+            open_transactions=sum(p.open_transaction for p in behind_now),
         )
 
     def _group_lags(

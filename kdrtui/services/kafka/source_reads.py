@@ -4,7 +4,9 @@ For every partition whose replicated offset is below its high watermark, per ref
 
 1. its log start offset and its last stable offset: two batched ListOffsets calls (earliest; latest with
    isolation READ_COMMITTED), 250 partitions a call, every call of every source cluster in flight at once
-   — only for the partitions behind, like the end offsets are read for all;
+   — only for the partitions behind, like the end offsets are read for all; sent with the end offsets
+   for the partitions behind at the previous refresh; the last stable offset only where it can have
+   changed (a transaction was open, or the high watermark moved);
 2. the first committed record at or after ``max(replicated, log start)``, up to the last stable offset:
    a :class:`~kdrtui.services.kafka.record_times.FirstRecordReader` per source cluster (one batched,
    bounded, cached fetch).
@@ -24,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 
 from kdrtui.domain.lag import SourceRead
 from kdrtui.services.kafka.offsets import (
+    EndOffsetsRequest,
     end_offsets_request,
     end_offsets_result,
     error_text,
@@ -44,6 +47,10 @@ Behind = dict[TP, set[int]]
 class SourceReads:
     """Reads log start offsets, last stable offsets and first unmirrored records from source clusters.
 
+    The lag engine calls :meth:`send` with the partitions behind at its last refresh as soon as a refresh
+    starts, so their ListOffsets calls travel alongside the end offsets; :meth:`read` then asks only for
+    partitions newly behind, and waits.
+
     Args:
         admins: an AdminClient per cluster alias (the lag engine's).
         bootstrap: bootstrap servers per alias (for the record readers' consumers).
@@ -55,35 +62,100 @@ class SourceReads:
         self._bootstrap = bootstrap
         self._timeout = timeout
         self._readers: dict[str, FirstRecordReader] = {}
+        self._sent: dict[str, dict[bool, tuple[set[TP], list[Future[Any]]]]] = {}
+        """alias -> read_committed -> (partitions, futures) sent early by :meth:`send`."""
+        self._requests: dict[tuple[str, bool], tuple[frozenset[TP], EndOffsetsRequest]] = {}
+        """(alias, read_committed) -> (partitions, the ListOffsets request): built once while they stay."""
+        self._stable: dict[str, dict[TP, int]] = {}
+        """alias -> partitions without an open transaction at the last read -> their end offset then."""
+        self._last: dict[str, dict[tuple[TP, int], SourceRead]] = {}
+        """The previous answers, reused when nothing in them changed (fewer objects per refresh)."""
+        self.behind: dict[str, set[TP]] = {}
+        """alias -> the partitions behind at the last :meth:`read` (what the next :meth:`send` asks)."""
 
-    def read(self, behind: dict[str, Behind], budget_s: float) -> dict[str, dict[tuple[TP, int], SourceRead]]:
-        """alias -> (partition, replicated offset) -> what the source says, for every partition behind.
+    def send(self, aliases: set[str]) -> None:
+        """Send the ListOffsets calls for the partitions behind at the last read, of ``aliases``: their log
+        start offsets, and the last stable offsets of those that had a transaction open (the others'
+        is known without asking while their end offset stays where it was, see :meth:`read`)."""
+        self._sent = {}
+        for alias, tps in self.behind.items():
+            if tps and alias in aliases:
+                stable = self._stable.get(alias, {})
+                unsure = {tp for tp in tps if tp not in stable}
+                self._sent[alias] = {False: (tps, self._send(alias, tps, read_committed=False))}
+                if unsure:
+                    self._sent[alias][True] = (unsure, self._send(alias, unsure, read_committed=True))
 
-        Takes at most about ``budget_s`` beyond the ListOffsets calls; a fetch that did not answer in
-        time leaves its record fields None.
+    def _send(
+        self, alias: str, tps: set[TP], *, read_committed: bool, keep: bool = True
+    ) -> list[Future[Any]]:
+        """Send the ListOffsets call for ``tps``: log start offsets, or (``read_committed``) last stable
+        offsets. ``keep``: the request is built once and kept while the partitions stay the same."""
+        key = frozenset(tps)
+        cached = self._requests.get((alias, read_committed))
+        if cached is None or cached[0] != key:
+            ordered = sorted(tps)
+            request = end_offsets_request(ordered) if read_committed else log_starts_request(ordered)
+            cached = (key, request)
+            if keep:
+                self._requests[(alias, read_committed)] = cached
+        return request_end_offsets(
+            self._admins[alias], cached[1], self._timeout, read_committed=read_committed
+        )
+
+    def read(
+        self, behind: dict[str, Behind], ends: dict[str, dict[TP, int]], budget_s: float
+    ) -> dict[str, dict[tuple[TP, int], SourceRead]]:
+        """alias -> (partition, replicated offset) -> what the source says, for every partition behind
+        (``ends``: the high watermarks just read, per alias).
+
+        A partition whose last stable offset equalled its high watermark at the last read, and whose high
+        watermark did not move since, has the same last stable offset (no record was appended, so no
+        transaction opened): it is not asked again. Takes at most about ``budget_s`` beyond the
+        ListOffsets calls; a fetch that did not answer in time leaves its record fields None.
         """
         behind = {alias: tps for alias, tps in behind.items() if tps}
-        pending = {
-            alias: (
-                request_end_offsets(self._admins[alias], log_starts_request(sorted(tps)), self._timeout),
-                request_end_offsets(
-                    self._admins[alias], end_offsets_request(sorted(tps)), self._timeout, read_committed=True
-                ),
-            )
-            for alias, tps in behind.items()
-        }
+        sent, self._sent = self._sent, {}
+        pending: dict[str, dict[bool, list[list[Future[Any]]]]] = {}
+        known: dict[str, dict[TP, int]] = {}
+        for alias, tps in behind.items():
+            early = sent.get(alias, {})
+            stable, high = self._stable.get(alias, {}), ends.get(alias, {})
+            known[alias] = {tp: stable[tp] for tp in tps if tp in stable and high.get(tp) == stable[tp]}
+            wanted = {False: set(tps), True: {tp for tp in tps if tp not in known[alias]}}
+            pending[alias] = {}
+            for committed, needed in wanted.items():
+                asked, futures = early.get(committed, (set(), None))
+                calls = pending[alias][committed] = [] if futures is None else [futures]
+                late = needed - asked
+                if late:
+                    calls.append(self._send(alias, late, read_committed=committed, keep=futures is None))
         bounds: dict[str, tuple[dict[TP, int], dict[TP, int]]] = {}
-        for alias, (starts_future, stable_future) in pending.items():
-            bounds[alias] = (_offsets(starts_future, self._timeout), _offsets(stable_future, self._timeout))
+        for alias, calls_of in pending.items():
+            starts: dict[TP, int] = {}
+            for futures in calls_of[False]:
+                starts.update(_offsets(futures, self._timeout))
+            stable_ends: dict[TP, int] = {}
+            for futures in calls_of[True]:
+                stable_ends.update(_offsets(futures, self._timeout))
+            high = ends.get(alias, {})
+            self._stable[alias] = {
+                tp: end for tp, end in stable_ends.items() if tp in behind[alias] and high.get(tp) == end
+            } | known[alias]
+            bounds[alias] = (starts, stable_ends | known[alias])
+        self.behind = {alias: set(tps) for alias, tps in behind.items()}
         deadline = time.monotonic() + budget_s
 
         def one(alias: str) -> dict[tuple[TP, int], SourceRead]:
             return self._read_records(alias, behind[alias], *bounds[alias], deadline)
 
         if len(behind) <= 1:
-            return {alias: one(alias) for alias in behind}
-        with ThreadPoolExecutor(max_workers=len(behind)) as pool:
-            return dict(zip(behind, pool.map(one, behind), strict=True))
+            reads = {alias: one(alias) for alias in behind}
+        else:
+            with ThreadPoolExecutor(max_workers=len(behind)) as pool:
+                reads = dict(zip(behind, pool.map(one, behind), strict=True))
+        self._last = reads
+        return reads
 
     def _read_records(
         self,
@@ -94,12 +166,12 @@ class SourceReads:
         deadline: float,
     ) -> dict[tuple[TP, int], SourceRead]:
         wanted: list[Wanted] = []
-        starts: dict[tuple[TP, int], int] = {}
+        asked: list[tuple[TP, int, int, int | None, int | None]] = []
         for tp, replicated_offsets in behind.items():
-            end = stable_ends.get(tp)
+            log_start, end = log_starts.get(tp), stable_ends.get(tp)
             for replicated in replicated_offsets:
-                start = max(replicated, log_starts.get(tp, replicated))
-                starts[(tp, replicated)] = start
+                start = replicated if log_start is None or log_start < replicated else log_start
+                asked.append((tp, replicated, start, log_start, end))
                 if end is not None and start < end:
                     wanted.append((tp, start, end))
         found = {}
@@ -108,18 +180,24 @@ class SourceReads:
             if reader is None:
                 reader = self._readers[alias] = FirstRecordReader(self._bootstrap[alias], alias)
             found = reader.read(wanted, max(0.0, deadline - time.monotonic()))
+        last = self._last.get(alias, {})
         reads: dict[tuple[TP, int], SourceRead] = {}
-        for (tp, replicated), start in starts.items():
+        for tp, replicated, start, log_start, end in asked:
             first = found.get((tp, start))
-            reads[(tp, replicated)] = SourceRead(
-                log_start=log_starts.get(tp),
-                stable_end=stable_ends.get(tp),
-                first_offset=None if first is None else first.offset,
-                first_timestamp=None
-                if first is None or first.timestamp_ms is None
-                else first.timestamp_ms / 1000.0,
-                read_to=None if first is None or first.offset is not None else first.read_to,
-            )
+            offset = None if first is None else first.offset
+            stamp = None if first is None or first.timestamp_ms is None else first.timestamp_ms / 1000.0
+            read_to = None if first is None or first.offset is not None else first.read_to
+            before = last.get((tp, replicated))
+            if before is not None and (
+                before.log_start,
+                before.stable_end,
+                before.first_offset,
+                before.first_timestamp,
+                before.read_to,
+            ) == (log_start, end, offset, stamp, read_to):
+                reads[(tp, replicated)] = before
+                continue
+            reads[(tp, replicated)] = SourceRead(log_start, end, offset, stamp, read_to)
         return reads
 
     @property
