@@ -358,6 +358,8 @@ def committed_values(bootstrap: str, topic: str, partitions: int) -> set[bytes]:
         )
     )
     try:
+        if topic not in consumer.list_topics(timeout=10).topics:
+            return set()  # MirrorMaker has not created it yet
         ends = [
             consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)
         ]
@@ -402,10 +404,15 @@ def test_a_failover_with_a_transaction_open_completes_and_leaves_nothing_hanging
     asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
     committed, aborted = produce_transactions(primary, unique_name, f"{unique_name}-tx")
     want = {v for vs in committed.values() for v in vs}
+    deadline = time.monotonic() + 90
+    while not want <= committed_values(dr, f"{PRIMARY}.{unique_name}", PARTITIONS):
+        assert time.monotonic() < deadline, "the committed transactions never reached dr"
+        time.sleep(1)
+
     # A second producer opens a transaction and goes silent (a client stopped for the failover).
     silent = Producer(
         client_config(
-            primary, **{"transactional.id": f"{unique_name}-silent", "transaction.timeout.ms": 5000}
+            primary, **{"transactional.id": f"{unique_name}-silent", "transaction.timeout.ms": 10000}
         )
     )
     silent.init_transactions(30)
@@ -414,11 +421,6 @@ def test_a_failover_with_a_transaction_open_completes_and_leaves_nothing_hanging
         silent.produce(unique_name, key=f"s{n}", value=f"open-{n}")
     assert silent.flush(30) == 0
     assert not stable_equals_high(primary, unique_name, PARTITIONS), "a transaction is open"
-    deadline = time.monotonic() + 90
-    while not want <= committed_values(dr, f"{PRIMARY}.{unique_name}", PARTITIONS):
-        assert time.monotonic() < deadline, "the committed transactions never reached dr"
-        time.sleep(1)
-
     failover = kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
     assert failover.returncode == 0, failover.stdout + failover.stderr
     assert "open transaction" in failover.stderr, "the fence waited for it"
