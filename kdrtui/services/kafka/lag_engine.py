@@ -23,21 +23,18 @@ numbers, marked stale with an error, and the alias goes into ``snapshot.unreacha
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from kdrtui.domain.lag import (
     SEVERITY,
     FlowLag,
-    FlowSchedule,
     GroupLag,
     Health,
     LagSnapshot,
@@ -48,31 +45,21 @@ from kdrtui.domain.lag import (
     classify,
     partition_lag,
     worst,
-    worst_seconds,
 )
-from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming, Plan
-from kdrtui.domain.schedule import START_GRACE_S, Batches, minute_seconds
+from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
+from kdrtui.domain.schedule import Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.group_lag import committed_offsets, group_lags, mm1_alive, target_topic_name
 from kdrtui.services.kafka.mm2_tail import Mm2Tail
 from kdrtui.services.kafka.offsets import error_text
+from kdrtui.services.kafka.schedule_lag import on_schedule
 from kdrtui.services.kafka.source_reads import SourceReads
+from kdrtui.services.kafka.topic_lag import TopicMemory, topic_lag
 from kdrtui.services.kafka.topics import flow_mirrors
-from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
+from kdrtui.services.mirrormaker.render import mm1_group_id
 
 TP = tuple[str, int]
 """(topic, partition)."""
-
-STALL_REFRESHES = 3
-"""Refreshes without progress (while the source moved on) before a topic is STALLED."""
-TREND_LENGTH = 30
-"""``lag_records`` values kept per topic for the sparkline."""
-_OWN_GROUPS = re.compile(r"(check-|kdrtui-|mm2-|MirrorMaker|connect-|console-consumer-|__).*")
-"""Groups that are tools' or MirrorMaker's own, never an application's."""
-
-
-def target_topic_name(flow: MirrorFlow, topic: str) -> str:
-    """The name ``topic`` gets on the flow's target."""
-    return f"{flow.source}.{topic}" if flow.naming == Naming.PREFIXED else topic
 
 
 @dataclass
@@ -82,20 +69,6 @@ class _Metadata:
     topics: dict[str, int] = field(default_factory=dict)
     fetched_at: float = float("-inf")
     """time.monotonic() of the fetch."""
-
-
-@dataclass
-class _TopicState:
-    """What one topic of one flow remembers between refreshes."""
-
-    history_in: OffsetHistory = field(default_factory=OffsetHistory)
-    """Sum of source end offsets (rate in)."""
-    history_out: OffsetHistory = field(default_factory=OffsetHistory)
-    """Sum of replicated offsets (rate out)."""
-    last_source: int = -1
-    last_replicated: int = -1
-    no_progress: int = 0
-    trend: deque[int] = field(default_factory=lambda: deque(maxlen=TREND_LENGTH))
 
 
 @dataclass
@@ -120,7 +93,7 @@ class _FlowState:
     tail: Mm2Tail | None = None
     histories: dict[TP, OffsetHistory] = field(default_factory=dict)
     """Source end offsets per source partition."""
-    topics: dict[str, _TopicState] = field(default_factory=dict)
+    topics: dict[str, TopicMemory] = field(default_factory=dict)
     caught_up: dict[TP, PartitionLag] = field(default_factory=dict)
     """The last caught-up figures per partition, reused while they do not change (fewer objects)."""
     last: FlowLag | None = None
@@ -328,47 +301,12 @@ class LagEngine:
         for alias in sorted({s.flow.source for s in self._flows}):
             if alias in self._errors:
                 continue
-            admin = self._admins[alias]
             flows = [s.flow for s in self._flows if s.flow.source == alias]
-            names = {mm1_group_id(f) for f in flows if f.mirrormaker == MirrorMakerKind.MM1}
-            if any(f.mirrormaker == MirrorMakerKind.MM2 for f in flows):
-                try:
-                    listing = admin.list_consumer_groups(request_timeout=self._timeout).result()
-                except KafkaException as exc:
-                    self._mark(alias, f"{self._bootstrap[alias]}: cannot list groups: {error_text(exc)}", now)
-                    continue
-                names.update(g.group_id for g in listing.valid if not _OWN_GROUPS.fullmatch(g.group_id))
-            futures = {
-                name: admin.list_consumer_group_offsets(
-                    [ConsumerGroupTopicPartitions(name)], request_timeout=self._timeout
-                )[name]
-                for name in sorted(names)
-            }
-            committed: dict[str, dict[TP, int]] = {}
-            for name, future in futures.items():
-                try:
-                    answer = future.result()
-                except KafkaException:
-                    continue  # a group deleted meanwhile; the others still count
-                offsets = {
-                    (tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions if tp.offset >= 0
-                }
-                if offsets or name.startswith("kdrtui-mm1-"):
-                    committed[name] = offsets
-            result[alias] = committed
+            try:
+                result[alias] = committed_offsets(self._admins[alias], flows, self._timeout)
+            except KafkaException as exc:
+                self._mark(alias, f"{self._bootstrap[alias]}: cannot list groups: {error_text(exc)}", now)
         return result
-
-    def _mm1_alive(self, flow: MirrorFlow) -> bool:
-        group = mm1_group_id(flow)
-        try:
-            described = (
-                self._admins[flow.source]
-                .describe_consumer_groups([group], request_timeout=self._timeout)[group]
-                .result()
-            )
-        except KafkaException:
-            return False
-        return bool(described.members)
 
     def _replicated(
         self, state: _FlowState, now: float, groups: dict[str, dict[str, dict[TP, int]]]
@@ -390,7 +328,7 @@ class LagEngine:
             mm1_committed: dict[TP, int] = {}
         else:
             mm1_committed = groups.get(flow.source, {}).get(mm1_group_id(flow), {})
-            heartbeat_age = 0.0 if self._mm1_alive(flow) else None
+            heartbeat_age = 0.0 if mm1_alive(self._admins[flow.source], flow, self._timeout) else None
 
         source_ends, target_ends = self._ends[flow.source], self._ends[flow.target]
         source_meta = self._metadata[flow.source].topics
@@ -464,11 +402,18 @@ class LagEngine:
                     )
                 )
             target = target_topic_name(flow, topic)
-            topics.append(self._topic_lag(state, topic, target, partitions, now, facts.heartbeat_age))
+            memory = state.topics.get(topic)
+            if memory is None:
+                memory = state.topics[topic] = TopicMemory()
+
+            def health(lag_s: float, stalled: bool, lost: bool) -> Health:
+                return self._classify(lag_s, facts.heartbeat_age, stalled=stalled, lost=lost)
+
+            topics.append(topic_lag(memory, topic, target, partitions, now, health))
         topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
         if state.tail is not None:
-            state.groups = self._group_lags(
-                flow, state.tail, groups.get(flow.source, {}), facts.replicated_of, now
+            state.groups = group_lags(
+                flow, state.tail.checkpoints, groups.get(flow.source, {}), facts.replicated_of, now
             )
         liveness = self._classify(0.0, facts.heartbeat_age, stalled=False)
         lag = FlowLag(
@@ -496,100 +441,6 @@ class LagEngine:
             stalled=stalled,
             lost=lost,
         )
-
-    def _topic_lag(
-        self,
-        state: _FlowState,
-        topic: str,
-        target: str,
-        partitions: list[PartitionLag],
-        now: float,
-        heartbeat_age: float | None,
-    ) -> TopicLag:
-        memory = state.topics.get(topic)
-        if memory is None:
-            memory = state.topics[topic] = _TopicState()
-        source_sum = sum(p.source_end for p in partitions)
-        replicated_sum = sum(p.replicated for p in partitions)
-        lag_records = sum(p.lag_records for p in partitions)
-        if lag_records == 0 or replicated_sum > memory.last_replicated >= 0:
-            memory.no_progress = 0
-        elif memory.last_replicated >= 0 and source_sum > memory.last_source:
-            memory.no_progress += 1
-        memory.last_source, memory.last_replicated = source_sum, replicated_sum
-        memory.history_in.add(now, source_sum)
-        memory.history_out.add(now, replicated_sum)
-        memory.trend.append(lag_records)
-        behind_now = [p for p in partitions if p.replicated < p.source_end]  # the others add nothing
-        lag_s, source = worst_seconds([(p.lag_seconds, p.lag_seconds_source) for p in behind_now])
-        behind = max(partitions, key=lambda p: p.lag_records, default=None)
-        stalled = lag_records > 0 and memory.no_progress >= STALL_REFRESHES
-        lost = sum(p.lost_records for p in behind_now)
-        return TopicLag(
-            topic=topic,
-            target_topic=target,
-            partitions=tuple(partitions),
-            lag_records=lag_records,
-            lag_seconds=lag_s,
-            worst_partition=behind.partition if behind is not None and behind.lag_records > 0 else None,
-            rate_in=memory.history_in.rate(now),
-            rate_out=memory.history_out.rate(now),
-            health=self._classify(lag_s, heartbeat_age, stalled=stalled, lost=lost > 0),
-            trend=tuple(memory.trend),
-            lost_records=lost,
-            lag_seconds_source=source,
-            open_transactions=sum(p.open_transaction for p in behind_now),
-        )
-
-    def _group_lags(
-        self,
-        flow: MirrorFlow,
-        tail: Mm2Tail,
-        committed: dict[str, dict[TP, int]],
-        replicated_of: dict[TP, int],
-        now: float,
-    ) -> tuple[GroupLag, ...]:
-        # Checkpoints are keyed by the TARGET topic name: index them once by (group, source topic).
-        source_of = {target_topic_name(flow, t): t for t, _ in replicated_of}
-        checkpoints: dict[tuple[str, str], dict[int, tuple[int, float]]] = {}
-        for (group, target_topic, p), value in tail.checkpoints.items():
-            topic = source_of.get(target_topic)
-            if topic is not None:
-                checkpoints.setdefault((group, topic), {})[p] = value
-        lags: list[GroupLag] = []
-        for group, offsets in committed.items():
-            if group.startswith("kdrtui-mm1-"):
-                continue
-            if not any(re.fullmatch(p, group) for p in flow.groups) or any(
-                re.fullmatch(p, group) for p in (*MM2_GROUPS_EXCLUDE_DEFAULT, *flow.groups_exclude)
-            ):
-                continue
-            by_topic: dict[str, dict[int, int]] = {}
-            for (topic, p), offset in offsets.items():
-                if (topic, p) in replicated_of:
-                    by_topic.setdefault(topic, {})[p] = offset
-            for topic, parts in sorted(by_topic.items()):
-                checks = checkpoints.get((group, topic), {})
-                redeliver = skip = 0
-                for p, offset in parts.items():
-                    checked = checks.get(p)
-                    upstream = checked[0] if checked is not None else 0
-                    redeliver += max(0, offset - upstream)
-                    skip += max(0, upstream - replicated_of.get((topic, p), 0))
-                lags.append(
-                    GroupLag(
-                        group=group,
-                        topic=topic,
-                        committed=sum(parts.values()),
-                        checkpointed=sum(c[0] for c in checks.values()) if checks else None,
-                        checkpoint_age_s=max(0.0, now - max(c[1] for c in checks.values()))
-                        if checks
-                        else None,
-                        redeliver=redeliver,
-                        skip=skip,
-                    )
-                )
-        return tuple(lags)
 
     def _stale(self, state: _FlowState, now: float, error: str) -> FlowLag:
         """The last numbers of a flow whose cluster did not answer, marked as such."""
@@ -621,52 +472,10 @@ class LagEngine:
         )
 
     def _on_schedule(self, lag: FlowLag, now: float) -> FlowLag:
-        """A scheduled flow's health against its schedule, and its next and last run.
-
-        Between batches (or in a batch's first minute, while MirrorMaker starts) no heartbeat is not an
-        outage: IDLE. Lag is judged against the schedule, not the plan's thresholds: WARN when older than
-        a cycle plus a run, CRIT at twice that (``Batches.lag_thresholds``).
-        """
+        """A scheduled flow's health against its schedule, and its next and last run (see
+        :func:`~kdrtui.services.kafka.schedule_lag.on_schedule`); other flows as they are."""
         name = f"{lag.source}->{lag.target}"
-        batches = self._batches.get(name)
-        if lag.heartbeat_age_s is not None:
-            self._last_run[name] = max(self._last_run.get(name, 0.0), now - lag.heartbeat_age_s)
-        if batches is None:
-            return lag
-        window = batches.window_at(now)
-        idle = window is None or now - window.start < START_GRACE_S
-        warn_s, crit_s = batches.lag_thresholds(now)
-
-        def judge(lag_s: float, stalled: bool, lost: bool = False) -> Health:
-            return classify(
-                lag_s,
-                warn_s=warn_s,
-                crit_s=crit_s,
-                heartbeat_age_s=lag.heartbeat_age_s,
-                heartbeat_timeout_s=self._heartbeat_timeout_s,
-                stalled=stalled,
-                idle=idle,
-                lost=lost,
-            )
-
-        topics = [
-            replace(t, health=judge(t.lag_seconds, t.health is Health.STALLED, t.lost_records > 0))
-            for t in lag.topics
-        ]
-        topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
-        liveness = judge(0.0, False)
-        schedule = FlowSchedule(
-            description=batches.describe(),
-            next_run=batches.next_run(now),
-            last_run=self._last_run.get(name),
-            running=liveness not in (Health.IDLE, Health.STOPPED),
-        )
-        return replace(
-            lag,
-            topics=tuple(topics),
-            health=worst([t.health for t in topics] + [liveness]),
-            schedule=schedule,
-        )
+        return on_schedule(lag, now, self._batches.get(name), self._last_run, self._heartbeat_timeout_s)
 
     @property
     def records_fetched(self) -> int:
