@@ -189,10 +189,16 @@ def naive_median(bootstrap: dict[str, str], topics: int, partitions: int) -> flo
         alias: Consumer(client_config(b, **{"group.id": "kdrtui-bench", "enable.auto.commit": False}))
         for alias, b in bootstrap.items()
     }
-    # The partitions that exist (a topic made earlier with other settings keeps its own count).
+    # The partitions that exist (a topic made earlier with other settings keeps its own count). Topics
+    # just created take a while to show in every broker's metadata: wait (untimed) for all of them, or
+    # the naive side would time only part of the work.
     wanted: dict[str, list[TopicPartition]] = {}
+    deadline = time.monotonic() + 120
     for alias, names in bench_names(topics).items():
         metadata = consumers[alias].list_topics(timeout=15).topics
+        while any(name not in metadata for name in names) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            metadata = consumers[alias].list_topics(timeout=15).topics
         wanted[alias] = [
             TopicPartition(name, p) for name in names if name in metadata for p in metadata[name].partitions
         ]
