@@ -74,6 +74,8 @@ def render_text(snapshot: LagSnapshot) -> str:
             lines.append(f"  {_schedule(flow.schedule, snapshot.taken_at)}")
         if flow.error:
             lines.append(f"  error: {flow.error}")
+        for failed in flow.failed_tasks:
+            lines.append(f"  task failed: {failed}")
         if flow.topics:
             lines.append(
                 f"  {'topic':<40} {'records':>10} {'seconds':>8} {'lost':>8} {'in/s':>8} {'out/s':>8}  health"
@@ -105,7 +107,9 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     Exit code: 0 all OK (or IDLE), 1 any WARN, 2 any CRIT, STALLED, STOPPED or LOST (or a bad plan).
     """
     from kdrtui.services.kafka.lag_engine import LagEngine
+    from kdrtui.services.runbook.lag_memory import remember
     from kdrtui.services.runbook.operate import view_plan
+    from kdrtui.services.runbook.store import RunbookStore
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
@@ -117,6 +121,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     # both directions are watched and the exit code is 2.
     watched, unreadable = view_plan(plan, path)
     engine = LagEngine(watched)
+    store = RunbookStore(plan.plan.name, path)
     code = 2
     try:
         # Rates and lag in seconds need two points: warm up once.
@@ -124,6 +129,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
         time.sleep(min(1.0, interval))
         while True:
             snapshot = engine.refresh()
+            remember(store, snapshot)  # the bound a failover reports if the source goes away
             code = exit_code(snapshot) if unreadable is None else 2
             if as_json:
                 body = snapshot.to_dict()

@@ -203,6 +203,9 @@ class FlowLag:
     """Why the numbers are stale or missing."""
     schedule: FlowSchedule | None = None
     """For a scheduled (cold-standby) flow: next and last run; None for a flow that always runs."""
+    failed_tasks: tuple[str, ...] = ()
+    """MirrorMaker 2 connectors or tasks in state FAILED, one line each with the first line of the trace
+    (the flow is CRIT whatever its lag: a failed task copies nothing)."""
 
     @property
     def lag_records(self) -> int:
@@ -264,6 +267,7 @@ class LagSnapshot:
                     "stale_s": None if f.stale_s is None else round(f.stale_s, 1),
                     "error": f.error,
                     "schedule": None if f.schedule is None else f.schedule.to_dict(),
+                    "failed_tasks": list(f.failed_tasks),
                     "topics": [
                         {
                             "topic": t.topic,

@@ -329,4 +329,13 @@ def test_records_deleted_before_they_were_mirrored_are_lost(
     assert (topic["health"], data["flows"][0]["health"], data["health"], code) == ("LOST", "LOST", "LOST", 2)
     human = cli("status", "--plan", str(plan), "--interval", "0.1")
     assert human.exit_code == 2 and f"LOST {sum(lost.values())} records" in human.output
+    # A failover now counts them in its report, apart from what was still waiting to be mirrored.
+    forced = cli("failover", "--plan", str(plan), "--yes", "--force", "--json")
+    assert forced.exit_code == 0, forced.output
+    report = json.loads(forced.stdout)["report"]
+    assert report["lost_records"] == sum(lost.values()) and report["lost_topics"] == {
+        unique_name: sum(lost.values())
+    }
+    assert report["rpo_records"] == ends[0] - delete_to[0]
+    assert f"also lost before failing over: {sum(lost.values()):,} records deleted" in forced.stderr
     print(f"\nlost records counted: {time.monotonic() - began:.0f} s")

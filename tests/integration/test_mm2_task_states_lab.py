@@ -169,6 +169,13 @@ def test_a_target_refusing_records_fails_the_task_and_restart_recovers_it(
     assert forecast.exit_code == 0, forecast.output
     assert f"task {SOURCE_TASK} FAILED" in forecast.stdout, forecast.stdout
     assert "NO-GO" in forecast.stdout and "has a FAILED task" in forecast.stdout
+    # ... and the lag health is CRIT ("task failed") whatever the lag, in `kdrtui status` as in the pane.
+    lag = CliRunner().invoke(main, ["status", "--plan", str(plan_path), "--json"])
+    assert lag.exit_code == 2, lag.output
+    (flow_lag,) = json.loads(lag.stdout.splitlines()[-1])["flows"]
+    assert flow_lag["health"] == "CRIT" and flow_lag["failed_tasks"] == [
+        f"{SOURCE_TASK} FAILED: {task.trace}"
+    ]
 
     # Fixed on the target, then restarted: the task runs again and the refused records arrive.
     set_max_message_bytes(dr, mirrored, None)

@@ -10,6 +10,7 @@ from confluent_kafka.admin import AdminClient
 
 from kdrtui.domain.lag import GroupLag
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming
+from kdrtui.services.kafka.internal_topics import Checkpoint, OffsetSync
 from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
 
 TP = tuple[str, int]
@@ -71,11 +72,16 @@ def group_lags(
     committed: dict[str, dict[TP, int]],
     replicated_of: dict[TP, int],
     now: float,
+    checkpoint_records: dict[tuple[str, str, int], Checkpoint] | None = None,
+    syncs: dict[TP, list[OffsetSync]] | None = None,
 ) -> tuple[GroupLag, ...]:
     """Per group the flow covers and topic: committed on the source, the latest checkpoints
-    (``checkpoints_of``: (group, target topic, partition) -> (upstream offset, epoch s)), and what a
-    failover now re-delivers (committed beyond the checkpoint) or skips (checkpointed beyond what was
-    replicated)."""
+    (``checkpoints_of``: (group, target topic, partition) -> (upstream offset, epoch s)), what a failover
+    now re-delivers — the translate step's own computation (:func:`~kdrtui.services.kafka.translate.
+    plan_partition`) over the whole checkpoints and every offset sync, so this forecast is the figure the
+    failover reports — and what it skips (checkpointed beyond what was replicated)."""
+    from kdrtui.services.kafka.translate import plan_partition
+
     # Checkpoints are keyed by the TARGET topic name: index them once by (group, source topic).
     source_of = {target_topic_name(flow, t): t for t, _ in replicated_of}
     checkpoints: dict[tuple[str, str], dict[int, tuple[int, float]]] = {}
@@ -101,7 +107,9 @@ def group_lags(
             for p, offset in parts.items():
                 checked = checks.get(p)
                 upstream = checked[0] if checked is not None else 0
-                redeliver += max(0, offset - upstream)
+                whole = (checkpoint_records or {}).get((group, target_topic_name(flow, topic), p))
+                planned = plan_partition(offset, whole, (syncs or {}).get((topic, p), []))
+                redeliver += planned[1] if planned is not None else 0
                 skip += max(0, upstream - replicated_of.get((topic, p), 0))
             lags.append(
                 GroupLag(

@@ -50,6 +50,7 @@ from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.schedule import Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.group_lag import committed_offsets, group_lags, mm1_alive, target_topic_name
+from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader
 from kdrtui.services.kafka.mm2_tail import Mm2Tail
 from kdrtui.services.kafka.offsets import error_text
 from kdrtui.services.kafka.schedule_lag import on_schedule
@@ -100,6 +101,8 @@ class _FlowState:
     fresh_at: float | None = None
     """Clock time of the last fresh numbers."""
     groups: tuple[GroupLag, ...] = ()
+    status: Mm2StatusReader | None = None
+    """MM2: reads the flow's connector and task states from its status topic on the target."""
 
 
 class LagEngine:
@@ -413,20 +416,45 @@ class LagEngine:
         topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
         if state.tail is not None:
             state.groups = group_lags(
-                flow, state.tail.checkpoints, groups.get(flow.source, {}), facts.replicated_of, now
+                flow,
+                state.tail.checkpoints,
+                groups.get(flow.source, {}),
+                facts.replicated_of,
+                now,
+                state.tail.checkpoint_records,
+                state.tail.sync_history,
             )
         liveness = self._classify(0.0, facts.heartbeat_age, stalled=False)
+        failed = self._failed_tasks(state) if facts.heartbeat_age is not None else ()
+        # A FAILED task copies nothing, whatever the lag says yet: CRIT ("task failed").
         lag = FlowLag(
             source=flow.source,
             target=flow.target,
             mirrormaker=str(flow.mirrormaker),
             heartbeat_age_s=facts.heartbeat_age,
-            health=worst([t.health for t in topics] + [liveness]),
+            health=worst([t.health for t in topics] + [liveness] + ([Health.CRIT] if failed else [])),
             topics=tuple(topics),
             groups=state.groups,
+            failed_tasks=failed,
         )
         state.last, state.fresh_at = lag, now
         return lag
+
+    def _failed_tasks(self, state: _FlowState) -> tuple[str, ...]:
+        """One line per FAILED MirrorMaker 2 connector or task of the flow (``MirrorSourceConnector-0
+        FAILED: <first trace line>``); () for MM1, or when the status topic cannot be read now."""
+        if state.flow.mirrormaker != MirrorMakerKind.MM2:
+            return ()
+        if state.status is None:
+            flow = state.flow
+            state.status = Mm2StatusReader(
+                self._bootstrap[flow.target], flow.source, admin=self._admins[flow.target]
+            )
+        try:
+            tasks = state.status.tasks(self._timeout)
+        except Mm2StatusError:
+            return ()
+        return () if tasks.error is not None else tuple(tasks.problems())
 
     def _classify(
         self, lag_s: float, heartbeat_age: float | None, *, stalled: bool, lost: bool = False
@@ -490,3 +518,6 @@ class LagEngine:
             if state.tail is not None:
                 state.tail.close()
                 state.tail = None
+            if state.status is not None:
+                state.status.close()
+                state.status = None

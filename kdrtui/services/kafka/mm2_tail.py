@@ -7,6 +7,7 @@ beginning once, then incrementally up to the end offsets each refresh read, and 
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Iterable
 
@@ -19,7 +20,9 @@ from kdrtui.services.kafka.internal_topics import (
     CONNECT_OFFSETS_TOPIC,
     HEARTBEATS_TOPIC,
     OFFSET_SYNCS_TOPIC,
+    Checkpoint,
     DecodeError,
+    OffsetSync,
     decode_checkpoint,
     decode_connect_offset,
     decode_heartbeat,
@@ -28,6 +31,8 @@ from kdrtui.services.kafka.internal_topics import (
 
 TP = tuple[str, int]
 """(topic, partition)."""
+SYNC_HISTORY = 100_000
+"""Offset syncs kept per partition (the oldest go first: they only matter to a group that far behind)."""
 
 
 class Mm2Tail:
@@ -61,8 +66,14 @@ class Mm2Tail:
         """Source (topic, partition) -> last replicated upstream offset."""
         self.syncs: dict[TP, tuple[int, int]] = {}
         """Source (topic, partition) -> (upstream, downstream) of the latest offset sync."""
+        self.sync_history: dict[TP, list[OffsetSync]] = {}
+        """Source (topic, partition) -> every offset sync read, sorted by upstream (what the failover's
+        translation reads too, so a forecast of it is the same computation over the same syncs); at most
+        :data:`SYNC_HISTORY` per partition, the newest kept."""
         self.checkpoints: dict[tuple[str, str, int], tuple[int, float]] = {}
         """(group, target topic, partition) -> (upstream offset, record time in epoch s)."""
+        self.checkpoint_records: dict[tuple[str, str, int], Checkpoint] = {}
+        """(group, target topic, partition) -> the latest checkpoint, whole."""
         self.heartbeat_ms: int | None = None
         """Newest heartbeat timestamp of (source, target)."""
         self.decode_errors = 0
@@ -129,10 +140,18 @@ class Mm2Tail:
         elif kind == "syncs":
             sync = decode_offset_sync(key, value)
             if sync is not None:
-                self.syncs[(sync.topic, sync.partition)] = (sync.upstream, sync.downstream)
+                tp = (sync.topic, sync.partition)
+                self.syncs[tp] = (sync.upstream, sync.downstream)
+                history = self.sync_history.setdefault(tp, [])
+                bisect.insort(history, sync, key=lambda s: (s.upstream, s.downstream))
+                if len(history) > SYNC_HISTORY:
+                    del history[: len(history) - SYNC_HISTORY]
         elif kind == "checkpoints":
             checkpoint = decode_checkpoint(key, value)
             if checkpoint is not None:
+                self.checkpoint_records[(checkpoint.group, checkpoint.topic, checkpoint.partition)] = (
+                    checkpoint
+                )
                 self.checkpoints[(checkpoint.group, checkpoint.topic, checkpoint.partition)] = (
                     checkpoint.upstream,
                     ts_ms / 1000.0,

@@ -114,6 +114,26 @@ def best_downstream(upstream: int, checkpoint: Checkpoint | None, syncs: list[Of
     return max(candidates) if candidates else None
 
 
+def plan_partition(
+    upstream: int, checkpoint: Checkpoint | None, syncs: list[OffsetSync]
+) -> tuple[int, int] | None:
+    """For a group at source offset ``upstream`` on one partition: (the target offset to commit, the records
+    it will read again there), or None when nothing translates it yet.
+
+    The one computation behind both the failover's translate step and every forecast of it (pre-flight,
+    ``kdrtui status`` groups, the lag pane): the resume point is :func:`best_downstream`; the records read
+    again are those between the source offset that resume point stands for (:func:`upstream_of`, or the
+    checkpoint's own upstream when no sync is that old) and ``upstream``.
+    """
+    downstream = best_downstream(upstream, checkpoint, syncs)
+    if downstream is None:
+        return None
+    base = upstream_of(syncs, downstream)
+    if base is None and checkpoint is not None:
+        base = checkpoint.upstream
+    return downstream, max(0, upstream - (base if base is not None else upstream))
+
+
 def best_upstream(downstream: int, checkpoint: Checkpoint | None, syncs: list[OffsetSync]) -> int | None:
     """The furthest safe source offset for a target position ``downstream`` (failback: a group's offset on
     the mirror mapped back to the original topic).

@@ -47,6 +47,7 @@ class Preflight(Step[DrContext]):
                 lag_seconds=seconds,
                 stale=stale,
                 heartbeat_age_s=flow.heartbeat_age_s,
+                lost_records=flow.lost_records,
             )
             for g in flow.groups:
                 if g.checkpoint_age_s is not None:
@@ -280,6 +281,11 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
         ]:
             if records:
                 lines.append(f"  {topic}: {records:,} records, {seconds:.1f} s")
+        if facts.get("lost_records"):
+            lines.append(
+                f"LOST already: {facts['lost_records']:,} records deleted on {ctx.source} (retention, "
+                "delete_records) before MirrorMaker copied them"
+            )
 
     elif facts["source_reachable"] is False:
         lines.append(f"{ctx.source} is down: its unmirrored records cannot be counted (region-down failover)")
@@ -642,7 +648,16 @@ class StopMirrorMaker(Step[DrContext]):
                     break
                 previous = total
                 await asyncio.sleep(1.0)
-            return {"rpo_records": total, "rpo_seconds": seconds, "rpo_topics": topics, "rpo_measured": True}
+            (flow,) = snapshot.flows
+            return {
+                "rpo_records": total,
+                "rpo_seconds": seconds,
+                "rpo_topics": topics,
+                "rpo_measured": True,
+                # Deleted on the source (retention, delete_records) before MirrorMaker copied them.
+                "lost_records": flow.lost_records,
+                "lost_topics": {t.topic: t.lost_records for t in flow.topics if t.lost_records},
+            }
         return {
             "rpo_records": None,
             "rpo_seconds": None,

@@ -363,6 +363,8 @@ def build_report(ctx: DrContext) -> dict[str, Any]:
         "rpo_bound_records": stop.get("rpo_bound_records"),
         "rpo_bound_age_s": stop.get("rpo_bound_age_s"),
         "rpo_bound_topics": dict(stop.get("rpo_bound_topics") or {}),
+        "lost_records": stop.get("lost_records"),
+        "lost_topics": dict(stop.get("lost_topics") or {}),
         "rto_seconds": round(max(0.0, float(switched_at) - ctx.confirmed_at), 3),
         "groups": {
             g: {"partitions": len(e["offsets"]), "duplicates": e.get("duplicates", 0), "how": e["how"]}
@@ -388,6 +390,13 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     ]
     for topic, records in sorted(report["rpo_topics"].items()):
         lines.append(f"  lost on {topic}: {records:,} records")
+    if report.get("lost_records"):
+        lines.append(
+            f"also lost before failing over: {report['lost_records']:,} records deleted on {report['from']} "
+            "(retention, delete_records) before MirrorMaker copied them"
+        )
+        for topic, records in sorted((report.get("lost_topics") or {}).items()):
+            lines.append(f"  deleted unmirrored on {topic}: {records:,} records")
     for topic, records in sorted((report.get("rpo_bound_topics") or {}).items()):
         lines.append(f"  at least {records:,} records on {topic}")
     for group, entry in sorted(report["groups"].items()):

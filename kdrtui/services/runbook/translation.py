@@ -162,18 +162,14 @@ def failover_offsets(ctx: DrContext, translate: Any, source_reachable: bool) -> 
         duplicates = 0
         missing: list[tuple[str, int]] = []
         for (source_topic, partition), upstream in sorted(position.items()):
-            part_syncs = syncs.get((source_topic, partition), [])
             cp = by_checkpoint.get((group, source_topic, partition))
-            downstream = translate.best_downstream(upstream, cp, part_syncs)
+            planned = translate.plan_partition(upstream, cp, syncs.get((source_topic, partition), []))
             name = target_name(flow, source_topic)
-            if downstream is None:
+            if planned is None:
                 missing.append((name, partition))
                 continue
-            offsets[_key(name, partition)] = downstream
-            base = translate.upstream_of(part_syncs, downstream)
-            if base is None and cp is not None:
-                base = cp.upstream
-            duplicates += max(0, upstream - (base if base is not None else upstream))
+            offsets[_key(name, partition)] = planned[0]
+            duplicates += planned[1]
         how = f"{live} offsets translated (checkpoints, offset syncs)"
         if missing:
             found = translate.offsets_for_times(target, missing, rewind_ms, ctx.timeout)

@@ -205,11 +205,17 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
     @work(thread=True, exclusive=True, group="lag-poll", exit_on_error=False)
     def poll_loop(self, wake: threading.Event) -> None:
         """Thread worker: refresh, run the alert hook, post the snapshot, wait; until cancelled."""
+        from kdrtui.services.runbook.lag_memory import remember
+        from kdrtui.services.runbook.store import RunbookStore
+
         hook = AlertHook(getattr(self.app, "alert_command", None))
+        assert self.plan is not None
+        store = RunbookStore(self.plan.plan.name, getattr(self.app, "plan_path", None))
 
         def alert(snapshot: LagSnapshot) -> None:
             hook(self._previous, snapshot)
             self._previous = snapshot
+            remember(store, snapshot)  # the bound a failover reports if the source goes away
 
         self._poll(wake, alert)
 
@@ -243,6 +249,8 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
             )
             stale = " (stale)" if flow.stale_s is not None else ""
             lost = f" · {compact(flow.lost_records)} rec lost" if flow.lost_records else ""
+            if flow.failed_tasks:
+                lost += f" · {len(flow.failed_tasks)} task FAILED"
             lines.append(
                 f"{flow.source}→{flow.target} {beat} · lag {compact(flow.lag_records)} rec"
                 f" · worst {seconds_text(flow.lag_seconds, flow.lag_seconds_source)}{lost}"
@@ -270,11 +278,14 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                 down = [a for a in (flow.source, flow.target) if a in snapshot.unreachable]
                 who = ", ".join(down) or flow_name(flow)
                 parts.append(f"[{who} unreachable — data {int(flow.stale_s)} s old]")
+        failing = [f for f in snapshot.flows if f.failed_tasks] if snapshot is not None else []
+        for flow in failing:
+            parts.append(f"{flow_name(flow)}: task failed: {flow.failed_tasks[0]}")
         if self.state_error is not None:
             parts.append(self.state_error)
         if self.error is not None:
             parts.append(f"refresh failed: {self.error} (retrying)")
-        if self.error is not None or self.state_error is not None:
+        if self.error is not None or self.state_error is not None or failing:
             self._set_text("lag-banner", " ".join(parts), "error")
         else:
             self._set_text("lag-banner", " ".join(parts), "warning")
