@@ -28,16 +28,16 @@ class Preflight(Step[DrContext]):
             "source_error": source_down,
             "target_error": target_down,
         }
-        facts["mirrormaker"] = await mm_states(ctx, ctx.stop_flow)
-        if target_down is None:
-            facts["tasks"] = await self._tasks(ctx, facts["mirrormaker"])
-        starts_resume = ctx.operation == FAILBACK or (
-            ctx.plan.failover.reverse_replication and source_down is None
-        )
-        if starts_resume:
-            facts["mirrormaker_resume"] = await mm_states(ctx, ctx.resume_flow)
-        ages: dict[str, float | None] = {}
-        if source_down is None and target_down is None:
+        source_up, target_up = source_down is None, target_down is None
+        starts_resume = ctx.operation == FAILBACK or (ctx.plan.failover.reverse_replication and source_up)
+
+        async def mirrormakers() -> None:
+            # One SSH session per node: the two flows' states one after the other.
+            facts["mirrormaker"] = await mm_states(ctx, ctx.stop_flow)
+            if starts_resume:
+                facts["mirrormaker_resume"] = await mm_states(ctx, ctx.resume_flow)
+
+        async def lag() -> None:
             snapshot = await ctx.lag.read()
             topics, total, seconds, stale = lag_of(snapshot)
             (flow,) = snapshot.flows
@@ -48,23 +48,41 @@ class Preflight(Step[DrContext]):
                 stale=stale,
                 heartbeat_age_s=flow.heartbeat_age_s,
                 lost_records=flow.lost_records,
+                checkpoint_ages={g.group: g.checkpoint_age_s for g in flow.groups},
             )
-            for g in flow.groups:
-                if g.checkpoint_age_s is not None:
-                    ages[g.group] = min(ages.get(g.group) or g.checkpoint_age_s, g.checkpoint_age_s)
-        if target_down is None:
-            facts.update(await self._groups(ctx, source_down is None, ages))
-        if ctx.operation == FAILBACK and source_down is None and target_down is None:
-            facts.update(await divergence(ctx))
-        if source_down is None and ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
-            facts["open_transactions"] = await self._open_transactions(ctx)
+
+        async def into(key: str | None, work: Any) -> None:
+            found = await work
+            if key is None:
+                facts.update(found)
+            else:
+                facts[key] = found
+
+        # Everything the forecast reads is independent: read it all at once (a forecast runs every 10 s
+        # in the pane, and the pre-flight's time counts in the RTO).
+        reads = [mirrormakers()]
+        if target_up:
+            reads += [into("tasks", self._tasks(ctx)), into(None, self._groups(ctx, source_up))]
+        if source_up and target_up:
+            reads.append(lag())
+        if ctx.operation == FAILBACK and source_up and target_up:
+            reads.append(into(None, divergence(ctx)))
+        if source_up and ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
+            reads.append(into("open_transactions", self._open_transactions(ctx)))
+        await asyncio.gather(*reads)
+        ages = facts.pop("checkpoint_ages", {})
+        for group in facts.get("groups", []):
+            age = ages.get(group["group"])
+            group["checkpoint_age_s"] = None if age is None else round(float(age), 1)
+        if not any(s.startswith("running") for s in facts["mirrormaker"].values()):
+            facts["tasks"] = {}  # a stopped MirrorMaker's last task states say nothing now
         hard, forcible = await self._blockers(ctx, facts)
         facts["reasons"] = hard + ([] if ctx.force else forcible)
         facts["accepted"] = forcible if ctx.force else []
         facts["go"] = not facts["reasons"]
         return facts
 
-    async def _groups(self, ctx: DrContext, source_up: bool, ages: dict[str, float | None]) -> dict[str, Any]:
+    async def _groups(self, ctx: DrContext, source_up: bool) -> dict[str, Any]:
         """Per consumer group what the translate step would do now — the same computation, so the
         forecast's re-deliveries are the step's — and the groups still active on the source."""
         from kdrtui.services.kafka import translate
@@ -80,7 +98,7 @@ class Preflight(Step[DrContext]):
                 "partitions": len(entry["offsets"]),
                 "redeliver": int(entry["duplicates"]),
                 "how": entry["how"],
-                "checkpoint_age_s": None if ages.get(group) is None else round(float(ages[group] or 0), 1),
+                "checkpoint_age_s": None,  # filled in from the lag read
             }
             for group, entry in sorted(planned["groups"].items())
         ]
@@ -95,16 +113,14 @@ class Preflight(Step[DrContext]):
                 ctx.say(f"cannot tell which groups are active on {ctx.source}: {exc}")
         return {"groups": groups, "refused_groups": list(planned["refused"]), "active_on_source": active}
 
-    async def _tasks(self, ctx: DrContext, states: dict[str, str]) -> dict[str, Any]:
+    async def _tasks(self, ctx: DrContext) -> dict[str, Any]:
         """MirrorMaker 2's task states of the flow to drain, from its status topic on the target: a
-        FAILED task copies nothing, whatever the process says (``{}`` for MM1 or a stopped flow)."""
+        FAILED task copies nothing, whatever the process says (``{}`` for MM1)."""
         from kdrtui.domain.plan import MirrorMakerKind
         from kdrtui.services.kafka.mm2_status import Mm2StatusError, flow_task_states
 
         flow = ctx.stop_flow
-        if flow.mirrormaker != MirrorMakerKind.MM2 or not any(
-            s.startswith("running") for s in states.values()
-        ):
+        if flow.mirrormaker != MirrorMakerKind.MM2:
             return {}
         try:
             tasks = await asyncio.to_thread(
@@ -499,15 +515,15 @@ class Fence(Step[DrContext]):
         """Topics whose end offsets still move ``settle_s`` after the fence, else [].
 
         Brokers apply a config change when its metadata reaches them, and requests already past the check
-        still land: wait for one quiet 1.5 s window, for up to ``settle_s``.
+        still land: wait for one quiet 1 s window, for up to ``settle_s``.
         """
         if not topics:
             return []
         deadline = time.monotonic() + settle_s
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
         before = await _end_sums(ctx, ctx.source, topics)
         while True:
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1.0)
             now = await _end_sums(ctx, ctx.source, topics)
             moved = [t for t in topics if now.get(t, 0) != before.get(t, 0)]
             if not moved or time.monotonic() > deadline:
@@ -647,7 +663,7 @@ class StopMirrorMaker(Step[DrContext]):
                 if not stale and total == previous:
                     break
                 previous = total
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.5)
             (flow,) = snapshot.flows
             return {
                 "rpo_records": total,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kdrtui.domain.plan import MirrorFlow, Naming
@@ -133,8 +134,10 @@ def failover_offsets(ctx: DrContext, translate: Any, source_reachable: bool) -> 
 
     flow = ctx.stop_flow
     target = ctx.bootstrap(ctx.target)
-    checkpoints = translate.read_checkpoints(target, flow.source, ctx.timeout)
-    syncs = translate.read_offset_syncs(target, flow.source, ctx.timeout)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two independent reads of the target, at once
+        reading = pool.submit(translate.read_checkpoints, target, flow.source, ctx.timeout)
+        syncs = translate.read_offset_syncs(target, flow.source, ctx.timeout)
+        checkpoints = reading.result()
     by_checkpoint: dict[tuple[str, str, int], Any] = {}
     positions: dict[str, dict[tuple[str, int], int]] = {}
     for (group, topic, partition), cp in checkpoints.items():
@@ -197,10 +200,15 @@ def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
     forward = ctx.resume_flow  # here -> there
     back = ctx.stop_flow  # there -> here
     there_bootstrap, here_bootstrap = ctx.bootstrap(there), ctx.bootstrap(here)
-    checkpoints = translate.read_checkpoints(here_bootstrap, there, ctx.timeout)
-    forward_checkpoints = translate.read_checkpoints(there_bootstrap, here, ctx.timeout)
-    syncs = translate.read_offset_syncs(there_bootstrap, here, ctx.timeout)
-    back_syncs = translate.read_offset_syncs(here_bootstrap, there, ctx.timeout)
+    with ThreadPoolExecutor(max_workers=4) as pool:  # four independent reads, at once
+        reads = [
+            pool.submit(translate.read_checkpoints, here_bootstrap, there, ctx.timeout),
+            pool.submit(translate.read_checkpoints, there_bootstrap, here, ctx.timeout),
+            pool.submit(translate.read_offset_syncs, there_bootstrap, here, ctx.timeout),
+            pool.submit(translate.read_offset_syncs, here_bootstrap, there, ctx.timeout),
+        ]
+        checkpoints, forward_checkpoints = reads[0].result(), reads[1].result()
+        syncs, back_syncs = reads[2].result(), reads[3].result()
     groups = [g for g in translate.list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
     committed = translate.committed_offsets(there_bootstrap, groups, ctx.timeout)
     by_group: dict[str, dict[str, Any]] = {}
