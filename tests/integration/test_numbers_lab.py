@@ -303,7 +303,7 @@ def test_the_forecast_the_translate_step_and_the_records_read_again_are_one_numb
     go, lines = asyncio.run(forecast())
     assert go, lines
     (line,) = [line for line in lines if line.strip().startswith(f"group {group}:")]
-    forecast_reads = int(line.split("partition(s), ")[1].split(" records read again")[0].replace(",", ""))
+    forecast_reads = int(line.split(": ")[1].split(" read again")[0].replace(",", ""))
     status = kdrtui("status", "--plan", str(path), "--json", env=env)
     groups = json.loads(status.stdout.splitlines()[-1])["flows"][0]["groups"]
     status_reads = sum(g["redeliver"] for g in groups if g["group"] == group)

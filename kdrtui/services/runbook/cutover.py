@@ -314,17 +314,6 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
             f"({', '.join(sorted(found)[:3])}): the fence waits for them to end (the brokers would refuse "
             "their markers too)"
         )
-    for group in facts.get("groups", [])[:10]:
-        age = group.get("checkpoint_age_s")
-        lines.append(
-            f"  group {group['group']}: {group['partitions']} partition(s), "
-            f"{group['redeliver']:,} records read again ({group['how']}); checkpoint "
-            f"{'none' if age is None else f'{age:.0f} s old'}"
-        )
-    if len(facts.get("groups", [])) > 10:
-        lines.append(f"  … {len(facts['groups']) - 10} more group(s)")
-    if facts.get("groups_error"):
-        lines.append(f"consumer groups: cannot tell ({facts['groups_error']})")
     for group in facts.get("refused_groups", []):
         lines.append(f"WARNING: group {group} has members on {ctx.target}: it will not be moved")
     for group in facts.get("active_on_source", []):
@@ -332,6 +321,17 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
             f"WARNING: group {group} is still active on {ctx.source}: stop its consumers before they "
             f"move, or they read on from where they are when the offsets are translated"
         )
+    for group in facts.get("groups", [])[:10]:
+        age = group.get("checkpoint_age_s")
+        fallback = " · some by timestamps" if "timestamps" in group["how"] else ""
+        lines.append(
+            f"  group {group['group']}: {group['redeliver']:,} read again, {group['partitions']} part., "
+            f"checkpoint {'none' if age is None else f'{age:.0f} s old'}{fallback}"
+        )
+    if len(facts.get("groups", [])) > 10:
+        lines.append(f"  … {len(facts['groups']) - 10} more group(s)")
+    if facts.get("groups_error"):
+        lines.append(f"consumer groups: cannot tell ({facts['groups_error']})")
     lines += [f"accepted with --force: {reason}" for reason in facts.get("accepted", [])]
     verdict = "GO" if facts["go"] else "NO-GO"
     lines.append(verdict + ("" if facts["go"] else ": " + "; ".join(facts["reasons"])))
