@@ -376,7 +376,7 @@ def build_report(ctx: DrContext) -> dict[str, Any]:
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
-    from kdrtui.services.runbook.cutover import bound_text
+    from kdrtui.services.runbook.forecast import bound_text
 
     if report.get("rpo_records") is not None and report.get("rpo_measured"):
         rpo = f"RPO achieved: {report['rpo_records']:,} records not mirrored (measured)"

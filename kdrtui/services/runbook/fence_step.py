@@ -1,0 +1,179 @@
+"""Step 2 of a failover or failback: fence the old side against writes (``[failover] fence``), waiting for
+open transactions first (``reject-writes`` would refuse their markers too), verified by end offsets that
+stop moving."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from kdrtui.domain.plan import FenceMethod
+from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook.context import FAILBACK, DrContext
+
+# --- 2. fence -----------------------------------------------------------------------------------------
+
+
+class Fence(Step[DrContext]):
+    key = "fence"
+    title = "Fence the old side against writes"
+
+    def undone_by(self, ctx: DrContext) -> frozenset[str]:
+        # Failback fences the DR side only until its replication step takes every fence down.
+        return frozenset({"replication"}) if ctx.operation == FAILBACK else frozenset()
+
+    async def describe(self, ctx: DrContext) -> list[str]:
+        method = ctx.plan.failover.fence
+        if method == FenceMethod.NONE:
+            return [f"fence = none: nothing is fenced; applications must stop writing to {ctx.source}"]
+        topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
+        what = (
+            "max.message.bytes = 1 (every write refused)"
+            if method == FenceMethod.REJECT_WRITES
+            else ("deny-write ACLs")
+        )
+        return [f"{what} on {len(topics)} topic(s) of {ctx.source}: {', '.join(topics[:8])}"]
+
+    async def run(self, ctx: DrContext) -> Outcome:
+        from kdrtui.services.kafka import fence
+
+        method = ctx.plan.failover.fence
+        if method == FenceMethod.NONE:
+            return Outcome.skipped(f"fence = none: applications must stop writing to {ctx.source} themselves")
+        if not ctx.facts["preflight"].get("source_reachable", True):
+            return Outcome.skipped(f"{ctx.source} is unreachable (nothing can write to it either)")
+        topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
+        bootstrap = ctx.bootstrap(ctx.source)
+        state = ctx.state()
+        record = state.fenced.get(ctx.source, {"method": str(method), "topics": {}})
+        try:
+            if method == FenceMethod.REJECT_WRITES:
+                current = await asyncio.to_thread(fence.read_max_bytes, bootstrap, topics)
+                wanted: dict[str, int | None] = {t: fence.REJECTING for t in topics}
+                await self._transactions_closed(ctx, [t for t in topics if current.get(t) != fence.REJECTING])
+                for topic in wanted:
+                    # Keep the value from before the FIRST fence: a resumed run must not record its own.
+                    if topic not in record["topics"] and current.get(topic) != wanted[topic]:
+                        record["topics"][topic] = current.get(topic)
+                state.fenced[ctx.source] = record
+                ctx.save_state(state)  # before changing anything: failback can always undo
+                change = {t: v for t, v in wanted.items() if current.get(t) != v}
+                await asyncio.to_thread(fence.set_max_bytes, bootstrap, change)
+                ctx.say(
+                    f"writes refused on {len(change)} topic(s) (max.message.bytes = 1; "
+                    f"{len(wanted) - len(change)} already)"
+                )
+            else:
+                record["topics"].update({t: None for t in topics})
+                state.fenced[ctx.source] = record
+                ctx.save_state(state)
+                await asyncio.to_thread(fence.deny_writes, bootstrap, topics)
+                ctx.say(f"deny-write ACLs on {len(topics)} topic(s)")
+        except fence.FenceError as exc:
+            raise StepFailed(str(exc)) from exc
+        moved = await self._still_moving(ctx, topics)
+        if moved:
+            raise StepFailed(f"fence did not hold: {', '.join(moved[:5])} still take writes")
+        caught: dict[str, int] = {}
+        if method == FenceMethod.REJECT_WRITES:
+            try:
+                caught = await asyncio.to_thread(fence.open_transactions, bootstrap, topics)
+            except fence.FenceError as exc:
+                ctx.say(f"cannot check for transactions caught by the fence: {exc}")
+            for where, records in sorted(caught.items()):
+                ctx.say(
+                    f"WARNING: a transaction began on {where} as the fence went up ({records} record(s)): "
+                    "its commit/abort markers are refused too, so it hangs until the brokers' transaction "
+                    "coordinator reloads (fence = acls does not block markers)"
+                )
+        return Outcome.done(
+            f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped",
+            topics=topics,
+            caught_transactions=caught,
+        )
+
+    async def _transactions_closed(self, ctx: DrContext, topics: list[str]) -> None:
+        """Wait for the transactions open on ``topics`` to end before ``max.message.bytes = 1``: the brokers
+        would refuse their commit/abort markers too and leave them hanging (the coordinator gives up on
+        a marker the log refuses). Up to ``drain_timeout_seconds``; ``--force`` fences anyway."""
+        from kdrtui.services.kafka import fence
+
+        bootstrap = ctx.bootstrap(ctx.source)
+        limit = ctx.plan.failover.drain_timeout_seconds
+        deadline = time.monotonic() + limit
+        while topics:
+            found = await asyncio.to_thread(fence.open_transactions, bootstrap, topics)
+            if not found:
+                return
+            if time.monotonic() > deadline:
+                where = ", ".join(sorted(found)[:5])
+                if ctx.force:
+                    ctx.say(f"--force: fencing with transactions still open on {where}; they will hang")
+                    return
+                raise StepFailed(
+                    f"transactions still open after {limit} s on {where}: the fence would leave them "
+                    "hanging (the brokers refuse their markers too); stop the transactional producers, or "
+                    "use fence = acls, or --force to fence anyway",
+                    open_transactions=found,
+                )
+            ctx.say(
+                f"waiting for {len(found)} open transaction(s) to end before refusing writes "
+                f"({', '.join(sorted(found)[:3])}): the fence would refuse their markers too"
+            )
+            await asyncio.sleep(1.0)
+
+    async def _still_moving(self, ctx: DrContext, topics: list[str], settle_s: float = 15.0) -> list[str]:
+        """Topics whose end offsets still move ``settle_s`` after the fence, else [].
+
+        Brokers apply a config change when its metadata reaches them, and requests already past the check
+        still land: wait for one quiet 1 s window, for up to ``settle_s``.
+        """
+        if not topics:
+            return []
+        deadline = time.monotonic() + settle_s
+        await asyncio.sleep(0.2)
+        before = await _end_sums(ctx, ctx.source, topics)
+        while True:
+            await asyncio.sleep(1.0)
+            now = await _end_sums(ctx, ctx.source, topics)
+            moved = [t for t in topics if now.get(t, 0) != before.get(t, 0)]
+            if not moved or time.monotonic() > deadline:
+                return moved
+            ctx.say(f"{len(moved)} topic(s) still took writes; waiting for the fence to reach every broker")
+            before = now
+
+    async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        if not facts.get("topics"):
+            return None
+        if ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
+            from kdrtui.services.kafka import fence
+
+            current = await asyncio.to_thread(
+                fence.read_max_bytes, ctx.bootstrap(ctx.source), facts["topics"]
+            )
+            lost = [t for t in facts["topics"] if current.get(t) != fence.REJECTING]
+            return f"no longer fenced: {', '.join(lost[:5])}" if lost else None
+        return None
+
+
+async def _end_sums(ctx: DrContext, alias: str, topics: list[str]) -> dict[str, int]:
+    """Sum of end offsets per topic."""
+    from confluent_kafka.admin import AdminClient
+
+    from kdrtui.services.kafka.config import client_config
+    from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
+
+    def read() -> dict[str, int]:
+        admin = AdminClient(client_config(ctx.bootstrap(alias)))
+        meta = admin.list_topics(timeout=ctx.timeout).topics
+        wanted = [(t, p) for t in topics if t in meta for p in meta[t].partitions]
+        ends, _error = end_offsets_result(
+            request_end_offsets(admin, end_offsets_request(wanted), ctx.timeout), ctx.timeout + 5
+        )
+        sums: dict[str, int] = {}
+        for (topic, _p), end in ends.items():
+            sums[topic] = sums.get(topic, 0) + end
+        return sums
+
+    return await asyncio.to_thread(read)
