@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from kdrtui import __version__
-from kdrtui.commands.console import ALERT_HELP, console_command, demo_command
+from kdrtui.commands.console import console_command, demo_command
 from kdrtui.commands.failover import failback_command, failover_command
 from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
+from kdrtui.commands.options import ALERT_HELP
 from kdrtui.commands.plan import plan_group
 from kdrtui.commands.provision import destroy_command, provision_command
 from kdrtui.commands.state import state_group

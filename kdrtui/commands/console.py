@@ -2,51 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 import click
 
-from kdrtui import settings
-
-if TYPE_CHECKING:
-    from kdrtui.domain.plan import Plan
-
-
-def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[Plan | None, Path | None]:
-    """Resolve ``--plan`` and load it; on a bad plan print every problem and exit 2.
-
-    Without ``--plan`` (and without ``KDRTUI_PLAN``) the lab's plan is used when the lab has written one.
-    """
-    from kdrtui.domain.plan import PlanInvalid, load_plan
-    from kdrtui.domain.safe_text import escape
-
-    path = settings.resolve_plan(plan_arg)
-    if path is None and settings.lab_plan_path().is_file():
-        path = settings.lab_plan_path()
-    if path is None:
-        if required:
-            click.echo("No plan: pass --plan PATH, or --plan lab after `kdrtui lab up`.", err=True)
-            sys.exit(2)
-        return None, None
-    if plan_arg == "lab" and not path.is_file():
-        click.echo(f"The lab has no plan yet ({path}): run `kdrtui lab up` first.", err=True)
-        sys.exit(2)
-    if plan_arg == "lab-azure" and not path.is_file():
-        click.echo(
-            f"The lab's Azure emulator has no plan yet ({path}): run `kdrtui lab up --azure` first.", err=True
-        )
-        sys.exit(2)
-    try:
-        return load_plan(path), path
-    except PlanInvalid as invalid:
-        for problem in sorted(invalid.problems, key=lambda p: p.line):
-            click.echo(str(problem), err=True)
-        click.echo(
-            f"{len(invalid.problems)} problem(s) in {escape(str(path))}; nothing was changed.", err=True
-        )
-        sys.exit(2)
+from kdrtui.commands.options import ALERT_HELP, load_plan_or_exit
 
 
 def run_console(plan_arg: str | None, theme: str, read_only: bool, alert_command: str | None = None) -> None:
@@ -63,12 +21,6 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool, alert_command
     log_to_file()
     app = make_app(plan, path, theme=theme, read_only=read_only, alert_command=alert_command)
     app.run()
-
-
-ALERT_HELP = (
-    "Shell command run on every flow or topic health change, with KDRTUI_ALERT_FLOW, _TOPIC, _OLD, "
-    "_NEW, _LAG_RECORDS and _LAG_SECONDS set."
-)
 
 
 @click.command("console")

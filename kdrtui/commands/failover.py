@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kdrtui.commands.console import load_plan_or_exit
+from kdrtui.commands.options import load_plan_or_exit
 from kdrtui.commands.runbook_output import printer, steps_json
 
 if TYPE_CHECKING:

@@ -16,20 +16,14 @@ from typing import Any, TypeVar
 
 import click
 
-from kdrtui.commands.console import load_plan_or_exit
+from kdrtui.commands.options import accept_option, host_key_decision, load_plan_or_exit, plan_option
 
-T = TypeVar("T")
-
-plan_option = click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab'.")
 flow_option = click.option(
     "--flow", metavar="SRC->TGT", help="Only this flow's MirrorMaker (e.g. primary->dr)."
 )
 node_option = click.option("--node", metavar="NAME", help="Only this edge node.")
-accept_option = click.option(
-    "--accept-new-host-key",
-    is_flag=True,
-    help="Trust an edge node's host key on first contact without asking (a CHANGED key is always refused).",
-)
+
+T = TypeVar("T")
 
 
 @click.group("mm")
@@ -43,27 +37,6 @@ def mm_group() -> None:
     from kdrtui.logging_setup import log_to_file
 
     log_to_file()
-
-
-def host_key_decision(accept_new: bool) -> Callable[[str, int, str, str], Awaitable[bool]]:
-    """What the CLI does with an edge node's unknown host key: trust it with ``--accept-new-host-key``,
-    else ask on a terminal, else refuse (a changed key is refused before this is asked)."""
-
-    async def on_unknown_host(host: str, port: int, key_type: str, fingerprint: str) -> bool:
-        click.echo(
-            f"The host key of {host}:{port} is not known yet.\n  {key_type} key fingerprint: {fingerprint}"
-        )
-        if accept_new:
-            click.echo("  trusted (--accept-new-host-key) and added to known_hosts")
-            return True
-        if not sys.stdin.isatty():
-            click.echo(
-                "  refused: no terminal to ask on; check the fingerprint and pass --accept-new-host-key"
-            )
-            return False
-        return click.confirm("  Trust this key and add it to known_hosts?", default=False)
-
-    return on_unknown_host
 
 
 def _run(

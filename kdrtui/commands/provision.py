@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kdrtui.commands.console import load_plan_or_exit
-from kdrtui.commands.mm import accept_option, host_key_decision
+from kdrtui.commands.options import accept_option, host_key_decision, load_plan_or_exit
 from kdrtui.commands.runbook_output import print_summary, printer, steps_json
 
 if TYPE_CHECKING:

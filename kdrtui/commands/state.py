@@ -13,9 +13,7 @@ from typing import Any
 
 import click
 
-from kdrtui.commands.console import load_plan_or_exit
-
-plan_option = click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab'.")
+from kdrtui.commands.options import load_plan_or_exit, plan_option
 
 
 @click.group("state")

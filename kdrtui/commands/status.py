@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kdrtui.commands.console import load_plan_or_exit
+from kdrtui.commands.options import load_plan_or_exit
 
 if TYPE_CHECKING:
     from kdrtui.domain.lag import FlowSchedule, LagSecondsSource, LagSnapshot
