@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kdrtui.domain.lag import Health
-from kdrtui.tui.alerts import AlertHook, HealthChange, health_changes
+from kdrtui.services.alerts import AlertHook, HealthChange, health_changes
 from tests.tui.test_lag_pane import snapshot, topic
 
 

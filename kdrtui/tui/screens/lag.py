@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import FlowLag, LagSnapshot, TopicLag, worst_seconds
 from kdrtui.domain.plan import Plan, Topology
-from kdrtui.tui.alerts import AlertHook
+from kdrtui.services.alerts import AlertHook
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.lag_rows import (
     GROUP_COLUMNS,
