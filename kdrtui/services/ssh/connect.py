@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kdrtui.services.ssh import hostkeys
+import kdrtui.services.ssh.hostkeys as hostkeys
 from kdrtui.services.ssh.errors import (
     HostKeyChanged,
     HostKeyUnknown,

@@ -2,11 +2,18 @@
 
 Every message names ``host:port`` (or ``user@host:port``) and, where there is one, the fix. Nothing
 secret ever goes into a message: no passphrases, no key material, only fingerprints and file paths.
+:func:`lost_errors` and :func:`abandon` are what the session and its streams share about a link that died
+or a command given up on.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncssh
 
 
 def shorten(command: str, limit: int = 60) -> str:
@@ -140,3 +147,19 @@ class SshConnectionLost(SshError):
             f"{host}:{port}: connection lost while {what} ({reason}); it was not retried and may or "
             "may not have finished"
         )
+
+
+def lost_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "the link died" once a channel is open."""
+    import asyncssh
+
+    return (asyncssh.DisconnectError, asyncssh.SFTPConnectionLost, ConnectionError, EOFError)
+
+
+def abandon(proc: asyncssh.SSHClientProcess[Any]) -> None:
+    """Ask a remote command to stop (SIGTERM, where the server honours it) and close its channel."""
+    import asyncssh
+
+    with contextlib.suppress(asyncssh.Error, OSError):
+        proc.send_signal("TERM")
+    proc.close()

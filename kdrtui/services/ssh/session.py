@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kdrtui.services.ssh import transfer
+import kdrtui.services.ssh.transfer as transfer
 from kdrtui.services.ssh.connect import Connector
 from kdrtui.services.ssh.errors import (
     RemoteCommandFailed,
@@ -35,6 +35,8 @@ from kdrtui.services.ssh.errors import (
     SshConnectionLost,
     SshError,
     SshUnreachable,
+    abandon,
+    lost_errors,
     shorten,
 )
 from kdrtui.services.ssh.stream import CommandStream
@@ -55,13 +57,6 @@ FAILED = "failed"
 
 #: How much of a failed command's stderr :class:`RemoteCommandFailed` keeps.
 STDERR_TAIL_LINES = 10
-
-
-def lost_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean "the link died" once a channel is open."""
-    import asyncssh
-
-    return (asyncssh.DisconnectError, asyncssh.SFTPConnectionLost, ConnectionError, EOFError)
 
 
 class EdgeSession:
@@ -435,12 +430,3 @@ class EdgeSession:
         return await self._file_op(
             f"reading {remote_path}", lambda sftp, stage: transfer.read_text(sftp, path)
         )
-
-
-def abandon(proc: asyncssh.SSHClientProcess[Any]) -> None:
-    """Ask a remote command to stop (SIGTERM, where the server honours it) and close its channel."""
-    import asyncssh
-
-    with contextlib.suppress(asyncssh.Error, OSError):
-        proc.send_signal("TERM")
-    proc.close()

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from kdrtui.services.ssh.errors import SshCommandTimeout, shorten
+from kdrtui.services.ssh.errors import SshCommandTimeout, SshConnectionLost, abandon, lost_errors, shorten
+from kdrtui.services.ssh.target import SshTarget
 
 if TYPE_CHECKING:
     import asyncssh
 
-    from kdrtui.services.ssh.session import EdgeSession
+T = TypeVar("T")
+
+
+class StreamingSession(Protocol):
+    """What a stream needs of its session (an ``EdgeSession``): where it runs, a channel, and how to
+    report a link that died."""
+
+    target: SshTarget
+
+    async def _open(
+        self, what: str, opener: Callable[[asyncssh.SSHClientConnection], Awaitable[T]]
+    ) -> tuple[asyncssh.SSHClientConnection, T]: ...
+
+    def _lost(self, conn: Any, what: str, exc: BaseException | None) -> SshConnectionLost: ...
 
 
 class CommandStream:
@@ -28,7 +42,7 @@ class CommandStream:
     session cannot connect.
     """
 
-    def __init__(self, session: EdgeSession, command: str, timeout: float | None) -> None:
+    def __init__(self, session: StreamingSession, command: str, timeout: float | None) -> None:
         self.session = session
         self.command = command
         self.timeout = timeout
@@ -54,16 +68,12 @@ class CommandStream:
 
     async def aclose(self) -> None:
         """Stop reading: ask the command to stop and close its channel (no-op once it ended)."""
-        from kdrtui.services.ssh.session import abandon
-
         if not self._done and self._proc is not None:
             abandon(self._proc)
         self._done = True
 
     async def __anext__(self) -> str:
         import asyncssh
-
-        from kdrtui.services.ssh.session import lost_errors
 
         if self._done:
             raise StopAsyncIteration
