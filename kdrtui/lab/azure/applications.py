@@ -9,12 +9,12 @@ The cluster must be Running (409 ``Conflict`` otherwise).
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from kdrtui.lab.azure import lro
 from kdrtui.lab.azure.arm import new_record, require_rg, resource_json
 from kdrtui.lab.azure.cloud import Cloud
-from kdrtui.lab.azure.hdinsight import _slot, cluster_id
+from kdrtui.lab.azure.hdinsight import cluster_id
+from kdrtui.lab.azure.lifecycle import slot as free_slot
 from kdrtui.lab.azure.state import Record
 from kdrtui.lab.azure.web import ArmError, Request, Response, as_dict, not_found
 
@@ -57,7 +57,7 @@ def put_application(cloud: Cloud, req: Request) -> Response:
             "only be installed on a Running cluster.",
         )
     props = as_dict(body.get("properties"))
-    slot = existing["private"]["slot"] if existing else _slot(cloud, "application")
+    slot = existing["private"]["slot"] if existing else free_slot(cloud, "application")
     record = existing or new_record("application", arm_id, name, "", body)
     port = cloud.runtime.edge_port_base + slot
     record["properties"] = {
@@ -115,33 +115,3 @@ def delete_application(cloud: Cloud, req: Request) -> Response:
     op = lro.new_operation(cloud.store, record["id"], "delete", gate="delete")
     cloud.store.save()
     return Response(202, None, lro.operation_headers(req, op))
-
-
-def advance(cloud: Cloud, now: float) -> bool:
-    """Finish installing and deleting applications whose edge node job is done."""
-    changed = False
-    for record in cloud.store.of_kind("application"):
-        props: dict[str, Any] = record["properties"]
-        job = cloud.runtime.job(f"edge:{record['name']}")
-        state = job.state() if job is not None else "done"
-        if (
-            props["provisioningState"] == "InProgress"
-            and now - record["private"]["started"] >= cloud.step_seconds
-        ):
-            if state.startswith("failed"):
-                error = {
-                    "code": "ApplicationInstallFailed",
-                    "message": f"The edge node did not start: {state[8:]}",
-                }
-                props.update(provisioningState="Failed", applicationState="Error", errors=[error])
-                record["private"]["error"] = error
-                changed = True
-            elif state == "done":
-                props.update(provisioningState="Succeeded", applicationState="Running")
-                changed = True
-        elif props["provisioningState"] == "Deleting" and state != "running":
-            cluster = cloud.store.get(record["id"].rsplit("/applications/", 1)[0])
-            if cluster is None or cluster["properties"]["provisioningState"] != "Deleting":
-                cloud.store.delete(record["id"])
-                changed = True
-    return changed

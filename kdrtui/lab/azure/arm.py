@@ -16,6 +16,7 @@ from typing import Any
 from kdrtui.domain import azure_names
 from kdrtui.lab.azure import lro
 from kdrtui.lab.azure.cloud import Cloud
+from kdrtui.lab.azure.lifecycle import begin_cluster_delete
 from kdrtui.lab.azure.state import Record
 from kdrtui.lab.azure.web import ArmError, Request, Response, as_dict, not_found
 
@@ -152,8 +153,6 @@ def get_resource_group(cloud: Cloud, req: Request) -> Response:
 
 def delete_resource_group(cloud: Cloud, req: Request) -> Response:
     """DELETE a resource group: 202 + Location; its contents go first (clusters stop their brokers)."""
-    from kdrtui.lab.azure import hdinsight
-
     record = cloud.store.get(rg_id(req))
     if record is None:
         raise not_found("resource group", req.params["rg"], "ResourceGroupNotFound")
@@ -161,7 +160,7 @@ def delete_resource_group(cloud: Cloud, req: Request) -> Response:
         record["properties"]["provisioningState"] = "Deleting"
         for cluster in cloud.store.under(record["id"]):
             if cluster["kind"] == "cluster":
-                hdinsight.begin_cluster_delete(cloud, cluster)
+                begin_cluster_delete(cloud, cluster)
     op = lro.new_operation(cloud.store, record["id"], "delete", gate="delete")
     cloud.store.save()
     return Response(202, None, lro.operation_headers(req, op, async_header=False))

@@ -1,8 +1,8 @@
 """The emulated subscription: its state, the brokers and edge nodes behind it, its fault knobs.
 
 One :class:`Cloud` serves every request of an emulator process. Handlers hold :attr:`Store.lock`
-while they read or change resources; :meth:`Cloud.tick` (every 0.2 s, from a background thread)
-moves clusters and applications along their provisioning and deletion.
+while they read or change resources; :func:`kdrtui.lab.azure.lifecycle.tick` (every 0.2 s, from a
+background thread) moves clusters and applications along their provisioning and deletion.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +90,6 @@ class Cloud:
     base_url: str = ""
     port: int = 0
     _secret: bytes = field(default=b"", init=False)
-    _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
     def secret(self) -> bytes:
         """The emulator's own random secret (``emulator.secret``, 0600), created once."""
@@ -116,29 +113,3 @@ class Cloud:
         """A storage account key: derived from the secret, so it is never stored."""
         digest = hmac.new(self.secret(), f"{account.lower()}/{key_name}".encode(), hashlib.sha512).digest()
         return base64.b64encode(digest).decode()
-
-    # Background progress --------------------------------------------------------------------------
-
-    def start_ticking(self) -> threading.Thread:
-        """Run :meth:`tick` every 0.2 s in a daemon thread until :meth:`stop_ticking`."""
-
-        def loop() -> None:
-            while not self._stop.wait(0.2):
-                self.tick()
-
-        thread = threading.Thread(target=loop, name="lab-azure-tick", daemon=True)
-        thread.start()
-        return thread
-
-    def stop_ticking(self) -> None:
-        """Stop the ticking thread."""
-        self._stop.set()
-
-    def tick(self, now: float | None = None) -> None:
-        """Move clusters, applications and deletions along; save when something changed."""
-        from kdrtui.lab.azure import hdinsight
-
-        now = time.time() if now is None else now
-        with self.store.lock:
-            if hdinsight.advance(self, now):
-                self.store.save()

@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any
+import threading
+from pathlib import Path
+from typing import Any, Protocol
 
-from kdrtui.lab.azure.cloud import Faults
+from kdrtui.lab.azure.cloud import Cloud, Faults
 from kdrtui.lab.azure.state import resource_summary
 from kdrtui.lab.azure.web import ArmError, Request, Response
 
-if TYPE_CHECKING:
-    from kdrtui.lab.azure.server import EmulatorServer
+
+class EmulatorServer(Protocol):
+    """What the control surface reads of the emulator's server (``server.EmulatorServer``)."""
+
+    cloud: Cloud
+    """Everything the emulator serves."""
+    log_lock: threading.Lock
+    """Held while ``requests.jsonl`` is written or read."""
+    log_path: Path
+    """``requests.jsonl``: the request log."""
 
 
 def read_requests(path: os.PathLike[str] | str) -> list[dict[str, Any]]:

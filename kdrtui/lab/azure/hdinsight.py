@@ -18,12 +18,9 @@ from typing import Any
 from kdrtui.domain import azure_names
 from kdrtui.lab.azure import ambari, lro
 from kdrtui.lab.azure.arm import location_of, new_record, require_rg, resource_json, rg_id
-from kdrtui.lab.azure.cloud import FAIL_CODE, Cloud
-from kdrtui.lab.azure.state import Record
+from kdrtui.lab.azure.cloud import Cloud
+from kdrtui.lab.azure.lifecycle import STAGES, begin_cluster_delete, slot
 from kdrtui.lab.azure.web import ArmError, Request, Response, as_dict, not_found
-
-STAGES = ("Accepted", "ClusterStorageProvisioned", "AzureVMConfiguration", "HdInsightConfiguration")
-BROKER_STAGE = 2
 
 
 def cluster_id(req: Request) -> str:
@@ -42,11 +39,6 @@ def _public_roles(roles: list[Any]) -> list[dict[str, Any]]:
             entry["osProfile"] = {"linuxOperatingSystemProfile": {"username": linux["username"]}}
         public.append(entry)
     return public
-
-
-def _slot(cloud: Cloud, kind: str) -> int:
-    used = {r["private"].get("slot") for r in cloud.store.of_kind(kind)}
-    return next(i for i in range(len(used) + 1) if i not in used)
 
 
 def _validate_cluster(cloud: Cloud, req: Request, arm_id: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -171,9 +163,9 @@ def put_cluster(cloud: Cloud, req: Request) -> Response:
             {"name": "HTTPS", "protocol": "TCP", "location": "127.0.0.1", "port": cloud.port},
         ],
     }
-    slot = record["private"].get("slot")
+    taken = record["private"].get("slot")
     record["private"] = {
-        "slot": _slot(cloud, "cluster") if slot is None else slot,
+        "slot": slot(cloud, "cluster") if taken is None else taken,
         "started": time.time(),
         "slow": cloud.faults.slow_cluster_seconds,
         "fail": cloud.faults.fail_cluster is not None and cloud.faults.fail_cluster.lower() == name.lower(),
@@ -198,19 +190,6 @@ def get_cluster(cloud: Cloud, req: Request) -> Response:
     if record is None:
         raise not_found("cluster", req.params["cluster"])
     return Response(200, resource_json(record))
-
-
-def begin_cluster_delete(cloud: Cloud, record: Record) -> None:
-    """Mark a cluster Deleting and stop (and purge) its broker and its applications' edge nodes."""
-    if record["properties"].get("provisioningState") == "Deleting":
-        return
-    record["properties"]["provisioningState"] = "Deleting"
-    record["properties"]["clusterState"] = "Deleting"
-    for app in cloud.store.under(record["id"]):
-        if app["kind"] == "application":
-            app["properties"]["provisioningState"] = "Deleting"
-            cloud.runtime.stop_edge(app["name"], record["name"], app["private"]["slot"], purge=True)
-    cloud.runtime.stop_broker(record["name"], record["private"]["slot"], purge=True)
 
 
 def delete_cluster(cloud: Cloud, req: Request) -> Response:
@@ -251,78 +230,3 @@ def check_name(cloud: Cloud, req: Request) -> Response:
             200, {"nameAvailable": False, "reason": "AlreadyExists", "message": f"{name} is already in use."}
         )
     return Response(200, {"nameAvailable": True})
-
-
-# Progress ----------------------------------------------------------------------------------------
-
-
-def _fail(record: Record, code: str, message: str) -> None:
-    record["properties"]["provisioningState"] = "Failed"
-    record["properties"]["clusterState"] = "Error"
-    record["properties"]["errors"] = [{"code": code, "message": message}]
-    record["private"]["error"] = {"code": code, "message": message}
-
-
-def _advance_cluster(cloud: Cloud, record: Record, now: float) -> bool:
-    props, private = record["properties"], record["private"]
-    elapsed = now - private["started"]
-    stage = min(int(elapsed / max(cloud.step_seconds, 0.01)), len(STAGES) - 1)
-    changed = False
-    if stage >= BROKER_STAGE and private["fail"]:
-        _fail(
-            record,
-            FAIL_CODE,
-            f"Cluster creation failed: the deployment of cluster '{record['name']}' could not configure its "
-            "virtual machines (fault injected by the lab emulator).",
-        )
-        return True
-    if stage >= BROKER_STAGE and private["kafka"] and not private["broker_requested"]:
-        cloud.runtime.start_broker(record["name"], private["slot"], record["location"])
-        private["broker_requested"] = True
-        changed = True
-    if props["clusterState"] != STAGES[stage]:
-        props["clusterState"] = STAGES[stage]
-        changed = True
-    if stage == len(STAGES) - 1 and elapsed >= len(STAGES) * cloud.step_seconds + private["slow"]:
-        job = cloud.runtime.job(f"broker:{record['name']}") if private["kafka"] else None
-        state = job.state() if job is not None else "done"
-        if state.startswith("failed"):
-            _fail(record, "ClusterCreationFailed", f"The Kafka brokers did not start: {state[8:]}")
-            return True
-        if state == "done":
-            props["provisioningState"] = "Succeeded"
-            props["clusterState"] = "Running"
-            props["quotaInfo"] = {"coresUsed": 40}
-            return True
-    return changed
-
-
-def advance(cloud: Cloud, now: float) -> bool:
-    """Move every cluster, application and deletion along; True when something changed."""
-    from kdrtui.lab.azure import applications
-
-    changed = False
-    store = cloud.store
-    for record in store.of_kind("cluster"):
-        state = record["properties"]["provisioningState"]
-        if state == "InProgress":
-            changed |= _advance_cluster(cloud, record, now)
-        elif state == "Deleting":
-            jobs = [cloud.runtime.job(f"broker:{record['name']}")] + [
-                cloud.runtime.job(f"edge:{a['name']}") for a in store.under(record["id"])
-            ]
-            if all(job is None or job.state() != "running" for job in jobs):
-                for child in store.under(record["id"]):
-                    store.delete(child["id"])
-                store.delete(record["id"])
-                changed = True
-    changed |= applications.advance(cloud, now)
-    for group in store.of_kind("resource_group"):
-        if group["properties"].get("provisioningState") == "Deleting":
-            inside = store.under(group["id"])
-            if not any(r["kind"] == "cluster" for r in inside):
-                for record in inside:
-                    store.delete(record["id"])
-                store.delete(group["id"])
-                changed = True
-    return changed

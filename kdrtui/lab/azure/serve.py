@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from kdrtui.lab.azure import hdinsight
 from kdrtui.lab.azure.certs import ensure_certificates
 from kdrtui.lab.azure.cloud import Cloud
+from kdrtui.lab.azure.lifecycle import begin_cluster_delete, start_ticking
 from kdrtui.lab.azure.runtime import Runtime
 from kdrtui.lab.azure.server import EmulatorServer
 from kdrtui.lab.azure.state import Store
@@ -31,7 +31,7 @@ def recover(cloud: Cloud) -> None:
             state = props["provisioningState"]
             if state == "Deleting":
                 props["provisioningState"] = "Succeeded"  # so the deletion starts over
-                hdinsight.begin_cluster_delete(cloud, cluster)
+                begin_cluster_delete(cloud, cluster)
             elif (
                 private.get("kafka")
                 and private.get("kafka_state") == "STARTED"
@@ -64,7 +64,8 @@ def serve(home: Path) -> None:
     server = EmulatorServer(cloud, port, cert)
     cloud.base_url, cloud.port = f"https://127.0.0.1:{port}", port
     recover(cloud)
-    cloud.start_ticking()
+    ticking_done = threading.Event()
+    start_ticking(cloud, ticking_done)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -75,7 +76,7 @@ def serve(home: Path) -> None:
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
-        cloud.stop_ticking()
+        ticking_done.set()
         with cloud.store.lock:
             cloud.store.save()
         runtime.shutdown()

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from kdrtui.lab.azure import ambari, applications, arm, hdinsight, lro, network
 from kdrtui.lab.azure.cloud import Cloud
+from kdrtui.lab.azure.control import handle
 from kdrtui.lab.azure.web import ArmError, Request, Response
 
 _log = logging.getLogger(__name__)
@@ -193,8 +194,6 @@ class RequestHandler(BaseHTTPRequestHandler):
             base_url=cloud.base_url,
         )
         if path.startswith("/_emulator/"):
-            from kdrtui.lab.azure.control import handle
-
             self._send(handle(self.server, req))
             return
         response = early or self._answer(cloud, req)
