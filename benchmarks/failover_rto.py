@@ -63,9 +63,10 @@ def report(title: str, result: object) -> float:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from kdrtui.domain.plan import FailoverSettings, Plan, load_plan, save_plan
+    from kdrtui.domain.plan import FailoverSettings, Plan
     from kdrtui.lab.lab import DR, PRIMARY, Lab
     from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+    from kdrtui.services.plan_files import load_plan, save_plan
     from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, forward_of
     from kdrtui.services.runbook.flows import with_reverse
     from kdrtui.services.runbook.operate import Operation

@@ -355,8 +355,8 @@ def main() -> int:
     # The pane's alert hook would log every health change of the synthetic snapshots.
     logging.getLogger("kdrtui.alerts").disabled = True
 
-    from kdrtui.domain.plan import load_plan
     from kdrtui.lab.lab import Lab
+    from kdrtui.services.plan_files import load_plan
 
     lab = Lab()
     if not lab.status(topics=False).all_up or not lab.plan_path.is_file():

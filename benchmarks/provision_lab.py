@@ -29,10 +29,10 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=None)
     args = parser.parse_args()
 
-    from kdrtui.domain.plan import load_plan
     from kdrtui.lab.azure.emulator import AzureEmulator
     from kdrtui.services.azure.destroy import Destroy
     from kdrtui.services.azure.provision import Provisioning
+    from kdrtui.services.plan_files import load_plan
     from kdrtui.services.runbook.store import RunbookStore
 
     os.environ.pop("KDRTUI_LAB_LOGIN_PASSWORD", None)

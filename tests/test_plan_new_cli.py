@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from kdrtui.cli import main
-from kdrtui.domain.plan import Topology, load_plan
+from kdrtui.domain.plan import Topology
+from kdrtui.services.plan_files import load_plan
 
 REGIONS = ["--primary-region", "eastus", "--secondary-region", "westus2"]
 

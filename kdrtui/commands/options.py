@@ -39,8 +39,9 @@ def load_plan_or_exit(plan_arg: str | None, *, required: bool) -> tuple[Plan | N
 
     Without ``--plan`` (and without ``KDRTUI_PLAN``) the lab's plan is used when the lab has written one.
     """
-    from kdrtui.domain.plan import PlanInvalid, load_plan
+    from kdrtui.domain.plan import PlanInvalid
     from kdrtui.domain.safe_text import escape
+    from kdrtui.services.plan_files import load_plan
 
     path = settings.resolve_plan(plan_arg)
     if path is None and settings.lab_plan_path().is_file():

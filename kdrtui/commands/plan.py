@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import click
 
-from kdrtui.domain.plan import PlanInvalid, Topology, load_plan, summarize
+from kdrtui.domain.plan import PlanInvalid, Topology, summarize
 from kdrtui.domain.safe_text import escape
-from kdrtui.domain.wizard import (
-    FIELD_NAMES,
-    WizardAnswers,
-    default_subnet,
-    monthly_cost,
-    problems,
-    set_field,
-    write_plan,
-)
+from kdrtui.domain.wizard import FIELD_NAMES, WizardAnswers, default_subnet, monthly_cost, problems, set_field
+from kdrtui.services.plan_files import load_plan, write_plan
 from kdrtui.settings import resolve_plan
 
 INVALID_EXIT = 2

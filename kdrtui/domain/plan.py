@@ -1,9 +1,10 @@
 """The DR plan: which clusters, which edge nodes, what is mirrored where, and what "healthy" means.
 
 A plan is a TOML file a person can edit by hand (``the README's 'The DR plan file'`` documents every key).
-:func:`load_plan` reads one and either returns a :class:`Plan` or raises :class:`PlanInvalid` listing
-*every* problem it found, each with the line it is on. Checking happens in three passes over the parsed
-TOML, all of which always run:
+:func:`parse_plan` reads one's text and either returns a :class:`Plan` or raises :class:`PlanInvalid`
+listing *every* problem it found, each with the line it is on (reading and writing the file itself is
+:mod:`kdrtui.services.plan_files`'s job). Checking happens in three passes over the parsed TOML, all of
+which always run:
 
 1. what no plan may hold is refused and removed: keys that look like secrets (``password``,
    ``token``...), keys and strings with control characters, integers beyond 64 bits, deep nesting;
@@ -12,7 +13,7 @@ TOML, all of which always run:
    the flows it needs...).
 
 Pass 2's models live in :mod:`kdrtui.domain.plan_model`, passes 1 and 3 in :mod:`kdrtui.domain.plan_rules`;
-this module holds the loading and the summary, and re-exports the models.
+this module holds the parsing and the summary, and re-exports the models.
 
 Whatever the text, loading never raises anything but :class:`PlanInvalid`: what ``tomllib`` cannot
 survive (deep nesting, huge integers) is caught by :mod:`kdrtui.domain.toml_limits` first, and every
@@ -23,12 +24,9 @@ one line starting with ``PATH:LINE:``.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import tomllib
 from datetime import date, datetime, time
-from pathlib import Path
 
 import tomli_w
 from pydantic import (
@@ -88,13 +86,10 @@ __all__ = [
     "Schedule",
     "SwitchMethod",
     "Topology",
-    "load_plan",
     "parse_plan",
     "plan_problems",
     "plan_to_toml",
-    "save_plan",
     "summarize",
-    "write_plan_text",
 ]
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -243,29 +238,11 @@ def _error_text(exc: BaseException) -> str:
         return "no description"
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read the plan file at ``path``; raise :class:`PlanInvalid` listing every problem (and nothing else)."""
-    named = os.fspath(path)
-    try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problem = "no such file; write one (see the README's 'The DR plan file') or run 'kdrtui lab up'"
-    except UnicodeDecodeError as exc:
-        problem = f"not UTF-8 text (byte {exc.start})"
-    except OSError as exc:
-        problem = shown(exc.strerror or str(exc), 200)
-    except ValueError as exc:  # a path with a NUL character in it
-        problem = shown(str(exc), 200)
-    else:
-        return parse_plan(text, named)
-    raise PlanInvalid(escape(named), [PlanProblem(escape(named), 0, "file", problem)])
-
-
 def plan_problems(plan: Plan, path: str = "<plan>") -> list[PlanProblem]:
     """The cross-field problems of a plan built in code (by the wizard, say); line 0 throughout.
 
     Field-level rules already hold for any :class:`Plan` instance; this adds the rules that relate
-    several keys, exactly as :func:`load_plan` applies them.
+    several keys, exactly as :func:`parse_plan` applies them.
     """
     return _problems(path, None, cross_key_problems(plan.model_dump(mode="json", exclude_none=True)))
 
@@ -273,27 +250,6 @@ def plan_problems(plan: Plan, path: str = "<plan>") -> list[PlanProblem]:
 def plan_to_toml(plan: Plan) -> str:
     """The plan as TOML text (keys that are not set are left out); :func:`parse_plan` reads it back."""
     return tomli_w.dumps(plan.model_dump(mode="json", exclude_none=True))
-
-
-def save_plan(plan: Plan, path: str | Path) -> None:
-    """Write the plan to ``path`` atomically: a temporary file beside it, then a rename."""
-    write_plan_text(plan_to_toml(plan), path)
-
-
-def write_plan_text(text: str, path: str | Path) -> None:
-    """Write plan file ``text`` to ``path`` atomically: a temporary file beside it, then a rename."""
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- summary ----------------------------------------------------------------------------------------

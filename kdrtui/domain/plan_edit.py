@@ -4,7 +4,7 @@ Provisioning learns values the plan could not know beforehand (the brokers' addr
 endpoint) and writes them into the operator's file. Rewriting the file from the model would drop its
 comments and order, so :func:`set_values` edits the text: an existing key's value is replaced on its own
 line(s), keeping any comment after it; a missing key is added right under its table's header. Pure: the
-caller writes the text (atomically, with :func:`kdrtui.domain.plan.write_plan_text`).
+caller writes the text (atomically, with :func:`kdrtui.services.plan_files.write_plan_text`).
 """
 
 from __future__ import annotations

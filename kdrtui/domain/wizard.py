@@ -8,13 +8,13 @@ validate`` would print, and a plan the wizard writes always passes it.
 
 The answers and their fields live in :mod:`kdrtui.domain.wizard_answers`, the answers as plan data (and
 back) in :mod:`kdrtui.domain.wizard_plan`, what the plan takes to run in :mod:`kdrtui.domain.wizard_review`;
-this module checks the answers and writes the plan, and re-exports all of them.
+this module checks the answers and builds the plan, and re-exports all of them (writing the plan file:
+:func:`kdrtui.services.plan_files.write_plan`).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import tomli_w
 
@@ -24,7 +24,6 @@ from kdrtui.domain.plan import (
     PlanProblem,
     Topology,
     parse_plan,
-    write_plan_text,
 )
 from kdrtui.domain.topologies import topology_info
 from kdrtui.domain.wizard_answers import (
@@ -104,7 +103,6 @@ __all__ = [
     "target_aliases",
     "unpriced",
     "visible_fields",
-    "write_plan",
 ]
 """The wizard's model in one import: this module's checks and plan file, and the names of
 :mod:`~kdrtui.domain.wizard_answers`, :mod:`~kdrtui.domain.wizard_plan` and
@@ -296,14 +294,3 @@ def build_plan(answers: WizardAnswers) -> Plan:
     if found:
         raise PlanInvalid(WIZARD_PATH, found)
     return parse_plan(tomli_w.dumps(plan_data(answers)), WIZARD_PATH)
-
-
-def write_plan(answers: WizardAnswers, path: str | Path, *, force: bool = False) -> Plan:
-    """Write the plan to ``path`` atomically; raise PlanInvalid, or FileExistsError unless ``force``."""
-    text = plan_toml(answers)
-    plan = build_plan(answers)
-    target = Path(path).expanduser()
-    if target.exists() and not force:
-        raise FileExistsError(f"{path} already exists; use another name or overwrite it (--force)")
-    write_plan_text(text, target)
-    return plan

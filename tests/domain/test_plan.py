@@ -29,13 +29,12 @@ from kdrtui.domain.plan import (
     PlanProblem,
     Schedule,
     Topology,
-    load_plan,
     parse_plan,
     plan_problems,
     plan_to_toml,
-    save_plan,
     summarize,
 )
+from kdrtui.services.plan_files import load_plan, save_plan
 
 PLANS = Path(__file__).parent / "plans"
 GOOD = PLANS / "good.toml"

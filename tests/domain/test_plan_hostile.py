@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from kdrtui.domain import plan as plan_module
-from kdrtui.domain.plan import PlanInvalid, PlanProblem, load_plan, parse_plan
+from kdrtui.domain.plan import PlanInvalid, PlanProblem, parse_plan
+from kdrtui.services.plan_files import load_plan
 
 # The smallest valid plan (as in test_plan.py); line numbers below are its lines.
 BASE = """\

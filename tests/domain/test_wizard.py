@@ -14,7 +14,6 @@ from kdrtui.domain.plan import (
     PlanInvalid,
     SwitchMethod,
     Topology,
-    load_plan,
     parse_plan,
     plan_to_toml,
 )
@@ -40,8 +39,8 @@ from kdrtui.domain.wizard import (
     set_field,
     step_errors,
     visible_fields,
-    write_plan,
 )
+from kdrtui.services.plan_files import load_plan, write_plan
 
 PLANS = Path(__file__).parent / "plans"
 

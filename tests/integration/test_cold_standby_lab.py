@@ -18,10 +18,11 @@ from click.testing import CliRunner, Result
 
 from kdrtui.cli import main
 from kdrtui.domain.lag import Health
-from kdrtui.domain.plan import Plan, Schedule, load_plan, save_plan
+from kdrtui.domain.plan import Plan, Schedule
 from kdrtui.domain.schedule import MINUTE_SECONDS_ENV, Batches
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.lag_engine import LagEngine
+from kdrtui.services.plan_files import load_plan, save_plan
 from tests.integration.test_mirrormaker_lab import mirrormaker_jvms
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
 

@@ -19,10 +19,11 @@ from confluent_kafka.admin import AdminClient
 from kdrtui.cli import main
 from kdrtui.domain.divergence import DivergenceSnapshot, TopicDivergence
 from kdrtui.domain.lag import SEVERITY, Health
-from kdrtui.domain.plan import Plan, load_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.divergence_engine import DivergenceEngine
+from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import create_topic, produce_numbered
 
 pytestmark = pytest.mark.lab

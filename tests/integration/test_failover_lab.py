@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from kdrtui.domain.plan import FailoverSettings, Plan, load_plan, save_plan
+from kdrtui.domain.plan import FailoverSettings, Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka import fence, translate
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+from kdrtui.services.plan_files import load_plan, save_plan
 from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, forward_of, report_lines
 from kdrtui.services.runbook.flows import with_reverse
 from kdrtui.services.runbook.operate import Operation

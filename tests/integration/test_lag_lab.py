@@ -18,7 +18,7 @@ from confluent_kafka.admin import AdminClient
 
 from kdrtui.cli import main
 from kdrtui.domain.lag import FlowLag, Health, LagSnapshot, TopicLag
-from kdrtui.domain.plan import Plan, load_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka import translate
 from kdrtui.services.kafka.config import client_config
@@ -29,6 +29,7 @@ from kdrtui.services.kafka.internal_topics import (
     decode_offset_sync,
 )
 from kdrtui.services.kafka.lag_engine import LagEngine
+from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import create_topic, produce_numbered
 
 pytestmark = pytest.mark.lab

@@ -26,10 +26,11 @@ from confluent_kafka.admin import AdminClient
 
 from kdrtui.cli import main
 from kdrtui.domain.lag import Health, LagSecondsSource, LagSnapshot, PartitionLag, TopicLag
-from kdrtui.domain.plan import Objectives, Plan, load_plan, save_plan
+from kdrtui.domain.plan import Objectives, Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.lag_engine import LagEngine
+from kdrtui.services.plan_files import load_plan, save_plan
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
 
 pytestmark = pytest.mark.lab

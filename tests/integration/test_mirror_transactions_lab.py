@@ -14,9 +14,10 @@ from confluent_kafka import Consumer, IsolationLevel, KafkaError, Message, Produ
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kdrtui.cli import main
-from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan, load_plan, save_plan
+from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.plan_files import load_plan, save_plan
 from tests.kafka_helpers import Partitions, create_topic
 
 pytestmark = pytest.mark.lab

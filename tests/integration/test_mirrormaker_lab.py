@@ -15,9 +15,10 @@ from click.testing import CliRunner, Result
 
 from kdrtui.cli import main
 from kdrtui.domain.lag import Health, LagSnapshot, TopicLag
-from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan, load_plan, save_plan
+from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.lag_engine import LagEngine
+from kdrtui.services.plan_files import load_plan, save_plan
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
 
 pytestmark = pytest.mark.lab

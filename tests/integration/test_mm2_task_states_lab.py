@@ -22,10 +22,11 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 
 from kdrtui.cli import main
 from kdrtui.domain.mm2_tasks import FlowTasks
-from kdrtui.domain.plan import Plan, load_plan, save_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader, flow_task_states
+from kdrtui.services.plan_files import load_plan, save_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.edge import EdgeScreen
 from tests.conftest import wait_until

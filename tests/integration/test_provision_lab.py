@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from kdrtui.domain.plan import Plan, load_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.domain.runbook import StepFailed
 from kdrtui.lab import jars
 from kdrtui.lab.azure.emulator import AzureEmulator
@@ -30,6 +30,7 @@ from kdrtui.lab.azure.plan import PLAN_NAME
 from kdrtui.services.azure.clients import AzureClients, raw
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.network import Peering, ResourceGroups, VirtualNetworks
+from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.store import RunbookStore
 from tests.conftest import require_java, reserved_port, wait_until
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered

@@ -26,10 +26,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kdrtui.cli import main
-from kdrtui.domain.plan import Plan, load_plan, save_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka import fence, translate
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+from kdrtui.services.plan_files import load_plan, save_plan
 from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, forward_of
 from kdrtui.services.runbook.flows import with_reverse
 from kdrtui.services.runbook.lock import PlanLock

@@ -525,7 +525,7 @@ def test_emulator_restart_keeps_state_and_brings_brokers_back(
 
 
 def test_plan_loads(emulator: AzureEmulator) -> None:
-    from kdrtui.domain.plan import load_plan
+    from kdrtui.services.plan_files import load_plan
 
     plan = load_plan(emulator.plan_path)
     assert plan.azure is not None and plan.azure.endpoint == emulator.endpoint

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kdrtui.domain.plan import load_plan
 from kdrtui.lab.azure import plan as azure_plan
+from kdrtui.services.plan_files import load_plan
 
 
 def _render(home: Path) -> dict[str, object]:

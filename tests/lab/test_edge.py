@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from kdrtui.commands.lab import lab_group
-from kdrtui.domain.plan import load_plan
 from kdrtui.lab import jars, process
 from kdrtui.lab.edge import EDGE_NAME, SSHD, default_backend, established
 from kdrtui.lab.lab import Lab
+from kdrtui.services.plan_files import load_plan
 from kdrtui.services.ssh import EdgeSession, SshTarget, SshUnreachable
 
 pytestmark = pytest.mark.lab

@@ -71,7 +71,7 @@ def test_constructing_a_lab_writes_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.lab
 def test_session_lab_plan_is_accepted_by_load_plan(lab: Lab) -> None:
-    plan_module = pytest.importorskip("kdrtui.domain.plan")
+    plan_module = pytest.importorskip("kdrtui.services.plan_files")
 
     plan = plan_module.load_plan(lab.plan_path)
 

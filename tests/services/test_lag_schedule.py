@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from kdrtui.domain.lag import FlowLag, Health, PartitionLag, TopicLag
-from kdrtui.domain.plan import Plan, Schedule, Topology, load_plan
+from kdrtui.domain.plan import Plan, Schedule, Topology
 from kdrtui.services.kafka.lag_engine import LagEngine
+from kdrtui.services.plan_files import load_plan
 from tests.domain.test_plan import GOOD
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from kdrtui.domain.plan import EdgeNode, Plan, load_plan, parse_plan
+from kdrtui.domain.plan import EdgeNode, Plan, parse_plan
 from kdrtui.lab.lab import Lab
 from kdrtui.services.kafka.mm2_status import WorkerState, parse_status_records
 from kdrtui.services.mirrormaker.render import (
@@ -31,6 +31,7 @@ from kdrtui.services.mirrormaker.render import (
     shell_join,
 )
 from kdrtui.services.mirrormaker.supervisor import supervisor_script, systemd_unit, unit_name
+from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.flows import with_reverse
 
 GOOD = Path(__file__).parents[1] / "domain" / "plans" / "good.toml"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kdrtui.domain.mirrormaker import MmState, parse_probe
-from kdrtui.domain.plan import Plan, Schedule, Topology, load_plan
+from kdrtui.domain.plan import Plan, Schedule, Topology
 from kdrtui.domain.schedule import Batches, parse_cron
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
 from kdrtui.services.mirrormaker.render import RenderError, deployment_schedule, render_deployment
@@ -20,6 +20,7 @@ from kdrtui.services.mirrormaker.supervisor import (
     timer_name,
     unit_name,
 )
+from kdrtui.services.plan_files import load_plan
 from tests.domain.test_plan import GOOD
 from tests.services.test_mm_systemd import ScriptedNode
 

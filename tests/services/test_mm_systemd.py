@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdrtui.domain.plan import load_plan
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+from kdrtui.services.plan_files import load_plan
 from tests.domain.test_plan import GOOD
 
 

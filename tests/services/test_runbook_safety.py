@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kdrtui.domain.plan import Plan, load_plan
+from kdrtui.domain.plan import Plan
+from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.lock import LockHolder, PlanLock, PlanLocked
 from kdrtui.services.runbook.rebuild import derive_state
 from kdrtui.services.runbook.store import DrState, RunbookStore, StateInvalid, parse_state

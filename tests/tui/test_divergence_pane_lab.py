@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from kdrtui.domain.plan import load_plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
+from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.lag import LagScreen
 from tests.integration.test_divergence_lab import hot_standby_plan

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from kdrtui.domain.plan import Plan, load_plan
+from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import Lab
+from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.edge import EdgeScreen

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Static
 
-from kdrtui.domain.plan import load_plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
+from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.lag import LagScreen
 from tests.kafka_helpers import create_topic, produce_numbered

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kdrtui.domain.health import Reachability
-from kdrtui.domain.plan import load_plan
 from kdrtui.lab.lab import Lab
+from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.widgets.cluster_card import ClusterCard
 from tests.tui.pilot_helpers import until

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kdrtui.domain.plan import load_plan
 from kdrtui.lab import jars
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import PLAN_NAME
 from kdrtui.services.azure.provision import provision_steps
+from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_tree import StepTree

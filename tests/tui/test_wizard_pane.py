@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from kdrtui.domain.plan import Topology, load_plan, save_plan
+from kdrtui.domain.plan import Topology
 from kdrtui.domain.wizard import (
     FIELDS,
     LABELS,
@@ -25,6 +25,7 @@ from kdrtui.domain.wizard import (
     set_field,
     visible_fields,
 )
+from kdrtui.services.plan_files import load_plan, save_plan
 from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen
 from kdrtui.tui.screens.wizard import PathScreen, WizardScreen

@@ -17,12 +17,12 @@ from typing import Any
 
 import tomli_w
 
-from kdrtui.domain.plan import write_plan_text
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterSpec
 from kdrtui.lab.edge import write_private
 from kdrtui.lab.lab import DR, PRIMARY, SITES, render_plan
 from kdrtui.lab.ports import LOCALHOST
+from kdrtui.services.plan_files import write_plan_text
 
 PLAN_NAME = "kdrtui-lab-azure"
 SUBSCRIPTION_ID = "6a1f0b3c-4d2e-4f5a-9b8c-7d6e5f4a3b2c"

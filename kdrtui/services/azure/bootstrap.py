@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdrtui.domain.plan import Plan, PlanInvalid, parse_plan, write_plan_text
+from kdrtui.domain.plan import Plan, PlanInvalid, parse_plan
 from kdrtui.domain.plan_edit import PlanEditError, TomlValue, set_values
 from kdrtui.domain.runbook import Outcome, StepFailed
 from kdrtui.domain.toml_lines import KeyPath
@@ -17,6 +17,7 @@ from kdrtui.services.azure.base import AzureStep
 from kdrtui.services.azure.clusters import ssh_endpoint
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.kafka_settings import ambari_for, listener_port
+from kdrtui.services.plan_files import write_plan_text
 
 
 class Bootstrap(AzureStep):
@@ -84,7 +85,7 @@ class Bootstrap(AzureStep):
         )
 
     async def verify(self, ctx: ProvisionContext, facts: dict[str, Any]) -> str | None:
-        from kdrtui.domain.plan import load_plan
+        from kdrtui.services.plan_files import load_plan
 
         try:
             plan = await ctx.call(load_plan, ctx.plan_path)

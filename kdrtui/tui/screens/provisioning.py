@@ -496,7 +496,8 @@ class ProvisioningScreen(ModeScreen):
     async def _reload_plan(self) -> None:
         """Read the plan file again (its bootstrap step writes the provisioned brokers and edge nodes into
         it) and give it to the whole console."""
-        from kdrtui.domain.plan import PlanInvalid, load_plan
+        from kdrtui.domain.plan import PlanInvalid
+        from kdrtui.services.plan_files import load_plan
 
         path = self.plan_path
         if path is None:

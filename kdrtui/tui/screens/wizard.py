@@ -41,8 +41,8 @@ from kdrtui.domain.wizard import (
     step_errors,
     step_note,
     visible_fields,
-    write_plan,
 )
+from kdrtui.services.plan_files import write_plan
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.wizard_widgets import (
