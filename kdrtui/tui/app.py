@@ -17,12 +17,24 @@ from textual.worker import get_current_worker
 
 from kdrtui.domain.health import ClusterView, advance
 from kdrtui.domain.plan import Plan
-from kdrtui.services.kafka.probe import ClusterProbe
+from kdrtui.tui.factories import (
+    ConsoleServices,
+    DivergenceSourceFactory,
+    LagSourceFactory,
+    ManagerFactory,
+    OperationFactory,
+    ProbeFactory,
+    console_manager_factory,
+    divergence_engine_factory,
+    kafka_probe_factory,
+    lag_engine_factory,
+    runbook_operation_factory,
+)
 from kdrtui.tui.messages import ClusterObserved
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.edge import EdgeScreen
-from kdrtui.tui.screens.failover import FailoverScreen, OperationFactory, runbook_operation_factory
-from kdrtui.tui.screens.lag import LagScreen, LagSourceFactory, lag_engine_factory
+from kdrtui.tui.screens.failover import FailoverScreen
+from kdrtui.tui.screens.lag import LagScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_model import ProvisioningFactory, azure_provisioning_factory
@@ -30,42 +42,11 @@ from kdrtui.tui.screens.wizard import WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
 
-ProbeFactory = Callable[[str, str], ClusterProbe]
-"""Builds the probe for (alias, bootstrap servers)."""
-
-ManagerFactory = Callable[["KdrApp", Plan], "MirrorMakerManager"]
-"""Builds the MirrorMaker manager for the plan (tests inject theirs)."""
-
 if TYPE_CHECKING:
     from kdrtui.domain.plan import EdgeNode
     from kdrtui.services.mirrormaker.manager import MirrorMakerManager
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
-
-
-def console_manager_factory(app: KdrApp, plan: Plan) -> MirrorMakerManager:
-    """The real manager; SSH questions (unknown host key) are asked in a modal."""
-    from kdrtui.services.mirrormaker.manager import MirrorMakerManager
-    from kdrtui.services.ssh import EdgeSession, SshTarget
-    from kdrtui.tui.screens.ssh_prompts import HostKeyScreen
-
-    async def on_unknown_host(host: str, port: int, key_type: str, fingerprint: str) -> bool:
-        screen = HostKeyScreen(host, port, key_type, fingerprint)
-        return bool(await app.push_screen_wait(screen))  # type: ignore[arg-type]
-
-    def factory(node: EdgeNode) -> EdgeSession:
-        target = SshTarget.from_edge_node(node)
-        passphrase = app.passphrases.get(str(target.key_file))
-        return EdgeSession(target, on_unknown_host=on_unknown_host, passphrase=passphrase)
-
-    return MirrorMakerManager(plan, session_factory=factory)
-
-
-def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
-    """The real probe: one AdminClient per cluster."""
-    from kdrtui.services.kafka.probe import KafkaClusterProbe
-
-    return KafkaClusterProbe(bootstrap)
 
 
 class KdrApp(App[None]):
@@ -96,17 +77,9 @@ class KdrApp(App[None]):
         *,
         plan: Plan | None,
         plan_path: Path | None,
-        probe_factory: ProbeFactory,
-        manager_factory: ManagerFactory,
-        clock: Callable[[], float],
-        theme: str,
-        read_only: bool,
-        refresh_interval: float,
-        lag_source_factory: LagSourceFactory | None = None,
-        lag_interval: float = 2.0,
-        alert_command: str | None = None,
-        operation_factory: OperationFactory | None = None,
-        provisioning_factory: ProvisioningFactory | None = None,
+        services: ConsoleServices,
+        theme: str = "dark",
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self.animation_level = "none"
@@ -116,29 +89,14 @@ class KdrApp(App[None]):
         """Where the plan was read from."""
         self.read_only = read_only
         """When true, nothing that changes anything is offered."""
-        self.clock = clock
-        """Wall-clock time source (injected so tests are deterministic)."""
-        self.refresh_interval = refresh_interval
-        """Seconds between two probes of a cluster."""
-        self.lag_source_factory: LagSourceFactory = lag_source_factory or lag_engine_factory
-        """Builds the Mirror lag pane's source (the real lag engine unless a test injects one)."""
-        self.lag_interval = lag_interval
-        """Seconds between two lag refreshes while the Mirror lag pane is shown."""
-        self.alert_command = alert_command
-        """Shell command run on every flow or topic health change (None: only logged)."""
-        self.operation_factory: OperationFactory = operation_factory or runbook_operation_factory
-        """Builds the Failover pane's runbook operation (the real one unless a test injects one)."""
-        self.provisioning_factory: ProvisioningFactory = provisioning_factory or azure_provisioning_factory
-        """Builds the Provisioning pane's provisioner (the real one, imported on first use, unless a test
-        injects one)."""
+        self.services = services
+        """The factories of the clients the panes drive, the clock and the intervals."""
         self.cluster_views: dict[str, ClusterView] = {}
         """The newest view of each cluster, by alias."""
         self.operations: dict[str, str] = {}
         """Long operations in progress (id -> description); quitting asks first while any run."""
         self.passphrases: dict[str, str] = {}
         """SSH key passphrases typed this session (key file -> passphrase); memory only, never logged."""
-        self._probe_factory = probe_factory
-        self._manager_factory = manager_factory
         self._mm_manager: MirrorMakerManager | None = None
         self._wake: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
@@ -154,8 +112,15 @@ class KdrApp(App[None]):
     def mm_manager(self) -> MirrorMakerManager | None:
         """MirrorMaker on the plan's edge nodes; built on first use (asyncssh loads only then)."""
         if self._mm_manager is None and self.plan is not None and self.plan.edge_nodes:
-            self._mm_manager = self._manager_factory(self, self.plan)
+            self._mm_manager = self.services.manager_factory(self, self.plan)
         return self._mm_manager
+
+    async def ask_host_key(self, host: str, port: int, key_type: str, fingerprint: str) -> bool:
+        """Whether to trust an edge node's unknown SSH host key, asked in a modal (call from a worker)."""
+        from kdrtui.tui.screens.ssh_prompts import HostKeyScreen
+
+        screen = HostKeyScreen(host, port, key_type, fingerprint)
+        return bool(await self.push_screen_wait(screen))  # type: ignore[arg-type]
 
     async def ask_passphrase(self, node: EdgeNode, error: Exception) -> bool:
         """Ask for a key's passphrase in a modal (call from a worker); True when one was given."""
@@ -231,14 +196,14 @@ class KdrApp(App[None]):
         """Thread worker: probe one cluster, post what it saw, wait, repeat until cancelled."""
         worker = get_current_worker()
         wake = self._wake[alias]
-        probe = self._probe_factory(alias, bootstrap)
+        probe = self.services.probe_factory(alias, bootstrap)
         try:
             while not (worker.is_cancelled or self._stopping.is_set()):
                 observation = probe.observe()
                 if worker.is_cancelled or self._stopping.is_set():
                     break
                 self.post_message(ClusterObserved(alias, observation))
-                wake.wait(self.refresh_interval)
+                wake.wait(self.services.refresh_interval)
                 wake.clear()
         finally:
             probe.close()
@@ -360,31 +325,30 @@ def make_app(
     plan: Plan | None = None,
     plan_path: Path | None = None,
     *,
-    probe_factory: ProbeFactory | None = None,
-    manager_factory: ManagerFactory | None = None,
+    probe_factory: ProbeFactory = kafka_probe_factory,
+    manager_factory: ManagerFactory = console_manager_factory,
     clock: Callable[[], float] = time.time,
     theme: str = "dark",
     read_only: bool = False,
     refresh_interval: float = 2.0,
-    lag_source_factory: LagSourceFactory | None = None,
+    lag_source_factory: LagSourceFactory = lag_engine_factory,
+    divergence_source_factory: DivergenceSourceFactory = divergence_engine_factory,
     lag_interval: float = 2.0,
     alert_command: str | None = None,
-    operation_factory: OperationFactory | None = None,
-    provisioning_factory: ProvisioningFactory | None = None,
+    operation_factory: OperationFactory = runbook_operation_factory,
+    provisioning_factory: ProvisioningFactory = azure_provisioning_factory,
 ) -> KdrApp:
-    """Build the console with its services; tests pass their own probe factory and clock."""
-    return KdrApp(
-        plan=plan,
-        plan_path=plan_path,
-        probe_factory=probe_factory or kafka_probe_factory,
-        manager_factory=manager_factory or console_manager_factory,
-        clock=clock,
-        theme=theme,
-        read_only=read_only,
-        refresh_interval=refresh_interval,
+    """Build the console with its services; tests pass their own factories and clock."""
+    services = ConsoleServices(
+        probe_factory=probe_factory,
+        manager_factory=manager_factory,
         lag_source_factory=lag_source_factory,
-        lag_interval=lag_interval,
-        alert_command=alert_command,
+        divergence_source_factory=divergence_source_factory,
         operation_factory=operation_factory,
         provisioning_factory=provisioning_factory,
+        clock=clock,
+        refresh_interval=refresh_interval,
+        lag_interval=lag_interval,
+        alert_command=alert_command,
     )
+    return KdrApp(plan=plan, plan_path=plan_path, services=services, theme=theme, read_only=read_only)

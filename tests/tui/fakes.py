@@ -72,15 +72,20 @@ def hot_standby_plan(name: str = "hot") -> Plan:
 
 
 def fixed_app(
-    plan: Plan | None, *, now: float = FIXED_NOW, probes: ScriptedProbes | None = None, **kw: Any
+    plan: Plan | None,
+    *,
+    now: float = FIXED_NOW,
+    probes: ScriptedProbes | None = None,
+    clock: Callable[[], float] | None = None,
+    **kw: Any,
 ) -> KdrApp:
     """An app on ``plan`` (None: no plan) with scripted probes that refresh once, its clock stopped at
-    ``now``; ``kw`` goes to ``make_app`` (sources, factories, options)."""
+    ``now`` (or ``clock``, moved by the test); ``kw`` goes to ``make_app`` (sources, factories, options)."""
     return make_app(
         plan,
         None,
         probe_factory=probes or ScriptedProbes(),
-        clock=lambda: now,
+        clock=clock or (lambda: now),
         refresh_interval=3600,
         **kw,
     )
@@ -156,11 +161,11 @@ class ScriptedSource(Generic[T]):
 
 
 class ScriptedLagSource(ScriptedSource[LagSnapshot]):
-    """A mirror-lag source (``app.lag_source_factory``)."""
+    """A mirror-lag source (``make_app(lag_source_factory=...)``)."""
 
 
 class ScriptedDivergenceSource(ScriptedSource[DivergenceSnapshot]):
-    """A hot standby's divergence source (``app.divergence_source_factory``)."""
+    """A hot standby's divergence source (``make_app(divergence_source_factory=...)``)."""
 
 
 AZURE_PLAN_TEXT = (

@@ -9,8 +9,8 @@ from textual.widgets import DataTable
 
 from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, compare, side_facts
 from kdrtui.tui.app import KdrApp
-from kdrtui.tui.screens.divergence import DivergenceView
 from kdrtui.tui.screens.lag import LagScreen
+from kdrtui.tui.widgets.divergence_view import DivergenceView
 from tests.tui.fakes import FIXED_NOW, ScriptedDivergenceSource, ScriptedLagSource, hot_standby_plan
 from tests.tui.pilot_helpers import data_table, hide_and_show, row_cells, row_keys, until
 from tests.tui.pilot_helpers import shown_text as text
@@ -65,9 +65,7 @@ def four_topics() -> DivergenceSnapshot:
 
 def build(source: ScriptedDivergenceSource, lag: ScriptedLagSource | None = None) -> KdrApp:
     lag = lag or ScriptedLagSource(three_topics())
-    app = build_lag_app(lag, plan=hot_standby_plan())
-    app.divergence_source_factory = source  # type: ignore[attr-defined]
-    return app
+    return build_lag_app(lag, plan=hot_standby_plan(), divergence_source_factory=source)
 
 
 def table(app: KdrApp, table_id: str = "#div-table") -> DataTable[Text]:

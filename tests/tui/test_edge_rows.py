@@ -8,7 +8,7 @@ from rich.text import Text
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.domain.mm2_tasks import ConnectorTasks, FlowTasks, TaskState
-from kdrtui.tui.screens.edge_rows import task_block, task_lines, tasks_cell
+from kdrtui.tui.widgets.edge_rows import task_block, task_lines, tasks_cell
 
 FIRST = (
     "org.apache.kafka.connect.errors.ConnectException: Unrecoverable exception from producer send callback"

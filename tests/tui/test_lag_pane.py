@@ -274,10 +274,10 @@ async def test_hidden_pane_is_not_polled() -> None:
 async def test_hot_standby_polls_no_mirror_lag() -> None:
     # Nothing is mirrored: the pane shows the divergence view (tests/tui/test_divergence_pane.py).
     source = ScriptedLagSource(three_topics())
-    app = build_lag_app(source, plan=hot_standby_plan())
-    app.divergence_source_factory = ScriptedDivergenceSource(  # type: ignore[attr-defined]
+    divergence = ScriptedDivergenceSource(
         DivergenceSnapshot(taken_at=FIXED_NOW, primary="primary", secondary="dr", topics=())
     )
+    app = build_lag_app(source, plan=hot_standby_plan(), divergence_source_factory=divergence)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("4")
         await until(pilot, lambda: isinstance(app.screen, LagScreen))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from kdrtui.domain.lag import FlowLag, FlowSchedule, Health
-from kdrtui.tui.screens.lag_rows import SCHEDULE_WIDTH, schedule_line
-from kdrtui.tui.screens.live import HEALTH_COLOUR
+from kdrtui.tui.widgets.lag_rows import SCHEDULE_WIDTH, schedule_line
+from kdrtui.tui.widgets.live_tables import HEALTH_COLOUR
 
 
 def ts(text: str) -> float:

@@ -165,8 +165,13 @@ def long_divergence() -> DivergenceSnapshot:
 
 
 async def test_divergence_table_and_title_shorten_300_character_topics() -> None:
-    app: Any = build_lag_app(ScriptedLagSource(snapshot()), plan=hot_standby_plan(), interval=3600)
-    app.divergence_source_factory = ScriptedDivergenceSource(long_divergence())
+    divergence = ScriptedDivergenceSource(long_divergence())
+    app: Any = build_lag_app(
+        ScriptedLagSource(snapshot()),
+        plan=hot_standby_plan(),
+        interval=3600,
+        divergence_source_factory=divergence,
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
         await until(pilot, lambda: len(rows_with(shown(app), "…")) == 2, what="two long topics")

@@ -21,11 +21,10 @@ from textual.widgets import RichLog
 
 from kdrtui.domain.runbook import StepStatus
 from kdrtui.tui.app import KdrApp
-from kdrtui.tui.screens.dialogs import ConfirmScreen
+from kdrtui.tui.screens.dialogs import ConfirmScreen, TypedConfirmScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_model import ProvisioningUnavailable
-from kdrtui.tui.screens.provisioning_tree import StepsBar, StepTree
-from kdrtui.tui.screens.typed_confirm import TypedConfirmScreen
+from kdrtui.tui.widgets.step_tree import StepsBar, StepTree
 from tests.tui.fakes import (
     FIXED_NOW,
     PROVISION_STEPS,
@@ -63,10 +62,7 @@ class Clock:
 
 
 def build(prov: FakeProvisioner, clock: Clock | None = None, **kw: Any) -> KdrApp:
-    app = fixed_app(azure_plan(), provisioning_factory=prov, **kw)
-    if clock is not None:
-        app.clock = clock
-    return app
+    return fixed_app(azure_plan(), provisioning_factory=prov, clock=clock, **kw)
 
 
 def pane(app: KdrApp) -> ProvisioningScreen:

@@ -16,10 +16,10 @@ from kdrtui.lab.azure.plan import PLAN_NAME
 from kdrtui.services.azure.provision import provision_steps
 from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
+from kdrtui.tui.screens.dialogs import TypedConfirmScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
-from kdrtui.tui.screens.provisioning_tree import StepTree
-from kdrtui.tui.screens.typed_confirm import TypedConfirmScreen
 from kdrtui.tui.widgets.cluster_card import ClusterCard
+from kdrtui.tui.widgets.step_tree import StepTree
 from tests.conftest import require_java, reserved_port
 from tests.tui.pilot_helpers import shown_text, until
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -9,13 +10,14 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from kdrtui.tui.helpers import ConsoleNode
 from kdrtui.tui.widgets.mode_bar import ModeBar
 
 if TYPE_CHECKING:
     from kdrtui.domain.plan import Plan
 
 
-class ModeScreen(Screen[None]):
+class ModeScreen(ConsoleNode, Screen[None]):
     """A console mode. Subclasses implement :meth:`compose_body`."""
 
     MODE: str = ""
@@ -26,8 +28,17 @@ class ModeScreen(Screen[None]):
     @property
     def plan(self) -> Plan | None:
         """The app's plan."""
-        plan: Plan | None = getattr(self.app, "plan", None)
-        return plan
+        return self.kdr_app.plan
+
+    @property
+    def plan_path(self) -> Path | None:
+        """Where the plan was read from."""
+        return self.kdr_app.plan_path
+
+    @property
+    def read_only(self) -> bool:
+        """Whether nothing that changes anything is offered (``--read-only``)."""
+        return self.kdr_app.read_only
 
     def refused_by_lock(self, operation: str) -> bool:
         """Whether another operation holds the plan's lock (a look, never a wait); if so the key is
@@ -38,8 +49,7 @@ class ModeScreen(Screen[None]):
         plan = self.plan
         if plan is None:
             return False
-        path = getattr(self.app, "plan_path", None)
-        holder = RunbookStore(plan.plan.name, path).lock().holder()
+        holder = RunbookStore(plan.plan.name, self.plan_path).lock().holder()
         if holder is None:
             return False
         self.notify(
@@ -49,12 +59,12 @@ class ModeScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Textual: False hides a binding (and refuses the action), None shows it disabled.
-        if action in self.MUTATING and getattr(self.app, "read_only", False):
+        if action in self.MUTATING and self.read_only:
             return False
         return True
 
     def compose(self) -> ComposeResult:
-        yield ModeBar(self.MODE, read_only=bool(getattr(self.app, "read_only", False)))
+        yield ModeBar(self.MODE, read_only=self.read_only)
         with Vertical(id="body"):
             yield from self.compose_body()
         yield Footer(compact=True)

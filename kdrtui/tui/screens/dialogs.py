@@ -1,13 +1,19 @@
-"""Modal dialogs: help, confirmation, and the too-small-terminal notice."""
+"""Modal dialogs: help, a yes/no confirmation, the typed confirmation of a guarded operation, where to write
+the plan, and the too-small-terminal notice."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
+
+from kdrtui.tui.helpers import ConsoleNode
 
 
 class HelpScreen(ModalScreen[None]):
@@ -52,6 +58,100 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, answer: bool) -> None:
         """Close with the operator's answer."""
         self.dismiss(answer)
+
+
+class TypedConfirmScreen(ConsoleNode, ModalScreen[bool]):
+    """The forecast, and a name to type in full; Enter with it starts, Esc cancels."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "cancel", "Cancel", id="typed-confirm.cancel"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        forecast: Text,
+        target: str,
+        warning: str = "",
+        *,
+        what: str = "the target cluster's name",
+        placeholder: str = "target cluster name",
+    ) -> None:
+        super().__init__(id="typed-confirm")
+        self.title_text = title
+        """What would start, e.g. ``failover primary -> dr``."""
+        self.forecast = forecast
+        """The newest pre-flight forecast."""
+        self.target = target
+        """The name to type."""
+        self.warning = warning
+        """Shown above the prompt (e.g. a NO-GO forecast)."""
+        self.what = what
+        """What ``target`` is, for the prompt."""
+        self.placeholder = placeholder
+        """The empty input's hint."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="typed-box"):
+            yield Static(Text(f"Start {self.title_text}?", style="bold"), id="typed-title")
+            with VerticalScroll(id="typed-forecast"):
+                yield Static(self.forecast, id="typed-forecast-text")
+            if self.warning:
+                yield Static(Text(self.warning, style=self.colour("error")), id="typed-warning")
+            yield Static(
+                Text(f"Type {self.what} ({self.target}) in full, then Enter; Esc cancels."),
+                id="typed-prompt",
+            )
+            yield Input(placeholder=self.placeholder, id="typed-input")
+            yield Static("", id="typed-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#typed-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value == self.target:
+            self.dismiss(True)
+            return
+        self.query_one("#typed-error", Static).update(
+            Text(f"type {self.target} to confirm", style=self.colour("error"))
+        )
+        event.input.value = ""
+
+    def action_cancel(self) -> None:
+        """Close without starting."""
+        self.dismiss(False)
+
+
+class PathScreen(ModalScreen[str | None]):
+    """Where to write the plan: an Input prefilled with the default path; Enter writes, Esc cancels."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "cancel", "Cancel", id="wizard-path.cancel"),
+    ]
+
+    def __init__(self, default: str) -> None:
+        super().__init__(id="wizard-path")
+        self.default = default
+        """The path offered."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="wiz-path-box"):
+            yield Static(Text("Write the plan to (Enter writes, Esc cancels):", style="bold"))
+            yield Input(self.default, id="wiz-path-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#wiz-path-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        """Close without writing."""
+        self.dismiss(None)
 
 
 class TooSmallScreen(ModalScreen[None]):

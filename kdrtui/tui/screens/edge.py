@@ -26,8 +26,8 @@ from kdrtui.domain.health import compact_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
-from kdrtui.tui.screens.edge_rows import NAME_WIDTH, state_text, task_block, task_lines, tasks_cell
-from kdrtui.tui.text import fit_line, fit_names, middle_ellipsis, theme_colour
+from kdrtui.tui.text import fit_line, fit_names, middle_ellipsis
+from kdrtui.tui.widgets.edge_rows import NAME_WIDTH, state_text, task_block, task_lines, tasks_cell
 
 if TYPE_CHECKING:
     from kdrtui.services.mirrormaker.connectors import TaskStateReaders
@@ -65,7 +65,7 @@ class EdgeScreen(ModeScreen):
         self._tasks_drawn: list[tuple[str, str]] = []
 
     def compose_body(self) -> ComposeResult:
-        plan = getattr(self.app, "plan", None)
+        plan = self.plan
         if plan is None or not plan.edge_nodes:
             yield Static(
                 "[b]No edge nodes in the plan.[/b]\n\nMirrorMaker runs on edge nodes next to its target "
@@ -87,7 +87,7 @@ class EdgeScreen(ModeScreen):
     @property
     def manager(self) -> MirrorMakerManager | None:
         """The app's MirrorMaker manager (None without edge nodes)."""
-        return getattr(self.app, "mm_manager", None)
+        return self.kdr_app.mm_manager
 
     def on_mount(self) -> None:
         self.set_interval(LOG_FLUSH_S, self._flush_log, name="log-flush")
@@ -144,8 +144,7 @@ class EdgeScreen(ModeScreen):
             try:
                 deployments = await manager.deployments(node)
             except KeyPassphraseNeeded as exc:
-                asked = getattr(self.app, "ask_passphrase", None)
-                if asked is not None and await asked(node, exc):
+                if await self.kdr_app.ask_passphrase(node, exc):
                     await manager.forget_session(node.name)
                     self._wake.set()
                 continue
@@ -162,9 +161,6 @@ class EdgeScreen(ModeScreen):
         self._show_tasks()
         self._follow_selected()
 
-    def _colour(self, name: str) -> str:
-        return theme_colour(self.app, name)
-
     def _title_width(self) -> int:
         """Cells the one-line titles have (the terminal's width less the body's padding)."""
         return max(20, self.app.size.width - 2)
@@ -180,7 +176,7 @@ class EdgeScreen(ModeScreen):
     ) -> None:
         # DataTable cells are Rich renderables: Text never parses markup, so outside strings are safe.
         table = self.query_one("#edge-table", DataTable)
-        ssh_cell = Text(ssh, style=self._colour("success" if ssh == "connected" else "warning"))
+        ssh_cell = Text(ssh, style=self.colour("success" if ssh == "connected" else "warning"))
         if status is None:
             state, colour = "unknown", "warning"
             rest = ["-", "-", "-"]
@@ -192,9 +188,9 @@ class EdgeScreen(ModeScreen):
             tasks, tasks_colour = tasks_cell(status)
             self._task_lines[key] = task_lines(status)
         names = [Text(middle_ellipsis(name, NAME_WIDTH)) for name in (node, deployment)]
-        cells = [*names, ssh_cell, Text(state, style=self._colour(colour))]
+        cells = [*names, ssh_cell, Text(state, style=self.colour(colour))]
         cells += [Text(value) for value in rest]
-        cells.append(Text(tasks, style=self._colour(tasks_colour)))
+        cells.append(Text(tasks, style=self.colour(tasks_colour)))
         if key not in table.rows:
             table.add_row(*cells, key=key)
         else:
@@ -215,7 +211,7 @@ class EdgeScreen(ModeScreen):
         widget = self.query_one("#edge-tasks", Static)
         widget.display = bool(lines)
         # Text never parses markup: a trace holding "[b]" or "[/]" is drawn as it is.
-        text = Text("\n").join(Text(line, style=self._colour(colour)) for line, colour in lines)
+        text = Text("\n").join(Text(line, style=self.colour(colour)) for line, colour in lines)
         widget.update(text)
 
     def action_poll_now(self) -> None:
@@ -315,10 +311,10 @@ class EdgeScreen(ModeScreen):
         from kdrtui.services.runbook.store import RunbookStore
 
         op = f"mm-{verb}-{dep.node.name}-{dep.name}"
-        app: Any = self.app
+        app = self.kdr_app
         plan = self.plan
         assert plan is not None
-        lock = RunbookStore(plan.plan.name, getattr(app, "plan_path", None)).lock()
+        lock = RunbookStore(plan.plan.name, self.plan_path).lock()
         try:
             lock.acquire(f"mm {verb}")  # one operation per plan, as `kdrtui mm` holds it
         except PlanLocked as exc:
@@ -329,7 +325,7 @@ class EdgeScreen(ModeScreen):
         self.refresh_bindings()
         try:
             await run(dep)
-            self.notify(f"{dep.name} on {dep.node.name}: {verb} done")
+            self.notify(f"{dep.name} on {dep.node.name}: {verb} done", markup=False)
         except Exception as exc:
             self.notify(f"{verb} failed: {exc}", severity="error", timeout=15, markup=False)
             self._progress(f"{verb} failed: {exc}")

@@ -9,8 +9,8 @@ when their order changed, so an unchanged snapshot repaints nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -20,10 +20,12 @@ from textual.widgets import DataTable, Input, Static
 
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import FlowLag, LagSnapshot, TopicLag, worst_seconds
-from kdrtui.domain.plan import Plan, Topology
+from kdrtui.domain.plan import Topology
 from kdrtui.services.alerts import AlertHook
+from kdrtui.tui.factories import LagSource
 from kdrtui.tui.screens.base import ModeScreen
-from kdrtui.tui.screens.lag_rows import (
+from kdrtui.tui.text import fit_names
+from kdrtui.tui.widgets.lag_rows import (
     GROUP_COLUMNS,
     PARTITION_COLUMNS,
     SORTS,
@@ -35,7 +37,7 @@ from kdrtui.tui.screens.lag_rows import (
     sort_key,
     topic_cells,
 )
-from kdrtui.tui.screens.live import (
+from kdrtui.tui.widgets.live_tables import (
     HEALTH_COLOUR,
     Cell,
     LagTable,
@@ -44,33 +46,9 @@ from kdrtui.tui.screens.live import (
     RefreshFailed,
     compact,
 )
-from kdrtui.tui.text import fit_names
 
 if TYPE_CHECKING:
-    from kdrtui.tui.screens.divergence import DivergenceView
-
-
-class LagSource(Protocol):
-    """Where lag snapshots come from (the real one is ``services.kafka.lag_engine.LagEngine``)."""
-
-    def refresh(self) -> LagSnapshot:
-        """Read the clusters now and return a snapshot (blocking; called from a thread)."""
-        ...
-
-    def close(self) -> None:
-        """Release clients."""
-        ...
-
-
-LagSourceFactory = Callable[[Plan], LagSource]
-"""Builds the lag source for a plan (tests inject a scripted one)."""
-
-
-def lag_engine_factory(plan: Plan) -> LagSource:
-    """The real lag engine; imported only when the pane first polls."""
-    from kdrtui.services.kafka.lag_engine import LagEngine
-
-    return LagEngine(plan)  # type: ignore[no-any-return,unused-ignore]
+    from kdrtui.tui.widgets.divergence_view import DivergenceView
 
 
 class LagRefreshed(Refreshed[LagSnapshot]):
@@ -127,13 +105,13 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         return plan is not None and not plan.flows and plan.plan.topology is Topology.HOT_STANDBY
 
     def _divergence_view(self) -> DivergenceView:
-        from kdrtui.tui.screens.divergence import DivergenceView
+        from kdrtui.tui.widgets.divergence_view import DivergenceView
 
         return self.query_one("#divergence", DivergenceView)
 
     def compose_body(self) -> ComposeResult:
         if self.divergence:
-            from kdrtui.tui.screens.divergence import DivergenceView
+            from kdrtui.tui.widgets.divergence_view import DivergenceView
 
             assert self.plan is not None
             yield DivergenceView(self.plan, id="divergence")
@@ -198,9 +176,8 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         from kdrtui.services.runbook.operate import view_plan
 
         assert self.plan is not None
-        plan, self.state_error = view_plan(self.plan, getattr(self.app, "plan_path", None))
-        factory: LagSourceFactory = getattr(self.app, "lag_source_factory", None) or lag_engine_factory
-        return self._source_for(plan, factory)
+        plan, self.state_error = view_plan(self.plan, self.plan_path)
+        return self._source_for(plan, self.services.lag_source_factory)
 
     @work(thread=True, exclusive=True, group="lag-poll", exit_on_error=False)
     def poll_loop(self, wake: threading.Event) -> None:
@@ -208,9 +185,9 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         from kdrtui.services.runbook.lag_memory import remember
         from kdrtui.services.runbook.store import RunbookStore
 
-        hook = AlertHook(getattr(self.app, "alert_command", None))
+        hook = AlertHook(self.services.alert_command)
         assert self.plan is not None
-        store = RunbookStore(self.plan.plan.name, getattr(self.app, "plan_path", None))
+        store = RunbookStore(self.plan.plan.name, self.plan_path)
 
         def alert(snapshot: LagSnapshot) -> None:
             hook(self._previous, snapshot)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.cells import cell_len
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -11,7 +9,6 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Static
 
-from kdrtui.domain.health import ClusterView
 from kdrtui.domain.plan import Plan
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.text import middle_ellipsis
@@ -58,10 +55,8 @@ class OverviewScreen(ModeScreen):
         """The plan the cards were built for (the app's plan can change: provisioning writes into it)."""
 
     def compose_body(self) -> ComposeResult:
-        app = self.app
-        plan: Plan | None = getattr(app, "plan", None)
+        plan, plan_path = self.plan, self.plan_path
         self.composed_for = plan
-        plan_path: Path | None = getattr(app, "plan_path", None)
         if plan is None:
             yield Static(
                 "[b]No DR plan loaded.[/b]\n\n"
@@ -88,7 +83,7 @@ class OverviewScreen(ModeScreen):
                     role=role,
                     bootstrap=",".join(cluster.bootstrap_servers),
                 )
-        width = max(40, app.size.width - 2)
+        width = max(40, self.app.size.width - 2)
         flows = (
             "\n".join(describe_flow(plan, i, width) for i in range(len(plan.flows))) or "none (dual ingest)"
         )
@@ -107,14 +102,14 @@ class OverviewScreen(ModeScreen):
 
     async def follow_plan(self) -> None:
         """Rebuild the cards when the app's plan is not the one they show, then draw them."""
-        if getattr(self.app, "plan", None) != self.composed_for:
+        if self.plan != self.composed_for:
             await self.recompose()
         self.refresh_views()
 
     def refresh_views(self) -> None:
         """Draw every card from the app's current views (called on new data and when shown)."""
-        views: dict[str, ClusterView] = getattr(self.app, "cluster_views", {})
-        now = self.app.clock()  # type: ignore[attr-defined]
+        views = self.kdr_app.cluster_views
+        now = self.now()
         for card in self.query(ClusterCard):
             view = views.get(card.alias)
             if view is not None:

@@ -6,50 +6,43 @@ create or found already there; ``d`` asks again. ``P`` provisions after the plan
 the runner's events (posted as messages, so any thread may send them) redraw only the step they touch,
 and the log lines of the selected step are written in batches. ``r`` retries a failed run and ``R``
 resumes an interrupted one (both resume the journal: finished steps are verified, the rest run), ``a``
-aborts between steps. Under ``--read-only`` only the dry run is offered.
+aborts between steps. Under ``--read-only`` only the dry run is offered. The run itself is the shared
+:class:`RunPane`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
-from textual.timer import Timer
-from textual.widgets import RichLog, Static, Tree
+from textual.reactive import var
+from textual.widgets import Static, Tree
 
 from kdrtui.domain.runbook import StepStatus
-from kdrtui.tui.screens.base import ModeScreen
-from kdrtui.tui.screens.dialogs import ConfirmScreen
+from kdrtui.tui.helpers import clock_text
+from kdrtui.tui.messages import RunEnded, RunOutcome, RunTicket
+from kdrtui.tui.screens.dialogs import TypedConfirmScreen
 from kdrtui.tui.screens.provisioning_model import (
     InterruptedRun,
     LogLine,
-    ProvisioningFactory,
     ProvisioningProgress,
     ProvisioningService,
     ProvisioningUnavailable,
     StepView,
-    azure_provisioning_factory,
     duration_text,
     error_text,
 )
-from kdrtui.tui.screens.provisioning_tree import NodeData, StepsBar, StepTree
-from kdrtui.tui.screens.typed_confirm import TypedConfirmScreen
-from kdrtui.tui.text import theme_colour
+from kdrtui.tui.screens.run_pane import NotStarted, RunPane
+from kdrtui.tui.widgets.run_widgets import RunBanner, RunLog
+from kdrtui.tui.widgets.step_tree import NodeData, StepsBar, StepTree
 
 if TYPE_CHECKING:
-    from kdrtui.services.runbook.runner import RunEvent, RunResult
-
-LOG_BATCH_S = 0.25
-"""Seconds log lines are gathered before they are written (one repaint for a burst)."""
+    from kdrtui.services.runbook.runner import RunEvent
 
 NO_AZURE = (
     "This plan has no [azure] table: there is nothing to provision from here.\n\n"
@@ -64,87 +57,16 @@ NO_AZURE = (
 """What the pane says for a plan without ``[azure]``."""
 
 
-class ProvisionEvent(Message):
-    """A runner event from the provisioner built as ``generation`` (post it from any thread)."""
+class ProvisioningScreen(RunPane[bool]):
+    """The dry run, then the provisioning run: step tree, overall progress, the selected step's log.
 
-    def __init__(self, generation: int, event: RunEvent) -> None:
-        super().__init__()
-        self.generation = generation
-        """Which dry run or run sent it (events of older ones are dropped)."""
-        self.event = event
-
-
-class ProvisionEnded(Message):
-    """A run ended (after all its events, which were posted before it)."""
-
-    def __init__(
-        self, generation: int, result: RunResult | None, error: str, interrupted: InterruptedRun | None
-    ) -> None:
-        super().__init__()
-        self.generation = generation
-        self.result = result
-        """How it ended, or None when it could not start or crashed."""
-        self.error = error
-        """Why it could not start or crashed."""
-        self.interrupted = interrupted
-        """The unfinished journal it left (failed, aborted, crashed), if any."""
-
-
-def clock_text(at: float) -> str:
-    """``HH:MM:SS`` local time."""
-    return time.strftime("%H:%M:%S", time.localtime(at))
-
-
-class ProvisioningScreen(ModeScreen):
-    """The dry run, then the provisioning run: step tree, overall progress, the selected step's log."""
+    A run's request is whether it resumes the journal.
+    """
 
     MODE = "provisioning"
+    CSS_PATH = "provisioning.tcss"
+    RUN_ID = "provisioning"
     MUTATING = frozenset({"provision", "retry", "resume", "abort"})
-    DEFAULT_CSS = """
-    ProvisioningScreen #body {
-        padding: 0 1;
-    }
-    #pv-banner {
-        height: auto;
-        max-height: 2;
-        display: none;
-    }
-    #pv-progress-row {
-        height: 1;
-    }
-    #pv-bar {
-        width: auto;
-    }
-    #pv-bar Bar {
-        width: 40;
-    }
-    #pv-count {
-        width: 1fr;
-        padding: 0 0 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #pv-tree {
-        overflow-x: hidden;
-        height: 2fr;
-        min-height: 6;
-    }
-    #pv-log {
-        height: 1fr;
-        min-height: 4;
-        background: $surface;
-        border-top: solid $panel-lighten-2;
-        border-title-color: $text-muted;
-        overflow-x: hidden;
-    }
-    #pv-status {
-        height: auto;
-        max-height: 2;
-    }
-    #pv-empty {
-        margin: 1 2;
-    }
-    """
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("P", "provision", "Provision", key_display="P", id="provisioning.provision"),
         Binding("r", "retry", "Retry", id="provisioning.retry"),
@@ -153,59 +75,36 @@ class ProvisioningScreen(ModeScreen):
         Binding("d", "dry_run", "Dry run", id="provisioning.dry-run"),
     ]
 
+    unavailable: var[str] = var("", init=False, bindings=True)
+    """Why provisioning cannot be offered (the provisioner is missing…); ``""`` when it can."""
+    dry_reading: var[bool] = var(False, init=False, bindings=True)
+    """Whether a dry run is being read."""
+    dry_run_at: var[float | None] = var(None, init=False)
+    """When the shown dry run was read (the app's clock)."""
+    dry_run_error: var[str] = var("", init=False)
+    """Why the last dry run failed."""
+    interrupted_run: var[InterruptedRun | None] = var(None, init=False, bindings=True)
+    """An unfinished provisioning journal found by the last dry run, or left by an aborted run."""
+    last_run: var[InterruptedRun | None] = var(None, init=False)
+    """The newest provisioning journal whose run completed (shown under the dry run)."""
+    showing_run: var[bool] = var(False, init=False)
+    """Whether the tree shows a run (rather than the dry run)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.progress: ProvisioningProgress | None = None
         """The steps and where each is (None until the provisioner was built)."""
-        self.unavailable = ""
-        """Why provisioning cannot be offered (the provisioner is missing…); ``""`` when it can."""
-        self.dry_reading = False
-        """Whether a dry run is being read."""
-        self.dry_run_at: float | None = None
-        """When the shown dry run was read (the app's clock)."""
-        self.dry_run_error = ""
-        """Why the last dry run failed."""
-        self.interrupted_run: InterruptedRun | None = None
-        """An unfinished provisioning journal found by the last dry run, or left by an aborted run."""
-        self.last_run: InterruptedRun | None = None
-        """The newest provisioning journal whose run completed (shown under the dry run)."""
-        self.running = False
-        """Whether a provisioning run is going."""
-        self.aborting = False
-        """Whether an abort was requested."""
-        self.showing_run = False
-        """Whether the tree shows a run (rather than the dry run)."""
-        self.result: RunResult | None = None
-        """How the last run of this session ended."""
-        self.run_error = ""
-        """Why the last run could not start or crashed."""
         self.selected: str | None = None
         """The step whose log is shown."""
         self._follow = True
         self._echoes: list[str] = []
         self._service: ProvisioningService | None = None
-        self._generation = 0
-        self._dry_generation: int | None = None
-        self._run_generation: int | None = None
+        self._dry: RunTicket | None = None
         self._dry_run_started = False
-        self._queued: list[LogLine] = []
-        self._flush_timer: Timer | None = None
-        self._ticker: Timer | None = None
+        self._left: InterruptedRun | None = None
         self._count_text = ""
 
     # -- layout -------------------------------------------------------------------------------------
-
-    @property
-    def plan_path(self) -> Path | None:
-        """Where the plan was read from."""
-        path: Path | None = getattr(self.app, "plan_path", None)
-        return path
-
-    @property
-    def factory(self) -> ProvisioningFactory:
-        """The app's provisioner factory (the real one unless a test injects one)."""
-        factory: ProvisioningFactory | None = getattr(self.app, "provisioning_factory", None)
-        return factory or azure_provisioning_factory
 
     def _empty_reason(self) -> str | None:
         plan = self.plan
@@ -228,17 +127,17 @@ class ProvisioningScreen(ModeScreen):
         if reason is not None:
             yield Static(Text(reason), id="pv-empty")
             return
-        yield Static("", id="pv-banner")
+        yield RunBanner("", id="pv-banner")
         with Horizontal(id="pv-progress-row"):
             yield StepsBar(total=1, show_eta=False, id="pv-bar")
             yield Static("", id="pv-count")
         yield StepTree(id="pv-tree")
-        yield RichLog(id="pv-log", max_lines=1000, wrap=True, markup=False, highlight=False)
+        yield RunLog(id="pv-log")
         yield Static(Text("dry run: building the provisioner…"), id="pv-status")
 
     def on_mount(self) -> None:
         if self.has_azure:
-            self._ticker = self.set_interval(1.0, self._tick, pause=True, name="provisioning-elapsed")
+            self.start_ticking()
 
     def on_screen_resume(self) -> None:
         if self.has_azure and not self._dry_run_started and not self.running:
@@ -246,12 +145,13 @@ class ProvisioningScreen(ModeScreen):
             self.dry_run_worker()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if not super().check_action(action, parameters):
-            return False  # read-only
         if action not in {"provision", "retry", "resume", "abort", "dry_run"}:
-            return True
+            return super().check_action(action, parameters)
         if not self.has_azure or self.unavailable:
             return False
+        verdict = super().check_action(action, parameters)
+        if verdict is not True or action == "abort":
+            return verdict  # read-only, or abort (offered while a run goes)
         failed = self.result is not None and self.result.outcome == "failed"
         if action == "dry_run":
             return not self.running
@@ -259,20 +159,9 @@ class ProvisioningScreen(ModeScreen):
             return not self.running and self.interrupted_run is None and not failed
         if action == "retry":
             return not self.running and failed
-        if action == "resume":
-            return not self.running and self.interrupted_run is not None and not failed
-        if not self.running:  # abort
-            return False
-        return None if self.aborting else True
+        return not self.running and self.interrupted_run is not None and not failed  # resume
 
     # -- helpers --------------------------------------------------------------------------------------
-
-    def _now(self) -> float:
-        clock: Callable[[], float] = getattr(self.app, "clock", time.time)
-        return clock()
-
-    def _colour(self, name: str) -> str:
-        return theme_colour(self.app, name)
 
     @property
     def step_tree(self) -> StepTree:
@@ -285,22 +174,12 @@ class ProvisioningScreen(ModeScreen):
         plan = self.plan
         return plan.plan.name if plan is not None else ""
 
-    def _build(self, generation: int) -> ProvisioningService:
-        """The provisioner whose events reach this pane as ``generation`` (runs in a thread)."""
+    def _build(self, ticket: RunTicket) -> ProvisioningService:
+        """The provisioner whose events reach this pane under ``ticket`` (runs in a thread)."""
         plan = self.plan
         assert plan is not None
-
-        def sink(event: RunEvent) -> None:
-            self.post_message(ProvisionEvent(generation, event))
-
-        return self.factory(plan, self.plan_path, sink, self._ask_host_key)
-
-    async def _ask_host_key(self, host: str, port: int, key_type: str, fingerprint: str) -> bool:
-        """An edge node's unknown host key, asked in a modal (called inside the run's worker)."""
-        from kdrtui.tui.screens.ssh_prompts import HostKeyScreen
-
-        screen = HostKeyScreen(host, port, key_type, fingerprint)
-        return bool(await self.app.push_screen_wait(screen))  # type: ignore[arg-type]
+        factory = self.services.provisioning_factory
+        return factory(plan, self.plan_path, self.sink(ticket), self.kdr_app.ask_host_key)
 
     def _adopt(self, service: ProvisioningService) -> ProvisioningProgress:
         """Use the service's steps (a new tree only when they differ from the shown ones)."""
@@ -308,7 +187,7 @@ class ProvisioningScreen(ModeScreen):
         progress = self.progress
         if progress is None or not progress.same_steps(steps):
             progress = self.progress = ProvisioningProgress(steps)
-            self.step_tree.set_steps(list(progress.steps.values()), self._now(), self._colour)
+            self.step_tree.set_steps(list(progress.steps.values()), self.now(), self.colour)
             self.query_one("#pv-bar", StepsBar).update(total=len(steps), progress=0)
             if steps:
                 self._select(steps[0][0], move=True)
@@ -318,9 +197,9 @@ class ProvisioningScreen(ModeScreen):
         progress = self.progress
         if progress is None:
             return
-        now = self._now()
+        now = self.now()
         for view in progress.steps.values():
-            self.step_tree.draw_step(view, now, self._colour, expand=self._expand_for(view, expand))
+            self.step_tree.draw_step(view, now, self.colour, expand=self._expand_for(view, expand))
         self._draw_progress()
 
     @staticmethod
@@ -336,15 +215,21 @@ class ProvisioningScreen(ModeScreen):
         if not self.running and self.has_azure:
             self.dry_run_worker()
 
+    def _drop_dry_run(self) -> None:
+        """No event of the dry run being read counts any more."""
+        if self._dry is not None:
+            self._dry.live = False
+        self._dry = None
+        self.dry_reading = False
+
     @work(exclusive=True, group="provisioning-dry-run", exit_on_error=False)
     async def dry_run_worker(self) -> None:
         """Build the provisioner, look for an interrupted run, then read the dry run into the tree."""
-        self._generation += 1
-        generation = self._dry_generation = self._generation
+        self._drop_dry_run()
+        ticket = self._dry = RunTicket("dry-run")
         self.dry_reading, self.dry_run_error = True, ""
-        self._draw_status()
         try:
-            service = await asyncio.to_thread(self._build, generation)
+            service = await asyncio.to_thread(self._build, ticket)
             progress = self._adopt(service)
             self.interrupted_run = await asyncio.to_thread(service.interrupted)
             self.last_run = await asyncio.to_thread(service.last_completed)
@@ -365,16 +250,13 @@ class ProvisioningScreen(ModeScreen):
                     # What the plan looks like now: the last run's steps, with the dry run under them.
                     progress.show_journal(self.last_run.state())
                 self.showing_run = False
-                self.dry_run_at = self._now()
+                self.dry_run_at = self.now()
                 self._draw_all(expand=True)
                 self._rewrite_log()
         finally:
-            if self._dry_generation == generation:
-                self._dry_generation = None
-                self.dry_reading = False
-            self._draw_banner()
-            self._draw_status()
-            self.refresh_bindings()
+            if self._dry is ticket:
+                self._drop_dry_run()
+            self.redraw()
 
     # -- running --------------------------------------------------------------------------------------
 
@@ -397,22 +279,15 @@ class ProvisioningScreen(ModeScreen):
             return
         name = self.plan_name
         warning = self.dry_run_error or ("The dry run is still being read." if self.dry_reading else "")
-
-        def answered(confirmed: bool | None) -> None:
-            if confirmed:
-                self._start(resume=False)
-
-        self.app.push_screen(
-            TypedConfirmScreen(
-                f"provisioning {name} in Azure",
-                self._dry_run_text(),
-                name,
-                warning,
-                what="the plan's name",
-                placeholder="plan name",
-            ),
-            answered,
+        dialog = TypedConfirmScreen(
+            f"provisioning {name} in Azure",
+            self._dry_run_text(),
+            name,
+            warning,
+            what="the plan's name",
+            placeholder="plan name",
         )
+        self.confirm_typed(dialog, lambda: self._start(resume=False))
 
     def action_retry(self) -> None:
         """Retry the failed run: finished steps are verified, the failed one runs again."""
@@ -424,74 +299,47 @@ class ProvisioningScreen(ModeScreen):
         """Resume the interrupted provisioning (asks first)."""
         if self.running or self.interrupted_run is None or self.refused_by_lock("provision"):
             return
+        question = f"Resume the interrupted provisioning of {self.plan_name} where it stopped?"
+        self.confirm(question, lambda: self._start(resume=True))
 
-        def answered(yes: bool | None) -> None:
-            if yes and not self.running:
-                self._start(resume=True)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Resume the interrupted provisioning of {self.plan_name} where it stopped?"),
-            answered,
-        )
-
-    def action_abort(self) -> None:
-        """Abort between steps (the running step finishes; R resumes later)."""
-        if not self.running or self.aborting:
-            return
-        self.aborting = True
+    def abort_run(self) -> None:
         if self._service is not None:
             self._service.request_abort()
-        self._log_selected("abort requested: stopping after the current step", "warning")
-        self._draw_status()
-        self.refresh_bindings()
 
     def _start(self, *, resume: bool) -> None:
         self.workers.cancel_group(self, "provisioning-dry-run")
-        self._dry_generation, self.dry_reading = None, False
-        self.running, self.aborting, self.showing_run = True, False, True
-        self.result, self.run_error = None, ""
+        self._drop_dry_run()
+        self.showing_run = True
         self._follow = True
+        self.start_run(resume)
         if self.progress is not None:
             self.progress.start_run()
             self._draw_all(expand=False)
-        if self._ticker is not None:
-            self._ticker.resume()
-        self._draw_banner()
-        self._draw_status()
-        self.refresh_bindings()
-        self.provision_worker(resume)
 
-    @work(exclusive=True, group="provisioning-run", exit_on_error=False)
-    async def provision_worker(self, resume: bool) -> None:
-        """Build the provisioner and run it; the app asks before quitting meanwhile."""
-        app: Any = self.app
-        self._generation += 1
-        generation = self._run_generation = self._generation
-        result: RunResult | None = None
-        interrupted: InterruptedRun | None = None
-        error = ""
-        app.begin_operation("provisioning", f"provisioning {self.plan_name}")
+    def error_text(self, exc: Exception) -> str:
+        if isinstance(exc, ProvisioningUnavailable):
+            return str(exc)
+        error = error_text(exc)
+        return error if error.startswith("cannot start") else f"stopped by an error: {error}"
+
+    async def execute(self, request: bool, ticket: RunTicket) -> RunOutcome:
+        """Build the provisioner and run it (``request``: resume the journal)."""
+        self.hold(ticket, f"provisioning {self.plan_name}")
+        self._left = None
         try:
-            service = await asyncio.to_thread(self._build, generation)
+            service = await asyncio.to_thread(self._build, ticket)
             self._service = service
             self._adopt(service)
             if self.aborting:
                 service.request_abort()
-            result = await service.run(resume=resume)
-            interrupted = await asyncio.to_thread(service.interrupted)
+            result = await service.run(resume=request)
+            self._left = await asyncio.to_thread(service.interrupted)
             await self._reload_plan()
-        except asyncio.CancelledError:
-            raise
         except ProvisioningUnavailable as exc:
-            error = str(exc)
-        except Exception as exc:
-            error = error_text(exc)
-            if not error.startswith("cannot start"):
-                error = f"stopped by an error: {error}"
+            raise NotStarted(str(exc)) from exc
         finally:
-            app.end_operation("provisioning")
             self._service = None
-        self.post_message(ProvisionEnded(generation, result, error, interrupted))
+        return result
 
     async def _reload_plan(self) -> None:
         """Read the plan file again (its bootstrap step writes the provisioned brokers and edge nodes into
@@ -505,49 +353,40 @@ class ProvisioningScreen(ModeScreen):
         try:
             plan = await asyncio.to_thread(load_plan, path)
         except PlanInvalid as exc:
-            self._log_selected(f"the plan file no longer loads: {exc}", "error")
+            self.note(f"the plan file no longer loads: {exc}", "error")
             return
-        adopt = getattr(self.app, "adopt_plan", None)
-        if adopt is not None:
-            adopt(plan)
+        self.kdr_app.adopt_plan(plan)
 
-    def on_provision_ended(self, message: ProvisionEnded) -> None:
-        if message.generation != self._run_generation:
-            return
-        self.running, self.aborting = False, False
-        self.result, self.run_error = message.result, message.error
-        if self._ticker is not None:
-            self._ticker.pause()
-        result = message.result
+    def run_ended(self, message: RunEnded) -> None:
+        result = self.result
         if result is not None:
-            self.interrupted_run = message.interrupted
+            self.interrupted_run = self._left
         if message.error:
-            self._log_selected(message.error, "error")
-        # The pane shows how it ended; elsewhere in the console a notification says so.
+            self.note(message.error, "error")
+        # The pane shows how it ended; elsewhere in the console a notification says so (outside text:
+        # never read as markup).
         if not self.is_current and (message.error or (result is not None and result.outcome != "completed")):
-            why = message.error or f"{result.outcome} at {result.failed_step}: {result.error}"  # type: ignore[union-attr]
+            why = message.error or f"{result.outcome} at {result.failed_step}: {result.error}"
             self.notify(f"provisioning {why}", severity="error", timeout=10, markup=False)
         elif not self.is_current:
             self.notify(f"provisioned {self.plan_name}", timeout=10, markup=False)
         self._draw_all()
-        self._draw_banner()
-        self._draw_status()
-        self.refresh_bindings()
+        self.redraw()
 
-    def on_provision_event(self, message: ProvisionEvent) -> None:
+    def apply_event(self, event: RunEvent, ticket: RunTicket) -> None:
         progress = self.progress
-        dry_run = message.generation == self._dry_generation
-        if progress is None or not (dry_run or message.generation == self._run_generation):
-            return  # a stale dry run's or run's event
-        event, now = message.event, self._now()
-        change = progress.apply(event, now, dry_run=dry_run)
+        if progress is None:
+            return
+        now = self.now()
+        change = progress.apply(event, now, dry_run=ticket.kind == "dry-run")
         for key in change.steps:
             view = progress.steps[key]
             expand = self._expand_for(view, False if view.status.finished else None)
-            self.step_tree.draw_step(view, now, self._colour, expand=expand)
+            self.step_tree.draw_step(view, now, self.colour, expand=expand)
+        log = self.query_one("#pv-log", RunLog)
         for key, line in change.lines:
             if key == self.selected:
-                self._queue(line)
+                log.queue(line.at, line.text, line.colour)
         if event.kind == "step-start" and self._follow and event.step in progress.steps:
             self._select(event.step, move=True)  # rewrites the log with the step's lines so far
         if change.steps:
@@ -557,12 +396,24 @@ class ProvisioningScreen(ModeScreen):
 
     # -- drawing --------------------------------------------------------------------------------------
 
-    def _tick(self) -> None:
+    def watch_unavailable(self) -> None:
+        self.redraw()
+
+    def watch_interrupted_run(self) -> None:
+        self.redraw()
+
+    def watch_dry_run_error(self) -> None:
+        self._draw_status()
+
+    def watch_dry_reading(self) -> None:
+        self._draw_status()
+
+    def tick(self) -> None:
         """The running step's elapsed time and the total, once a second while a run goes."""
         progress = self.progress
         if progress is None or not self.running or progress.current is None:
             return
-        self.step_tree.draw_elapsed(progress.steps[progress.current], self._now(), self._colour)
+        self.step_tree.draw_elapsed(progress.steps[progress.current], self.now(), self.colour)
         self._draw_progress()
 
     def _draw_progress(self) -> None:
@@ -571,7 +422,7 @@ class ProvisioningScreen(ModeScreen):
             return
         total = len(progress.steps)
         self.query_one("#pv-bar", StepsBar).update(total=total, progress=progress.overall())
-        elapsed = progress.elapsed(self._now()) if self.showing_run else None
+        elapsed = progress.elapsed(self.now()) if self.showing_run else None
         count = f"{progress.finished}/{total} steps"
         if elapsed is not None:
             count += f" · {duration_text(elapsed)}"
@@ -579,32 +430,27 @@ class ProvisioningScreen(ModeScreen):
             self._count_text = count
             self.query_one("#pv-count", Static).update(Text(count))
 
-    def _draw_banner(self) -> None:
-        banner = self.query_one("#pv-banner", Static)
+    def redraw(self) -> None:
+        if self.has_azure and self.is_mounted:
+            self.query_one("#pv-banner", RunBanner).say(*self._banner())
+            self._draw_status()
+
+    def _banner(self) -> tuple[str, str]:
+        """(banner, theme colour): an interrupted run, while it waits to be resumed."""
         journal = self.interrupted_run
         failed = self.result is not None and self.result.outcome == "failed"
         if journal is None or self.running or failed:
-            banner.display = False
-            return
+            return "", ""
         state = journal.state()
         done = sum(1 for record in state.steps.values() if record.status.finished)
         total = len(self.progress.steps) if self.progress is not None else len(state.steps)
-        if getattr(self.app, "read_only", False):
-            hint = " — resume it without --read-only"
-        else:
-            hint = " — press R to resume"
-        banner.update(
-            Text(
-                f"interrupted provisioning ({journal.path.name}, {done}/{total} steps finished){hint}",
-                style=f"bold {self._colour('warning')}",
-            )
-        )
-        banner.display = True
+        hint = " — resume it without --read-only" if self.read_only else " — press R to resume"
+        text = f"interrupted provisioning ({journal.path.name}, {done}/{total} steps finished){hint}"
+        return text, "warning"
 
     def _status_text(self) -> tuple[str, str]:
         """(status line, theme colour)."""
         progress = self.progress
-        read_only = bool(getattr(self.app, "read_only", False))
         if self.unavailable:
             return self.unavailable, "error"
         if self.running and progress is not None:
@@ -623,19 +469,19 @@ class ProvisioningScreen(ModeScreen):
         if self.showing_run and self.run_error:
             return self.run_error, "error"
         if self.showing_run and result is not None and progress is not None:
-            took = duration_text(progress.elapsed(self._now()))
+            took = duration_text(progress.elapsed(self.now()))
             if result.outcome == "completed":
                 return f"✓ provisioned {self.plan_name}: {progress.finished} steps in {took}", "success"
             if result.outcome == "failed":
-                retry = "" if read_only else " (r retries)"
+                retry = "" if self.read_only else " (r retries)"
                 return f"✗ failed at {result.failed_step}{retry}: {result.error}", "error"
-            resume = "" if read_only else " · R resumes"
+            resume = "" if self.read_only else " · R resumes"
             return f"aborted before {result.failed_step}{resume}", "warning"
         if self.dry_run_error:
             return f"{self.dry_run_error} · d tries again", "error"
         if self.dry_run_at is not None:
             then = f"dry run {clock_text(self.dry_run_at)}"
-            if read_only:
+            if self.read_only:
                 return f"{then} · read-only: provisioning is not offered", ""
             if self.interrupted_run is not None:
                 return f"{then} · R resumes the interrupted run", ""
@@ -647,8 +493,9 @@ class ProvisioningScreen(ModeScreen):
         return "dry run: building the provisioner…", ""
 
     def _draw_status(self) -> None:
-        text, colour = self._status_text()
-        self.query_one("#pv-status", Static).update(Text(text, style=self._colour(colour)))
+        if self.has_azure and self.is_mounted:
+            text, colour = self._status_text()
+            self.query_one("#pv-status", Static).update(Text(text, style=self.colour(colour)))
 
     # -- the log ----------------------------------------------------------------------------------------
 
@@ -684,38 +531,20 @@ class ProvisioningScreen(ModeScreen):
         self._echoes.append(step)
         tree.move_cursor(node)
 
-    def _line_text(self, line: LogLine) -> Text:
-        # Text, never markup: resource names and ARM errors may hold brackets.
-        return Text(f"{clock_text(line.at)} {line.text}", style=self._colour(line.colour))
+    def _selected_view(self) -> StepView | None:
+        progress = self.progress
+        return progress.steps.get(self.selected or "") if progress is not None else None
 
     def _rewrite_log(self) -> None:
-        log = self.query_one("#pv-log", RichLog)
-        log.clear()
-        self._queued.clear()
-        progress = self.progress
-        view = progress.steps.get(self.selected or "") if progress is not None else None
+        log = self.query_one("#pv-log", RunLog)
+        view = self._selected_view()
         log.border_title = f"log · {view.title}" if view is not None else "log"
-        if view is not None:
-            for line in view.log:
-                log.write(self._line_text(line))
+        log.rewrite((line.at, line.text, line.colour) for line in (view.log if view is not None else ()))
 
-    def _log_selected(self, text: str, colour: str = "") -> None:
+    def note(self, text: str, colour: str = "") -> None:
         """A line of the pane's own (abort requested, a crash) in the selected step's log."""
-        progress = self.progress
-        view = progress.steps.get(self.selected or "") if progress is not None else None
-        line = LogLine(self._now(), text, colour)
+        view = self._selected_view()
+        line = LogLine(self.now(), text, colour)
         if view is not None:
             view.log.append(line)
-        self._queue(line)
-
-    def _queue(self, line: LogLine) -> None:
-        self._queued.append(line)
-        if self._flush_timer is None:
-            self._flush_timer = self.set_timer(LOG_BATCH_S, self._flush, name="provisioning-log")
-
-    def _flush(self) -> None:
-        self._flush_timer = None
-        lines, self._queued = self._queued, []
-        log = self.query_one("#pv-log", RichLog)
-        for line in lines:
-            log.write(self._line_text(line))
+        self.query_one("#pv-log", RunLog).queue(line.at, line.text, line.colour)

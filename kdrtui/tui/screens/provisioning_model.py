@@ -231,6 +231,16 @@ STATUS_MARKS: dict[StepStatus, str] = {
 }
 """Each status's mark."""
 
+STEP_COLOURS: dict[StepStatus, str] = {
+    StepStatus.PENDING: "text-muted",
+    StepStatus.RUNNING: "warning",
+    StepStatus.DONE: "success",
+    StepStatus.SKIPPED: "text-muted",
+    StepStatus.FAILED: "error",
+    StepStatus.VERIFIED: "success",
+}
+"""Each status's theme colour."""
+
 
 class ProvisioningProgress:
     """The steps of one provisioning and where each is, folded from the runner's events."""

@@ -44,17 +44,15 @@ from kdrtui.domain.wizard import (
 )
 from kdrtui.services.plan_files import write_plan
 from kdrtui.tui.screens.base import ModeScreen
-from kdrtui.tui.screens.dialogs import ConfirmScreen
-from kdrtui.tui.screens.wizard_widgets import (
+from kdrtui.tui.screens.dialogs import ConfirmScreen, PathScreen
+from kdrtui.tui.widgets.wizard_form import (
     TOPOLOGY_KEYS,
     FieldRow,
     Form,
-    PathScreen,
     comparison_table,
     cost_table,
     provisioning_text,
 )
-from kdrtui.tui.text import theme_colour
 
 if TYPE_CHECKING:
     from kdrtui.domain.plan import Plan
@@ -163,10 +161,10 @@ class WizardScreen(ModeScreen):
         if self._seeded:
             return
         self._seeded = True
-        plan: Plan | None = getattr(self.app, "plan", None)
+        plan = self.plan
         if plan is not None:
             self.answers = answers_from_plan(plan)
-            self.editing = getattr(self.app, "plan_path", None)
+            self.editing = self.plan_path
 
     def compose_body(self) -> ComposeResult:
         self._seed()
@@ -242,7 +240,7 @@ class WizardScreen(ModeScreen):
 
     def action_help(self) -> None:
         """Show every key that works here (f1 works inside a text field, where ? is typed)."""
-        self.app.action_help()  # type: ignore[attr-defined]
+        self.kdr_app.action_help()
 
     def action_leave_field(self) -> None:
         """Leave the text field, so that single-letter keys act again (↓ or Tab goes back in)."""
@@ -465,8 +463,8 @@ class WizardScreen(ModeScreen):
         try:
             build_plan(self.answers)
             self.problems = []
-            head.append("The plan is valid. ", style=f"bold {self._colour('success')}")
-            if getattr(self.app, "read_only", False):
+            head.append("The plan is valid. ", style=f"bold {self.colour('success')}")
+            if self.read_only:
                 head.append("Read-only: writing it is not offered.", style="dim")
             else:
                 head.append("w writes it to a file.", style="dim")
@@ -475,10 +473,10 @@ class WizardScreen(ModeScreen):
             count = len(self.problems)
             head.append(
                 f"The plan has {count} problem{'s' if count != 1 else ''}; pgup goes back to fix:",
-                style=f"bold {self._colour('error')}",
+                style=f"bold {self.colour('error')}",
             )
             for line in self.problems:
-                head.append(f"\n  {line}", style=self._colour("error"))
+                head.append(f"\n  {line}", style=self.colour("error"))
         parts.append(head)
 
         total, price_date = monthly_cost(self.answers)
@@ -503,7 +501,7 @@ class WizardScreen(ModeScreen):
 
     def action_write(self) -> None:
         """Write the plan file: ask where (and before overwriting a file)."""
-        if self.step != "review" or getattr(self.app, "read_only", False):
+        if self.step != "review" or self.read_only:
             return
         try:
             plan = build_plan(self.answers)
@@ -537,8 +535,8 @@ class WizardScreen(ModeScreen):
 
     def default_path(self) -> str:
         """The plan file that was opened, else ./<plan name>.toml."""
-        opened: Path | None = getattr(self.app, "plan_path", None)
-        if getattr(self.app, "plan", None) is not None and opened is not None:
+        opened = self.plan_path
+        if self.plan is not None and opened is not None:
             return str(opened)
         return f"./{self.answers.plan_name}.toml"
 
@@ -558,12 +556,9 @@ class WizardScreen(ModeScreen):
 
     # -- messages -----------------------------------------------------------------------------------
 
-    def _colour(self, name: str) -> str:
-        return theme_colour(self.app, name)
-
     def _status(self, text: str, colour: str = "") -> None:
         status = self.query_one("#wiz-status", Static)
-        status.update(Text(text, style=self._colour(colour)))
+        status.update(Text(text, style=self.colour(colour)))
         status.display = bool(text)
 
     def _help(self, text: str) -> None:

@@ -7,14 +7,14 @@ view instead: per application topic the records each cluster holds, the age of e
 Like the mirror-lag table it polls in a thread worker only while the pane is shown (the pane calls
 :meth:`DivergenceView.resume` / :meth:`DivergenceView.suspend`), draws only the newest snapshot, and
 updates its tables by diff. Keys: ``/`` filter, ``o`` sort, ``enter`` a topic's partitions, ``esc`` back,
-``r`` refresh now. Tests inject a source with ``app.divergence_source_factory``.
+``r`` refresh now. Tests inject a source with ``make_app(divergence_source_factory=...)``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -27,7 +27,9 @@ from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, SideFac
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import SEVERITY
 from kdrtui.domain.plan import Plan
-from kdrtui.tui.screens.live import (
+from kdrtui.tui.factories import DivergenceSource
+from kdrtui.tui.text import fit_names
+from kdrtui.tui.widgets.live_tables import (
     HEALTH_COLOUR,
     Cell,
     LagTable,
@@ -36,31 +38,6 @@ from kdrtui.tui.screens.live import (
     RefreshFailed,
     compact,
 )
-from kdrtui.tui.text import fit_names
-
-
-class DivergenceSource(Protocol):
-    """Where divergence snapshots come from (the real one is ``DivergenceEngine``)."""
-
-    def refresh(self) -> DivergenceSnapshot:
-        """Read both clusters now (blocking; called from a thread)."""
-        ...
-
-    def close(self) -> None:
-        """Release clients."""
-        ...
-
-
-DivergenceSourceFactory = Callable[[Plan], DivergenceSource]
-"""Builds the divergence source for a plan (tests inject a scripted one)."""
-
-
-def divergence_engine_factory(plan: Plan) -> DivergenceSource:
-    """The real divergence engine; imported only when the pane first polls."""
-    from kdrtui.services.kafka.divergence_engine import DivergenceEngine
-
-    return DivergenceEngine(plan)
-
 
 HEADER = "hot standby (dual ingest): divergence between {primary} and {secondary}"
 """First line of the pane."""
@@ -246,13 +223,10 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
         """The source for the plan as it runs now (after a failover the roles are swapped)."""
         from kdrtui.services.runbook.operate import view_plan
 
-        plan, unreadable = view_plan(self.plan, getattr(self.app, "plan_path", None))
+        plan, unreadable = view_plan(self.plan, self.kdr_app.plan_path)
         if unreadable is not None:
             raise RuntimeError(f"DR state unreadable, so which cluster is primary is unknown: {unreadable}")
-        factory: DivergenceSourceFactory = (
-            getattr(self.app, "divergence_source_factory", None) or divergence_engine_factory
-        )
-        return self._source_for(plan, factory)
+        return self._source_for(plan, self.services.divergence_source_factory)
 
     @work(thread=True, exclusive=True, group="divergence-poll", exit_on_error=False)
     def poll_loop(self, wake: threading.Event) -> None:

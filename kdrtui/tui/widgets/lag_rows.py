@@ -9,7 +9,7 @@ from typing import Any
 from kdrtui.domain.health import compact_age
 from kdrtui.domain.lag import SEVERITY, FlowLag, LagSecondsSource, TopicLag
 from kdrtui.domain.schedule import format_utc
-from kdrtui.tui.screens.live import HEALTH_COLOUR, Cell, compact
+from kdrtui.tui.widgets.live_tables import HEALTH_COLOUR, Cell, compact
 from kdrtui.tui.widgets.sparkline import sparkline
 
 SORTS = ("worst", "name", "lag records", "rate")

@@ -1,5 +1,5 @@
 """What the two live tables share: the mirror-lag pane (:mod:`kdrtui.tui.screens.lag`) and the
-divergence view of a hot standby (:mod:`kdrtui.tui.screens.divergence`).
+divergence view of a hot standby (:mod:`kdrtui.tui.widgets.divergence_view`).
 
 Both poll a source in a thread worker only while shown, draw only the newest snapshot and update their
 tables by diff; :class:`LiveTables` holds that machinery, plus the filter box, the sort order and the
@@ -20,7 +20,8 @@ from textual.worker import get_current_worker
 
 from kdrtui.domain.lag import Health
 from kdrtui.domain.plan import Plan
-from kdrtui.tui.text import MiddleEllipsisText, theme_colour
+from kdrtui.tui.helpers import ConsoleNode
+from kdrtui.tui.text import MiddleEllipsisText
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -125,7 +126,7 @@ class Source(Protocol):
 S = TypeVar("S", bound=Source)
 
 
-class LiveTables(Generic[S], _Base):
+class LiveTables(ConsoleNode, Generic[S], _Base):
     """Mixed into the screen or widget that shows a live topic table and a detail table.
 
     The ids of its widgets are ``<PREFIX>-table``, ``<PREFIX>-filter``, ``<PREFIX>-detail`` and
@@ -205,7 +206,7 @@ class LiveTables(Generic[S], _Base):
         """Body of a thread worker: refresh, let ``seen`` look at the snapshot, post it (or the error),
         wait; until cancelled."""
         worker = get_current_worker()
-        interval = float(getattr(self.app, "lag_interval", 2.0))
+        interval = self.services.lag_interval
         while not worker.is_cancelled:
             try:
                 snapshot = self._get_source().refresh()
@@ -236,7 +237,7 @@ class LiveTables(Generic[S], _Base):
     def _failed(self, what: str, error: str, shown: bool) -> None:
         """A failed refresh: say so once per new error, and in the banner while it lasts."""
         if error != self.error:
-            self.notify(f"{what} refresh failed: {error}", severity="error", timeout=8)
+            self.notify(f"{what} refresh failed: {error}", severity="error", timeout=8, markup=False)
         self.error = error
         if shown:
             self._draw_banner()
@@ -261,9 +262,6 @@ class LiveTables(Generic[S], _Base):
                     column.width += spare
                     column.auto_width = False
 
-    def _colour(self, name: str) -> str:
-        return theme_colour(self.app, name)
-
     def _title_width(self) -> int:
         """Cells a one-line title has (the terminal's width less its padding)."""
         return max(20, self.app.size.width - 2)
@@ -275,7 +273,7 @@ class LiveTables(Generic[S], _Base):
         self._texts[widget_id] = (text, colour)
         widget = self.query_one(f"#{widget_id}", Static)
         widget.display = bool(text)
-        widget.update(Text(text, style=self._colour(colour)))
+        widget.update(Text(text, style=self.colour(colour)))
 
     def _sync(self, table_id: str, columns: Columns, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
         """Make a table show ``rows`` (in that order) by touching only what differs."""
@@ -310,7 +308,7 @@ class LiveTables(Generic[S], _Base):
     def _text(self, key: str, cell: Cell, justify: str) -> SortableText:
         text = SortableText(
             cell[0],
-            style=self._colour(cell[1]),
+            style=self.colour(cell[1]),
             justify=justify,  # type: ignore[arg-type]
             overflow="ellipsis",
             no_wrap=True,

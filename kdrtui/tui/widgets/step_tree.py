@@ -17,23 +17,19 @@ from textual.widgets import ProgressBar, Tree
 from textual.widgets.tree import TreeNode
 
 from kdrtui.domain.runbook import StepStatus
-from kdrtui.tui.screens.provisioning_model import STATUS_MARKS, ResourceView, StepView, duration_text
+from kdrtui.tui.screens.provisioning_model import (
+    STATUS_MARKS,
+    STEP_COLOURS,
+    ResourceView,
+    StepView,
+    duration_text,
+)
 
 NodeData = tuple[str, str]
 """(step key, child key): ``""`` for the step's own node, ``plan:N``, ``res:<name>`` or ``error``."""
 
 Colour = Callable[[str], str]
 """Theme colour name -> Rich style."""
-
-STEP_COLOURS: dict[StepStatus, str] = {
-    StepStatus.PENDING: "text-muted",
-    StepStatus.RUNNING: "warning",
-    StepStatus.DONE: "success",
-    StepStatus.SKIPPED: "text-muted",
-    StepStatus.FAILED: "error",
-    StepStatus.VERIFIED: "success",
-}
-"""Each step status's theme colour."""
 
 RESOURCE_COLOURS = {"running": "warning", "done": "success", "failed": "error", "skipped": "text-muted"}
 """Each resource status's theme colour."""

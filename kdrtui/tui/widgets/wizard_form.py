@@ -1,19 +1,16 @@
-"""The topology wizard's parts (:mod:`kdrtui.tui.screens.wizard`): the form widgets, the dialog that asks
-where to write the plan, and the renderables of the topology comparison and of the review."""
+"""The topology wizard's parts (:mod:`kdrtui.tui.screens.wizard`): the form widgets, and the renderables
+of the topology comparison and of the review (the dialog asking where to write the plan is in
+:mod:`kdrtui.tui.screens.dialogs`)."""
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from kdrtui.domain.plan import Topology
 from kdrtui.domain.topologies import TOPOLOGIES
@@ -34,51 +31,6 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("Apps\nmust", "apps_must"),
 )
 """(label, TopologyInfo attribute) of each row of the comparison table."""
-
-
-class PathScreen(ModalScreen[str | None]):
-    """Where to write the plan: an Input prefilled with the default path; Enter writes, Esc cancels."""
-
-    DEFAULT_CSS = """
-    PathScreen {
-        align: center middle;
-    }
-    #wiz-path-box {
-        width: 70;
-        max-width: 100%;
-        height: auto;
-        border: heavy $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    #wiz-path-input {
-        margin: 1 0 0 0;
-    }
-    """
-    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
-        Binding("escape", "cancel", "Cancel", id="wizard-path.cancel"),
-    ]
-
-    def __init__(self, default: str) -> None:
-        super().__init__(id="wizard-path")
-        self.default = default
-        """The path offered."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="wiz-path-box"):
-            yield Static(Text("Write the plan to (Enter writes, Esc cancels):", style="bold"))
-            yield Input(self.default, id="wiz-path-input")
-
-    def on_mount(self) -> None:
-        self.query_one("#wiz-path-input", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        """Close without writing."""
-        self.dismiss(None)
 
 
 class FieldRow(Vertical):

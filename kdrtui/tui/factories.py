@@ -1,0 +1,173 @@
+"""What the console is built from: the factories of the services its panes drive, its clock and its
+intervals, in one :class:`ConsoleServices` that :func:`kdrtui.tui.app.make_app` fills (tests inject fakes).
+
+Each pane depends on a small Protocol defined here (or, for provisioning, in
+:mod:`kdrtui.tui.screens.provisioning_model`); the real implementations are imported the first time a
+factory is called, never at start-up (the Kafka, SSH and Azure clients would slow the first paint).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from kdrtui.domain.divergence import DivergenceSnapshot
+from kdrtui.domain.lag import LagSnapshot
+from kdrtui.domain.plan import Plan
+from kdrtui.services.kafka.probe import ClusterProbe
+from kdrtui.tui.screens.provisioning_model import ProvisioningFactory, azure_provisioning_factory
+
+if TYPE_CHECKING:
+    from kdrtui.domain.plan import EdgeNode
+    from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+    from kdrtui.services.runbook.operate import OperationResult
+    from kdrtui.services.runbook.runner import RunEvent
+    from kdrtui.services.ssh import EdgeSession
+    from kdrtui.tui.app import KdrApp
+
+
+ProbeFactory = Callable[[str, str], ClusterProbe]
+"""Builds the probe for (alias, bootstrap servers)."""
+
+ManagerFactory = Callable[["KdrApp", Plan], "MirrorMakerManager"]
+"""Builds the MirrorMaker manager for the plan (tests inject theirs)."""
+
+
+class LagSource(Protocol):
+    """Where lag snapshots come from (the real one is ``services.kafka.lag_engine.LagEngine``)."""
+
+    def refresh(self) -> LagSnapshot:
+        """Read the clusters now and return a snapshot (blocking; called from a thread)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients."""
+        ...
+
+
+LagSourceFactory = Callable[[Plan], LagSource]
+"""Builds the lag source for a plan (tests inject a scripted one)."""
+
+
+class DivergenceSource(Protocol):
+    """Where divergence snapshots come from (the real one is ``DivergenceEngine``)."""
+
+    def refresh(self) -> DivergenceSnapshot:
+        """Read both clusters now (blocking; called from a thread)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients."""
+        ...
+
+
+DivergenceSourceFactory = Callable[[Plan], DivergenceSource]
+"""Builds the divergence source for a plan (tests inject a scripted one)."""
+
+
+class RunbookOperation(Protocol):
+    """What the Failover pane drives (the real one is ``services.runbook.operate.Operation``)."""
+
+    operation: str
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def target(self) -> str: ...
+
+    async def forecast(self) -> tuple[bool, list[str]]:
+        """(GO?, lines) of the pre-flight now; changes nothing."""
+        ...
+
+    async def run(self, on_event: Callable[[RunEvent], None] | None = None) -> OperationResult:
+        """Run (or resume) to the end, a failure or an abort; closes its clients."""
+        ...
+
+    def abort(self) -> None:
+        """Stop between steps."""
+        ...
+
+    async def close(self) -> None:
+        """Release the clients of an operation that will not run."""
+        ...
+
+
+OperationFactory = Callable[..., RunbookOperation]
+"""Builds the operation for (plan, plan path, ``failover``/``failback``, resume?) and ``rollback=True`` for
+a rollback of the interrupted one; tests inject fakes."""
+
+
+def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
+    """The real probe: one AdminClient per cluster."""
+    from kdrtui.services.kafka.probe import KafkaClusterProbe
+
+    return KafkaClusterProbe(bootstrap)
+
+
+def console_manager_factory(app: KdrApp, plan: Plan) -> MirrorMakerManager:
+    """The real manager; SSH questions (unknown host key) are asked in a modal."""
+    from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+    from kdrtui.services.ssh import EdgeSession, SshTarget
+
+    def factory(node: EdgeNode) -> EdgeSession:
+        target = SshTarget.from_edge_node(node)
+        passphrase = app.passphrases.get(str(target.key_file))
+        return EdgeSession(target, on_unknown_host=app.ask_host_key, passphrase=passphrase)
+
+    return MirrorMakerManager(plan, session_factory=factory)
+
+
+def lag_engine_factory(plan: Plan) -> LagSource:
+    """The real lag engine; imported only when the pane first polls."""
+    from kdrtui.services.kafka.lag_engine import LagEngine
+
+    return LagEngine(plan)  # type: ignore[no-any-return,unused-ignore]
+
+
+def divergence_engine_factory(plan: Plan) -> DivergenceSource:
+    """The real divergence engine; imported only when the pane first polls."""
+    from kdrtui.services.kafka.divergence_engine import DivergenceEngine
+
+    return DivergenceEngine(plan)
+
+
+def runbook_operation_factory(
+    plan: Plan, plan_path: Path | None, operation: str, resume: bool, *, rollback: bool = False
+) -> RunbookOperation:
+    """The real runbook operation (``rollback``: undo the interrupted ``operation`` instead)."""
+    from kdrtui.services.runbook.operate import Operation
+
+    return Operation(plan, plan_path, operation, resume=resume, rollback=rollback)
+
+
+@dataclass(frozen=True)
+class ConsoleServices:
+    """Everything the console builds its clients with, and its clock and intervals.
+
+    The defaults are the real ones; tests replace any of them through ``make_app``'s keyword arguments.
+    """
+
+    probe_factory: ProbeFactory = kafka_probe_factory
+    """Builds the Overview's probe of one cluster."""
+    manager_factory: ManagerFactory = console_manager_factory
+    """Builds the MirrorMaker manager of the Edge pane."""
+    lag_source_factory: LagSourceFactory = lag_engine_factory
+    """Builds the Mirror lag pane's source."""
+    divergence_source_factory: DivergenceSourceFactory = divergence_engine_factory
+    """Builds the divergence source a hot standby's Mirror lag pane shows."""
+    operation_factory: OperationFactory = runbook_operation_factory
+    """Builds the Failover pane's runbook operation."""
+    provisioning_factory: ProvisioningFactory = azure_provisioning_factory
+    """Builds the Provisioning pane's provisioner (imported on first use)."""
+    clock: Callable[[], float] = time.time
+    """Wall-clock time source (injected so tests are deterministic)."""
+    refresh_interval: float = 2.0
+    """Seconds between two probes of a cluster."""
+    lag_interval: float = 2.0
+    """Seconds between two lag refreshes while the Mirror lag pane is shown."""
+    alert_command: str | None = None
+    """Shell command run on every flow or topic health change (None: only logged)."""
