@@ -31,9 +31,14 @@ $(STAMP): pyproject.toml | prereqs
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
 	@touch $(STAMP)
 
+# The shell scripts kdrtui ships (package data) and CI's own script, under shellcheck.
+SHELL_SCRIPTS = $(shell find kdrtui -name '*.sh') .ci/run
+
 lint: $(STAMP)
 	$(BIN)/ruff check kdrtui tests benchmarks
 	$(BIN)/ruff format --check kdrtui tests benchmarks
+	@command -v shellcheck >/dev/null 2>&1 || { echo "make lint needs shellcheck (Debian: apt-get install shellcheck)"; exit 2; }
+	shellcheck $(SHELL_SCRIPTS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

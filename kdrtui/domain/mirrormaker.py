@@ -1,13 +1,13 @@
 """MirrorMaker process state on an edge node, as the manager reports it (pure).
 
-The manager runs one small POSIX shell probe on the node (:data:`STATUS_PROBE`) and
-:func:`parse_probe` turns its output into a :class:`MirrorMakerStatus`. Keeping the parsing here makes
+The manager runs one small POSIX shell probe on the node (``status.sh``, see
+:func:`kdrtui.services.mirrormaker.node_scripts.status_probe`) and :func:`parse_probe` turns its output
+into a :class:`MirrorMakerStatus`. Keeping the parsing here makes
 the rules — what counts as running, stopped or crashed — testable without a node.
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -125,31 +125,8 @@ def _hhmm(when: float | None) -> str:
     return datetime.fromtimestamp(when, UTC).strftime("%H:%M UTC")
 
 
-def status_probe(run_dir: str, log_lines: int = 8) -> str:
-    """The shell snippet that reports a deployment's state files, liveness and log tail."""
-    d = shlex.quote(run_dir)
-    return (
-        f"d={d}; "
-        'if [ ! -f "$d/supervise.sh" ]; then echo deployed=0; exit 0; fi; '
-        "echo deployed=1; "
-        "for f in supervisor.pid mm.pid started_at exit_code exited_at stop_requested scheduler.pid "
-        "next_run_at run_until last_run_started_at last_run_ended_at; do "
-        '[ -f "$d/$f" ] && printf "%s=%s\\n" "$f" "$(cat "$d/$f")"; done; '
-        'pid=$(cat "$d/mm.pid" 2>/dev/null); '
-        'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && '
-        'tr "\\000" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -q MirrorMaker; then echo alive=1; fi; '
-        'pid=$(cat "$d/scheduler.pid" 2>/dev/null); '
-        'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && '
-        'tr "\\000" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -q schedule.sh; then echo scheduler=1; fi; '
-        'if [ -f "$d/timer_unit" ] && systemctl is-active --quiet "$(cat "$d/timer_unit")" 2>/dev/null; '
-        "then echo timer=1; fi; "
-        'echo "now=$(date +%s)"; echo ---log---; '
-        f'tail -n {int(log_lines)} "$d/mm.log" 2>/dev/null; true'
-    )
-
-
 def parse_probe(node: str, deployment: str, output: str) -> MirrorMakerStatus:
-    """Turn :func:`status_probe` output into a status (pure)."""
+    """Turn the status probe's output into a status (pure)."""
     head, _, log = output.partition("---log---\n")
     facts: dict[str, str] = {}
     for line in head.splitlines():

@@ -52,7 +52,7 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 class KdrApp(App[None]):
     """The console. Build it with :func:`make_app` so tests can inject its services."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "widgets/widgets.tcss"]
     TITLE = "kdrtui"
     MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
         "overview": OverviewScreen,

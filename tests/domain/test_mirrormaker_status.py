@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kdrtui.domain.mirrormaker import MmState, parse_probe, status_probe
+from kdrtui.domain.mirrormaker import MmState, parse_probe
+from kdrtui.services.mirrormaker.node_scripts import status_probe
 
 
 def probe(run_dir: Path) -> str:

@@ -12,7 +12,6 @@ import pytest
 
 from kdrtui.domain.plan import Schedule
 from kdrtui.domain.schedule import (
-    AWK_PROGRAM,
     MINUTE_SECONDS_ENV,
     Batches,
     CronError,
@@ -23,6 +22,7 @@ from kdrtui.domain.schedule import (
     shortest_gap_minutes,
     supervisor_settings,
 )
+from kdrtui.services.mirrormaker.node_scripts import schedule_awk
 
 
 def ts(text: str) -> float:
@@ -238,7 +238,7 @@ def awk_answer(batches: Batches, now: float) -> tuple[int, int, int]:
     args = [AWK]
     for name, value in {**supervisor_settings(batches), "now": str(int(now))}.items():
         args += ["-v", f"{name}={value}"]
-    out = subprocess.run([*args, AWK_PROGRAM], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([*args, schedule_awk()], capture_output=True, text=True, check=True).stdout
     start, end, following = (int(x) for x in out.split())
     return start, end, following
 

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kdrtui.commands.lab import lab_group
+from kdrtui.domain.mirrormaker_deployment import SUPERVISOR, start_command
 from kdrtui.lab import process
 from kdrtui.lab.edge import EDGE_NAME, LabEdgeNode
 from kdrtui.lab.lab import DR, Lab
-from kdrtui.services.mirrormaker.render import start_command
-from kdrtui.services.mirrormaker.supervisor import SUPERVISOR, supervisor_script
+from kdrtui.services.mirrormaker.node_scripts import supervisor_script
 from kdrtui.services.ssh import EdgeSession, SshUnreachable
 
 pytestmark = pytest.mark.lab

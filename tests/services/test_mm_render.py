@@ -11,26 +11,28 @@ from typing import Any
 import pytest
 import tomli_w
 
-from kdrtui.domain.plan import EdgeNode, Plan, parse_plan
-from kdrtui.lab.lab import Lab
-from kdrtui.services.kafka.mm2_status import WorkerState, parse_status_records
-from kdrtui.services.mirrormaker.render import (
-    DRIFT_LINES,
-    MM2_GROUPS_EXCLUDE_DEFAULT,
-    MM2_TOPICS_EXCLUDE_DEFAULT,
-    RenderError,
-    drift,
+from kdrtui.domain.mirrormaker_deployment import (
     expand_home,
     launch_command,
     log4j2_properties,
     log4j_properties,
-    mm1_include_regex,
     render_deployment,
-    render_mm1,
-    render_mm2_properties,
     shell_join,
 )
-from kdrtui.services.mirrormaker.supervisor import supervisor_script, systemd_unit, unit_name
+from kdrtui.domain.mirrormaker_drift import DRIFT_LINES, drift
+from kdrtui.domain.mirrormaker_render import (
+    MM2_GROUPS_EXCLUDE_DEFAULT,
+    MM2_TOPICS_EXCLUDE_DEFAULT,
+    RenderError,
+    mm1_include_regex,
+    render_mm1,
+    render_mm2_properties,
+)
+from kdrtui.domain.mirrormaker_systemd import systemd_unit, unit_name
+from kdrtui.domain.plan import EdgeNode, Plan, parse_plan
+from kdrtui.lab.lab import Lab
+from kdrtui.services.kafka.mm2_status import WorkerState, parse_status_records
+from kdrtui.services.mirrormaker.node_scripts import run_dir_scripts, supervisor_script
 from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.flows import with_reverse
 
@@ -221,7 +223,7 @@ def test_mm2_reads_every_source_read_committed() -> None:
 def test_the_reverse_flow_a_failover_starts_reads_dr_committed() -> None:
     plan = lab_plan()
     both = with_reverse(plan, plan.flows[0])
-    (back,) = render_deployment(both, both.edge_nodes_for("primary")[0])
+    (back,) = render_deployment(both, both.edge_nodes_for("primary")[0], scripts=run_dir_scripts())
     assert back.name == "mm2-primary"
     props = load_properties(back.files["mm2.properties"])
     assert isolation_levels(props) == {"dr": "read_committed"}
@@ -491,7 +493,7 @@ def edge(cluster: str = "dr", **keys: Any) -> EdgeNode:
 
 
 def test_render_deployment_for_mm2() -> None:
-    (dep,) = render_deployment(lab_plan(), edge())
+    (dep,) = render_deployment(lab_plan(), edge(), scripts=run_dir_scripts())
     assert (dep.name, dep.kind, dep.node, dep.target, dep.flows) == (
         "mm2-dr",
         "mm2",
@@ -513,18 +515,20 @@ def test_render_deployment_for_mm2() -> None:
 
 def test_render_deployment_resolves_home_and_work_dir() -> None:
     node = edge(work_dir="~/dr/", kafka_home="~/kafka")
-    (dep,) = render_deployment(lab_plan(), node, home="/export/home/ops")
+    (dep,) = render_deployment(lab_plan(), node, home="/export/home/ops", scripts=run_dir_scripts())
     assert dep.run_dir == "/export/home/ops/dr/mm/mm2-dr"
     assert "/export/home/ops/kafka/libs/*" in dep.argv
     assert not any("~" in arg for arg in dep.argv)
-    (dep,) = render_deployment(lab_plan(), edge(work_dir="/var/lib/kdrtui", user="root"))
+    (dep,) = render_deployment(
+        lab_plan(), edge(work_dir="/var/lib/kdrtui", user="root"), scripts=run_dir_scripts()
+    )
     assert dep.run_dir == "/var/lib/kdrtui/mm/mm2-dr"
     assert expand_home("~", "/root") == "/root" and expand_home("/x/~", "/root") == "/x/~"
 
 
 def test_render_deployment_for_mm1_flows_and_idle_nodes() -> None:
     plan = three_clusters(flow_toml("a", "c") + flow_toml("b", "c", mirrormaker="mm1"))
-    deps = render_deployment(plan, edge("c"))
+    deps = render_deployment(plan, edge("c"), scripts=run_dir_scripts())
     assert [(d.name, d.kind, d.flows) for d in deps] == [
         ("mm2-c", "mm2", ("a->c",)),
         ("mm1-b-c", "mm1", ("b->c",)),
@@ -542,14 +546,14 @@ def test_render_deployment_for_mm1_flows_and_idle_nodes() -> None:
     assert "mm1-b-c" in load_properties(mm1.files["consumer.properties"])["group.id"]
     # MM2's file for c mentions only the mm2 flow.
     assert "b->c.enabled" not in deps[0].files["mm2.properties"]
-    assert render_deployment(plan, edge("a")) == []
+    assert render_deployment(plan, edge("a"), scripts=run_dir_scripts()) == []
 
 
 # --- drift ------------------------------------------------------------------------------------------
 
 
 def test_drift() -> None:
-    (dep,) = render_deployment(lab_plan(), edge())
+    (dep,) = render_deployment(lab_plan(), edge(), scripts=run_dir_scripts())
     files = dict(dep.files)
     assert drift(files, dict(files)) == []
     remote: dict[str, str | None] = dict(files)

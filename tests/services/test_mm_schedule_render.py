@@ -9,17 +9,19 @@ from typing import Any
 import pytest
 
 from kdrtui.domain.mirrormaker import MmState, parse_probe
-from kdrtui.domain.plan import Plan, Schedule, Topology
-from kdrtui.domain.schedule import Batches, parse_cron
-from kdrtui.services.mirrormaker.manager import MirrorMakerManager
-from kdrtui.services.mirrormaker.render import RenderError, deployment_schedule, render_deployment
-from kdrtui.services.mirrormaker.supervisor import (
+from kdrtui.domain.mirrormaker_deployment import deployment_schedule, render_deployment
+from kdrtui.domain.mirrormaker_render import RenderError
+from kdrtui.domain.mirrormaker_systemd import (
     on_calendar,
     systemd_batch_unit,
     systemd_timer,
     timer_name,
     unit_name,
 )
+from kdrtui.domain.plan import Plan, Schedule, Topology
+from kdrtui.domain.schedule import Batches, parse_cron
+from kdrtui.services.mirrormaker.manager import MirrorMakerManager
+from kdrtui.services.mirrormaker.node_scripts import run_dir_scripts
 from kdrtui.services.plan_files import load_plan
 from tests.domain.test_plan import GOOD
 from tests.services.test_mm_systemd import ScriptedNode
@@ -37,7 +39,7 @@ HOURLY = Schedule(every_minutes=60, run_minutes=15)
 
 def test_a_scheduled_deployment_gets_the_scheduler_and_its_schedule() -> None:
     plan = scheduled(HOURLY)
-    (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/home/sshuser")
+    (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/home/sshuser", scripts=run_dir_scripts())
     assert dep.schedule == Batches.of(HOURLY)
     assert {"schedule.sh", "schedule.conf", "schedule.awk", "supervise.sh"} <= set(dep.files)
     conf = dep.files["schedule.conf"]
@@ -45,20 +47,24 @@ def test_a_scheduled_deployment_gets_the_scheduler_and_its_schedule() -> None:
     assert "every 60 min for 15 min" in conf
     assert f"setsid nohup sh {dep.run_dir}/schedule.sh {dep.run_dir} -- java " in dep.start_command
 
-    (always,) = render_deployment(load_plan(GOOD), plan.edge_nodes[0], home="/home/sshuser")
+    (always,) = render_deployment(
+        load_plan(GOOD), plan.edge_nodes[0], home="/home/sshuser", scripts=run_dir_scripts()
+    )
     assert always.schedule is None and "schedule.sh" not in always.files
     assert f"sh {always.run_dir}/supervise.sh {always.run_dir} -- java " in always.start_command
 
 
 def test_the_test_hook_scales_the_rendered_minute() -> None:
     plan = scheduled(HOURLY)
-    (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/h", minute_seconds=2)
+    (dep,) = render_deployment(
+        plan, plan.edge_nodes[0], home="/h", minute_seconds=2, scripts=run_dir_scripts()
+    )
     assert "minute_seconds=2\n" in dep.files["schedule.conf"]
 
 
 def test_cron_is_rendered_as_value_lists() -> None:
     plan = scheduled(Schedule(cron="*/20 8-10 * * mon-fri", run_minutes=10))
-    (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/h")
+    (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/h", scripts=run_dir_scripts())
     conf = dep.files["schedule.conf"]
     assert "cron_minutes=0,20,40\n" in conf and "cron_hours=8,9,10\n" in conf
     assert (

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from kdrtui.domain.mirrormaker import MmState, parse_probe, status_probe
+from kdrtui.domain.mirrormaker import MmState, parse_probe
+from kdrtui.domain.mirrormaker_deployment import schedule_conf
 from kdrtui.domain.plan import Schedule
 from kdrtui.domain.schedule import Batches
-from kdrtui.services.mirrormaker.supervisor import (
+from kdrtui.services.mirrormaker.node_scripts import (
     schedule_awk,
-    schedule_conf,
     scheduler_script,
+    status_probe,
     supervisor_script,
 )
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kdrtui.services.mirrormaker.supervisor import supervisor_script
+from kdrtui.services.mirrormaker.node_scripts import supervisor_script
 
 WaitUntil = Callable[..., float]
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import time
+from importlib.resources import files
 from typing import Any
 
 from kdrtui.domain import azure_names
@@ -26,26 +28,15 @@ from kdrtui.lab.azure.cloud import Cloud
 from kdrtui.lab.azure.state import Record
 from kdrtui.lab.azure.web import ArmError, Request, Response, as_dict
 
-KAFKA_ENV_CONTENT = """
-#!/bin/bash
+KAFKA_ENV_TEMPLATE = "kafka-env.template"
+"""HDInsight's stock ``kafka-env`` ``content`` (an Ambari Jinja template of a bash script), package data
+beside this module: what a new cluster's kafka-env holds before the provisioner appends to it."""
 
-# Set KAFKA specific environment variables here.
 
-# The java implementation to use.
-export JAVA_HOME={{java64_home}}
-export PATH=$PATH:$JAVA_HOME/bin
-export PID_DIR={{kafka_pid_dir}}
-export LOG_DIR={{kafka_log_dir}}
-export KAFKA_KERBEROS_PARAMS={{kafka_kerberos_params}}
-# Add kafka sink to classpath and related depenencies
-if [ -e "/usr/lib/ambari-metrics-kafka-sink/ambari-metrics-kafka-sink.jar" ]; then
-  export CLASSPATH=$CLASSPATH:/usr/lib/ambari-metrics-kafka-sink/ambari-metrics-kafka-sink.jar
-  export CLASSPATH=$CLASSPATH:/usr/lib/ambari-metrics-kafka-sink/lib/*
-fi
-if [ -f /etc/kafka/conf/kafka-ranger-env.sh ]; then
-. /etc/kafka/conf/kafka-ranger-env.sh
-fi
-""".lstrip()
+@functools.cache
+def kafka_env_content() -> str:
+    """The text of :data:`KAFKA_ENV_TEMPLATE`."""
+    return files("kdrtui.lab.azure").joinpath(KAFKA_ENV_TEMPLATE).read_text(encoding="utf-8")
 
 
 class AmbariError(ArmError):
@@ -75,7 +66,7 @@ def initial_configs(cloud: Cloud, record: Record) -> None:
     zookeepers = ",".join(f"zk{i}-{prefix}:2181" for i in range(3))
     configs = {
         "kafka-env": {
-            "content": KAFKA_ENV_CONTENT,
+            "content": kafka_env_content(),
             "kafka_user": "kafka",
             "kafka_log_dir": "/var/log/kafka",
             "kafka_pid_dir": "/var/run/kafka",

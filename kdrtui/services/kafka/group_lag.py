@@ -9,9 +9,9 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from kdrtui.domain.lag import GroupLag
+from kdrtui.domain.mirrormaker_render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming
 from kdrtui.services.kafka.internal_topics import Checkpoint, OffsetSync
-from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT, mm1_group_id
 
 TP = tuple[str, int]
 """(topic, partition)."""

@@ -46,6 +46,7 @@ from kdrtui.domain.lag import (
     partition_lag,
     worst,
 )
+from kdrtui.domain.mirrormaker_render import mm1_group_id
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.schedule import Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
@@ -57,7 +58,6 @@ from kdrtui.services.kafka.schedule_lag import on_schedule
 from kdrtui.services.kafka.source_reads import SourceReads
 from kdrtui.services.kafka.topic_lag import TopicMemory, topic_lag
 from kdrtui.services.kafka.topics import flow_mirrors
-from kdrtui.services.mirrormaker.render import mm1_group_id
 
 TP = tuple[str, int]
 """(topic, partition)."""

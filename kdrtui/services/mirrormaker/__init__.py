@@ -1,5 +1,6 @@
-"""MirrorMaker on edge nodes: configuration rendered from the plan, and the processes that run it.
+"""MirrorMaker on edge nodes: the processes that run what the plan renders.
 
-:mod:`~kdrtui.services.mirrormaker.render` is pure (plan in, file texts and argv out); the manager
-uploads, starts, stops and watches what it renders over SSH.
+What runs is rendered, purely, in :mod:`kdrtui.domain.mirrormaker_deployment` (plan in, file texts and
+argv out); the scripts that supervise it on the node ship in ``scripts/`` (:mod:`.node_scripts`); the
+manager uploads, starts, stops and watches it over SSH.
 """

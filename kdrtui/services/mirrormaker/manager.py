@@ -17,16 +17,25 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
-from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe, status_probe
-from kdrtui.domain.plan import EdgeNode, Plan
-from kdrtui.domain.schedule import minute_seconds
-from kdrtui.services.mirrormaker.render import RenderedDeployment, drift, render_deployment
-from kdrtui.services.mirrormaker.supervisor import (
+from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe
+from kdrtui.domain.mirrormaker_deployment import RenderedDeployment, render_deployment
+from kdrtui.domain.mirrormaker_drift import drift
+from kdrtui.domain.mirrormaker_systemd import (
     systemd_batch_unit,
     systemd_timer,
     systemd_unit,
     timer_name,
     unit_name,
+)
+from kdrtui.domain.plan import EdgeNode, Plan
+from kdrtui.domain.schedule import minute_seconds
+from kdrtui.services.mirrormaker.node_scripts import (
+    kill_command,
+    preflight_script,
+    run_dir_scripts,
+    status_probe,
+    stop_command,
+    systemd_probe,
 )
 from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
 
@@ -109,7 +118,11 @@ class MirrorMakerManager:
         return [
             Deployment(node, rendered, rendered.run_dir)
             for rendered in render_deployment(
-                self.plan, node, home=home, minute_seconds=minute_seconds(os.environ)
+                self.plan,
+                node,
+                scripts=run_dir_scripts(),
+                home=home,
+                minute_seconds=minute_seconds(os.environ),
             )
             if flow is None or flow in rendered.flows
         ]
@@ -151,12 +164,7 @@ class MirrorMakerManager:
         """How to run systemctl on the node: ``""`` as root, ``"sudo -n "`` with passwordless sudo, or
         ``None`` when the node has no systemd to use (then the setsid supervisor runs MirrorMaker)."""
         if node.name not in self._systemd:
-            probe = (
-                "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
-                'if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo sudo; '
-                "else echo nosudo; fi; else echo none; fi"
-            )
-            answer = (await self.session(node).run(probe, timeout=15)).stdout.strip()
+            answer = (await self.session(node).run(systemd_probe(), timeout=15)).stdout.strip()
             self._systemd[node.name] = {"root": "", "sudo": "sudo -n "}.get(answer)
         return self._systemd[node.name]
 
@@ -286,13 +294,7 @@ class MirrorMakerManager:
                 timeout=60,
             )
         # The scheduler first: it stops its batch and starts no other.
-        await session.run(
-            f"touch {run}/stop_requested; sch=$(cat {run}/scheduler.pid 2>/dev/null); "
-            f'[ -n "$sch" ] && kill -TERM "$sch" 2>/dev/null; sup=$(cat {run}/supervisor.pid 2>/dev/null); '
-            f'pid=$(cat {run}/mm.pid 2>/dev/null); [ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null; '
-            f'[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; true',
-            timeout=20,
-        )
+        await session.run(stop_command(dep.run_dir), timeout=20)
         what = f"pid {current.pid}" if current.pid else "its schedule"
         say(f"{dep.node.name}: stopping {dep.name} ({what})")
         deadline = time.monotonic() + STOP_TIMEOUT_S
@@ -303,12 +305,7 @@ class MirrorMakerManager:
                 return status
             if time.monotonic() > deadline:
                 say(f"{dep.node.name}: {dep.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s; killing it")
-                await session.run(
-                    (f"kill -KILL {int(current.pid)} 2>/dev/null; " if current.pid else "")
-                    + f'sch=$(cat {run}/scheduler.pid 2>/dev/null); [ -n "$sch" ] && kill -KILL "$sch"; '
-                    f'sup=$(cat {run}/supervisor.pid 2>/dev/null); [ -n "$sup" ] && kill -KILL "$sup"; true',
-                    timeout=20,
-                )
+                await session.run(kill_command(dep.run_dir, current.pid), timeout=20)
                 deadline = time.monotonic() + 10
             await asyncio.sleep(0.3)
 
@@ -363,21 +360,9 @@ class MirrorMakerManager:
         return "alive" in out.stdout
 
 
-def preflight_script(kafka_home: str) -> str:
-    """Shell snippet reporting the node's Java and whether ``kafka_home`` holds Kafka's jars."""
-    home = shlex.quote(kafka_home)
-    return (
-        'if command -v java >/dev/null 2>&1; then echo "java=$(java -version 2>&1 | head -n 1)"; '
-        "else echo java=missing; fi; "
-        f"if [ -d {home}/libs ]; then echo libs=1; "
-        f"echo \"mm2=$(ls {home}/libs | grep -c -E '^connect-mirror-[0-9]')\"; "
-        f"echo \"core=$(ls {home}/libs | grep -c -E '^kafka_2[.0-9]+-[0-9]')\"; "
-        "else echo libs=0; fi"
-    )
-
-
 def preflight_problem(output: str, node: EdgeNode) -> str | None:
-    """The first thing that stops MirrorMaker running on ``node``, from :func:`preflight_script`'s output."""
+    """The first thing that stops MirrorMaker running on ``node``, from the preflight script's output
+    (:func:`~kdrtui.services.mirrormaker.node_scripts.preflight_script`)."""
     facts = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     where = f"on {node.name} ({node.user}@{node.host}:{node.port})"
     if facts.get("java", "missing") == "missing":

@@ -225,8 +225,8 @@ class Replication(Step[DrContext]):
     async def _divergent(self, ctx: DrContext) -> dict[str, Any]:
         """Failback, before the original flow starts again: the records the DR cluster never got are
         delivered late (left for MirrorMaker), or exported and skipped (``--divergent=skip``)."""
+        from kdrtui.domain.mirrormaker_render import mm1_group_id
         from kdrtui.services.kafka import divergent
-        from kdrtui.services.mirrormaker.render import mm1_group_id
 
         if await ctx.reachable(ctx.target) is not None:
             return {"choice": ctx.divergent, "records": None, "why": f"{ctx.target} unreachable"}

@@ -113,7 +113,7 @@ def _key(topic: str, partition: int) -> str:
 def _wanted_group(flow: MirrorFlow, group: str) -> bool:
     import re
 
-    from kdrtui.services.mirrormaker.render import MM2_GROUPS_EXCLUDE_DEFAULT
+    from kdrtui.domain.mirrormaker_render import MM2_GROUPS_EXCLUDE_DEFAULT
 
     if group.startswith(("kdrtui-", "mm2-", "connect-")):
         return False

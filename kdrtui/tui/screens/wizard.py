@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -35,8 +34,6 @@ from kdrtui.domain.wizard import (
     answers_from_plan,
     build_plan,
     field_text,
-    monthly_cost,
-    plan_toml,
     set_field,
     step_errors,
     step_note,
@@ -50,8 +47,7 @@ from kdrtui.tui.widgets.wizard_form import (
     FieldRow,
     Form,
     comparison_table,
-    cost_table,
-    provisioning_text,
+    review_renderable,
 )
 
 if TYPE_CHECKING:
@@ -82,45 +78,7 @@ class WizardScreen(ModeScreen):
     MODE = "wizard"
     MUTATING = frozenset({"write"})
     AUTO_FOCUS = ""
-    DEFAULT_CSS = """
-    WizardScreen #body {
-        padding: 0 1;
-    }
-    #wiz-steps, #wiz-context {
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #wiz-switcher {
-        height: 1fr;
-    }
-    #wiz-switcher > * {
-        height: 1fr;
-    }
-    #wiz-compare {
-        height: auto;
-    }
-    #wiz-sentence {
-        height: auto;
-        margin: 0 0 1 0;
-    }
-    .wiz-note {
-        height: auto;
-        color: $text-muted;
-    }
-    #wiz-help {
-        height: auto;
-        max-height: 2;
-        color: $text-muted;
-    }
-    #wiz-status {
-        height: auto;
-        max-height: 3;
-    }
-    #wiz-review {
-        scrollbar-size-vertical: 1;
-    }
-    """
+    CSS_PATH = "wizard.tcss"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("pageup", "back", "Back", key_display="pgup", priority=True, id="wizard.back"),
         Binding("ctrl+b", "back", "Back", show=False, priority=True, id="wizard.back-ctrl"),
@@ -457,47 +415,9 @@ class WizardScreen(ModeScreen):
 
     # -- review -------------------------------------------------------------------------------------
 
-    def _review(self) -> RenderableType:
-        parts: list[RenderableType] = []
-        head = Text()
-        try:
-            build_plan(self.answers)
-            self.problems = []
-            head.append("The plan is valid. ", style=f"bold {self.colour('success')}")
-            if self.read_only:
-                head.append("Read-only: writing it is not offered.", style="dim")
-            else:
-                head.append("w writes it to a file.", style="dim")
-        except PlanInvalid as exc:
-            self.problems = [f"{LABELS.get(p.field, p.field)}: {p.message}" for p in exc.problems]
-            count = len(self.problems)
-            head.append(
-                f"The plan has {count} problem{'s' if count != 1 else ''}; pgup goes back to fix:",
-                style=f"bold {self.colour('error')}",
-            )
-            for line in self.problems:
-                head.append(f"\n  {line}", style=self.colour("error"))
-        parts.append(head)
-
-        total, price_date = monthly_cost(self.answers)
-        parts.append(
-            Text.assemble(
-                ("\nEstimated cost: ", "bold"),
-                (f"{total:,.0f} USD a month", "bold"),
-                (f" (list prices of {price_date}; no taxes or discounts; — not estimated)", "dim"),
-            )
-        )
-        parts += [cost_table(self.answers), provisioning_text(self.answers)]
-        toml = Text("\nThe plan as TOML:\n", style="bold")
-        try:
-            toml.append(plan_toml(self.answers).rstrip("\n"), style="not bold")
-        except PlanInvalid:
-            toml.append("(shown once the problems above are fixed)", style="dim")
-        parts.append(toml)
-        return Group(*parts)
-
     def _draw_review(self) -> None:
-        self.query_one("#wiz-review-text", Static).update(self._review())
+        review, self.problems = review_renderable(self.answers, self.read_only, self.colour)
+        self.query_one("#wiz-review-text", Static).update(review)
 
     def action_write(self) -> None:
         """Write the plan file: ask where (and before overwriting a file)."""

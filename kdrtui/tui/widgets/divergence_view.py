@@ -142,18 +142,6 @@ class DivergenceRefreshFailed(RefreshFailed):
 class DivergenceView(LiveTables[DivergenceSource], Vertical):
     """Divergence between the primary and the secondary of a hot-standby plan, worst topic first."""
 
-    DEFAULT_CSS = """
-    DivergenceView { height: 1fr; }
-    DivergenceView #div-summary { height: auto; max-height: 3; padding: 0 1; text-wrap: nowrap;
-        text-overflow: ellipsis; }
-    DivergenceView #div-banner, DivergenceView #div-detail-title { height: 1; padding: 0 1;
-        text-wrap: nowrap; text-overflow: ellipsis; }
-    DivergenceView #div-filter { height: 1; border: none; padding: 0 1; }
-    DivergenceView #div-table, DivergenceView #div-detail { height: 1fr; }
-    DivergenceView #div-banner, DivergenceView #div-filter, DivergenceView #div-detail-title,
-    DivergenceView #div-detail { display: none; }
-    """
-
     PREFIX = "div"
     SORTS = SORTS
     REFRESHED = DivergenceRefreshed

@@ -88,13 +88,6 @@ class StepTree(Tree[NodeData]):
     ICON_NODE = "▸ "
     ICON_NODE_EXPANDED = "▾ "
 
-    DEFAULT_CSS = """
-    StepTree {
-        background: $surface;
-        scrollbar-size-vertical: 1;
-    }
-    """
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("steps", id=id)
         self.show_root = False

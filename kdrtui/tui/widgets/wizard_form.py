@@ -4,7 +4,10 @@ of the topology comparison and of the review (the dialog asking where to write t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich import box
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,9 +15,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from kdrtui.domain.plan import Topology
+from kdrtui.domain.plan import PlanInvalid, Topology
 from kdrtui.domain.topologies import TOPOLOGIES
-from kdrtui.domain.wizard import Resource, WizardAnswers, provisioning_steps, resources
+from kdrtui.domain.wizard import (
+    LABELS,
+    Resource,
+    WizardAnswers,
+    build_plan,
+    monthly_cost,
+    plan_toml,
+    provisioning_steps,
+    resources,
+)
 
 TOPOLOGY_KEYS: dict[Topology, str] = {
     Topology.HOT_STANDBY: "h",
@@ -36,33 +48,6 @@ ROWS: tuple[tuple[str, str], ...] = (
 class FieldRow(Vertical):
     """One form field: its label (25 columns; labels are at most 24 characters) and its input on a line,
     its error (when it has one) under the input."""
-
-    DEFAULT_CSS = """
-    FieldRow {
-        height: auto;
-    }
-    FieldRow > Horizontal {
-        height: 1;
-    }
-    FieldRow .wiz-label {
-        width: 25;
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    FieldRow Input, FieldRow Select {
-        width: 1fr;
-    }
-    FieldRow .wiz-error {
-        height: auto;
-        margin: 0 0 0 25;
-        color: $text-error;
-        display: none;
-    }
-    FieldRow .wiz-error.-shown {
-        display: block;
-    }
-    """
 
     def __init__(self, field: str, label: str, control: Widget) -> None:
         super().__init__(id=f"wiz-row-{field}", classes="wiz-row")
@@ -89,12 +74,6 @@ class FieldRow(Vertical):
 class Form(VerticalScroll, can_focus=False, inherit_bindings=False):
     """A step's fields; scrolls when they do not fit (the focused field is kept in view). It takes no
     keys: up and down move between the fields, pgup and pgdn between the steps."""
-
-    DEFAULT_CSS = """
-    Form {
-        scrollbar-size-vertical: 1;
-    }
-    """
 
 
 def comparison_table(chosen: Topology | None) -> Table:
@@ -140,3 +119,47 @@ def provisioning_text(answers: WizardAnswers) -> Text:
         steps.append(f"\n{number:>2}. ")
         steps.append(str(line))
     return steps
+
+
+def review_renderable(
+    answers: WizardAnswers, read_only: bool, colour: Callable[[str], str]
+) -> tuple[RenderableType, list[str]]:
+    """The review step: whether the plan is valid (else its problems, as lines, returned too), its
+    estimated cost, what provisioning would create and the plan as TOML."""
+    parts: list[RenderableType] = []
+    head = Text()
+    problems: list[str] = []
+    try:
+        build_plan(answers)
+        head.append("The plan is valid. ", style=f"bold {colour('success')}")
+        if read_only:
+            head.append("Read-only: writing it is not offered.", style="dim")
+        else:
+            head.append("w writes it to a file.", style="dim")
+    except PlanInvalid as exc:
+        problems = [f"{LABELS.get(p.field, p.field)}: {p.message}" for p in exc.problems]
+        count = len(problems)
+        head.append(
+            f"The plan has {count} problem{'s' if count != 1 else ''}; pgup goes back to fix:",
+            style=f"bold {colour('error')}",
+        )
+        for line in problems:
+            head.append(f"\n  {line}", style=colour("error"))
+    parts.append(head)
+
+    total, price_date = monthly_cost(answers)
+    parts.append(
+        Text.assemble(
+            ("\nEstimated cost: ", "bold"),
+            (f"{total:,.0f} USD a month", "bold"),
+            (f" (list prices of {price_date}; no taxes or discounts; — not estimated)", "dim"),
+        )
+    )
+    parts += [cost_table(answers), provisioning_text(answers)]
+    toml = Text("\nThe plan as TOML:\n", style="bold")
+    try:
+        toml.append(plan_toml(answers).rstrip("\n"), style="not bold")
+    except PlanInvalid:
+        toml.append("(shown once the problems above are fixed)", style="dim")
+    parts.append(toml)
+    return Group(*parts), problems

@@ -1,0 +1,16 @@
+# shellcheck shell=sh disable=SC2154
+# What MirrorMaker needs on an edge node, run over SSH before a deployment: Java, and Kafka's jars in
+# home/libs. kdrtui sets home (the plan's kafka_home) before it and drops these comments.
+# Out: java=<the first line of java -version> or java=missing; libs=1 with the number of connect-mirror
+# (mm2=) and Kafka core (core=) jars, or libs=0.
+if command -v java >/dev/null 2>&1; then echo "java=$(java -version 2>&1 | head -n 1)"; else echo java=missing; fi
+if [ -d "$home/libs" ]; then
+    echo libs=1
+    # The names are jar names: ls | grep -c counts the ones the regex names (a glob cannot say [.0-9]+).
+    # shellcheck disable=SC2010
+    echo "mm2=$(ls "$home/libs" | grep -c -E '^connect-mirror-[0-9]')"
+    # shellcheck disable=SC2010
+    echo "core=$(ls "$home/libs" | grep -c -E '^kafka_2[.0-9]+-[0-9]')"
+else
+    echo libs=0
+fi
