@@ -12,8 +12,8 @@ which always run:
 3. the rules that involve several keys (flows name real clusters, VNets don't overlap, the topology has
    the flows it needs...).
 
-Pass 2's models live in :mod:`kdrtui.domain.plan_model`, passes 1 and 3 in :mod:`kdrtui.domain.plan_rules`;
-this module holds the parsing and the summary, and re-exports the models.
+Pass 2's models live in :mod:`kdrtui.domain.plan_model` (and the modules it names), passes 1 and 3 in
+:mod:`kdrtui.domain.plan_rules`; this module holds the parsing and the summary, and re-exports the models.
 
 Whatever the text, loading never raises anything but :class:`PlanInvalid`: what ``tomllib`` cannot
 survive (deep nesting, huge integers) is caught by :mod:`kdrtui.domain.toml_limits` first, and every
@@ -34,30 +34,13 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from kdrtui.domain.plan_model import (
-    NETWORK_KEYS,
-    AzureCredentialKind,
-    AzureSettings,
-    ClientSwitch,
-    Cluster,
-    EdgeNode,
-    FailoverSettings,
-    FenceMethod,
-    Found,
-    HDInsightCluster,
-    MirrorFlow,
-    MirrorMakerKind,
-    Naming,
-    Objectives,
-    Plan,
-    PlanInfo,
-    PlanInvalid,
-    PlanProblem,
-    Schedule,
-    SwitchMethod,
-    Topology,
-)
+from kdrtui.domain.plan_azure import AzureCredentialKind, AzureSettings
+from kdrtui.domain.plan_failover import ClientSwitch, FailoverSettings, FenceMethod, Objectives, SwitchMethod
+from kdrtui.domain.plan_flows import MirrorFlow, MirrorMakerKind, Naming, Schedule
+from kdrtui.domain.plan_model import Plan, PlanInfo, Topology
+from kdrtui.domain.plan_problems import Found, PlanInvalid, PlanProblem
 from kdrtui.domain.plan_rules import cross_key_problems, strip_refused
+from kdrtui.domain.plan_sites import NETWORK_KEYS, Cluster, EdgeNode, HDInsightCluster
 from kdrtui.domain.safe_text import escape, quoted, shown, shown_int
 from kdrtui.domain.toml_limits import LONG_INTEGER_MESSAGE, NESTING_MESSAGE, long_integer_line, text_problem
 from kdrtui.domain.toml_lines import KeyPath, LineIndex, format_path, line_index

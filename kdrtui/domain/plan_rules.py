@@ -21,15 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from kdrtui.domain import azure_names
-from kdrtui.domain.plan_model import (
-    NETWORK_KEYS,
-    Found,
-    MirrorMakerKind,
-    Naming,
-    Objectives,
-    SwitchMethod,
-    Topology,
-)
+from kdrtui.domain.plan_failover import Objectives, SwitchMethod
+from kdrtui.domain.plan_flows import MirrorMakerKind, Naming
+from kdrtui.domain.plan_model import Topology
+from kdrtui.domain.plan_problems import Found
+from kdrtui.domain.plan_sites import NETWORK_KEYS
 from kdrtui.domain.safe_text import first_unsafe, quoted, shown, shown_int
 from kdrtui.domain.toml_limits import INT_MAX, INT_MIN, MAX_NESTING, NESTING_MESSAGE
 from kdrtui.domain.toml_lines import KeyPath, format_path

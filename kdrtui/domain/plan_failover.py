@@ -1,0 +1,82 @@
+"""How a plan fails over: its recovery objectives, how clients are switched, how the old primary is fenced."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt
+
+from kdrtui.domain.plan_fields import MODEL_CONFIG
+
+
+class SwitchMethod(StrEnum):
+    """How clients are moved to the other cluster during failover."""
+
+    NONE = "none"
+    """kdrtui does not move clients; the runbook tells the operator to."""
+    COMMAND = "command"
+    """Run ``switch.command`` (a shell command) on the operator's machine."""
+    DNS = "dns"
+    """Clients resolve bootstrap servers through DNS that the operator repoints."""
+
+
+class Objectives(BaseModel):
+    """Recovery objectives and the lag thresholds the console colours by."""
+
+    model_config = MODEL_CONFIG
+
+    rpo_seconds: Annotated[StrictInt, Field(ge=1)] = 60
+    """Recovery point objective: data loss tolerated, in seconds of lag."""
+    rto_seconds: Annotated[StrictInt, Field(ge=1)] = 600
+    """Recovery time objective: time allowed to fail over, in seconds."""
+    lag_warn_seconds: Annotated[StrictInt, Field(ge=1)] = 30
+    """Replication lag shown as a warning; less than lag_crit_seconds."""
+    lag_crit_seconds: Annotated[StrictInt, Field(ge=1)] = 120
+    """Replication lag shown as critical."""
+
+
+class ClientSwitch(BaseModel):
+    """How client applications are pointed at the other cluster on failover."""
+
+    model_config = MODEL_CONFIG
+
+    method: SwitchMethod = SwitchMethod.NONE
+    """none, command or dns."""
+    command: str = ""
+    """Shell command, run for method = "command", that points clients at the other cluster."""
+
+
+class FenceMethod(StrEnum):
+    """How the old primary is kept from taking writes during a failover."""
+
+    NONE = "none"
+    """Nothing is fenced: applications must stop writing to the old primary themselves."""
+    REJECT_WRITES = "reject-writes"
+    """``max.message.bytes = 1`` on the mirrored topics: the brokers refuse every write, whatever its acks."""
+    ACLS = "acls"
+    """Deny-write ACLs on the mirrored topics (needs an authorizer on the brokers)."""
+
+
+def _no_min_isr(value: object) -> object:
+    if value == "min-isr":
+        raise ValueError(
+            "'min-isr' does not fence: brokers cap the effective min.insync.replicas at the replication "
+            "factor, so acks=all writes still succeed; use 'reject-writes'"
+        )
+    return value
+
+
+class FailoverSettings(BaseModel):
+    """How the failover and failback runbooks behave."""
+
+    model_config = MODEL_CONFIG
+
+    fence: Annotated[FenceMethod, BeforeValidator(_no_min_isr)] = FenceMethod.NONE
+    """none, reject-writes or acls: how the old primary is fenced when it is reachable."""
+    drain_timeout_seconds: Annotated[StrictInt, Field(ge=1)] = 300
+    """How long the drain step waits for the mirror lag to reach 0."""
+    reverse_replication: StrictBool = True
+    """Start mirroring back (new primary -> old primary, prefixed names) when the old primary is reachable."""
+    fallback_rewind_seconds: Annotated[StrictInt, Field(ge=0)] = 300
+    """A group with no checkpoint starts this many seconds before the failover (by record timestamps)."""
