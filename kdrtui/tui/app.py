@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 
 from kdrtui.domain.health import ClusterView, advance
 from kdrtui.domain.plan import Plan
+from kdrtui.tui.console import KdrConsole
 from kdrtui.tui.factories import (
     ConsoleServices,
     DivergenceSourceFactory,
@@ -351,4 +352,6 @@ def make_app(
         lag_interval=lag_interval,
         alert_command=alert_command,
     )
-    return KdrApp(plan=plan, plan_path=plan_path, services=services, theme=theme, read_only=read_only)
+    app = KdrApp(plan=plan, plan_path=plan_path, services=services, theme=theme, read_only=read_only)
+    _console: KdrConsole = app  # mypy checks the app is what its panes take it for
+    return app

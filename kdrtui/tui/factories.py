@@ -1,5 +1,5 @@
 """What the console is built from: the factories of the services its panes drive, its clock and its
-intervals, in one :class:`ConsoleServices` that :func:`kdrtui.tui.app.make_app` fills (tests inject fakes).
+intervals, in one :class:`ConsoleServices` that the app's factory (``make_app``) fills (tests inject fakes).
 
 Each pane depends on a small Protocol defined here (or, for provisioning, in
 :mod:`kdrtui.tui.screens.provisioning_model`); the real implementations are imported the first time a
@@ -26,13 +26,27 @@ if TYPE_CHECKING:
     from kdrtui.services.runbook.operate import OperationResult
     from kdrtui.services.runbook.runner import RunEvent
     from kdrtui.services.ssh import EdgeSession
-    from kdrtui.tui.app import KdrApp
 
 
 ProbeFactory = Callable[[str, str], ClusterProbe]
 """Builds the probe for (alias, bootstrap servers)."""
 
-ManagerFactory = Callable[["KdrApp", Plan], "MirrorMakerManager"]
+
+class SshQuestions(Protocol):
+    """What building edge-node sessions needs of the console: the passphrases typed this session and the
+    question of an unknown host key (the app answers both)."""
+
+    @property
+    def passphrases(self) -> dict[str, str]:
+        """SSH key passphrases typed this session (key file -> passphrase)."""
+        ...
+
+    async def ask_host_key(self, host: str, port: int, key_type: str, fingerprint: str) -> bool:
+        """Whether to trust an edge node's unknown SSH host key (call from a worker)."""
+        ...
+
+
+ManagerFactory = Callable[[SshQuestions, Plan], "MirrorMakerManager"]
 """Builds the MirrorMaker manager for the plan (tests inject theirs)."""
 
 
@@ -108,7 +122,7 @@ def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
     return KafkaClusterProbe(bootstrap)
 
 
-def console_manager_factory(app: KdrApp, plan: Plan) -> MirrorMakerManager:
+def console_manager_factory(app: SshQuestions, plan: Plan) -> MirrorMakerManager:
     """The real manager; SSH questions (unknown host key) are asked in a modal."""
     from kdrtui.services.mirrormaker.manager import MirrorMakerManager
     from kdrtui.services.ssh import EdgeSession, SshTarget

@@ -11,7 +11,7 @@ from kdrtui.tui.text import theme_colour
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
-    from kdrtui.tui.app import KdrApp
+    from kdrtui.tui.console import KdrConsole
     from kdrtui.tui.factories import ConsoleServices
 
     _Node = MessagePump
@@ -28,9 +28,9 @@ class ConsoleNode(_Node):
     """Mixed into the console's screens and widgets (before the Textual class): the app, typed."""
 
     @property
-    def kdr_app(self) -> KdrApp:
-        """The running console (posting's ``cast("Posting", self.app)``)."""
-        return cast("KdrApp", self.app)
+    def kdr_app(self) -> KdrConsole:
+        """The running console (posting's ``cast("Posting", self.app)``), as the panes see it."""
+        return cast("KdrConsole", self.app)
 
     @property
     def services(self) -> ConsoleServices:
