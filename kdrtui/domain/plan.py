@@ -69,6 +69,7 @@ __all__ = [
     "Schedule",
     "SwitchMethod",
     "Topology",
+    "locate_problems",
     "parse_plan",
     "plan_problems",
     "plan_to_toml",
@@ -147,6 +148,12 @@ def _problems(path: str, index: LineIndex | None, found: Found) -> list[PlanProb
         line = index.line_of(key) if index is not None else 0
         problems.append(PlanProblem(path, line, format_path(key), message))
     return sorted(problems, key=lambda p: p.line)
+
+
+def locate_problems(text: str, path: str, found: Found) -> list[PlanProblem]:
+    """``found`` (key, message) as problems at their lines of the plan ``text`` read from ``path`` (for
+    checks made outside this module, e.g. that the files a plan names can be read)."""
+    return _problems(escape(path), line_index(text), found)
 
 
 def _read_toml(text: str, path: str) -> dict[str, object]:

@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from kdrtui.domain import azure_names
 from kdrtui.domain.plan_failover import Objectives, SwitchMethod
 from kdrtui.domain.plan_flows import MirrorMakerKind, Naming
@@ -27,6 +29,7 @@ from kdrtui.domain.plan_model import Topology
 from kdrtui.domain.plan_problems import Found
 from kdrtui.domain.plan_sites import NETWORK_KEYS
 from kdrtui.domain.safe_text import first_unsafe, quoted, shown, shown_int
+from kdrtui.domain.security import ClusterSecurity, security_problems
 from kdrtui.domain.toml_limits import INT_MAX, INT_MIN, MAX_NESTING, NESTING_MESSAGE
 from kdrtui.domain.toml_lines import KeyPath, format_path
 
@@ -37,7 +40,8 @@ _SECRET_MESSAGE = (
     "secrets are never stored in the plan; name an environment variable (e.g. login_password_env) "
     "or use a key file/ssh-agent"
 )
-_SECRET_ALLOWED = frozenset({"key_file"})
+_SECRET_ALLOWED = frozenset({"key_file", "password_file", "mirrormaker_password_file"})
+"""Keys that name a file holding a secret (read when used), not a secret."""
 
 
 def _looks_secret(key: str) -> bool:
@@ -219,11 +223,23 @@ class _Rules:
             # The lab emulator's clusters are single lab brokers of the lab's Kafka version.
             if not self.lab_emulator:
                 self.hdinsight_kafka(alias, cluster)
+        self.security(alias, cluster.get("security"))
         vnet, subnet = _network(cluster, "vnet_cidr"), _network(cluster, "subnet_cidr")
         if vnet is not None and subnet is not None and not subnet.subnet_of(vnet):
             self.add(
                 ("clusters", alias, "subnet_cidr"), f"{subnet} is not inside the VNet's address space {vnet}"
             )
+
+    def security(self, alias: str, table: object) -> None:
+        """The keys of a ``[security]`` table that only work together (a wrong single key: pydantic)."""
+        if not isinstance(table, dict):
+            return
+        try:
+            security = ClusterSecurity.model_validate(table)
+        except ValidationError:
+            return
+        for key, message in security_problems(security):
+            self.add(("clusters", alias, "security", key), message)
 
     def hdinsight_kafka(self, alias: str, cluster: dict[str, Any]) -> None:
         """HDInsight 5.1 runs Kafka 3.2, and MirrorMaker's topics there need 3 replicas."""

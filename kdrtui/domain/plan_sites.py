@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from kdrtui.domain import azure_names
 from kdrtui.domain.plan_fields import MODEL_CONFIG, Text, blank_to_none, rule
+from kdrtui.domain.security import ClusterSecurity
 
 NETWORK_KEYS = ("resource_group", "vnet_name", "vnet_cidr", "subnet_cidr")
 """A cluster's network keys: optional, but required when kdrtui provisions it on HDInsight."""
@@ -95,6 +96,8 @@ class Cluster(BaseModel):
     single-broker lab cluster."""
     hdinsight: HDInsightCluster | None = None
     """Provisioning settings, when kdrtui provisions this cluster on HDInsight."""
+    security: ClusterSecurity | None = None
+    """How clients connect (TLS, mutual TLS, SASL); absent means PLAINTEXT."""
 
     @field_validator(*NETWORK_KEYS, mode="before")
     @classmethod

@@ -16,8 +16,11 @@ module is pure: whether the files exist and can be read is checked where files a
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic import BaseModel, StrictBool, StrictStr
+
+from kdrtui.domain.plan_fields import MODEL_CONFIG, rule
 
 
 class SecurityProtocol(StrEnum):
@@ -50,22 +53,34 @@ class SaslMechanism(StrEnum):
         return self in (SaslMechanism.SCRAM_SHA_256, SaslMechanism.SCRAM_SHA_512)
 
 
-FILE_KEYS = ("ca_file", "cert_file", "key_file", "password_file", "keytab")
+FILE_KEYS = ("ca_file", "cert_file", "key_file", "password_file", "mirrormaker_password_file", "keytab")
 """The keys that name a file kdrtui must be able to read (checked when the plan is loaded)."""
+
+
+def _local_path(value: str) -> str | None:
+    if any(ord(char) < 32 for char in value):
+        return "must not contain control characters (a newline, a tab...)"
+    if not value.startswith(("/", "~/")):
+        return f"'{value}' must be an absolute path, or start with ~/ (kdrtui reads it wherever it runs)"
+    return None
+
+
+LocalPath = Annotated[StrictStr, rule(_local_path)]
+"""A file on the machine kdrtui runs on: absolute, or under the user's home (``~/``)."""
 
 
 class ClusterSecurity(BaseModel):
     """The ``[clusters.<alias>.security]`` table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = MODEL_CONFIG
 
     protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
     """PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
-    ca_file: StrictStr | None = None
+    ca_file: LocalPath | None = None
     """PEM file of the CA(s) the brokers' certificates are checked against (SSL, SASL_SSL)."""
-    cert_file: StrictStr | None = None
+    cert_file: LocalPath | None = None
     """Mutual TLS: the client's certificate (PEM)."""
-    key_file: StrictStr | None = None
+    key_file: LocalPath | None = None
     """Mutual TLS: the client's private key (PEM)."""
     key_password_env: StrictStr | None = None
     """Mutual TLS: the environment variable holding an encrypted key's password."""
@@ -77,11 +92,19 @@ class ClusterSecurity(BaseModel):
     """SASL PLAIN / SCRAM: the user kdrtui (and MirrorMaker, unless set on the edge node) connects as."""
     password_env: StrictStr | None = None
     """SASL PLAIN / SCRAM: the environment variable holding the password."""
-    password_file: StrictStr | None = None
+    password_file: LocalPath | None = None
     """SASL PLAIN / SCRAM: a file holding the password (its first line), e.g. mode 0600."""
+    mirrormaker_username: StrictStr | None = None
+    """SASL PLAIN / SCRAM: the user MirrorMaker connects as, when it is not ``username`` (its own
+    principal, with only the ACLs mirroring needs)."""
+    mirrormaker_password_env: StrictStr | None = None
+    """The environment variable holding ``mirrormaker_username``'s password (read where kdrtui runs, and
+    uploaded to the edge node as a 0600 file)."""
+    mirrormaker_password_file: LocalPath | None = None
+    """A file holding ``mirrormaker_username``'s password (its first line)."""
     principal: StrictStr | None = None
     """GSSAPI: the Kerberos principal (``kdrtui@EXAMPLE.COM``)."""
-    keytab: StrictStr | None = None
+    keytab: LocalPath | None = None
     """GSSAPI: the keytab file of ``principal``."""
     service_name: StrictStr = "kafka"
     """GSSAPI: the brokers' Kerberos service name."""
@@ -126,6 +149,22 @@ def security_problems(security: ClusterSecurity) -> list[tuple[str, str]]:
         if bool(security.password_env) == bool(security.password_file):
             problems.append(
                 ("password_env", f"{mechanism} needs exactly one of password_env or password_file")
+            )
+    mm_password = bool(security.mirrormaker_password_env) + bool(security.mirrormaker_password_file)
+    if security.mirrormaker_username or mm_password:
+        if mechanism is None or mechanism == SaslMechanism.GSSAPI:
+            problems.append(
+                ("mirrormaker_username", "only used with a SASL mechanism PLAIN or SCRAM-SHA-256/512")
+            )
+        elif not security.mirrormaker_username:
+            problems.append(("mirrormaker_username", "a MirrorMaker password needs mirrormaker_username"))
+        elif mm_password != 1:
+            problems.append(
+                (
+                    "mirrormaker_password_env",
+                    "mirrormaker_username needs exactly one of mirrormaker_password_env or "
+                    "mirrormaker_password_file",
+                )
             )
     if mechanism == SaslMechanism.GSSAPI:
         for key in ("principal", "keytab"):

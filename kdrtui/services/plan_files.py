@@ -12,9 +12,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from kdrtui.domain.plan import Plan, PlanInvalid, PlanProblem, parse_plan, plan_to_toml
+from kdrtui.domain.plan import Plan, PlanInvalid, PlanProblem, locate_problems, parse_plan, plan_to_toml
+from kdrtui.domain.plan_problems import Found
 from kdrtui.domain.safe_text import escape, shown
+from kdrtui.domain.security import FILE_KEYS
 from kdrtui.domain.wizard import WizardAnswers, build_plan, plan_toml
+from kdrtui.services.kafka.security import use_plan
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -31,8 +34,46 @@ def load_plan(path: str | Path) -> Plan:
     except ValueError as exc:  # a path with a NUL character in it
         problem = shown(str(exc), 200)
     else:
-        return parse_plan(text, named)
+        plan = parse_plan(text, named)
+        found = unreadable_files(plan)
+        if found:
+            raise PlanInvalid(escape(named), locate_problems(text, named, found))
+        # Every Kafka client kdrtui builds from now on connects to this plan's clusters as it says.
+        use_plan(plan)
+        return plan
     raise PlanInvalid(escape(named), [PlanProblem(escape(named), 0, "file", problem)])
+
+
+def unreadable_files(plan: Plan) -> Found:
+    """(key, why) for each file a cluster's ``[security]`` table names that kdrtui cannot read."""
+    found: Found = []
+    for alias, cluster in plan.clusters.items():
+        security = cluster.security
+        if security is None:
+            continue
+        for key in FILE_KEYS:
+            name = getattr(security, key)
+            if name is None:
+                continue
+            why = _unreadable(Path(name).expanduser())
+            if why is not None:
+                found.append((("clusters", alias, "security", key), f"{shown(name, 200)}: {why}"))
+    return found
+
+
+def _unreadable(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except FileNotFoundError:
+        return "no such file"
+    except IsADirectoryError:
+        return "a directory, not a file"
+    except PermissionError:
+        return "kdrtui may not read it (permission denied)"
+    except (OSError, ValueError) as exc:
+        return shown(getattr(exc, "strerror", None) or str(exc), 200)
+    return None
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:

@@ -34,6 +34,7 @@ from kdrtui.domain.plan import (
     plan_to_toml,
     summarize,
 )
+from kdrtui.domain.security import ClusterSecurity
 from kdrtui.services.plan_files import load_plan, save_plan
 
 PLANS = Path(__file__).parent / "plans"
@@ -234,7 +235,7 @@ def test_docs_example_is_a_valid_plan() -> None:
 def test_docs_mention_every_key() -> None:
     text = DOCS.read_text(encoding="utf-8")
     models: list[type[BaseModel]] = [PlanInfo, Cluster, HDInsightCluster, EdgeNode, MirrorFlow]
-    models += [Objectives, ClientSwitch, FailoverSettings, Schedule]
+    models += [Objectives, ClientSwitch, FailoverSettings, Schedule, ClusterSecurity]
     for model in models:
         for name in model.model_fields:
             # A key is documented in a table row (`name`) or as a sub-table header (....name]).

@@ -17,6 +17,7 @@ from kdrtui.services.azure.base import AzureStep
 from kdrtui.services.azure.clusters import ssh_endpoint
 from kdrtui.services.azure.context import ProvisionContext
 from kdrtui.services.azure.kafka_settings import ambari_for, listener_port
+from kdrtui.services.kafka.security import use_plan
 from kdrtui.services.plan_files import write_plan_text
 
 
@@ -120,6 +121,7 @@ def write_values(ctx: ProvisionContext, edits: dict[KeyPath, TomlValue]) -> bool
     changed = new_text != text and plan != _parsed_or_none(text, str(ctx.plan_path))
     if changed:
         write_plan_text(new_text, ctx.plan_path)
+    use_plan(plan)
     ctx.plan = plan
     return changed
 

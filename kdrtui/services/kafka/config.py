@@ -14,6 +14,9 @@ import threading
 import time
 from typing import Any
 
+from kdrtui.domain.security import ClusterSecurity
+from kdrtui.services.kafka import security as _security
+
 #: The logger that receives librdkafka's log lines; configure handlers on it (or on ``kdrtui``).
 KAFKA_LOGGER_NAME = "kdrtui.kafka"
 
@@ -88,11 +91,38 @@ def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
             ``kdrtui.kafka``); it must be a :class:`logging.Logger`, never ``None``.
 
     Returns:
-        A new dict, safe to pass to ``Producer``, ``Consumer`` or ``AdminClient``.
+        A new dict, safe to pass to ``Producer``, ``Consumer`` or ``AdminClient``: with the security
+        settings (TLS, SASL) of the plan's cluster at ``bootstrap``
+        (:func:`kdrtui.services.kafka.security.use_plan`), and an ``error_cb`` that keeps why a
+        connection failed (:func:`kdrtui.services.kafka.security.explain`).
+
+    Raises:
+        SecurityError: the plan names a password that cannot be read (variable unset, file unreadable).
     """
+    return _config(bootstrap, _security.settings_for(bootstrap), extra)
+
+
+def client_config_as(bootstrap: str, security: ClusterSecurity, **extra: Any) -> dict[str, Any]:
+    """:func:`client_config`, connecting as ``security`` says rather than as the plan does (the lab's
+    traffic writes as the lab's ``app`` user; its set-up connects as its admin)."""
+    return _config(bootstrap, _security.librdkafka_settings(security), extra)
+
+
+def _config(bootstrap: str, settings: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = dict(DEFAULTS)
+    config.update(settings)
     config.update(extra)
     config["bootstrap.servers"] = bootstrap
     if config.get("logger") is None:
         config["logger"] = kafka_logger()
+    given = config.get("error_cb")
+
+    def error_cb(error: Any) -> None:
+        # librdkafka says why a secured connection failed only here (and in its log); keep the reason so
+        # the error the caller sees next can say "SASL authentication failed for user ..." in one line.
+        _security.note(bootstrap, str(error))
+        if given is not None:
+            given(error)
+
+    config["error_cb"] = error_cb
     return config

@@ -1,0 +1,197 @@
+"""Secured clusters from kdrtui's side: librdkafka settings from a plan's ``[security]`` tables, and a
+plain-words reason when a secured connection fails.
+
+- :func:`use_plan` records each cluster's security by its bootstrap servers; every client kdrtui builds
+  goes through :func:`~kdrtui.services.kafka.config.client_config`, which adds :func:`settings_for` its
+  bootstrap — so the console's probes, the lag engine, ``status``, the runbooks and the provisioning
+  checks all connect the same way, from one place.
+- Secrets (a SASL password, a key's password) are read when a client is built, from the environment
+  variable or the file the plan names; they go into the client's configuration only — never a log, the
+  screen, a journal or an error message.
+- librdkafka reports why a connection failed only through its error callback and log lines ("SASL
+  authentication error…", "SSL handshake failed…", a peer that closes the first request). :func:`note`
+  keeps the newest such reason per bootstrap, and :func:`explain` turns a bare "Broker transport failure"
+  into ``SSL handshake failed: certificate verify failed (ca_file …)`` or ``SASL authentication failed for
+  user 'kdrtui' (SCRAM-SHA-512)``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kdrtui.domain.plan import Plan
+from kdrtui.domain.security import ClusterSecurity, SaslMechanism
+
+_LOCK = threading.Lock()
+_BY_BOOTSTRAP: dict[str, tuple[str, ClusterSecurity]] = {}
+"""Normalized bootstrap -> (cluster alias, its security)."""
+_REASONS: dict[str, tuple[float, str]] = {}
+"""Normalized bootstrap -> (when, why the last connection failed, in plain words)."""
+REASON_TTL_S = 60.0
+
+
+class SecurityError(RuntimeError):
+    """A secret the plan names cannot be read (variable unset, file unreadable): one line, no secret."""
+
+
+def _key(bootstrap: str) -> str:
+    return ",".join(sorted(part.strip() for part in bootstrap.split(",") if part.strip()))
+
+
+def use_plan(plan: Plan) -> None:
+    """Connect to ``plan``'s clusters as their ``[security]`` tables say (idempotent; a later plan with
+    the same bootstrap servers wins)."""
+    with _LOCK:
+        for alias, cluster in plan.clusters.items():
+            if not cluster.bootstrap_servers:
+                continue
+            key = _key(cluster.bootstrap)
+            if cluster.security is None:
+                _BY_BOOTSTRAP.pop(key, None)
+            else:
+                _BY_BOOTSTRAP[key] = (alias, cluster.security)
+
+
+def security_of(bootstrap: str) -> tuple[str, ClusterSecurity] | None:
+    """(alias, security) recorded for ``bootstrap``, or None (PLAINTEXT)."""
+    with _LOCK:
+        return _BY_BOOTSTRAP.get(_key(bootstrap))
+
+
+def _secret(env: Mapping[str, str], variable: str | None, file: str | None, what: str) -> str:
+    if variable:
+        value = env.get(variable)
+        if not value:
+            raise SecurityError(f"{what}: the environment variable {variable} is not set")
+        return value
+    assert file is not None
+    try:
+        return Path(file).expanduser().read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "empty or unreadable"
+        raise SecurityError(f"{what}: cannot read {file}: {why}") from None
+
+
+def librdkafka_settings(
+    security: ClusterSecurity, env: Mapping[str, str] | None = None, *, alias: str = "cluster"
+) -> dict[str, str]:
+    """The librdkafka properties for ``security`` (secrets read now).
+
+    Raises:
+        SecurityError: a password variable is unset or a password file cannot be read.
+    """
+    environment = os.environ if env is None else env
+    protocol = security.protocol
+    found: dict[str, str] = {"security.protocol": str(protocol)}
+    if protocol.tls:
+        if security.ca_file:
+            found["ssl.ca.location"] = str(Path(security.ca_file).expanduser())
+        if security.cert_file and security.key_file:
+            found["ssl.certificate.location"] = str(Path(security.cert_file).expanduser())
+            found["ssl.key.location"] = str(Path(security.key_file).expanduser())
+        if security.key_password_env:
+            found["ssl.key.password"] = _secret(
+                environment, security.key_password_env, None, f"{alias}: the TLS key's password"
+            )
+        found["ssl.endpoint.identification.algorithm"] = "https" if security.verify_hostname else "none"
+    mechanism = security.mechanism
+    if protocol.sasl and mechanism is not None:
+        found["sasl.mechanisms"] = str(mechanism)
+        if mechanism == SaslMechanism.GSSAPI:
+            found["sasl.kerberos.service.name"] = security.service_name
+            if security.principal:
+                found["sasl.kerberos.principal"] = security.principal
+            if security.keytab:
+                found["sasl.kerberos.keytab"] = str(Path(security.keytab).expanduser())
+        else:
+            found["sasl.username"] = security.username or ""
+            found["sasl.password"] = _secret(
+                environment,
+                security.password_env,
+                security.password_file,
+                f"{alias}: the SASL password of {security.username!r}",
+            )
+    return found
+
+
+def settings_for(bootstrap: str) -> dict[str, str]:
+    """What :func:`~kdrtui.services.kafka.config.client_config` adds for ``bootstrap`` ({} = PLAINTEXT).
+
+    Raises:
+        SecurityError: see :func:`librdkafka_settings`.
+    """
+    found = security_of(bootstrap)
+    if found is None:
+        return {}
+    alias, security = found
+    return librdkafka_settings(security, alias=alias)
+
+
+# --- why a connection failed ------------------------------------------------------------------------
+
+_SSL = re.compile(r"SSL handshake failed: (?:error:[0-9A-F]+:SSL routines::)?([^:(]+)")
+_SASL = re.compile(r"SASL authentication error: ([^(]+)")
+_CLOSED_EARLY = re.compile(r"connection closed by peer.*state (APIVERSION_QUERY|SSL_HANDSHAKE)")
+
+
+def note(bootstrap: str, text: str) -> None:
+    """Keep the reason in a librdkafka error or log line, when it says why a connection failed."""
+    reason = _reason(bootstrap, text)
+    if reason is not None:
+        with _LOCK:
+            _REASONS[_key(bootstrap)] = (time.monotonic(), reason)
+
+
+def _reason(bootstrap: str, text: str) -> str | None:
+    found = security_of(bootstrap)
+    security = found[1] if found else None
+    if (match := _SSL.search(text)) is not None:
+        detail = match.group(1).strip().rstrip(",")
+        where = f" (ca_file {security.ca_file})" if security is not None and security.ca_file else ""
+        if "certificate verify failed" in text and "hostname" in text.lower():
+            detail = "certificate verify failed: the broker's name is not in its certificate"
+        return f"SSL handshake failed: {detail}{where}"
+    if (match := _SASL.search(text)) is not None:
+        user = security.username if security is not None else None
+        mechanism = security.mechanism if security is not None else None
+        who = f" for user {user!r}" if user else ""
+        how = f" ({mechanism})" if mechanism else ""
+        detail = match.group(1).strip()
+        if "invalid credentials" in detail:
+            return f"SASL authentication failed{who}{how}: wrong user name or password"
+        return f"SASL authentication failed{who}{how}: {detail}"
+    if _CLOSED_EARLY.search(text) is not None:
+        protocol = security.protocol if security is not None else "PLAINTEXT"
+        return (
+            f"the broker closed the connection at its first request: it expects another security "
+            f"protocol than {protocol} (TLS or SASL?): check the cluster's [security] table"
+        )
+    return None
+
+
+def explain(bootstrap: str, error: str) -> str:
+    """``error`` with the reason the last connection to ``bootstrap`` failed, when one is known (a bare
+    "Broker transport failure" says nothing about a wrong password or CA)."""
+    with _LOCK:
+        found = _REASONS.get(_key(bootstrap))
+    if found is None or time.monotonic() - found[0] > REASON_TTL_S or found[1] in error:
+        return error
+    return f"{found[1]} ({error})"
+
+
+def forget() -> None:
+    """Drop every recorded security and reason (tests)."""
+    with _LOCK:
+        _BY_BOOTSTRAP.clear()
+        _REASONS.clear()
+
+
+def describe(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with secrets masked, for a debug line or a test's assertion message."""
+    return {k: ("***" if "password" in k else v) for k, v in settings.items()}
