@@ -18,11 +18,13 @@ import click
 
 from kdrtui import settings
 from kdrtui.commands import lab_azure
+from kdrtui.commands.lab_client import client_config_command
 from kdrtui.commands.lab_common import lab_errors, say, table
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterStatus
 from kdrtui.lab.edge import BACKENDS, EDGE_NAME
 from kdrtui.lab.lab import ALIASES, PRIMARY, Lab, LabError, LabStatus
+from kdrtui.lab.security import MODES as SECURITY_MODES
 from kdrtui.lab.traffic import TrafficGenerator, TrafficStats
 
 _log = logging.getLogger("kdrtui.lab")
@@ -93,6 +95,13 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     type=click.Choice(BACKENDS),
     help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
 )
+@click.option(
+    "--security",
+    type=click.Choice(SECURITY_MODES),
+    help="plaintext, ssl (mutual TLS) or sasl_ssl (SCRAM-SHA-512 over TLS), with an authorizer and the "
+    "lab's users admin, app and mirrormaker [the lab's, else plaintext]. Changing it needs "
+    "`kdrtui lab down --purge` first.",
+)
 @lab_azure.up_options
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
@@ -104,6 +113,7 @@ def up_command(
     auto_create_topics: bool | None,
     edge_port: int | None,
     edge_backend: str | None,
+    security: str | None,
     azure: bool,
     azure_port: int | None,
     broker_base_port: int | None,
@@ -128,6 +138,7 @@ def up_command(
             auto_create_topics=auto_create_topics,
             edge_port=edge_port,
             edge_backend=edge_backend,
+            security=security,
         )
         status = lab.up(timeout=timeout, report=say)
         rows = [
@@ -140,6 +151,11 @@ def up_command(
         ]
         click.echo(table(rows))
         click.echo(f"plan: {status.plan}")
+        if lab.security.mode != "plaintext":
+            click.echo(
+                f"security: {lab.security.mode} (users admin, app, mirrormaker; "
+                "`kdrtui lab client-config CLUSTER --user app` prints a client config)"
+            )
 
 
 @lab_group.command("down")
@@ -219,6 +235,8 @@ def _state_text(c: ClusterStatus) -> str:
 def fault_group() -> None:
     """Inject faults into the running lab, to rehearse what the console does about them."""
 
+
+lab_group.add_command(client_config_command)
 
 for _command in lab_azure.FAULT_COMMANDS:  # lab fault azure-429, azure-500, azure-fail-cluster, azure-slow
     fault_group.add_command(_command)
@@ -380,8 +398,11 @@ def traffic_command(
             pid = lab.traffic.start(cli_args, args_info=info)
             click.echo(f"traffic: running in the background (pid {pid}); log {lab.traffic.log_file}")
             return
+        secured = lab.security.mode != "plaintext" and bootstrap in {lab.bootstrap(a) for a in ALIASES}
         generator = TrafficGenerator(
             bootstrap,
+            # An application's traffic: a secured lab's `app` user, which the ACL fence refuses.
+            security=lab.security.cluster_security("app") if secured else None,
             topics=topics,
             partitions=partitions,
             rate=rate,

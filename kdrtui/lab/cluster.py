@@ -22,7 +22,8 @@ from typing import Any
 from kdrtui.lab import process
 from kdrtui.lab.jars import KafkaDistribution, parse_version
 from kdrtui.lab.ports import LOCALHOST, in_ephemeral_range, port_in_use
-from kdrtui.services.kafka.config import client_config
+from kdrtui.lab.security import LabSecurity, write_private
+from kdrtui.services.kafka.config import client_config, client_config_as
 
 
 class ClusterError(RuntimeError):
@@ -111,10 +112,25 @@ def new_cluster_id() -> str:
 class LabCluster:
     """One single-node KRaft cluster (broker and controller in one JVM) living in ``home``."""
 
-    def __init__(self, spec: ClusterSpec, home: Path, *, auto_create_topics: bool = False) -> None:
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        home: Path,
+        *,
+        auto_create_topics: bool = False,
+        security: LabSecurity | None = None,
+    ) -> None:
         self.spec = spec
         self.home = home
         self.auto_create_topics = auto_create_topics
+        self.security = security if security is not None and security.mode != "plaintext" else None
+        """The lab's secured mode (TLS listener, SCRAM users, authorizer); None for PLAINTEXT."""
+
+    def admin_config(self) -> dict[str, Any]:
+        """A client configuration for the lab's own set-up and checks: as its admin when secured."""
+        if self.security is None:
+            return client_config(self.spec.bootstrap)
+        return client_config_as(self.spec.bootstrap, self.security.cluster_security("admin"))
 
     # Paths -----------------------------------------------------------------------------------
 
@@ -163,17 +179,18 @@ class LabCluster:
         through the admin API. A lab rehearsing MirrorMaker 1 can turn it on.
         """
         s = self.spec
+        client = self.security.listener_name() if self.security is not None else "PLAINTEXT"
         lines = [
             f"# Written by kdrtui for lab cluster {s.alias!r} (stands in for {s.region}).",
             "# Rewritten on every `kdrtui lab up`; edits here are lost.",
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@{LOCALHOST}:{s.controller_port}",
-            f"listeners=PLAINTEXT://{LOCALHOST}:{s.port},CONTROLLER://{LOCALHOST}:{s.controller_port}",
-            f"advertised.listeners=PLAINTEXT://{LOCALHOST}:{s.port}",
+            f"listeners={client}://{LOCALHOST}:{s.port},CONTROLLER://{LOCALHOST}:{s.controller_port}",
+            f"advertised.listeners={client}://{LOCALHOST}:{s.port}",
             "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"inter.broker.listener.name={client}",
+            f"listener.security.protocol.map=CONTROLLER:PLAINTEXT,{client}:{client}",
             f"log.dirs={self.data_dir.resolve()}",
             "num.partitions=1",
             "default.replication.factor=1",
@@ -199,6 +216,8 @@ class LabCluster:
                 "share.coordinator.state.topic.replication.factor=1",
                 "share.coordinator.state.topic.min.isr=1",
             ]
+        if self.security is not None:
+            lines += self.security.broker_properties(s.alias)
         return "\n".join(lines) + "\n"
 
     def cluster_id(self) -> str | None:
@@ -264,6 +283,8 @@ class LabCluster:
             cid,
             "-c",
             str(self.config_path.resolve()),
+            # SCRAM users are created with the storage in KRaft (the lab's own users, lab secrets).
+            *(self.security.format_args() if self.security is not None else []),
             log_file=self.home / "logs" / "storage-tool.log",
             heap="256m",
         )
@@ -303,7 +324,10 @@ class LabCluster:
                 )
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(self.render_properties(dist.version), encoding="utf-8")
+        if self.security is not None:
+            self.security.ensure([self.alias])
+        # 0600: a secured broker's file holds its inter-broker SCRAM password.
+        write_private(self.config_path, self.render_properties(dist.version).encode())
         self.format(dist)
         cmd = dist.java_command(
             "kafka.Kafka",
@@ -327,7 +351,7 @@ class LabCluster:
 
         started = time.monotonic()
         deadline = started + timeout
-        admin = AdminClient(client_config(self.spec.bootstrap))
+        admin = AdminClient(self.admin_config())
         last_error = "no answer yet"
         while True:
             if not process.is_alive(pid):
@@ -385,7 +409,7 @@ class LabCluster:
         from confluent_kafka.admin import AdminClient
 
         try:
-            md = AdminClient(client_config(self.spec.bootstrap)).list_topics(timeout=timeout)
+            md = AdminClient(self.admin_config()).list_topics(timeout=timeout)
         except Exception:  # a broker that is down or busy: the status says "unknown", not an error
             return None
         return sum(1 for name in md.topics if not name.startswith("__"))

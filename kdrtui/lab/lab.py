@@ -26,11 +26,14 @@ import tomli_w
 
 from kdrtui import settings
 from kdrtui.lab import jars
+from kdrtui.lab.acls import grant_lab_acls
 from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabCluster
 from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeError, EdgeStatus, LabEdgeNode
 from kdrtui.lab.ports import check_port, in_ephemeral_range
 from kdrtui.lab.prereqs import check_prerequisites
 from kdrtui.lab.process import is_ours, read_pid, terminate
+from kdrtui.lab.security import MODES as SECURITY_MODES
+from kdrtui.lab.security import LabSecurity
 from kdrtui.lab.traffic import TrafficProcess, TrafficStatus
 
 PRIMARY = "primary"
@@ -91,11 +94,16 @@ class LabStatus:
 
 
 def render_plan(
-    specs: dict[str, ClusterSpec], kafka_version: str, edge_nodes: Sequence[dict[str, Any]] = ()
+    specs: dict[str, ClusterSpec],
+    kafka_version: str,
+    edge_nodes: Sequence[dict[str, Any]] = (),
+    security: LabSecurity | None = None,
 ) -> dict[str, Any]:
     """The lab's DR plan as data: cold standby from ``primary`` to ``dr``, MirrorMaker 2, prefixed names.
 
-    ``edge_nodes`` are ``[[edge_nodes]]`` entries (:meth:`LabEdgeNode.plan_entry`).
+    ``edge_nodes`` are ``[[edge_nodes]]`` entries (:meth:`LabEdgeNode.plan_entry`). A secured lab's plan
+    has a ``[security]`` table per cluster: kdrtui connects as the lab's ``admin``, MirrorMaker as its
+    ``mirrormaker`` user (SCRAM), and the failover fence is the ACL fence its authorizer allows.
     """
     clusters = {
         alias: {
@@ -111,6 +119,11 @@ def render_plan(
         }
         for alias, spec in specs.items()
     }
+    secured = security is not None and security.mode != "plaintext"
+    if secured:
+        assert security is not None
+        for table in clusters.values():
+            table["security"] = security.plan_table("admin", mirrormaker="mirrormaker")
     plan: dict[str, Any] = {
         "plan": {"name": "kdrtui-lab", "topology": "cold-standby", "primary": PRIMARY, "secondary": DR},
         "clusters": clusters,
@@ -141,7 +154,7 @@ def render_plan(
         },
         "switch": {"method": "none"},
         # A rehearsal with traffic running: fence the primary so the drain can finish.
-        "failover": {"fence": "reject-writes", "drain_timeout_seconds": 60},
+        "failover": {"fence": "acls" if secured else "reject-writes", "drain_timeout_seconds": 60},
     }
 
 
@@ -164,9 +177,15 @@ class Lab:
         auto_create_topics: bool | None = None,
         edge_port: int | None = None,
         edge_backend: str | None = None,
+        security: str | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else settings.lab_dir()
         saved = self._load_state()
+        mode = security or saved.get("security") or "plaintext"
+        if mode not in SECURITY_MODES:
+            raise ValueError(f"--security must be one of {', '.join(SECURITY_MODES)}, not {mode!r}")
+        #: How clients reach the brokers: ``plaintext`` (the default), ``ssl`` (mutual TLS) or ``sasl_ssl``.
+        self.security = LabSecurity(mode, self.home / "security")
         saved_ports = saved.get("ports", {})
         ports = {
             PRIMARY: primary_port or saved_ports.get(PRIMARY) or DEFAULT_PORTS[PRIMARY],
@@ -188,7 +207,9 @@ class Lab:
             for alias in ALIASES
         }
         self.clusters = {
-            alias: LabCluster(spec, self.home / alias, auto_create_topics=auto_create_topics)
+            alias: LabCluster(
+                spec, self.home / alias, auto_create_topics=auto_create_topics, security=self.security
+            )
             for alias, spec in self.specs.items()
         }
         self.traffic = TrafficProcess(self.home)
@@ -254,6 +275,7 @@ class Lab:
             "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
             "regions": {alias: spec.region for alias, spec in self.specs.items()},
             "edge": {"port": self.edge.port, "backend": self.edge.backend},
+            "security": self.security.mode,
         }
         tmp = self.state_path.with_name("lab.json.tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
@@ -263,7 +285,7 @@ class Lab:
 
     def render_plan(self) -> dict[str, Any]:
         """The lab's DR plan as data (see :func:`render_plan`), with the edge node."""
-        return render_plan(self.specs, self.kafka_version, [self._edge_plan_entry()])
+        return render_plan(self.specs, self.kafka_version, [self._edge_plan_entry()], self.security)
 
     def _edge_plan_entry(self) -> dict[str, Any]:
         from kdrtui.domain.plan import EdgeNode
@@ -286,6 +308,14 @@ class Lab:
     # Lifecycle -----------------------------------------------------------------------------------
 
     def _check_running_matches(self) -> None:
+        saved_mode = self._saved.get("security") or "plaintext"
+        formatted = [alias for alias, c in self.clusters.items() if c.is_formatted()]
+        if saved_mode != self.security.mode and formatted:
+            # The storage holds the SCRAM users it was formatted with, the brokers their listeners.
+            raise LabError(
+                f"the lab was set up with --security {saved_mode}; run `kdrtui lab down --purge` first "
+                f"to change it to {self.security.mode}"
+            )
         # A cluster running on other ports than asked for would be "reused" while clients look for it
         # elsewhere: refuse rather than silently use the wrong ports.
         saved_version = self._saved.get("kafka_version")
@@ -352,6 +382,7 @@ class Lab:
             check_prerequisites(need_mvn=not jars.is_fetched(self.kafka_version))
             fetched = jars.fetch(self.kafka_version, report=say)
             dist = fetched.distribution
+            self.security.ensure(list(self.clusters))
             # Recorded before starting, so `down` finds a half-started lab's ports too.
             self._save_state()
             for cluster in to_start:
@@ -377,6 +408,12 @@ class Lab:
                 if errors:
                     raise LabError("\n".join(errors))
 
+        if self.security.mode != "plaintext":
+            for alias, cluster in self.clusters.items():
+                try:
+                    grant_lab_acls(cluster.admin_config())
+                except RuntimeError as exc:
+                    raise LabError(f"{alias}: {exc}") from exc
         notes[self.edge.name] = self._up_edge(say)
         self._save_state()
         self._saved = self._load_state()
@@ -443,6 +480,7 @@ class Lab:
             for cluster in self.clusters.values():
                 shutil.rmtree(cluster.home, ignore_errors=True)
             shutil.rmtree(self.edge.home, ignore_errors=True)
+            shutil.rmtree(self.security.home, ignore_errors=True)
             for path in (
                 self.plan_path,
                 self.state_path,

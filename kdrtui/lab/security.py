@@ -22,18 +22,22 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kdrtui.domain.security import ClusterSecurity
 
 MODES = ("plaintext", "ssl", "sasl_ssl")
 """What ``lab up --security`` takes."""
 USERS = ("admin", "app", "mirrormaker")
 """The lab's users: kdrtui (super user), an application, MirrorMaker."""
 MECHANISM = "SCRAM-SHA-512"
+_ENSURE_LOCK = threading.Lock()
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` readable by its owner only (created 0600, then renamed over)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -102,6 +106,10 @@ class LabSecurity:
         Idempotent: existing files are kept (a restarted lab keeps its users and certificates)."""
         if self.mode == "plaintext":
             return
+        with _ENSURE_LOCK:  # the lab starts its clusters in parallel threads: one CA for both
+            self._ensure(aliases)
+
+    def _ensure(self, aliases: list[str]) -> None:
         import trustme
 
         self.home.mkdir(parents=True, exist_ok=True)
@@ -111,22 +119,22 @@ class LabSecurity:
             ca = trustme.CA.from_pem(self.ca_file.read_bytes(), ca_key.read_bytes())
         else:
             ca = trustme.CA(organization_name="kdrtui lab")
-            _write_private(ca_key, ca.private_key_pem.bytes())
+            write_private(ca_key, ca.private_key_pem.bytes())
             ca.cert_pem.write_to_path(str(self.ca_file))
         for alias in aliases:
             if not self.keystore(alias).exists():
                 cert = ca.issue_cert("127.0.0.1", "localhost", common_name=f"broker-{alias}")
-                _write_private(self.keystore(alias), _pkcs8(cert.private_key_and_cert_chain_pem.bytes()))
+                write_private(self.keystore(alias), _pkcs8(cert.private_key_and_cert_chain_pem.bytes()))
         for user in USERS:
             if not self.key_file(user).exists():
                 cert = ca.issue_cert(f"{user}.kdrtui-lab", common_name=user)
-                _write_private(
+                write_private(
                     self.key_file(user),
                     _pkcs8(cert.private_key_pem.bytes()).split(b"-----BEGIN CERTIFICATE-----")[0],
                 )
                 self.cert_file(user).write_bytes(cert.cert_chain_pems[0].bytes())
             if self.sasl and not self.password_file(user).exists():
-                _write_private(self.password_file(user), (secrets.token_urlsafe(18) + "\n").encode())
+                write_private(self.password_file(user), (secrets.token_urlsafe(18) + "\n").encode())
 
     # -- brokers ------------------------------------------------------------------------------------
 
@@ -175,8 +183,9 @@ class LabSecurity:
 
     # -- clients ------------------------------------------------------------------------------------
 
-    def plan_table(self, user: str = "admin") -> dict[str, Any] | None:
-        """The lab plan's ``[clusters.<alias>.security]`` table (None in plaintext)."""
+    def plan_table(self, user: str = "admin", *, mirrormaker: str | None = None) -> dict[str, Any] | None:
+        """The lab plan's ``[clusters.<alias>.security]`` table (None in plaintext); with SASL,
+        ``mirrormaker`` names MirrorMaker's own user."""
         if self.mode == "plaintext":
             return None
         table: dict[str, Any] = {"protocol": self.protocol, "ca_file": str(self.ca_file)}
@@ -188,7 +197,16 @@ class LabSecurity:
                 "username": user,
                 "password_file": str(self.password_file(user)),
             }
+            if mirrormaker is not None:
+                table |= {
+                    "mirrormaker_username": mirrormaker,
+                    "mirrormaker_password_file": str(self.password_file(mirrormaker)),
+                }
         return table
+
+    def cluster_security(self, user: str = "admin") -> ClusterSecurity:
+        """:meth:`plan_table` as the plan model (for the lab's own clients); PLAINTEXT in plaintext."""
+        return ClusterSecurity.model_validate(self.plan_table(user) or {})
 
     def client_settings(self, user: str = "admin", *, secrets_inline: bool = True) -> dict[str, str]:
         """librdkafka settings for ``user`` (the password itself only with ``secrets_inline``)."""

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import kdrtui
+from kdrtui.domain.security import ClusterSecurity
 from kdrtui.lab import process
-from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.config import client_config, client_config_as
 
 #: Keys cycle through this many values, so records with one key land in order on one partition.
 KEY_SPACE = 64
@@ -83,12 +84,15 @@ class TrafficGenerator:
         duration: float | None = None,
         prefix: str = "traffic",
         groups_per_topic: int = 1,
+        security: ClusterSecurity | None = None,
     ) -> None:
         if topics < 1 or partitions < 1 or groups_per_topic < 0:
             raise ValueError("topics and partitions must be >= 1, groups-per-topic >= 0")
         if rate <= 0:
             raise ValueError("rate must be > 0 records/s")
         self.bootstrap = bootstrap
+        self.security = security
+        """Connect as this (a secured lab's ``app`` user); None: as the plan says, else PLAINTEXT."""
         self.partitions = partitions
         self.rate = rate
         self.duration = duration
@@ -105,6 +109,11 @@ class TrafficGenerator:
         self._drain_deadline: float | None = None
         self._producer_done = threading.Event()
         self._lock = threading.Lock()
+
+    def _config(self, **extra: Any) -> dict[str, Any]:
+        if self.security is None:
+            return client_config(self.bootstrap, **extra)
+        return client_config_as(self.bootstrap, self.security, **extra)
 
     @property
     def groups(self) -> list[str]:
@@ -133,7 +142,7 @@ class TrafficGenerator:
         from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import AdminClient, NewTopic
 
-        admin = AdminClient(client_config(self.bootstrap))
+        admin = AdminClient(self._config())
         try:
             existing = set(admin.list_topics(timeout=timeout).topics)
         except KafkaException as exc:
@@ -167,8 +176,7 @@ class TrafficGenerator:
         from confluent_kafka import KafkaError, Message, Producer
 
         producer = Producer(
-            client_config(
-                self.bootstrap,
+            self._config(
                 **{
                     "client.id": f"kdrtui-traffic-{self.prefix}",
                     "linger.ms": 10,
@@ -234,8 +242,7 @@ class TrafficGenerator:
         from confluent_kafka import Consumer, KafkaException
 
         consumer = Consumer(
-            client_config(
-                self.bootstrap,
+            self._config(
                 **{
                     "group.id": group,
                     "client.id": f"kdrtui-traffic-{group}",
