@@ -193,3 +193,37 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
     base = base.removeprefix("test-")[:40].rstrip("-")
     return f"t-{base}-{secrets.token_hex(3)}"
+
+
+def _secured_lab(tmp_path_factory: pytest.TempPathFactory, mode: str, first: int) -> Iterator[Lab]:
+    """A lab of its own in ``mode`` (``ssl`` or ``sasl_ssl``) on its own ports, purged at the end.
+
+    Unlike :func:`lab`, it does not set ``KDRTUI_LAB_DIR``: a test that runs ``kdrtui lab ...`` against it
+    passes ``KDRTUI_LAB_DIR=<lab.home>`` in that command's environment. Loading its plan
+    (``load_plan(lab.plan_path)``) makes kdrtui's Kafka clients connect to it as the plan says.
+    """
+    require_java()
+    home = tmp_path_factory.mktemp(f"lab-{mode}")
+    with (
+        reserved_ports(first, first + 10000) as ports,
+        reserved_port(TEST_EDGE_PORT + 50) as edge_port,
+    ):
+        the_lab = Lab(home, primary_port=ports[0], dr_port=ports[1], edge_port=edge_port, security=mode)
+        try:
+            the_lab.up()
+            yield the_lab
+        finally:
+            the_lab.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def secured_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The session's SASL_SSL lab (SCRAM-SHA-512 over TLS, StandardAuthorizer, users admin, app and
+    mirrormaker), started the first time a test asks for it; kdrtui connects as admin."""
+    yield from _secured_lab(tmp_path_factory, "sasl_ssl", 17192)
+
+
+@pytest.fixture(scope="session")
+def mtls_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The session's mutual-TLS lab (SSL listener, client certificates, StandardAuthorizer)."""
+    yield from _secured_lab(tmp_path_factory, "ssl", 16192)
