@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -13,7 +13,6 @@ from textual import events
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.worker import get_current_worker
 
 from kdrtui.domain.health import ClusterView, advance
 from kdrtui.domain.plan import Plan
@@ -32,6 +31,7 @@ from kdrtui.tui.factories import (
     runbook_operation_factory,
 )
 from kdrtui.tui.messages import ClusterObserved
+from kdrtui.tui.probes import ClusterProbes
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.edge import EdgeScreen
 from kdrtui.tui.screens.failover import FailoverScreen
@@ -99,8 +99,7 @@ class KdrApp(App[None]):
         self.passphrases: dict[str, str] = {}
         """SSH key passphrases typed this session (key file -> passphrase); memory only, never logged."""
         self._mm_manager: MirrorMakerManager | None = None
-        self._wake: dict[str, threading.Event] = {}
-        self._stopping = threading.Event()
+        self._probes = ClusterProbes(self, services)
         for name in THEME_NAMES:
             self.register_theme(load_theme(name))
         chosen = load_theme(theme)
@@ -138,24 +137,18 @@ class KdrApp(App[None]):
 
     def on_mount(self) -> None:
         self._check_size()
-        self._start_probes()
+        self._probes.start(self.plan)
 
-    def _start_probes(self) -> None:
-        """One probe worker per cluster of the plan that has bootstrap servers."""
-        if self.plan is None:
-            return
-        for alias, cluster in self.plan.clusters.items():
-            bootstrap = ",".join(cluster.bootstrap_servers)
-            if not bootstrap:
-                continue
-            self._wake[alias] = threading.Event()
-            self.run_worker(
-                partial(self._probe_loop, alias, bootstrap),
-                name=f"probe:{alias}",
-                group="probes",
-                thread=True,
-                exit_on_error=False,
-            )
+    async def reload_plan(self) -> None:
+        """Read the plan file again and work on what it says now (:meth:`adopt_plan`).
+
+        Raises:
+            PlanInvalid: the file no longer loads (the console keeps the plan it had).
+        """
+        from kdrtui.services.plan_files import load_plan
+
+        if self.plan_path is not None:
+            self.adopt_plan(await asyncio.to_thread(load_plan, self.plan_path))
 
     def adopt_plan(self, plan: Plan) -> None:
         """Work on ``plan`` from now on: the plan file changed under the console (provisioning wrote the
@@ -169,16 +162,12 @@ class KdrApp(App[None]):
         self.plan = plan
         if old == plan:
             return
-        self.workers.cancel_group(self, "probes")
-        for event in self._wake.values():
-            event.set()
-        self._wake = {}
         views = {}
         for alias, cluster in plan.clusters.items():
             same = old is not None and alias in old.clusters and old.clusters[alias] == cluster
             views[alias] = self.cluster_views.get(alias, ClusterView(alias)) if same else ClusterView(alias)
         self.cluster_views = views
-        self._start_probes()
+        self._probes.restart(plan)
         manager, self._mm_manager = self._mm_manager, None
         if manager is not None:
             self.run_worker(manager.close(), name="close-mm-manager", exit_on_error=False)
@@ -187,27 +176,9 @@ class KdrApp(App[None]):
             self.run_worker(screen.follow_plan(), name="overview-follow-plan", exit_on_error=False)
 
     async def on_unmount(self) -> None:
-        self._stopping.set()
-        for event in self._wake.values():
-            event.set()
+        self._probes.stop()
         if self._mm_manager is not None:
             await self._mm_manager.close()
-
-    def _probe_loop(self, alias: str, bootstrap: str) -> None:
-        """Thread worker: probe one cluster, post what it saw, wait, repeat until cancelled."""
-        worker = get_current_worker()
-        wake = self._wake[alias]
-        probe = self.services.probe_factory(alias, bootstrap)
-        try:
-            while not (worker.is_cancelled or self._stopping.is_set()):
-                observation = probe.observe()
-                if worker.is_cancelled or self._stopping.is_set():
-                    break
-                self.post_message(ClusterObserved(alias, observation))
-                wake.wait(self.services.refresh_interval)
-                wake.clear()
-        finally:
-            probe.close()
 
     def on_cluster_observed(self, message: ClusterObserved) -> None:
         view = self.cluster_views.get(message.alias, ClusterView(message.alias))
@@ -253,8 +224,7 @@ class KdrApp(App[None]):
 
     def action_refresh_now(self) -> None:
         """Probe every cluster now instead of waiting for the next interval."""
-        for event in self._wake.values():
-            event.set()
+        self._probes.wake()
 
     def action_help(self) -> None:
         """Show every key that works here."""

@@ -57,8 +57,12 @@ class KdrConsole(Protocol):
         """MirrorMaker on the plan's edge nodes (None without edge nodes)."""
         ...
 
-    def adopt_plan(self, plan: Plan) -> None:
-        """Work on ``plan`` from now on (the plan file changed under the console)."""
+    async def reload_plan(self) -> None:
+        """Read the plan file again and work on what it says now (provisioning wrote into it).
+
+        Raises:
+            PlanInvalid: the file no longer loads (the console keeps the plan it had).
+        """
         ...
 
     async def ask_host_key(self, host: str, port: int, key_type: str, fingerprint: str) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -25,13 +24,11 @@ from textual.containers import VerticalScroll
 from textual.reactive import var
 from textual.widgets import Static
 
-from kdrtui.domain.plan import Topology
 from kdrtui.domain.runbook import StepStatus
 from kdrtui.services.runbook import rollback
-from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, report_lines, steps
+from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, steps
 from kdrtui.services.runbook.operate import OperationRefused
 from kdrtui.services.runbook.runner import RunEvent
-from kdrtui.tui.factories import RunbookOperation
 from kdrtui.tui.messages import RunEnded, RunOutcome, RunTicket
 from kdrtui.tui.screens.dialogs import TypedConfirmScreen
 from kdrtui.tui.screens.failover_forecast import (
@@ -43,8 +40,8 @@ from kdrtui.tui.screens.failover_forecast import (
     header_text,
     read_dr_state,
 )
-from kdrtui.tui.screens.provisioning_model import STATUS_MARKS
-from kdrtui.tui.screens.run_pane import NotStarted, RunPane
+from kdrtui.tui.screens.failover_texts import empty_reason, event_lines, report_text, start_warning
+from kdrtui.tui.screens.run_pane import NotStarted, RunPane, running_text
 from kdrtui.tui.widgets.run_widgets import RunBanner, RunLog, StepTable
 
 if TYPE_CHECKING:
@@ -77,6 +74,8 @@ class FailoverScreen(RunPane[RunRequest]):
     MODE = "failover"
     CSS_PATH = "failover.tcss"
     RUN_ID = "runbook"
+    PREFIX = "fo"
+    PREVIEW_GROUP = "failover-forecast"
     MUTATING = frozenset({"start", "resume", "abort", "rollback"})
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("F", "start", "Start", key_display="F", id="failover.start"),
@@ -103,9 +102,7 @@ class FailoverScreen(RunPane[RunRequest]):
         """The step the last run failed at."""
         self.events: list[RunEvent] = []
         """Every event of the current or last run (tests, debugging)."""
-        self._operation: RunbookOperation | None = None
         self._forecaster = Forecaster()
-        self._step_started: dict[str, float] = {}
         self._wake = asyncio.Event()
 
     @property
@@ -120,31 +117,10 @@ class FailoverScreen(RunPane[RunRequest]):
 
     # -- layout -------------------------------------------------------------------------------------
 
-    def _empty_reason(self) -> str | None:
-        plan = self.plan
-        if plan is None:
-            return "No plan: nothing to fail over. Open one with `kdrtui --plan PATH` (or --plan lab)."
-        if len(plan.clusters) < 2:
-            return "The plan has fewer than two clusters: there is nowhere to fail over to."
-        if not plan.flows:
-            if plan.plan.topology is Topology.HOT_STANDBY:
-                return (
-                    "Hot standby with dual ingest: nothing is mirrored, so there is no failover runbook; "
-                    "switch clients to the other cluster."
-                )
-            return "The plan has no flows: nothing is mirrored, so there is no failover runbook to run."
-        return None
+    def empty_reason(self) -> str | None:
+        return empty_reason(self.plan)
 
-    @property
-    def has_runbook(self) -> bool:
-        """Whether the plan can be failed over at all."""
-        return self._empty_reason() is None
-
-    def compose_body(self) -> ComposeResult:
-        reason = self._empty_reason()
-        if reason is not None:
-            yield Static(Text(reason), id="fo-empty")
-            return
+    def compose_run(self) -> ComposeResult:
         yield Static(Text("reading the DR state…"), id="fo-header")
         yield RunBanner("", id="fo-banner")
         yield Static("", id="fo-report")
@@ -154,7 +130,7 @@ class FailoverScreen(RunPane[RunRequest]):
         yield RunLog(id="fo-log")
 
     def on_mount(self) -> None:
-        if not self.has_runbook:
+        if not self.runnable:
             return
         table = self.query_one("#fo-steps", StepTable)
         table.add_columns_for(self.app.size.width - 4)
@@ -166,17 +142,17 @@ class FailoverScreen(RunPane[RunRequest]):
         if verdict is not True or action == "abort":
             return verdict  # read-only, or abort (offered while a run goes)
         if action == "forecast_now":
-            return self.has_runbook
+            return self.runnable
         if action == "start":
-            return self.has_runbook and not self.running and self.pending is None and not self.dr.state_error
+            return self.runnable and not self.running and self.pending is None and not self.dr.state_error
         if action in ("resume", "rollback"):
-            return self.has_runbook and not self.running and self.pending is not None
+            return self.runnable and not self.running and self.pending is not None
         return True
 
     # -- forecast -----------------------------------------------------------------------------------
 
     def on_screen_resume(self) -> None:
-        if self.has_runbook and not self.running:
+        if self.runnable and not self.running:
             self.forecast_loop()
 
     def on_screen_suspend(self) -> None:
@@ -267,7 +243,7 @@ class FailoverScreen(RunPane[RunRequest]):
         return f"{operation} {source} -> {target}"
 
     def _draw_header(self) -> None:
-        if self.has_runbook and self.is_mounted:
+        if self.runnable and self.is_mounted:
             label = self._next_label() if self.dr.next_op is not None else ""
             header = header_text(self.dr, label, self.dr.next_op == FAILBACK, self.colour)
             self.query_one("#fo-header", Static).update(header)
@@ -278,17 +254,9 @@ class FailoverScreen(RunPane[RunRequest]):
         if self.running:
             if self.aborting:
                 return f"{label}: aborting after the current step", "warning"
-            where = ""
             keys = [key for key, _ in self.run_steps]
-            if self.current_step is not None and self.current_step in keys:
-                index = keys.index(self.current_step) + 1
-                where = f" · step {index}/{len(keys)} {self.current_step}"
-            return f"running {label}{where} · a aborts", "warning"
-        hint = ""
-        if self.pending is not None:
-            hint = (
-                " — resume it without --read-only" if self.read_only else " — R resumes it, U rolls it back"
-            )
+            return running_text(f"running {label}", keys, self.current_step), "warning"
+        hint = "" if self.pending is None else self.resume_hint("R resumes it, U rolls it back")
         result, dr = self.result, self.dr
         if dr.state_error is not None:
             return dr.state_error, "error"
@@ -308,7 +276,7 @@ class FailoverScreen(RunPane[RunRequest]):
         return "", ""
 
     def redraw(self) -> None:
-        if self.has_runbook and self.is_mounted:
+        if self.runnable and self.is_mounted:
             self.query_one("#fo-banner", RunBanner).say(*self._banner())
 
     def _forecast_text(self) -> Text:
@@ -321,10 +289,8 @@ class FailoverScreen(RunPane[RunRequest]):
 
     def tick(self) -> None:
         """Show the running step's elapsed seconds."""
-        key = self.current_step
-        if self.running and key is not None and key in self._step_started:
-            elapsed = time.monotonic() - self._step_started[key]
-            self.query_one("#fo-steps", StepTable).set_elapsed(key, elapsed)
+        if self.running and self.current_step is not None:
+            self.query_one("#fo-steps", StepTable).tick(self.current_step)
 
     def _log(self, line: str) -> None:
         self.query_one("#fo-log", RunLog).add(self.now(), line)
@@ -339,75 +305,44 @@ class FailoverScreen(RunPane[RunRequest]):
             report.display = False
             self.set_class(self.running, "-compact")
             return
-        text = Text()
-        try:
-            lines = report_lines(result.report)
-        except (KeyError, TypeError, ValueError) as exc:
-            lines = [f"report unreadable: {exc}"]
-        for line in lines[1:] or lines:  # the first line ("... complete") is the banner
-            if text:
-                text.append("\n")
-            prominent = line.startswith(("RPO", "RTO"))
-            text.append(line, style=f"bold {self.colour('success')}" if prominent else "")
-        report.update(text)
+        report.update(report_text(result.report, self.colour))
         report.display = True
         self.add_class("-compact")
 
     # -- running ------------------------------------------------------------------------------------
 
-    def _forecast_for_modal(self) -> tuple[Text, str]:
-        """The forecast as the confirmation shows it, and a warning when it says NO-GO."""
-        warning = ""
-        forecast = self.forecast
-        if forecast.refused is not None:
-            warning = f"cannot start: {forecast.refused}"
-        elif forecast.result is not None and not forecast.result[0]:
-            warning = "The pre-flight says NO-GO: the run will stop at the pre-flight step."
-        elif forecast.result is None:
-            warning = "No forecast yet: the pre-flight step checks again before anything changes."
-        return self._forecast_text(), warning
-
     def action_start(self) -> None:
         """Fail over (or back): confirm by typing the target cluster's name."""
-        if self.running or not self.has_runbook or self.dr.state_error is not None:
+        if self.dr.state_error is not None:
             return
         operation = self.dr.next_op or FAILOVER
-        if self.refused_by_lock(operation):
-            return
         _, target = self.direction or self._planned_direction(operation)
-        forecast, warning = self._forecast_for_modal()
-        dialog = TypedConfirmScreen(self._next_label(), forecast, target, warning)
-        self.confirm_typed(dialog, lambda: self._start(RunRequest(operation, target=target)))
+
+        def dialog() -> TypedConfirmScreen:
+            forecast = self._forecast_text()
+            return TypedConfirmScreen(self._next_label(), forecast, target, start_warning(self.forecast))
+
+        self.confirm_typed(operation, dialog, lambda: self._start(RunRequest(operation, target=target)))
 
     def action_resume(self) -> None:
         """Resume the interrupted failover or failback (asks first)."""
-        if self.running or self.pending is None:
-            return
-        operation = self.pending[0]
-        if not self.refused_by_lock(operation):
+        if self.pending is not None:
+            operation = self.pending[0]
             question = f"Resume the interrupted {operation} from where it stopped?"
-            self.confirm(question, lambda: self._start(RunRequest(operation, resume=True)))
+            self.confirm(operation, question, lambda: self._start(RunRequest(operation, resume=True)))
 
     def action_rollback(self) -> None:
         """Roll back the interrupted run: its fence down, MirrorMaker started again (asks first)."""
-        if self.running or self.pending is None:
-            return
-        operation = self.pending[0]
-        if not self.refused_by_lock("rollback"):
+        if self.pending is not None:
+            operation = self.pending[0]
             question = (
                 f"Roll back the interrupted {operation}: take its fence down and start MirrorMaker again, "
                 "so the old side takes writes as before?"
             )
-            self.confirm(question, lambda: self._start(RunRequest(operation, rollback=True)))
-
-    def abort_run(self) -> None:
-        if self._operation is not None:
-            self._operation.abort()
+            self.confirm("rollback", question, lambda: self._start(RunRequest(operation, rollback=True)))
 
     def _start(self, request: RunRequest) -> None:
-        self.workers.cancel_group(self, "failover-forecast")
         self.failed_step, self.current_step, self.events = None, None, []
-        self._step_started.clear()
         self.start_run(request)
         self._draw_report()
 
@@ -435,19 +370,14 @@ class FailoverScreen(RunPane[RunRequest]):
             with contextlib.suppress(Exception):
                 await op.close()
             raise NotStarted(f"not started: the target is now {op.target}, not {request.target}")
-        self._operation = op
-        if self.aborting:  # asked while the operation was being built
-            op.abort()
+        self.abortable(op.abort)
         self.query_one("#fo-steps", StepTable).show_steps(ROLLBACK_STEPS if request.rollback else STEPS)
         self._log(f"{'resuming' if request.resume else 'starting'} {self.run_label}")
         self.hold(ticket, self.run_label)
         self.add_class("-compact")
         self.redraw()
         self._draw_forecast()
-        try:
-            return await op.run(self.sink(ticket))
-        finally:
-            self._operation = None
+        return await op.run(self.sink(ticket))
 
     async def settle(self, message: RunEnded) -> None:
         self.current_step = None
@@ -481,23 +411,15 @@ class FailoverScreen(RunPane[RunRequest]):
         self.events.append(event)
         table = self.query_one("#fo-steps", StepTable)
         title = table.title_of(event.step, event.title)
-        if event.kind == "run-start":
-            self._log(event.text or "starting")
-        elif event.kind == "step-start":
+        if event.kind == "step-start":
             self.current_step = event.step
-            self._step_started[event.step] = time.monotonic()
             table.set_step(event.step, StepStatus.RUNNING, None, title)
-            self._log(f"▶ {event.step}: {title}")
-        elif event.kind == "progress":
-            for line in (event.text or "").splitlines() or [""]:
-                self._log(f"  {line}")
         elif event.kind == "step-end":
             status = event.status or StepStatus.DONE
             if status is StepStatus.FAILED:
                 self.failed_step = event.step
             table.set_step(event.step, status, event.seconds, event.text or title)
-            self._log(f"{STATUS_MARKS.get(status, '?')} {event.step} {status}: {event.text}")
-            if self.current_step == event.step:
-                self.current_step = None
-        elif event.kind == "run-end":
-            self._log(f"run ended: {event.text}")
+        for line in event_lines(event, title):
+            self._log(line)
+        if event.kind == "step-end" and self.current_step == event.step:
+            self.current_step = None

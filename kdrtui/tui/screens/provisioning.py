@@ -23,8 +23,7 @@ from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import Static, Tree
 
-from kdrtui.domain.runbook import StepStatus
-from kdrtui.tui.helpers import clock_text
+from kdrtui.domain.plan import PlanInvalid
 from kdrtui.tui.messages import RunEnded, RunOutcome, RunTicket
 from kdrtui.tui.screens.dialogs import TypedConfirmScreen
 from kdrtui.tui.screens.provisioning_model import (
@@ -34,27 +33,21 @@ from kdrtui.tui.screens.provisioning_model import (
     ProvisioningService,
     ProvisioningUnavailable,
     StepView,
-    duration_text,
     error_text,
 )
-from kdrtui.tui.screens.run_pane import NotStarted, RunPane
+from kdrtui.tui.screens.provisioning_texts import (
+    dry_run_status,
+    dry_run_text,
+    empty_reason,
+    interrupted_banner,
+    run_status,
+)
+from kdrtui.tui.screens.run_pane import NotStarted, RunPane, running_text
 from kdrtui.tui.widgets.run_widgets import RunBanner, RunLog
-from kdrtui.tui.widgets.step_tree import NodeData, StepsBar, StepTree
+from kdrtui.tui.widgets.step_tree import NodeData, StepsBar, StepTree, expand_for
 
 if TYPE_CHECKING:
     from kdrtui.services.runbook.runner import RunEvent
-
-NO_AZURE = (
-    "This plan has no [azure] table: there is nothing to provision from here.\n\n"
-    "Add one to the plan file, and a [clusters.<alias>.hdinsight] table\n"
-    "for each cluster to create:\n\n"
-    "  [azure]\n"
-    '  subscription_id = "<GUID>"   # or set AZURE_SUBSCRIPTION_ID\n'
-    '  credential = "default"       # az login, a managed identity…\n\n'
-    "To rehearse, `kdrtui lab up --azure` starts the lab's Azure emulator\n"
-    "and writes such a plan; open it with `kdrtui --plan lab-azure`."
-)
-"""What the pane says for a plan without ``[azure]``."""
 
 
 class ProvisioningScreen(RunPane[bool]):
@@ -66,6 +59,8 @@ class ProvisioningScreen(RunPane[bool]):
     MODE = "provisioning"
     CSS_PATH = "provisioning.tcss"
     RUN_ID = "provisioning"
+    PREFIX = "pv"
+    PREVIEW_GROUP = "provisioning-dry-run"
     MUTATING = frozenset({"provision", "retry", "resume", "abort"})
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("P", "provision", "Provision", key_display="P", id="provisioning.provision"),
@@ -97,8 +92,6 @@ class ProvisioningScreen(RunPane[bool]):
         self.selected: str | None = None
         """The step whose log is shown."""
         self._follow = True
-        self._echoes: list[str] = []
-        self._service: ProvisioningService | None = None
         self._dry: RunTicket | None = None
         self._dry_run_started = False
         self._left: InterruptedRun | None = None
@@ -106,27 +99,10 @@ class ProvisioningScreen(RunPane[bool]):
 
     # -- layout -------------------------------------------------------------------------------------
 
-    def _empty_reason(self) -> str | None:
-        plan = self.plan
-        if plan is None:
-            return (
-                "No plan: nothing to provision. Open one with `kdrtui --plan PATH`, or write one with the "
-                "Wizard (key 2)."
-            )
-        if plan.azure is None:
-            return NO_AZURE
-        return None
+    def empty_reason(self) -> str | None:
+        return empty_reason(self.plan)
 
-    @property
-    def has_azure(self) -> bool:
-        """Whether the plan can be provisioned from here at all."""
-        return self._empty_reason() is None
-
-    def compose_body(self) -> ComposeResult:
-        reason = self._empty_reason()
-        if reason is not None:
-            yield Static(Text(reason), id="pv-empty")
-            return
+    def compose_run(self) -> ComposeResult:
         yield RunBanner("", id="pv-banner")
         with Horizontal(id="pv-progress-row"):
             yield StepsBar(total=1, show_eta=False, id="pv-bar")
@@ -136,18 +112,18 @@ class ProvisioningScreen(RunPane[bool]):
         yield Static(Text("dry run: building the provisioner…"), id="pv-status")
 
     def on_mount(self) -> None:
-        if self.has_azure:
+        if self.runnable:
             self.start_ticking()
 
     def on_screen_resume(self) -> None:
-        if self.has_azure and not self._dry_run_started and not self.running:
+        if self.runnable and not self._dry_run_started and not self.running:
             self._dry_run_started = True
             self.dry_run_worker()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in {"provision", "retry", "resume", "abort", "dry_run"}:
             return super().check_action(action, parameters)
-        if not self.has_azure or self.unavailable:
+        if not self.runnable or self.unavailable:
             return False
         verdict = super().check_action(action, parameters)
         if verdict is not True or action == "abort":
@@ -199,20 +175,14 @@ class ProvisioningScreen(RunPane[bool]):
             return
         now = self.now()
         for view in progress.steps.values():
-            self.step_tree.draw_step(view, now, self.colour, expand=self._expand_for(view, expand))
+            self.step_tree.draw_step(view, now, self.colour, expand=expand_for(view, expand))
         self._draw_progress()
-
-    @staticmethod
-    def _expand_for(view: StepView, default: bool | None) -> bool | None:
-        if view.status in (StepStatus.RUNNING, StepStatus.FAILED):
-            return True
-        return default
 
     # -- the dry run ----------------------------------------------------------------------------------
 
     def action_dry_run(self) -> None:
         """Ask the provisioner again what it would create (changes nothing)."""
-        if not self.running and self.has_azure:
+        if not self.running and self.runnable:
             self.dry_run_worker()
 
     def _drop_dry_run(self) -> None:
@@ -242,13 +212,11 @@ class ProvisioningScreen(RunPane[bool]):
             self.dry_run_error = f"dry run failed: {error_text(exc)}"
         else:
             if not self.running:
-                progress.start_run()
-                progress.set_plan({step.key: list(step_lines) for step, step_lines in lines})
-                if self.interrupted_run is not None:
-                    progress.show_journal(self.interrupted_run.state())
-                elif self.last_run is not None:
-                    # What the plan looks like now: the last run's steps, with the dry run under them.
-                    progress.show_journal(self.last_run.state())
+                # What the plan looks like now: an interrupted run's or the last run's steps, with the dry
+                # run under them.
+                journal = self.interrupted_run if self.interrupted_run is not None else self.last_run
+                plan = {step.key: list(step_lines) for step, step_lines in lines}
+                progress.show_dry_run(plan, journal.state() if journal is not None else None)
                 self.showing_run = False
                 self.dry_run_at = self.now()
                 self._draw_all(expand=True)
@@ -260,34 +228,22 @@ class ProvisioningScreen(RunPane[bool]):
 
     # -- running --------------------------------------------------------------------------------------
 
-    def _dry_run_text(self) -> Text:
-        """The dry run as the confirmation shows it: each step and what it would do."""
-        text = Text()
-        progress = self.progress
-        if progress is None or self.dry_run_at is None:
-            return Text("No dry run yet: every step looks before it creates anything.")
-        text.append(f"dry run {clock_text(self.dry_run_at)}", style="bold")
-        for view in progress.steps.values():
-            text.append(f"\n{view.title}", style="bold")
-            for line in view.plan:
-                text.append(f"\n  {line}")
-        return text
-
     def action_provision(self) -> None:
         """Provision the plan: confirm by typing its name."""
-        if self.running or not self.has_azure or self.refused_by_lock("provision"):
-            return
-        name = self.plan_name
-        warning = self.dry_run_error or ("The dry run is still being read." if self.dry_reading else "")
-        dialog = TypedConfirmScreen(
-            f"provisioning {name} in Azure",
-            self._dry_run_text(),
-            name,
-            warning,
-            what="the plan's name",
-            placeholder="plan name",
-        )
-        self.confirm_typed(dialog, lambda: self._start(resume=False))
+
+        def dialog() -> TypedConfirmScreen:
+            name = self.plan_name
+            warning = self.dry_run_error or ("The dry run is still being read." if self.dry_reading else "")
+            return TypedConfirmScreen(
+                f"provisioning {name} in Azure",
+                dry_run_text(self.progress, self.dry_run_at),
+                name,
+                warning,
+                what="the plan's name",
+                placeholder="plan name",
+            )
+
+        self.confirm_typed("provision", dialog, lambda: self._start(resume=False))
 
     def action_retry(self) -> None:
         """Retry the failed run: finished steps are verified, the failed one runs again."""
@@ -297,17 +253,11 @@ class ProvisioningScreen(RunPane[bool]):
 
     def action_resume(self) -> None:
         """Resume the interrupted provisioning (asks first)."""
-        if self.running or self.interrupted_run is None or self.refused_by_lock("provision"):
-            return
-        question = f"Resume the interrupted provisioning of {self.plan_name} where it stopped?"
-        self.confirm(question, lambda: self._start(resume=True))
-
-    def abort_run(self) -> None:
-        if self._service is not None:
-            self._service.request_abort()
+        if self.interrupted_run is not None:
+            question = f"Resume the interrupted provisioning of {self.plan_name} where it stopped?"
+            self.confirm("provision", question, lambda: self._start(resume=True))
 
     def _start(self, *, resume: bool) -> None:
-        self.workers.cancel_group(self, "provisioning-dry-run")
         self._drop_dry_run()
         self.showing_run = True
         self._follow = True
@@ -328,34 +278,18 @@ class ProvisioningScreen(RunPane[bool]):
         self._left = None
         try:
             service = await asyncio.to_thread(self._build, ticket)
-            self._service = service
             self._adopt(service)
-            if self.aborting:
-                service.request_abort()
+            self.abortable(service.request_abort)
             result = await service.run(resume=request)
             self._left = await asyncio.to_thread(service.interrupted)
-            await self._reload_plan()
+            # The bootstrap step wrote the provisioned brokers and edge nodes into the plan file.
+            try:
+                await self.kdr_app.reload_plan()
+            except PlanInvalid as exc:
+                self.note(f"the plan file no longer loads: {exc}", "error")
         except ProvisioningUnavailable as exc:
             raise NotStarted(str(exc)) from exc
-        finally:
-            self._service = None
         return result
-
-    async def _reload_plan(self) -> None:
-        """Read the plan file again (its bootstrap step writes the provisioned brokers and edge nodes into
-        it) and give it to the whole console."""
-        from kdrtui.domain.plan import PlanInvalid
-        from kdrtui.services.plan_files import load_plan
-
-        path = self.plan_path
-        if path is None:
-            return
-        try:
-            plan = await asyncio.to_thread(load_plan, path)
-        except PlanInvalid as exc:
-            self.note(f"the plan file no longer loads: {exc}", "error")
-            return
-        self.kdr_app.adopt_plan(plan)
 
     def run_ended(self, message: RunEnded) -> None:
         result = self.result
@@ -381,7 +315,7 @@ class ProvisioningScreen(RunPane[bool]):
         change = progress.apply(event, now, dry_run=ticket.kind == "dry-run")
         for key in change.steps:
             view = progress.steps[key]
-            expand = self._expand_for(view, False if view.status.finished else None)
+            expand = expand_for(view, False if view.status.finished else None)
             self.step_tree.draw_step(view, now, self.colour, expand=expand)
         log = self.query_one("#pv-log", RunLog)
         for key, line in change.lines:
@@ -420,18 +354,14 @@ class ProvisioningScreen(RunPane[bool]):
         progress = self.progress
         if progress is None:
             return
-        total = len(progress.steps)
-        self.query_one("#pv-bar", StepsBar).update(total=total, progress=progress.overall())
-        elapsed = progress.elapsed(self.now()) if self.showing_run else None
-        count = f"{progress.finished}/{total} steps"
-        if elapsed is not None:
-            count += f" · {duration_text(elapsed)}"
+        self.query_one("#pv-bar", StepsBar).update(total=len(progress.steps), progress=progress.overall())
+        count = progress.count_text(self.now() if self.showing_run else None)
         if count != self._count_text:
             self._count_text = count
             self.query_one("#pv-count", Static).update(Text(count))
 
     def redraw(self) -> None:
-        if self.has_azure and self.is_mounted:
+        if self.runnable and self.is_mounted:
             self.query_one("#pv-banner", RunBanner).say(*self._banner())
             self._draw_status()
 
@@ -441,12 +371,8 @@ class ProvisioningScreen(RunPane[bool]):
         failed = self.result is not None and self.result.outcome == "failed"
         if journal is None or self.running or failed:
             return "", ""
-        state = journal.state()
-        done = sum(1 for record in state.steps.values() if record.status.finished)
-        total = len(self.progress.steps) if self.progress is not None else len(state.steps)
-        hint = " — resume it without --read-only" if self.read_only else " — press R to resume"
-        text = f"interrupted provisioning ({journal.path.name}, {done}/{total} steps finished){hint}"
-        return text, "warning"
+        total = len(self.progress.steps) if self.progress is not None else None
+        return interrupted_banner(journal, total, self.resume_hint("press R to resume")), "warning"
 
     def _status_text(self) -> tuple[str, str]:
         """(status line, theme colour)."""
@@ -456,11 +382,9 @@ class ProvisioningScreen(RunPane[bool]):
         if self.running and progress is not None:
             if self.aborting:
                 return "aborting after the current step", "warning"
-            where = ""
-            if progress.current is not None:
-                index = progress.keys.index(progress.current) + 1
-                where = f" · step {index}/{len(progress.steps)} {progress.steps[progress.current].title}"
-            return f"provisioning {self.plan_name}{where} · a aborts", "warning"
+            current = progress.current
+            title = progress.steps[current].title if current is not None else None
+            return running_text(f"provisioning {self.plan_name}", progress.keys, current, title), "warning"
         if self.running:
             return f"provisioning {self.plan_name}: building the provisioner…", "warning"
         if self.dry_reading:
@@ -469,31 +393,17 @@ class ProvisioningScreen(RunPane[bool]):
         if self.showing_run and self.run_error:
             return self.run_error, "error"
         if self.showing_run and result is not None and progress is not None:
-            took = duration_text(progress.elapsed(self.now()))
-            if result.outcome == "completed":
-                return f"✓ provisioned {self.plan_name}: {progress.finished} steps in {took}", "success"
-            if result.outcome == "failed":
-                retry = "" if self.read_only else " (r retries)"
-                return f"✗ failed at {result.failed_step}{retry}: {result.error}", "error"
-            resume = "" if self.read_only else " · R resumes"
-            return f"aborted before {result.failed_step}{resume}", "warning"
+            took = progress.elapsed(self.now())
+            return run_status(result, progress.finished, took, self.plan_name, self.read_only)
         if self.dry_run_error:
             return f"{self.dry_run_error} · d tries again", "error"
         if self.dry_run_at is not None:
-            then = f"dry run {clock_text(self.dry_run_at)}"
-            if self.read_only:
-                return f"{then} · read-only: provisioning is not offered", ""
-            if self.interrupted_run is not None:
-                return f"{then} · R resumes the interrupted run", ""
-            if self.last_run is not None:
-                state = self.last_run.state()
-                at = clock_text(state.confirmed_at) if state.confirmed_at is not None else "earlier"
-                return f"provisioned ({at}) · {then} · P runs it again (creates only what is missing)", ""
-            return f"{then} · P provisions (type {self.plan_name})", ""
+            at, name, interrupted = self.dry_run_at, self.plan_name, self.interrupted_run
+            return dry_run_status(at, name, self.read_only, interrupted, self.last_run)
         return "dry run: building the provisioner…", ""
 
     def _draw_status(self) -> None:
-        if self.has_azure and self.is_mounted:
+        if self.runnable and self.is_mounted:
             text, colour = self._status_text()
             self.query_one("#pv-status", Static).update(Text(text, style=self.colour(colour)))
 
@@ -504,9 +414,6 @@ class ProvisioningScreen(RunPane[bool]):
         if data is None:
             return
         step = data[0]
-        if step in self._echoes:  # the pane moved the cursor there itself
-            self._echoes.remove(step)
-            return
         progress = self.progress
         if progress is not None and self.running:
             self._follow = step == progress.current
@@ -518,18 +425,9 @@ class ProvisioningScreen(RunPane[bool]):
         changed = step != self.selected
         self.selected = step
         if move:
-            self.step_tree.call_after_refresh(self._move_cursor, step)
+            self.step_tree.move_to(step)
         if changed:
             self._rewrite_log()
-
-    def _move_cursor(self, step: str) -> None:
-        """Put the tree's cursor on ``step`` (after a refresh, when the tree's lines are laid out)."""
-        tree = self.step_tree
-        node = tree.step_node(step)
-        if node is None or tree.cursor_node is node or step != self.selected:
-            return
-        self._echoes.append(step)
-        tree.move_cursor(node)
 
     def _selected_view(self) -> StepView | None:
         progress = self.progress

@@ -278,6 +278,14 @@ class ProvisioningProgress:
             view.resources.clear()
         self.current, self.failed, self.ended = None, None, ""
 
+    def show_dry_run(self, lines: dict[str, list[str]], journal: RunState | None) -> None:
+        """A new dry run: every step pending with its ``lines`` (per step key), then marked as ``journal``
+        (an interrupted run's, or the last completed run's) says."""
+        self.start_run()
+        self.set_plan(lines)
+        if journal is not None:
+            self.show_journal(journal)
+
     def show_journal(self, state: RunState) -> None:
         """Mark the steps an interrupted run finished (or failed) as its journal says."""
         for key, record in state.steps.items():
@@ -369,6 +377,11 @@ class ProvisioningProgress:
     def overall(self) -> float:
         """Progress in steps: those finished plus the running one's resource fractions."""
         return sum(v.progress for v in self.steps.values())
+
+    def count_text(self, now: float | None) -> str:
+        """``4/10 steps``, and ``· 2m 05s`` of the run so far as of ``now`` (None: a dry run, no time)."""
+        count = f"{self.finished}/{len(self.steps)} steps"
+        return count if now is None else f"{count} · {duration_text(self.elapsed(now))}"
 
     def elapsed(self, now: float) -> float:
         """Seconds the steps of this run took so far (the running one included)."""

@@ -6,19 +6,23 @@ the app when the run holds the console (:meth:`RunPane.hold`, so quitting asks f
 arrives as a :class:`~kdrtui.tui.messages.RunEventPosted` message and the end as a
 :class:`~kdrtui.tui.messages.RunEnded` message, whatever thread sent them. The run's state is kept in
 reactives — ``running``, ``aborting``, ``result``, ``run_error`` — whose watchers redraw the pane and
-refresh its keys. ``a`` aborts between steps (the pane's :meth:`RunPane.abort_run` tells its service);
-the typed confirmation of a start and the yes/no question of a resume are asked the same way everywhere.
+refresh its keys. ``a`` aborts between steps (through what the pane gave :meth:`RunPane.abortable`); the
+typed confirmation of a start, the yes/no question of a resume, the lock they respect, the empty pane of a
+plan with nothing to run and the banner's words while a run goes are the same everywhere.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rich.text import Text
 from textual import work
+from textual.app import ComposeResult
 from textual.reactive import var
 from textual.timer import Timer
+from textual.widgets import Static
 
 from kdrtui.services.runbook.runner import RunEvent
 from kdrtui.tui.messages import RunEnded, RunEventPosted, RunOutcome, RunTicket
@@ -36,11 +40,25 @@ class NotStarted(Exception):
     """The run did not start; its message says why (shown as it is)."""
 
 
+def running_text(what: str, keys: Sequence[str], current: str | None, name: str | None = None) -> str:
+    """A going run's banner: ``<what> · step 3/8 <name> · a aborts`` (``name``: the current step's, its
+    key by default; no step while none runs)."""
+    where = ""
+    if current is not None and current in keys:
+        where = f" · step {keys.index(current) + 1}/{len(keys)} {name or current}"
+    return f"{what}{where} · a aborts"
+
+
 class RunPane(ModeScreen, Generic[R]):
     """A mode whose runs are journaled: steps, banner, log, typed confirmation, abort, resume, retry."""
 
     RUN_ID: ClassVar[str] = "run"
     """The id the run holds the console under (the app asks before quitting while it does)."""
+    PREFIX: ClassVar[str] = "run"
+    """First part of the ids of the pane's widgets (``<PREFIX>-empty`` for a plan with nothing to run)."""
+    PREVIEW_GROUP: ClassVar[str] = ""
+    """The worker group of what the pane shows before a run (a forecast, a dry run): cancelled when a run
+    starts."""
 
     running: var[bool] = var(False, init=False, bindings=True)
     """Whether a run is going (start and resume hidden, abort offered)."""
@@ -56,16 +74,21 @@ class RunPane(ModeScreen, Generic[R]):
         self.ticket: RunTicket | None = None
         """The run whose events the pane shows."""
         self._ticker: Timer | None = None
+        self._abort: Callable[[], None] | None = None
 
     # -- what each runbook brings -------------------------------------------------------------------
+
+    def empty_reason(self) -> str | None:
+        """Why the plan gives this pane nothing to run (shown instead of the pane), or None."""
+        return None
+
+    def compose_run(self) -> ComposeResult:
+        """The pane's widgets, when the plan gives it something to run."""
+        yield from ()
 
     async def execute(self, request: R, ticket: RunTicket) -> RunOutcome:
         """Build the run's service and run it to its outcome, posting its events with :meth:`sink`; call
         :meth:`hold` once the run holds the console. Raise :class:`NotStarted` when it cannot start."""
-        raise NotImplementedError
-
-    def abort_run(self) -> None:
-        """Tell the running service to stop between steps."""
         raise NotImplementedError
 
     def apply_event(self, event: RunEvent, ticket: RunTicket) -> None:
@@ -93,7 +116,23 @@ class RunPane(ModeScreen, Generic[R]):
     def run_ended(self, message: RunEnded) -> None:
         """After a run ended and the state says so: show how (notify, report), look again what is next."""
 
-    # -- state --------------------------------------------------------------------------------------
+    # -- layout and state ---------------------------------------------------------------------------
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the plan gives this pane something to run at all."""
+        return self.empty_reason() is None
+
+    def compose_body(self) -> ComposeResult:
+        reason = self.empty_reason()
+        if reason is not None:
+            yield Static(Text(reason), id=f"{self.PREFIX}-empty")
+            return
+        yield from self.compose_run()
+
+    def resume_hint(self, keys: str) -> str:
+        """`` — <keys>`` after the banner of a run to resume, or where to resume it under ``--read-only``."""
+        return " — resume it without --read-only" if self.read_only else f" — {keys}"
 
     def watch_running(self, running: bool) -> None:
         if self._ticker is not None:
@@ -124,17 +163,27 @@ class RunPane(ModeScreen, Generic[R]):
 
     # -- keys ---------------------------------------------------------------------------------------
 
-    def confirm_typed(self, dialog: TypedConfirmScreen, then: Callable[[], None]) -> None:
-        """Ask ``dialog`` (a name to type in full), then ``then()`` if it was typed and nothing runs."""
+    def confirm_typed(
+        self, operation: str, dialog: Callable[[], TypedConfirmScreen], then: Callable[[], None]
+    ) -> None:
+        """Ask the typed confirmation ``dialog()`` builds, then ``then()`` if the name was typed in full and
+        nothing runs; not while a run goes or another operation holds the plan (``operation``: what this
+        one is called in its lock)."""
+        if self.running or not self.runnable or self.refused_by_lock(operation):
+            return
 
         def answered(confirmed: bool | None) -> None:
             if confirmed and not self.running:
                 then()
 
-        self.app.push_screen(dialog, answered)
+        self.app.push_screen(dialog(), answered)
 
-    def confirm(self, question: str, then: Callable[[], None]) -> None:
-        """Ask a yes/no ``question``, then ``then()`` on yes if nothing runs."""
+    def confirm(self, operation: str, question: str, then: Callable[[], None]) -> None:
+        """Ask a yes/no ``question`` (a resume, a rollback), then ``then()`` on yes if nothing runs; not while
+        a run goes or another operation holds the plan (``operation``: what this one is called in its
+        lock)."""
+        if self.running or self.refused_by_lock(operation):
+            return
 
         def answered(yes: bool | None) -> None:
             if yes and not self.running:
@@ -146,7 +195,8 @@ class RunPane(ModeScreen, Generic[R]):
         """Abort between steps (the running step finishes; R resumes later)."""
         if not self.running or self.aborting:
             return
-        self.abort_run()
+        if self._abort is not None:
+            self._abort()
         self.aborting = True
         self.note(ABORT_NOTE, "warning")
 
@@ -161,7 +211,10 @@ class RunPane(ModeScreen, Generic[R]):
         return post
 
     def start_run(self, request: R) -> None:
-        """Start a run: the state says so at once, the worker builds and runs it."""
+        """Start a run: what the pane showed before a run stops, the state says so at once, the worker
+        builds and runs it."""
+        if self.PREVIEW_GROUP:
+            self.workers.cancel_group(self, self.PREVIEW_GROUP)
         if self.ticket is not None:
             self.ticket.live = False
         self.ticket = RunTicket()
@@ -174,6 +227,13 @@ class RunPane(ModeScreen, Generic[R]):
         """The run holds the console from now on (quitting asks first, naming ``description``)."""
         ticket.held = True
         self.kdr_app.begin_operation(self.RUN_ID, description)
+
+    def abortable(self, abort: Callable[[], None]) -> None:
+        """``abort()`` stops the running service between steps: ``a`` calls it from now on until the run
+        ends (at once, when an abort was asked while the service was being built)."""
+        self._abort = abort
+        if self.aborting:
+            abort()
 
     @work(exclusive=True, group="journaled-run", exit_on_error=False)
     async def run_job(self, request: R, ticket: RunTicket) -> None:
@@ -189,6 +249,7 @@ class RunPane(ModeScreen, Generic[R]):
         except Exception as exc:
             error = self.error_text(exc)
         finally:
+            self._abort = None
             if ticket.held:
                 self.kdr_app.end_operation(self.RUN_ID)
         self.post_message(RunEnded(ticket, outcome, error))

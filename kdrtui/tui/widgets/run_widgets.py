@@ -4,6 +4,7 @@ how the run stands, its log, and the step list of a runbook (the Provisioning pa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -71,12 +72,13 @@ class RunLog(ConsoleNode, RichLog):
 
 class StepTable(ConsoleNode, DataTable[Text]):
     """A runbook's steps, one row each: mark, key, status, seconds and the summary (the title until the
-    step ends)."""
+    step ends). A running step's seconds count up with :meth:`tick`."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", zebra_stripes=False)
         self.steps: tuple[tuple[str, str], ...] = ()
         """(key, title) of the steps shown."""
+        self._started: dict[str, float] = {}
 
     def add_columns_for(self, width: int) -> None:
         """The columns, the summary taking what ``width`` leaves."""
@@ -114,11 +116,16 @@ class StepTable(ConsoleNode, DataTable[Text]):
         """Show where step ``key`` is."""
         if key not in self.rows:
             return
+        if status is StepStatus.RUNNING:
+            self._started[key] = time.monotonic()
+        elif status is StepStatus.PENDING:
+            self._started.pop(key, None)
         cells = self._cells(key, status, seconds, summary)
         for column, value in zip(("mark", "step", "status", "secs", "summary"), cells, strict=True):
             self.update_cell(key, column, value)
 
-    def set_elapsed(self, key: str, seconds: float) -> None:
-        """The running step's whole seconds so far."""
-        if key in self.rows:
+    def tick(self, key: str) -> None:
+        """Show the whole seconds running step ``key`` has taken so far."""
+        if key in self.rows and key in self._started:
+            seconds = time.monotonic() - self._started[key]
             self.update_cell(key, "secs", Text(f"{seconds:.0f}", justify="right"))

@@ -82,8 +82,20 @@ def child_labels(view: StepView, colour: Colour) -> list[tuple[str, Text]]:
     return children
 
 
+def expand_for(view: StepView, default: bool | None) -> bool | None:
+    """Whether a step's node opens: always while it runs or once it failed, else ``default`` (None: as
+    it is)."""
+    if view.status in (StepStatus.RUNNING, StepStatus.FAILED):
+        return True
+    return default
+
+
 class StepTree(Tree[NodeData]):
-    """The provisioning steps and their resources."""
+    """The provisioning steps and their resources.
+
+    The pane moves the cursor itself (:meth:`move_to`, following the running step); only the operator's
+    moves reach it as ``Tree.NodeHighlighted``.
+    """
 
     ICON_NODE = "▸ "
     ICON_NODE_EXPANDED = "▾ "
@@ -95,6 +107,8 @@ class StepTree(Tree[NodeData]):
         self.auto_expand = False
         self._step_nodes: dict[str, TreeNode[NodeData]] = {}
         self._drawn: dict[int, Text] = {}
+        self._wanted: str | None = None
+        self._echoes: list[str] = []
 
     def set_steps(self, views: list[StepView], now: float, colour: Colour) -> None:
         """Start over with these steps (all collapsed but the ones with something to show)."""
@@ -117,6 +131,29 @@ class StepTree(Tree[NodeData]):
     def step_node(self, key: str) -> TreeNode[NodeData] | None:
         """The node of step ``key``."""
         return self._step_nodes.get(key)
+
+    def move_to(self, step: str) -> None:
+        """Put the cursor on ``step`` after the next refresh (when the tree's lines are laid out), unless
+        another step is wanted by then."""
+        self._wanted = step
+        self.call_after_refresh(self._move_cursor, step)
+
+    def _move_cursor(self, step: str) -> None:
+        node = self._step_nodes.get(step)
+        if node is None or self.cursor_node is node or step != self._wanted:
+            return
+        self._echoes.append(step)
+        self.move_cursor(node)
+
+    def on_tree_node_highlighted(self, message: Tree.NodeHighlighted[NodeData]) -> None:
+        data = message.node.data
+        if data is None:
+            return
+        if data[0] in self._echoes:  # the pane moved the cursor there: not the operator's choice
+            self._echoes.remove(data[0])
+            message.stop()
+        elif data[0] != self._wanted:
+            self._wanted = None  # the operator chose another step: a pending move is dropped
 
     def _set(self, node: TreeNode[NodeData], label: Text) -> None:
         if self._drawn.get(node.id) != label:
