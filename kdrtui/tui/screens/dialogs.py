@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.markup import escape
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -30,11 +30,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         width = max((len(k) for k, _ in self.keys), default=4) + 2
-        lines = [f"[b]{escape(k):<{width}}[/b]{escape(d)}" for k, d in self.keys]
+        lines = [Content.from_markup("[b]$key[/b]$what", key=f"{k:<{width}}", what=d) for k, d in self.keys]
         with Vertical(id="help-box"):
             yield Static("[b]Keys[/b]   (Esc closes)", id="help-title")
             with VerticalScroll():
-                yield Static("\n".join(lines), id="help-keys")
+                yield Static(Content("\n").join(lines), id="help-keys")
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -52,7 +52,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(escape(self.question), id="confirm-question")
+            yield Static(Content(self.question), id="confirm-question")
             yield Static("[b]y[/b] yes    [b]n[/b] no", id="confirm-keys")
 
     def action_answer(self, answer: bool) -> None:

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.markup import escape
+from textual.content import Content
 from textual.widgets import DataTable, Log, Static
 
 from kdrtui.domain.health import compact_age
@@ -200,7 +200,10 @@ class EdgeScreen(ModeScreen):
                         table.update_cell(key, column, value)
         if error and key == self._selected_key():
             error = fit_line(" ".join(error.split()), self._title_width())
-            self.query_one("#edge-log-title", Static).update(f"[$warning]{escape(error)}[/]")
+            # An SSH error carries the node's stderr: a template value, never read as markup.
+            self.query_one("#edge-log-title", Static).update(
+                Content.from_markup("[$warning]$error[/]", error=error)
+            )
 
     def _show_tasks(self) -> None:
         """Draw the task lines of every deployment under the table, only when they changed."""
@@ -243,7 +246,7 @@ class EdgeScreen(ModeScreen):
             # The first line of each file's drift ("mm2.properties: 3 lines differ"), not the diff itself.
             drift = "; ".join(entry.splitlines()[0] for entry in status.drift if entry)
             title = fit_names(self._title_width(), "log of {} · drift: {}", key, drift)
-        self.query_one("#edge-log-title", Static).update(escape(title))
+        self.query_one("#edge-log-title", Static).update(Content(title))
         self.follow_log(self._deployments[key])
 
     @work(exclusive=True, group="edge-log", exit_on_error=False)

@@ -44,6 +44,7 @@ from kdrtui.tui.widgets.live_tables import (
     LiveTables,
     Refreshed,
     RefreshFailed,
+    add_columns,
     compact,
 )
 
@@ -124,8 +125,7 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         yield Static("", id="lag-banner")
         yield Input(placeholder="filter topics (Esc clears)", id="lag-filter")
         table = LagTable(id="lag-table", cursor_type="row", zebra_stripes=False)
-        for key, label, width, _ in TOPIC_COLUMNS:
-            table.add_column(label, key=key, width=width)
+        add_columns(table, TOPIC_COLUMNS)
         yield table
         yield Static("", id="lag-detail-title")
         yield LagTable(id="lag-detail", cursor_type="row", zebra_stripes=False)
@@ -401,8 +401,7 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
         detail = self.query_one("#lag-detail", DataTable)
         detail.clear(columns=True)
         self._cells.pop("lag-detail", None)
-        for key, label, width, _ in columns:
-            detail.add_column(label, key=key, width=width)
+        add_columns(detail, columns)
         self.query_one("#lag-table").display = False
         self.query_one("#lag-filter").display = False
         detail.display = True

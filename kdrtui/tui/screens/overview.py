@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.cells import cell_len
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.content import Content
 from textual.widgets import Static
 
 from kdrtui.domain.plan import Plan
@@ -20,7 +20,7 @@ PATTERN_WIDTH = 24
 
 def describe_flow(plan: Plan, index: int, width: int = 78) -> str:
     """One line per MirrorMaker flow, e.g. ``primary → dr  MM2 · prefixed (primary.<topic>) · topics
-    orders.*``, as markup that wraps into two rows of ``width`` at most: each topic pattern is shortened
+    orders.*`` (plain text), that wraps into two rows of ``width`` at most: each topic pattern is shortened
     to :data:`PATTERN_WIDTH` cells, and patterns beyond two rows are counted (``+12 more``)."""
     flow = plan.flows[index]
     naming = str(flow.naming)
@@ -40,7 +40,7 @@ def describe_flow(plan: Plan, index: int, width: int = 78) -> str:
             shown.append(f"… +{len(patterns) - i} more")
             break
         shown.append(pattern)
-    return escape(head + (", ".join(shown) or "-"))
+    return head + (", ".join(shown) or "-")
 
 
 class OverviewScreen(ModeScreen):
@@ -66,8 +66,15 @@ class OverviewScreen(ModeScreen):
                 id="no-plan",
             )
             return
-        where = f" · [dim]{escape(str(plan_path))}[/dim]" if plan_path else ""
-        yield Static(f"[b]{escape(plan.plan.name)}[/b] · {plan.plan.topology}{where}", id="plan-line")
+        # Names from the plan file are template values, never read as markup.
+        where = " · [dim]$path[/dim]" if plan_path else ""
+        line = Content.from_markup(
+            f"[b]$name[/b] · $topology{where}",
+            name=plan.plan.name,
+            topology=plan.plan.topology,
+            path=plan_path,
+        )
+        yield Static(line, id="plan-line")
         with Grid(id="cluster-grid"):
             for alias, cluster in plan.clusters.items():
                 role = (
@@ -87,12 +94,13 @@ class OverviewScreen(ModeScreen):
         flows = (
             "\n".join(describe_flow(plan, i, width) for i in range(len(plan.flows))) or "none (dual ingest)"
         )
-        yield Static(f"[b]Flows[/b]\n{flows}", id="flows")
+        yield Static(Content.from_markup("[b]Flows[/b]\n$flows", flows=flows), id="flows")
         if plan.edge_nodes:
-            nodes = ", ".join(
-                escape(f"{n.name} ({n.cluster}, {n.user}@{n.host}:{n.port})") for n in plan.edge_nodes
+            nodes = ", ".join(f"{n.name} ({n.cluster}, {n.user}@{n.host}:{n.port})" for n in plan.edge_nodes)
+            edge = Content.from_markup(
+                "[b]Edge nodes[/b]  $nodes — MirrorMaker state: [b]6[/b] Edge", nodes=nodes
             )
-            yield Static(f"[b]Edge nodes[/b]  {nodes} — MirrorMaker state: [b]6[/b] Edge", id="edge-nodes")
+            yield Static(edge, id="edge-nodes")
 
     def on_mount(self) -> None:
         self.refresh_views()

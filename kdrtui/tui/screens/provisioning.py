@@ -20,6 +20,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.reactive import var
 from textual.widgets import Static, Tree
 
@@ -436,7 +437,7 @@ class ProvisioningScreen(RunPane[bool]):
     def _rewrite_log(self) -> None:
         log = self.query_one("#pv-log", RunLog)
         view = self._selected_view()
-        log.border_title = f"log · {view.title}" if view is not None else "log"
+        log.border_title = Content(f"log · {view.title}" if view is not None else "log")  # never markup
         log.rewrite((line.at, line.text, line.colour) for line in (view.log if view is not None else ()))
 
     def note(self, text: str, colour: str = "") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.markup import escape
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -24,11 +24,18 @@ class HostKeyScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
+            # What the node sent is a template value: never read as markup.
             yield Static(
-                f"[b]Unknown host key[/b] for {escape(self.host)}:{self.port}\n\n"
-                f"{escape(self.key_type)} key fingerprint:\n  [b]{escape(self.fingerprint)}[/b]\n\n"
-                "Compare it with the node's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) before "
-                "trusting it. Trusted keys are added to the plan's known_hosts."
+                Content.from_markup(
+                    "[b]Unknown host key[/b] for $host:$port\n\n"
+                    "$key_type key fingerprint:\n  [b]$fingerprint[/b]\n\n"
+                    "Compare it with the node's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) before "
+                    "trusting it. Trusted keys are added to the plan's known_hosts.",
+                    host=self.host,
+                    port=self.port,
+                    key_type=self.key_type,
+                    fingerprint=self.fingerprint,
+                )
             )
             yield Static("[b]y[/b] trust    [b]n[/b] refuse", id="confirm-keys")
 
@@ -48,7 +55,8 @@ class PassphraseScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(f"Passphrase for [b]{escape(self.key_file)}[/b] (kept in memory only):")
+            prompt = "Passphrase for [b]$key_file[/b] (kept in memory only):"
+            yield Static(Content.from_markup(prompt, key_file=self.key_file))
             yield Input(password=True, id="passphrase-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from textual.content import Content
-from textual.markup import escape
 from textual.widgets import Static
 
 from kdrtui.domain.health import ClusterView, Reachability, format_age
@@ -18,8 +17,10 @@ def format_clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
-def _row(label: str, value_markup: str) -> str:
-    return f"[dim]{label:<{_LABEL_WIDTH}}[/dim]{value_markup}"
+def _row(label: str, value: str, **values: object) -> Content:
+    """One line of the card: ``label`` dimmed, then ``value`` — Textual markup whose ``$name``s are
+    ``values``, which are never read as markup (an error message's ``[/]`` is shown as it is)."""
+    return Content.from_markup(f"[dim]$label[/dim]{value}", label=f"{label:<{_LABEL_WIDTH}}", **values)
 
 
 class ClusterCard(Static):
@@ -31,12 +32,12 @@ class ClusterCard(Static):
         """The cluster's alias in the plan."""
         self.bootstrap = bootstrap
         """Bootstrap servers, as the plan lists them."""
-        self.border_title = escape(f"{alias} · {region}")
+        self.border_title = Content(f"{alias} · {region}")
         self.border_subtitle = role
         self._shown: str | None = None
 
-    def render_view(self, view: ClusterView, now: float) -> str:
-        """The card's text as Textual markup (pure: used by :meth:`show` and by tests)."""
+    def render_view(self, view: ClusterView, now: float) -> Content:
+        """The card's text (pure: used by :meth:`show` and by tests)."""
         ok = view.last_ok
         down_since = ""
         if view.state is Reachability.UP:
@@ -51,32 +52,29 @@ class ClusterCard(Static):
             status = "[dim]○ connecting…[/dim]"
         stale = " [$warning](stale)[/]" if view.state is not Reachability.UP and ok is not None else ""
         controller = "-" if ok is None or ok.controller_id is None else f"broker {ok.controller_id}"
-        age = view.data_age(now)
-        age_text = format_age(age)
-        if stale:
-            age_text = f"[b $warning]{age_text}[/]"
+        age = "[b $warning]$age[/]" if stale else "$age"
         lines = [_row("state", status)]
         if down_since:
-            lines.append(_row("since", down_since))
+            lines.append(_row("since", "$since", since=down_since))
         lines += [
-            _row("bootstrap", escape(self.bootstrap or "-")),
-            _row("brokers", (str(ok.brokers) if ok else "-") + (stale if ok else "")),
-            _row("controller", controller + (stale if ok else "")),
-            _row("topics", (str(ok.topics) if ok else "-") + (stale if ok else "")),
-            _row("cluster id", escape(ok.cluster_id or "-") if ok else "-"),
-            _row("data age", age_text),
+            _row("bootstrap", "$servers", servers=self.bootstrap or "-"),
+            _row("brokers", "$brokers" + (stale if ok else ""), brokers=str(ok.brokers) if ok else "-"),
+            _row("controller", "$controller" + (stale if ok else ""), controller=controller),
+            _row("topics", "$topics" + (stale if ok else ""), topics=str(ok.topics) if ok else "-"),
+            _row("cluster id", "$cluster_id", cluster_id=(ok.cluster_id or "-") if ok else "-"),
+            _row("data age", age, age=format_age(view.data_age(now))),
         ]
         if view.state is Reachability.UNREACHABLE and view.last_error:
-            lines.append(_row("error", f"[dim]{escape(view.last_error)}[/dim]"))
-        return "\n".join(lines)
+            lines.append(_row("error", "[dim]$last_error[/dim]", last_error=view.last_error))
+        return Content("\n").join(lines)
 
     def show(self, view: ClusterView, now: float) -> None:
         """Draw ``view`` as of ``now``; a no-op when the visible text would not change."""
-        markup = self.render_view(view, now)
-        if markup == self._shown:
+        content = self.render_view(view, now)
+        if content.markup == self._shown:  # Content's == compares the text only, not its styles
             return
-        self._shown = markup
+        self._shown = content.markup
         self.set_class(view.state is Reachability.UP, "up")
         self.set_class(view.state is Reachability.UNREACHABLE, "unreachable")
         self.set_class(view.state is Reachability.CONNECTING, "connecting")
-        self.update(Content.from_markup(markup))
+        self.update(content)

@@ -36,6 +36,7 @@ from kdrtui.tui.widgets.live_tables import (
     LiveTables,
     Refreshed,
     RefreshFailed,
+    add_columns,
     compact,
 )
 
@@ -173,13 +174,11 @@ class DivergenceView(LiveTables[DivergenceSource], Vertical):
         yield Static("", id="div-banner")
         yield Input(placeholder="filter topics (Esc clears)", id="div-filter")
         table = LagTable(id="div-table", cursor_type="row", zebra_stripes=False)
-        for key, label, width, _ in topic_columns(primary, secondary):
-            table.add_column(label, key=key, width=width)
+        add_columns(table, topic_columns(primary, secondary))
         yield table
         yield Static("", id="div-detail-title")
         detail = LagTable(id="div-detail", cursor_type="row", zebra_stripes=False)
-        for key, label, width, _ in partition_columns(primary, secondary):
-            detail.add_column(label, key=key, width=width)
+        add_columns(detail, partition_columns(primary, secondary))
         yield detail
 
     def on_mount(self) -> None:

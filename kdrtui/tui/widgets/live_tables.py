@@ -60,6 +60,12 @@ def compact(n: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
+def add_columns(table: DataTable[Any], columns: Columns) -> None:
+    """Give ``table`` its ``columns``; their labels are text, never markup (they carry cluster aliases)."""
+    for key, label, width, _ in columns:
+        table.add_column(Text(label), key=key, width=width)
+
+
 class SortableText(MiddleEllipsisText):
     """A cell that knows its row key, so rows can be put in any computed order with ``DataTable.sort``.
 
