@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import DataTable, Static
 
+from kdrtui.tui.screens.lag import LagScreen
+
 
 async def until(
     pilot: object, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
@@ -35,6 +37,13 @@ async def hide_and_show(pilot: Any, source: Any, key: str = "4") -> int:
     assert source.calls <= calls + 1
     await pilot.press(key)
     return calls
+
+
+async def open_lag(pilot: Any, app: App[Any], rows: int = 3) -> None:
+    """Show the Mirror lag pane (key 4) and wait until its topic table has ``rows`` rows."""
+    await pilot.press("4")
+    await until(pilot, lambda: isinstance(app.screen, LagScreen))
+    await until(pilot, lambda: data_table(app, "#lag-table").row_count == rows, what=f"{rows} rows")
 
 
 def shown_text(app: App[Any], widget_id: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from kdrtui.domain.lag import Health
 from kdrtui.services.alerts import AlertHook, HealthChange, health_changes
-from tests.tui.test_lag_pane import snapshot, topic
+from tests.tui.fakes import snapshot, topic
 
 
 def test_first_snapshot_reports_only_what_is_not_ok() -> None:

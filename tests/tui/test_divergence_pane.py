@@ -7,29 +7,23 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, compare, side_facts
+from kdrtui.domain.divergence import DivergenceSnapshot, compare
 from kdrtui.tui.app import KdrApp
 from kdrtui.tui.screens.lag import LagScreen
 from kdrtui.tui.widgets.divergence_view import DivergenceView
-from tests.tui.fakes import FIXED_NOW, ScriptedDivergenceSource, ScriptedLagSource, hot_standby_plan
+from tests.tui.fakes import (
+    FIXED_NOW,
+    ScriptedDivergenceSource,
+    ScriptedLagSource,
+    build_lag_app,
+    facts,
+    hot_standby_plan,
+    three_topics,
+)
 from tests.tui.pilot_helpers import data_table, hide_and_show, row_cells, row_keys, until
 from tests.tui.pilot_helpers import shown_text as text
-from tests.tui.test_lag_pane import build_lag_app, three_topics
 
 NOW = FIXED_NOW
-
-
-def facts(records: int, newest_age: float | None, parts: int = 1) -> Any:
-    """A topic on one cluster: ``records`` in partition 0, its newest record ``newest_age`` s old."""
-    return side_facts(
-        PartitionFacts(
-            p,
-            0,
-            records if p == 0 else 0,
-            None if newest_age is None or p else int((NOW - newest_age) * 1000),
-        )
-        for p in range(parts)
-    )
 
 
 def divergence(

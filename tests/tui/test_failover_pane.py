@@ -6,8 +6,7 @@ The fake keeps a real journal in a temporary state directory, so "interrupted" a
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +15,17 @@ from rich.text import Text
 from textual.widgets import DataTable, RichLog, Static
 
 from kdrtui.domain.plan import Plan
-from kdrtui.domain.runbook import RunState, StepStatus
-from kdrtui.services.runbook.failover import FAILOVER, report_lines
-from kdrtui.services.runbook.operate import OperationRefused, OperationResult, resumable
-from kdrtui.services.runbook.runner import RunEvent
-from kdrtui.services.runbook.store import DrState, Journal, RunbookStore
+from kdrtui.domain.runbook import StepStatus
+from kdrtui.services.runbook.failover import FAILOVER
+from kdrtui.services.runbook.store import Journal, RunbookStore
 from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.screens import failover as failover_module
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.failover import ROLLBACK_STEPS, STEPS, FailoverScreen, TypedConfirmScreen
+from tests.tui.fake_runs import FakeOperations
 from tests.tui.fakes import ScriptedProbes, fixed_app, hot_standby_plan, sample_plan
 from tests.tui.pilot_helpers import screen_lines, until
 from tests.tui.pilot_helpers import shown_text as text_of
-
-REPORT: dict[str, Any] = {
-    "operation": "failover",
-    "from": "primary",
-    "to": "dr",
-    "rpo_records": 42,
-    "rpo_seconds": 1.5,
-    "rpo_measured": True,
-    "rpo_topics": {"orders": 42},
-    "rto_seconds": 12.345,
-    "groups": {"billing": {"partitions": 6, "duplicates": 50, "how": "translated"}},
-    "refused_groups": [],
-}
-"""Shaped like ``services.runbook.failover.build_report``."""
-
-SUMMARIES = {
-    "preflight": "GO",
-    "fence": "min.insync.replicas 4 on 2 topic(s) of primary [orders, payments]",
-    "drain": "lag 0 after 2.0 s",
-    "stop-mirrormaker": "stopped on edge-1; 42 records left unmirrored",
-    "translate-offsets": "billing: 6 partition(s) committed on dr",
-    "switch-clients": "DR state: dr is active",
-    "replication": "reverse replication is off in the plan ([failover] reverse_replication)",
-    "report": "RPO 42 records, RTO 12.3 s",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -60,151 +33,6 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     """Journals and the DR state go to a fresh directory for every test."""
     monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
     yield tmp_path / "state"
-
-
-class FakeOperations:
-    """The operation factory: scripted forecasts and runs; counts what the pane asked for."""
-
-    def __init__(self) -> None:
-        self.go = True
-        self.reasons = ""
-        self.calls: list[tuple[str, bool]] = []
-        self.forecasts = 0
-        self.statuses: dict[str, StepStatus] = {"replication": StepStatus.SKIPPED}
-        self.hold_at: str | None = None
-        self.release = asyncio.Event()
-        self.aborts = 0
-        self.closed = 0
-        self.rollbacks = 0
-
-    def __call__(
-        self, plan: Plan, plan_path: Path | None, operation: str, resume: bool, *, rollback: bool = False
-    ) -> FakeOperation:
-        self.calls.append((operation, resume))
-        store = RunbookStore(plan.plan.name, plan_path)
-        pending = resumable(store)
-        if rollback:
-            if pending is None:
-                raise OperationRefused("nothing to roll back")
-            self.rollbacks += 1
-            op = FakeOperation(self, plan, store, store.new_journal("rollback"), operation, False)
-            op.rolled = pending
-            return op
-        if resume:
-            if pending is None:
-                raise OperationRefused("nothing to resume: no interrupted failover or failback journal")
-            journal = pending
-        else:
-            if pending is not None:
-                raise OperationRefused(
-                    f"a {pending.state().operation} was interrupted ({pending.path.name}): resume it "
-                    f"with `kdrtui {pending.state().operation} --resume` before starting another"
-                )
-            journal = store.new_journal(operation)
-        return FakeOperation(self, plan, store, journal, operation, resume)
-
-
-class FakeOperation:
-    """One scripted failover or failback over a real journal."""
-
-    def __init__(
-        self,
-        owner: FakeOperations,
-        plan: Plan,
-        store: RunbookStore,
-        journal: Journal,
-        operation: str,
-        resume: bool,
-    ) -> None:
-        self.owner = owner
-        self.plan = plan
-        self.store = store
-        self.journal = journal
-        self.operation = operation
-        self.resume = resume
-        primary, secondary = plan.primary_alias, plan.secondary_alias
-        self.source, self.target = (primary, secondary) if operation == FAILOVER else (secondary, primary)
-        self.aborted = False
-        self.rolled: Journal | None = None
-        """Set for a rollback: the interrupted run it undoes."""
-
-    async def forecast(self) -> tuple[bool, list[str]]:
-        self.owner.forecasts += 1
-        await asyncio.sleep(0)
-        lines = [
-            f"{self.operation} {self.source} -> {self.target}",
-            f"{self.target}: reachable",
-            f"{self.source}: reachable",
-            f"MirrorMaker {self.source}->{self.target} on edge-1/mm2: running",
-            "not mirrored yet (RPO if forced now): 42 records, 1.5 s",
-            "  orders: 42 records, 1.5 s",
-            "  group billing on orders: checkpoint 3 s old, ~50 records re-delivered",
-        ]
-        lines.append("GO" if self.owner.go else f"NO-GO: {self.owner.reasons}")
-        return self.owner.go, lines
-
-    async def close(self) -> None:
-        self.owner.closed += 1
-
-    def abort(self) -> None:
-        self.owner.aborts += 1
-        self.aborted = True
-
-    async def run(self, on_event: Callable[[RunEvent], None] | None = None) -> OperationResult:
-        emit = on_event or (lambda event: None)
-        if self.rolled is not None:
-            emit(RunEvent("run-start", text="starting"))
-            for key, title in ROLLBACK_STEPS:
-                emit(RunEvent("step-start", key, title, StepStatus.RUNNING))
-                await asyncio.sleep(0)
-                emit(RunEvent("step-end", key, title, StepStatus.DONE, f"{key} done", {}, 0.1))
-            self.rolled.write("run-end", outcome="rolled-back")
-            return self._end(emit, "completed", None, "")
-        previous = self.journal.state() if self.resume else RunState()
-        self.journal.write("run-start", operation=self.operation, plan=self.plan.plan.name, options={})
-        emit(RunEvent("run-start", text="resuming" if self.resume else "starting"))
-        for index, (key, title) in enumerate(STEPS):
-            await asyncio.sleep(0)
-            if self.aborted:
-                return self._end(emit, "aborted", key, "aborted by the operator before this step")
-            record = previous.steps.get(key)
-            if record is not None and record.status.finished:
-                summary = f"verified (done in an earlier run): {record.summary}"
-                self.journal.write("step-end", step=key, status=StepStatus.VERIFIED, summary=summary)
-                emit(RunEvent("step-end", key, title, StepStatus.VERIFIED, summary))
-                continue
-            self.journal.write("step-start", step=key, title=title)
-            emit(RunEvent("step-start", key, title, StepStatus.RUNNING))
-            await asyncio.sleep(0)
-            emit(RunEvent("progress", key, title, StepStatus.RUNNING, f"{key}: working [1/1]"))
-            if key == "report":
-                for line in report_lines(REPORT):
-                    emit(RunEvent("progress", key, title, StepStatus.RUNNING, line))
-            await asyncio.sleep(0)
-            if key == self.owner.hold_at:
-                await self.owner.release.wait()
-            status = self.owner.statuses.get(key, StepStatus.DONE)
-            summary = SUMMARIES[key] if status is not StepStatus.FAILED else f"{key} failed [boom]"
-            seconds = 0.5 * (index + 1)
-            self.journal.write("step-end", step=key, status=status, summary=summary, seconds=seconds)
-            emit(RunEvent("step-end", key, title, status, summary, {}, seconds))
-            if status is StepStatus.FAILED:
-                return self._end(emit, "failed", key, summary)
-        self.store.save_state(DrState(active=self.target, operation=self.operation))
-        return self._end(emit, "completed", None, "")
-
-    def _end(
-        self, emit: Callable[[RunEvent], None], outcome: str, step: str | None, error: str
-    ) -> OperationResult:
-        self.journal.write("run-end", outcome=outcome, step=step, error=error)
-        emit(RunEvent("run-end", step or "", text=outcome if not error else f"{outcome}: {error}"))
-        return OperationResult(
-            outcome,
-            journal=self.journal.path,
-            state=self.journal.state(),
-            report=dict(REPORT) if outcome == "completed" else {},
-            error=error,
-        )
 
 
 def build(ops: FakeOperations | None = None, plan: Plan | None = None, **kw: Any) -> KdrApp:

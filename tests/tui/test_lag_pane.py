@@ -10,8 +10,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Input
 
 from kdrtui.domain.divergence import DivergenceSnapshot
-from kdrtui.domain.lag import FlowLag, GroupLag, Health, LagSnapshot, PartitionLag, TopicLag, worst
-from kdrtui.domain.plan import Plan
+from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.tui.app import KdrApp
 from kdrtui.tui.screens.lag import LagScreen
 from tests.tui import pilot_helpers
@@ -19,77 +18,15 @@ from tests.tui.fakes import (
     FIXED_NOW,
     ScriptedDivergenceSource,
     ScriptedLagSource,
-    fixed_app,
+    build_lag_app,
     hot_standby_plan,
     sample_plan,
+    snapshot,
+    three_topics,
+    topic,
 )
-from tests.tui.pilot_helpers import data_table, hide_and_show, until
+from tests.tui.pilot_helpers import data_table, hide_and_show, open_lag, until
 from tests.tui.pilot_helpers import shown_text as static_text
-
-
-def topic(
-    name: str,
-    health: Health = Health.OK,
-    lag: int = 0,
-    lag_s: float = 0.0,
-    parts: int = 3,
-    rate: float = 5.0,
-    trend: tuple[int, ...] = (),
-) -> TopicLag:
-    """A topic whose ``lag`` records are spread over its partitions."""
-    partitions = []
-    for i in range(parts):
-        behind = lag // parts + (1 if i < lag % parts else 0)
-        end = 10_000 * (i + 1)
-        partitions.append(PartitionLag(i, end, end - behind, end - behind, behind, lag_s if behind else 0.0))
-    return TopicLag(
-        topic=name,
-        target_topic=f"primary.{name}",
-        partitions=tuple(partitions),
-        lag_records=lag,
-        lag_seconds=lag_s,
-        worst_partition=0 if lag else None,
-        rate_in=rate,
-        rate_out=rate,
-        health=health,
-        trend=trend,
-    )
-
-
-def snapshot(
-    *topics: TopicLag,
-    stale_s: float | None = None,
-    heartbeat: float | None = 1.0,
-    groups: tuple[GroupLag, ...] = (),
-) -> LagSnapshot:
-    """One flow primary -> dr with ``topics``; ``stale_s`` marks dr unreachable."""
-    flow = FlowLag(
-        source="primary",
-        target="dr",
-        mirrormaker="mm2",
-        heartbeat_age_s=heartbeat,
-        health=worst([t.health for t in topics]),
-        topics=tuple(topics),
-        groups=groups,
-        stale_s=stale_s,
-        error="dr: Broker transport failure" if stale_s is not None else None,
-    )
-    unreachable = {"dr": FIXED_NOW - stale_s} if stale_s is not None else {}
-    return LagSnapshot(taken_at=FIXED_NOW, flows=(flow,), active="primary", unreachable=unreachable)
-
-
-def three_topics() -> LagSnapshot:
-    return snapshot(
-        topic("orders", Health.OK, lag=3, lag_s=0.5, trend=(1, 2, 3)),
-        topic("payments", Health.CRIT, lag=900, lag_s=150.0, trend=(100, 500, 900)),
-        topic("orders.eu", Health.WARN, lag=60, lag_s=40.0),
-    )
-
-
-def build_lag_app(
-    source: ScriptedLagSource, plan: Plan | None = None, interval: float = 0.05, **kw: Any
-) -> KdrApp:
-    return fixed_app(plan or sample_plan(), lag_source_factory=source, lag_interval=interval, **kw)
 
 
 def table(app: KdrApp, table_id: str = "#lag-table") -> DataTable[Text]:
@@ -98,12 +35,6 @@ def table(app: KdrApp, table_id: str = "#lag-table") -> DataTable[Text]:
 
 def row_keys(app: KdrApp, table_id: str = "#lag-table") -> list[str]:
     return pilot_helpers.row_keys(app, table_id)
-
-
-async def open_lag(pilot: Any, app: KdrApp, rows: int = 3) -> None:
-    await pilot.press("4")
-    await until(pilot, lambda: isinstance(app.screen, LagScreen))
-    await until(pilot, lambda: table(app).row_count == rows, what=f"{rows} rows")
 
 
 async def refreshes(pilot: Any, source: ScriptedLagSource, n: int = 3) -> None:

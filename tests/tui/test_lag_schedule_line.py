@@ -69,9 +69,9 @@ def test_long_cron_and_never_ran_still_fit() -> None:
 async def test_the_pane_shows_the_schedule_line() -> None:
     from dataclasses import replace
 
-    from tests.tui.fakes import FIXED_NOW, ScriptedLagSource
+    from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, build_lag_app, snapshot, topic
+    from tests.tui.pilot_helpers import open_lag
     from tests.tui.pilot_helpers import shown_text as static_text
-    from tests.tui.test_lag_pane import build_lag_app, open_lag, snapshot, topic
 
     base = snapshot(topic("orders", Health.IDLE), heartbeat=None)
     schedule = FlowSchedule("every 60 min for 15 min", FIXED_NOW + 1980, FIXED_NOW - 720, False)

@@ -14,9 +14,8 @@ from textual.pilot import Pilot
 from kdrtui.domain.lag import Health, LagSecondsSource, LagSnapshot, PartitionLag, TopicLag
 from kdrtui.tui.app import KdrApp
 from kdrtui.tui.widgets.lag_rows import PARTITION_COLUMNS, TOPIC_COLUMNS, seconds_text
-from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, fixed_app, sample_plan
+from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, fixed_app, sample_plan, snapshot, topic
 from tests.tui.pilot_helpers import data_table, row_cells, screen_lines, shown_text, until
-from tests.tui.test_lag_pane import snapshot, topic
 
 HISTORY, UNKNOWN, RECORD = LagSecondsSource.HISTORY, LagSecondsSource.UNKNOWN, LagSecondsSource.RECORD
 

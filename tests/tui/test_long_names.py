@@ -14,19 +14,21 @@ from kdrtui.domain.divergence import DivergenceSnapshot, compare
 from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.domain.plan import Plan, parse_plan
 from kdrtui.tui.app import KdrApp
+from tests.tui.fake_runs import FakeOperation, FakeOperations
 from tests.tui.fakes import (
     FIXED_NOW,
     PLAN_TEXT,
     ScriptedDivergenceSource,
     ScriptedLagSource,
+    build_lag_app,
+    facts,
     fixed_app,
     hot_standby_plan,
     sample_plan,
+    snapshot,
+    topic,
 )
 from tests.tui.pilot_helpers import screen_lines, until
-from tests.tui.test_divergence_pane import facts
-from tests.tui.test_failover_pane import FakeOperation, FakeOperations
-from tests.tui.test_lag_pane import build_lag_app, snapshot, topic
 
 PREFIX = "x" * 290
 """The first 290 characters of every long name: only their ends tell them apart."""

@@ -25,14 +25,8 @@ from kdrtui.tui.screens.dialogs import ConfirmScreen, TypedConfirmScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_model import ProvisioningUnavailable
 from kdrtui.tui.widgets.step_tree import StepsBar, StepTree
-from tests.tui.fakes import (
-    FIXED_NOW,
-    PROVISION_STEPS,
-    FakeProvisioner,
-    azure_plan,
-    fixed_app,
-    sample_plan,
-)
+from tests.tui.fake_runs import PROVISION_STEPS, FakeProvisioner, azure_plan
+from tests.tui.fakes import FIXED_NOW, fixed_app, sample_plan
 from tests.tui.pilot_helpers import shown_text, until
 
 

@@ -18,10 +18,17 @@ from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.domain.plan import Plan
 from kdrtui.tui.screens.failover import FailoverScreen
 from kdrtui.tui.screens.wizard import WizardScreen
-from tests.tui.fakes import FIXED_NOW, ScriptedProbes, fixed_app, sample_plan
+from tests.tui.fake_runs import FakeOperations
+from tests.tui.fakes import (
+    FIXED_NOW,
+    ScriptedLagSource,
+    ScriptedProbes,
+    fixed_app,
+    sample_plan,
+    snapshot,
+    topic,
+)
 from tests.tui.pilot_helpers import until
-from tests.tui.test_failover_pane import FakeOperations
-from tests.tui.test_lag_pane import ScriptedLagSource, snapshot, topic
 
 
 @pytest.fixture(autouse=True)
