@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from kdrtui.cli import main
+from tests.samples import GOOD
 
-GOOD = Path(__file__).parent / "domain" / "plans" / "good.toml"
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 """What the output never holds (tabs and newlines are checked line by line)."""
 

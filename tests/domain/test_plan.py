@@ -36,10 +36,8 @@ from kdrtui.domain.plan import (
 )
 from kdrtui.domain.security import ClusterSecurity
 from kdrtui.services.plan_files import load_plan, save_plan
+from tests.samples import GOOD, HOT
 
-PLANS = Path(__file__).parent / "plans"
-GOOD = PLANS / "good.toml"
-HOT = PLANS / "hot-standby.toml"
 DOCS = Path(__file__).parents[2] / "README.md"
 
 # The smallest valid plan; the bad plans below edit it line for line, so line numbers stay put.

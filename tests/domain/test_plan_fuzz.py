@@ -13,7 +13,6 @@ import os
 import random
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import tomli_w
@@ -22,8 +21,8 @@ from kdrtui.domain.plan import Plan, PlanInvalid, Topology, parse_plan, summariz
 from kdrtui.domain.wizard import WizardAnswers, plan_toml
 from kdrtui.lab.cluster import ClusterSpec
 from kdrtui.lab.lab import DR, PRIMARY, SITES, render_plan
+from tests.samples import PLANS
 
-PLANS = Path(__file__).parent / "plans"
 PATH = "fuzz/plan.toml"
 CASES = int(os.environ.get("KDRTUI_FUZZ_CASES", "300"))
 SEED = int(os.environ.get("KDRTUI_FUZZ_SEED", "20260601"))

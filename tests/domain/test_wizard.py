@@ -41,8 +41,7 @@ from kdrtui.domain.wizard import (
     visible_fields,
 )
 from kdrtui.services.plan_files import load_plan, write_plan
-
-PLANS = Path(__file__).parent / "plans"
+from tests.samples import PLANS
 
 
 def answers(**changes: object) -> WizardAnswers:

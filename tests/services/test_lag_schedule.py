@@ -6,21 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from kdrtui.domain.lag import FlowLag, Health, PartitionLag, TopicLag
-from kdrtui.domain.plan import Plan, Schedule, Topology
+from kdrtui.domain.plan import Plan, Schedule
 from kdrtui.services.kafka.lag_engine import LagEngine
 from kdrtui.services.plan_files import load_plan
-from tests.domain.test_plan import GOOD
+from tests.samples import GOOD, scheduled_plan
 
 
 def ts(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-def scheduled_plan() -> Plan:
-    plan = load_plan(GOOD)
-    flow = plan.flows[0].model_copy(update={"schedule": Schedule(every_minutes=60, run_minutes=15)})
-    info = plan.plan.model_copy(update={"topology": Topology.COLD_STANDBY})
-    return plan.model_copy(update={"plan": info, "flows": [flow]})
+HOURLY = Schedule(every_minutes=60, run_minutes=15)
 
 
 def flow_lag(plan: Plan, *, heartbeat_age: float | None, lag_s: float, health: Health) -> FlowLag:
@@ -31,7 +27,7 @@ def flow_lag(plan: Plan, *, heartbeat_age: float | None, lag_s: float, health: H
 
 
 def test_between_runs_a_scheduled_flow_is_idle_with_next_and_last_run() -> None:
-    plan = scheduled_plan()
+    plan = scheduled_plan(HOURLY)
     engine = LagEngine(plan)
     now = ts("2026-11-25T14:40:00")  # batches at :00 for 15 min
     lag = engine._on_schedule(flow_lag(plan, heartbeat_age=1500.0, lag_s=1500.0, health=Health.STOPPED), now)
@@ -44,7 +40,7 @@ def test_between_runs_a_scheduled_flow_is_idle_with_next_and_last_run() -> None:
 
 
 def test_lag_is_judged_against_the_schedule() -> None:
-    plan = scheduled_plan()
+    plan = scheduled_plan(HOURLY)
     engine = LagEngine(plan)
     now = ts("2026-11-25T14:40:00")
     warn = engine._on_schedule(flow_lag(plan, heartbeat_age=None, lag_s=76 * 60, health=Health.STOPPED), now)
@@ -55,7 +51,7 @@ def test_lag_is_judged_against_the_schedule() -> None:
 
 
 def test_in_a_run_window() -> None:
-    plan = scheduled_plan()
+    plan = scheduled_plan(HOURLY)
     engine = LagEngine(plan)
     running = engine._on_schedule(
         flow_lag(plan, heartbeat_age=0.5, lag_s=200.0, health=Health.CRIT), ts("2026-11-25T14:05:00")

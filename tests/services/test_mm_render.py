@@ -35,8 +35,8 @@ from kdrtui.services.kafka.mm2_status import WorkerState, parse_status_records
 from kdrtui.services.mirrormaker.node_scripts import run_dir_scripts, supervisor_script
 from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.flows import with_reverse
+from tests.samples import GOOD
 
-GOOD = Path(__file__).parents[1] / "domain" / "plans" / "good.toml"
 DEFAULT_POLICY = "org.apache.kafka.connect.mirror.DefaultReplicationPolicy"
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
 RF_KEYS = (

@@ -18,27 +18,19 @@ from kdrtui.domain.mirrormaker_systemd import (
     timer_name,
     unit_name,
 )
-from kdrtui.domain.plan import Plan, Schedule, Topology
+from kdrtui.domain.plan import Schedule
 from kdrtui.domain.schedule import Batches, parse_cron
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
 from kdrtui.services.mirrormaker.node_scripts import run_dir_scripts
 from kdrtui.services.plan_files import load_plan
-from tests.domain.test_plan import GOOD
-from tests.services.test_mm_systemd import ScriptedNode
-
-
-def scheduled(schedule: Schedule) -> Plan:
-    plan = load_plan(GOOD)
-    flows = [plan.flows[0].model_copy(update={"schedule": schedule})]
-    info = plan.plan.model_copy(update={"topology": Topology.COLD_STANDBY})
-    return plan.model_copy(update={"plan": info, "flows": flows})
-
+from tests.samples import GOOD, scheduled_plan
+from tests.services.fakes import ScriptedNode
 
 HOURLY = Schedule(every_minutes=60, run_minutes=15)
 
 
 def test_a_scheduled_deployment_gets_the_scheduler_and_its_schedule() -> None:
-    plan = scheduled(HOURLY)
+    plan = scheduled_plan(HOURLY)
     (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/home/sshuser", scripts=run_dir_scripts())
     assert dep.schedule == Batches.of(HOURLY)
     assert {"schedule.sh", "schedule.conf", "schedule.awk", "supervise.sh"} <= set(dep.files)
@@ -55,7 +47,7 @@ def test_a_scheduled_deployment_gets_the_scheduler_and_its_schedule() -> None:
 
 
 def test_the_test_hook_scales_the_rendered_minute() -> None:
-    plan = scheduled(HOURLY)
+    plan = scheduled_plan(HOURLY)
     (dep,) = render_deployment(
         plan, plan.edge_nodes[0], home="/h", minute_seconds=2, scripts=run_dir_scripts()
     )
@@ -63,7 +55,7 @@ def test_the_test_hook_scales_the_rendered_minute() -> None:
 
 
 def test_cron_is_rendered_as_value_lists() -> None:
-    plan = scheduled(Schedule(cron="*/20 8-10 * * mon-fri", run_minutes=10))
+    plan = scheduled_plan(Schedule(cron="*/20 8-10 * * mon-fri", run_minutes=10))
     (dep,) = render_deployment(plan, plan.edge_nodes[0], home="/h", scripts=run_dir_scripts())
     conf = dep.files["schedule.conf"]
     assert "cron_minutes=0,20,40\n" in conf and "cron_hours=8,9,10\n" in conf
@@ -171,7 +163,7 @@ class ScheduledNode(ScriptedNode):
 
 
 async def test_start_and_stop_a_schedule_through_a_systemd_timer() -> None:
-    plan = scheduled(HOURLY)
+    plan = scheduled_plan(HOURLY)
     node = ScheduledNode()
     manager = MirrorMakerManager(plan, session_factory=lambda _n: node)  # type: ignore[arg-type,return-value]
     (edge,) = manager.nodes()

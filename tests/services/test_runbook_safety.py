@@ -18,8 +18,8 @@ from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.lock import LockHolder, PlanLock, PlanLocked
 from kdrtui.services.runbook.rebuild import derive_state
 from kdrtui.services.runbook.store import DrState, RunbookStore, StateInvalid, parse_state
+from tests.samples import GOOD
 
-PLANS = Path(__file__).parent.parent / "domain" / "plans"
 CLUSTERS = ("primary", "dr")
 
 
@@ -151,7 +151,7 @@ def test_a_bad_state_file_is_not_read_as_the_default(tmp_path: Path) -> None:
 
 
 def lab_like_plan() -> Plan:
-    return load_plan(PLANS / "good.toml")
+    return load_plan(GOOD)
 
 
 def test_the_newest_journaled_state_wins_even_when_state_json_was_never_written(tmp_path: Path) -> None:
