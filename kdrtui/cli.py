@@ -16,7 +16,28 @@ from kdrtui.commands.state import state_group
 from kdrtui.commands.status import status_command
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class KdrGroup(click.Group):
+    """The ``kdrtui`` group: a secret the plan names that cannot be read (a password's environment variable
+    unset, its file unreadable) ends any command with one line naming the cluster and key, and exit code
+    2 (as a bad plan does), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except RuntimeError as exc:
+            from kdrtui.services.kafka.security import SecurityError
+
+            if not isinstance(exc, SecurityError):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(
+    cls=KdrGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option("--plan", "plan_arg", metavar="PATH|lab", help="DR plan file, or 'lab' for the lab's plan.")
 @click.option("--theme", default="dark", show_default=True, help="dark, light or high-contrast.")
 @click.option("--read-only", is_flag=True, help="Offer no action that changes anything.")

@@ -58,7 +58,11 @@ def render_text(snapshot: LagSnapshot) -> str:
     """A compact table per flow, worst topics first."""
     lines: list[str] = []
     for alias, since in sorted(snapshot.unreachable.items()):
-        lines.append(f"! {alias} unreachable for {snapshot.taken_at - since:.0f}s")
+        why = snapshot.errors.get(alias, "").removeprefix(f"{alias}: ")
+        lines.append(
+            f"! {alias} unreachable for {snapshot.taken_at - since:.0f}s" + (f": {why}" if why else "")
+        )
+    said = set(snapshot.errors.values())
     for flow in snapshot.flows:
         seconds = _seconds(flow.lag_seconds, flow.lag_seconds_source)
         head = (
@@ -72,7 +76,7 @@ def render_text(snapshot: LagSnapshot) -> str:
         lines.append(head)
         if flow.schedule is not None:
             lines.append(f"  {_schedule(flow.schedule, snapshot.taken_at)}")
-        if flow.error:
+        if flow.error and not set(flow.error.split("; ")) <= said:  # not just the clusters' lines again
             lines.append(f"  error: {flow.error}")
         for failed in flow.failed_tasks:
             lines.append(f"  task failed: {failed}")

@@ -240,6 +240,9 @@ class LagSnapshot:
     """Alias of the cluster clients use now (the plan's primary until a failover)."""
     unreachable: dict[str, float] = field(default_factory=dict)
     """Alias -> since when (epoch s) for clusters that did not answer."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """Alias -> why it did not answer, one line starting ``<alias>: `` (a secured cluster's reason: a wrong
+    password, an unknown CA...), for the clusters in ``unreachable``."""
 
     @property
     def health(self) -> Health:
@@ -253,6 +256,7 @@ class LagSnapshot:
             "active": self.active,
             "health": str(self.health),
             "unreachable": {alias: round(since, 3) for alias, since in self.unreachable.items()},
+            "errors": dict(self.errors),
             "flows": [
                 {
                     "source": f.source,

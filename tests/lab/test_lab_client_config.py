@@ -16,7 +16,7 @@ def test_client_config_defaults_and_overrides() -> None:
     config = client_config("127.0.0.1:1", **{"group.id": "g", "reconnect.backoff.max.ms": 500})
 
     assert config["bootstrap.servers"] == "127.0.0.1:1"
-    assert config["logger"] is logging.getLogger(KAFKA_LOGGER_NAME)
+    assert config["logger"].logger is logging.getLogger(KAFKA_LOGGER_NAME)  # per client, noting reasons
     assert config["group.id"] == "g"
     assert config["reconnect.backoff.max.ms"] == 500
     assert config["socket.connection.setup.timeout.ms"] == 3000

@@ -4,6 +4,11 @@ kdrtui's console is a full-screen terminal UI, so librdkafka must never write to
 "Connect to ipv4#127.0.0.1:9092 failed" line would tear the screen. Every client therefore gets a
 Python ``logger`` (librdkafka then hands its log lines to Python instead of printing them), and that
 logger always has a handler, so Python's own last-resort handler never prints them either.
+
+librdkafka says why a secured connection failed (a wrong password, an unknown CA, a PLAINTEXT client at
+a TLS port) only in its error callback and its log lines, and hands both over only when the client is
+polled (:func:`kdrtui.services.kafka.failures.serve`). Each client's logger and error callback pass them
+to :func:`kdrtui.services.kafka.security.note`, keyed by the client's bootstrap servers.
 """
 
 from __future__ import annotations
@@ -80,6 +85,21 @@ def kafka_logger() -> logging.Logger:
     return logger
 
 
+class NotingLogger(logging.LoggerAdapter[logging.Logger]):
+    """One client's logger: each librdkafka line goes to :func:`~kdrtui.services.kafka.security.note`
+    (keyed by the client's bootstrap servers, so the next error can say why), then to ``logger``."""
+
+    def __init__(self, logger: logging.Logger, bootstrap: str) -> None:
+        super().__init__(logger, {})
+        self.bootstrap = bootstrap
+        """The client's bootstrap servers."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """What confluent-kafka calls: ``log(level, "%s [%s] %s", facility, client name, text)``."""
+        _security.note(self.bootstrap, str(args[-1]) if args else str(msg))
+        self.logger.log(level, msg, *args, **kwargs)
+
+
 def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
     """A confluent-kafka client configuration for ``bootstrap`` that never prints to the terminal.
 
@@ -93,8 +113,8 @@ def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
     Returns:
         A new dict, safe to pass to ``Producer``, ``Consumer`` or ``AdminClient``: with the security
         settings (TLS, SASL) of the plan's cluster at ``bootstrap``
-        (:func:`kdrtui.services.kafka.security.use_plan`), and an ``error_cb`` that keeps why a
-        connection failed (:func:`kdrtui.services.kafka.security.explain`).
+        (:func:`kdrtui.services.kafka.security.use_plan`), and a logger (:class:`NotingLogger`) and an
+        ``error_cb`` that keep why a connection failed (:func:`kdrtui.services.kafka.security.explain`).
 
     Raises:
         SecurityError: the plan names a password that cannot be read (variable unset, file unreadable).
@@ -113,8 +133,10 @@ def _config(bootstrap: str, settings: dict[str, str], extra: dict[str, Any]) -> 
     config.update(settings)
     config.update(extra)
     config["bootstrap.servers"] = bootstrap
-    if config.get("logger") is None:
-        config["logger"] = kafka_logger()
+    logger = config.get("logger")
+    if logger is None:
+        logger = kafka_logger()
+    config["logger"] = NotingLogger(logger, bootstrap) if isinstance(logger, logging.Logger) else logger
     given = config.get("error_cb")
 
     def error_cb(error: Any) -> None:

@@ -34,6 +34,7 @@ from kdrtui.domain.divergence import (
 )
 from kdrtui.domain.plan import Plan
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.failures import explained
 from kdrtui.services.kafka.offsets import TP, error_text, offsets_request, offsets_result, request_end_offsets
 
 SPECS = {
@@ -165,7 +166,8 @@ class DivergenceEngine:
                 try:
                     facts, note = future.result()
                 except Exception as exc:  # the cluster did not answer: never raise
-                    errors[cluster.alias] = f"{cluster.bootstrap}: unreachable: {error_text(exc)}"
+                    text = f"unreachable: {error_text(exc)}"
+                    errors[cluster.alias] = explained(cluster.bootstrap, text, cluster.admin)
                     cluster.fetched_at = float("-inf")  # read its topics again once it is back
                     sides.append({})
                     continue

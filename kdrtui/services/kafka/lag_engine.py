@@ -17,7 +17,9 @@ Per refresh (blocking; run it in a thread):
 6. the maths of :mod:`kdrtui.domain.lag`.
 
 A cluster that does not answer within ``request_timeout_s`` never raises: its flows keep their last
-numbers, marked stale with an error, and the alias goes into ``snapshot.unreachable``.
+numbers, marked stale with an error (``<alias>: <why>``, on a secured cluster the reason a connection
+failed: :mod:`kdrtui.services.kafka.failures`), and the alias goes into ``snapshot.unreachable``; so does
+a cluster whose password (``[security]``) cannot be read.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ from kdrtui.domain.mirrormaker_render import mm1_group_id
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.schedule import Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.failures import explained, serve
 from kdrtui.services.kafka.group_lag import committed_offsets, group_lags, mm1_alive, target_topic_name
 from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader
 from kdrtui.services.kafka.mm2_tail import Mm2Tail
 from kdrtui.services.kafka.offsets import error_text
 from kdrtui.services.kafka.schedule_lag import on_schedule
+from kdrtui.services.kafka.security import SecurityError
 from kdrtui.services.kafka.source_reads import SourceReads
 from kdrtui.services.kafka.topic_lag import TopicMemory, topic_lag
 from kdrtui.services.kafka.topics import flow_mirrors
@@ -132,7 +136,14 @@ class LagEngine:
         self._metadata_max_age = metadata_max_age_s
         aliases = sorted({a for f in plan.flows for a in (f.source, f.target)})
         self._bootstrap = {a: plan.cluster(a).bootstrap for a in aliases}
-        self._admins = {a: AdminClient(client_config(b)) for a, b in self._bootstrap.items()}
+        self._admins: dict[str, AdminClient] = {}
+        self._refused: dict[str, str] = {}
+        """Alias -> why its client cannot be built (a password that cannot be read): unreachable."""
+        for alias, bootstrap in self._bootstrap.items():
+            try:
+                self._admins[alias] = AdminClient(client_config(bootstrap))
+            except SecurityError as exc:
+                self._refused[alias] = str(exc)
         self._metadata = {a: _Metadata() for a in aliases}
         self._sources = SourceReads(self._admins, self._bootstrap, request_timeout_s)
         self._flows = [_FlowState(flow) for flow in plan.flows]
@@ -207,15 +218,18 @@ class LagEngine:
             try:
                 ends, last_error = end_offsets_result(future, self._timeout + 5)
             except Exception as exc:  # the whole request failed: the cluster is unreachable
-                failed[alias] = f"{self._bootstrap[alias]}: cannot read end offsets: {error_text(exc)}"
+                failed[alias] = f"cannot read end offsets: {error_text(exc)}"
                 continue
             self._ends[alias].update(ends)
             if not ends and last_error:
-                failed[alias] = f"{self._bootstrap[alias]}: cannot read end offsets: {last_error}"
+                failed[alias] = f"cannot read end offsets: {last_error}"
         return failed
 
     def _mark(self, alias: str, error: str, now: float) -> None:
-        self._errors[alias] = error
+        """``alias`` did not answer: ``<alias>: <why>`` (see :func:`~kdrtui.services.kafka.failures.
+        explained`) for its flows."""
+        admin = self._admins.get(alias)
+        self._errors[alias] = explained(self._bootstrap[alias], error, admin) if admin else error
         self._unreachable.setdefault(alias, now)
 
     # --- the refresh --------------------------------------------------------------------------------
@@ -227,14 +241,19 @@ class LagEngine:
         self._errors = {}
         for state in self._flows:
             flow = state.flow
-            if flow.mirrormaker == MirrorMakerKind.MM2 and state.tail is None:
+            if flow.mirrormaker == MirrorMakerKind.MM2 and state.tail is None and flow.target in self._admins:
                 state.tail = Mm2Tail(flow, self._bootstrap[flow.target])
+        for admin in self._admins.values():
+            serve(admin)  # its queued log lines and errors: why the last connection failed, if one did
         for alias in self._metadata:
+            if alias in self._refused:
+                self._mark(alias, self._refused[alias], now)
+                continue
             force = self._needs_metadata(alias)
             try:
                 self._refresh_metadata(alias, force)
             except KafkaException as exc:
-                self._mark(alias, f"{self._bootstrap[alias]}: cannot list topics: {error_text(exc)}", now)
+                self._mark(alias, f"cannot list topics: {error_text(exc)}", now)
         # The partitions behind at the last refresh are likely still behind: their log start and last
         # stable offsets travel with the end offsets. The groups' offsets are independent: read at once.
         self._sources.send({alias for alias in self._metadata if alias not in self._errors})
@@ -259,6 +278,7 @@ class LagEngine:
             flows=flows,
             active=self.plan.primary_alias,
             unreachable=dict(self._unreachable),
+            errors={alias: self._errors[alias] for alias in self._unreachable if alias in self._errors},
         )
 
     def _read_sources(
@@ -308,7 +328,7 @@ class LagEngine:
             try:
                 result[alias] = committed_offsets(self._admins[alias], flows, self._timeout)
             except KafkaException as exc:
-                self._mark(alias, f"{self._bootstrap[alias]}: cannot list groups: {error_text(exc)}", now)
+                self._mark(alias, f"cannot list groups: {error_text(exc)}", now)
         return result
 
     def _replicated(

@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kdrtui.domain.mm2_tasks import FlowTasks
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.failures import explained, not_authorized
 from kdrtui.services.kafka.mm2_status_records import (
     STATUS_TOPIC,
     Mm2Status,
@@ -42,7 +43,8 @@ __all__ = [
 
 
 class Mm2StatusError(RuntimeError):
-    """The status topic could not be read; ``str()`` says why."""
+    """The status topic could not be read; ``str()`` says why, in one line: ``<alias>: <why>`` (a secured
+    cluster's reason, ``topic ...: not authorized (READ)``)."""
 
 
 def _error_text(exc: KafkaException) -> str:
@@ -76,9 +78,9 @@ def _end_offsets(
             error = exc.args[0] if exc.args else None
             retriable = isinstance(error, KafkaError) and (error.retriable() or error.code() in _TRANSIENT)
             if not retriable or time.monotonic() + 0.2 > deadline:
-                raise Mm2StatusError(
-                    f"{bootstrap}: cannot read the end offsets of {topic}: {_error_text(exc)}"
-                ) from exc
+                why = not_authorized(exc, topic, "DESCRIBE")
+                text = why or f"cannot read the end offsets of {topic}: {_error_text(exc)}"
+                raise Mm2StatusError(explained(bootstrap, text, admin)) from exc
             time.sleep(0.2)
 
 
@@ -142,14 +144,16 @@ class Mm2StatusReader:
         try:
             metadata = self._admin.list_topics(self.topic, timeout=left())
         except KafkaException as exc:
-            raise Mm2StatusError(f"{self.bootstrap}: cannot read the topics: {_error_text(exc)}") from exc
+            text = f"cannot read the topics: {_error_text(exc)}"
+            raise Mm2StatusError(explained(self.bootstrap, text, self._admin)) from exc
         found = metadata.topics.get(self.topic)
         problem = found.error if found is not None else None
         if found is None or (problem is not None and problem.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
             self._forget()
             return self._log.status(exists=False)
         if problem is not None:
-            raise Mm2StatusError(f"{self.bootstrap}: {self.topic}: {problem.str()}")
+            why = not_authorized(problem, self.topic, "DESCRIBE") or f"{self.topic}: {problem.str()}"
+            raise Mm2StatusError(explained(self.bootstrap, why))
         partitions = [TopicPartition(self.topic, p) for p in sorted(found.partitions)]
         ends = _end_offsets(self._admin, self.bootstrap, self.topic, partitions, deadline)
         if any(ends.get(p, 0) < position for p, position in self._positions.items()):
@@ -197,15 +201,20 @@ class Mm2StatusReader:
             while left:
                 if time.monotonic() > deadline:
                     raise Mm2StatusError(
-                        f"{self.bootstrap}: {self.topic} not read to its end within {timeout:g} s "
-                        f"({len(left)} partition(s) left){last_error}"
+                        explained(
+                            self.bootstrap,
+                            f"{self.topic} not read to its end within {timeout:g} s "
+                            f"({len(left)} partition(s) left){last_error}",
+                        )
                     )
                 wait = min(0.5, max(0.1, deadline - time.monotonic()))
                 for message in consumer.consume(num_messages=500, timeout=wait):
                     error = message.error()
                     if error is not None:
-                        if error.fatal():
-                            raise Mm2StatusError(f"{self.bootstrap}: reading {self.topic}: {error.str()}")
+                        refused = not_authorized(error, self.topic, "READ")
+                        if refused is not None or error.fatal():
+                            why = refused or f"reading {self.topic}: {error.str()}"
+                            raise Mm2StatusError(explained(self.bootstrap, why))
                         # librdkafka retries the rest itself; the deadline bounds it.
                         last_error = f"; last error: {error.str()}"
                         continue

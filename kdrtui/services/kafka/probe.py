@@ -1,7 +1,10 @@
 """A cheap, repeatable liveness and shape probe of one Kafka cluster.
 
 One long-lived AdminClient per cluster; each probe is a single metadata request, which carries the
-broker list, the controller, the cluster id and the topics together.
+broker list, the controller, the cluster id and the topics together. A failed probe says why in one line:
+on a secured cluster the reason librdkafka gives only in its callbacks (a wrong password, an unknown CA,
+a PLAINTEXT client at a TLS port: :mod:`kdrtui.services.kafka.failures`), or a password the plan names
+that cannot be read.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class KafkaClusterProbe:
     def observe(self) -> ClusterObservation:
         """One metadata request with a deadline."""
         started = time.monotonic()
+        admin: object | None = None
         try:
             admin = self._client()
             md = admin.list_topics(timeout=self.timeout_s)  # type: ignore[attr-defined]
@@ -52,9 +56,11 @@ class KafkaClusterProbe:
             return ClusterObservation(
                 observed_at=time.time(),
                 ok=False,
-                error=_one_line(exc),
+                error=self._why(_one_line(exc), admin),
                 latency_s=time.monotonic() - started,
             )
+        finally:
+            self._serve(admin)
         if not md.brokers:
             return ClusterObservation(
                 observed_at=time.time(),
@@ -76,6 +82,27 @@ class KafkaClusterProbe:
     def close(self) -> None:
         """AdminClient has no close; dropping the reference lets librdkafka tear it down."""
         self._admin = None
+
+    def _why(self, error: str, admin: object | None) -> str:
+        """``error`` with the reason a secured connection failed, when librdkafka gave one (no client:
+        the plan's password could not be read, and ``error`` says so: the card and the pre-flight name the
+        cluster already)."""
+        from kdrtui.services.kafka.security import alias_of, explain
+
+        if admin is None:
+            return error.removeprefix(f"{alias_of(self.bootstrap)}: ")
+
+        self._serve(admin)
+        return explain(self.bootstrap, error)
+
+    @staticmethod
+    def _serve(admin: object | None) -> None:
+        """Hand over the client's queued log lines and error callbacks (its reasons; and unserved, they
+        pile up for as long as the console runs)."""
+        if admin is not None:
+            from kdrtui.services.kafka.failures import serve
+
+            serve(admin)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -31,6 +31,8 @@ from kdrtui.domain.security import ClusterSecurity, SaslMechanism
 _LOCK = threading.Lock()
 _BY_BOOTSTRAP: dict[str, tuple[str, ClusterSecurity]] = {}
 """Normalized bootstrap -> (cluster alias, its security)."""
+_ALIASES: dict[str, str] = {}
+"""Normalized bootstrap -> cluster alias, secured or not (an error names the cluster, not its brokers)."""
 _REASONS: dict[str, tuple[float, str]] = {}
 """Normalized bootstrap -> (when, why the last connection failed, in plain words)."""
 REASON_TTL_S = 60.0
@@ -52,10 +54,17 @@ def use_plan(plan: Plan) -> None:
             if not cluster.bootstrap_servers:
                 continue
             key = _key(cluster.bootstrap)
+            _ALIASES[key] = alias
             if cluster.security is None:
                 _BY_BOOTSTRAP.pop(key, None)
             else:
                 _BY_BOOTSTRAP[key] = (alias, cluster.security)
+
+
+def alias_of(bootstrap: str) -> str | None:
+    """The alias of the cluster at ``bootstrap`` in the plans loaded so far, or None."""
+    with _LOCK:
+        return _ALIASES.get(_key(bootstrap))
 
 
 def security_of(bootstrap: str) -> tuple[str, ClusterSecurity] | None:
@@ -135,42 +144,95 @@ def settings_for(bootstrap: str) -> dict[str, str]:
 
 # --- why a connection failed ------------------------------------------------------------------------
 
+# The texts of librdkafka 2.x (OpenSSL 3) as the lab's brokers provoke them (tests/integration/
+# test_secured_lab.py): "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: ...",
+# "Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate" (no or an untrusted client
+# certificate), "SASL authentication error: Authentication failed during authentication due to invalid
+# credentials with SASL mechanism SCRAM-SHA-512", "SASL PLAIN mechanism handshake failed: Broker:
+# Unsupported SASL mechanism: broker's supported mechanisms: SCRAM-SHA-512", "Disconnected: connection
+# closed by peer: receive 0 after POLLIN (after 1ms in state APIVERSION_QUERY)" (PLAINTEXT at a TLS or SASL
+# port), "SSL handshake failed: Disconnected: SSL connection closed by peer: connecting to a PLAINTEXT broker
+# listener?", "Disconnected: SSL connection closed by peer (after 301ms in state UP)" (TLS without SASL at a
+# SASL_SSL port) and "Connect to ipv4#127.0.0.1:9092 failed: Connection refused".
 _SSL = re.compile(r"SSL handshake failed: (?:error:[0-9A-F]+:SSL routines::)?([^:(]+)")
+_TLS_ALERT = re.compile(r"(?:ssl/tls|tlsv1\d?|sslv3) alert ([a-z ]+)")
 _SASL = re.compile(r"SASL authentication error: ([^(]+)")
+_SASL_MECHANISM = re.compile(r"SASL (\S+) mechanism handshake failed: .*?supported mechanisms: ([^(]+)")
 _CLOSED_EARLY = re.compile(r"connection closed by peer.*state (APIVERSION_QUERY|SSL_HANDSHAKE)")
+_CLOSED_AFTER_TLS = re.compile(r"SSL connection closed by peer \(after (\d+)ms in state UP\)")
+_NO_BROKER = re.compile(r"Connect to \S+ failed|Failed to resolve")
 
 
 def note(bootstrap: str, text: str) -> None:
-    """Keep the reason in a librdkafka error or log line, when it says why a connection failed."""
+    """Keep the reason in a librdkafka error or log line, when it says why a connection failed; a broker
+    that refuses connections or cannot be resolved drops it (the newest failure is not a secured one)."""
     reason = _reason(bootstrap, text)
     if reason is not None:
         with _LOCK:
             _REASONS[_key(bootstrap)] = (time.monotonic(), reason)
+    elif _NO_BROKER.search(text) is not None:
+        with _LOCK:
+            _REASONS.pop(_key(bootstrap), None)
 
 
 def _reason(bootstrap: str, text: str) -> str | None:
     found = security_of(bootstrap)
     security = found[1] if found else None
+    protocol = security.protocol if security is not None else "PLAINTEXT"
+    if (alert := _TLS_ALERT.search(text)) is not None:
+        detail = alert.group(1).strip()
+        if security is None or not security.cert_file:
+            return (
+                f"SSL handshake failed: the broker wants a client certificate (mutual TLS: cert_file and "
+                f"key_file): {detail}"
+            )
+        return (
+            f"SSL handshake failed: the broker refused the client certificate (cert_file "
+            f"{security.cert_file}): {detail}"
+        )
+    if "connecting to a PLAINTEXT broker listener" in text:
+        return (
+            f"SSL handshake failed: the broker does not speak TLS at this port (protocol {protocol} at a "
+            f"PLAINTEXT listener?)"
+        )
     if (match := _SSL.search(text)) is not None:
         detail = match.group(1).strip().rstrip(",")
-        where = f" (ca_file {security.ca_file})" if security is not None and security.ca_file else ""
+        ca_file = security.ca_file if security is not None else None
         if "certificate verify failed" in text and "hostname" in text.lower():
             detail = "certificate verify failed: the broker's name is not in its certificate"
+        elif "certificate verify failed" in text:
+            signed = f"a CA in ca_file {ca_file}" if ca_file else "a CA this machine trusts (no ca_file)"
+            return (
+                f"SSL handshake failed: certificate verify failed: the broker's certificate is not signed "
+                f"by {signed}"
+            )
+        where = f" (ca_file {ca_file})" if ca_file else ""
         return f"SSL handshake failed: {detail}{where}"
+    user = security.username if security is not None else None
+    who = f" for user {user!r}" if user else ""
+    if (match := _SASL_MECHANISM.search(text)) is not None:
+        supported = match.group(2).strip()
+        return (
+            f"SASL authentication failed{who}: the broker does not offer {match.group(1)}, only {supported}"
+        )
     if (match := _SASL.search(text)) is not None:
-        user = security.username if security is not None else None
         mechanism = security.mechanism if security is not None else None
-        who = f" for user {user!r}" if user else ""
         how = f" ({mechanism})" if mechanism else ""
         detail = match.group(1).strip()
         if "invalid credentials" in detail:
             return f"SASL authentication failed{who}{how}: wrong user name or password"
         return f"SASL authentication failed{who}{how}: {detail}"
     if _CLOSED_EARLY.search(text) is not None:
-        protocol = security.protocol if security is not None else "PLAINTEXT"
         return (
             f"the broker closed the connection at its first request: it expects another security "
             f"protocol than {protocol} (TLS or SASL?): check the cluster's [security] table"
+        )
+    # A broker closes an idle connection too, but minutes after it was opened, not within seconds.
+    early = (match := _CLOSED_AFTER_TLS.search(text)) is not None and int(match.group(1)) < 10_000
+    if early and security is not None and not security.protocol.sasl:
+        return (
+            f"the broker closed the connection after the TLS handshake: it expects SASL "
+            f"(protocol SASL_SSL, not {protocol}?): check the cluster's [security] table"
         )
     return None
 
@@ -189,6 +251,7 @@ def forget() -> None:
     """Drop every recorded security and reason (tests)."""
     with _LOCK:
         _BY_BOOTSTRAP.clear()
+        _ALIASES.clear()
         _REASONS.clear()
 
 

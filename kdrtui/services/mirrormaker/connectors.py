@@ -38,18 +38,20 @@ class TaskStateReaders:
         from confluent_kafka import KafkaException
 
         from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader
+        from kdrtui.services.kafka.security import SecurityError
 
         flows: list[FlowTasks] = []
         for flow_name in dep.rendered.flows:
             source, _, target = flow_name.partition("->")
             bootstrap = plan.cluster(target).bootstrap
-            reader = self._readers.get((bootstrap, source))
-            if reader is None:
-                reader = await asyncio.to_thread(Mm2StatusReader, bootstrap, source)
-                self._readers[(bootstrap, source)] = reader
             try:
+                reader = self._readers.get((bootstrap, source))
+                if reader is None:
+                    reader = await asyncio.to_thread(Mm2StatusReader, bootstrap, source)
+                    self._readers[(bootstrap, source)] = reader
                 found = await asyncio.to_thread(reader.tasks, READ_TIMEOUT_S)
-            except (Mm2StatusError, KafkaException) as exc:  # an unreachable target must not hide the process
+            # An unreachable target (or its password unreadable here) must not hide the process.
+            except (Mm2StatusError, KafkaException, SecurityError) as exc:
                 found = FlowTasks(source, error=str(exc))
             flows.append(replace(found, target=target))
         connectors = {

@@ -147,14 +147,33 @@ class DrContext:
         return await asyncio.to_thread(probe)
 
     async def covered_topics(self, alias: str, flow: MirrorFlow) -> list[str]:
-        """The topics of ``alias`` that ``flow`` mirrors (when ``alias`` is its source)."""
+        """The topics of ``alias`` that ``flow`` mirrors (when ``alias`` is its source).
+
+        Raises:
+            StepFailed: ``<alias>: <why>`` when the cluster does not answer (a secured cluster's reason) or
+                its password cannot be read.
+        """
+        from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
+        from kdrtui.domain.runbook import StepFailed
         from kdrtui.services.kafka.config import client_config
+        from kdrtui.services.kafka.failures import explained
+        from kdrtui.services.kafka.offsets import error_text
+        from kdrtui.services.kafka.security import SecurityError
         from kdrtui.services.kafka.topics import flow_mirrors
 
         def topics() -> list[str]:
-            found = AdminClient(client_config(self.bootstrap(alias))).list_topics(timeout=self.timeout)
+            bootstrap = self.bootstrap(alias)
+            try:
+                admin = AdminClient(client_config(bootstrap))
+            except SecurityError as exc:
+                raise StepFailed(str(exc)) from None
+            try:
+                found = admin.list_topics(timeout=self.timeout)
+            except KafkaException as exc:
+                text = f"cannot list topics: {error_text(exc)}"
+                raise StepFailed(explained(bootstrap, text, admin)) from None
             return sorted(t for t in found.topics if flow_mirrors(flow, t))
 
         return await asyncio.to_thread(topics)

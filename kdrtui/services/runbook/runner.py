@@ -241,7 +241,9 @@ class Runner(Generic[C]):
 
 
 def _one_line(exc: BaseException) -> str:
-    """``TypeName: message`` on one line (a broker's or a node's text may carry newlines)."""
+    """``TypeName: message`` on one line (a broker's or a node's text may carry newlines); a secret the
+    plan names that cannot be read says only that (its message names the cluster and the key)."""
     from kdrtui.domain.safe_text import shown
+    from kdrtui.services.kafka.security import SecurityError
 
-    return shown(f"{type(exc).__name__}: {exc}", 400)
+    return shown(str(exc) if isinstance(exc, SecurityError) else f"{type(exc).__name__}: {exc}", 400)
