@@ -63,6 +63,8 @@ class FakeOperations:
         self.aborts = 0
         self.closed = 0
         self.rollbacks = 0
+        self.failure = "[boom]"
+        """What a step whose status is FAILED says after ``<key> failed`` (outside text: a Kafka error)."""
 
     def __call__(
         self, plan: Plan, plan_path: Path | None, operation: str, resume: bool, *, rollback: bool = False
@@ -171,7 +173,9 @@ class FakeOperation:
             if key == self.owner.hold_at:
                 await self.owner.release.wait()
             status = self.owner.statuses.get(key, StepStatus.DONE)
-            summary = SUMMARIES[key] if status is not StepStatus.FAILED else f"{key} failed [boom]"
+            summary = (
+                SUMMARIES[key] if status is not StepStatus.FAILED else f"{key} failed {self.owner.failure}"
+            )
             seconds = 0.5 * (index + 1)
             self.journal.write("step-end", step=key, status=status, summary=summary, seconds=seconds)
             emit(RunEvent("step-end", key, title, status, summary, {}, seconds))
@@ -298,6 +302,8 @@ class FakeProvisioner:
         self.built = 0
         self.refuse: Exception | None = None
         """Raised by the factory (an unavailable provisioner)."""
+        self.error = PROVISION_ERROR
+        """The ARM error of the step that fails."""
 
     def __call__(
         self, plan: Plan, plan_path: Path | None, on_event: Callable[[RunEvent], None], ask: Any
@@ -387,13 +393,10 @@ class FakeProvisioning:
             seconds = 1.5 * (index + 1) + 60 * (step.key == "clusters")
             if failing:
                 self.owner.fail_at = None  # it fails once; the retry goes through
-                journal.write("step-end", step=step.key, status=StepStatus.FAILED, summary=PROVISION_ERROR)
-                self.emit(
-                    RunEvent(
-                        "step-end", step.key, step.title, StepStatus.FAILED, PROVISION_ERROR, {}, seconds
-                    )
-                )
-                return self._end(journal, "failed", step.key, PROVISION_ERROR)
+                error = self.owner.error
+                journal.write("step-end", step=step.key, status=StepStatus.FAILED, summary=error)
+                self.emit(RunEvent("step-end", step.key, step.title, StepStatus.FAILED, error, {}, seconds))
+                return self._end(journal, "failed", step.key, error)
             created = sum(1 for _, states in PROVISION_RESOURCES[step.key] if states[-1][0] == "done")
             summary = f"{created} created"
             journal.write("step-end", step=step.key, status=StepStatus.DONE, summary=summary, seconds=seconds)

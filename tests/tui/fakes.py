@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, Generic, Self, TypeVar
 
 from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, SideFacts, side_facts
@@ -94,6 +95,8 @@ class ScriptedProbes:
     def __init__(self, clock: Callable[[], float] = lambda: FIXED_NOW) -> None:
         self.clock = clock
         self.down: set[str] = set()
+        self.error = "Local: Broker transport failure"
+        """What a probe of a cluster that is down says."""
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -115,7 +118,7 @@ class ScriptedProbe:
             down = self.alias in self.owner.down
         now = self.owner.clock()
         if down:
-            return ClusterObservation(observed_at=now, ok=False, error="Local: Broker transport failure")
+            return ClusterObservation(observed_at=now, ok=False, error=self.owner.error)
         brokers = len(self.bootstrap.split(","))
         return ClusterObservation(
             observed_at=now,
@@ -127,6 +130,52 @@ class ScriptedProbe:
         )
 
     def close(self) -> None:
+        pass
+
+
+EDGE_PLAN_TEXT = (
+    PLAN_TEXT
+    + """
+[[edge_nodes]]
+name = "edge-1"
+cluster = "dr"
+host = "10.1.0.20"
+user = "sshuser"
+kafka_home = "/opt/kafka"
+"""
+)
+"""The sample plan with an edge node next to ``dr``: the Edge pane offers MirrorMaker."""
+
+
+def edge_plan() -> Plan:
+    """:func:`sample_plan` with an edge node."""
+    return parse_plan(EDGE_PLAN_TEXT, "orders-dr.toml")
+
+
+class UnreachableEdges:
+    """The Edge pane's MirrorMaker manager (``make_app(manager_factory=...)``) over nodes whose every
+    command fails with ``error`` (an SSH error, say); it is its own factory."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.plan: Plan | None = None
+        self.polls = 0
+
+    def __call__(self, console: object, plan: Plan) -> Self:
+        self.plan = plan
+        return self
+
+    def session(self, node: object) -> SimpleNamespace:
+        return SimpleNamespace(state="disconnected")
+
+    async def deployments(self, node: object) -> list[object]:
+        self.polls += 1
+        raise self.error
+
+    async def forget_session(self, node_name: str) -> None:
+        pass
+
+    async def close(self) -> None:
         pass
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, RichLog, Static
 
+from kdrtui.tui.screens.dialogs import TypedConfirmScreen
 from kdrtui.tui.screens.lag import LagScreen
+from kdrtui.tui.screens.provisioning import ProvisioningScreen
 
 
 async def until(
@@ -44,6 +46,45 @@ async def open_lag(pilot: Any, app: App[Any], rows: int = 3) -> None:
     await pilot.press("4")
     await until(pilot, lambda: isinstance(app.screen, LagScreen))
     await until(pilot, lambda: data_table(app, "#lag-table").row_count == rows, what=f"{rows} rows")
+
+
+async def show_failover(pilot: Any, ops: Any) -> None:
+    """Show the Failover pane (key 5) and wait for its first GO forecast from ``ops`` (a
+    :class:`tests.tui.fake_runs.FakeOperations`)."""
+    await pilot.press("5")
+    await until(
+        pilot, lambda: ops.forecasts >= 1 and "GO" in shown_text(pilot.app, "#fo-forecast"), what="forecast"
+    )
+    await pilot.pause()
+
+
+async def show_provisioning(pilot: Any) -> None:
+    """Show the Provisioning pane (key 3) and wait for its dry run."""
+    await pilot.press("3")
+
+    def read() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, ProvisioningScreen) and screen.dry_run_at is not None
+
+    await until(pilot, read, what="dry run")
+    await pilot.pause()
+
+
+async def confirm_typed(pilot: Any, key: str, name: str) -> None:
+    """Press ``key`` (a start behind a typed confirmation), then type ``name`` and Enter."""
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, TypedConfirmScreen), what="confirmation")
+    await pilot.press(*name, "enter")
+
+
+def log_text(app: App[Any], log_id: str) -> str:
+    """The lines a RichLog on the current screen holds, one per row."""
+    return "\n".join(strip.text for strip in app.screen.query_one(log_id, RichLog).lines)
+
+
+def toasts(app: App[Any]) -> list[str]:
+    """The text of each notification on screen now, as it is drawn."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
 def shown_text(app: App[Any], widget_id: str) -> str:

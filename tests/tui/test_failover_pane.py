@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Static
 
 from kdrtui.domain.plan import Plan
 from kdrtui.domain.runbook import StepStatus
@@ -24,7 +24,7 @@ from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.failover import ROLLBACK_STEPS, STEPS, FailoverScreen, TypedConfirmScreen
 from tests.tui.fake_runs import FakeOperations
 from tests.tui.fakes import ScriptedProbes, fixed_app, hot_standby_plan, sample_plan
-from tests.tui.pilot_helpers import screen_lines, until
+from tests.tui.pilot_helpers import confirm_typed, log_text, screen_lines, show_failover, until
 from tests.tui.pilot_helpers import shown_text as text_of
 
 
@@ -50,33 +50,15 @@ def step_cell(app: KdrApp, key: str, column: str) -> str:
     return str(table.get_cell(key, column))
 
 
-def log_text(app: KdrApp) -> str:
-    return "\n".join(strip.text for strip in app.screen.query_one("#fo-log", RichLog).lines)
-
-
 def shown_keys(app: KdrApp) -> set[str]:
     """Keys of the bindings the footer offers now."""
     return {key for key, active in app.active_bindings.items() if active.enabled}
 
 
-async def show_pane(pilot: Any, ops: FakeOperations) -> None:
-    await pilot.press("5")
-    await until(
-        pilot, lambda: ops.forecasts >= 1 and "GO" in text_of(pilot.app, "#fo-forecast"), what="forecast"
-    )
-    await pilot.pause()
-
-
-async def confirm(pilot: Any, name: str) -> None:
-    await pilot.press("F")
-    await until(pilot, lambda: isinstance(pilot.app.screen, TypedConfirmScreen), what="confirmation")
-    await pilot.press(*name, "enter")
-
-
 async def start_until_held(pilot: Any, ops: FakeOperations) -> None:
     """Show the pane, confirm a failover to dr and wait until the step ``ops.hold_at`` runs."""
-    await show_pane(pilot, ops)
-    await confirm(pilot, "dr")
+    await show_failover(pilot, ops)
+    await confirm_typed(pilot, "F", "dr")
     step = ops.hold_at
     await until(pilot, lambda: pane(pilot.app).current_step == step, what=f"{step} running")
 
@@ -106,7 +88,7 @@ async def test_forecast_is_shown_with_the_next_operation_and_the_active_cluster(
     ops = FakeOperations()
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
+        await show_failover(pilot, ops)
         header = text_of(app, "#fo-header")
         assert "next: failover primary -> dr" in header
         assert "active: primary" in header
@@ -136,7 +118,7 @@ async def test_forecast_repeats_only_while_shown(monkeypatch: pytest.MonkeyPatch
     ops = FakeOperations()
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
+        await show_failover(pilot, ops)
         await until(pilot, lambda: ops.forecasts >= 3, what="repeated forecasts")
         # One operation serves every forecast (its lag engine tails incrementally); released when hidden.
         assert ops.calls == [(FAILOVER, False)] and ops.closed == 0
@@ -165,8 +147,8 @@ async def test_wrong_name_does_not_start_and_escape_cancels() -> None:
     ops = FakeOperations()
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
-        await confirm(pilot, "primary")
+        await show_failover(pilot, ops)
+        await confirm_typed(pilot, "F", "primary")
         await pilot.pause()
         assert isinstance(app.screen, TypedConfirmScreen)
         assert "type dr to confirm" in str(app.screen.query_one("#typed-error", Static).render())
@@ -186,8 +168,8 @@ async def test_right_name_runs_and_shows_every_step_and_the_report() -> None:
     ops = FakeOperations()
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
-        await confirm(pilot, "dr")
+        await show_failover(pilot, ops)
+        await confirm_typed(pilot, "F", "dr")
         await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
         await pilot.pause()
         screen = pane(app)
@@ -200,7 +182,7 @@ async def test_right_name_runs_and_shows_every_step_and_the_report() -> None:
         assert "RPO achieved: 42 records not mirrored (measured)" in report
         assert "RTO achieved: 12.3 s from confirmation to clients switched" in report
         assert "failover primary -> dr completed" in text_of(app, "#fo-banner")
-        log = log_text(app)
+        log = log_text(app, "#fo-log")
         assert "fence: working [1/1]" in log
         assert "run ended: completed" in log
         assert not app.operations  # the quit guard is released
@@ -216,8 +198,8 @@ async def test_failed_step_shows_the_error_and_offers_resume() -> None:
     ops.statuses["drain"] = StepStatus.FAILED
     app = build(ops)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
-        await confirm(pilot, "dr")
+        await show_failover(pilot, ops)
+        await confirm_typed(pilot, "F", "dr")
         await until(pilot, lambda: pane(app).result is not None and not pane(app).running, what="run end")
         await until(pilot, lambda: "R resumes it, U rolls it back" in text_of(app, "#fo-banner"))
         banner = text_of(app, "#fo-banner")
@@ -313,7 +295,7 @@ async def test_read_only_forecast_still_shows() -> None:
     ops = FakeOperations()
     app = build(ops, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_pane(pilot, ops)
+        await show_failover(pilot, ops)
         assert "pre-flight 18:00:00: GO" in text_of(app, "#fo-forecast")
 
 
@@ -375,7 +357,7 @@ async def test_start_is_refused_with_who_holds_the_plan(monkeypatch: pytest.Monk
     holder.acquire("provision")  # another kdrtui (the lock file says who) holds the plan
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await show_pane(pilot, ops)
+            await show_failover(pilot, ops)
             await until(pilot, lambda: "busy" in text_of(pilot.app, "#fo-banner"), what="busy banner")
             assert "provision by oncall-b" in text_of(pilot.app, "#fo-banner")
             await pilot.press("F")

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import RichLog
 
 from kdrtui.domain.runbook import StepStatus
 from kdrtui.tui.app import KdrApp
@@ -27,7 +26,7 @@ from kdrtui.tui.screens.provisioning_model import ProvisioningUnavailable
 from kdrtui.tui.widgets.step_tree import StepsBar, StepTree
 from tests.tui.fake_runs import PROVISION_STEPS, FakeProvisioner, azure_plan
 from tests.tui.fakes import FIXED_NOW, fixed_app, sample_plan
-from tests.tui.pilot_helpers import shown_text, until
+from tests.tui.pilot_helpers import confirm_typed, log_text, show_provisioning, shown_text, until
 
 
 @pytest.fixture(autouse=True)
@@ -77,10 +76,6 @@ def children(app: KdrApp, key: str) -> list[str]:
     return [str(child.label) for child in node.children]
 
 
-def log_text(app: KdrApp) -> str:
-    return "\n".join(strip.text for strip in app.screen.query_one("#pv-log", RichLog).lines)
-
-
 def shown_keys(app: KdrApp) -> set[str]:
     return {key for key, active in app.active_bindings.items() if active.enabled}
 
@@ -90,19 +85,6 @@ def ended(app: KdrApp) -> bool:
     return not screen.running and (screen.result is not None or bool(screen.run_error))
 
 
-async def show(pilot: Pilot[None]) -> None:
-    """Open the pane and wait for its dry run."""
-    await pilot.press("3")
-    await until(pilot, lambda: pane(pilot.app).dry_run_at is not None, what="dry run")  # type: ignore[arg-type]
-    await pilot.pause()
-
-
-async def provision(pilot: Pilot[None], name: str = "orders-dr") -> None:
-    await pilot.press("P")
-    await until(pilot, lambda: isinstance(pilot.app.screen, TypedConfirmScreen), what="confirmation")
-    await pilot.press(*name, "enter")
-
-
 # -- the dry run ----------------------------------------------------------------------------------
 
 
@@ -110,7 +92,7 @@ async def test_dry_run_is_listed_on_entry(prov: FakeProvisioner) -> None:
     app = build(prov)
     async with app.run_test(size=(80, 24)) as pilot:
         assert prov.built == 0  # nothing is built before the pane is shown
-        await show(pilot)
+        await show_provisioning(pilot)
         assert prov.dry_runs == 1
         for key, _ in PROVISION_STEPS:
             assert "pending" in step_line(app, key)
@@ -157,8 +139,8 @@ async def test_run_goes_running_to_done_with_resources_and_progress(prov: FakePr
     clock = Clock()
     app = build(prov, clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
-        await provision(pilot, "orders")  # not the name: nothing starts
+        await show_provisioning(pilot)
+        await confirm_typed(pilot, "P", "orders")  # not the name: nothing starts
         await pilot.pause()
         assert isinstance(app.screen, TypedConfirmScreen) and prov.runs == []
         await pilot.press(*"orders-dr", "enter")
@@ -178,7 +160,7 @@ async def test_run_goes_running_to_done_with_resources_and_progress(prov: FakePr
         assert bar.total == 10 and 5 < (bar.progress or 0) < 6  # 5 steps + the clusters' fractions
         clock.now += 83  # the running step's elapsed time is live
         await until(pilot, lambda: "1m23s" in step_line(app, "clusters"), what="live elapsed")
-        await until(pilot, lambda: "clusterState Accepted" in log_text(app), what="the step's log")
+        await until(pilot, lambda: "clusterState Accepted" in log_text(app, "#pv-log"), what="the step's log")
         prov.release.set()
         await until(pilot, lambda: ended(app), what="run end")
         await pilot.pause()
@@ -196,8 +178,8 @@ async def test_run_goes_running_to_done_with_resources_and_progress(prov: FakePr
 async def test_a_completed_provisioning_shows_under_the_next_dry_run(prov: FakeProvisioner) -> None:
     app = build(prov)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
-        await provision(pilot)
+        await show_provisioning(pilot)
+        await confirm_typed(pilot, "P", "orders-dr")
         await until(pilot, lambda: ended(app), what="run end")
         await pilot.press("d")  # the dry run after it: the steps keep what the journal says
         await until(pilot, lambda: prov.dry_runs == 2 and not pane(app).dry_reading, what="dry run")
@@ -215,15 +197,15 @@ async def test_failed_step_shows_the_arm_error_and_r_retries(prov: FakeProvision
     prov.fail_at = "clusters"
     app = build(prov)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
-        await provision(pilot)
+        await show_provisioning(pilot)
+        await confirm_typed(pilot, "P", "orders-dr")
         await until(pilot, lambda: ended(app), what="run end")
         await pilot.pause(0.4)  # the log's batch
         assert "failed" in step_line(app, "clusters")
         assert "ClusterCreationFailed" in step_line(app, "clusters")
         # Brackets in the ARM message are text, not markup.
         assert any("ClusterCreationFailed: The cluster [kdrlab-dr]" in c for c in children(app, "clusters"))
-        log = log_text(app)
+        log = log_text(app, "#pv-log")
         assert "ClusterCreationFailed" in log and "[kdrlab-dr] failed to deploy" in log
         assert "failed at clusters (r retries)" in shown_text(app, "#pv-status")
         assert "pending" in step_line(app, "edge-nodes")
@@ -241,8 +223,8 @@ async def test_a_requests_abort_between_steps(prov: FakeProvisioner) -> None:
     prov.hold_at = "peering"
     app = build(prov)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
-        await provision(pilot)
+        await show_provisioning(pilot)
+        await confirm_typed(pilot, "P", "orders-dr")
         await until(pilot, lambda: "running" in step_line(app, "peering"), what="peering running")
         await pilot.press("a")
         assert prov.aborts == 1
@@ -262,7 +244,7 @@ async def test_interrupted_banner_and_r_resumes(prov: FakeProvisioner) -> None:
     prov.interrupt_after(5)  # killed while the clusters were being created
     app = build(prov)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
+        await show_provisioning(pilot)
         banner = shown_text(app, "#pv-banner")
         assert "interrupted provisioning (journal-provision.jsonl, 5/10 steps finished)" in banner
         assert "press R to resume" in banner
@@ -283,7 +265,7 @@ async def test_read_only_shows_the_dry_run_and_offers_nothing_that_changes(prov:
     prov.interrupt_after(2)
     app = build(prov, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
+        await show_provisioning(pilot)
         assert children(app, "clusters")  # the dry run is there
         assert "resume it without --read-only" in shown_text(app, "#pv-banner")
         screen = pane(app)
@@ -299,7 +281,7 @@ async def test_read_only_shows_the_dry_run_and_offers_nothing_that_changes(prov:
 async def test_read_only_without_a_journal_says_so(prov: FakeProvisioner) -> None:
     app = build(prov, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
+        await show_provisioning(pilot)
         assert "read-only: provisioning is not offered" in shown_text(app, "#pv-status")
 
 
@@ -307,8 +289,8 @@ async def test_quitting_while_running_asks_first(prov: FakeProvisioner) -> None:
     prov.hold_at = "clusters"
     app = build(prov)
     async with app.run_test(size=(80, 24)) as pilot:
-        await show(pilot)
-        await provision(pilot)
+        await show_provisioning(pilot)
+        await confirm_typed(pilot, "P", "orders-dr")
         await until(pilot, lambda: "running" in step_line(app, "clusters"), what="clusters running")
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="quit question")
@@ -324,8 +306,8 @@ async def test_quitting_while_running_asks_first(prov: FakeProvisioner) -> None:
 
 
 async def finished_run(pilot: Pilot[None]) -> None:
-    await show(pilot)
-    await provision(pilot)
+    await show_provisioning(pilot)
+    await confirm_typed(pilot, "P", "orders-dr")
     await until(pilot, lambda: ended(pilot.app), what="run end")  # type: ignore[arg-type]
     await pilot.pause(0.4)
 
@@ -348,7 +330,8 @@ def test_snapshot_failed_run_120x40(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_snapshot_dry_run_80x24(snap_compare: Any, tmp_path: Path) -> None:
-    assert snap_compare(build(FakeProvisioner(tmp_path)), terminal_size=(80, 24), run_before=show)
+    app = build(FakeProvisioner(tmp_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show_provisioning)
 
 
 def test_snapshot_without_azure_80x24(snap_compare: Any, tmp_path: Path) -> None:
