@@ -255,6 +255,8 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                 down = [a for a in (flow.source, flow.target) if a in snapshot.unreachable]
                 who = ", ".join(down) or flow_name(flow)
                 parts.append(f"[{who} unreachable — data {int(flow.stale_s)} s old]")
+            # Why, once per cluster: a wrong password or CA reads as plainly here as on its Overview card.
+            parts.extend(why for _, why in sorted(snapshot.errors.items()))
         failing = [f for f in snapshot.flows if f.failed_tasks] if snapshot is not None else []
         for flow in failing:
             parts.append(f"{flow_name(flow)}: task failed: {flow.failed_tasks[0]}")
