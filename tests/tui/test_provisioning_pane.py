@@ -1,6 +1,6 @@
 """The Provisioning pane (key 3) driven through Pilot with a scripted provisioner (UI behaviour only).
 
-The fake (``tests.tui.fakes.FakeProvisioner``) emits the runner's events as the real provisioner does —
+The fake (``tests.tui.fake_runs.FakeProvisioner``) emits the runner's events as the real provisioner does —
 step-start, per-resource progress facts, step-end, run-end — keeps a real journal file for resume, and
 holds or fails where the test says: nothing here waits on a timer.
 """

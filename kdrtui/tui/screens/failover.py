@@ -157,7 +157,7 @@ class FailoverScreen(RunPane[RunRequest]):
 
     def on_screen_suspend(self) -> None:
         # Hidden panes cost nothing: no forecasts until shown again (a running operation carries on).
-        self.workers.cancel_group(self, "failover-forecast")
+        self.workers.cancel_group(self, self.PREVIEW_GROUP)
 
     def action_forecast_now(self) -> None:
         """Read the pre-flight forecast now."""
