@@ -141,7 +141,8 @@ def export(
 
 def _connect_keys(bootstrap: str, source: str, timeout: float) -> dict[TP, bytes]:
     """The key bytes MirrorMaker 2 wrote for each source partition in its offset store."""
-    from kdrtui.services.kafka.translate import TranslateError, read_topic
+    from kdrtui.services.kafka.admin_calls import TranslateError
+    from kdrtui.services.kafka.internal_reads import read_topic
 
     try:
         records = read_topic(bootstrap, CONNECT_OFFSETS_TOPIC.format(source=source), timeout)
@@ -211,7 +212,7 @@ def skip_mm1(bootstrap: str, group: str, moves: dict[TP, int], timeout: float = 
     Raises:
         DivergentError: the commit did not succeed for every partition.
     """
-    from kdrtui.services.kafka.translate import commit_offsets
+    from kdrtui.services.kafka.group_offsets import commit_offsets
 
     errors = commit_offsets(bootstrap, group, moves, timeout)
     if errors:

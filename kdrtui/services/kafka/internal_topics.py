@@ -28,6 +28,9 @@ OFFSET_SYNCS_TOPIC = "mm2-offset-syncs.{source}.internal"
 HEARTBEATS_TOPIC = "heartbeats"
 CONNECT_OFFSETS_TOPIC = "mm2-offsets.{source}.internal"
 
+CheckpointKey = tuple[str, str, int]
+"""(group, target topic, partition): what a checkpoint is kept by."""
+
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 _I64 = struct.Struct(">q")
@@ -129,7 +132,7 @@ def encode_offset_sync(sync: OffsetSync) -> tuple[bytes, bytes]:
     return encode_string(sync.topic) + _I32.pack(sync.partition), _SYNC.pack(sync.upstream, sync.downstream)
 
 
-def decode_checkpoint_key(key: bytes) -> tuple[str, str, int]:
+def decode_checkpoint_key(key: bytes) -> CheckpointKey:
     """(group, topic, partition) of a ``<source>.checkpoints.internal`` key (a tombstone has only that)."""
     group, at = _string(key, 0)
     topic, at = _string(key, at)

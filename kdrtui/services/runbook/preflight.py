@@ -90,12 +90,13 @@ class Preflight(Step[DrContext]):
     async def _groups(self, ctx: DrContext, source_up: bool) -> dict[str, Any]:
         """Per consumer group what the translate step would do now — the same computation, so the
         forecast's re-deliveries are the step's — and the groups still active on the source."""
-        from kdrtui.services.kafka import translate
+        from kdrtui.services.kafka.admin_calls import TranslateError
+        from kdrtui.services.kafka.group_offsets import group_states
         from kdrtui.services.runbook.translation import plan_offsets
 
         try:
             planned = await asyncio.to_thread(plan_offsets, ctx, source_up)
-        except translate.TranslateError as exc:
+        except TranslateError as exc:
             return {"groups": [], "groups_error": str(exc), "refused_groups": [], "active_on_source": []}
         groups = [
             {
@@ -111,10 +112,10 @@ class Preflight(Step[DrContext]):
         if source_up and planned["groups"]:
             try:
                 states = await asyncio.to_thread(
-                    translate.group_states, ctx.bootstrap(ctx.source), list(planned["groups"]), ctx.timeout
+                    group_states, ctx.bootstrap(ctx.source), list(planned["groups"]), ctx.timeout
                 )
                 active = sorted(g for g, state in states.items() if state not in ("empty", "dead", "unknown"))
-            except translate.TranslateError as exc:
+            except TranslateError as exc:
                 ctx.say(f"cannot tell which groups are active on {ctx.source}: {exc}")
         return {"groups": groups, "refused_groups": list(planned["refused"]), "active_on_source": active}
 
@@ -211,7 +212,8 @@ class Preflight(Step[DrContext]):
 
     async def _coordinator_problem(self, ctx: DrContext) -> str | None:
         """None when the target's group coordinator answers (a describe of a group nobody uses)."""
-        from kdrtui.services.kafka import translate
+        from kdrtui.services.kafka.admin_calls import TranslateError
+        from kdrtui.services.kafka.group_offsets import group_states
 
         # A coordinator that is moving or loading (a broker just restarted) answers NOT_COORDINATOR or
         # COORDINATOR_LOAD_IN_PROGRESS for a moment: only one that stays away blocks.
@@ -219,10 +221,10 @@ class Preflight(Step[DrContext]):
         while True:
             try:
                 await asyncio.to_thread(
-                    translate.group_states, ctx.bootstrap(ctx.target), ["kdrtui-preflight"], ctx.timeout
+                    group_states, ctx.bootstrap(ctx.target), ["kdrtui-preflight"], ctx.timeout
                 )
                 return None
-            except translate.TranslateError as exc:
+            except TranslateError as exc:
                 if time.monotonic() > deadline:
                     return str(exc)
             await asyncio.sleep(0.5)

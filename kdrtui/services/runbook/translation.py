@@ -33,11 +33,12 @@ class TranslateOffsets(Step[DrContext]):
         return plan_offsets(ctx, bool(ctx.facts["preflight"].get("source_reachable")))
 
     async def run(self, ctx: DrContext) -> Outcome:
-        from kdrtui.services.kafka import translate
+        from kdrtui.services.kafka.admin_calls import TranslateError
+        from kdrtui.services.kafka.group_offsets import commit_offsets
 
         try:
             plan = await asyncio.to_thread(self._plan_offsets, ctx)
-        except translate.TranslateError as exc:
+        except TranslateError as exc:
             raise StepFailed(str(exc)) from exc
         target = ctx.bootstrap(ctx.target)
         committed: dict[str, Any] = {}
@@ -45,7 +46,7 @@ class TranslateOffsets(Step[DrContext]):
 
         async def commit(group: str, entry: dict[str, Any]) -> None:
             offsets = {_tp(k): v for k, v in entry["offsets"].items()}
-            errors = await asyncio.to_thread(translate.commit_offsets, target, group, offsets, ctx.timeout)
+            errors = await asyncio.to_thread(commit_offsets, target, group, offsets, ctx.timeout)
             if errors:
                 failures.append(f"{group}: " + "; ".join(sorted(set(errors.values()))[:3]))
             else:
@@ -70,14 +71,12 @@ class TranslateOffsets(Step[DrContext]):
         return Outcome.done(summary, groups=committed, refused=plan["refused"])
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
-        from kdrtui.services.kafka import translate
+        from kdrtui.services.kafka.group_offsets import committed_offsets
 
         groups = facts.get("groups", {})
         if not groups:
             return None
-        now = await asyncio.to_thread(
-            translate.committed_offsets, ctx.bootstrap(ctx.target), list(groups), ctx.timeout
-        )
+        now = await asyncio.to_thread(committed_offsets, ctx.bootstrap(ctx.target), list(groups), ctx.timeout)
         for group, entry in groups.items():
             have = now.get(group, {})
             for key, offset in entry["offsets"].items():
@@ -94,11 +93,9 @@ def plan_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
     Raises:
         TranslateError: the target (or, for a failback, the source) did not answer.
     """
-    from kdrtui.services.kafka import translate
-
     if ctx.operation == FAILOVER:
-        return failover_offsets(ctx, translate, source_reachable)
-    return failback_offsets(ctx, translate)
+        return failover_offsets(ctx, source_reachable)
+    return failback_offsets(ctx)
 
 
 def _tp(key: str) -> tuple[str, int]:
@@ -122,40 +119,44 @@ def _wanted_group(flow: MirrorFlow, group: str) -> bool:
     return not any(re.fullmatch(p, group) for p in (*MM2_GROUPS_EXCLUDE_DEFAULT, *flow.groups_exclude))
 
 
-def failover_offsets(ctx: DrContext, translate: Any, source_reachable: bool) -> dict[str, Any]:
+def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
     """Per group: the offsets to commit on the target, how they were found, the expected duplicates.
 
     A group's source position is its live committed offsets when the source answers, else its latest
     checkpoints. Each partition resumes at the furthest safe translation of that position (checkpoint or
-    offset syncs, see :func:`~kdrtui.services.kafka.translate.best_downstream`); a partition with neither
+    offset syncs, see :func:`~kdrtui.services.kafka.best_downstream`); a partition with neither
     starts from record timestamps ``fallback_rewind_seconds`` before the failover, and says so.
     """
+    from kdrtui.services.kafka.admin_calls import TranslateError
+    from kdrtui.services.kafka.group_offsets import committed_offsets, list_groups, offsets_for_times
+    from kdrtui.services.kafka.internal_reads import read_checkpoints, read_offset_syncs
     from kdrtui.services.kafka.topics import flow_mirrors
+    from kdrtui.services.kafka.translate import plan_partition
 
     flow = ctx.stop_flow
     target = ctx.bootstrap(ctx.target)
     with ThreadPoolExecutor(max_workers=2) as pool:  # two independent reads of the target, at once
-        reading = pool.submit(translate.read_checkpoints, target, flow.source, ctx.timeout)
-        syncs = translate.read_offset_syncs(target, flow.source, ctx.timeout)
+        reading = pool.submit(read_checkpoints, target, flow.source, ctx.timeout)
+        syncs = read_offset_syncs(target, flow.source, ctx.timeout)
         checkpoints = reading.result()
     by_checkpoint: dict[tuple[str, str, int], Any] = {}
     positions: dict[str, dict[tuple[str, int], int]] = {}
-    for (group, topic, partition), cp in checkpoints.items():
+    for (group, topic, partition), checkpoint in checkpoints.items():
         if _wanted_group(flow, group):
             source_topic = _source_name(flow, topic)
-            by_checkpoint[(group, source_topic, partition)] = cp
-            positions.setdefault(group, {})[(source_topic, partition)] = cp.upstream
+            by_checkpoint[(group, source_topic, partition)] = checkpoint
+            positions.setdefault(group, {})[(source_topic, partition)] = checkpoint.upstream
     live = "checkpointed"
     if source_reachable:
         try:
             source = ctx.bootstrap(ctx.source)
-            groups = [g for g in translate.list_groups(source, ctx.timeout) if _wanted_group(flow, g)]
-            for group, committed in translate.committed_offsets(source, groups, ctx.timeout).items():
+            groups = [g for g in list_groups(source, ctx.timeout) if _wanted_group(flow, g)]
+            for group, committed in committed_offsets(source, groups, ctx.timeout).items():
                 mirrored = {tp: o for tp, o in committed.items() if flow_mirrors(flow, tp[0])}
                 if mirrored:
                     positions[group] = mirrored
             live = "committed"
-        except translate.TranslateError as exc:
+        except TranslateError as exc:
             ctx.say(f"cannot read the groups on {ctx.source} ({exc}): using their checkpoints")
     rewind = ctx.plan.failover.fallback_rewind_seconds
     rewind_ms = int((ctx.confirmed_at - rewind) * 1000)
@@ -166,7 +167,7 @@ def failover_offsets(ctx: DrContext, translate: Any, source_reachable: bool) -> 
         missing: list[tuple[str, int]] = []
         for (source_topic, partition), upstream in sorted(position.items()):
             cp = by_checkpoint.get((group, source_topic, partition))
-            planned = translate.plan_partition(upstream, cp, syncs.get((source_topic, partition), []))
+            planned = plan_partition(upstream, cp, syncs.get((source_topic, partition), []))
             name = target_name(flow, source_topic)
             if planned is None:
                 missing.append((name, partition))
@@ -175,13 +176,13 @@ def failover_offsets(ctx: DrContext, translate: Any, source_reachable: bool) -> 
             duplicates += planned[1]
         how = f"{live} offsets translated (checkpoints, offset syncs)"
         if missing:
-            found = translate.offsets_for_times(target, missing, rewind_ms, ctx.timeout)
+            found = offsets_for_times(target, missing, rewind_ms, ctx.timeout)
             offsets.update({_key(t, p): o for (t, p), o in found.items()})
             how += (
                 f"; {len(missing)} partition(s) by timestamps {rewind} s before the failover (no translation)"
             )
         by_group[group] = {"offsets": offsets, "how": how, "duplicates": duplicates}
-    return _split_active(ctx, translate, by_group)
+    return _split_active(ctx, by_group)
 
 
 def _source_name(flow: MirrorFlow, target_topic: str) -> str:
@@ -189,28 +190,34 @@ def _source_name(flow: MirrorFlow, target_topic: str) -> str:
     return target_topic.removeprefix(prefix) if flow.naming == Naming.PREFIXED else target_topic
 
 
-def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
+def failback_offsets(ctx: DrContext) -> dict[str, Any]:
     """Failback: groups on the old target (now active) mapped back to the original source's topics.
 
     ``<src>.orders`` (mirrored from here before the failover) maps back through the forward flow's offset
     syncs; ``orders`` written there during the outage maps to ``<there>.orders`` here through the reverse
     flow's checkpoints.
     """
+    from kdrtui.services.kafka.group_offsets import committed_offsets, list_groups
+    from kdrtui.services.kafka.internal_reads import read_checkpoints, read_offset_syncs
+    from kdrtui.services.kafka.translate import best_downstream, best_upstream, upstream_of
+
     here, there = ctx.target, ctx.source  # failback: clients go back to `here` (the original primary)
     forward = ctx.resume_flow  # here -> there
     back = ctx.stop_flow  # there -> here
     there_bootstrap, here_bootstrap = ctx.bootstrap(there), ctx.bootstrap(here)
     with ThreadPoolExecutor(max_workers=4) as pool:  # four independent reads, at once
         reads = [
-            pool.submit(translate.read_checkpoints, here_bootstrap, there, ctx.timeout),
-            pool.submit(translate.read_checkpoints, there_bootstrap, here, ctx.timeout),
-            pool.submit(translate.read_offset_syncs, there_bootstrap, here, ctx.timeout),
-            pool.submit(translate.read_offset_syncs, here_bootstrap, there, ctx.timeout),
+            pool.submit(read_checkpoints, here_bootstrap, there, ctx.timeout),
+            pool.submit(read_checkpoints, there_bootstrap, here, ctx.timeout),
+        ]
+        sync_reads = [
+            pool.submit(read_offset_syncs, there_bootstrap, here, ctx.timeout),
+            pool.submit(read_offset_syncs, here_bootstrap, there, ctx.timeout),
         ]
         checkpoints, forward_checkpoints = reads[0].result(), reads[1].result()
-        syncs, back_syncs = reads[2].result(), reads[3].result()
-    groups = [g for g in translate.list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
-    committed = translate.committed_offsets(there_bootstrap, groups, ctx.timeout)
+        syncs, back_syncs = sync_reads[0].result(), sync_reads[1].result()
+    groups = [g for g in list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
+    committed = committed_offsets(there_bootstrap, groups, ctx.timeout)
     by_group: dict[str, dict[str, Any]] = {}
     prefix = f"{here}."
     for group, offsets in committed.items():
@@ -219,27 +226,27 @@ def failback_offsets(ctx: DrContext, translate: Any) -> dict[str, Any]:
             if topic.startswith(prefix):  # mirrored from here before the failover
                 original = topic.removeprefix(prefix)
                 cp_forward = forward_checkpoints.get((group, topic, partition))
-                upstream = translate.best_upstream(offset, cp_forward, syncs.get((original, partition), []))
+                upstream = best_upstream(offset, cp_forward, syncs.get((original, partition), []))
                 if upstream is not None:
                     entry["offsets"][_key(original, partition)] = upstream
             else:
                 cp = checkpoints.get((group, target_name(back, topic), partition))
                 part_syncs = back_syncs.get((topic, partition), [])
-                downstream = translate.best_downstream(offset, cp, part_syncs)
+                downstream = best_downstream(offset, cp, part_syncs)
                 if downstream is not None:
                     entry["offsets"][_key(target_name(back, topic), partition)] = downstream
-                    base = translate.upstream_of(part_syncs, downstream)
+                    base = upstream_of(part_syncs, downstream)
                     if base is None and cp is not None:
                         base = cp.upstream
                     entry["duplicates"] += max(0, offset - (base if base is not None else offset))
         if entry["offsets"]:
             by_group[group] = entry
-    return _split_active(ctx, translate, by_group)
+    return _split_active(ctx, by_group)
 
 
-def _split_active(ctx: DrContext, translate: Any, by_group: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    states = (
-        translate.group_states(ctx.bootstrap(ctx.target), list(by_group), ctx.timeout) if by_group else {}
-    )
+def _split_active(ctx: DrContext, by_group: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from kdrtui.services.kafka.group_offsets import group_states
+
+    states = group_states(ctx.bootstrap(ctx.target), list(by_group), ctx.timeout) if by_group else {}
     refused = sorted(g for g in by_group if states.get(g, "dead") not in ("empty", "dead", "unknown"))
     return {"groups": {g: e for g, e in by_group.items() if g not in refused}, "refused": refused}
