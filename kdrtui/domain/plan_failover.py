@@ -54,11 +54,14 @@ class FenceMethod(StrEnum):
     """Nothing is fenced: applications must stop writing to the old primary themselves."""
     REJECT_WRITES = "reject-writes"
     """``max.message.bytes = 1`` on the mirrored topics: the brokers refuse every write, whatever its acks."""
-    ACLS = "acls"
-    """Deny-write ACLs on the mirrored topics (needs an authorizer on the brokers)."""
+    ACL = "acl"
+    """DENY WRITE ACLs on the mirrored topics and on transactional ids for every principal allowed to write
+    but kdrtui's and MirrorMaker's (needs an authorizer on the brokers). ``acls`` is read as ``acl``."""
 
 
-def _no_min_isr(value: object) -> object:
+def _fence_value(value: object) -> object:
+    if value == "acls":  # the name before the fence read the ACLs: plans written then still load
+        return FenceMethod.ACL.value
     if value == "min-isr":
         raise ValueError(
             "'min-isr' does not fence: brokers cap the effective min.insync.replicas at the replication "
@@ -72,8 +75,8 @@ class FailoverSettings(BaseModel):
 
     model_config = MODEL_CONFIG
 
-    fence: Annotated[FenceMethod, BeforeValidator(_no_min_isr)] = FenceMethod.NONE
-    """none, reject-writes or acls: how the old primary is fenced when it is reachable."""
+    fence: Annotated[FenceMethod, BeforeValidator(_fence_value)] = FenceMethod.NONE
+    """none, reject-writes or acl: how the old primary is fenced when it is reachable."""
     drain_timeout_seconds: Annotated[StrictInt, Field(ge=1)] = 300
     """How long the drain step waits for the mirror lag to reach 0."""
     reverse_replication: StrictBool = True

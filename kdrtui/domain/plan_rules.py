@@ -40,7 +40,7 @@ _SECRET_MESSAGE = (
     "secrets are never stored in the plan; name an environment variable (e.g. login_password_env) "
     "or use a key file/ssh-agent"
 )
-_SECRET_ALLOWED = frozenset({"key_file", "password_file", "mirrormaker_password_file"})
+_SECRET_ALLOWED = frozenset({"key_file", "password_file", "mirrormaker_password_file", "keytab"})
 """Keys that name a file holding a secret (read when used), not a secret."""
 
 

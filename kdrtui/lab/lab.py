@@ -154,7 +154,7 @@ def render_plan(
         },
         "switch": {"method": "none"},
         # A rehearsal with traffic running: fence the primary so the drain can finish.
-        "failover": {"fence": "acls" if secured else "reject-writes", "drain_timeout_seconds": 60},
+        "failover": {"fence": "acl" if secured else "reject-writes", "drain_timeout_seconds": 60},
     }
 
 

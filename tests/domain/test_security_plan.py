@@ -60,6 +60,15 @@ def test_ssl_without_ca_names_the_table_line() -> None:
     ]
 
 
+def test_gssapi_keytab_names_a_file_not_a_secret() -> None:
+    body = (
+        'protocol = "SASL_PLAINTEXT"\nmechanism = "GSSAPI"\nprincipal = "mm2@EXAMPLE.COM"\n'
+        'keytab = "/etc/security/keytabs/mm2.keytab"'
+    )
+    security = parse_plan(BASE.format(body=body), "p.toml").clusters["primary"].security
+    assert security is not None and security.keytab == "/etc/security/keytabs/mm2.keytab"
+
+
 def test_password_literal_is_refused_at_its_line() -> None:
     body = (
         'protocol = "SASL_SSL"\nca_file = "/ca.pem"\nmechanism = "PLAIN"\nusername = "u"\n'

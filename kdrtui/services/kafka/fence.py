@@ -4,7 +4,8 @@
   (MESSAGE_TOO_LARGE), whatever its acks; replication between brokers is not affected. Raising
   ``min.insync.replicas`` above the replication factor does NOT fence: brokers cap the effective value at
   the replica count (``Partition.effectiveMinIsr``), so acks=all writes still succeed.
-- ``acls``: a DENY WRITE ACL for ``User:*`` on each topic; needs an authorizer on the brokers.
+- ``acl``: DENY WRITE ACLs for every principal allowed to write but kdrtui's and MirrorMaker's, on each
+  topic and on transactional ids: :mod:`kdrtui.services.kafka.fence_acl` (needs an authorizer).
 """
 
 from __future__ import annotations
@@ -15,16 +16,11 @@ from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
-    AclBinding,
-    AclBindingFilter,
-    AclOperation,
-    AclPermissionType,
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
     ConfigSource,
-    ResourcePatternType,
     ResourceType,
 )
 
@@ -92,57 +88,15 @@ def set_max_bytes(bootstrap: str, values: dict[str, int | None], timeout: float 
         raise FenceError(f"{bootstrap}: cannot change {MAX_BYTES}: " + "; ".join(problems))
 
 
-_DENY_WRITES = (ResourcePatternType.LITERAL, "User:*", "*", AclOperation.WRITE, AclPermissionType.DENY)
-"""What a deny-write ACL says after its topic: literal name, every principal and host, WRITE, DENY."""
-
-
-def _deny(topic: str) -> AclBinding:
-    return AclBinding(ResourceType.TOPIC, topic, *_DENY_WRITES)
-
-
-def deny_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> None:
-    """A DENY WRITE ACL for everyone on each topic (an authorizer must be configured)."""
-    bindings = [_deny(t) for t in topics]
-    if not bindings:
-        return
-    admin = _admin(bootstrap)  # kept alive until the answers arrive
-    problems = _problems(admin.create_acls(bindings, request_timeout=timeout), timeout)
-    if problems:
-        hint = (
-            ' (no authorizer on the brokers? use fence = "reject-writes")'
-            if any("SECURITY_DISABLED" in p or "ecurity" in p for p in problems)
-            else ""
-        )
-        raise FenceError(f"{bootstrap}: cannot create deny-write ACLs{hint}: " + "; ".join(problems[:5]))
-
-
-def allow_writes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> None:
-    """Remove the DENY WRITE ACLs :func:`deny_writes` created."""
-    filters = [AclBindingFilter(ResourceType.TOPIC, t, *_DENY_WRITES) for t in topics]
-    if not filters:
-        return
-    admin = _admin(bootstrap)  # kept alive until the answers arrive
-    problems = _problems(admin.delete_acls(filters, request_timeout=timeout), timeout)
-    if problems:
-        raise FenceError(f"{bootstrap}: cannot delete the deny-write ACLs: " + "; ".join(problems[:5]))
-
-
 def fenced_topics(bootstrap: str, method: str, topics: Iterable[str], timeout: float = 10.0) -> list[str]:
-    """Which of ``topics`` still refuse writes by fence ``method`` (``reject-writes`` or ``acls``), as the
-    cluster says now."""
+    """Which of ``topics`` still refuse writes by fence ``method`` (``reject-writes``: ``max.message.bytes``
+    = 1), as the cluster says now. (An ACL fence is checked by its bindings:
+    :func:`kdrtui.services.kafka.fence_acl.left`.)"""
+    if method != "reject-writes":
+        raise ValueError(f"fenced_topics reads the reject-writes fence, not {method!r}")
     wanted = list(topics)
     if not wanted:
         return []
-    if method == "acls":
-        admin = _admin(bootstrap)
-        # name None matches every topic (librdkafka's filter semantics; the stubs only know str)
-        filters = AclBindingFilter(ResourceType.TOPIC, None, *_DENY_WRITES)  # type: ignore[arg-type]
-        try:
-            bindings = admin.describe_acls(filters, request_timeout=timeout).result(timeout=timeout + 5)
-        except KafkaException as exc:
-            raise FenceError(f"{bootstrap}: cannot read the ACLs: {error_text(exc)}") from exc
-        denied = {binding.name for binding in bindings}
-        return [t for t in wanted if t in denied]
     current = read_max_bytes(bootstrap, wanted, timeout)
     return [t for t in wanted if current.get(t) == REJECTING]
 

@@ -26,13 +26,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kdrtui.domain.plan import FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan, SwitchMethod
+from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming, Plan, SwitchMethod
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.runbook.context import FAILBACK, FAILOVER, DrContext, LagReader, mm_states
 from kdrtui.services.runbook.cutover import Drain, Fence, Preflight, StopMirrorMaker, forecast_lines
 from kdrtui.services.runbook.flows import reverse_flow, with_reverse
 from kdrtui.services.runbook.store import RunbookStore
 from kdrtui.services.runbook.translation import TranslateOffsets
+from kdrtui.services.runbook.unfence import still_fenced, unfence
 
 __all__ = [
     "FAILBACK",
@@ -292,41 +293,6 @@ class Replication(Step[DrContext]):
         states = await mm_states(ctx, ctx.resume_flow)
         down = [w for w, s in states.items() if not s.startswith(("running", "scheduled"))]
         return f"MirrorMaker {ctx.resume_flow.name} not running on {', '.join(down)}" if down else None
-
-
-async def unfence(ctx: DrContext, alias: str) -> dict[str, Any] | None:
-    """Undo what fencing ``alias`` replaced (recorded in the DR state); the record undone, or None when
-    ``alias`` was not fenced."""
-    from kdrtui.services.kafka import fence
-
-    state = ctx.state()
-    record = state.fenced.get(alias)
-    if not record:
-        return None
-    topics: dict[str, int | None] = record.get("topics", {})
-    try:
-        if record.get("method") == str(FenceMethod.ACLS):
-            await asyncio.to_thread(fence.allow_writes, ctx.bootstrap(alias), list(topics))
-        else:
-            await asyncio.to_thread(fence.set_max_bytes, ctx.bootstrap(alias), dict(topics))
-    except fence.FenceError as exc:
-        raise StepFailed(f"cannot undo the fence on {alias}: {exc}") from exc
-    del state.fenced[alias]
-    ctx.save_state(state)
-    ctx.say(f"fence on {alias} undone ({len(topics)} topic(s))")
-    return dict(record)
-
-
-async def still_fenced(ctx: DrContext, alias: str, record: dict[str, Any]) -> list[str]:
-    """The topics of a fence ``record`` on ``alias`` that still refuse writes, read from the cluster."""
-    from kdrtui.services.kafka import fence
-
-    topics = list(record.get("topics", {}))
-    if not topics:
-        return []
-    return await asyncio.to_thread(
-        fence.fenced_topics, ctx.bootstrap(alias), str(record.get("method")), topics
-    )
 
 
 # --- 8. report ----------------------------------------------------------------------------------------

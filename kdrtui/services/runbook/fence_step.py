@@ -1,6 +1,11 @@
-"""Step 2 of a failover or failback: fence the old side against writes (``[failover] fence``), waiting for
-open transactions first (``reject-writes`` would refuse their markers too), verified by end offsets that
-stop moving."""
+"""Step 2 of a failover or failback: fence the old side against writes (``[failover] fence``), verified by
+end offsets that stop moving.
+
+- ``reject-writes`` waits for open transactions first (it would refuse their markers too);
+- ``acl`` adds DENY WRITE bindings for every principal allowed to write but kdrtui's and MirrorMaker's
+  (:mod:`kdrtui.domain.acl_fence`), recording exactly those in the DR state before creating them, so
+  failback deletes those and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,12 @@ from typing import Any
 from kdrtui.domain.plan import FenceMethod
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.runbook.context import FAILBACK, DrContext
+from kdrtui.services.runbook.fence_acl_step import (
+    acl_fence_lines,
+    acl_summary,
+    fence_with_acls,
+    missing_denies,
+)
 
 # --- 2. fence -----------------------------------------------------------------------------------------
 
@@ -28,11 +39,9 @@ class Fence(Step[DrContext]):
         if method == FenceMethod.NONE:
             return [f"fence = none: nothing is fenced; applications must stop writing to {ctx.source}"]
         topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
-        what = (
-            "max.message.bytes = 1 (every write refused)"
-            if method == FenceMethod.REJECT_WRITES
-            else ("deny-write ACLs")
-        )
+        if method == FenceMethod.ACL:
+            return await acl_fence_lines(ctx, topics)
+        what = "max.message.bytes = 1 (every write refused)"
         return [f"{what} on {len(topics)} topic(s) of {ctx.source}: {', '.join(topics[:8])}"]
 
     async def run(self, ctx: DrContext) -> Outcome:
@@ -47,6 +56,7 @@ class Fence(Step[DrContext]):
         bootstrap = ctx.bootstrap(ctx.source)
         state = ctx.state()
         record = state.fenced.get(ctx.source, {"method": str(method), "topics": {}})
+        acl: dict[str, Any] = {}
         try:
             if method == FenceMethod.REJECT_WRITES:
                 current = await asyncio.to_thread(fence.read_max_bytes, bootstrap, topics)
@@ -65,11 +75,7 @@ class Fence(Step[DrContext]):
                     f"{len(wanted) - len(change)} already)"
                 )
             else:
-                record["topics"].update({t: None for t in topics})
-                state.fenced[ctx.source] = record
-                ctx.save_state(state)
-                await asyncio.to_thread(fence.deny_writes, bootstrap, topics)
-                ctx.say(f"deny-write ACLs on {len(topics)} topic(s)")
+                acl = await fence_with_acls(ctx, topics, state)
         except fence.FenceError as exc:
             raise StepFailed(str(exc)) from exc
         moved = await self._still_moving(ctx, topics)
@@ -85,8 +91,10 @@ class Fence(Step[DrContext]):
                 ctx.say(
                     f"WARNING: a transaction began on {where} as the fence went up ({records} record(s)): "
                     "its commit/abort markers are refused too, so it hangs until the brokers' transaction "
-                    "coordinator reloads (fence = acls does not block markers)"
+                    "coordinator reloads (fence = acl does not block markers)"
                 )
+        if method == FenceMethod.ACL:
+            return Outcome.done(acl_summary(ctx.source, topics, acl), topics=topics, **acl)
         return Outcome.done(
             f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped",
             topics=topics,
@@ -114,7 +122,7 @@ class Fence(Step[DrContext]):
                 raise StepFailed(
                     f"transactions still open after {limit} s on {where}: the fence would leave them "
                     "hanging (the brokers refuse their markers too); stop the transactional producers, or "
-                    "use fence = acls, or --force to fence anyway",
+                    "use fence = acl, or --force to fence anyway",
                     open_transactions=found,
                 )
             ctx.say(
@@ -154,6 +162,8 @@ class Fence(Step[DrContext]):
             )
             lost = [t for t in facts["topics"] if current.get(t) != fence.REJECTING]
             return f"no longer fenced: {', '.join(lost[:5])}" if lost else None
+        if ctx.plan.failover.fence == FenceMethod.ACL:
+            return await missing_denies(ctx, facts)
         return None
 
 

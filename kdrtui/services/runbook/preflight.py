@@ -74,6 +74,8 @@ class Preflight(Step[DrContext]):
             reads.append(into(None, divergence(ctx)))
         if source_up and ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
             reads.append(into("open_transactions", self._open_transactions(ctx)))
+        if source_up and ctx.plan.failover.fence == FenceMethod.ACL:
+            reads.append(into("acl_problem", self._acl_problem(ctx)))
         await asyncio.gather(*reads)
         ages = facts.pop("checkpoint_ages", {})
         for group in facts.get("groups", []):
@@ -147,6 +149,16 @@ class Preflight(Step[DrContext]):
             ctx.say(f"cannot tell whether transactions are open on {ctx.source}: {exc}")
             return {}
 
+    async def _acl_problem(self, ctx: DrContext) -> str | None:
+        """Why the ``acl`` fence could not fence the source (no authorizer; kdrtui may not describe or
+        create ACLs there), else None."""
+        from kdrtui.services.kafka import fence_acl
+
+        try:
+            return await asyncio.to_thread(fence_acl.access_problem, ctx.source, ctx.bootstrap(ctx.source))
+        except Exception as exc:  # a check that cannot run is a reason, never a crash
+            return f"{ctx.source}: cannot check whether kdrtui may create ACLs: {type(exc).__name__}: {exc}"
+
     async def _blockers(self, ctx: DrContext, facts: dict[str, Any]) -> tuple[list[str], list[str]]:
         """(reasons nothing can override, reasons ``--force`` may accept)."""
         from kdrtui.services.runbook.store import StateInvalid
@@ -166,6 +178,8 @@ class Preflight(Step[DrContext]):
             )
         if not target_up:
             hard.append(f"{ctx.target} is unreachable: {facts['target_error']}")
+        if facts.get("acl_problem"):
+            hard.append(f"step fence: {facts['acl_problem']}")
         stop_states: dict[str, str] = facts["mirrormaker"]
         unreadable = {w: s for w, s in stop_states.items() if s.startswith("unknown")}
         for where, text in sorted(unreadable.items()):

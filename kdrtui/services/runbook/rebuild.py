@@ -74,6 +74,8 @@ def _legacy_step(plan: Plan, derived: Derived, name: str, run: dict[str, Any], e
     step = entry.get("step")
     if step == "fence" and facts.get("topics"):
         method = str(plan.failover.fence) if plan.failover.fence != FenceMethod.NONE else "reject-writes"
+        if plan.failover.fence == FenceMethod.ACL:
+            method = "acls"  # journals without state notes predate the acl fence: theirs denied User:*
         state.fenced[source] = {"method": method, "topics": dict.fromkeys(facts["topics"])}
         derived.warnings.append(
             f"{name}: an older journal: the fence on {source} is recorded with each topic's default "

@@ -21,8 +21,8 @@ from typing import Any
 
 from kdrtui.domain.runbook import Outcome, RunState, Step, StepFailed
 from kdrtui.services.runbook.context import DrContext, mm_states
-from kdrtui.services.runbook.failover import still_fenced, unfence
 from kdrtui.services.runbook.store import Journal
+from kdrtui.services.runbook.unfence import still_fenced, unfence
 
 ROLLBACK = "rollback"
 ROLLED_BACK = "rolled-back"

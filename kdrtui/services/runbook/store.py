@@ -102,7 +102,8 @@ class DrState:
     operation: str | None = None
     """The runbook that made ``active`` active (``failover``/``failback``), None when never switched."""
     fenced: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Cluster alias -> what fencing it replaced (method, per-topic previous values)."""
+    """Cluster alias -> what fencing it replaced: ``method``, per-topic previous values (``topics``), and
+    for an ACL fence exactly the DENY bindings it added (``bindings``, :meth:`AclRule.to_dict` each)."""
     reverse_flow: str | None = None
     """The ``source->target`` flow started by the last failover's reverse replication."""
     run: str | None = None
@@ -121,8 +122,9 @@ class DrState:
 
 STATE_OPERATIONS = ("failover", "failback", "rollback")
 """The runbooks that write the DR state."""
-FENCE_METHODS = ("reject-writes", "acls")
-"""What a ``fenced`` entry may say it did."""
+FENCE_METHODS = ("reject-writes", "acl", "acls")
+"""What a ``fenced`` entry may say it did (``acls``: an ACL fence recorded before ``acl`` kept its
+bindings)."""
 
 
 class StateInvalid(ValueError):
@@ -146,6 +148,20 @@ class StateInvalid(ValueError):
 
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _binding_problems(where: str, bindings: object) -> list[str]:
+    """What is wrong with an ACL fence's ``bindings`` (the DENY bindings it added, for failback to delete)."""
+    from kdrtui.domain.acl_fence import AclRule
+
+    if not isinstance(bindings, list):
+        return [f"{where}.bindings: must be a list of ACL bindings, not {type(bindings).__name__}"]
+    for n, item in enumerate(bindings):
+        try:
+            AclRule.from_dict(item)
+        except ValueError as exc:
+            return [f"{where}.bindings[{n}]: {exc}"]
+    return []
 
 
 def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
@@ -210,6 +226,8 @@ def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
             ):
                 problems.append(f"{where}.topics: must map topic names to a previous value (integer or null)")
                 continue
+            if "bindings" in record:
+                problems += _binding_problems(where, record["bindings"])
             fenced[who] = dict(record)
     for name in ("reverse_flow", "run"):
         value = raw.get(name)
