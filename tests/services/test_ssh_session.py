@@ -163,6 +163,23 @@ async def test_upload_a_local_file_and_read_files(edge_node: LabEdgeNode, tmp_pa
     assert absent is None
 
 
+async def test_a_private_directory_and_file_are_created_with_their_modes(
+    edge_node: LabEdgeNode, tmp_path: Path
+) -> None:
+    secrets_dir = tmp_path / "run" / "deep" / "secrets"
+    async with EdgeSession(edge_node.target()) as session:
+        await session.make_dir(str(secrets_dir), mode=0o700)
+        created = secrets_dir.stat().st_mode & 0o7777
+        await session.upload("password=x\n", str(secrets_dir / "a.properties"), mode=0o600)
+        secrets_dir.chmod(0o755)
+        await session.make_dir(str(secrets_dir), mode=0o700)  # an existing one gets the mode too
+
+    assert created == 0o700
+    assert secrets_dir.stat().st_mode & 0o7777 == 0o700
+    assert (secrets_dir / "a.properties").stat().st_mode & 0o7777 == 0o600
+    assert (secrets_dir / "a.properties").read_text() == "password=x\n"
+
+
 async def test_home_relative_paths(edge_node: LabEdgeNode) -> None:
     where = f".kdrtui-test-{secrets.token_hex(4)}"
     async with EdgeSession(edge_node.target()) as session:

@@ -404,8 +404,9 @@ class EdgeSession:
 
         ``remote_path`` is absolute, or relative to the login directory (a leading ``~/`` is
         dropped: SFTP does not expand it). Parent directories are created. The data goes to a
-        temporary name beside the target, which is then renamed over it: a reader never sees half a
-        file. ``progress(sent, total)`` is called after every chunk.
+        temporary name beside the target, created 0600 (a 0600 file keeps that mode; another is set before
+        the rename), which is then renamed over it: a reader never sees half a file.
+        ``progress(sent, total)`` is called after every chunk.
         """
         source: bytes | Path = data.encode() if isinstance(data, str) else data
         if isinstance(source, Path):
@@ -419,6 +420,14 @@ class EdgeSession:
             lambda sftp, stage: transfer.upload(
                 sftp, source, path, mode=mode, progress=progress, stage=stage
             ),
+        )
+
+    async def make_dir(self, remote_path: str, *, mode: int = 0o700) -> None:
+        """Make directory ``remote_path`` over SFTP, created with ``mode`` (parents as needed); an existing
+        one is given ``mode``."""
+        path = transfer.sftp_path(remote_path)
+        await self._file_op(
+            f"making {remote_path}", lambda sftp, stage: transfer.make_dir(sftp, path, mode=mode, stage=stage)
         )
 
     async def read_file(self, remote_path: str) -> str | None:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 #: Bytes per write; asyncssh pipelines each write as several SFTP requests.
 CHUNK = 256 * 1024
+#: The mode an upload's temporary file is created with (a secret's final mode: never changed after).
+CREATE_MODE = 0o600
 
 
 def sftp_path(path: str) -> str:
@@ -78,7 +80,7 @@ async def upload(
     stage.wrote = True
     sent = 0
     try:
-        async with sftp.open(tmp, "wb", asyncssh.SFTPAttrs(permissions=0o600)) as fh:
+        async with sftp.open(tmp, "wb", asyncssh.SFTPAttrs(permissions=CREATE_MODE)) as fh:
             if progress is not None:
                 progress(0, total)
             async for chunk in _chunks(source):
@@ -88,13 +90,32 @@ async def upload(
                     progress(sent, total)
             with contextlib.suppress(asyncssh.SFTPOpUnsupported):
                 await fh.fsync()
-        await sftp.chmod(tmp, mode)
+        if mode != CREATE_MODE:
+            await sftp.chmod(tmp, mode)
         await _replace(sftp, tmp, remote_path)
     except BaseException:
         # Best effort: on a dead link the temporary file stays behind (hidden, never read).
         with contextlib.suppress(asyncssh.Error, OSError):
             await sftp.remove(tmp)
         raise
+
+
+async def make_dir(sftp: asyncssh.SFTPClient, remote_path: str, *, mode: int, stage: Progress) -> None:
+    """Make directory ``remote_path`` (and its parents) created with ``mode``; an existing one gets
+    ``mode`` too (before anything private is written into it)."""
+    import asyncssh
+
+    parent = posixpath.dirname(remote_path.rstrip("/"))
+    if parent and not await sftp.isdir(parent):
+        stage.wrote = True
+        await sftp.makedirs(parent, exist_ok=True)
+    if not await sftp.isdir(remote_path):
+        stage.wrote = True
+        await sftp.mkdir(remote_path, asyncssh.SFTPAttrs(permissions=mode))
+    attrs = await sftp.stat(remote_path)
+    if attrs.permissions is not None and attrs.permissions & 0o7777 != mode:
+        stage.wrote = True
+        await sftp.chmod(remote_path, mode)
 
 
 async def read_text(sftp: asyncssh.SFTPClient, remote_path: str) -> str | None:
