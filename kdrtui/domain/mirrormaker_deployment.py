@@ -4,7 +4,9 @@ starts it (pure).
 :func:`render_deployment` gathers, per deployment, every file its run directory (``<work_dir>/mm/<name>``)
 needs — the MirrorMaker configuration (:mod:`kdrtui.domain.mirrormaker_render`), the logging configuration,
 the supervisor script (and for cold standby the scheduler, its schedule and its maths), whose texts the
-caller passes in as :class:`RunDirScripts` — and the java argv that the supervisor runs.
+caller passes in as :class:`RunDirScripts` — and the java argv that the supervisor runs. A deployment that
+connects to secured clusters also lists the files of its ``secrets/`` directory
+(:class:`~kdrtui.domain.mirrormaker_security.SecretFile`), which are made at deploy time, never rendered.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 
 from kdrtui.domain.java_properties import escape_value
 from kdrtui.domain.mirrormaker_render import RenderError, mm2_flows, render_mm1, render_mm2_properties
+from kdrtui.domain.mirrormaker_security import SecretFile, secret_files
 from kdrtui.domain.plan import EdgeNode, MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.schedule import Batches, supervisor_settings
 
@@ -205,6 +208,8 @@ class RenderedDeployment:
     """The java command, run by the supervisor."""
     schedule: Batches | None = None
     """Cold standby: when MirrorMaker runs (by the scheduler, or a systemd timer); None: all the time."""
+    secrets: tuple[SecretFile, ...] = ()
+    """The files of its ``secrets/`` directory (secured clusters only), made when it is deployed."""
 
     @property
     def log_file(self) -> str:
@@ -297,11 +302,15 @@ def render_deployment(
         name = f"mm2-{target}"
         run_dir = f"{work_dir}/mm/{name}"
         schedule = deployment_schedule(name, into, minute_seconds)
-        files = {"mm2.properties": render_mm2_properties(plan, target), **common(run_dir, name, schedule)}
+        mm2 = render_mm2_properties(plan, target, run_dir=run_dir)
+        files = {"mm2.properties": mm2, **common(run_dir, name, schedule)}
         argv = launch_command(kafka_home, run_dir, "mm2", target, heap)
         flows = tuple(f.name for f in into)
+        secrets = _secrets(plan, [target, *(f.source for f in into)])
         result.append(
-            RenderedDeployment(name, "mm2", node.name, target, flows, run_dir, files, tuple(argv), schedule)
+            RenderedDeployment(
+                name, "mm2", node.name, target, flows, run_dir, files, tuple(argv), schedule, secrets
+            )
         )
     mm1 = [f for f in plan.flows if f.target == target and f.mirrormaker == MirrorMakerKind.MM1]
     for flow in sorted(mm1, key=lambda f: f.source):
@@ -317,7 +326,20 @@ def render_deployment(
         argv = launch_command(kafka_home, run_dir, "mm1", target, heap, mm1_args=config.args)
         result.append(
             RenderedDeployment(
-                name, "mm1", node.name, target, (flow.name,), run_dir, files, tuple(argv), schedule
+                name,
+                "mm1",
+                node.name,
+                target,
+                (flow.name,),
+                run_dir,
+                files,
+                tuple(argv),
+                schedule,
+                _secrets(plan, [flow.source, flow.target]),
             )
         )
     return result
+
+
+def _secrets(plan: Plan, aliases: Sequence[str]) -> tuple[SecretFile, ...]:
+    return secret_files({alias: plan.cluster(alias).security for alias in sorted(set(aliases))})

@@ -9,7 +9,9 @@ MirrorMaker runs next to its target. An edge node of cluster ``dr`` runs:
 
 Everything is deterministic (fixed key order, sorted sets), so a node's files can be compared with what
 the plan renders now (:mod:`kdrtui.domain.mirrormaker_drift`). The files of a whole run directory and the
-command that starts it: :mod:`kdrtui.domain.mirrormaker_deployment`.
+command that starts it: :mod:`kdrtui.domain.mirrormaker_deployment`. Secured clusters get client settings
+that name files of the run directory's ``secrets/`` (:mod:`kdrtui.domain.mirrormaker_security`); no secret
+is ever in these files.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kdrtui.domain.java_properties import Section, properties_text
+from kdrtui.domain.mirrormaker_security import (
+    SECRETS_DIR,
+    client_settings,
+    describe_security,
+    provider_settings,
+    uses_provider,
+)
 from kdrtui.domain.plan import FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan
 
 POLICY_CLASSES = {
@@ -71,6 +80,47 @@ def _bootstrap(plan: Plan, alias: str) -> str:
     return ",".join(sorted(cluster.bootstrap_servers))
 
 
+def secrets_dir(run_dir: str) -> str:
+    """The secrets directory of ``run_dir`` as the configuration names it.
+
+    Raises:
+        RenderError: a path a ``${file:<path>:<key>}`` reference or ``allowed.paths`` cannot hold.
+    """
+    found = f"{run_dir.rstrip('/')}/{SECRETS_DIR}"
+    if any(char in found for char in ":}$,"):
+        raise RenderError(
+            f"the run directory {run_dir} contains ':', '}}', '$' or ',', which Kafka's config provider "
+            "cannot read through: choose a work_dir without them for edge nodes of secured clusters"
+        )
+    return found
+
+
+def _security_sections(plan: Plan, aliases: list[str], run_dir: str, prefixed: bool) -> list[Section]:
+    """The config provider (when a secret is referenced) and each secured cluster's client settings,
+    ``<alias>.``-prefixed for MM2 (``prefixed``) or bare for an MM1 client."""
+    secured = {
+        alias: security
+        for alias in aliases
+        if (security := plan.cluster(alias).security) is not None and security.secured
+    }
+    if not secured:
+        return []
+    where = secrets_dir(run_dir)
+    sections: list[Section] = []
+    if any(uses_provider(security) for security in secured.values()):
+        sections.append(
+            (
+                f"Passwords are read from files in {where} (0600) through Kafka's FileConfigProvider",
+                provider_settings(where),
+            )
+        )
+    for alias, security in secured.items():
+        prefix = f"{alias}." if prefixed else ""
+        settings = {prefix + key: value for key, value in client_settings(alias, security, where).items()}
+        sections.append((f"Cluster {alias}: {describe_security(security)}", settings))
+    return sections
+
+
 # --- MirrorMaker 2 ----------------------------------------------------------------------------------
 
 
@@ -80,8 +130,9 @@ def mm2_flows(plan: Plan, target_alias: str) -> list[MirrorFlow]:
     return sorted(flows, key=lambda f: f.source)
 
 
-def render_mm2_properties(plan: Plan, target_alias: str) -> str:
-    """One MirrorMaker 2 dedicated-mode config for every ``mm2`` flow into ``target_alias``.
+def render_mm2_properties(plan: Plan, target_alias: str, *, run_dir: str = ".") -> str:
+    """One MirrorMaker 2 dedicated-mode config for every ``mm2`` flow into ``target_alias``; ``run_dir``
+    is where it lives on the edge node (secured clusters' files are in its ``secrets/``).
 
     MirrorMaker runs it with ``--clusters <target_alias>``, so it starts only the Connect workers whose
     target is that cluster: one per flow, keeping its state in ``mm2-{offsets,status,configs}.<source>
@@ -148,6 +199,7 @@ def render_mm2_properties(plan: Plan, target_alias: str) -> str:
 
     sections: list[Section] = [
         ("Clusters", clusters),
+        *_security_sections(plan, aliases, run_dir, prefixed=True),
         ("Sources are read committed: records of aborted transactions are never mirrored", sources_read),
         (f"Mirrored topic names: {base_naming}", naming),
         (
@@ -297,6 +349,10 @@ def render_mm1(plan: Plan, flow: MirrorFlow, *, run_dir: str = ".", num_streams:
         "enable.idempotence": "true",
         "max.in.flight.requests.per.connection": "5",
     }
+    # A secured cluster's settings (the config provider first, when a password is referenced).
+    for properties, alias in ((consumer, flow.source), (producer, flow.target)):
+        for _comment, settings in _security_sections(plan, [alias], run_dir, prefixed=False):
+            properties.update({key: str(value) for key, value in settings.items()})
     regex = mm1_include_regex(flow)
     args = (
         "--consumer.config",

@@ -73,7 +73,17 @@ def security_of(bootstrap: str) -> tuple[str, ClusterSecurity] | None:
         return _BY_BOOTSTRAP.get(_key(bootstrap))
 
 
-def _secret(env: Mapping[str, str], variable: str | None, file: str | None, what: str) -> str:
+def read_secret(
+    variable: str | None, file: str | None, what: str, env: Mapping[str, str] | None = None
+) -> str:
+    """A secret the plan names: environment variable ``variable`` (of ``env``, default the process's), else
+    the first line of ``file``. Used for kdrtui's own clients and for MirrorMaker's secrets files.
+
+    Raises:
+        SecurityError: ``what``, then why it cannot be read (the variable unset, the file unreadable or
+            empty), in one line that names no secret.
+    """
+    env = os.environ if env is None else env
     if variable:
         value = env.get(variable)
         if not value:
@@ -105,8 +115,8 @@ def librdkafka_settings(
             found["ssl.certificate.location"] = str(Path(security.cert_file).expanduser())
             found["ssl.key.location"] = str(Path(security.key_file).expanduser())
         if security.key_password_env:
-            found["ssl.key.password"] = _secret(
-                environment, security.key_password_env, None, f"{alias}: the TLS key's password"
+            found["ssl.key.password"] = read_secret(
+                security.key_password_env, None, f"{alias}: the TLS key's password", environment
             )
         found["ssl.endpoint.identification.algorithm"] = "https" if security.verify_hostname else "none"
     mechanism = security.mechanism
@@ -120,11 +130,11 @@ def librdkafka_settings(
                 found["sasl.kerberos.keytab"] = str(Path(security.keytab).expanduser())
         else:
             found["sasl.username"] = security.username or ""
-            found["sasl.password"] = _secret(
-                environment,
+            found["sasl.password"] = read_secret(
                 security.password_env,
                 security.password_file,
                 f"{alias}: the SASL password of {security.username!r}",
+                environment,
             )
     return found
 

@@ -29,6 +29,7 @@ from kdrtui.domain.mirrormaker_systemd import (
 )
 from kdrtui.domain.plan import EdgeNode, Plan
 from kdrtui.domain.schedule import minute_seconds
+from kdrtui.services.kafka.security import SecurityError
 from kdrtui.services.mirrormaker.node_scripts import (
     kill_command,
     preflight_script,
@@ -37,6 +38,7 @@ from kdrtui.services.mirrormaker.node_scripts import (
     stop_command,
     systemd_probe,
 )
+from kdrtui.services.mirrormaker.secrets import deploy_secrets, materialize_all, secrets_drift
 from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
 
 Progress = Callable[[str], None]
@@ -179,17 +181,40 @@ class MirrorMakerManager:
 
     # -- actions -----------------------------------------------------------------------------------
 
+    def read_secrets(self, dep: Deployment) -> dict[str, bytes]:
+        """The files of the deployment's secrets directory, made from what the plan names (secured
+        clusters only).
+
+        Raises:
+            MirrorMakerError: a password or file cannot be read: one line naming the cluster and plan key.
+        """
+        try:
+            return materialize_all(dep.rendered.secrets)
+        except SecurityError as exc:
+            raise MirrorMakerError(f"{dep.node.name}: {dep.name}: {exc}") from None
+
     async def deploy(self, dep: Deployment, progress: Progress | None = None) -> list[str]:
-        """Upload the rendered files that differ from the node's; returns what changed."""
+        """Upload the rendered files that differ from the node's, and bring its secrets directory up to
+        date (secrets are read first: one that cannot be read changes nothing); returns what changed.
+
+        Raises:
+            MirrorMakerError: see :meth:`read_secrets`.
+        """
+        made = self.read_secrets(dep)
         remote = await self._remote_files(dep)
         changed = [rel for rel, text in dep.rendered.files.items() if remote.get(rel) != text]
         session = self.session(dep.node)
+        # The secrets first: a configuration that names them never runs without them.
+        secrets = await deploy_secrets(session, dep.run_dir, dep.rendered.secrets, made)
+        for verb, rel in secrets:
+            if progress:
+                progress(f"{dep.node.name}: {verb} {dep.name}/{rel}")
         for rel in changed:
             mode = 0o755 if rel.endswith(".sh") else 0o644
             await session.upload(dep.rendered.files[rel], f"{dep.run_dir}/{rel}", mode=mode)
             if progress:
                 progress(f"{dep.node.name}: uploaded {dep.name}/{rel}")
-        return changed
+        return [*(rel for _verb, rel in secrets), *changed]
 
     async def status(self, dep: Deployment, *, with_drift: bool = True) -> MirrorMakerStatus:
         """Read the deployment's state on the node (one command), and its config drift."""
@@ -197,9 +222,9 @@ class MirrorMakerManager:
             out = await self.session(dep.node).run(status_probe(dep.run_dir), timeout=20)
             status = parse_probe(dep.node.name, dep.name, out.stdout)
             if with_drift and status.state is not MmState.NOT_DEPLOYED:
-                status = replace(
-                    status, drift=tuple(drift(dep.rendered.files, await self._remote_files(dep)))
-                )
+                found = drift(dep.rendered.files, await self._remote_files(dep))
+                found += await secrets_drift(self.session(dep.node), dep.run_dir, dep.rendered.secrets)
+                status = replace(status, drift=tuple(found))
             return status
         except SshError as exc:
             return MirrorMakerStatus(dep.node.name, dep.name, MmState.UNKNOWN, error=str(exc))
@@ -312,7 +337,10 @@ class MirrorMakerManager:
     async def restart(
         self, deps: list[Deployment], progress: Progress | None = None
     ) -> list[MirrorMakerStatus]:
-        """Rolling restart: one node at a time, each running again before the next stops."""
+        """Rolling restart: one node at a time, each running again before the next stops. Every secret is
+        read before the first stop: one that cannot be read stops nothing."""
+        for dep in deps:
+            self.read_secrets(dep)
         results = []
         for dep in deps:
             await self.stop(dep, progress)

@@ -4,7 +4,8 @@ Two kinds, both checked by shellcheck (``make lint``):
 
 - the scripts written into a run directory (``supervise.sh``, ``schedule.sh``, ``schedule.awk``): read as
   they are, byte for byte, since drift compares them with the node's copies (:func:`run_dir_scripts`);
-- the commands run over SSH (``status.sh``, ``preflight.sh``, ``systemd.sh``, ``stop.sh``, ``kill.sh``):
+- the commands run over SSH (``status.sh``, ``preflight.sh``, ``systemd.sh``, ``stop.sh``, ``kill.sh``,
+  ``secrets.sh``):
   :func:`command` puts their values in front as ``name=value`` lines, each value shell-quoted
   (:func:`shlex.quote`), and drops comment and blank lines, since every byte crosses the SSH link. The
   script itself is never edited, so no value can change what it does.
@@ -65,6 +66,12 @@ def status_probe(run_dir: str, log_lines: int = 8) -> str:
     """The command that reports a deployment's state files, liveness and log tail
     (:func:`kdrtui.domain.mirrormaker.parse_probe` reads its output)."""
     return command("status.sh", d=run_dir, lines=int(log_lines))
+
+
+def secrets_probe(secrets_dir: str) -> str:
+    """The command that reports a secrets directory's mode and each file's mode and sha256 digest
+    (:func:`kdrtui.domain.mirrormaker_drift.parse_secrets_probe` reads its output)."""
+    return command("secrets.sh", d=secrets_dir)
 
 
 def preflight_script(kafka_home: str) -> str:
