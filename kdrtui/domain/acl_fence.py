@@ -128,7 +128,9 @@ class AclFence:
         return (
             f"only super users can still write to {where}: User:* may write there (an ALLOW for User:*, or "
             "no ACL at all and allow.everyone.if.no.acl.found possibly true), so User:* is denied — "
-            "kdrtui's and MirrorMaker's principals must be super users to write there"
+            "kdrtui's and MirrorMaker's principals must be super users to write there; where no ACL was "
+            "there and the brokers do allow everyone, the DENY is an ACL now, so only super users may read "
+            "there either (MirrorMaker's drain included)"
         )
 
 
