@@ -152,6 +152,16 @@ _FLOW_KEYS = {
     "naming": "naming",
     "mirrormaker": "mirrormaker",
 }
+_SECURITY_KEYS = {
+    "protocol": "security_protocol",
+    "ca_file": "security_ca_file",
+    "cert_file": "security_cert_file",
+    "key_file": "security_key_file",
+    "mechanism": "security_mechanism",
+    "username": "security_username",
+    "password_env": "security_password_env",
+    "password_file": "security_password_env",
+}
 _SCHEDULE_KEYS = {
     "every_minutes": "schedule_every_minutes",
     "run_minutes": "schedule_run_minutes",
@@ -186,6 +196,9 @@ def answer_field(answers: WizardAnswers, problem: PlanProblem) -> str:
         key = str(parts[2])
         if key in _CLUSTER_KEYS:
             return f"{role}_{_CLUSTER_KEYS[key]}"
+        if key == "security":
+            name = str(parts[3]) if len(parts) >= 4 else "protocol"
+            return _SECURITY_KEYS.get(name, "security_protocol")
         if key == "replication_factor":
             own_count = role == "secondary" and answers.secondary_worker_count is not None
             return "secondary_worker_count" if own_count else "worker_count"

@@ -18,6 +18,7 @@ from kdrtui.domain.plan import (
     SwitchMethod,
     Topology,
 )
+from kdrtui.domain.security import SaslMechanism, SecurityProtocol
 from kdrtui.domain.topologies import topology_info
 
 
@@ -48,6 +49,14 @@ class WizardAnswers:
     ssh_key_file: str = ""
     """Private key for the edge nodes; empty: use the ssh-agent."""
     login_password_env: str = "KDR_LOGIN_PASSWORD"
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    """How clients and MirrorMaker connect to both clusters (a ``[security]`` table on each)."""
+    security_ca_file: str = ""
+    security_cert_file: str = ""
+    security_key_file: str = ""
+    security_mechanism: SaslMechanism = SaslMechanism.SCRAM_SHA_512
+    security_username: str = "kdrtui"
+    security_password_env: str = "KDR_KAFKA_PASSWORD"
     topics_include: str = ".*"
     """Comma-separated regular expressions."""
     topics_exclude: str = ""
@@ -122,6 +131,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "ssh_key_file",
         "login_password_env",
         "secondary_login_password_env",
+        "security_protocol",
+        "security_ca_file",
+        "security_cert_file",
+        "security_key_file",
+        "security_mechanism",
+        "security_username",
+        "security_password_env",
     ),
     "replication": (
         "mirrormaker",
@@ -177,6 +193,13 @@ LABELS: dict[str, str] = {
     "ssh_key_file": "SSH key file",
     "login_password_env": "Login password env var",
     "secondary_login_password_env": "Secondary password env",
+    "security_protocol": "Kafka security",
+    "security_ca_file": "CA file (PEM)",
+    "security_cert_file": "Client cert (mutual TLS)",
+    "security_key_file": "Client key (mutual TLS)",
+    "security_mechanism": "SASL mechanism",
+    "security_username": "SASL user",
+    "security_password_env": "SASL password env var",
     "mirrormaker": "MirrorMaker",
     "naming": "Topic naming",
     "topics_include": "Topics",
@@ -226,6 +249,13 @@ HELP: dict[str, str] = {
     "ssh_key_file": "Private key for the edge nodes (~ allowed); empty: use the ssh-agent",
     "login_password_env": "NAME of the environment variable holding the cluster login password",
     "secondary_login_password_env": "The secondary cluster's login password variable; empty: the same",
+    "security_protocol": "PLAINTEXT, SSL (HDInsight TLS on 9093), SASL_PLAINTEXT or SASL_SSL; fence = acl",
+    "security_ca_file": "PEM file of the CA that signed the brokers' certificates (absolute or ~/)",
+    "security_cert_file": "Mutual TLS: the client certificate (PEM); empty: no client certificate",
+    "security_key_file": "Mutual TLS: the client's private key (PEM), with the certificate",
+    "security_mechanism": "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or GSSAPI (Kerberos: edit the plan)",
+    "security_username": "The SASL user kdrtui and MirrorMaker connect as",
+    "security_password_env": "NAME of the environment variable holding the SASL password",
     "mirrormaker": "mm2 (MirrorMaker 2: checkpoints, offset translation) or mm1 (legacy)",
     "naming": "prefixed: orders becomes primary.orders (loop-safe); identity keeps names, one way only",
     "topics_include": "Comma-separated regular expressions of the topics to mirror; .* is every topic",
@@ -251,6 +281,8 @@ CHOICES: dict[str, tuple[StrEnum, ...]] = {
     "naming": tuple(Naming),
     "mirrormaker": tuple(MirrorMakerKind),
     "switch_method": tuple(SwitchMethod),
+    "security_protocol": tuple(SecurityProtocol),
+    "security_mechanism": tuple(SaslMechanism),
 }
 """The members of the fields that are a choice (the rest are free text); ``member.value`` is the text
 :func:`set_field` takes."""
@@ -260,6 +292,8 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "naming": Naming,
     "mirrormaker": MirrorMakerKind,
     "switch_method": SwitchMethod,
+    "security_protocol": SecurityProtocol,
+    "security_mechanism": SaslMechanism,
 }
 _INTS = frozenset(
     {
@@ -277,6 +311,8 @@ _OPTIONAL_INTS = frozenset(
 )
 _MIRRORING_ONLY = frozenset(FIELDS["replication"]) | {"ssh_key_file"}
 _SCHEDULE = frozenset({"schedule_every_minutes", "schedule_run_minutes", "schedule_cron"})
+_TLS = frozenset({"security_ca_file", "security_cert_file", "security_key_file"})
+_SASL = frozenset({"security_mechanism", "security_username", "security_password_env"})
 FIELD_NAMES: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(WizardAnswers) if f.name not in ("input_errors", "base")
 )
@@ -296,6 +332,10 @@ def visible_fields(answers: WizardAnswers, step: str) -> tuple[str, ...]:
         if name in _MIRRORING_ONLY and not mirrors(answers):
             return False
         if name in _SCHEDULE and answers.topology != Topology.COLD_STANDBY:
+            return False
+        if name in _TLS and not answers.security_protocol.tls:
+            return False
+        if name in _SASL and not answers.security_protocol.sasl:
             return False
         return not (name == "switch_command" and answers.switch_method != SwitchMethod.COMMAND)
 

@@ -11,6 +11,8 @@ from kdrtui.domain.plan import (
     Plan,
     Topology,
 )
+from kdrtui.domain.plan_failover import FenceMethod
+from kdrtui.domain.security import ClusterSecurity, SaslMechanism, SecurityProtocol
 from kdrtui.domain.wizard_answers import WizardAnswers
 
 KAFKA_HOME = "/usr/hdp/current/kafka-broker"
@@ -77,7 +79,52 @@ def _site(answers: WizardAnswers, role: str) -> dict[str, Any]:
         subnet_cidr=get("subnet_cidr"),
         hdinsight=hdinsight,
     )
+    security = security_table(answers, base.get("security", {}))
+    if security is None:
+        cluster.pop("security", None)
+    else:
+        cluster["security"] = security
     return cluster
+
+
+def security_table(answers: WizardAnswers, base: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``[security]`` table the answers give each cluster (None: PLAINTEXT).
+
+    The keys the wizard does not ask about (``verify_hostname``, ``key_password_env``, MirrorMaker's own
+    user, ``password_file``...) are kept from the opened plan's table while they still apply.
+    """
+    protocol = answers.security_protocol
+    if protocol == SecurityProtocol.PLAINTEXT:
+        return None
+    table: dict[str, Any] = {key: value for key, value in base.items() if key != "protocol"}
+    table["protocol"] = protocol.value
+    tls_keys = ("ca_file", "cert_file", "key_file")
+    sasl_keys = ("mechanism", "username", "password_env", "password_file")
+    for key in tls_keys if not protocol.tls else ():
+        table.pop(key, None)
+    for key in (*sasl_keys, "mirrormaker_username", "mirrormaker_password_env", "mirrormaker_password_file"):
+        if not protocol.sasl:
+            table.pop(key, None)
+    if protocol.tls:
+        for key in tls_keys:
+            value = getattr(answers, f"security_{key}").strip()
+            if value:
+                table[key] = value
+            else:
+                table.pop(key, None)
+        if "cert_file" not in table:
+            table.pop("key_password_env", None)
+    if protocol.sasl:
+        table["mechanism"] = answers.security_mechanism.value
+        if answers.security_mechanism != SaslMechanism.GSSAPI:
+            table["username"] = answers.security_username.strip()
+            if answers.security_password_env.strip() or "password_file" not in table:
+                table["password_env"] = answers.security_password_env.strip()
+                table.pop("password_file", None)
+    ordered = ("protocol", *tls_keys, "mechanism", "username", "password_env", "password_file")
+    return {key: table[key] for key in ordered if key in table} | {
+        key: value for key, value in table.items() if key not in ordered
+    }
 
 
 COLD_STANDBY_SECONDARY_WORKER_VM_SIZE = "Standard_D3_v2"
@@ -192,6 +239,10 @@ def plan_data(answers: WizardAnswers) -> dict[str, Any]:
         # A new plan is one kdrtui provisions: where and as whom (the subscription comes from
         # AZURE_SUBSCRIPTION_ID until the file names one).
         data["azure"] = {"credential": "default"}
+        if answers.security_protocol != SecurityProtocol.PLAINTEXT:
+            # Secured clusters have an authorizer: the ACL fence refuses every writer but kdrtui and
+            # MirrorMaker, transactional producers included.
+            data["failover"] = {"fence": FenceMethod.ACL.value}
     primary, secondary = answers.primary_alias, answers.secondary_alias
     data["plan"] = {
         "name": answers.plan_name,
@@ -238,6 +289,8 @@ def answers_from_plan(plan: Plan) -> WizardAnswers:
             value = getattr(cluster, key)
             if value is not None:
                 setattr(answers, f"{role}_{key}", value)
+        if role == "primary" and cluster.security is not None:
+            _read_security(answers, cluster.security)
         hdi = cluster.hdinsight
         if hdi is None:
             continue
@@ -292,6 +345,19 @@ def answers_from_plan(plan: Plan) -> WizardAnswers:
     answers.switch_method = plan.switch.method
     answers.switch_command = plan.switch.command
     return answers
+
+
+def _read_security(answers: WizardAnswers, security: ClusterSecurity) -> None:
+    """The wizard's security answers from the primary's ``[security]`` table."""
+    answers.security_protocol = security.protocol
+    answers.security_ca_file = security.ca_file or ""
+    answers.security_cert_file = security.cert_file or ""
+    answers.security_key_file = security.key_file or ""
+    if security.mechanism is not None:
+        answers.security_mechanism = security.mechanism
+    answers.security_username = security.username or ""
+    # A plan reading the password from a file keeps it (an empty answer here means "as the plan says").
+    answers.security_password_env = security.password_env or ""
 
 
 def default_subnet(vnet_cidr: str) -> str | None:
