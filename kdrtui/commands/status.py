@@ -59,8 +59,11 @@ def render_text(snapshot: LagSnapshot) -> str:
     lines: list[str] = []
     for alias, since in sorted(snapshot.unreachable.items()):
         why = snapshot.errors.get(alias, "").removeprefix(f"{alias}: ")
+        down_s = snapshot.taken_at - since
         lines.append(
-            f"! {alias} unreachable for {snapshot.taken_at - since:.0f}s" + (f": {why}" if why else "")
+            f"! {alias} unreachable"
+            + (f" for {down_s:.0f}s" if down_s >= 1 else "")
+            + (f": {why}" if why else "")
         )
     said = set(snapshot.errors.values())
     for flow in snapshot.flows:
@@ -128,11 +131,13 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     store = RunbookStore(plan.plan.name, path)
     code = 2
     try:
-        # Rates and lag in seconds need two points: warm up once.
-        engine.refresh()
-        time.sleep(min(1.0, interval))
-        while True:
+        # Rates and lag in seconds need two points: warm up once (not when a cluster did not answer: its
+        # flows have neither, and each refresh would wait for it again).
+        snapshot = engine.refresh()
+        if watch or not snapshot.unreachable:
+            time.sleep(min(1.0, interval))
             snapshot = engine.refresh()
+        while True:
             remember(store, snapshot)  # the bound a failover reports if the source goes away
             code = exit_code(snapshot) if unreadable is None else 2
             if as_json:
@@ -148,6 +153,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
             if not watch:
                 break
             time.sleep(interval)
+            snapshot = engine.refresh()
     except KeyboardInterrupt:
         pass
     finally:
