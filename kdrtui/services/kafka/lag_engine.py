@@ -28,39 +28,33 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from kdrtui.domain.lag import (
-    SEVERITY,
-    FlowLag,
-    GroupLag,
-    Health,
-    LagSnapshot,
-    OffsetHistory,
-    PartitionLag,
-    SourceRead,
-    TopicLag,
-    classify,
-    partition_lag,
-    worst,
-)
+from kdrtui.domain.lag import FlowLag, LagSnapshot, PartitionLag, SourceRead
 from kdrtui.domain.mirrormaker_render import mm1_group_id
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.schedule import Batches, minute_seconds
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.failures import explained, serve
-from kdrtui.services.kafka.group_lag import committed_offsets, group_lags, mm1_alive, target_topic_name
+from kdrtui.services.kafka.flow_lag import (
+    FlowState,
+    Replicated,
+    Thresholds,
+    flow_lag,
+    replicated_partitions,
+    stale_lag,
+)
+from kdrtui.services.kafka.group_lag import committed_offsets, mm1_alive, target_topic_name
 from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader
 from kdrtui.services.kafka.mm2_tail import Mm2Tail
 from kdrtui.services.kafka.offsets import error_text
 from kdrtui.services.kafka.schedule_lag import on_schedule
 from kdrtui.services.kafka.security import SecurityError
 from kdrtui.services.kafka.source_reads import SourceReads
-from kdrtui.services.kafka.topic_lag import TopicMemory, topic_lag
 from kdrtui.services.kafka.topics import flow_mirrors
 
 TP = tuple[str, int]
@@ -74,39 +68,6 @@ class _Metadata:
     topics: dict[str, int] = field(default_factory=dict)
     fetched_at: float = float("-inf")
     """time.monotonic() of the fetch."""
-
-
-@dataclass
-class _Replicated:
-    """One flow's raw facts of a refresh, before the source is read for the partitions behind."""
-
-    heartbeat_age: float | None
-    partitions: dict[str, list[PartitionLag | _Behind]]
-    """Source topic -> its partitions: final figures when caught up, else what the source's reads
-    finish."""
-    replicated_of: dict[TP, int]
-    """Replicated offset per source partition."""
-
-
-_Behind = tuple[int, int, int | None, int]
-"""(partition, source end, target end, replicated) of a partition behind."""
-
-
-@dataclass
-class _FlowState:
-    flow: MirrorFlow
-    tail: Mm2Tail | None = None
-    histories: dict[TP, OffsetHistory] = field(default_factory=dict)
-    """Source end offsets per source partition."""
-    topics: dict[str, TopicMemory] = field(default_factory=dict)
-    caught_up: dict[TP, PartitionLag] = field(default_factory=dict)
-    """The last caught-up figures per partition, reused while they do not change (fewer objects)."""
-    last: FlowLag | None = None
-    fresh_at: float | None = None
-    """Clock time of the last fresh numbers."""
-    groups: tuple[GroupLag, ...] = ()
-    status: Mm2StatusReader | None = None
-    """MM2: reads the flow's connector and task states from its status topic on the target."""
 
 
 class LagEngine:
@@ -132,6 +93,10 @@ class LagEngine:
         self.plan = plan
         self._clock = clock
         self._heartbeat_timeout_s = heartbeat_timeout_s
+        objectives = plan.objectives
+        self._thresholds = Thresholds(
+            objectives.lag_warn_seconds, objectives.lag_crit_seconds, heartbeat_timeout_s
+        )
         self._timeout = request_timeout_s
         self._metadata_max_age = metadata_max_age_s
         aliases = sorted({a for f in plan.flows for a in (f.source, f.target)})
@@ -146,7 +111,7 @@ class LagEngine:
                 self._refused[alias] = str(exc)
         self._metadata = {a: _Metadata() for a in aliases}
         self._sources = SourceReads(self._admins, self._bootstrap, request_timeout_s)
-        self._flows = [_FlowState(flow) for flow in plan.flows]
+        self._flows = [FlowState(flow) for flow in plan.flows]
         # Cold standby: flows that run in scheduled batches (KDRTUI_SCHEDULE_MINUTE_SECONDS: tests only).
         seconds = minute_seconds(os.environ)
         self._batches = {
@@ -281,9 +246,7 @@ class LagEngine:
             errors={alias: self._errors[alias] for alias in self._unreachable if alias in self._errors},
         )
 
-    def _read_sources(
-        self, facts: list[_Replicated | FlowLag]
-    ) -> dict[str, dict[tuple[TP, int], SourceRead]]:
+    def _read_sources(self, facts: list[Replicated | FlowLag]) -> dict[str, dict[tuple[TP, int], SourceRead]]:
         """Log start, last stable offset and first unmirrored record of every partition behind, from each
         source cluster at once."""
         behind: dict[str, dict[TP, set[int]]] = {}
@@ -332,8 +295,8 @@ class LagEngine:
         return result
 
     def _replicated(
-        self, state: _FlowState, now: float, groups: dict[str, dict[str, dict[TP, int]]]
-    ) -> _Replicated | FlowLag:
+        self, state: FlowState, now: float, groups: dict[str, dict[str, dict[TP, int]]]
+    ) -> Replicated | FlowLag:
         """What MirrorMaker replicated of each partition of the flow (a stale FlowLag when one of its
         clusters did not answer)."""
         flow = state.flow
@@ -353,114 +316,33 @@ class LagEngine:
             mm1_committed = groups.get(flow.source, {}).get(mm1_group_id(flow), {})
             heartbeat_age = 0.0 if mm1_alive(self._admins[flow.source], flow, self._timeout) else None
 
-        source_ends, target_ends = self._ends[flow.source], self._ends[flow.target]
-        source_meta = self._metadata[flow.source].topics
-        target_meta = self._metadata[flow.target].topics
-        partitions: dict[str, list[PartitionLag | _Behind]] = {}
-        replicated_of: dict[TP, int] = {}
-        histories, caught_up = state.histories, state.caught_up
-        for topic in self._covered(flow):
-            target = target_topic_name(flow, topic)
-            target_partitions = target_meta.get(target, 0)
-            rows = partitions[topic] = []
-            for p in range(source_meta[topic]):
-                tp = (topic, p)
-                source_end = source_ends.get(tp)
-                if source_end is None:
-                    continue
-                target_end = target_ends.get((target, p)) if p < target_partitions else None
-                if tail is not None:
-                    replicated = 0
-                    connect = tail.connect.get(tp)
-                    if connect is not None:
-                        replicated = connect + 1
-                    sync = tail.syncs.get(tp)
-                    if sync is not None and target_end is not None:
-                        replicated = max(replicated, sync[0] + (target_end - sync[1]))
-                else:
-                    replicated = mm1_committed.get(tp, 0)
-                replicated = replicated_of[tp] = min(replicated, source_end)
-                history = histories.get(tp)
-                if history is None:
-                    history = histories[tp] = OffsetHistory()
-                history.add(now, source_end)
-                if replicated < source_end:
-                    rows.append((p, source_end, target_end, replicated))
-                    continue
-                # Caught up, most partitions most of the time: no maths, and the same object while the
-                # figures stay the same (thousands of partitions allocate nothing per refresh).
-                same = caught_up.get(tp)
-                if same is None or same.source_end != source_end or same.target_end != target_end:
-                    same = caught_up[tp] = PartitionLag(p, source_end, target_end, replicated, 0, 0.0)
-                rows.append(same)
-        return _Replicated(heartbeat_age, partitions, replicated_of)
+        return replicated_partitions(
+            state,
+            self._covered(flow),
+            self._metadata[flow.source].topics,
+            self._metadata[flow.target].topics,
+            self._ends[flow.source],
+            self._ends[flow.target],
+            mm1_committed,
+            heartbeat_age,
+            now,
+        )
 
     def _flow_lag(
         self,
-        state: _FlowState,
-        facts: _Replicated,
+        state: FlowState,
+        facts: Replicated,
         reads: dict[str, dict[tuple[TP, int], SourceRead]],
         now: float,
         groups: dict[str, dict[str, dict[TP, int]]],
     ) -> FlowLag:
-        flow = state.flow
-        read = reads.get(flow.source, {})
-        topics: list[TopicLag] = []
-        for topic, rows in facts.partitions.items():
-            partitions: list[PartitionLag] = []
-            for row in rows:
-                if isinstance(row, PartitionLag):
-                    partitions.append(row)
-                    continue
-                p, source_end, target_end, replicated = row
-                partitions.append(
-                    partition_lag(
-                        p,
-                        source_end=source_end,
-                        target_end=target_end,
-                        replicated=replicated,
-                        read=read.get(((topic, p), replicated)),
-                        history=state.histories[(topic, p)],
-                        now=now,
-                    )
-                )
-            target = target_topic_name(flow, topic)
-            memory = state.topics.get(topic)
-            if memory is None:
-                memory = state.topics[topic] = TopicMemory()
-
-            def health(lag_s: float, stalled: bool, lost: bool) -> Health:
-                return self._classify(lag_s, facts.heartbeat_age, stalled=stalled, lost=lost)
-
-            topics.append(topic_lag(memory, topic, target, partitions, now, health))
-        topics.sort(key=lambda t: (-SEVERITY[t.health], -t.lag_seconds, -t.lag_records, t.topic))
-        if state.tail is not None:
-            state.groups = group_lags(
-                flow,
-                state.tail.checkpoints,
-                groups.get(flow.source, {}),
-                facts.replicated_of,
-                now,
-                state.tail.checkpoint_records,
-                state.tail.sync_history,
-            )
-        liveness = self._classify(0.0, facts.heartbeat_age, stalled=False)
+        source = state.flow.source
         failed = self._failed_tasks(state) if facts.heartbeat_age is not None else ()
-        # A FAILED task copies nothing, whatever the lag says yet: CRIT ("task failed").
-        lag = FlowLag(
-            source=flow.source,
-            target=flow.target,
-            mirrormaker=str(flow.mirrormaker),
-            heartbeat_age_s=facts.heartbeat_age,
-            health=worst([t.health for t in topics] + [liveness] + ([Health.CRIT] if failed else [])),
-            topics=tuple(topics),
-            groups=state.groups,
-            failed_tasks=failed,
+        return flow_lag(
+            state, facts, reads.get(source, {}), groups.get(source, {}), failed, self._thresholds, now
         )
-        state.last, state.fresh_at = lag, now
-        return lag
 
-    def _failed_tasks(self, state: _FlowState) -> tuple[str, ...]:
+    def _failed_tasks(self, state: FlowState) -> tuple[str, ...]:
         """One line per FAILED MirrorMaker 2 connector or task of the flow (``MirrorSourceConnector-0
         FAILED: <first trace line>``); () for MM1, or when the status topic cannot be read now."""
         if state.flow.mirrormaker != MirrorMakerKind.MM2:
@@ -476,48 +358,11 @@ class LagEngine:
             return ()
         return () if tasks.error is not None else tuple(tasks.problems())
 
-    def _classify(
-        self, lag_s: float, heartbeat_age: float | None, *, stalled: bool, lost: bool = False
-    ) -> Health:
-        objectives = self.plan.objectives
-        return classify(
-            lag_s,
-            warn_s=objectives.lag_warn_seconds,
-            crit_s=objectives.lag_crit_seconds,
-            heartbeat_age_s=heartbeat_age,
-            heartbeat_timeout_s=self._heartbeat_timeout_s,
-            stalled=stalled,
-            lost=lost,
-        )
-
-    def _stale(self, state: _FlowState, now: float, error: str) -> FlowLag:
+    def _stale(self, state: FlowState, now: float, error: str) -> FlowLag:
         """The last numbers of a flow whose cluster did not answer, marked as such."""
         flow = state.flow
         since = min(self._unreachable.get(a, now) for a in (flow.source, flow.target))
-        stale_s = now - (state.fresh_at if state.fresh_at is not None else since)
-        last = state.last
-        heartbeat_age: float | None = None
-        if state.tail is not None and state.tail.heartbeat_ms is not None:
-            heartbeat_age = max(0.0, now - state.tail.heartbeat_ms / 1000.0)
-        liveness = self._classify(0.0, heartbeat_age, stalled=False)
-        if last is None:
-            return FlowLag(
-                source=flow.source,
-                target=flow.target,
-                mirrormaker=str(flow.mirrormaker),
-                heartbeat_age_s=heartbeat_age,
-                health=Health.STOPPED if heartbeat_age is None else liveness,
-                topics=(),
-                stale_s=stale_s,
-                error=error,
-            )
-        return replace(
-            last,
-            heartbeat_age_s=heartbeat_age,
-            health=worst([last.health, liveness]),
-            stale_s=stale_s,
-            error=error,
-        )
+        return stale_lag(state, now, since, error, self._thresholds)
 
     def _on_schedule(self, lag: FlowLag, now: float) -> FlowLag:
         """A scheduled flow's health against its schedule, and its next and last run (see
