@@ -82,6 +82,7 @@ def wrong_plans(lab: Lab, where: Path) -> WrongPlans:
         f"signed by a CA in ca_file {other_ca}",
         (protocol, PRIMARY): "the broker closed the connection at its first request: it expects another "
         "security protocol than PLAINTEXT (TLS or SASL?): check the cluster's [security] table",
-        (protocol, DR): f"the SASL password of 'admin': the environment variable {unset} is not set",
+        (protocol, DR): f"the SASL password of 'admin' (password_env): the environment variable {unset} "
+        "is not set",
     }
     return WrongPlans(credentials, protocol, password, unset, reasons)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
@@ -171,14 +172,22 @@ def test_each_clients_logger_notes_librdkafkas_lines_by_its_bootstrap(
 
 
 def test_a_password_that_cannot_be_read_is_one_line_naming_cluster_and_key(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     use()
     monkeypatch.delenv("KDRTUI_TEST_PRIMARY_PASSWORD", raising=False)
     with pytest.raises(SecurityError) as raised:
         client_config(BOOTSTRAP)
-    text = str(raised.value)
-    assert text.startswith("primary: ") and "KDRTUI_TEST_PRIMARY_PASSWORD" in text and "\n" not in text
+    assert str(raised.value) == (
+        "primary: the SASL password of 'kdrtui' (password_env): the environment variable "
+        "KDRTUI_TEST_PRIMARY_PASSWORD is not set"
+    )
+    blank = tmp_path / "blank.password"
+    blank.write_text("\nsecret-on-line-2\n", encoding="utf-8")
+    use(keys=SASL_KEYS.replace('password_env = "KDRTUI_TEST_PRIMARY_PASSWORD"', f'password_file = "{blank}"'))
+    blank_line = r"^primary: the SASL password of 'kdrtui' \(password_file\): the first line of .* is empty$"
+    with pytest.raises(SecurityError, match=blank_line):
+        client_config(BOOTSTRAP)
 
 
 def test_authorization_errors_name_what_was_refused() -> None:

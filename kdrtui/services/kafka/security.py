@@ -91,10 +91,13 @@ def read_secret(
         return value
     assert file is not None
     try:
-        return Path(file).expanduser().read_text(encoding="utf-8").splitlines()[0].strip()
+        value = Path(file).expanduser().read_text(encoding="utf-8").splitlines()[0].strip()
     except (OSError, IndexError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "empty or unreadable"
         raise SecurityError(f"{what}: cannot read {file}: {why}") from None
+    if not value:  # an empty password would only fail later, as a wrong one
+        raise SecurityError(f"{what}: the first line of {file} is empty")
+    return value
 
 
 def librdkafka_settings(
@@ -116,7 +119,10 @@ def librdkafka_settings(
             found["ssl.key.location"] = str(Path(security.key_file).expanduser())
         if security.key_password_env:
             found["ssl.key.password"] = read_secret(
-                security.key_password_env, None, f"{alias}: the TLS key's password", environment
+                security.key_password_env,
+                None,
+                f"{alias}: the TLS key's password (key_password_env)",
+                environment,
             )
         found["ssl.endpoint.identification.algorithm"] = "https" if security.verify_hostname else "none"
     mechanism = security.mechanism
@@ -133,7 +139,8 @@ def librdkafka_settings(
             found["sasl.password"] = read_secret(
                 security.password_env,
                 security.password_file,
-                f"{alias}: the SASL password of {security.username!r}",
+                f"{alias}: the SASL password of {security.username!r} "
+                f"({'password_env' if security.password_env else 'password_file'})",
                 environment,
             )
     return found
