@@ -14,6 +14,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.failures import explained
 from kdrtui.services.kafka.offsets import error_text
 
 TP = tuple[str, int]
@@ -46,9 +47,9 @@ def result_in_time(future: Future[Any], deadline: float, what: str, bootstrap: s
     try:
         return future.result(timeout=seconds_left(deadline) + 1.0)
     except KafkaException as exc:
-        raise TranslateError(f"{bootstrap}: cannot {what}: {error_text(exc)}") from exc
+        raise TranslateError(explained(bootstrap, f"cannot {what}: {error_text(exc)}")) from exc
     except TimeoutError as exc:
-        raise TranslateError(f"{bootstrap}: cannot {what}: no answer in time") from exc
+        raise TranslateError(explained(bootstrap, f"cannot {what}: no answer in time")) from exc
 
 
 def list_offsets_in_time(

@@ -25,6 +25,7 @@ from confluent_kafka.admin import (
 )
 
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.failures import explained, not_authorized
 from kdrtui.services.kafka.offsets import error_text
 
 MAX_BYTES = "max.message.bytes"
@@ -47,7 +48,9 @@ def _problems(futures: dict[Any, Future[Any]], timeout: float) -> list[str]:
         try:
             future.result(timeout=timeout + 5)
         except KafkaException as exc:
-            problems.append(f"{request.name}: {error_text(exc)}")
+            problems.append(
+                not_authorized(exc, request.name, "ALTER_CONFIGS") or f"{request.name}: {error_text(exc)}"
+            )
     return problems
 
 
@@ -62,9 +65,9 @@ def read_max_bytes(bootstrap: str, topics: Iterable[str], timeout: float = 10.0)
         try:
             entries = future.result(timeout=timeout + 5)
         except KafkaException as exc:
-            raise FenceError(
-                f"{bootstrap}: cannot read the configs of {resource.name}: {error_text(exc)}"
-            ) from exc
+            why = not_authorized(exc, resource.name, "DESCRIBE_CONFIGS")
+            text = why or f"cannot read the configs of {resource.name}: {error_text(exc)}"
+            raise FenceError(explained(bootstrap, text, admin)) from exc
         entry = entries.get(MAX_BYTES)
         own = entry is not None and entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
         result[resource.name] = int(entry.value) if own and entry is not None and entry.value else None
@@ -85,7 +88,7 @@ def set_max_bytes(bootstrap: str, values: dict[str, int | None], timeout: float 
     admin = _admin(bootstrap)  # kept alive until the answers arrive
     problems = _problems(admin.incremental_alter_configs(resources, request_timeout=timeout), timeout)
     if problems:
-        raise FenceError(f"{bootstrap}: cannot change {MAX_BYTES}: " + "; ".join(problems))
+        raise FenceError(explained(bootstrap, f"cannot change {MAX_BYTES}: " + "; ".join(problems), admin))
 
 
 def fenced_topics(bootstrap: str, method: str, topics: Iterable[str], timeout: float = 10.0) -> list[str]:
@@ -120,7 +123,7 @@ def open_transactions(bootstrap: str, topics: Iterable[str], timeout: float = 10
     try:
         meta = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:
-        raise FenceError(f"{bootstrap}: cannot list topics: {error_text(exc)}") from exc
+        raise FenceError(explained(bootstrap, f"cannot list topics: {error_text(exc)}", admin)) from exc
     partitions = [TopicPartition(t, p) for t in wanted if t in meta for p in meta[t].partitions]
     if not partitions:
         return {}
@@ -134,9 +137,8 @@ def open_transactions(bootstrap: str, topics: Iterable[str], timeout: float = 10
             try:
                 found[(tp.topic, tp.partition)] = future.result(timeout=timeout + 5).offset
             except KafkaException as exc:
-                raise FenceError(
-                    f"{bootstrap}: cannot read {tp.topic}:{tp.partition}: {error_text(exc)}"
-                ) from exc
+                text = f"cannot read {tp.topic}:{tp.partition}: {error_text(exc)}"
+                raise FenceError(explained(bootstrap, text, admin)) from exc
         return found
 
     high = ends(IsolationLevel.READ_UNCOMMITTED)

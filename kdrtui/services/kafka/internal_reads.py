@@ -30,6 +30,7 @@ from kdrtui.services.kafka.admin_calls import (
     seconds_left,
 )
 from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.failures import explained, not_authorized
 from kdrtui.services.kafka.internal_topics import (
     CHECKPOINTS_TOPIC,
     OFFSET_SYNCS_TOPIC,
@@ -55,9 +56,12 @@ def _partition_count(admin: AdminClient, bootstrap: str, topic: str, deadline: f
     except KafkaException as exc:
         if error_code(exc) == KafkaError.UNKNOWN_TOPIC_OR_PART:
             return 0
-        raise TranslateError(f"{bootstrap}: cannot describe {topic}: {error_text(exc)}") from exc
+        why = not_authorized(exc, topic, "DESCRIBE") or f"cannot describe {topic}: {error_text(exc)}"
+        raise TranslateError(explained(bootstrap, why, admin)) from exc
     except TimeoutError as exc:
-        raise TranslateError(f"{bootstrap}: cannot describe {topic}: no answer in time") from exc
+        raise TranslateError(
+            explained(bootstrap, f"cannot describe {topic}: no answer in time", admin)
+        ) from exc
     return len(described.partitions)
 
 

@@ -169,18 +169,31 @@ class Fence(Step[DrContext]):
 
 async def _end_sums(ctx: DrContext, alias: str, topics: list[str]) -> dict[str, int]:
     """Sum of end offsets per topic."""
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
     from kdrtui.services.kafka.config import client_config
-    from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
+    from kdrtui.services.kafka.failures import explained
+    from kdrtui.services.kafka.offsets import (
+        end_offsets_request,
+        end_offsets_result,
+        error_text,
+        request_end_offsets,
+    )
 
     def read() -> dict[str, int]:
-        admin = AdminClient(client_config(ctx.bootstrap(alias)))
-        meta = admin.list_topics(timeout=ctx.timeout).topics
-        wanted = [(t, p) for t in topics if t in meta for p in meta[t].partitions]
-        ends, _error = end_offsets_result(
-            request_end_offsets(admin, end_offsets_request(wanted), ctx.timeout), ctx.timeout + 5
-        )
+        bootstrap = ctx.bootstrap(alias)
+        admin = AdminClient(client_config(bootstrap))
+        try:
+            meta = admin.list_topics(timeout=ctx.timeout).topics
+            wanted = [(t, p) for t in topics if t in meta for p in meta[t].partitions]
+            ends, _error = end_offsets_result(
+                request_end_offsets(admin, end_offsets_request(wanted), ctx.timeout), ctx.timeout + 5
+            )
+        except KafkaException as exc:  # one line naming the cluster and why (a secured one's reason)
+            raise StepFailed(
+                explained(bootstrap, f"cannot read end offsets: {error_text(exc)}", admin)
+            ) from None
         sums: dict[str, int] = {}
         for (topic, _p), end in ends.items():
             sums[topic] = sums.get(topic, 0) + end
