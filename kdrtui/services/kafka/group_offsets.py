@@ -22,6 +22,7 @@ from kdrtui.services.kafka.admin_calls import (
     result_in_time,
     seconds_left,
 )
+from kdrtui.services.kafka.failures import explained, reason
 from kdrtui.services.kafka.offsets import error_text
 
 ACTIVE_MEMBER_ERRORS = frozenset(
@@ -107,7 +108,7 @@ def _commit_error(error: KafkaError, group: str, bootstrap: str) -> str:
     """The text of a per-partition commit error; an active group's says so plainly."""
     if error.code() in ACTIVE_MEMBER_ERRORS:
         return f"group {group} has active members on {bootstrap} ({error.name()}): stop its consumers first"
-    return error.str()
+    return reason(error, group)  # "group g: not authorized" when the ACLs refuse it
 
 
 def _retriable(error: KafkaError) -> bool:
@@ -126,10 +127,11 @@ def _commit_once(
     except KafkaException as exc:
         error = exc.args[0] if exc.args else None
         if not isinstance(error, KafkaError) or error.code() < 0:  # local: timed out, transport, ...
-            raise TranslateError(f"{bootstrap}: cannot commit group {group}: {error_text(exc)}") from exc
+            text = f"cannot commit group {group}: {error_text(exc)}"
+            raise TranslateError(explained(bootstrap, text, admin)) from exc
         return dict.fromkeys(offsets, error)  # the broker refused the whole group
     except TimeoutError as exc:
-        raise TranslateError(f"{bootstrap}: cannot commit group {group}: no answer in time") from exc
+        raise TranslateError(explained(bootstrap, f"cannot commit group {group}: no answer in time")) from exc
     return {
         (tp.topic, tp.partition): tp.error for tp in answer.topic_partitions or [] if tp.error is not None
     }
