@@ -7,14 +7,15 @@ cluster) and MirrorMaker 1 gets them unprefixed in its consumer or producer conf
 ever in those files; the edge node's run directory holds a ``secrets/`` directory (0700) instead:
 
 - ``<alias>.ca.pem`` (0644): the CA the brokers' certificates are checked against (``ssl.truststore.type
-  PEM``);
-- ``<alias>.keystore.pem`` (0600): mutual TLS, the client key (unencrypted PKCS#8, the only key format
-  Kafka's PEM keystore reads without a password Java can use) followed by its certificate chain
-  (``ssl.keystore.type PEM``, one file: Kafka 2.7+ reads key and chain from ``ssl.keystore.location``);
-- ``<alias>.properties`` (0600): SASL PLAIN/SCRAM, ``sasl.jaas.config`` with MirrorMaker's password,
-  referenced from the configuration as ``${file:<dir>/<alias>.properties:sasl.jaas.config}`` through
-  Kafka's FileConfigProvider (resolved by MirrorMakerConfig and the Connect worker for MM2, and by every
-  Kafka client's AbstractConfig for MM1, KIP-421);
+  PEM``, ``ssl.truststore.location``);
+- ``<alias>.properties`` (0600): the secret values, read through Kafka's FileConfigProvider as
+  ``${file:<dir>/<alias>.properties:<key>}`` (resolved by MirrorMakerConfig and the Connect worker for MM2,
+  and by every Kafka client's AbstractConfig for MM1, KIP-421): ``sasl.jaas.config`` with MirrorMaker's
+  password (SASL PLAIN/SCRAM), and for mutual TLS ``ssl.keystore.key`` (the client key as unencrypted
+  PKCS#8) and ``ssl.keystore.certificate.chain`` (``ssl.keystore.type PEM``). Not a keystore file:
+  Kafka up to 3.2 (HDInsight 5.1's) refuses a PEM ``ssl.keystore.location`` without ``ssl.key.password``,
+  and Java 17 cannot decrypt the PBES2 keys OpenSSL 3 writes, so an unencrypted key given as a value is
+  what every Kafka 3.x reads;
 - ``<alias>.keytab`` (0600): GSSAPI, the principal's keytab (the JAAS line naming it holds no secret).
 
 What those files hold is read where kdrtui runs, at deploy time (:mod:`kdrtui.services.mirrormaker
@@ -48,11 +49,10 @@ class SecretKind(StrEnum):
     """What a file of the secrets directory holds."""
 
     PROPERTIES = ".properties"
-    """``sasl.jaas.config`` with MirrorMaker's SASL password (PLAIN, SCRAM)."""
+    """The secret values: ``sasl.jaas.config`` with MirrorMaker's SASL password (PLAIN, SCRAM), the mutual
+    TLS key and certificate chain."""
     CA = ".ca.pem"
     """The CA certificate(s) of the brokers (not a secret)."""
-    KEYSTORE = ".keystore.pem"
-    """Mutual TLS: the client's private key and certificate chain."""
     KEYTAB = ".keytab"
     """GSSAPI: the principal's keytab."""
 
@@ -112,15 +112,18 @@ class SecretFile:
         return 0o644 if self.kind is SecretKind.CA else 0o600
 
 
+def mutual_tls(security: ClusterSecurity) -> bool:
+    """Whether MirrorMaker presents a client certificate to this cluster."""
+    return security.protocol.tls and bool(security.cert_file and security.key_file)
+
+
 def _kinds(security: ClusterSecurity) -> list[SecretKind]:
     kinds: list[SecretKind] = []
     if security.protocol.tls:
         kinds.append(SecretKind.CA)
-        if security.cert_file and security.key_file:
-            kinds.append(SecretKind.KEYSTORE)
-    if mirrormaker_login(security) is not None:
+    if uses_provider(security):
         kinds.append(SecretKind.PROPERTIES)
-    elif security.protocol.sasl and security.mechanism == SaslMechanism.GSSAPI:
+    if security.protocol.sasl and security.mechanism == SaslMechanism.GSSAPI:
         kinds.append(SecretKind.KEYTAB)
     return kinds
 
@@ -159,8 +162,9 @@ def kerberos_jaas(principal: str, keytab: str) -> str:
 
 
 def uses_provider(security: ClusterSecurity) -> bool:
-    """Whether MirrorMaker's settings for this cluster read a secret through the file config provider."""
-    return security.secured and mirrormaker_login(security) is not None
+    """Whether MirrorMaker's settings for this cluster read secrets through the file config provider (a
+    SASL password, a client key)."""
+    return security.secured and (mirrormaker_login(security) is not None or mutual_tls(security))
 
 
 def provider_settings(secrets_dir: str) -> dict[str, str]:
@@ -176,13 +180,15 @@ def client_settings(alias: str, security: ClusterSecurity, secrets_dir: str) -> 
     """The Kafka client settings (unprefixed) for MirrorMaker's clients of cluster ``alias``, with files in
     ``secrets_dir`` on the edge node. No secret: a password is a ``${file:...}`` reference."""
     protocol = security.protocol
+    secrets = f"{secrets_dir}/{alias}{SecretKind.PROPERTIES}"
     found = {"security.protocol": str(protocol)}
     if protocol.tls:
         found["ssl.truststore.type"] = "PEM"
         found["ssl.truststore.location"] = f"{secrets_dir}/{alias}{SecretKind.CA}"
-        if security.cert_file and security.key_file:
+        if mutual_tls(security):
             found["ssl.keystore.type"] = "PEM"
-            found["ssl.keystore.location"] = f"{secrets_dir}/{alias}{SecretKind.KEYSTORE}"
+            for key in ("ssl.keystore.key", "ssl.keystore.certificate.chain"):
+                found[key] = f"${{file:{secrets}:{key}}}"
         # Empty turns host name verification off (Kafka's default, since 2.0, is https).
         found["ssl.endpoint.identification.algorithm"] = "https" if security.verify_hostname else ""
     mechanism = security.mechanism
@@ -193,7 +199,6 @@ def client_settings(alias: str, security: ClusterSecurity, secrets_dir: str) -> 
             keytab = f"{secrets_dir}/{alias}{SecretKind.KEYTAB}"
             found["sasl.jaas.config"] = kerberos_jaas(security.principal or "", keytab)
         else:
-            secrets = f"{secrets_dir}/{alias}{SecretKind.PROPERTIES}"
             found["sasl.jaas.config"] = f"${{file:{secrets}:sasl.jaas.config}}"
     return found
 
@@ -206,21 +211,40 @@ def describe_security(security: ClusterSecurity) -> str:
         parts.append(f"{security.mechanism} as '{escape_value(login.username)}'")
     elif security.mechanism == SaslMechanism.GSSAPI:
         parts.append(f"GSSAPI as '{escape_value(security.principal or '')}'")
-    if security.protocol.tls and security.cert_file and security.key_file:
+    if mutual_tls(security):
         parts.append("mutual TLS")
     return ", ".join(parts)
 
 
-def secrets_properties_text(alias: str, security: ClusterSecurity, password: str) -> str:
+def secrets_properties_text(
+    alias: str,
+    security: ClusterSecurity,
+    *,
+    password: str | None = None,
+    key_pem: str | None = None,
+    chain_pem: str | None = None,
+) -> str:
     """``secrets/<alias>.properties``: MirrorMaker's ``sasl.jaas.config`` for ``alias`` with ``password``
-    (the caller read it). Written to the node only, mode 0600; never shown or logged."""
+    (SASL PLAIN/SCRAM), and its client key and certificate chain (mutual TLS), all read by the caller.
+    Written to the node only, mode 0600; never shown or logged.
+
+    Raises:
+        ValueError: a value the table needs is missing.
+    """
+    values: dict[str, str] = {}
     login = mirrormaker_login(security)
-    if login is None or security.mechanism is None:
-        raise ValueError(f"cluster {alias} has no SASL PLAIN/SCRAM login")
+    if login is not None and security.mechanism is not None:
+        if password is None:
+            raise ValueError(f"cluster {alias}: MirrorMaker's SASL password is needed")
+        values["sasl.jaas.config"] = login_jaas(security.mechanism, login.username, password)
+    if mutual_tls(security):
+        if key_pem is None or chain_pem is None:
+            raise ValueError(f"cluster {alias}: the client key and certificate chain are needed")
+        values["ssl.keystore.key"] = key_pem
+        values["ssl.keystore.certificate.chain"] = chain_pem
     header = [
-        f"Written by kdrtui: MirrorMaker's SASL login on cluster '{alias}', read through Kafka's "
+        f"Written by kdrtui: MirrorMaker's secrets for cluster '{alias}', read through Kafka's "
         "FileConfigProvider.",
         "Mode 0600. Do not edit: kdrtui overwrites this file whenever it deploys the plan.",
     ]
-    jaas = login_jaas(security.mechanism, login.username, password)
-    return properties_text(header, {"sasl.jaas.config": jaas})
+    return properties_text(header, values)

@@ -71,7 +71,7 @@ def secured_plan(primary: dict[str, Any] | None, dr: dict[str, Any] | None = Non
 
 
 def properties(text: str) -> dict[str, str]:
-    """``key = value`` lines (Java escapes undone: ``\\\\`` and ``\\uXXXX``)."""
+    """``key = value`` lines (Java escapes undone: ``\\\\``, ``\\n``, ``\\uXXXX``...)."""
     found = {}
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
@@ -81,7 +81,9 @@ def properties(text: str) -> dict[str, str]:
 
 
 def _unescape(escaped: str) -> str:
-    return chr(int(escaped[1:], 16)) if escaped.startswith("u") else escaped
+    if escaped.startswith("u"):
+        return chr(int(escaped[1:], 16))
+    return {"n": "\n", "t": "\t", "r": "\r", "f": "\f"}.get(escaped, escaped)
 
 
 def mm2(plan: Plan) -> dict[str, str]:
@@ -112,19 +114,23 @@ def test_ssl_gets_a_pem_truststore_from_the_secrets_directory() -> None:
     assert "config.providers" not in props, "no password, no provider"
 
 
-def test_mutual_tls_gets_one_pem_keystore_with_key_and_chain_and_no_key_password() -> None:
+def test_mutual_tls_gets_a_pem_keystore_through_the_provider_and_no_key_password() -> None:
     props = mm2(secured_plan(MTLS, MTLS))
+    assert props["config.providers"] == "file"
     for alias in ("primary", "dr"):
+        secrets = f"{SECRETS}/{alias}.properties"
         assert security_keys(props, alias) == {
             "security.protocol": "SSL",
             "ssl.truststore.type": "PEM",
             "ssl.truststore.location": f"{SECRETS}/{alias}.ca.pem",
             "ssl.keystore.type": "PEM",
-            "ssl.keystore.location": f"{SECRETS}/{alias}.keystore.pem",
+            "ssl.keystore.key": f"${{file:{secrets}:ssl.keystore.key}}",
+            "ssl.keystore.certificate.chain": f"${{file:{secrets}:ssl.keystore.certificate.chain}}",
             "ssl.endpoint.identification.algorithm": "https",
         }
-    # The key is uploaded decrypted in the 0600 keystore: Java 17 cannot decrypt OpenSSL 3's PBES2 keys.
-    assert not any("password" in key for key in props)
+    # Values, not ssl.keystore.location: Kafka <= 3.2 wants ssl.key.password with a PEM keystore file, and
+    # the key goes decrypted (Java 17 cannot decrypt OpenSSL 3's PBES2 keys): no key password anywhere.
+    assert not any("password" in key or "keystore.location" in key for key in props)
 
 
 def test_sasl_ssl_scram_512_connects_as_mirrormakers_own_user_through_the_file_provider() -> None:
@@ -189,7 +195,7 @@ def test_gssapi_names_the_uploaded_keytab_and_needs_no_provider() -> None:
     ("primary", "dr", "files"),
     [
         (SSL, None, {"primary.ca.pem": 0o644}),
-        (MTLS, None, {"primary.ca.pem": 0o644, "primary.keystore.pem": 0o600}),
+        (MTLS, None, {"primary.ca.pem": 0o644, "primary.properties": 0o600}),
         (SASL_SSL_SCRAM, None, {"primary.ca.pem": 0o644, "primary.properties": 0o600}),
         (PLAIN, None, {"primary.properties": 0o600}),
         (None, GSSAPI, {"dr.ca.pem": 0o644, "dr.keytab": 0o600}),
@@ -218,12 +224,12 @@ def test_mm1_gets_the_sources_settings_as_consumer_and_the_targets_as_producer()
     assert consumer["sasl.jaas.config"] == f"${{file:{where}/primary.properties:sasl.jaas.config}}"
     assert consumer["ssl.truststore.location"] == f"{where}/primary.ca.pem"
     assert consumer["group.id"] == "kdrtui-mm1-primary-dr"
-    assert "config.providers" not in producer, "mutual TLS reads no password"
-    assert producer["ssl.keystore.location"] == f"{where}/dr.keystore.pem"
+    assert producer["config.providers"] == "file", "mutual TLS reads the client key through it"
+    assert producer["ssl.keystore.key"] == f"${{file:{where}/dr.properties:ssl.keystore.key}}"
     assert producer["security.protocol"] == "SSL"
     assert {f.name for f in dep.secrets} == {
         "dr.ca.pem",
-        "dr.keystore.pem",
+        "dr.properties",
         "primary.ca.pem",
         "primary.properties",
     }
@@ -241,7 +247,7 @@ def test_a_run_directory_a_provider_reference_cannot_hold_is_refused() -> None:
 def test_secrets_properties_hold_the_password_jaas_quoted_and_java_escaped() -> None:
     security = secured_plan(SASL_SSL_SCRAM).clusters["primary"].security
     assert security is not None
-    text = secrets_properties_text("primary", security, 'p"a\\ss€')
+    text = secrets_properties_text("primary", security, password='p"a\\ss€')
     (line,) = [line for line in text.splitlines() if not line.startswith("#")]
     assert line == (
         f'sasl.jaas.config = {SCRAM} required username="mm2" password="p\\\\"a\\\\\\\\ss\\u20ac";'
@@ -306,5 +312,19 @@ def test_modes_missing_files_leftovers_and_unreadable_secrets_are_drift() -> Non
     ]
 
 
+def test_the_mutual_tls_values_go_beside_the_jaas_line() -> None:
+    security = secured_plan({**SASL_SSL_SCRAM, **MTLS, "protocol": "SASL_SSL"}).clusters["primary"].security
+    assert security is not None
+    key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    chain = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
+    text = secrets_properties_text("primary", security, password="pw", key_pem=key, chain_pem=chain)
+    values = properties(text)
+    assert values["ssl.keystore.key"] == key and values["ssl.keystore.certificate.chain"] == chain
+    assert values["sasl.jaas.config"].startswith(SCRAM)
+    assert len(text.splitlines()) == 5, "two comment lines, one line per value (newlines escaped)"
+    with pytest.raises(ValueError, match="client key"):
+        secrets_properties_text("primary", security, password="pw")
+
+
 def test_kinds_are_file_suffixes() -> None:
-    assert [kind.value for kind in SecretKind] == [".properties", ".ca.pem", ".keystore.pem", ".keytab"]
+    assert [kind.value for kind in SecretKind] == [".properties", ".ca.pem", ".keytab"]

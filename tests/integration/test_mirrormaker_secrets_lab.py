@@ -143,18 +143,18 @@ def test_secrets_reach_the_node_private_and_nowhere_else(
     assert mode(secrets) == 0o700
     assert {p.name: mode(p) for p in secrets.iterdir()} == {
         f"{PRIMARY}.ca.pem": 0o644,
-        f"{PRIMARY}.keystore.pem": 0o600,
         f"{PRIMARY}.properties": 0o600,
     }
     assert (secrets / f"{PRIMARY}.ca.pem").read_bytes() == tls_files["ca"].read_bytes()
-    keystore = (secrets / f"{PRIMARY}.keystore.pem").read_bytes()
-    assert keystore.startswith(b"-----BEGIN PRIVATE KEY-----") and b"-----BEGIN CERTIFICATE-----" in keystore
-    jaas = (secrets / f"{PRIMARY}.properties").read_text()
-    assert f'username="mm2-edge" password="{PASSWORD}";' in jaas
+    held = (secrets / f"{PRIMARY}.properties").read_text()
+    assert f'username="mm2-edge" password="{PASSWORD}";' in held
+    assert "ssl.keystore.key = -----BEGIN PRIVATE KEY-----\\n" in held
+    assert "ssl.keystore.certificate.chain = -----BEGIN CERTIFICATE-----\\n" in held
     config = (run / "mm2.properties").read_text()
-    assert PASSWORD not in config
-    assert f"{PRIMARY}.sasl.jaas.config = ${{file:{secrets}/{PRIMARY}.properties:sasl.jaas.config}}" in config
-    assert f"{PRIMARY}.ssl.keystore.location = {secrets}/{PRIMARY}.keystore.pem" in config
+    assert PASSWORD not in config and "PRIVATE KEY" not in config
+    reference = f"${{file:{secrets}/{PRIMARY}.properties:"
+    assert f"{PRIMARY}.sasl.jaas.config = {reference}sasl.jaas.config}}" in config
+    assert f"{PRIMARY}.ssl.keystore.key = {reference}ssl.keystore.key}}" in config
     assert str(tls_files["ca"]) not in config, "the path on kdrtui's machine means nothing on the node"
 
     # The running JVM: not in its argv, its environment, ps, or its log.

@@ -1,6 +1,7 @@
 """A deployment's secrets directory, made from what kdrtui reads: passwords from the environment or files,
-the CA, a PKCS#8 keystore, the keytab; compared by digest through the real ``secrets.sh`` probe (run by a
-local shell standing in for the node); never a secret in a rendered file, an error or a drift line."""
+the CA, a PKCS#8 key and its chain, the keytab; compared by digest through the real ``secrets.sh`` probe
+(run by a local shell standing in for the node); never a secret in a rendered file, an error or a drift
+line."""
 
 from __future__ import annotations
 
@@ -125,16 +126,29 @@ def test_an_unset_password_names_the_cluster_and_the_key_in_one_line(tmp_path: P
         materialize(SecretFile("primary", SecretKind.PROPERTIES, missing), {})
 
 
-def test_the_keystore_is_a_pkcs8_key_followed_by_the_chain(tls: dict[str, Path]) -> None:
+def java_properties(data: bytes) -> dict[str, str]:
+    """A properties file as java.util.Properties reads it (``key = value`` lines, ``\\`` escapes)."""
+    found = {}
+    for line in data.decode("ascii").splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" = ")
+            found[key] = value.encode("ascii").decode("unicode_escape")
+    return found
+
+
+def test_the_client_key_goes_as_pkcs8_with_its_chain(tls: dict[str, Path]) -> None:
     table = security(
         protocol="SSL", ca_file=str(tls["ca"]), cert_file=str(tls["cert"]), key_file=str(tls["key"])
     )
-    data = materialize(SecretFile("dr", SecretKind.KEYSTORE, table), {})
-    assert data.startswith(b"-----BEGIN PRIVATE KEY-----"), "Kafka's PEM keystore reads PKCS#8 only"
-    assert data.count(b"PRIVATE KEY-----") == 2 and b"RSA PRIVATE KEY" not in data
-    assert data.endswith(tls["cert"].read_bytes().strip() + b"\n")
+    data = materialize(SecretFile("dr", SecretKind.PROPERTIES, table), {})
+    values = java_properties(data)
+    assert sorted(values) == ["ssl.keystore.certificate.chain", "ssl.keystore.key"]
+    key = values["ssl.keystore.key"]
+    assert key.startswith("-----BEGIN PRIVATE KEY-----\n"), "Kafka's PEM keystore reads PKCS#8 only"
+    assert "RSA PRIVATE KEY" not in key and key.count("PRIVATE KEY-----") == 2
+    assert values["ssl.keystore.certificate.chain"] == tls["cert"].read_text().strip() + "\n"
     assert materialize(SecretFile("dr", SecretKind.CA, table), {}) == tls["ca"].read_bytes()
-    assert data == materialize(SecretFile("dr", SecretKind.KEYSTORE, table), {}), "same bytes, same digest"
+    assert data == materialize(SecretFile("dr", SecretKind.PROPERTIES, table), {}), "same bytes, same digest"
 
 
 def test_an_encrypted_key_is_decrypted_with_its_password(tls: dict[str, Path]) -> None:
@@ -145,16 +159,17 @@ def test_an_encrypted_key_is_decrypted_with_its_password(tls: dict[str, Path]) -
         key_file=str(tls["encrypted"]),
         key_password_env="KEY_PW",
     )
-    keystore = SecretFile("dr", SecretKind.KEYSTORE, table)
-    data = materialize(keystore, {"KEY_PW": "key-pw-123"})
-    assert data.startswith(b"-----BEGIN PRIVATE KEY-----")
+    secrets_file = SecretFile("dr", SecretKind.PROPERTIES, table)
+    values = java_properties(materialize(secrets_file, {"KEY_PW": "key-pw-123"}))
+    assert values["ssl.keystore.key"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert "key-pw-123" not in str(values), "the key goes decrypted: no ssl.key.password"
     with pytest.raises(SecurityError, match=r"^cluster 'dr' \[security\] key_file: .*wrong key_password_env"):
-        materialize(keystore, {"KEY_PW": "wrong"})
+        materialize(secrets_file, {"KEY_PW": "wrong"})
     with pytest.raises(SecurityError, match=r"key_password_env: the environment variable KEY_PW is not set"):
-        materialize(keystore, {})
+        materialize(secrets_file, {})
     without = table.model_copy(update={"key_password_env": None})
     with pytest.raises(SecurityError, match="is encrypted: set key_password_env"):
-        materialize(SecretFile("dr", SecretKind.KEYSTORE, without), {})
+        materialize(SecretFile("dr", SecretKind.PROPERTIES, without), {})
 
 
 def test_the_keytab_is_copied_byte_for_byte(tmp_path: Path) -> None:
@@ -195,9 +210,9 @@ def test_no_secret_is_in_any_rendered_file(tmp_path: Path, tls: dict[str, Path])
     plan = secured_plan(tmp_path, tls)
     (dep,) = render_deployment(plan, plan.edge_nodes[0], scripts=SCRIPTS, home="/home/u")
     made = materialize_all(dep.secrets, {})
-    assert sorted(made) == ["dr.ca.pem", "dr.keystore.pem", "primary.ca.pem", "primary.properties"]
+    assert sorted(made) == ["dr.ca.pem", "dr.properties", "primary.ca.pem", "primary.properties"]
     rendered = "\n".join(dep.files.values())
-    key_body = made["dr.keystore.pem"].split(b"-----")[2].strip().splitlines()[1].decode()
+    key_body = java_properties(made["dr.properties"])["ssl.keystore.key"].splitlines()[1]
     for secret in (PASSWORD, "s3cr3t", key_body):
         assert secret not in rendered
     assert "s3cr3t-mm2" in made["primary.properties"].decode()
@@ -211,7 +226,7 @@ async def test_drift_compares_digests_from_the_node_and_never_shows_a_secret(
     (dep,) = render_deployment(plan, plan.edge_nodes[0], scripts=SCRIPTS, home="/home/u")
     assert await secrets_drift(NODE, str(run), dep.secrets, {}) == [
         f"secrets/{name}: missing on the node"
-        for name in ("dr.ca.pem", "dr.keystore.pem", "primary.ca.pem", "primary.properties")
+        for name in ("dr.ca.pem", "dr.properties", "primary.ca.pem", "primary.properties")
     ]
     (run / "secrets").mkdir(parents=True, mode=0o700)
     for name, data in materialize_all(dep.secrets, {}).items():

@@ -1,11 +1,11 @@
 """A deployment's ``secrets/`` directory on the edge node: made at deploy time from what kdrtui reads where
 it runs, written over SFTP with its final mode, compared by digest.
 
-- :func:`materialize` makes one file's bytes: MirrorMaker's ``sasl.jaas.config`` (its password read from the
-  environment variable or file the plan names, :func:`~kdrtui.services.kafka.security.read_secret`), the
-  CA, the client key (as unencrypted PKCS#8, which Kafka's PEM keystore reads) followed by its certificate
-  chain, or the keytab. A secret that cannot be read raises :class:`SecurityError` naming the cluster and
-  the plan key, never the secret.
+- :func:`materialize` makes one file's bytes: the properties file of secret values — MirrorMaker's
+  ``sasl.jaas.config`` (its password read from the environment variable or file the plan names,
+  :func:`~kdrtui.services.kafka.security.read_secret`), the client key as unencrypted PKCS#8 and its
+  certificate chain — the CA, or the keytab. A secret that cannot be read raises :class:`SecurityError`
+  naming the cluster and the plan key, never the secret.
 - :func:`deploy_secrets` creates the directory 0700 and each file with its mode (0600; the CA 0644) over
   SFTP — never on a command line, in an environment or a log line — uploading only files whose digest or
   mode differ, and removes files the plan no longer renders.
@@ -27,6 +27,7 @@ from kdrtui.domain.mirrormaker_security import (
     SecretFile,
     SecretKind,
     mirrormaker_login,
+    mutual_tls,
     secrets_properties_text,
 )
 from kdrtui.domain.security import ClusterSecurity
@@ -50,8 +51,8 @@ def _read_local(cluster: str, key: str, name: str | None) -> bytes:
 
 def _pkcs8_key(cluster: str, security: ClusterSecurity, env: Mapping[str, str] | None) -> bytes:
     """The client key as unencrypted PKCS#8 PEM: Kafka's PEM keystore reads only PKCS#8, and Java 17
-    cannot decrypt the PBES2 keys OpenSSL 3 writes by default. (It is as safe in the 0600 file as an
-    encrypted key with its password in the next 0600 file.)"""
+    cannot decrypt the PBES2 keys OpenSSL 3 writes by default. (In the 0600 file it is as safe as an
+    encrypted key would be with its password beside it.)"""
     from cryptography.hazmat.primitives import serialization
 
     data = _read_local(cluster, "key_file", security.key_file)
@@ -86,17 +87,20 @@ def materialize(file: SecretFile, env: Mapping[str, str] | None = None) -> bytes
         return _read_local(cluster, "ca_file", security.ca_file)
     if file.kind is SecretKind.KEYTAB:
         return _read_local(cluster, "keytab", security.keytab)
-    if file.kind is SecretKind.KEYSTORE:
+    password = key_pem = chain_pem = None
+    login = mirrormaker_login(security)
+    if login is not None:
+        what = f"{_where(cluster, login.key)} (the SASL password of MirrorMaker's user '{login.username}')"
+        password = read_secret(login.env, login.file, what, env)
+    if mutual_tls(security):
         chain = _read_local(cluster, "cert_file", security.cert_file)
         if b"-----BEGIN CERTIFICATE-----" not in chain:
             raise SecurityError(f"{_where(cluster, 'cert_file')}: {security.cert_file}: no PEM certificate")
-        return _pkcs8_key(cluster, security, env) + chain.strip() + b"\n"
-    login = mirrormaker_login(security)
-    assert login is not None, "a properties file is rendered for SASL PLAIN/SCRAM only"
-    what = f"{_where(cluster, login.key)} (the SASL password of MirrorMaker's user '{login.username}')"
-    password = read_secret(login.env, login.file, what, env)
+        chain_pem = chain.decode("utf-8", errors="replace").strip() + "\n"
+        key_pem = _pkcs8_key(cluster, security, env).decode("ascii")
+    text = secrets_properties_text(cluster, security, password=password, key_pem=key_pem, chain_pem=chain_pem)
     # properties_text writes ASCII only (everything else as \u escapes).
-    return secrets_properties_text(cluster, security, password).encode("ascii")
+    return text.encode("ascii")
 
 
 def digest(data: bytes) -> str:
