@@ -1,5 +1,6 @@
-"""kdrtui against the secured labs: ``status`` over SASL_SSL and over mutual TLS, and each way of getting a
-secured cluster wrong said in one line with the documented exit code; last, no password anywhere.
+"""kdrtui against the secured labs: ``status`` over SASL_SSL and over mutual TLS, each way of getting a
+secured cluster wrong said in one line with the documented exit code, what the ACLs refuse named; last,
+no password anywhere.
 
 Each wrong plan is wrong in two ways at once, one per cluster (primary a wrong password, dr a CA that did
 not sign the brokers' certificates; primary PLAINTEXT, dr a password whose variable is unset), and the
@@ -16,12 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
 
 from kdrtui.lab.lab import DR, PRIMARY, Lab
+from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.fence import FenceError, read_max_bytes
+from kdrtui.services.kafka.mm2_status import Mm2StatusError, flow_task_states
+from kdrtui.services.kafka.translate import commit_offsets
 from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import create_topic, produce_numbered
 from tests.secret_scan import lab_files, lab_passwords, leaks, tree
-from tests.secured_plans import wrong_plans
+from tests.secured_plans import wrong_plan, wrong_plans
 
 pytestmark = pytest.mark.lab
 
@@ -129,6 +143,43 @@ def test_each_wrong_security_setting_is_one_line_and_exit_code_2(
     assert (
         f"NO-GO: dr is unreachable: {reason} (Failed to get metadata: Local: Broker transport failure)" in out
     )
+
+
+def test_what_the_acls_refuse_is_named(secured_lab: Lab, unique_name: str, tmp_path: Path) -> None:
+    """As the lab's ``app`` user, denied everything on one topic and one group: each read says what was
+    refused, in one line naming the cluster."""
+    load_plan(secured_lab.plan_path)
+    dr = secured_lab.bootstrap(DR)
+    status_topic = f"mm2-status.{unique_name}.internal"
+    deny = (ResourcePatternType.LITERAL, "User:app", "*", AclOperation.ALL, AclPermissionType.DENY)
+    rules = [(ResourceType.TOPIC, status_topic, *deny), (ResourceType.GROUP, unique_name, *deny)]
+    denied = [AclBinding(*args) for args in rules]
+    admin = AdminClient(client_config(dr))
+    for future in admin.create_acls(denied, request_timeout=15).values():
+        future.result(timeout=20)
+    as_app = wrong_plan(
+        secured_lab,
+        tmp_path / "app.toml",
+        lambda s: s,
+        lambda s: s.model_copy(
+            update={"username": "app", "password_file": str(secured_lab.home / "security" / "app.password")}
+        ),
+    )
+    try:
+        load_plan(as_app)
+        with pytest.raises(Mm2StatusError) as status:
+            flow_task_states(dr, unique_name, timeout=10)
+        assert str(status.value) == f"dr: topic {status_topic}: not authorized (DESCRIBE)"
+        with pytest.raises(FenceError) as configs:
+            read_max_bytes(dr, [status_topic], timeout=10)
+        assert str(configs.value) == f"dr: topic {status_topic}: not authorized (DESCRIBE_CONFIGS)"
+        refused = commit_offsets(dr, unique_name, {(status_topic, 0): 1}, timeout=10)
+        assert set(refused.values()) == {f"group {unique_name}: not authorized"}, refused
+    finally:
+        load_plan(secured_lab.plan_path)
+        filters = [AclBindingFilter(*args) for args in rules]
+        for future in admin.delete_acls(filters, request_timeout=15).values():
+            future.result(timeout=20)
 
 
 def test_no_password_in_logs_journals_state_or_output(secured_lab: Lab) -> None:
