@@ -20,6 +20,7 @@ from kdrtui.domain.runbook import StepStatus
 from kdrtui.services.ssh import RemoteCommandFailed
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.failover import FailoverScreen
+from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.ssh_prompts import HostKeyScreen
 from kdrtui.tui.widgets.step_tree import StepTree
@@ -171,6 +172,7 @@ async def test_a_provisioning_arm_error_is_shown_and_notified_as_it_is(outside: 
         await confirm_typed(pilot, "P", "orders-dr")
         await until(pilot, lambda: prov.runs == [False], what="the run")
         await pilot.press("1")  # elsewhere in the console, the end is notified
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen), what="the Overview")
         prov.release.set()
         said = f"provisioning failed at clusters: {prov.error}"
         await until(pilot, lambda: said in toasts(app), what="the notification")
