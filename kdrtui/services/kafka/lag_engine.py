@@ -210,13 +210,15 @@ class LagEngine:
                 state.tail = Mm2Tail(flow, self._bootstrap[flow.target])
         for admin in self._admins.values():
             serve(admin)  # its queued log lines and errors: why the last connection failed, if one did
-        for alias in self._metadata:
-            if alias in self._refused:
-                self._mark(alias, self._refused[alias], now)
-                continue
-            force = self._needs_metadata(alias)
+        for alias in self._refused:
+            self._mark(alias, self._refused[alias], now)
+        forced = {a: self._needs_metadata(a) for a in self._metadata if a not in self._refused}
+        # Every cluster at once: one that does not answer costs its timeout once, not once per cluster.
+        with ThreadPoolExecutor(max_workers=max(1, len(forced))) as pool:
+            fetches = {a: pool.submit(self._refresh_metadata, a, force) for a, force in forced.items()}
+        for alias, fetch in fetches.items():
             try:
-                self._refresh_metadata(alias, force)
+                fetch.result()
             except KafkaException as exc:
                 self._mark(alias, f"cannot list topics: {error_text(exc)}", now)
         # The partitions behind at the last refresh are likely still behind: their log start and last
