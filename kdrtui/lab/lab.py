@@ -15,8 +15,6 @@ import dataclasses
 import json
 import os
 import shutil
-import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,39 +25,26 @@ import tomli_w
 from kdrtui import settings
 from kdrtui.lab import jars
 from kdrtui.lab.acls import grant_lab_acls
-from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabCluster
-from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeError, EdgeStatus, LabEdgeNode
-from kdrtui.lab.ports import check_port, in_ephemeral_range
+from kdrtui.lab.cluster import ClusterSpec, ClusterStatus, LabCluster
+from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeStatus, LabEdgeNode
+from kdrtui.lab.lab_plan import ALIASES, DEFAULT_PORTS, DR, PRIMARY, SITES, render_plan
+from kdrtui.lab.lab_processes import (
+    READY_TIMEOUT_S,
+    LabError,
+    Report,
+    clusters_to_start,
+    start_clusters,
+    start_edge,
+    stop_clusters,
+    stop_edge_server,
+    stop_mirrormakers,
+    warn_ephemeral_ports,
+)
+from kdrtui.lab.ports import check_port
 from kdrtui.lab.prereqs import check_prerequisites
-from kdrtui.lab.process import is_ours, read_pid, terminate
 from kdrtui.lab.security import MODES as SECURITY_MODES
 from kdrtui.lab.security import LabSecurity
 from kdrtui.lab.traffic import TrafficProcess, TrafficStatus
-
-PRIMARY = "primary"
-DR = "dr"
-ALIASES = (PRIMARY, DR)
-
-#: Default client ports; each controller listens on the next port up.
-DEFAULT_PORTS = {PRIMARY: 19092, DR: 29092}
-
-#: The Azure regions and address spaces the lab's clusters stand in for (the HDInsight guides' pair).
-SITES: dict[str, dict[str, str]] = {
-    PRIMARY: {"region": "eastus", "vnet_cidr": "10.0.0.0/16", "subnet_cidr": "10.0.0.0/24"},
-    DR: {"region": "westus2", "vnet_cidr": "10.1.0.0/16", "subnet_cidr": "10.1.0.0/24"},
-}
-
-#: How long ``up`` waits for freshly started brokers to answer.
-READY_TIMEOUT_S = 120.0
-
-#: How long ``down`` waits after SIGTERM before SIGKILL.
-STOP_TIMEOUT_S = 20.0
-
-Report = Callable[[str], None]
-
-
-class LabError(RuntimeError):
-    """The lab could not do what was asked. ``str()`` is the message for the user."""
 
 
 @dataclass(frozen=True)
@@ -91,71 +76,6 @@ class LabStatus:
             "edge_nodes": {name: e.to_dict() for name, e in self.edge_nodes.items()},
             "traffic": self.traffic.to_dict(),
         }
-
-
-def render_plan(
-    specs: dict[str, ClusterSpec],
-    kafka_version: str,
-    edge_nodes: Sequence[dict[str, Any]] = (),
-    security: LabSecurity | None = None,
-) -> dict[str, Any]:
-    """The lab's DR plan as data: cold standby from ``primary`` to ``dr``, MirrorMaker 2, prefixed names.
-
-    ``edge_nodes`` are ``[[edge_nodes]]`` entries (:meth:`LabEdgeNode.plan_entry`). A secured lab's plan
-    has a ``[security]`` table per cluster: kdrtui connects as the lab's ``admin``, MirrorMaker as its
-    ``mirrormaker`` user (SCRAM), and the failover fence is the ACL fence its authorizer allows.
-    """
-    clusters = {
-        alias: {
-            "region": spec.region,
-            "resource_group": f"kdrtui-lab-{spec.region}",
-            "vnet_name": f"kdrtui-lab-{spec.region}-vnet",
-            "vnet_cidr": SITES[alias]["vnet_cidr"],
-            "subnet_cidr": SITES[alias]["subnet_cidr"],
-            "bootstrap_servers": [spec.bootstrap],
-            "kafka_version": kafka_version,
-            # Single-broker clusters: every topic MirrorMaker creates gets one replica.
-            "replication_factor": 1,
-        }
-        for alias, spec in specs.items()
-    }
-    secured = security is not None and security.mode != "plaintext"
-    if secured:
-        assert security is not None
-        for table in clusters.values():
-            table["security"] = security.plan_table("admin", mirrormaker="mirrormaker")
-    plan: dict[str, Any] = {
-        "plan": {"name": "kdrtui-lab", "topology": "cold-standby", "primary": PRIMARY, "secondary": DR},
-        "clusters": clusters,
-    }
-    if edge_nodes:
-        plan["edge_nodes"] = list(edge_nodes)
-    return plan | {
-        "flows": [
-            {
-                "source": PRIMARY,
-                "target": DR,
-                "topics": [".*"],
-                "topics_exclude": ["__.*", "mm2-.*", ".*[.]internal", "heartbeats", ".*[.]heartbeats"],
-                "groups": [".*"],
-                "naming": "prefixed",
-                "mirrormaker": "mm2",
-                # Rehearsal-friendly intervals: a new topic mirrors within seconds, not minutes.
-                "refresh_seconds": 5,
-                "emit_checkpoints_seconds": 5,
-                "flush_seconds": 2,
-            }
-        ],
-        "objectives": {
-            "rpo_seconds": 60,
-            "rto_seconds": 600,
-            "lag_warn_seconds": 30,
-            "lag_crit_seconds": 120,
-        },
-        "switch": {"method": "none"},
-        # A rehearsal with traffic running: fence the primary so the drain can finish.
-        "failover": {"fence": "acl" if secured else "reject-writes", "drain_timeout_seconds": 60},
-    }
 
 
 class Lab:
@@ -350,63 +270,16 @@ class Lab:
         say = report or (lambda _msg: None)
         self._check_running_matches()
         self.home.mkdir(parents=True, exist_ok=True)
-        to_start: list[LabCluster] = []
-        notes: dict[str, tuple[str, ...]] = {}
-        for alias, cluster in self.clusters.items():
-            pid = cluster.running_pid()
-            if pid is None:
-                stale = cluster.clean_stale()
-                if stale == 0:
-                    say(f"{alias}: stale pid file removed (it held no readable pid)")
-                elif stale is not None:
-                    say(f"{alias}: stale pid file removed (pid {stale} is gone or is not its broker)")
-                pid = cluster.adopt_orphan()
-                if pid is not None:
-                    say(f"{alias}: found its broker running without a pid file (pid {pid}); reusing it")
-            if pid is not None:
-                notes[alias] = ("reused",)
-            else:
-                to_start.append(cluster)
-
+        to_start, notes = clusters_to_start(self.clusters, say)
         if to_start:
-            for cluster in to_start:
-                risky = [
-                    p for p in (cluster.spec.port, cluster.spec.controller_port) if in_ephemeral_range(p)
-                ]
-                if risky:
-                    say(
-                        f"{cluster.alias}: warning: port {risky[0]} is in the kernel's ephemeral range; "
-                        "a client retrying while the broker is down can take it (TCP self-connect). "
-                        "Ports below 32768 avoid this."
-                    )
+            warn_ephemeral_ports(to_start, say)
             check_prerequisites(need_mvn=not jars.is_fetched(self.kafka_version))
             fetched = jars.fetch(self.kafka_version, report=say)
             dist = fetched.distribution
             self.security.ensure(list(self.clusters))
             # Recorded before starting, so `down` finds a half-started lab's ports too.
             self._save_state()
-            for cluster in to_start:
-                say(f"{cluster.alias}: starting Kafka {self.kafka_version} on {cluster.spec.bootstrap}")
-            started_at = time.monotonic()
-            deadline = started_at + timeout
-            with ThreadPoolExecutor(max_workers=len(to_start)) as pool:
-                # Format and start both JVMs at once, then wait for both: start-up dominates.
-                def bring_up(cluster: LabCluster) -> str:
-                    pid = cluster.start(dist)
-                    took = cluster.wait_ready(pid, max(1.0, deadline - time.monotonic()))
-                    return (
-                        f"started in {time.monotonic() - started_at:.1f} s (ready {took:.1f} s after launch)"
-                    )
-
-                futures = {c.alias: pool.submit(bring_up, c) for c in to_start}
-                errors = []
-                for alias, future in futures.items():
-                    try:
-                        notes[alias] = (future.result(),)
-                    except (ClusterError, OSError) as exc:
-                        errors.append(str(exc))
-                if errors:
-                    raise LabError("\n".join(errors))
+            notes |= start_clusters(to_start, dist, self.kafka_version, timeout, say)
 
         if self.security.mode != "plaintext":
             for alias, cluster in self.clusters.items():
@@ -414,38 +287,11 @@ class Lab:
                     grant_lab_acls(cluster.admin_config())
                 except RuntimeError as exc:
                     raise LabError(f"{alias}: {exc}") from exc
-        notes[self.edge.name] = self._up_edge(say)
+        notes[self.edge.name] = start_edge(self.edge, self._save_state, say)
         self._save_state()
         self._saved = self._load_state()
         self.write_plan()
         return dataclasses.replace(self.status(notes=notes), started=tuple(c.alias for c in to_start))
-
-    def _up_edge(self, say: Report) -> tuple[str, ...]:
-        """Start the edge node unless it runs with the wanted port and backend; a note for status."""
-        edge = self.edge
-        found = edge.running()
-        if found is None:
-            stale = edge.clean_stale()
-            if stale == 0:
-                say(f"{edge.name}: stale pid file removed (it held no readable pid)")
-            elif stale is not None:
-                say(f"{edge.name}: stale pid file removed (pid {stale} is gone or is not its SSH server)")
-            if edge.adopt_orphan() is not None:
-                found = edge.running()
-        if found is not None and found[1] == edge.backend and edge.running_port() == edge.port:
-            return ("reused",)
-        if found is not None:
-            say(f"{edge.name}: restarting it ({found[1]} -> {edge.backend}, port {edge.port})")
-        self._save_state()
-        say(f"{edge.name}: starting the {edge.backend} SSH edge node on 127.0.0.1:{edge.port}")
-        started = time.monotonic()
-        try:
-            edge.start()
-        except EdgeError as exc:
-            raise LabError(str(exc)) from exc
-        except OSError as exc:
-            raise LabError(f"{edge.name}: could not start its SSH server: {exc}") from exc
-        return (f"started in {time.monotonic() - started:.1f} s",)
 
     def down(self, purge: bool = False, *, report: Report | None = None) -> None:
         """Stop the traffic generator and both brokers (SIGTERM, then SIGKILL after 20 s).
@@ -456,26 +302,9 @@ class Lab:
         say = report or (lambda _msg: None)
         if (pid := self.traffic.stop()) is not None:
             say(f"traffic: stopped (pid {pid})")
-        self._stop_mirrormakers(say)
-        with ThreadPoolExecutor(max_workers=len(self.clusters)) as pool:
-            futures = {alias: pool.submit(c.stop, STOP_TIMEOUT_S) for alias, c in self.clusters.items()}
-            for alias, future in futures.items():
-                stopped = future.result()
-                if stopped is None:
-                    say(f"{alias}: was not running")
-                elif stopped.clean:
-                    say(f"{alias}: stopped (pid {stopped.pid})")
-                else:
-                    say(f"{alias}: killed (pid {stopped.pid} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s)")
-        edge = self.edge.stop()
-        if edge is None:
-            say(f"{self.edge.name}: was not running")
-        else:
-            say(
-                f"{self.edge.name}: stopped (pid {edge[0]})"
-                if edge[1]
-                else f"{self.edge.name}: killed (pid {edge[0]})"
-            )
+        stop_mirrormakers(self.edge, say)
+        stop_clusters(self.clusters, say)
+        stop_edge_server(self.edge, say)
         if purge:
             for cluster in self.clusters.values():
                 shutil.rmtree(cluster.home, ignore_errors=True)
@@ -490,24 +319,6 @@ class Lab:
             ):
                 path.unlink(missing_ok=True)
             say(f"purged the lab's data in {self.home}")
-
-    def _stop_mirrormakers(self, say: Report) -> None:
-        """Stop MirrorMaker that ``kdrtui mm start`` left running on the lab's edge node (this machine).
-
-        Its supervisor survives SSH on purpose; without this, ``lab down`` would leave a JVM mirroring
-        into clusters that are gone. A scheduled deployment's scheduler first (it would start the next
-        batch), then the JVM (its supervisor then records the exit), then the supervisor if it is still
-        there.
-        """
-        for run_dir in sorted(self.edge.work_dir.glob("mm/*")):
-            for name in ("scheduler.pid", "mm.pid", "supervisor.pid"):
-                pid = read_pid(run_dir / name)
-                if pid is None or not is_ours(pid, [str(run_dir)]):
-                    continue
-                (run_dir / "stop_requested").touch()
-                clean = terminate(pid, STOP_TIMEOUT_S)
-                if name == "mm.pid":
-                    say(f"MirrorMaker {run_dir.name}: {'stopped' if clean else 'killed'} (pid {pid})")
 
     def kill(self, alias: str) -> int | None:
         """Crash ``alias``: SIGKILL its broker JVM (data kept; ``up()`` restarts it). Returns the pid.
