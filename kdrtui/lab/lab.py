@@ -44,7 +44,7 @@ from kdrtui.lab.ports import check_port
 from kdrtui.lab.prereqs import check_prerequisites
 from kdrtui.lab.security import MODES as SECURITY_MODES
 from kdrtui.lab.security import LabSecurity
-from kdrtui.lab.traffic import TrafficProcess, TrafficStatus
+from kdrtui.lab.traffic_process import TrafficProcess, TrafficStatus
 
 
 @dataclass(frozen=True)
