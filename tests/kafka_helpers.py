@@ -1,17 +1,27 @@
-"""Real Kafka clients for tests: make a topic, produce numbered keyed records, read a topic back."""
+"""Real Kafka clients for tests: make a topic, produce numbered keyed records or transactions, read a topic
+back (from the start, to the end, as a group), wait for MirrorMaker 2's checkpoint of a group."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kdrtui.lab.lab import PRIMARY
+from kdrtui.services.kafka import translate
 from kdrtui.services.kafka.config import client_config
 
 Partitions = dict[int, list[bytes]]
 """Partition -> record values in offset order."""
+
+TRANSACTIONS = 11
+"""Transactions :func:`produce_transactions` writes."""
+ABORTED = 5
+"""The sixth of the eleven transactions is aborted: committed ones before and after it."""
+TRANSACTION_KEYS = 37
+"""Records per transaction, one per key: every transaction writes into every partition."""
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
@@ -77,3 +87,163 @@ def consume_partitions(
     finally:
         consumer.close()
     return got
+
+
+def consume_and_commit(bootstrap: str, group: str, topic: str, count: int) -> Partitions:
+    """Read ``count`` records of ``topic`` as ``group`` (subscribed, from the earliest) and commit them."""
+    consumer = Consumer(
+        client_config(
+            bootstrap, **{"group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+        )
+    )
+    got: Partitions = {}
+    seen = 0
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + 60
+    try:
+        while seen < count:
+            assert time.monotonic() < deadline, f"read only {seen} of {count} records of {topic}"
+            for message in consumer.consume(num_messages=count - seen, timeout=0.5):
+                if message.error() is None:
+                    got.setdefault(message.partition() or 0, []).append(message.value() or b"")
+                    seen += 1
+        consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    return got
+
+
+def end_offset(consumer: Consumer, topic: str, partition: int, timeout: float = 30.0) -> int:
+    """A partition's end offset; a topic MirrorMaker has just created answers NOT_LEADER for a moment."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def read_to_end(consumer: Consumer, topic: str, starts: dict[int, int]) -> Partitions:
+    """The records of ``topic`` from ``starts`` (partition -> offset) to each partition's end as it is now."""
+    ends = {p: end_offset(consumer, topic, p) for p in starts}
+    consumer.assign([TopicPartition(topic, p, offset) for p, offset in starts.items()])
+    got: Partitions = {p: [] for p in starts}
+    deadline = time.monotonic() + 60
+    while any(starts[p] + len(got[p]) < ends[p] for p in starts):
+        assert time.monotonic() < deadline, "could not read to the end"
+        for message in consumer.consume(num_messages=1000, timeout=0.5):
+            if message.error() is None:
+                got[message.partition() or 0].append(message.value() or b"")
+    return got
+
+
+def everything(bootstrap: str, topic: str, partitions: int) -> Partitions:
+    """Every record of ``topic`` (empty while the topic does not exist yet)."""
+    consumer = Consumer(
+        client_config(bootstrap, **{"group.id": "check-failover", "enable.auto.commit": False})
+    )
+    try:
+        if topic not in consumer.list_topics(timeout=10).topics:
+            return {}
+        return read_to_end(consumer, topic, dict.fromkeys(range(partitions), 0))
+    finally:
+        consumer.close()
+
+
+def flat(values: Partitions) -> set[bytes]:
+    """The values of every partition, as one set."""
+    return {v for vs in values.values() for v in vs}
+
+
+def read_to_eof(bootstrap: str, topic: str, partitions: int, isolation: str) -> Partitions:
+    """Every record of ``topic`` a consumer with ``isolation.level`` = ``isolation`` reads, to the end of
+    each partition (the broker says so: partition EOF)."""
+    consumer = Consumer(
+        client_config(
+            bootstrap,
+            **{
+                "group.id": f"check-{topic}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": isolation,
+            },
+        )
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    got: Partitions = {p: [] for p in range(partitions)}
+    at_end: set[int] = set()
+    deadline = time.monotonic() + 30
+    try:
+        while len(at_end) < partitions:
+            assert time.monotonic() < deadline, f"{topic} not read to its end within 30 s"
+            for message in consumer.consume(num_messages=1000, timeout=0.5):
+                partition, error = message.partition(), message.error()
+                assert partition is not None
+                if error is not None:
+                    assert error.code() == KafkaError._PARTITION_EOF, error
+                    at_end.add(partition)
+                    continue
+                value = message.value()
+                assert isinstance(value, bytes)
+                got[partition].append(value)
+    finally:
+        consumer.close()
+    return got
+
+
+def produce_transactions(
+    bootstrap: str, topic: str, transactional_id: str, partitions: int
+) -> tuple[Partitions, Partitions]:
+    """:data:`TRANSACTIONS` transactions of :data:`TRANSACTION_KEYS` keyed records each, the
+    :data:`ABORTED`-th aborted, into ``topic`` of ``partitions`` partitions.
+
+    Returns (committed, aborted) values per partition, in offset order. The partitioner is Java's
+    (murmur2), so MirrorMaker 1, which re-partitions by key, puts each record in the same partition number
+    as MirrorMaker 2, which keeps partitions. Every record is flushed to the broker before its transaction
+    ends, so the aborted records are really in the log (an abort purges what is still queued).
+    """
+    producer = Producer(
+        client_config(bootstrap, **{"transactional.id": transactional_id, "partitioner": "murmur2_random"})
+    )
+    producer.init_transactions(30)
+    placed: dict[str, list[tuple[int, int, bytes]]] = {"committed": [], "aborted": []}
+
+    def delivered(err: KafkaError | None, message: Message) -> None:
+        assert err is None, err
+        partition, offset, value = message.partition(), message.offset(), message.value()
+        assert partition is not None and offset is not None and isinstance(value, bytes)
+        placed[value.decode().split("-")[0]].append((partition, offset, value))
+
+    for t in range(TRANSACTIONS):
+        fate = "aborted" if t == ABORTED else "committed"
+        producer.begin_transaction()
+        for k in range(TRANSACTION_KEYS):
+            producer.produce(topic, key=f"key-{k}", value=f"{fate}-{t}-{k}", on_delivery=delivered)
+        assert producer.flush(30) == 0
+        if t == ABORTED:
+            producer.abort_transaction(30)
+        else:
+            producer.commit_transaction(30)
+    committed: Partitions = {p: [] for p in range(partitions)}
+    aborted: Partitions = {p: [] for p in range(partitions)}
+    for fate, values in (("committed", committed), ("aborted", aborted)):
+        for partition, _offset, value in sorted(placed[fate]):
+            values[partition].append(value)
+    return committed, aborted
+
+
+def wait_for_checkpoint(dr: str, group: str, topic: str, committed: dict[int, int]) -> None:
+    """Wait (90 s at most) until MirrorMaker 2's checkpoints on ``dr`` carry ``group``'s ``committed``
+    offsets (partition -> offset) of the primary's ``topic``."""
+    deadline = time.monotonic() + 90
+    while True:
+        points = translate.read_checkpoints(dr, PRIMARY, 10)
+        have = {
+            p: cp.upstream for (g, t, p), cp in points.items() if g == group and t == f"{PRIMARY}.{topic}"
+        }
+        if all(have.get(p) == offset for p, offset in committed.items()):
+            return
+        assert time.monotonic() < deadline, f"no checkpoint of {group} at {committed} (have {have})"
+        time.sleep(0.5)

@@ -14,17 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from kdrtui.cli import main
 from kdrtui.domain.lag import Health
-from kdrtui.domain.plan import Plan, Schedule
+from kdrtui.domain.plan import Schedule
 from kdrtui.domain.schedule import MINUTE_SECONDS_ENV, Batches
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.lag_engine import LagEngine
-from kdrtui.services.plan_files import load_plan, save_plan
-from tests.integration.test_mirrormaker_lab import mirrormaker_jvms
+from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
+from tests.lab_helpers import cli, lab_plan_variant, mirrormaker_jvms
 
 pytestmark = pytest.mark.lab
 
@@ -33,22 +31,6 @@ RUN_S = 30
 """The batch's length: 30 schedule minutes of one second."""
 LEAD_S = 8
 """Seconds from now to the window's start: time for `mm start` to deploy."""
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def scheduled_variant(lab: Lab, tmp_path: Path, topic: str, cron: str) -> Path:
-    """The lab plan mirroring only ``topic``, in batches on ``cron``, with a work dir of its own."""
-    plan = load_plan(lab.plan_path)
-    schedule = Schedule(cron=cron, run_minutes=RUN_S)
-    flows = [plan.flows[0].model_copy(update={"topics": [topic], "schedule": schedule})]
-    nodes = [n.model_copy(update={"work_dir": str(tmp_path / "work")}) for n in plan.edge_nodes]
-    changed = plan.model_copy(update={"flows": flows, "edge_nodes": nodes})
-    path = tmp_path / "cold.toml"
-    save_plan(Plan.model_validate(changed.model_dump()), path)
-    return path
 
 
 def test_mirrormaker_runs_in_scheduled_batches(
@@ -62,7 +44,8 @@ def test_mirrormaker_runs_in_scheduled_batches(
     cron = f"{opens % 60} * * * *"
     batches = Batches.of(Schedule(cron=cron, run_minutes=RUN_S), minute_seconds=1)
     assert batches.next_start(time.time()) == opens
-    plan = scheduled_variant(lab, tmp_path, unique_name, cron)
+    schedule = Schedule(cron=cron, run_minutes=RUN_S)
+    plan = lab_plan_variant(lab, tmp_path, "cold.toml", flow={"topics": [unique_name], "schedule": schedule})
     work = str(tmp_path / "work")
     try:
         started = cli("mm", "start", "--plan", str(plan))

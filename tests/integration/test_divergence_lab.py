@@ -25,39 +25,11 @@ from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.divergence_engine import DivergenceEngine
 from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import create_topic, produce_numbered
+from tests.lab_helpers import hot_standby_plan
 
 pytestmark = pytest.mark.lab
 
 N = 120
-
-
-def hot_standby_plan(lab: Lab, tmp_path: Path, *, dr_bootstrap: str | None = None) -> Path:
-    """A hot-standby plan over the lab's clusters (or ``dr_bootstrap`` for dr), written to ``tmp_path``."""
-    lab_plan = load_plan(lab.plan_path)
-    primary, dr = lab_plan.cluster(PRIMARY), lab_plan.cluster(DR)
-    path = tmp_path / "hot.toml"
-    path.write_text(
-        f"""\
-[plan]
-name = "hot-lab-{tmp_path.name[-20:]}"
-topology = "hot-standby"
-primary = "{PRIMARY}"
-secondary = "{DR}"
-
-[clusters.{PRIMARY}]
-region = "{primary.region}"
-bootstrap_servers = ["{lab.bootstrap(PRIMARY)}"]
-
-[clusters.{DR}]
-region = "{dr.region}"
-bootstrap_servers = ["{dr_bootstrap or lab.bootstrap(DR)}"]
-
-[objectives]
-lag_warn_seconds = 30
-lag_crit_seconds = 120
-"""
-    )
-    return path
 
 
 def closed_port() -> str:

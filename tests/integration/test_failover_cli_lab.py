@@ -7,15 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from kdrtui.cli import main
 from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import PRIMARY, Lab
 from kdrtui.services.kafka import fence
 from kdrtui.services.runbook.store import RunbookStore
-from tests.integration.test_failover_lab import dr_plan
 from tests.kafka_helpers import create_topic, produce_numbered
+from tests.lab_helpers import cli, dr_plan
 
 pytestmark = pytest.mark.lab
 
@@ -30,19 +28,6 @@ TITLES = [
     "Report",
 ]
 """How each step's title starts, in order."""
-
-
-def kdrtui(*args: str, input: str | None = None) -> Result:
-    """`kdrtui ...` as an operator runs it (stdout and stderr captured apart)."""
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The runbook state of this test only (journals, state.json, audit.log)."""
-    where = tmp_path / "state"
-    monkeypatch.setenv("KDRTUI_STATE_DIR", str(where))
-    return where
 
 
 def assert_nothing_recorded(plan: Plan, path: Path, state_dir: Path) -> None:
@@ -60,7 +45,7 @@ def test_dry_run_prints_every_step_and_changes_nothing(
     create_topic(primary, unique_name, partitions=2)
     produce_numbered(primary, unique_name, 20)
 
-    result = kdrtui("failover", "--plan", str(path), "--dry-run")
+    result = cli("failover", "--plan", str(path), "--dry-run")
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -83,7 +68,7 @@ def test_dry_run_json_lists_the_8_steps(lab: Lab, tmp_path: Path, unique_name: s
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes")
     create_topic(lab.bootstrap(PRIMARY), unique_name, partitions=1)
 
-    result = kdrtui("failover", "--plan", str(path), "--dry-run", "--json")
+    result = cli("failover", "--plan", str(path), "--dry-run", "--json")
 
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
@@ -109,7 +94,7 @@ def test_wrong_name_typed_does_not_start(lab: Lab, tmp_path: Path, unique_name: 
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes")
     create_topic(lab.bootstrap(PRIMARY), unique_name, partitions=1)
 
-    result = kdrtui("failover", "--plan", str(path), input="nope\n")
+    result = cli("failover", "--plan", str(path), input="nope\n")
 
     assert result.exit_code == 2, result.output
     assert "GO" in result.stdout, "the forecast is shown before the question"
@@ -124,7 +109,7 @@ def test_resume_with_nothing_to_resume_is_refused(
 ) -> None:
     plan, path = dr_plan(lab, tmp_path, unique_name)
 
-    result = kdrtui("failback", "--plan", str(path), "--resume")
+    result = cli("failback", "--plan", str(path), "--resume")
 
     assert result.exit_code == 2, result.output
     assert "nothing to resume" in result.stderr

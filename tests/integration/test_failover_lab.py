@@ -4,100 +4,41 @@ MirrorMaker it started stopped and every fence undone."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
-from kdrtui.domain.plan import FailoverSettings, Plan
+from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
-from kdrtui.services.kafka import fence, translate
+from kdrtui.services.kafka import fence
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
-from kdrtui.services.plan_files import load_plan, save_plan
-from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, forward_of, report_lines
-from kdrtui.services.runbook.flows import with_reverse
+from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, report_lines
 from kdrtui.services.runbook.operate import Operation
 from kdrtui.services.runbook.runner import RunEvent
 from kdrtui.services.runbook.store import RunbookStore
-from tests.kafka_helpers import create_topic, produce_numbered
+from tests.kafka_helpers import (
+    Partitions,
+    consume_and_commit,
+    create_topic,
+    everything,
+    flat,
+    produce_numbered,
+    read_to_end,
+    wait_for_checkpoint,
+)
+from tests.lab_helpers import dr_plan, mirrormaker
 
 pytestmark = pytest.mark.lab
 
 OFFSET_LAG_MAX = 100
 """MirrorMaker 2's offset.lag.max: translated offsets may re-deliver up to this many records per partition."""
 
-Values = dict[int, list[bytes]]
 
-
-def dr_plan(lab: Lab, tmp_path: Path, name: str, **failover: Any) -> tuple[Plan, Path]:
-    """The lab plan narrowed to ``name``'s topics and groups, with its own work dir and failover settings."""
-    plan = load_plan(lab.plan_path)
-    pattern = re.escape(name) + ".*"
-    flow = plan.flows[0].model_copy(update={"topics": [pattern], "groups": [pattern]})
-    nodes = [n.model_copy(update={"work_dir": str(tmp_path / "work")}) for n in plan.edge_nodes]
-    changed = plan.model_copy(
-        update={"flows": [flow], "edge_nodes": nodes, "failover": FailoverSettings(**failover)}
-    )
-    path = tmp_path / "plan.toml"
-    save_plan(Plan.model_validate(changed.model_dump()), path)
-    return load_plan(path), path
-
-
-async def mirrormaker(plan: Plan, flow: str, start: bool) -> None:
-    manager = MirrorMakerManager(plan)
-    try:
-        for dep in await manager.select(flow=flow):
-            await (manager.start(dep) if start else manager.stop(dep))
-    finally:
-        await manager.close()
-
-
-@pytest.fixture
-async def stop_all_after(lab: Lab) -> AsyncIterator[list[Plan]]:
-    """Plans whose MirrorMaker deployments (both directions) are stopped after the test."""
-    plans: list[Plan] = []
-    yield plans
-    for plan in plans:
-        full = with_reverse(plan, forward_of(plan))
-        manager = MirrorMakerManager(full)
-        try:
-            for dep in await manager.select():
-                await manager.stop(dep)
-        finally:
-            await manager.close()
-
-
-def consume(bootstrap: str, group: str, topic: str, count: int) -> Values:
-    """Read ``count`` records of ``topic`` as ``group`` (subscribed) and commit them."""
-    consumer = Consumer(
-        client_config(
-            bootstrap, **{"group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
-        )
-    )
-    got: Values = {}
-    seen = 0
-    consumer.subscribe([topic])
-    deadline = time.monotonic() + 60
-    try:
-        while seen < count:
-            assert time.monotonic() < deadline, f"read only {seen} of {count} records of {topic}"
-            for message in consumer.consume(num_messages=count - seen, timeout=0.5):
-                if message.error() is None:
-                    got.setdefault(message.partition() or 0, []).append(message.value() or b"")
-                    seen += 1
-        consumer.commit(asynchronous=False)
-    finally:
-        consumer.close()
-    return got
-
-
-def read_from_committed(bootstrap: str, group: str, topic: str, partitions: int) -> Values:
+def read_from_committed(bootstrap: str, group: str, topic: str, partitions: int) -> Partitions:
     """Everything of ``topic`` from ``group``'s committed offsets to the end (what the group reads next)."""
     consumer = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
     try:
@@ -105,45 +46,6 @@ def read_from_committed(bootstrap: str, group: str, topic: str, partitions: int)
         return read_to_end(consumer, topic, {tp.partition: max(tp.offset, 0) for tp in committed})
     finally:
         consumer.close()
-
-
-def everything(bootstrap: str, topic: str, partitions: int) -> Values:
-    """Every record of ``topic`` (empty while the topic does not exist yet)."""
-    consumer = Consumer(
-        client_config(bootstrap, **{"group.id": "check-failover", "enable.auto.commit": False})
-    )
-    try:
-        if topic not in consumer.list_topics(timeout=10).topics:
-            return {}
-        return read_to_end(consumer, topic, dict.fromkeys(range(partitions), 0))
-    finally:
-        consumer.close()
-
-
-def end_offset(consumer: Consumer, topic: str, partition: int, timeout: float = 30.0) -> int:
-    """A partition's end offset; a topic MirrorMaker has just created answers NOT_LEADER for a moment."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def read_to_end(consumer: Consumer, topic: str, starts: dict[int, int]) -> Values:
-    """The records of ``topic`` from ``starts`` (partition -> offset) to each partition's end as it is now."""
-    ends = {p: end_offset(consumer, topic, p) for p in starts}
-    consumer.assign([TopicPartition(topic, p, offset) for p, offset in starts.items()])
-    got: Values = {p: [] for p in starts}
-    deadline = time.monotonic() + 60
-    while any(starts[p] + len(got[p]) < ends[p] for p in starts):
-        assert time.monotonic() < deadline, "could not read to the end"
-        for message in consumer.consume(num_messages=1000, timeout=0.5):
-            if message.error() is None:
-                got[message.partition() or 0].append(message.value() or b"")
-    return got
 
 
 class Traffic(threading.Thread):
@@ -189,34 +91,17 @@ class Traffic(threading.Thread):
         self.join(30)
 
 
-def wait_for_checkpoint(dr: str, group: str, topic: str, committed: dict[int, int]) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        points = translate.read_checkpoints(dr, PRIMARY, 10)
-        have = {
-            p: cp.upstream for (g, t, p), cp in points.items() if g == group and t == f"{PRIMARY}.{topic}"
-        }
-        if all(have.get(p) == offset for p, offset in committed.items()):
-            return
-        assert time.monotonic() < deadline, f"no checkpoint of {group} at {committed} (have {have})"
-        time.sleep(0.5)
-
-
-def flat(values: Values) -> set[bytes]:
-    return {v for vs in values.values() for v in vs}
-
-
 async def test_graceful_failover_with_traffic_then_failback(
-    lab: Lab, tmp_path: Path, unique_name: str, stop_all_after: list[Plan]
+    lab: Lab, tmp_path: Path, unique_name: str, mirrormakers_stopped: list[Plan]
 ) -> None:
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
-    stop_all_after.append(plan)
+    mirrormakers_stopped.append(plan)
     primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
     topic, group = unique_name, f"{unique_name}-app"
     create_topic(primary, topic, partitions=3)
     initial = produce_numbered(primary, topic, 600)
     # The application's group read part of the topic on primary before anything else happened.
-    before = consume(primary, group, topic, 250)
+    before = consume_and_commit(primary, group, topic, 250)
     committed = {p: len(vs) for p, vs in before.items()}
     await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
     traffic = Traffic(primary, topic, "live")
@@ -282,15 +167,15 @@ async def _states(plan: Plan) -> list[str]:
 
 
 async def test_region_down_failover_goes_on_without_the_primary(
-    lab: Lab, tmp_path: Path, unique_name: str, stop_all_after: list[Plan]
+    lab: Lab, tmp_path: Path, unique_name: str, mirrormakers_stopped: list[Plan]
 ) -> None:
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes")
-    stop_all_after.append(plan)
+    mirrormakers_stopped.append(plan)
     primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
     topic, group = unique_name, f"{unique_name}-app"
     create_topic(primary, topic, partitions=2)
     produce_numbered(primary, topic, 200)
-    before = consume(primary, group, topic, 80)
+    before = consume_and_commit(primary, group, topic, 80)
     committed = {p: len(vs) for p, vs in before.items()}
     await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
     wait_for_checkpoint(dr, group, topic, committed)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import (
-    Consumer,
     IsolationLevel,
     KafkaError,
     KafkaException,
@@ -33,7 +32,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from kdrtui.lab.lab import PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.fence import REJECTING, set_max_bytes
-from tests.kafka_helpers import create_topic
+from tests.kafka_helpers import create_topic, read_to_eof
 
 pytestmark = pytest.mark.lab
 
@@ -62,36 +61,6 @@ def ends(bootstrap: str, topics: list[str]) -> dict[str, tuple[int, int]]:
         t: (offsets[IsolationLevel.READ_UNCOMMITTED], offsets[IsolationLevel.READ_COMMITTED])
         for t, offsets in found.items()
     }
-
-
-def read_to_end(bootstrap: str, topic: str, isolation: str) -> list[bytes]:
-    """Every record of partition 0 a consumer with ``isolation.level`` = ``isolation`` reads, to its end."""
-    consumer = Consumer(
-        client_config(
-            bootstrap,
-            **{
-                "group.id": f"check-{topic}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "isolation.level": isolation,
-            },
-        )
-    )
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    got: list[bytes] = []
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            assert time.monotonic() < deadline, f"{topic} not read to its end within 30 s"
-            for message in consumer.consume(num_messages=100, timeout=0.5):
-                error, value = message.error(), message.value()
-                if error is not None:
-                    assert error.code() == KafkaError._PARTITION_EOF, error
-                    return got
-                assert isinstance(value, bytes)
-                got.append(value)
-    finally:
-        consumer.close()
 
 
 def broker_log_since(log: Path, offset: int) -> str:
@@ -195,10 +164,10 @@ def test_the_reject_writes_fence_leaves_open_transactions_hanging_until_a_restar
             assert ends(primary, names) == {t: (RECORDS + 1, 0) for t in names}, "resolved without a restart"
             time.sleep(1)
         for topic in names:
-            assert read_to_end(primary, topic, "read_committed") == [], (
+            assert read_to_eof(primary, topic, 1, "read_committed")[0] == [], (
                 "read_committed readers stop at the LSO"
             )
-            assert len(read_to_end(primary, topic, "read_uncommitted")) == RECORDS + 1
+            assert len(read_to_eof(primary, topic, 1, "read_uncommitted")[0]) == RECORDS + 1
 
         # A restart reloads the coordinator's state, which resends the markers of every PrepareCommit and
         # PrepareAbort transaction (TransactionStateManager.loadTransactionsForTxnTopicPartition).
@@ -211,12 +180,14 @@ def test_the_reject_writes_fence_leaves_open_transactions_hanging_until_a_restar
             message="markers written after the restart",
         )
         committed = [f"{topics['commit']}-{n}".encode() for n in range(RECORDS)]
-        assert read_to_end(primary, topics["commit"], "read_committed") == [
+        assert read_to_eof(primary, topics["commit"], 1, "read_committed")[0] == [
             *committed,
             f"{topics['commit']}-plain".encode(),
         ]
         for case in ("abort", "refused", "timed-out"):
-            assert read_to_end(primary, topics[case], "read_committed") == [f"{topics[case]}-plain".encode()]
+            assert read_to_eof(primary, topics[case], 1, "read_committed")[0] == [
+                f"{topics[case]}-plain".encode()
+            ]
         print(
             f"\ncoordinator's abort of the silent transaction seen after {took_timeout:.1f} s; hanging "
             f"{UNFENCED_WATCH_S} s after unfencing; restart {restart_s:.1f} s, "

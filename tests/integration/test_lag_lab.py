@@ -12,11 +12,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from click.testing import CliRunner, Result
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from kdrtui.cli import main
 from kdrtui.domain.lag import FlowLag, Health, LagSnapshot, TopicLag
 from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
@@ -31,15 +29,11 @@ from kdrtui.services.kafka.internal_topics import (
 from kdrtui.services.kafka.lag_engine import LagEngine
 from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import create_topic, produce_numbered
+from tests.lab_helpers import cli
 
 pytestmark = pytest.mark.lab
 
 Wait = Callable[..., float]
-
-
-def cli(*args: str) -> Result:
-    """`kdrtui ...` as a user runs it (output captured)."""
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 GROUP_TOPIC = f"t-lag-groups-{secrets.token_hex(3)}"

@@ -20,41 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from confluent_kafka import KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from kdrtui.cli import main
 from kdrtui.domain.lag import Health, LagSecondsSource, LagSnapshot, PartitionLag, TopicLag
-from kdrtui.domain.plan import Objectives, Plan
+from kdrtui.domain.plan import Objectives
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.lag_engine import LagEngine
-from kdrtui.services.plan_files import load_plan, save_plan
+from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
+from tests.lab_helpers import cli, lab_plan_variant
 
 pytestmark = pytest.mark.lab
 
 Wait = Callable[..., float]
 
 
-def cli(*args: str) -> Result:
-    """`kdrtui ...` as a user runs it (output captured)."""
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
 def narrowed(lab: Lab, tmp_path: Path, file: str, topic: str, *, warn: int = 30, crit: int = 120) -> Path:
     """The lab plan mirroring only ``topic`` (and groups named after it), with its own MirrorMaker work
     dir and lag thresholds ``warn`` / ``crit`` seconds."""
-    plan = load_plan(lab.plan_path)
     pattern = re.escape(topic)
-    flow = plan.flows[0].model_copy(update={"topics": [pattern], "groups": [pattern + ".*"]})
-    nodes = [n.model_copy(update={"work_dir": str(tmp_path / "work")}) for n in plan.edge_nodes]
+    flow = {"topics": [pattern], "groups": [pattern + ".*"]}
     objectives = Objectives(lag_warn_seconds=warn, lag_crit_seconds=crit)
-    changed = plan.model_copy(update={"flows": [flow], "edge_nodes": nodes, "objectives": objectives})
-    path = tmp_path / file
-    save_plan(Plan.model_validate(changed.model_dump()), path)
-    return path
+    return lab_plan_variant(lab, tmp_path, file, flow=flow, objectives=objectives)
 
 
 @pytest.fixture

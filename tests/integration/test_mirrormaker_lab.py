@@ -11,52 +11,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from kdrtui.cli import main
 from kdrtui.domain.lag import Health, LagSnapshot, TopicLag
 from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.lag_engine import LagEngine
 from kdrtui.services.plan_files import load_plan, save_plan
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
+from tests.lab_helpers import lab_plan_variant, mirrormaker_jvms, mm
 
 pytestmark = pytest.mark.lab
-
-
-def mm(*args: str) -> Result:
-    """`kdrtui mm ...` as a user runs it (output captured)."""
-    return CliRunner().invoke(main, ["mm", *args], catch_exceptions=False)
-
-
-def mirrormaker_jvms(run_dir_part: str) -> list[int]:
-    """Pids of MirrorMaker JVMs on this machine whose command line names ``run_dir_part``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state == "Z" or not argv or not argv[0].endswith(b"java"):
-            continue
-        joined = b" ".join(argv)
-        if b"MirrorMaker" in joined and run_dir_part.encode() in joined:
-            pids.append(int(entry.name))
-    return pids
-
-
-def variant(lab: Lab, tmp_path: Path, name: str, **flow: object) -> Path:
-    """The lab plan with its flow changed and a work dir of its own; returns the new plan's path."""
-    plan = load_plan(lab.plan_path)
-    flows = [plan.flows[0].model_copy(update=flow)]
-    nodes = [n.model_copy(update={"work_dir": str(tmp_path / "work")}) for n in plan.edge_nodes]
-    changed = plan.model_copy(update={"flows": flows, "edge_nodes": nodes})
-    path = tmp_path / f"{name}.toml"
-    save_plan(Plan.model_validate(changed.model_dump()), path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +75,7 @@ def test_mm2_mirrors_10000_keyed_records_in_order(lab_mm2: Lab, unique_name: str
 
 
 def test_a_crash_is_reported_with_exit_code_and_log(lab_mm2: Lab, tmp_path: Path, unique_name: str) -> None:
-    plan = variant(lab_mm2, tmp_path, "crash", topics=[unique_name])
+    plan = lab_plan_variant(lab_mm2, tmp_path, "crash.toml", flow={"topics": [unique_name]})
     assert mm("start", "--plan", str(plan)).exit_code == 0
     (pid,) = mirrormaker_jvms(str(tmp_path / "work"))
     os.kill(pid, signal.SIGKILL)
@@ -128,7 +92,9 @@ def test_a_crash_is_reported_with_exit_code_and_log(lab_mm2: Lab, tmp_path: Path
 
 
 def test_identity_naming_keeps_topic_names(lab_mm2: Lab, tmp_path: Path, unique_name: str) -> None:
-    plan = variant(lab_mm2, tmp_path, "identity", topics=[unique_name], naming=Naming.IDENTITY)
+    plan = lab_plan_variant(
+        lab_mm2, tmp_path, "identity.toml", flow={"topics": [unique_name], "naming": Naming.IDENTITY}
+    )
     create_topic(lab_mm2.bootstrap(PRIMARY), unique_name, partitions=2)
     sent = produce_numbered(lab_mm2.bootstrap(PRIMARY), unique_name, 1_000)
     try:
@@ -140,13 +106,11 @@ def test_identity_naming_keeps_topic_names(lab_mm2: Lab, tmp_path: Path, unique_
 
 
 def test_mm1_mirrors_with_the_3_9_jars(lab_mm2: Lab, tmp_path: Path, unique_name: str) -> None:
-    plan = variant(
+    plan = lab_plan_variant(
         lab_mm2,
         tmp_path,
-        "mm1",
-        topics=[unique_name],
-        mirrormaker=MirrorMakerKind.MM1,
-        naming=Naming.IDENTITY,
+        "mm1.toml",
+        flow={"topics": [unique_name], "mirrormaker": MirrorMakerKind.MM1, "naming": Naming.IDENTITY},
     )
     create_topic(lab_mm2.bootstrap(PRIMARY), unique_name, partitions=2)
     sent = produce_numbered(lab_mm2.bootstrap(PRIMARY), unique_name, 1_000)
@@ -246,7 +210,7 @@ def test_unknown_flow_or_node_is_bad_input(lab: Lab) -> None:
 
 
 def test_drift_is_shown_and_deploy_repairs_it(lab: Lab, tmp_path: Path) -> None:
-    plan = variant(lab, tmp_path, "drift")
+    plan = lab_plan_variant(lab, tmp_path, "drift.toml")
     assert mm("deploy", "--plan", str(plan)).exit_code == 0
     props = tmp_path / "work" / "mm" / "mm2-dr" / "mm2.properties"
     props.write_text(props.read_text().replace("topic.location = target", "topic.location = source"))

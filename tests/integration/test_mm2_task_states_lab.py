@@ -16,21 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
 from kdrtui.cli import main
 from kdrtui.domain.mm2_tasks import FlowTasks
-from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader, flow_task_states
-from kdrtui.services.plan_files import load_plan, save_plan
+from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.edge import EdgeScreen
 from tests.conftest import wait_until
 from tests.kafka_helpers import consume_partitions, create_topic, produce_numbered
+from tests.lab_helpers import lab_plan_variant, mm
 from tests.tui.pilot_helpers import row_cells, screen_lines, shown_text, until
 
 pytestmark = pytest.mark.lab
@@ -38,22 +38,12 @@ pytestmark = pytest.mark.lab
 SOURCE_TASK = "MirrorSourceConnector-0"
 
 
-def mm(*args: str) -> Result:
-    """`kdrtui mm ...` as a user runs it (output captured)."""
-    return CliRunner().invoke(main, ["mm", *args], catch_exceptions=False)
-
-
 def narrowed_plan(lab: Lab, tmp_path: Path, name: str) -> Path:
     """The lab plan mirroring only ``name``, with a MirrorMaker work dir of its own. The lab's failover
     settings stay (fence reject-writes): MirrorMaker then never syncs ``max.message.bytes`` to the target,
     so the limit this test sets there stays until the test lifts it."""
-    plan = load_plan(lab.plan_path)
-    flow = plan.flows[0].model_copy(update={"topics": [re.escape(name)], "groups": [re.escape(name) + ".*"]})
-    nodes = [n.model_copy(update={"work_dir": str(tmp_path / "work")}) for n in plan.edge_nodes]
-    changed = plan.model_copy(update={"flows": [flow], "edge_nodes": nodes})
-    path = tmp_path / "plan.toml"
-    save_plan(Plan.model_validate(changed.model_dump()), path)
-    return path
+    only = re.escape(name)
+    return lab_plan_variant(lab, tmp_path, flow={"topics": [only], "groups": [only + ".*"]})
 
 
 def set_max_message_bytes(bootstrap: str, topic: str, value: int | None) -> None:

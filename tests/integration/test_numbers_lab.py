@@ -14,10 +14,7 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,50 +25,29 @@ from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka import fence
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.mirrormaker.manager import MirrorMakerManager
-from kdrtui.services.runbook.failover import FAILOVER, forward_of
-from kdrtui.services.runbook.flows import with_reverse
+from kdrtui.services.runbook.failover import FAILOVER
 from kdrtui.services.runbook.operate import Operation
 from kdrtui.services.runbook.store import RunbookStore
-from tests.integration.test_failover_lab import (
-    consume,
-    dr_plan,
+from tests.kafka_helpers import (
+    consume_and_commit,
+    create_topic,
     everything,
-    mirrormaker,
+    produce_numbered,
+    produce_transactions,
     wait_for_checkpoint,
 )
-from tests.kafka_helpers import create_topic, produce_numbered
+from tests.lab_helpers import dr_plan, mirrormaker, run_kdrtui
 
 pytestmark = pytest.mark.lab
 
-KDRTUI = str(Path(sys.executable).parent / "kdrtui")
-
-
-async def stop_both_directions(plan: Plan) -> None:
-    manager = MirrorMakerManager(with_reverse(plan, forward_of(plan)))
-    try:
-        for dep in await manager.select():
-            await manager.stop(dep)
-    finally:
-        await manager.close()
+PARTITIONS = 3
+"""Partitions of the topic a transaction is open on during a failover."""
 
 
 @pytest.fixture
-def mirrormakers_stopped(lab: Lab) -> Iterator[list[Plan]]:
-    plans: list[Plan] = []
-    yield plans
-    for plan in plans:
-        asyncio.run(stop_both_directions(plan))
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The runbook state of this test only, for this process and the `kdrtui` it starts."""
-    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
-    return {**os.environ, "KDRTUI_STATE_DIR": str(tmp_path / "state")}
-
-
-def kdrtui(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KDRTUI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+def env(state_dir: Path) -> dict[str, str]:
+    """The environment of the ``kdrtui`` processes a test starts: the runbook state of this test only."""
+    return {**os.environ, "KDRTUI_STATE_DIR": str(state_dir)}
 
 
 def mirrored_count(bootstrap: str, topic: str, partitions: int) -> int:
@@ -125,11 +101,11 @@ def test_a_failed_or_cut_failover_is_rolled_back_and_only_working_commands_are_s
     store = RunbookStore(plan.plan.name, path)
 
     # A NO-GO changes nothing: no --resume, no --rollback offered.
-    no_go = kdrtui("failover", "--plan", str(path), "--yes", env=env)
+    no_go = run_kdrtui("failover", "--plan", str(path), "--yes", env=env)
     assert no_go.returncode == 1 and "NO-GO" in no_go.stdout, no_go.stdout + no_go.stderr
     assert "nothing was changed" in no_go.stderr and "--resume" not in no_go.stderr
     assert "--rollback" not in no_go.stderr
-    nothing = kdrtui("failover", "--plan", str(path), "--rollback", "--yes", env=env)
+    nothing = run_kdrtui("failover", "--plan", str(path), "--rollback", "--yes", env=env)
     assert nothing.returncode == 2 and "nothing to roll back" in nothing.stderr
 
     # A drain that cannot finish (MirrorMaker frozen): the run fails after the fence.
@@ -139,13 +115,13 @@ def test_a_failed_or_cut_failover_is_rolled_back_and_only_working_commands_are_s
     os.kill(pid, signal.SIGSTOP)
     try:
         produce_numbered(primary, unique_name, 60, start=40)
-        failed = kdrtui("failover", "--plan", str(path), "--yes", env=env)
+        failed = run_kdrtui("failover", "--plan", str(path), "--yes", env=env)
         assert failed.returncode == 1, failed.stdout + failed.stderr
         assert "lag still" in failed.stdout and "drain" in failed.stdout
         assert "--resume" in failed.stderr and "--rollback" in failed.stderr, failed.stderr
         assert fence.read_max_bytes(primary, [unique_name]) == {unique_name: 1}, "left fenced"
 
-        back = kdrtui("failover", "--plan", str(path), "--rollback", "--yes", "--json", env=env)
+        back = run_kdrtui("failover", "--plan", str(path), "--rollback", "--yes", "--json", env=env)
         assert back.returncode == 0, back.stdout + back.stderr
         steps = {s["step"]: s["status"] for s in json.loads(back.stdout)["steps"]}
         assert steps == {
@@ -159,16 +135,16 @@ def test_a_failed_or_cut_failover_is_rolled_back_and_only_working_commands_are_s
     assert fence.read_max_bytes(primary, [unique_name]) == {unique_name: None}, "writes taken again"
     produce_numbered(primary, unique_name, 5, start=100)
     assert store.load_state(PRIMARY).active == PRIMARY and not store.load_state(PRIMARY).fenced
-    again = kdrtui("failover", "--plan", str(path), "--resume", "--yes", env=env)
+    again = run_kdrtui("failover", "--plan", str(path), "--resume", "--yes", env=env)
     assert again.returncode == 2 and "nothing to resume" in again.stderr
 
     # Cut after MirrorMaker was stopped: the rollback starts it again.
-    cut = kdrtui(
+    cut = run_kdrtui(
         "failover", "--plan", str(path), "--yes", env={**env, "KDRTUI_CRASH_AFTER_STEP": "stop-mirrormaker"}
     )
     assert cut.returncode == -signal.SIGKILL, cut.stdout + cut.stderr
     assert not mm_running(plan)
-    back = kdrtui("failover", "--plan", str(path), "--rollback", "--yes", env=env)
+    back = run_kdrtui("failover", "--plan", str(path), "--rollback", "--yes", env=env)
     assert back.returncode == 0, back.stdout + back.stderr
     assert mm_running(plan), "MirrorMaker runs again"
     assert fence.read_max_bytes(primary, [unique_name]) == {unique_name: None}
@@ -196,22 +172,22 @@ def test_failback_counts_the_divergent_records_then_skips_them_after_exporting(
     wait_mirrored(lab, unique_name, 2, 100)
     asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=False))
     unmirrored = produce_numbered(primary, unique_name, 37, start=1000)  # never reach dr
-    refused = kdrtui("failover", "--plan", str(path), "--dry-run", env=env)
+    refused = run_kdrtui("failover", "--plan", str(path), "--dry-run", env=env)
     assert "not running" in refused.stdout and "37 records" in refused.stdout, "NO-GO without --force"
-    forced = kdrtui("failover", "--plan", str(path), "--yes", "--force", "--json", env=env)
+    forced = run_kdrtui("failover", "--plan", str(path), "--yes", "--force", "--json", env=env)
     assert forced.returncode == 0, forced.stdout + forced.stderr
     answer = json.loads(forced.stdout)
     assert answer["report"]["rpo_records"] == 37 and answer["report"]["rpo_topics"] == {unique_name: 37}
     assert answer["report"]["rpo_measured"] is True
     assert {s["step"]: s["status"] for s in answer["steps"]}["drain"] == "skipped", "--force: no drain"
 
-    dry = kdrtui("failback", "--plan", str(path), "--dry-run", env=env)
+    dry = run_kdrtui("failback", "--plan", str(path), "--dry-run", env=env)
     assert dry.returncode == 0
     assert f"divergent: 37 records on {PRIMARY} never reached {DR} ({unique_name}: 37)" in dry.stdout, (
         dry.stdout
     )
 
-    back = kdrtui("failback", "--plan", str(path), "--yes", "--json", "--divergent=skip", env=env)
+    back = run_kdrtui("failback", "--plan", str(path), "--yes", "--json", "--divergent=skip", env=env)
     assert back.returncode == 0, back.stdout + back.stderr
     report = json.loads(back.stdout)["report"]
     assert report["divergent"]["records"] == 37 and report["divergent"]["choice"] == "skip"
@@ -245,8 +221,8 @@ def test_failback_delivers_the_divergent_records_late_by_default(
     wait_mirrored(lab, unique_name, 1, 50)
     asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=False))
     late = produce_numbered(primary, unique_name, 12, start=500)
-    assert kdrtui("failover", "--plan", str(path), "--yes", "--force", env=env).returncode == 0
-    back = kdrtui("failback", "--plan", str(path), "--yes", "--json", env=env)
+    assert run_kdrtui("failover", "--plan", str(path), "--yes", "--force", env=env).returncode == 0
+    back = run_kdrtui("failback", "--plan", str(path), "--yes", "--json", env=env)
     assert back.returncode == 0, back.stdout + back.stderr
     report = json.loads(back.stdout)["report"]
     assert report["divergent"] == {"choice": "deliver", "records": 12, "topics": {unique_name: 12}}
@@ -288,7 +264,7 @@ def test_the_forecast_the_translate_step_and_the_records_read_again_are_one_numb
     # Records arrive while MirrorMaker runs, so it writes offset syncs along the way (a real topic).
     for batch in range(8):
         produce_numbered(primary, topic, 500, start=batch * 500)
-    read = consume(primary, group, topic, 2000)  # the group is at 2,000 of 4,000
+    read = consume_and_commit(primary, group, topic, 2000)  # the group is at 2,000 of 4,000
     wait_mirrored(lab, topic, 1, 4000)
     wait_for_checkpoint(dr, group, topic, {0: 2000})
 
@@ -304,11 +280,11 @@ def test_the_forecast_the_translate_step_and_the_records_read_again_are_one_numb
     assert go, lines
     (line,) = [line for line in lines if line.strip().startswith(f"group {group}:")]
     forecast_reads = int(line.split(": ")[1].split(" read again")[0].replace(",", ""))
-    status = kdrtui("status", "--plan", str(path), "--json", env=env)
+    status = run_kdrtui("status", "--plan", str(path), "--json", env=env)
     groups = json.loads(status.stdout.splitlines()[-1])["flows"][0]["groups"]
     status_reads = sum(g["redeliver"] for g in groups if g["group"] == group)
 
-    result = kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
+    result = run_kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     step_reads = json.loads(result.stdout)["report"]["groups"][group]["duplicates"]
     really = read_again(dr, group, f"{PRIMARY}.{topic}", {v for vs in read.values() for v in vs})
@@ -375,14 +351,12 @@ def test_a_failover_with_a_transaction_open_completes_and_leaves_nothing_hanging
 ) -> None:
     from confluent_kafka import Producer
 
-    from tests.integration.test_mirror_transactions_lab import PARTITIONS, produce_transactions
-
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
     mirrormakers_stopped.append(plan)
     primary, dr = lab.bootstrap(PRIMARY), lab.bootstrap(DR)
     create_topic(primary, unique_name, partitions=PARTITIONS)
     asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", start=True))
-    committed, aborted = produce_transactions(primary, unique_name, f"{unique_name}-tx")
+    committed, aborted = produce_transactions(primary, unique_name, f"{unique_name}-tx", PARTITIONS)
     want = {v for vs in committed.values() for v in vs}
     deadline = time.monotonic() + 90
     while not want <= committed_values(dr, f"{PRIMARY}.{unique_name}", PARTITIONS):
@@ -401,7 +375,7 @@ def test_a_failover_with_a_transaction_open_completes_and_leaves_nothing_hanging
         silent.produce(unique_name, key=f"s{n}", value=f"open-{n}")
     assert silent.flush(30) == 0
     assert not stable_equals_high(primary, unique_name, PARTITIONS), "a transaction is open"
-    failover = kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
+    failover = run_kdrtui("failover", "--plan", str(path), "--yes", "--json", env=env)
     assert failover.returncode == 0, failover.stdout + failover.stderr
     assert "open transaction" in failover.stderr, "the fence waited for it"
     steps = {s["step"]: s["status"] for s in json.loads(failover.stdout)["steps"]}
@@ -410,7 +384,7 @@ def test_a_failover_with_a_transaction_open_completes_and_leaves_nothing_hanging
     assert want <= on_dr and not on_dr & {v for vs in aborted.values() for v in vs}
     assert not {v for v in on_dr if v.startswith(b"open-")}, "the silent transaction was never committed"
 
-    failback = kdrtui("failback", "--plan", str(path), "--yes", env=env)
+    failback = run_kdrtui("failback", "--plan", str(path), "--yes", env=env)
     assert failback.returncode == 0, failback.stdout + failback.stderr
     assert stable_equals_high(primary, unique_name, PARTITIONS), "no transaction left hanging on primary"
     del silent

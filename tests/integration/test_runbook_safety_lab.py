@@ -16,16 +16,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from kdrtui.cli import main
 from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka import fence, translate
@@ -36,8 +32,8 @@ from kdrtui.services.runbook.flows import with_reverse
 from kdrtui.services.runbook.lock import PlanLock
 from kdrtui.services.runbook.operate import Operation
 from kdrtui.services.runbook.store import RunbookStore
-from tests.integration.test_failover_lab import consume, dr_plan, mirrormaker, wait_for_checkpoint
-from tests.kafka_helpers import create_topic, produce_numbered
+from tests.kafka_helpers import consume_and_commit, create_topic, produce_numbered, wait_for_checkpoint
+from tests.lab_helpers import KDRTUI, cli, dr_plan, mirrormaker, run_kdrtui
 
 pytestmark = pytest.mark.lab
 
@@ -51,40 +47,6 @@ STEPS = [
     "replication",
     "report",
 ]
-KDRTUI = str(Path(sys.executable).parent / "kdrtui")
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def run_kdrtui(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KDRTUI, *args], env=env, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    where = tmp_path / "state"
-    monkeypatch.setenv("KDRTUI_STATE_DIR", str(where))
-    return where
-
-
-async def stop_both_directions(plan: Plan) -> None:
-    manager = MirrorMakerManager(with_reverse(plan, forward_of(plan)))
-    try:
-        for dep in await manager.select():
-            await manager.stop(dep)
-    finally:
-        await manager.close()
-
-
-@pytest.fixture
-def both_directions_stopped(lab: Lab) -> Iterator[list[Plan]]:
-    """Plans whose MirrorMaker deployments (both directions) are stopped after the test."""
-    plans: list[Plan] = []
-    yield plans
-    for plan in plans:
-        asyncio.run(stop_both_directions(plan))
 
 
 async def mm_snapshot(plan: Plan) -> dict[str, str]:
@@ -132,10 +94,10 @@ async def end_state(lab: Lab, plan: Plan, store: RunbookStore, topic: str, group
 
 
 async def test_two_failovers_started_together_one_runs_the_other_is_refused(
-    lab: Lab, tmp_path: Path, unique_name: str, state_dir: Path, both_directions_stopped: list[Plan]
+    lab: Lab, tmp_path: Path, unique_name: str, state_dir: Path, mirrormakers_stopped: list[Plan]
 ) -> None:
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
-    both_directions_stopped.append(plan)
+    mirrormakers_stopped.append(plan)
     primary = lab.bootstrap(PRIMARY)
     create_topic(primary, unique_name, partitions=2)
     produce_numbered(primary, unique_name, 50)
@@ -197,19 +159,19 @@ def test_while_an_operation_holds_the_plan_changes_are_refused_and_reads_go_on(
 
 @pytest.mark.timeout(900)
 async def test_a_run_killed_at_every_step_boundary_resumes_to_the_uninterrupted_end_state(
-    lab: Lab, tmp_path: Path, unique_name: str, state_dir: Path, both_directions_stopped: list[Plan]
+    lab: Lab, tmp_path: Path, unique_name: str, state_dir: Path, mirrormakers_stopped: list[Plan]
 ) -> None:
     # No reverse replication: each cycle stops one MirrorMaker, not two (the suite's time); failback's
     # replication step still takes every fence down and starts the original direction again.
     plan, path = dr_plan(
         lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60, reverse_replication=False
     )
-    both_directions_stopped.append(plan)
+    mirrormakers_stopped.append(plan)
     primary = lab.bootstrap(PRIMARY)
     topic, group = unique_name, f"{unique_name}-app"
     create_topic(primary, topic, partitions=2)
     produce_numbered(primary, topic, 120)
-    read = consume(primary, group, topic, 50)
+    read = consume_and_commit(primary, group, topic, 50)
     await mirrormaker(plan, f"{PRIMARY}->{DR}", start=True)
     wait_for_checkpoint(lab.bootstrap(DR), group, topic, {p: len(v) for p, v in read.items()})
     store = RunbookStore(plan.plan.name, path, state_dir)
@@ -330,10 +292,10 @@ def test_dry_runs_with_a_cluster_down_say_what_they_could_not_read(
 
 
 def test_a_corrupt_state_stops_changes_shows_unreadable_and_is_rebuilt_from_the_journals(
-    lab: Lab, tmp_path: Path, unique_name: str, state_dir: Path, both_directions_stopped: list[Plan]
+    lab: Lab, tmp_path: Path, unique_name: str, state_dir: Path, mirrormakers_stopped: list[Plan]
 ) -> None:
     plan, path = dr_plan(lab, tmp_path, unique_name, fence="reject-writes", drain_timeout_seconds=60)
-    both_directions_stopped.append(plan)
+    mirrormakers_stopped.append(plan)
     primary = lab.bootstrap(PRIMARY)
     create_topic(primary, unique_name, partitions=1)
     produce_numbered(primary, unique_name, 20)

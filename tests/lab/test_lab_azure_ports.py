@@ -17,7 +17,7 @@ from kdrtui.commands.lab import lab_group
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import LOGIN_PASSWORD_ENV, edge_home
 from tests.conftest import require_java, reserved_port
-from tests.lab.test_lab_env import environ
+from tests.lab_helpers import environ
 
 pytestmark = pytest.mark.lab
 

@@ -12,16 +12,11 @@ from kdrtui.lab import jars, process
 from kdrtui.lab.azure.plan import LOGIN_PASSWORD_ENV
 from kdrtui.lab.edge import SSHD, LabEdgeNode
 from tests.conftest import TEST_EDGE_PORT, reserved_port
+from tests.lab_helpers import environ
 
 PASSWORD = "Kdr-not-for-children-Lab9"
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
-
-
-def environ(pid: int) -> dict[str, str]:
-    """The environment ``pid`` was started with."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
-    return dict(entry.split("=", 1) for entry in raw.split("\0") if "=" in entry)
 
 
 @pytest.fixture(autouse=True)

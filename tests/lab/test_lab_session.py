@@ -9,19 +9,14 @@ from collections.abc import Callable
 import pytest
 from click.testing import CliRunner
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from kdrtui.commands.lab import lab_group
 from kdrtui.lab.lab import DR, PRIMARY, Lab, LabError
 from kdrtui.services.kafka.config import client_config
+from tests.kafka_helpers import create_topic
 
 pytestmark = pytest.mark.lab
-
-
-def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
-    admin = AdminClient(client_config(bootstrap))
-    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-    futures[topic].result(timeout=30)
 
 
 def round_trip(bootstrap: str, topic: str, group: str, count: int = 10) -> list[str]:
@@ -90,7 +85,7 @@ def test_clients_produce_and_consume_on_both_clusters(lab: Lab, unique_name: str
     for alias in (PRIMARY, DR):
         bootstrap = lab.bootstrap(alias)
         topic = f"{unique_name}-{alias}"
-        create_topic(bootstrap, topic)
+        create_topic(bootstrap, topic, partitions=1)
 
         values = round_trip(bootstrap, topic, group=f"{unique_name}-{alias}-g")
 
@@ -115,7 +110,7 @@ def test_topics_are_not_auto_created(lab: Lab, unique_name: str) -> None:
 def test_kill_then_up_restarts_only_that_cluster(
     lab: Lab, unique_name: str, wait_until: Callable[..., float]
 ) -> None:
-    create_topic(lab.bootstrap(DR), unique_name)
+    create_topic(lab.bootstrap(DR), unique_name, partitions=1)
     primary_pid, dr_pid = lab.pid(PRIMARY), lab.pid(DR)
 
     assert lab.kill(DR) == dr_pid

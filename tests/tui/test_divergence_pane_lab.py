@@ -11,8 +11,8 @@ from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.plan_files import load_plan
 from kdrtui.tui.app import make_app
 from kdrtui.tui.screens.lag import LagScreen
-from tests.integration.test_divergence_lab import hot_standby_plan
 from tests.kafka_helpers import create_topic, produce_numbered
+from tests.lab_helpers import hot_standby_plan
 from tests.tui.pilot_helpers import until
 
 pytestmark = pytest.mark.lab
