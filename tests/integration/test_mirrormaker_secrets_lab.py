@@ -17,42 +17,18 @@ from typing import Any
 
 import pytest
 import trustme
-from click.testing import CliRunner, Result
 
-from kdrtui.cli import main
 from kdrtui.domain.plan import MirrorMakerKind, Naming, Plan
 from kdrtui.domain.security import ClusterSecurity
 from kdrtui.lab.lab import PRIMARY, Lab
 from kdrtui.services.plan_files import load_plan, save_plan
+from tests.lab_helpers import mirrormaker_jvms, mm
 
 pytestmark = pytest.mark.lab
 
 PASSWORD_ENV = "KDRTUI_TEST_MM2_PASSWORD"
 PASSWORD = "Mm2-s3cret-in-env-7f3a"
 NEW_PASSWORD = "Mm2-rotated-s3cret-91c2"
-
-
-def mm(*args: str) -> Result:
-    """``kdrtui mm ...`` as a user runs it, in this process."""
-    return CliRunner().invoke(main, ["mm", *args], catch_exceptions=False)
-
-
-def mirrormaker_jvms(run_dir_part: str) -> list[int]:
-    """Pids of MirrorMaker JVMs on this machine whose command line names ``run_dir_part``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        joined = b" ".join(argv)
-        mirrormaker = b"MirrorMaker" in joined and run_dir_part.encode() in joined
-        if state != "Z" and argv[0].endswith(b"java") and mirrormaker:
-            pids.append(int(entry.name))
-    return pids
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from kdrtui.services.kafka.mm2_status import Mm2StatusError, flow_task_states
 from kdrtui.services.kafka.translate import commit_offsets
 from kdrtui.services.plan_files import load_plan
 from tests.kafka_helpers import create_topic, produce_numbered
+from tests.lab_helpers import KDRTUI
 from tests.secret_scan import lab_files, lab_passwords, leaks, tree
 from tests.secured_plans import wrong_plan, wrong_plans
 
@@ -46,8 +46,6 @@ OUTPUTS: list[str] = []
 STATE_DIRS: list[Path] = []
 """The per-test state directories (journals, audit log) of this module, for the last test."""
 TRANSPORT = "(cannot list topics: Failed to get metadata: Local: Broker transport failure)"
-KDRTUI = str(Path(sys.executable).parent / "kdrtui")
-"""The ``kdrtui`` console script of this environment."""
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -105,10 +103,8 @@ def test_status_json_over_mutual_tls(mtls_lab: Lab, unique_name: str) -> None:
 
 
 def test_each_wrong_security_setting_is_one_line_and_exit_code_2(
-    secured_lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    secured_lab: Lab, tmp_path: Path, state_dir: Path
 ) -> None:
-    state_dir = tmp_path / "state"  # the failover's journal and audit line, apart from other tests' runs
-    monkeypatch.setenv("KDRTUI_STATE_DIR", str(state_dir))
     STATE_DIRS.append(state_dir)
     wrong = wrong_plans(secured_lab, tmp_path)
     WRONG_PASSWORDS.append(wrong.wrong_password)
