@@ -16,7 +16,8 @@ import click
 from kdrtui.commands.options import load_plan_or_exit
 
 if TYPE_CHECKING:
-    from kdrtui.domain.lag import FlowSchedule, LagSecondsSource, LagSnapshot
+    from kdrtui.domain.lag import FlowSchedule, LagSnapshot
+    from kdrtui.domain.lag_seconds import LagSecondsSource
 
 TOP_TOPICS = 20
 """Topics listed per flow in the human output; the rest are counted."""
@@ -24,7 +25,7 @@ TOP_TOPICS = 20
 
 def exit_code(snapshot: LagSnapshot) -> int:
     """0 OK, 1 WARN, 2 anything worse."""
-    from kdrtui.domain.lag import SEVERITY, Health
+    from kdrtui.domain.lag_health import SEVERITY, Health
 
     return min(2, SEVERITY[snapshot.health]) if snapshot.health != Health.OK else 0
 

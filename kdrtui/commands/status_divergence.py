@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from kdrtui.domain.divergence import DivergenceSnapshot
-from kdrtui.domain.lag import SEVERITY
+from kdrtui.domain.lag_health import SEVERITY
 from kdrtui.domain.plan import Plan, Topology
 
 TOP_TOPICS = 20

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdrtui.domain.lag import SEVERITY, Health, worst
+from kdrtui.domain.lag_health import SEVERITY, Health, worst
 
 EMPTY = -1
 """What ListOffsets answers for the max timestamp of a partition without records."""

@@ -1,74 +1,48 @@
 """Mirror lag: the snapshot the console and ``kdrtui status`` show, and the maths behind it (pure).
 
-The only place lag is computed. A lag engine (services) gathers raw facts — end offsets of both
-clusters, MirrorMaker's replicated offsets, offset syncs, checkpoints, heartbeats, and for partitions
-behind their log start, last stable offset and first unmirrored record (:class:`SourceRead`) — and the
-functions here turn them into a frozen :class:`LagSnapshot`. Nothing here does I/O.
+The only place lag is computed, with :mod:`kdrtui.domain.lag_health` (the health classification) and
+:mod:`kdrtui.domain.lag_seconds` (the lag in seconds and its certainty), whose names this module
+re-exports. A lag engine (services) gathers raw facts — end offsets of both clusters, MirrorMaker's
+replicated offsets, offset syncs, checkpoints, heartbeats, and for partitions behind their log start,
+last stable offset and first unmirrored record (:class:`SourceRead`) — and the functions here turn them
+into a frozen :class:`LagSnapshot`. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from kdrtui.domain.lag_health import SEVERITY, Health, classify, worst
+from kdrtui.domain.lag_seconds import (
+    UNCERTAINTY,
+    LagSecondsSource,
+    OffsetHistory,
+    history_seconds,
+    lag_seconds,
+    worst_seconds,
+)
 
-class Health(StrEnum):
-    """How a topic or a flow is doing, worst last."""
-
-    OK = "OK"
-    """Lag under the plan's warning threshold."""
-    WARN = "WARN"
-    """Lag at or over ``lag_warn_seconds``."""
-    CRIT = "CRIT"
-    """Lag at or over ``lag_crit_seconds``."""
-    STALLED = "STALLED"
-    """MirrorMaker runs (heartbeats are fresh) but nothing is replicated while the source moves on."""
-    STOPPED = "STOPPED"
-    """No fresh heartbeats: MirrorMaker is down or cannot reach the target."""
-    IDLE = "IDLE"
-    """A scheduled (cold-standby) flow between its runs, lag within the schedule's thresholds: as good as
-    OK (MirrorMaker is not meant to run now)."""
-    LOST = "LOST"
-    """Records were deleted on the source (retention, DeleteRecords) before they were mirrored: the
-    log start offset passed the replicated offset. The worst health: data is gone for good, whatever
-    MirrorMaker does next, so it outranks STOPPED."""
-
-
-SEVERITY = {
-    Health.OK: 0,
-    Health.IDLE: 0,
-    Health.WARN: 1,
-    Health.CRIT: 2,
-    Health.STALLED: 3,
-    Health.STOPPED: 4,
-    Health.LOST: 5,
-}
-"""Order for sorting worst first and for the exit code of ``kdrtui status`` (IDLE counts as OK)."""
-
-
-class LagSecondsSource(StrEnum):
-    """Where a lag in seconds comes from, most certain first."""
-
-    RECORD = "record"
-    """From the source's data: now minus the timestamp of the first committed record not mirrored (read
-    with a bounded fetch), or 0 because nothing committed is left to mirror. Exact."""
-    HISTORY = "history"
-    """The source's records could not be read: estimated from the end offsets this process saw over time
-    (when the source was at the replicated offset)."""
-    UNKNOWN = "unknown"
-    """Neither: the replicated offset is older than the history. ``lag_seconds`` is then a lower bound
-    (the age of the oldest end offset seen), 0 on a first refresh."""
-
-
-UNCERTAINTY = {LagSecondsSource.RECORD: 0, LagSecondsSource.HISTORY: 1, LagSecondsSource.UNKNOWN: 2}
-"""Among equal lags in seconds the least certain one stands for the topic or the flow."""
-
-
-def worst(healths: list[Health] | tuple[Health, ...]) -> Health:
-    """The most severe of ``healths`` (OK when empty; IDLE over OK, as it says more)."""
-    return max(healths, key=lambda h: (SEVERITY[h], h is Health.IDLE), default=Health.OK)
+__all__ = [
+    "SEVERITY",
+    "UNCERTAINTY",
+    "FlowLag",
+    "FlowSchedule",
+    "GroupLag",
+    "Health",
+    "LagSecondsSource",
+    "LagSnapshot",
+    "OffsetHistory",
+    "PartitionLag",
+    "SourceRead",
+    "TopicLag",
+    "classify",
+    "history_seconds",
+    "lag_seconds",
+    "partition_lag",
+    "worst",
+    "worst_seconds",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,76 +297,6 @@ class LagSnapshot:
         }
 
 
-class OffsetHistory:
-    """Recent (time, end offset) points of one source partition, to date an offset without fetching it.
-
-    The kafka-lag-exporter method: the source was at offset ``o`` at about the time its end offset passed
-    ``o``; interpolate between the two points around it. Bounded in length.
-    """
-
-    def __init__(self, maxlen: int = 120) -> None:
-        self.points: deque[tuple[float, int]] = deque(maxlen=maxlen)
-        """(time, end offset), oldest first; end offsets never decrease."""
-
-    def add(self, when: float, end: int) -> None:
-        """Record the partition's end offset at ``when`` (duplicates of the last offset are merged)."""
-        if self.points and self.points[-1][1] == end:
-            # Keep the FIRST time the end was seen at this value: that is when it got there.
-            return
-        self.points.append((when, end))
-
-    def time_at(self, offset: int) -> float | None:
-        """When the end offset reached ``offset`` (interpolated), or None if older than the history."""
-        previous: tuple[float, int] | None = None
-        for when, end in self.points:
-            if end >= offset:
-                if previous is None:
-                    return when if end == offset else None
-                t0, e0 = previous
-                if end == e0:
-                    return when
-                return t0 + (when - t0) * (offset - e0) / (end - e0)
-            previous = (when, end)
-        return None
-
-    def rate(self, now: float, window: float = 30.0) -> float:
-        """Records per second over the last ``window`` seconds."""
-        recent = [(t, e) for t, e in self.points if t >= now - window]
-        if len(recent) < 2:
-            return 0.0
-        (t0, e0), (t1, e1) = recent[0], recent[-1]
-        return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
-
-
-def lag_seconds(history: OffsetHistory, replicated: int, source_end: int, now: float) -> float:
-    """Seconds the mirror is behind: now minus when the source was at ``replicated`` (0 when caught up).
-
-    Without history old enough, the oldest point's age is a lower bound.
-    """
-    return history_seconds(history, replicated, source_end, now)[0]
-
-
-def history_seconds(
-    history: OffsetHistory, replicated: int, source_end: int, now: float
-) -> tuple[float, LagSecondsSource]:
-    """:func:`lag_seconds` and whether the history could date ``replicated`` (HISTORY) or only bound it
-    from below (UNKNOWN)."""
-    if replicated >= source_end:
-        return 0.0, LagSecondsSource.HISTORY
-    reached = history.time_at(replicated + 1)
-    if reached is not None:
-        return max(0.0, now - reached), LagSecondsSource.HISTORY
-    oldest = history.points[0][0] if history.points else now
-    return max(0.0, now - oldest), LagSecondsSource.UNKNOWN
-
-
-def worst_seconds(items: list[tuple[float, LagSecondsSource]]) -> tuple[float, LagSecondsSource]:
-    """The largest lag in seconds with its source; among equals the least certain source."""
-    return max(
-        items, key=lambda item: (item[0], UNCERTAINTY[item[1]]), default=(0.0, LagSecondsSource.RECORD)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class SourceRead:
     """What was read from the source about one partition behind its mirror (all optional: a read that
@@ -464,35 +368,3 @@ def partition_lag(
     start = max(start, read.read_to or 0)
     seconds, source = history_seconds(history, start, end, now)
     return lag(end - start, seconds, source)
-
-
-def classify(
-    lag_s: float,
-    *,
-    warn_s: float,
-    crit_s: float,
-    heartbeat_age_s: float | None,
-    heartbeat_timeout_s: float,
-    stalled: bool,
-    idle: bool = False,
-    lost: bool = False,
-) -> Health:
-    """Health of a topic from its lag, the flow's heartbeats and whether replication stopped moving.
-
-    ``idle``: a scheduled flow whose MirrorMaker is not meant to run now (between batches, or just
-    starting one). Without heartbeats it is IDLE rather than STOPPED, unless its lag crossed the
-    thresholds (give the schedule's, see ``Batches.lag_thresholds``). ``lost``: records were deleted
-    on the source before they were mirrored: LOST, whatever else holds.
-    """
-    if lost:
-        return Health.LOST
-    beating = heartbeat_age_s is not None and heartbeat_age_s <= heartbeat_timeout_s
-    if not beating and not idle:
-        return Health.STOPPED
-    if beating and stalled:
-        return Health.STALLED
-    if lag_s >= crit_s:
-        return Health.CRIT
-    if lag_s >= warn_s:
-        return Health.WARN
-    return Health.OK if beating else Health.IDLE

@@ -12,7 +12,8 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from kdrtui.domain.lag import FlowLag, Health, LagSnapshot
+from kdrtui.domain.lag import FlowLag, LagSnapshot
+from kdrtui.domain.lag_health import Health
 
 COMMAND_TIMEOUT_S = 10.0
 """How long an alert command may run before it is killed."""

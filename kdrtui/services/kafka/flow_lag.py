@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from kdrtui.domain.lag import (
-    SEVERITY,
-    FlowLag,
-    GroupLag,
-    Health,
-    OffsetHistory,
-    PartitionLag,
-    SourceRead,
-    TopicLag,
-    classify,
-    partition_lag,
-    worst,
-)
+from kdrtui.domain.lag import FlowLag, GroupLag, PartitionLag, SourceRead, TopicLag, partition_lag
+from kdrtui.domain.lag_health import SEVERITY, Health, classify, worst
+from kdrtui.domain.lag_seconds import OffsetHistory
 from kdrtui.domain.plan import MirrorFlow
 from kdrtui.services.kafka.group_lag import group_lags, target_topic_name
 from kdrtui.services.kafka.mm2_status import Mm2StatusReader

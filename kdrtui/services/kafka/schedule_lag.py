@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kdrtui.domain.lag import SEVERITY, FlowLag, FlowSchedule, Health, classify, worst
+from kdrtui.domain.lag import FlowLag, FlowSchedule
+from kdrtui.domain.lag_health import SEVERITY, Health, classify, worst
 from kdrtui.domain.schedule import START_GRACE_S, Batches
 
 

@@ -7,7 +7,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kdrtui.domain.lag import Health, OffsetHistory, PartitionLag, TopicLag, worst_seconds
+from kdrtui.domain.lag import PartitionLag, TopicLag
+from kdrtui.domain.lag_health import Health
+from kdrtui.domain.lag_seconds import OffsetHistory, worst_seconds
 
 STALL_REFRESHES = 3
 """Refreshes without progress (while the source moved on) before a topic is STALLED."""
