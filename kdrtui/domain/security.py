@@ -114,6 +114,21 @@ class ClusterSecurity(BaseModel):
         return self.protocol != SecurityProtocol.PLAINTEXT
 
 
+def describe_security(security: ClusterSecurity | None) -> str:
+    """How kdrtui connects, in a few words for a card at 80 columns: ``SASL_SSL as admin``,
+    ``SSL · mutual TLS``; empty for PLAINTEXT (nothing to say)."""
+    if security is None or not security.secured:
+        return ""
+    parts = [str(security.protocol)]
+    if security.protocol.tls and security.cert_file:
+        parts.append("mutual TLS")
+    if security.protocol.sasl and security.mechanism is not None:
+        who = security.principal if security.mechanism == SaslMechanism.GSSAPI else security.username
+        if who:
+            return f"{parts[0]} as {who}"
+    return " · ".join(parts)
+
+
 def security_problems(security: ClusterSecurity) -> list[tuple[str, str]]:
     """(key, message) for every combination of keys that cannot work (the plan's cross-key rules report
     each at its key's line)."""

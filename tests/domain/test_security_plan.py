@@ -137,3 +137,18 @@ def test_loader_refuses_unreadable_files(tmp_path: Path) -> None:
             load_plan(plan_file)
         (tmp_path / "missing.pw").chmod(0o600)
     assert load_plan(plan_file).clusters["primary"].security is not None
+
+
+def test_describe_security_fits_a_card() -> None:
+    from kdrtui.domain.security import ClusterSecurity, describe_security
+
+    assert describe_security(None) == ""
+    assert describe_security(ClusterSecurity()) == ""
+    sasl = ClusterSecurity.model_validate(
+        {"protocol": "SASL_SSL", "ca_file": "/ca", "mechanism": "SCRAM-SHA-512", "username": "admin"}
+    )
+    assert describe_security(sasl) == "SASL_SSL as admin"
+    mtls = ClusterSecurity.model_validate(
+        {"protocol": "SSL", "ca_file": "/ca", "cert_file": "/c", "key_file": "/k"}
+    )
+    assert describe_security(mtls) == "SSL · mutual TLS"

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kdrtui.domain.plan import Plan
+from kdrtui.domain.security import describe_security
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.text import middle_ellipsis
 from kdrtui.tui.widgets.cluster_card import ClusterCard
@@ -89,6 +90,7 @@ class OverviewScreen(ModeScreen):
                     region=cluster.region,
                     role=role,
                     bootstrap=",".join(cluster.bootstrap_servers),
+                    security=describe_security(cluster.security),
                 )
         width = max(40, self.app.size.width - 2)
         flows = (

@@ -26,12 +26,14 @@ def _row(label: str, value: str, **values: object) -> Content:
 class ClusterCard(Static):
     """Renders a :class:`ClusterView`; repaints only when what it shows has changed."""
 
-    def __init__(self, alias: str, *, region: str, role: str, bootstrap: str) -> None:
+    def __init__(self, alias: str, *, region: str, role: str, bootstrap: str, security: str = "") -> None:
         super().__init__(id=f"cluster-{alias}", classes="cluster-card connecting")
         self.alias = alias
         """The cluster's alias in the plan."""
         self.bootstrap = bootstrap
         """Bootstrap servers, as the plan lists them."""
+        self.security = security
+        """How kdrtui connects (``SASL_SSL as admin``); empty for PLAINTEXT."""
         self.border_title = Content(f"{alias} · {region}")
         self.border_subtitle = role
         self._shown: str | None = None
@@ -58,6 +60,7 @@ class ClusterCard(Static):
             lines.append(_row("since", "$since", since=down_since))
         lines += [
             _row("bootstrap", "$servers", servers=self.bootstrap or "-"),
+            *([_row("security", "$security", security=self.security)] if self.security else []),
             _row("brokers", "$brokers" + (stale if ok else ""), brokers=str(ok.brokers) if ok else "-"),
             _row("controller", "$controller" + (stale if ok else ""), controller=controller),
             _row("topics", "$topics" + (stale if ok else ""), topics=str(ok.topics) if ok else "-"),
