@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kdrtui.lab.edge import write_private
+from kdrtui.lab.edge_files import write_private
 
 
 def ensure_certificates(home: Path) -> tuple[Path, Path]:

@@ -19,7 +19,7 @@ import tomli_w
 
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterSpec
-from kdrtui.lab.edge import write_private
+from kdrtui.lab.edge_files import write_private
 from kdrtui.lab.lab_plan import DR, PRIMARY, SITES, render_plan
 from kdrtui.lab.ports import LOCALHOST
 from kdrtui.services.plan_files import write_plan_text
