@@ -12,14 +12,9 @@ from typing import TypeVar
 import click
 
 from kdrtui.commands.lab_common import lab_errors, say, table
-from kdrtui.lab.azure.emulator import (
-    AZURE_PORT_ENV,
-    BROKER_BASE_OPTION,
-    DEFAULT_AZURE_PORT,
-    EDGE_BASE_OPTION,
-    AzureEmulator,
-    AzureStatus,
-)
+from kdrtui.lab.azure.emulator import AZURE_PORT_ENV, DEFAULT_AZURE_PORT, AzureEmulator
+from kdrtui.lab.azure.emulator_ports import BROKER_BASE_OPTION, EDGE_BASE_OPTION
+from kdrtui.lab.azure.emulator_status import AzureStatus
 from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE
 from kdrtui.lab.lab import Lab, LabError
 

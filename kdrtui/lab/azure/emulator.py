@@ -22,26 +22,25 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import kdrtui
 from kdrtui import settings
 from kdrtui.lab import jars, process
-from kdrtui.lab.azure import plan
+from kdrtui.lab.azure import emulator_ports, plan
 from kdrtui.lab.azure.certs import ensure_certificates
 from kdrtui.lab.azure.cloud import DEFAULT_STEP_SECONDS
 from kdrtui.lab.azure.control import read_requests
+from kdrtui.lab.azure.emulator_ports import PortUses
+from kdrtui.lab.azure.emulator_status import AzureStatus
 from kdrtui.lab.azure.runtime import DEFAULT_EDGE_PORT_BASE, DEFAULT_PORT_BASE, Runtime, power_off
 from kdrtui.lab.azure.state import resource_summary
-from kdrtui.lab.ports import LOCALHOST, PortsUnavailable, check_free, check_port, port_in_use
+from kdrtui.lab.ports import LOCALHOST, check_free, check_port, port_in_use
 from kdrtui.services.azure.context import LAB_PASSWORD_FILE
 
 DEFAULT_AZURE_PORT = 18443
 AZURE_PORT_ENV = "KDRTUI_LAB_AZURE_PORT"
-BROKER_BASE_OPTION = "--broker-base-port"
-EDGE_BASE_OPTION = "--edge-base-port"
 START_TIMEOUT_S = 30.0
 
 Report = Callable[[str], None]
@@ -49,50 +48,6 @@ Report = Callable[[str], None]
 
 class EmulatorError(RuntimeError):
     """The emulator could not be started, reached or stopped. ``str()`` says why."""
-
-
-@dataclass(frozen=True)
-class AzureStatus:
-    """A snapshot of the emulator and what it runs."""
-
-    home: Path
-    port: int
-    up: bool
-    pid: int | None
-    endpoint: str
-    ca_file: Path
-    plan: Path
-    #: Every resource: kind, name, id and states (from the server, else from ``state.json``).
-    resources: list[dict[str, Any]] = field(default_factory=list)
-    #: The fault knobs (empty when the server is down).
-    faults: dict[str, Any] = field(default_factory=dict)
-    #: Cluster name -> {"up", "pid", "bootstrap"} of the brokers under the home.
-    brokers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Application name -> {"up", "pid", "port"} of the edge nodes under the home.
-    edges: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    #: First client port of the clusters' brokers (cluster ``i``: + 10 * i, its controller + 1).
-    port_base: int = DEFAULT_PORT_BASE
-    #: First SSH port of the edge nodes (application ``i``: + i).
-    edge_port_base: int = DEFAULT_EDGE_PORT_BASE
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``kdrtui lab status --json``'s ``azure``)."""
-        return {
-            "home": str(self.home),
-            "up": self.up,
-            "pid": self.pid,
-            "port": self.port,
-            "port_base": self.port_base,
-            "edge_port_base": self.edge_port_base,
-            "endpoint": self.endpoint,
-            "ca_file": str(self.ca_file),
-            "plan": str(self.plan),
-            "resources": self.resources,
-            "faults": self.faults,
-            "brokers": self.brokers,
-            "edge_nodes": self.edges,
-        }
 
 
 class AzureEmulator:
@@ -190,52 +145,21 @@ class AzureEmulator:
         pid = process.read_pid(self.pid_file)
         return pid if pid is not None and process.is_ours(pid, self._markers()) else None
 
-    def port_uses(self) -> dict[str, tuple[str, list[int]]]:
-        """The ports the emulator and the lab-azure plan's resources take, as :func:`check_free` wants
-        them: its HTTPS port, each cluster's broker (client port and controller) and the edge node."""
-        clusters = len(plan.NAMES)  # the plan's clusters take the first slots
-        brokers = [self.port_base + 10 * i + offset for i in range(clusters) for offset in (0, 1)]
-        edges = [self.edge_port_base]  # its one edge node, plan.EDGE_NAME
-        return {
-            "the emulator": ("--azure-port", [self.port]),
-            "the clusters' brokers": (f"{BROKER_BASE_OPTION} {self.port_base}", brokers),
-            "the edge nodes": (f"{EDGE_BASE_OPTION} {self.edge_port_base}", edges),
-        }
-
-    def _held_resources(self) -> list[str]:
-        """Clusters and edge-node applications the emulator's state has (each runs on its ports)."""
-        try:
-            saved = json.loads(self.state_path.read_text(encoding="utf-8"))["resources"].values()
-        except (OSError, ValueError, KeyError, AttributeError):
-            return []
-        summaries = [resource_summary(r) for r in saved]
-        return [str(r["name"]) for r in summaries if r.get("kind") in ("cluster", "application")]
+    def port_uses(self) -> PortUses:
+        """The ports the emulator and the lab-azure plan's resources take (see
+        :func:`~kdrtui.lab.azure.emulator_ports.port_uses`)."""
+        return emulator_ports.port_uses(self.port, self.port_base, self.edge_port_base)
 
     def check_ports(self) -> None:
-        """Before a start: the port bases may change only while no cluster or edge node exists (they
-        keep the ports they were given), and the ports they give must be free.
+        """Before a start: the port bases may change only while no cluster or edge node exists, and the
+        ports they give must be free (see :func:`~kdrtui.lab.azure.emulator_ports.check_ports`).
 
         Raises:
             PortsUnavailable: one line naming the port, its use and the option that chose it.
         """
         saved = self._saved()
-        held = self._held_resources()
-        if held:
-            for option, key, value in (
-                (BROKER_BASE_OPTION, "port_base", self.port_base),
-                (EDGE_BASE_OPTION, "edge_port_base", self.edge_port_base),
-            ):
-                before = saved.get(key)
-                if before is not None and before != value:
-                    raise PortsUnavailable(
-                        f"{option} {value}: the emulator already runs {', '.join(held)} on ports from "
-                        f"{before}; keep {option} {before}, or delete them first (kdrtui destroy "
-                        "--plan lab-azure, or kdrtui lab down --purge)"
-                    )
-        uses = self.port_uses()
-        check_free(uses, check_in_use=False)
-        if not held:  # with resources, their own brokers and edge nodes may hold these ports
-            check_free({what: use for what, use in uses.items() if what != "the emulator"})
+        held = emulator_ports.held_resources(self.state_path)
+        emulator_ports.check_ports(self.port, self.port_base, self.edge_port_base, saved, held)
 
     # Lifecycle -------------------------------------------------------------------------------------
 
