@@ -12,8 +12,9 @@ which always run:
 3. the rules that involve several keys (flows name real clusters, VNets don't overlap, the topology has
    the flows it needs...).
 
-Pass 2's models live in :mod:`kdrtui.domain.plan_model` (and the modules it names), passes 1 and 3 in
-:mod:`kdrtui.domain.plan_rules`; this module holds the parsing and the summary, and re-exports the models.
+Pass 1 lives in :mod:`kdrtui.domain.plan_refused`, pass 2's models in :mod:`kdrtui.domain.plan_model`
+(and the modules it names), pass 3 in :mod:`kdrtui.domain.plan_rules`; this module holds the parsing and
+the summary, and re-exports the models.
 
 Whatever the text, loading never raises anything but :class:`PlanInvalid`: what ``tomllib`` cannot
 survive (deep nesting, huge integers) is caught by :mod:`kdrtui.domain.toml_limits` first, and every
@@ -39,7 +40,8 @@ from kdrtui.domain.plan_failover import ClientSwitch, FailoverSettings, FenceMet
 from kdrtui.domain.plan_flows import MirrorFlow, MirrorMakerKind, Naming, Schedule
 from kdrtui.domain.plan_model import Plan, PlanInfo, Topology
 from kdrtui.domain.plan_problems import Found, PlanInvalid, PlanProblem
-from kdrtui.domain.plan_rules import cross_key_problems, strip_refused
+from kdrtui.domain.plan_refused import strip_refused
+from kdrtui.domain.plan_rules import cross_key_problems
 from kdrtui.domain.plan_sites import NETWORK_KEYS, Cluster, EdgeNode, HDInsightCluster
 from kdrtui.domain.safe_text import escape, quoted, shown, shown_int
 from kdrtui.domain.toml_limits import LONG_INTEGER_MESSAGE, NESTING_MESSAGE, long_integer_line, text_problem

@@ -4,7 +4,7 @@
 stack; a dotted key of thousands of parts takes it seconds (its checks are quadratic in the parts); and it
 reads decimal integers with ``int()``, which refuses more than 4,300 digits. :func:`text_problem` looks
 at the text first (strings and comments skipped) so none of that happens, and gives the line to blame.
-After parsing, the plan's own pass 1 (:func:`kdrtui.domain.plan_rules.strip_refused`) applies the same
+After parsing, the plan's own pass 1 (:func:`kdrtui.domain.plan_refused.strip_refused`) applies the same
 nesting limit to the data, whatever made it deep (long dotted headers), and TOML's 64-bit integer range.
 """
 
