@@ -15,23 +15,25 @@ Failover ``primary -> dr`` (failback is the same engine from ``dr`` back to ``pr
 8. ``report``      RPO (records not mirrored at cutover), RTO (confirmation -> clients switched), steps.
 
 Blocking Kafka calls run in threads (``asyncio.to_thread``); MirrorMaker is driven over SSH by
-:class:`~kdrtui.services.mirrormaker.manager.MirrorMakerManager`.
+:class:`~kdrtui.services.mirrormaker.manager.MirrorMakerManager`. Each step lives in a module of its own
+(:mod:`~kdrtui.services.runbook.cutover` has steps 1 to 4); this one holds step 7 and builds the runbook.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Naming, Plan, SwitchMethod
+from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.runbook.context import FAILBACK, FAILOVER, DrContext, LagReader, mm_states
 from kdrtui.services.runbook.cutover import Drain, Fence, Preflight, StopMirrorMaker, forecast_lines
 from kdrtui.services.runbook.flows import reverse_flow, with_reverse
+from kdrtui.services.runbook.report_step import Report, build_report, report_lines
 from kdrtui.services.runbook.store import RunbookStore
+from kdrtui.services.runbook.switch_step import SwitchClients
 from kdrtui.services.runbook.translation import TranslateOffsets
 from kdrtui.services.runbook.unfence import still_fenced, unfence
 
@@ -50,136 +52,13 @@ __all__ = [
 ]
 
 
-# --- 6. switch clients --------------------------------------------------------------------------------
-
-
-class SwitchClients(Step[DrContext]):
-    key = "switch-clients"
-    title = "Switch clients"
-
-    def mapping(self, ctx: DrContext) -> list[str]:
-        flow = ctx.stop_flow
-        lines = [f"bootstrap servers: {ctx.bootstrap(ctx.target)}"]
-        if flow.naming == Naming.PREFIXED and ctx.operation == FAILOVER:
-            lines.append(
-                f"consumers: topic T -> {flow.source}.T (history, offsets translated) and T (new writes on "
-                f"{ctx.target}); e.g. subscribe to ^({flow.source}\\.)?T$"
-            )
-            lines.append(f"producers: write T on {ctx.target}")
-        elif ctx.operation == FAILBACK:
-            lines.append(
-                f"consumers: topic T and {flow.source}.T (written on {flow.source} during the outage)"
-            )
-            lines.append(f"producers: write T on {ctx.target}")
-        else:
-            lines.append("topics keep their names")
-        return lines
-
-    async def describe(self, ctx: DrContext) -> list[str]:
-        method = ctx.plan.switch.method
-        head = {
-            SwitchMethod.NONE: "print where clients go now (move them yourself)",
-            SwitchMethod.COMMAND: f"run: {ctx.plan.switch.command}",
-            SwitchMethod.DNS: "repoint the DNS record (Azure Private DNS)",
-        }[method]
-        return [head, *self.mapping(ctx), f"record {ctx.target} as the active cluster"]
-
-    async def run(self, ctx: DrContext) -> Outcome:
-        state = ctx.state()
-        if (
-            state.active == ctx.target
-            and state.operation == ctx.operation
-            and state.run in (None, ctx.run_id)
-        ):
-            # Switched by an earlier run that died before journaling it: never run the hook twice.
-            return Outcome.done(
-                f"clients already on {ctx.target} (since {state.since})", switched_at=state.since
-            )
-        method = ctx.plan.switch.method
-        if method == SwitchMethod.DNS:
-            raise StepFailed(
-                "switch.method = dns is not available yet (it needs the Azure provisioning support); "
-                'use "command" or "none"'
-            )
-        created = await self._producer_topics(ctx)
-        if method == SwitchMethod.COMMAND:
-            await self._hook(ctx)
-        for line in self.mapping(ctx):
-            ctx.say(line)
-        switched_at = time.time()
-        state.active, state.since, state.operation = ctx.target, switched_at, ctx.operation
-        state.run = ctx.run_id or None
-        ctx.save_state(state)
-        how = "hook ran" if method == SwitchMethod.COMMAND else "move clients as printed"
-        return Outcome.done(
-            f"{ctx.target} is active ({how})",
-            switched_at=switched_at,
-            mapping=self.mapping(ctx),
-            created=created,
-        )
-
-    async def _producer_topics(self, ctx: DrContext) -> list[str]:
-        """Failover with prefixed names: producers now write ``T`` on the target; create it if missing."""
-        from kdrtui.services.kafka.topics import ensure_local_topics
-
-        flow = ctx.stop_flow
-        if ctx.operation != FAILOVER or flow.naming != Naming.PREFIXED:
-            return []
-        alive: list[str] | None = None
-        if await ctx.reachable(ctx.source) is None:
-            # A topic deleted on the source has only history left on the target: not created again.
-            alive = await ctx.covered_topics(ctx.source, flow)
-        created = await asyncio.to_thread(
-            ensure_local_topics,
-            ctx.bootstrap(ctx.target),
-            f"{flow.source}.",
-            flow.topics,
-            flow.topics_exclude,
-            replication_factor=ctx.plan.cluster(ctx.target).replication_factor,
-            alive=alive,
-        )
-        if created:
-            ctx.say(
-                f"created {len(created)} topic(s) on {ctx.target} for producers: {', '.join(created[:8])}"
-            )
-        return created
-
-    async def _hook(self, ctx: DrContext) -> None:
-        flow = ctx.stop_flow
-        env = {
-            **os.environ,
-            "KDRTUI_OPERATION": ctx.operation,
-            "KDRTUI_FROM": ctx.source,
-            "KDRTUI_TO": ctx.target,
-            "KDRTUI_BOOTSTRAP_SERVERS": ctx.bootstrap(ctx.target),
-            "KDRTUI_TOPIC_PREFIX": f"{flow.source}." if flow.naming == Naming.PREFIXED else "",
-            "KDRTUI_PLAN": ctx.plan.plan.name,
-        }
-        process = await asyncio.create_subprocess_shell(
-            ctx.plan.switch.command,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
-        except TimeoutError as exc:
-            process.kill()
-            raise StepFailed("the switch command did not finish within 120 s") from exc
-        for line in output.decode(errors="replace").splitlines()[-10:]:
-            ctx.say(f"switch: {line}")
-        if process.returncode != 0:
-            raise StepFailed(f"the switch command exited with code {process.returncode}")
-
-    async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
-        active = ctx.state().active
-        return None if active == ctx.target else f"the DR state says {active} is active"
-
-
 # --- 7. replication after the switch ------------------------------------------------------------------
 
 
 class Replication(Step[DrContext]):
+    """Failover: start mirroring back; failback: undo the fences, deal with the divergent records and
+    restore the original direction."""
+
     key = "replication"
     title = "Replication in the new direction"
 
@@ -293,94 +172,6 @@ class Replication(Step[DrContext]):
         states = await mm_states(ctx, ctx.resume_flow)
         down = [w for w, s in states.items() if not s.startswith(("running", "scheduled"))]
         return f"MirrorMaker {ctx.resume_flow.name} not running on {', '.join(down)}" if down else None
-
-
-# --- 8. report ----------------------------------------------------------------------------------------
-
-
-class Report(Step[DrContext]):
-    key = "report"
-    title = "Report: RPO and RTO achieved"
-
-    async def describe(self, ctx: DrContext) -> list[str]:
-        return ["RPO (records not mirrored at cutover), RTO (confirmation -> clients switched), step times"]
-
-    async def run(self, ctx: DrContext) -> Outcome:
-        report = build_report(ctx)
-        for line in report_lines(report):
-            ctx.say(line)
-        rpo = "unknown" if report["rpo_records"] is None else f"{report['rpo_records']:,} records"
-        return Outcome.done(f"RPO {rpo}, RTO {report['rto_seconds']:.1f} s", **report)
-
-
-def build_report(ctx: DrContext) -> dict[str, Any]:
-    stop = ctx.facts["stop-mirrormaker"]
-    switch = ctx.facts["switch-clients"]
-    switched_at = switch.get("switched_at") or time.time()
-    return {
-        "operation": ctx.operation,
-        "from": ctx.source,
-        "to": ctx.target,
-        # Measured, or None (never a 0 that was not measured) with the best bound known.
-        "rpo_records": None if stop.get("rpo_records") is None else int(stop["rpo_records"]),
-        "rpo_seconds": None if stop.get("rpo_seconds") is None else float(stop["rpo_seconds"]),
-        "rpo_measured": bool(stop.get("rpo_measured", False)),
-        "rpo_topics": {t: v[0] for t, v in stop.get("rpo_topics", {}).items() if v and v[0]},
-        "rpo_bound_records": stop.get("rpo_bound_records"),
-        "rpo_bound_age_s": stop.get("rpo_bound_age_s"),
-        "rpo_bound_topics": dict(stop.get("rpo_bound_topics") or {}),
-        "lost_records": stop.get("lost_records"),
-        "lost_topics": dict(stop.get("lost_topics") or {}),
-        "rto_seconds": round(max(0.0, float(switched_at) - ctx.confirmed_at), 3),
-        "groups": {
-            g: {"partitions": len(e["offsets"]), "duplicates": e.get("duplicates", 0), "how": e["how"]}
-            for g, e in ctx.facts["translate-offsets"].get("groups", {}).items()
-        },
-        "refused_groups": ctx.facts["translate-offsets"].get("refused", []),
-        "divergent": dict(ctx.facts["replication"].get("divergent") or {}),
-    }
-
-
-def report_lines(report: dict[str, Any]) -> list[str]:
-    from kdrtui.services.runbook.forecast import bound_text
-
-    if report.get("rpo_records") is not None and report.get("rpo_measured"):
-        rpo = f"RPO achieved: {report['rpo_records']:,} records not mirrored (measured)"
-    else:
-        bound = bound_text(report.get("rpo_bound_records"), report.get("rpo_bound_age_s"), report["from"])
-        rpo = f"RPO achieved: not measured ({report['from']} unreachable): {bound}"
-    lines = [
-        f"{report['operation']} {report['from']} -> {report['to']} complete",
-        rpo,
-        f"RTO achieved: {report['rto_seconds']:.1f} s from confirmation to clients switched",
-    ]
-    for topic, records in sorted(report["rpo_topics"].items()):
-        lines.append(f"  lost on {topic}: {records:,} records")
-    if report.get("lost_records"):
-        lines.append(
-            f"also lost before failing over: {report['lost_records']:,} records deleted on {report['from']} "
-            "(retention, delete_records) before MirrorMaker copied them"
-        )
-        for topic, records in sorted((report.get("lost_topics") or {}).items()):
-            lines.append(f"  deleted unmirrored on {topic}: {records:,} records")
-    for topic, records in sorted((report.get("rpo_bound_topics") or {}).items()):
-        lines.append(f"  at least {records:,} records on {topic}")
-    for group, entry in sorted(report["groups"].items()):
-        lines.append(
-            f"  group {group}: {entry['partitions']} partition(s), ~{entry['duplicates']:,} duplicates"
-        )
-    for group in report["refused_groups"]:
-        lines.append(f"  group {group}: NOT moved (active on the target)")
-    divergent = report.get("divergent") or {}
-    if divergent.get("records"):
-        what = (
-            f"exported to {', '.join(sorted(divergent.get('exported', {}))[:3])} and skipped"
-            if divergent.get("choice") == "skip"
-            else f"delivered to {report['from']} late by MirrorMaker"
-        )
-        count, there, here = divergent["records"], report["to"], report["from"]
-        lines.append(f"divergent: {count:,} records on {there} never reached {here}: {what}")
-    return lines
 
 
 # --- building a runbook -------------------------------------------------------------------------------
