@@ -1,17 +1,21 @@
-"""Real Kafka clients for tests: make a topic, produce numbered keyed records or transactions, read a topic
-back (from the start, to the end, as a group), wait for MirrorMaker 2's checkpoint of a group."""
+"""Real Kafka clients for tests: make a topic, produce numbered keyed records or transactions (or steady
+traffic), read a topic back (from the start, to the end, as a group), wait for MirrorMaker 2's checkpoint of a
+group. Each connects as the loaded plan says, or as a given user of a secured lab."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kdrtui.domain.security import ClusterSecurity
 from kdrtui.lab.lab import PRIMARY
 from kdrtui.services.kafka import translate
-from kdrtui.services.kafka.config import client_config
+from kdrtui.services.kafka.config import client_config, client_config_as
 
 Partitions = dict[int, list[bytes]]
 """Partition -> record values in offset order."""
@@ -24,20 +28,36 @@ TRANSACTION_KEYS = 37
 """Records per transaction, one per key: every transaction writes into every partition."""
 
 
+def config_as(bootstrap: str, security: ClusterSecurity | None, **extra: Any) -> dict[str, Any]:
+    """A client configuration connecting as the loaded plan says, or as ``security`` says when given (a
+    secured lab's ``app`` user: ``lab.security.cluster_security("app")``)."""
+    if security is None:
+        return client_config(bootstrap, **extra)
+    return client_config_as(bootstrap, security, **extra)
+
+
 def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
     """Create ``topic`` with one replica (the lab's brokers are single nodes)."""
     admin = AdminClient(client_config(bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(30)
 
 
-def produce_numbered(bootstrap: str, topic: str, count: int, *, start: int = 0, keys: int = 37) -> Partitions:
+def produce_numbered(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    *,
+    start: int = 0,
+    keys: int = 37,
+    security: ClusterSecurity | None = None,
+) -> Partitions:
     """``count`` records keyed ``key-<n % keys>`` with value ``n``; returns what landed where.
 
     The partitioner is Java's (murmur2), so a Java producer re-producing the records (MirrorMaker 1)
-    puts each key in the same partition number.
+    puts each key in the same partition number. The producer connects as :func:`config_as` says.
     """
     producer = Producer(
-        client_config(bootstrap, **{"enable.idempotence": True, "partitioner": "murmur2_random"})
+        config_as(bootstrap, security, **{"enable.idempotence": True, "partitioner": "murmur2_random"})
     )
     placed: dict[int, list[tuple[int, bytes]]] = {}
 
@@ -89,11 +109,16 @@ def consume_partitions(
     return got
 
 
-def consume_and_commit(bootstrap: str, group: str, topic: str, count: int) -> Partitions:
-    """Read ``count`` records of ``topic`` as ``group`` (subscribed, from the earliest) and commit them."""
+def consume_and_commit(
+    bootstrap: str, group: str, topic: str, count: int, *, security: ClusterSecurity | None = None
+) -> Partitions:
+    """Read ``count`` records of ``topic`` as ``group`` (subscribed, from the earliest) and commit them; the
+    consumer connects as :func:`config_as` says."""
     consumer = Consumer(
-        client_config(
-            bootstrap, **{"group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+        config_as(
+            bootstrap,
+            security,
+            **{"group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest"},
         )
     )
     got: Partitions = {}
@@ -111,6 +136,62 @@ def consume_and_commit(bootstrap: str, group: str, topic: str, count: int) -> Pa
     finally:
         consumer.close()
     return got
+
+
+class Traffic(threading.Thread):
+    """A producer with acks=all writing numbered records until stopped; keeps what was acknowledged, and
+    why the rest was refused. It connects as :func:`config_as` says."""
+
+    def __init__(
+        self, bootstrap: str, topic: str, prefix: str, *, security: ClusterSecurity | None = None
+    ) -> None:
+        super().__init__(daemon=True)
+        self.topic, self.prefix = topic, prefix
+        self.producer = Producer(
+            config_as(
+                bootstrap,
+                security,
+                **{
+                    "acks": "all",
+                    "message.timeout.ms": 3000,
+                    "linger.ms": 5,
+                    "partitioner": "murmur2_random",
+                },
+            )
+        )
+        self.acked: set[bytes] = set()
+        self.refused: list[KafkaError] = []
+        """Why each record that was not acknowledged was refused, in order."""
+        self._halt = threading.Event()
+
+    @property
+    def failed(self) -> int:
+        """Records not acknowledged."""
+        return len(self.refused)
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.acked.add(msg.value() or b"")
+        else:
+            self.refused.append(err)
+
+    def run(self) -> None:
+        n = 0
+        while not self._halt.is_set():
+            try:
+                self.producer.produce(
+                    self.topic, key=f"k{n % 37}", value=f"{self.prefix}-{n}", on_delivery=self._delivered
+                )
+            except KafkaException as exc:  # a client that knows its writes are denied refuses at once
+                self.refused.append(exc.args[0])
+            self.producer.poll(0)
+            n += 1
+            self._halt.wait(0.005)  # ~200 records/s: a rate, not a wait for a condition
+        self.producer.flush(10)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(30)
 
 
 def end_offset(consumer: Consumer, topic: str, partition: int, timeout: float = 30.0) -> int:

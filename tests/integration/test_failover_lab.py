@@ -4,12 +4,11 @@ MirrorMaker it started stopped and every fence undone."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
@@ -22,6 +21,7 @@ from kdrtui.services.runbook.runner import RunEvent
 from kdrtui.services.runbook.store import RunbookStore
 from tests.kafka_helpers import (
     Partitions,
+    Traffic,
     consume_and_commit,
     create_topic,
     everything,
@@ -46,49 +46,6 @@ def read_from_committed(bootstrap: str, group: str, topic: str, partitions: int)
         return read_to_end(consumer, topic, {tp.partition: max(tp.offset, 0) for tp in committed})
     finally:
         consumer.close()
-
-
-class Traffic(threading.Thread):
-    """A producer with acks=all writing numbered records until stopped; keeps what was acknowledged."""
-
-    def __init__(self, bootstrap: str, topic: str, prefix: str) -> None:
-        super().__init__(daemon=True)
-        self.topic, self.prefix = topic, prefix
-        self.producer = Producer(
-            client_config(
-                bootstrap,
-                **{
-                    "acks": "all",
-                    "message.timeout.ms": 3000,
-                    "linger.ms": 5,
-                    "partitioner": "murmur2_random",
-                },
-            )
-        )
-        self.acked: set[bytes] = set()
-        self.failed = 0
-        self._halt = threading.Event()
-
-    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            self.acked.add(msg.value() or b"")
-        else:
-            self.failed += 1
-
-    def run(self) -> None:
-        n = 0
-        while not self._halt.is_set():
-            self.producer.produce(
-                self.topic, key=f"k{n % 37}", value=f"{self.prefix}-{n}", on_delivery=self._delivered
-            )
-            self.producer.poll(0)
-            n += 1
-            self._halt.wait(0.005)  # ~200 records/s: a rate, not a wait for a condition
-        self.producer.flush(10)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(30)
 
 
 async def test_graceful_failover_with_traffic_then_failback(
