@@ -60,6 +60,8 @@ class LabStatus:
     started: tuple[str, ...] = field(default=())
     #: The lab's SSH edge nodes by name (``dr-edge-1``).
     edge_nodes: dict[str, EdgeStatus] = field(default_factory=dict)
+    #: ``plaintext``, ``ssl`` (mutual TLS) or ``sasl_ssl`` (``kdrtui lab up --security``).
+    security: str = "plaintext"
 
     @property
     def all_up(self) -> bool:
@@ -72,6 +74,7 @@ class LabStatus:
             "home": str(self.home),
             "plan": str(self.plan),
             "kafka_version": self.kafka_version,
+            "security": self.security,
             "clusters": {alias: c.to_dict() for alias, c in self.clusters.items()},
             "edge_nodes": {name: e.to_dict() for name, e in self.edge_nodes.items()},
             "traffic": self.traffic.to_dict(),
@@ -385,4 +388,5 @@ class Lab:
             clusters=clusters,
             traffic=self.traffic.status(),
             edge_nodes={self.edge.name: self.edge.status(notes=notes.get(self.edge.name, ()))},
+            security=self.security.mode,
         )

@@ -73,3 +73,11 @@ def test_the_security_mode_is_remembered_and_a_change_is_refused(secured_lab: La
     other = Lab(secured_lab.home, security="plaintext")
     with pytest.raises(LabError, match=r"--security sasl_ssl.*lab down --purge"):
         other.up()
+
+
+def test_lab_status_says_the_security_mode(secured_lab: Lab) -> None:
+    shown = run_kdrtui("lab", "status", "--json", env=lab_env(secured_lab))
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["security"] == "sasl_ssl"
+    text = run_kdrtui("lab", "status", env=lab_env(secured_lab))
+    assert "security: sasl_ssl" in text.stdout
