@@ -44,7 +44,8 @@ def console_command(plan_arg: str | None, theme: str, read_only: bool, alert_com
 @click.pass_context
 def demo_command(ctx: click.Context, theme: str, rate: float, read_only: bool) -> None:
     """Start the lab (reusing it when up), turn traffic on, start MirrorMaker, open the console on the lab."""
-    from kdrtui.commands.lab import traffic_command, up_command
+    from kdrtui.commands.lab import up_command
+    from kdrtui.commands.lab_traffic import traffic_command
     from kdrtui.lab.lab import Lab
 
     click.echo("kdrtui demo: starting the rehearsal lab (two Apache Kafka clusters on this machine)…")

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import threading
-from types import FrameType
 from typing import Any
 
 import click
@@ -20,14 +16,12 @@ from kdrtui import settings
 from kdrtui.commands import lab_azure
 from kdrtui.commands.lab_client import client_config_command
 from kdrtui.commands.lab_common import lab_errors, say, table
+from kdrtui.commands.lab_traffic import traffic_command
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterStatus
 from kdrtui.lab.edge import BACKENDS, EDGE_NAME
-from kdrtui.lab.lab import ALIASES, PRIMARY, Lab, LabError, LabStatus
+from kdrtui.lab.lab import ALIASES, Lab, LabStatus
 from kdrtui.lab.security import MODES as SECURITY_MODES
-from kdrtui.lab.traffic import TrafficGenerator, TrafficStats
-
-_log = logging.getLogger("kdrtui.lab")
 
 
 def _configure_logging() -> None:
@@ -224,10 +218,6 @@ def _render_status(status: LabStatus) -> str:
     lines.append(
         f"plan:    {status.plan}" + ("" if status.plan.exists() else " (not written yet: kdrtui lab up)")
     )
-    if status.security != "plaintext":
-        lines.append(
-            f"security: {status.security} (users admin, app, mirrormaker; see `kdrtui lab client-config`)"
-        )
     return "\n".join(lines)
 
 
@@ -241,6 +231,7 @@ def fault_group() -> None:
 
 
 lab_group.add_command(client_config_command)
+lab_group.add_command(traffic_command)
 
 for _command in lab_azure.FAULT_COMMANDS:  # lab fault azure-429, azure-500, azure-fail-cluster, azure-slow
     fault_group.add_command(_command)
@@ -304,156 +295,6 @@ def restore_command(timeout: float) -> None:
             click.echo(f"restored: {', '.join(restored)}")
         else:
             click.echo(f"nothing to restore: {', '.join((*ALIASES, lab.edge.name))} are up")
-
-
-@lab_group.command("traffic")
-@click.option("--topics", type=click.IntRange(min=1), default=3, show_default=True, help="Number of topics.")
-@click.option(
-    "--partitions", type=click.IntRange(min=1), default=3, show_default=True, help="Partitions per topic."
-)
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=0, min_open=True),
-    default=100.0,
-    show_default=True,
-    help="Records per second, all topics together.",
-)
-@click.option(
-    "--duration", type=click.FloatRange(min=0, min_open=True), help="Seconds to run [default: until stopped]."
-)
-@click.option(
-    "--prefix",
-    default="traffic",
-    show_default=True,
-    help="Topics are <prefix>-<i>, groups <prefix>-<i>-g<j>.",
-)
-@click.option(
-    "--groups-per-topic",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Committing consumer groups per topic.",
-)
-@click.option(
-    "--cluster",
-    "alias",
-    type=click.Choice(ALIASES),
-    default=PRIMARY,
-    show_default=True,
-    help="Lab cluster to use.",
-)
-@click.option("--bootstrap", metavar="HOST:PORT", help="Use this cluster instead of a lab cluster.")
-@click.option(
-    "--progress-interval",
-    type=click.FloatRange(min=0.1),
-    default=5.0,
-    show_default=True,
-    help="Seconds between progress lines.",
-)
-@click.option(
-    "--background",
-    is_flag=True,
-    help="Detach; `lab status` shows it, `lab traffic --stop` or `lab down` stops it.",
-)
-@click.option("--stop", "stop_", is_flag=True, help="Stop the background generator.")
-@click.option("--daemon", is_flag=True, hidden=True)
-def traffic_command(
-    topics: int,
-    partitions: int,
-    rate: float,
-    duration: float | None,
-    prefix: str,
-    groups_per_topic: int,
-    alias: str,
-    bootstrap: str | None,
-    progress_interval: float,
-    background: bool,
-    stop_: bool,
-    daemon: bool,
-) -> None:
-    """Produce keyed, numbered records and consume them with committing groups."""
-    with lab_errors():
-        lab = Lab()
-        if stop_:
-            pid = lab.traffic.stop()
-            click.echo(f"traffic: stopped (pid {pid})" if pid is not None else "traffic: not running")
-            return
-        if bootstrap is None:
-            if lab.pid(alias) is None:
-                raise LabError(f"lab cluster {alias} is not running; start the lab with `kdrtui lab up`")
-            bootstrap = lab.bootstrap(alias)
-        if background:
-            cli_args = [
-                "--topics", str(topics), "--partitions", str(partitions), "--rate", str(rate),
-                "--prefix", prefix, "--groups-per-topic", str(groups_per_topic), "--bootstrap", bootstrap,
-                "--progress-interval", str(progress_interval),
-            ]  # fmt: skip
-            if duration is not None:
-                cli_args += ["--duration", str(duration)]
-            info = {
-                "topics": topics,
-                "partitions": partitions,
-                "rate": rate,
-                "duration": duration,
-                "prefix": prefix,
-                "groups_per_topic": groups_per_topic,
-                "bootstrap": bootstrap,
-            }
-            pid = lab.traffic.start(cli_args, args_info=info)
-            click.echo(f"traffic: running in the background (pid {pid}); log {lab.traffic.log_file}")
-            return
-        secured = lab.security.mode != "plaintext" and bootstrap in {lab.bootstrap(a) for a in ALIASES}
-        generator = TrafficGenerator(
-            bootstrap,
-            # An application's traffic: a secured lab's `app` user, which the ACL fence refuses.
-            security=lab.security.cluster_security("app") if secured else None,
-            topics=topics,
-            partitions=partitions,
-            rate=rate,
-            duration=duration,
-            prefix=prefix,
-            groups_per_topic=groups_per_topic,
-        )
-        click.echo(
-            f"traffic: {topics} topics {prefix}-0..{topics - 1} x {partitions} partitions on {bootstrap}, "
-            f"{rate:g} records/s, {groups_per_topic} group(s) per topic"
-            + (f", for {duration:g} s" if duration else ", until Ctrl-C")
-        )
-        _run_traffic(generator, lab, progress_interval=progress_interval, daemon=daemon)
-
-
-def _run_traffic(generator: TrafficGenerator, lab: Lab, *, progress_interval: float, daemon: bool) -> None:
-    pid = os.getpid()
-
-    def progress(stats: TrafficStats) -> None:
-        click.echo(stats.line())
-        if daemon:
-            lab.traffic.write_stats(stats)
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        generator.stop()
-
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, on_signal)
-    if daemon:
-        from kdrtui.lab.process import write_pid
-
-        write_pid(lab.traffic.pid_file, pid)
-    try:
-        final = generator.run(
-            progress=progress,
-            progress_interval=progress_interval,
-            on_running=lab.traffic.write_stats if daemon else None,
-        )
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if daemon:
-            lab.traffic.release(pid)
-    if final.errors or final.failed:
-        _log.warning("traffic finished with errors: %s", final.line())
 
 
 if __name__ == "__main__":  # the background traffic generator runs as `python -m kdrtui.commands.lab`
