@@ -218,6 +218,10 @@ def _render_status(status: LabStatus) -> str:
     lines.append(
         f"plan:    {status.plan}" + ("" if status.plan.exists() else " (not written yet: kdrtui lab up)")
     )
+    if status.security != "plaintext":
+        lines.append(
+            f"security: {status.security} (users admin, app, mirrormaker; see `kdrtui lab client-config`)"
+        )
     return "\n".join(lines)
 
 
