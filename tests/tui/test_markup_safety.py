@@ -182,7 +182,8 @@ async def test_a_provisioning_arm_error_is_shown_and_notified_as_it_is(outside: 
         node = app.screen.query_one(StepTree).step_node("clusters")
         assert node is not None
         assert str(node.children[-1].label) == prov.error
-        assert prov.error in log_text(app, "#pv-log")
+        # The log is drawn in batches (every ~250 ms) once the pane shows again.
+        await until(pilot, lambda: prov.error in log_text(app, "#pv-log"), timeout=10, what="the log line")
 
 
 # -- the Overview and the dialogs --------------------------------------------------------------------
