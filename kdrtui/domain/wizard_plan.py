@@ -96,35 +96,46 @@ def security_table(answers: WizardAnswers, base: dict[str, Any]) -> dict[str, An
     protocol = answers.security_protocol
     if protocol == SecurityProtocol.PLAINTEXT:
         return None
-    table: dict[str, Any] = {key: value for key, value in base.items() if key != "protocol"}
+    # What the opened plan had, less what the chosen protocol cannot use.
+    unused = (() if protocol.tls else _TLS_ONLY) + (() if protocol.sasl else _SASL_ONLY)
+    table = {key: value for key, value in base.items() if key not in unused}
     table["protocol"] = protocol.value
-    tls_keys = ("ca_file", "cert_file", "key_file")
-    sasl_keys = ("mechanism", "username", "password_env", "password_file")
-    for key in tls_keys if not protocol.tls else ():
-        table.pop(key, None)
-    for key in (*sasl_keys, "mirrormaker_username", "mirrormaker_password_env", "mirrormaker_password_file"):
-        if not protocol.sasl:
-            table.pop(key, None)
     if protocol.tls:
-        for key in tls_keys:
-            value = getattr(answers, f"security_{key}").strip()
-            if value:
-                table[key] = value
-            else:
-                table.pop(key, None)
-        if "cert_file" not in table:
-            table.pop("key_password_env", None)
+        for key in ("ca_file", "cert_file", "key_file"):
+            table[key] = getattr(answers, f"security_{key}").strip()
+        if not table["cert_file"]:
+            table["key_password_env"] = ""
     if protocol.sasl:
         table["mechanism"] = answers.security_mechanism.value
         if answers.security_mechanism != SaslMechanism.GSSAPI:
             table["username"] = answers.security_username.strip()
+            # An empty answer keeps an opened plan's password_file.
             if answers.security_password_env.strip() or "password_file" not in table:
                 table["password_env"] = answers.security_password_env.strip()
                 table.pop("password_file", None)
-    ordered = ("protocol", *tls_keys, "mechanism", "username", "password_env", "password_file")
-    return {key: table[key] for key in ordered if key in table} | {
-        key: value for key, value in table.items() if key not in ordered
+    table = {key: value for key, value in table.items() if value != ""}
+    return {key: table[key] for key in _SECURITY_ORDER if key in table} | {
+        key: value for key, value in table.items() if key not in _SECURITY_ORDER
     }
+
+
+_TLS_ONLY = ("ca_file", "cert_file", "key_file", "key_password_env", "verify_hostname")
+"""Keys only SSL and SASL_SSL use."""
+_SASL_ONLY = (
+    "mechanism",
+    "username",
+    "password_env",
+    "password_file",
+    "mirrormaker_username",
+    "mirrormaker_password_env",
+    "mirrormaker_password_file",
+    "principal",
+    "keytab",
+    "service_name",
+)
+"""Keys only SASL_PLAINTEXT and SASL_SSL use."""
+_SECURITY_ORDER = ("protocol", "ca_file", "cert_file", "key_file", "mechanism", "username", "password_env")
+"""The order a written table starts with (the rest follows as the opened plan had it)."""
 
 
 COLD_STANDBY_SECONDARY_WORKER_VM_SIZE = "Standard_D3_v2"
@@ -354,10 +365,11 @@ def _read_security(answers: WizardAnswers, security: ClusterSecurity) -> None:
     answers.security_cert_file = security.cert_file or ""
     answers.security_key_file = security.key_file or ""
     if security.mechanism is not None:
+        # A table without SASL leaves the wizard's SASL defaults, for a switch to SASL later.
         answers.security_mechanism = security.mechanism
-    answers.security_username = security.username or ""
-    # A plan reading the password from a file keeps it (an empty answer here means "as the plan says").
-    answers.security_password_env = security.password_env or ""
+        answers.security_username = security.username or ""
+        # A plan reading the password from a file keeps it (an empty answer means "as the plan says").
+        answers.security_password_env = security.password_env or ""
 
 
 def default_subnet(vnet_cidr: str) -> str | None:

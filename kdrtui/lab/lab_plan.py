@@ -52,11 +52,11 @@ def render_plan(
         }
         for alias, spec in specs.items()
     }
-    secured = security is not None and security.mode != "plaintext"
-    if secured:
-        assert security is not None
+    # None in plaintext: the lab as it always was.
+    secured = security.plan_table("admin", mirrormaker="mirrormaker") if security is not None else None
+    if secured is not None:
         for table in clusters.values():
-            table["security"] = security.plan_table("admin", mirrormaker="mirrormaker")
+            table["security"] = dict(secured)
     plan: dict[str, Any] = {
         "plan": {"name": "kdrtui-lab", "topology": "cold-standby", "primary": PRIMARY, "secondary": DR},
         "clusters": clusters,
@@ -87,5 +87,5 @@ def render_plan(
         },
         "switch": {"method": "none"},
         # A rehearsal with traffic running: fence the primary so the drain can finish.
-        "failover": {"fence": "acl" if secured else "reject-writes", "drain_timeout_seconds": 60},
+        "failover": {"fence": "acl" if secured is not None else "reject-writes", "drain_timeout_seconds": 60},
     }

@@ -90,3 +90,24 @@ def test_opened_plan_keeps_what_the_wizard_does_not_ask() -> None:
     # Back to PLAINTEXT: the table goes.
     set_field(reopened, "security_protocol", "PLAINTEXT")
     assert all(cluster.security is None for cluster in build_plan(reopened).clusters.values())
+
+
+def test_switching_protocol_drops_keys_the_new_one_cannot_use() -> None:
+    answers = WizardAnswers()
+    for name, value in (
+        ("security_protocol", "SSL"),
+        ("security_ca_file", "/ca.pem"),
+        ("security_cert_file", "/c.pem"),
+        ("security_key_file", "/k.pem"),
+    ):
+        set_field(answers, name, value)
+    assert step_errors(answers, "clusters") == {}
+    text = plan_toml(answers).replace(
+        'key_file = "/k.pem"\n', 'key_file = "/k.pem"\nkey_password_env = "KP"\nverify_hostname = false\n'
+    )
+    reopened = answers_from_plan(parse_plan(text, "edited.toml"))
+    assert set_field(reopened, "security_protocol", "SASL_PLAINTEXT") is None
+    security = build_plan(reopened).clusters[reopened.primary_alias].security
+    assert security is not None
+    assert (security.key_password_env, security.ca_file, security.verify_hostname) == (None, None, True)
+    assert (security.username, security.password_env) == ("kdrtui", "KDR_KAFKA_PASSWORD")
