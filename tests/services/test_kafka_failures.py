@@ -199,3 +199,15 @@ def test_authorization_errors_name_what_was_refused() -> None:
     assert reason(cluster, operation="DESCRIBE_CONFIGS") == "cluster: not authorized (DESCRIBE_CONFIGS)"
     assert not_authorized(KafkaError(KafkaError._TRANSPORT), "orders") is None
     assert reason(KafkaException(KafkaError(KafkaError._TIMED_OUT))) == "Local: Timed out"
+
+
+def test_a_reason_is_dropped_once_the_cluster_answers() -> None:
+    from kdrtui.services.kafka import security
+
+    bootstrap = "127.0.0.1:1999"
+    security.note(
+        bootstrap, "SASL authentication error: Authentication failed: Invalid credentials (after 3ms)"
+    )
+    assert security.explain(bootstrap, "timed out").startswith("SASL authentication failed")
+    security.answered(bootstrap)
+    assert security.explain(bootstrap, "timed out") == "timed out"

@@ -53,7 +53,7 @@ from kdrtui.services.kafka.mm2_status import Mm2StatusError, Mm2StatusReader
 from kdrtui.services.kafka.mm2_tail import Mm2Tail
 from kdrtui.services.kafka.offsets import error_text
 from kdrtui.services.kafka.schedule_lag import on_schedule
-from kdrtui.services.kafka.security import SecurityError
+from kdrtui.services.kafka.security import SecurityError, answered
 from kdrtui.services.kafka.source_reads import SourceReads
 from kdrtui.services.kafka.topics import flow_mirrors
 
@@ -229,6 +229,9 @@ class LagEngine:
             for alias, error in self._read_ends(self._wanted()).items():
                 self._mark(alias, error, now)
             groups = pending_groups.result()
+        for alias in self._metadata:
+            if alias not in self._errors:
+                answered(self._bootstrap[alias])
         for alias in list(self._unreachable):
             if alias not in self._errors:
                 del self._unreachable[alias]

@@ -61,6 +61,9 @@ class KafkaClusterProbe:
             )
         finally:
             self._serve(admin)
+        from kdrtui.services.kafka.security import answered
+
+        answered(self.bootstrap)
         if not md.brokers:
             return ClusterObservation(
                 observed_at=time.time(),

@@ -254,6 +254,13 @@ def _reason(bootstrap: str, text: str) -> str | None:
     return None
 
 
+def answered(bootstrap: str) -> None:
+    """``bootstrap`` answered a request: the reason an earlier connection failed no longer holds (a
+    password fixed since must not colour the next, unrelated failure)."""
+    with _LOCK:
+        _REASONS.pop(_key(bootstrap), None)
+
+
 def explain(bootstrap: str, error: str) -> str:
     """``error`` with the reason the last connection to ``bootstrap`` failed, when one is known (a bare
     "Broker transport failure" says nothing about a wrong password or CA)."""
