@@ -6,7 +6,8 @@ For every partition whose replicated offset is below its high watermark, per ref
    isolation READ_COMMITTED), 250 partitions a call, every call of every source cluster in flight at once
    — only for the partitions behind, like the end offsets are read for all; sent with the end offsets
    for the partitions behind at the previous refresh; the last stable offset only where it can have
-   changed (a transaction was open, or the high watermark moved);
+   changed (a transaction was open, or the high watermark moved); a last stable offset sent early that
+   answers below the high watermark is asked again after it (it may predate the transaction's marker);
 2. the first committed record at or after ``max(replicated, log start)``, up to the last stable offset:
    a :class:`~kdrtui.services.kafka.record_times.FirstRecordReader` per source cluster (one batched,
    bounded, cached fetch).
@@ -139,6 +140,13 @@ class SourceReads:
             for futures in calls_of[True]:
                 stable_ends.update(_offsets(futures, self._timeout))
             high = ends.get(alias, {})
+            early_stable = sent.get(alias, {}).get(True, (set(), None))[0]
+            stale = {tp for tp in early_stable if tp in stable_ends and stable_ends[tp] < high.get(tp, -1)}
+            if stale:
+                # Sent alongside the high watermarks, those may have answered first: a transaction that
+                # ended in between looks open. Asked again now, after the high watermark was read.
+                again = self._send(alias, stale, read_committed=True, keep=False)
+                stable_ends.update(_offsets(again, self._timeout))
             self._stable[alias] = {
                 tp: end for tp, end in stable_ends.items() if tp in behind[alias] and high.get(tp) == end
             } | known[alias]
