@@ -94,8 +94,19 @@ class Cluster(BaseModel):
     """Replication factor of the topics MirrorMaker creates on this cluster (mirrored topics and its
     internal topics), 1 to 7. HDInsight brokers require min.insync.replicas 2, so 3 there; 1 for a
     single-broker lab cluster."""
+    brokers: Annotated[StrictInt, Field(ge=1, le=200)] | None = None
+    """Brokers the cluster should have (on HDInsight, its worker nodes); the console shows brokers up out
+    of this. Absent: the HDInsight worker count when provisioned, else the brokers its replicas name."""
     hdinsight: HDInsightCluster | None = None
     """Provisioning settings, when kdrtui provisions this cluster on HDInsight."""
+
+    @property
+    def expected_brokers(self) -> int | None:
+        """How many brokers the plan says the cluster has: ``brokers``, else the HDInsight worker count,
+        else None (unknown from the plan)."""
+        if self.brokers is not None:
+            return self.brokers
+        return self.hdinsight.worker_count if self.hdinsight is not None else None
     security: ClusterSecurity | None = None
     """How clients connect (TLS, mutual TLS, SASL); absent means PLAINTEXT."""
 
