@@ -302,7 +302,7 @@ def render_deployment(
         name = f"mm2-{target}"
         run_dir = f"{work_dir}/mm/{name}"
         schedule = deployment_schedule(name, into, minute_seconds)
-        mm2 = render_mm2_properties(plan, target, run_dir=run_dir)
+        mm2 = render_mm2_properties(plan, target, run_dir=run_dir, node=node)
         files = {"mm2.properties": mm2, **common(run_dir, name, schedule)}
         argv = launch_command(kafka_home, run_dir, "mm2", target, heap)
         flows = tuple(f.name for f in into)

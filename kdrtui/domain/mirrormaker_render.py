@@ -27,7 +27,7 @@ from kdrtui.domain.mirrormaker_security import (
     provider_settings,
     uses_provider,
 )
-from kdrtui.domain.plan import FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan
+from kdrtui.domain.plan import EdgeNode, FenceMethod, MirrorFlow, MirrorMakerKind, Naming, Plan
 
 POLICY_CLASSES = {
     Naming.PREFIXED: "org.apache.kafka.connect.mirror.DefaultReplicationPolicy",
@@ -47,6 +47,9 @@ class RenderError(ValueError):
 
 REBALANCE_DELAY_MS = 10_000
 """How long a restarted MirrorMaker waits for a crashed worker before taking its tasks over."""
+REST_PORT = 8083
+"""The internal REST listener's port when an edge node's ``mirrormaker_rest_port`` is not set
+(Connect's own default)."""
 
 
 def _header(plan: Plan, what: str) -> list[str]:
@@ -130,9 +133,51 @@ def mm2_flows(plan: Plan, target_alias: str) -> list[MirrorFlow]:
     return sorted(flows, key=lambda f: f.source)
 
 
-def render_mm2_properties(plan: Plan, target_alias: str, *, run_dir: str = ".") -> str:
+def mm2_cluster_nodes(plan: Plan, target_alias: str) -> list[EdgeNode]:
+    """The edge nodes whose MirrorMaker 2 workers form one cluster for the flows into ``target_alias``:
+    every edge node of that cluster (several need KIP-710's internal REST, Kafka 3.5+)."""
+    return plan.edge_nodes_for(target_alias)
+
+
+def rest_url(node: EdgeNode) -> str:
+    """The internal REST URL the other workers reach ``node``'s MirrorMaker at (as Connect writes it)."""
+    return f"http://{node.host}:{node.mirrormaker_rest_port or REST_PORT}/"
+
+
+def runs_clustered(plan: Plan, target_alias: str, node_name: str) -> bool:
+    """True when node ``node_name`` is one of several whose workers form one MirrorMaker 2 cluster."""
+    nodes = mm2_cluster_nodes(plan, target_alias)
+    return len(nodes) > 1 and any(n.name == node_name for n in nodes)
+
+
+def _cluster_section(plan: Plan, target_alias: str, flows: list[MirrorFlow], node: EdgeNode) -> Section:
+    """KIP-710: the node's own listener and the flows' task counts, when several nodes run the workers."""
+    nodes = mm2_cluster_nodes(plan, target_alias)
+    port = node.mirrormaker_rest_port or REST_PORT
+    settings: dict[str, object] = {
+        # Without the internal REST server a follower cannot forward task configs to the leader, and
+        # dedicated-mode workers on several nodes never agree on the tasks (KAFKA-10586).
+        "dedicated.mode.enable.internal.rest": True,
+        "listeners": f"http://:{port}",
+        "rest.advertised.host.name": node.host,
+        "rest.advertised.port": port,
+    }
+    for flow in flows:
+        settings[f"{flow.name}.tasks.max"] = flow.tasks or len(nodes)
+    names = ", ".join(n.name for n in nodes)
+    return (f"One MirrorMaker 2 cluster on {len(nodes)} edge nodes ({names}); this is {node.name}", settings)
+
+
+def render_mm2_properties(
+    plan: Plan, target_alias: str, *, run_dir: str = ".", node: EdgeNode | None = None
+) -> str:
     """One MirrorMaker 2 dedicated-mode config for every ``mm2`` flow into ``target_alias``; ``run_dir``
     is where it lives on the edge node (secured clusters' files are in its ``secrets/``).
+
+    When several edge nodes of the target run it (:func:`mm2_cluster_nodes`) and ``node`` is one of them,
+    the workers form one cluster (KIP-710's internal REST, a listener on ``node``'s
+    ``mirrormaker_rest_port``, ``tasks.max`` from the flow or one per node): each node's file differs
+    only in its own listener and advertised host and port.
 
     MirrorMaker runs it with ``--clusters <target_alias>``, so it starts only the Connect workers whose
     target is that cluster: one per flow, keeping its state in ``mm2-{offsets,status,configs}.<source>
@@ -212,9 +257,14 @@ def render_mm2_properties(plan: Plan, target_alias: str, *, run_dir: str = ".") 
             workers,
         ),
     ]
+    clustered = node is not None and runs_clustered(plan, target_alias, node.name)
+    if node is not None and clustered:
+        sections.append(_cluster_section(plan, target_alias, flows, node))
     for flow in flows:
         prefix = f"{flow.name}."
         settings: dict[str, object] = {prefix + "enabled": True}
+        if flow.tasks is not None and not clustered:
+            settings[prefix + "tasks.max"] = flow.tasks
         if flow.naming != base_naming:
             settings[prefix + "replication.policy.class"] = POLICY_CLASSES[flow.naming]
         settings[prefix + "topics"] = ", ".join(_patterns(flow, flow.topics))

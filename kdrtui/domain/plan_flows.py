@@ -108,6 +108,9 @@ class MirrorFlow(BaseModel):
     offset commit): how much is re-sent after a restart."""
     schedule: Schedule | None = None
     """Cold standby: run MirrorMaker in scheduled batches instead of all the time."""
+    tasks: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+    """MM2: ``tasks.max``, how many tasks copy the flow's partitions (default 1 on one edge node, one
+    per node when several edge nodes of the target run it); tasks are spread over those nodes."""
 
     @model_validator(mode="before")
     @classmethod

@@ -347,6 +347,7 @@ class _Rules:
     def edge_nodes(self) -> None:
         raw = self.data.get("edge_nodes")
         names: dict[str, int] = {}
+        listeners: dict[tuple[str | None, str | None, int | None], int] = {}
         for n, node in enumerate(raw if isinstance(raw, list) else []):
             node = _table(node)
             alias, name = _text(node, "cluster"), _text(node, "name")
@@ -359,6 +360,15 @@ class _Rules:
                 )
             elif name is not None:
                 names[name] = n
+            # Several nodes of one cluster run one MirrorMaker 2 cluster, each with its own listener.
+            listener = (alias, _text(node, "host"), _int(node, "mirrormaker_rest_port", 8083))
+            if listener in listeners and None not in listener:
+                self.add(
+                    ("edge_nodes", n, "mirrormaker_rest_port"),
+                    f"{listener[2]} on {listener[1]} is already the MirrorMaker REST port of "
+                    f"edge_nodes[{listeners[listener]}]: give each node of {quoted(alias or '')} its own",
+                )
+            listeners.setdefault(listener, n)
 
     def objectives_and_switch(self) -> None:
         objectives = _table(self.data.get("objectives"))

@@ -154,6 +154,9 @@ class EdgeNode(BaseModel):
     work_dir: Annotated[str, rule(_work_dir)] = "~/.kdrtui"
     """Directory on the node for kdrtui's MirrorMaker files (``<work_dir>/mm/<deployment>``): an
     absolute path, or one starting with ``~/``."""
+    mirrormaker_rest_port: Annotated[StrictInt, Field(ge=1, le=65535)] | None = None
+    """Port of MirrorMaker 2's internal REST listener on this node (KIP-710; default 8083), used only when
+    several edge nodes of the cluster run one MirrorMaker 2 cluster; the others reach it at ``host``."""
 
     @field_validator("key_file", "known_hosts", "jump_host", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState, parse_probe
 from kdrtui.domain.mirrormaker_deployment import RenderedDeployment, render_deployment
 from kdrtui.domain.mirrormaker_drift import drift
+from kdrtui.domain.mirrormaker_render import runs_clustered
 from kdrtui.domain.mirrormaker_systemd import (
     systemd_batch_unit,
     systemd_timer,
@@ -175,7 +176,10 @@ class MirrorMakerManager:
     async def preflight(self, node: EdgeNode) -> None:
         """Check Java 17+ and Kafka's jars on the node; one clear message per problem."""
         out = (await self.session(node).run(preflight_script(node.kafka_home), timeout=30)).stdout
-        problem = preflight_problem(out, node)
+        clustered = any(f.target == node.cluster for f in self.plan.flows) and runs_clustered(
+            self.plan, node.cluster, node.name
+        )
+        problem = preflight_problem(out, node, clustered=clustered)
         if problem:
             raise MirrorMakerError(problem)
 
@@ -388,9 +392,10 @@ class MirrorMakerManager:
         return "alive" in out.stdout
 
 
-def preflight_problem(output: str, node: EdgeNode) -> str | None:
+def preflight_problem(output: str, node: EdgeNode, *, clustered: bool = False) -> str | None:
     """The first thing that stops MirrorMaker running on ``node``, from the preflight script's output
-    (:func:`~kdrtui.services.mirrormaker.node_scripts.preflight_script`)."""
+    (:func:`~kdrtui.services.mirrormaker.node_scripts.preflight_script`); ``clustered``: the node is one of
+    several running one MirrorMaker 2, which needs Kafka 3.5+ there (KIP-710's internal REST)."""
     facts = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     where = f"on {node.name} ({node.user}@{node.host}:{node.port})"
     if facts.get("java", "missing") == "missing":
@@ -405,7 +410,23 @@ def preflight_problem(output: str, node: EdgeNode) -> str | None:
         )
     if facts.get("mm2", "0").strip() in ("", "0") or facts.get("core", "0").strip() in ("", "0"):
         return f"kafka_home {node.kafka_home} {where}: libs/ lacks Kafka's core or connect-mirror jars"
+    release = mirror_release(facts.get("mm2jar", ""))
+    if clustered and release is not None and release < (3, 5):
+        return (
+            f"MirrorMaker {'.'.join(map(str, release))} {where}: several edge nodes of '{node.cluster}' run "
+            "one MirrorMaker 2, which needs Kafka 3.5+ on each (KIP-710's internal REST); upgrade the "
+            "node's Kafka or keep one edge node for the cluster"
+        )
     return None
+
+
+def mirror_release(jar: str) -> tuple[int, int] | None:
+    """(3, 9) from ``connect-mirror-3.9.1.jar``; None when the name says no release."""
+    parts = jar.strip().removeprefix("connect-mirror-").split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _java_major(version_line: str) -> int | None:

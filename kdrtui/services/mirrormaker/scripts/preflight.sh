@@ -2,7 +2,7 @@
 # What MirrorMaker needs on an edge node, run over SSH before a deployment: Java, and Kafka's jars in
 # home/libs. kdrtui sets home (the plan's kafka_home) before it and drops these comments.
 # Out: java=<the first line of java -version> or java=missing; libs=1 with the number of connect-mirror
-# (mm2=) and Kafka core (core=) jars, or libs=0.
+# (mm2=) and Kafka core (core=) jars and the first connect-mirror jar's name (mm2jar=), or libs=0.
 if command -v java >/dev/null 2>&1; then echo "java=$(java -version 2>&1 | head -n 1)"; else echo java=missing; fi
 if [ -d "$home/libs" ]; then
     echo libs=1
@@ -11,6 +11,8 @@ if [ -d "$home/libs" ]; then
     echo "mm2=$(ls "$home/libs" | grep -c -E '^connect-mirror-[0-9]')"
     # shellcheck disable=SC2010
     echo "core=$(ls "$home/libs" | grep -c -E '^kafka_2[.0-9]+-[0-9]')"
+    # shellcheck disable=SC2010
+    echo "mm2jar=$(ls "$home/libs" | grep -E '^connect-mirror-[0-9]' | head -n 1)"
 else
     echo libs=0
 fi
