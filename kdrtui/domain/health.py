@@ -2,13 +2,18 @@
 
 A probe produces :class:`ClusterObservation` values; :func:`advance` folds each one into a
 :class:`ClusterView`. The view never shows stale data as fresh: once a probe fails, the last good
-observation is kept but labelled with its age and the time the cluster became unreachable.
+observation is kept but labelled with its age and the time the cluster became unreachable. A cluster that
+answers but misses a broker, or has partitions offline or under ``min.insync.replicas``, is DEGRADED.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kdrtui.domain.plan_sites import Cluster
 
 
 class Reachability(StrEnum):
@@ -18,6 +23,8 @@ class Reachability(StrEnum):
     """No observation has completed yet."""
     UP = "up"
     """The last probe succeeded."""
+    DEGRADED = "degraded"
+    """The last probe succeeded, but a broker is missing or partitions are offline or under min ISR."""
     UNREACHABLE = "unreachable"
     """The last probe failed; numbers shown are from the last success, if any."""
 
@@ -42,6 +49,49 @@ class ClusterObservation:
     """Why the probe failed, in one line."""
     latency_s: float = 0.0
     """How long the probe took."""
+    brokers_expected: int | None = None
+    """Brokers the cluster should have: the plan's (:func:`expect_from_plan`), else the brokers its
+    replicas name and those alive (a lower bound); None when not known."""
+    expected_source: str = "derived"
+    """Where ``brokers_expected`` comes from: ``plan`` (``brokers``), ``hdinsight`` (its worker count) or
+    ``derived`` (a lower bound: the brokers the replicas name and those alive)."""
+    under_replicated: int = 0
+    """Partitions with fewer in-sync replicas than replicas."""
+    offline: int = 0
+    """Partitions without a leader."""
+    under_min_isr: int | None = 0
+    """Partitions with fewer in-sync replicas than ``min.insync.replicas`` (None: unknown)."""
+    unwritable: tuple[str, ...] = ()
+    """The first few partitions (``topic-partition``) that are offline or under ``min.insync.replicas``."""
+    unwritable_count: int = 0
+    """How many partitions are offline or under ``min.insync.replicas`` (refuse ``acks=all`` writes)."""
+
+    @property
+    def missing_brokers(self) -> int:
+        """How many of the expected brokers are not in the metadata."""
+        if not self.ok or self.brokers_expected is None:
+            return 0
+        return max(0, self.brokers_expected - self.brokers)
+
+    @property
+    def degraded(self) -> bool:
+        """The cluster answers, but a broker is missing or partitions are offline or under min ISR."""
+        return self.ok and (self.missing_brokers > 0 or self.unwritable_count > 0)
+
+    def expected_text(self) -> str:
+        """``3``, or ``≥3`` when derived from the replicas; ``?`` when unknown."""
+        if self.brokers_expected is None:
+            return "?"
+        return f"{'≥' if self.expected_source == 'derived' else ''}{self.brokers_expected}"
+
+    def health_line(self) -> str:
+        """``brokers 2/3 · URP 14 · offline 0 · <minISR 0 · controller 1`` (plain text)."""
+        below = "?" if self.under_min_isr is None else str(self.under_min_isr)
+        controller = "-" if self.controller_id is None else str(self.controller_id)
+        return (
+            f"brokers {self.brokers}/{self.expected_text()} · URP {self.under_replicated} · "
+            f"offline {self.offline} · <minISR {below} · controller {controller}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +118,47 @@ class ClusterView:
         return max(0.0, now - self.last_ok.observed_at)
 
 
+def expect_from_plan(obs: ClusterObservation, cluster: Cluster) -> ClusterObservation:
+    """``obs`` with the brokers the plan expects (``brokers``, else the HDInsight worker count) instead of
+    the probe's lower bound; unchanged when the plan says neither."""
+    if cluster.brokers is not None:
+        return replace(obs, brokers_expected=cluster.brokers, expected_source="plan")
+    if cluster.hdinsight is not None:
+        return replace(obs, brokers_expected=cluster.hdinsight.worker_count, expected_source="hdinsight")
+    return obs
+
+
+def state_of(obs: ClusterObservation) -> Reachability:
+    """UP, DEGRADED or UNREACHABLE, from one observation alone."""
+    if not obs.ok:
+        return Reachability.UNREACHABLE
+    return Reachability.DEGRADED if obs.degraded else Reachability.UP
+
+
+def health_block(obs: ClusterObservation) -> dict[str, Any]:
+    """One cluster's health in ``kdrtui status --json`` (``state`` is ``up``, ``degraded`` or
+    ``unreachable``; the counts are null when the cluster did not answer)."""
+    answered = obs.ok
+    return {
+        "state": str(state_of(obs)),
+        "brokers_up": obs.brokers if answered else None,
+        "brokers_expected": obs.brokers_expected,
+        "expected_source": obs.expected_source,
+        "under_replicated": obs.under_replicated if answered else None,
+        "offline": obs.offline if answered else None,
+        "under_min_isr": obs.under_min_isr if answered else None,
+        "unwritable": list(obs.unwritable) if answered else [],
+        "controller": obs.controller_id if answered else None,
+        "error": obs.error,
+    }
+
+
 def advance(view: ClusterView, obs: ClusterObservation) -> ClusterView:
     """Fold one observation into a view; pure."""
     if obs.ok:
         return replace(
             view,
-            state=Reachability.UP,
+            state=state_of(obs),
             last_ok=obs,
             unreachable_since=None,
             last_error=None,

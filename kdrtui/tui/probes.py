@@ -1,6 +1,6 @@
 """The live cluster monitor behind the Overview: one thread worker per cluster of the plan probes it, posts
-what it saw as a :class:`~kdrtui.tui.messages.ClusterObserved` message to the app, then waits for the
-refresh interval (or a wake: "refresh now", a new plan, the app closing)."""
+what it saw (with the brokers the plan expects) as a :class:`~kdrtui.tui.messages.ClusterObserved` message
+to the app, then waits for the refresh interval (or a wake: "refresh now", a new plan, the app closing)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from functools import partial
 from textual.app import App
 from textual.worker import get_current_worker
 
-from kdrtui.domain.plan import Plan
+from kdrtui.domain.health import expect_from_plan
+from kdrtui.domain.plan import Cluster, Plan
 from kdrtui.tui.factories import ConsoleServices
 from kdrtui.tui.messages import ClusterObserved
 
@@ -37,7 +38,7 @@ class ClusterProbes:
                 continue
             self._wake[alias] = threading.Event()
             self._app.run_worker(
-                partial(self._probe_loop, alias, bootstrap),
+                partial(self._probe_loop, alias, bootstrap, cluster),
                 name=f"probe:{alias}",
                 group=PROBE_GROUP,
                 thread=True,
@@ -61,14 +62,14 @@ class ClusterProbes:
         self._stopping.set()
         self.wake()
 
-    def _probe_loop(self, alias: str, bootstrap: str) -> None:
+    def _probe_loop(self, alias: str, bootstrap: str, cluster: Cluster) -> None:
         """Thread worker: probe one cluster, post what it saw, wait, repeat until cancelled."""
         worker = get_current_worker()
         wake = self._wake[alias]
         probe = self._services.probe_factory(alias, bootstrap)
         try:
             while not (worker.is_cancelled or self._stopping.is_set()):
-                observation = probe.observe()
+                observation = expect_from_plan(probe.observe(), cluster)
                 if worker.is_cancelled or self._stopping.is_set():
                     break
                 self._app.post_message(ClusterObserved(alias, observation))

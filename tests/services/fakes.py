@@ -45,3 +45,62 @@ class ScriptedNode:
 
     async def close(self) -> None:
         pass
+
+
+class FakePartition:
+    """A partition as confluent-kafka's metadata describes it (``PartitionMetadata``)."""
+
+    def __init__(self, pid: int, leader: int, replicas: list[int], isrs: list[int]) -> None:
+        self.id = pid
+        self.leader = leader
+        self.replicas = replicas
+        self.isrs = isrs
+        self.error = None
+
+
+class FakeTopic:
+    """A topic of the metadata (``TopicMetadata``)."""
+
+    def __init__(self, name: str, partitions: list[FakePartition]) -> None:
+        self.topic = name
+        self.partitions = {p.id: p for p in partitions}
+        self.error = None
+
+
+class FakeMetadata:
+    """A cluster's metadata (``ClusterMetadata``): brokers alive, controller, topics."""
+
+    def __init__(self, brokers: list[int], topics: list[FakeTopic], controller_id: int = 1) -> None:
+        self.brokers = {b: object() for b in brokers}
+        self.controller_id = controller_id
+        self.cluster_id = "fake-cluster"
+        self.topics = {t.topic: t for t in topics}
+
+
+class FakeHealthAdmin:
+    """An AdminClient that answers a metadata request with ``metadata`` and DescribeConfigs of a topic
+    with its ``min.insync.replicas`` (a topic missing from ``min_isr`` fails); counts the topics
+    described."""
+
+    def __init__(self, metadata: FakeMetadata, min_isr: dict[str, int]) -> None:
+        self.metadata = metadata
+        self.min_isr = min_isr
+        self.described: list[str] = []
+
+    def list_topics(self, timeout: float = -1) -> FakeMetadata:
+        return self.metadata
+
+    def describe_configs(self, resources: list[Any], **_: Any) -> dict[Any, Any]:
+        from concurrent.futures import Future
+
+        answers: dict[Any, Any] = {}
+        for resource in resources:
+            self.described.append(resource.name)
+            future: Future[dict[str, Any]] = Future()
+            if resource.name in self.min_isr:
+                entry = type("ConfigEntry", (), {"value": str(self.min_isr[resource.name])})()
+                future.set_result({"min.insync.replicas": entry})
+            else:
+                future.set_exception(RuntimeError("UNKNOWN_TOPIC_OR_PART"))
+            answers[resource] = future
+        return answers

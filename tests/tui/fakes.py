@@ -97,6 +97,9 @@ class ScriptedProbes:
         self.down: set[str] = set()
         self.error = "Local: Broker transport failure"
         """What a probe of a cluster that is down says."""
+        self.health: dict[str, dict[str, Any]] = {}
+        """Per alias, fields of its observations that replace the healthy defaults (``brokers``,
+        ``under_replicated``, ``offline``, ``under_min_isr``...)."""
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -116,18 +119,19 @@ class ScriptedProbe:
         with self.owner.lock:
             self.owner.calls[self.alias] = self.owner.calls.get(self.alias, 0) + 1
             down = self.alias in self.owner.down
+            health = dict(self.owner.health.get(self.alias, {}))
         now = self.owner.clock()
         if down:
             return ClusterObservation(observed_at=now, ok=False, error=self.owner.error)
         brokers = len(self.bootstrap.split(","))
-        return ClusterObservation(
-            observed_at=now,
-            ok=True,
-            brokers=brokers,
-            topics=7 if self.alias == "primary" else 9,
-            controller_id=1,
-            cluster_id=f"{self.alias}-cluster-id",
-        )
+        fields: dict[str, Any] = {
+            "brokers": brokers,
+            "brokers_expected": brokers,
+            "topics": 7 if self.alias == "primary" else 9,
+            "controller_id": 1,
+            "cluster_id": f"{self.alias}-cluster-id",
+        }
+        return ClusterObservation(observed_at=now, ok=True, **(fields | health))
 
     def close(self) -> None:
         pass

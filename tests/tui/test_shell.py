@@ -58,7 +58,7 @@ async def test_overview_shows_each_cluster_live() -> None:
         assert "10.0.0.11:9092,10.0.0.12:9092" in primary
         assert "brokers    2" in primary
         assert "topics     7" in primary
-        assert "controller broker 1" in primary
+        assert "brokers    2/≥2 · controller 1" in primary
         assert "topics     9" in card_text(app, "dr")
 
 

@@ -67,6 +67,18 @@ def test_overview_one_cluster_down(snap_compare: object, size: tuple[int, int]) 
     assert snap_compare(overview_app({"dr"}), terminal_size=size, run_before=settled)  # type: ignore[operator]
 
 
+def test_overview_dr_degraded_80x24(snap_compare: object) -> None:
+    """dr answers with a broker down: DEGRADED in the warning colour, brokers 2/3 and the replica counts."""
+    probes = ScriptedProbes()
+    probes.health["dr"] = {
+        "brokers": 2,
+        "brokers_expected": 3,
+        "expected_source": "plan",
+        "under_replicated": 14,
+    }
+    assert snap_compare(pinned_app(sample_plan(), probes), terminal_size=(80, 24), run_before=settled)  # type: ignore[operator]
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_help(snap_compare: object, size: tuple[int, int]) -> None:
     assert snap_compare(overview_app(set()), terminal_size=size, press=["question_mark"], run_before=settled)  # type: ignore[operator]

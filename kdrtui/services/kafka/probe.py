@@ -1,7 +1,10 @@
 """A cheap, repeatable liveness and shape probe of one Kafka cluster.
 
 One long-lived AdminClient per cluster; each probe is a single metadata request, which carries the
-broker list, the controller, the cluster id and the topics together. A failed probe says why in one line:
+broker list, the controller, the cluster id and the topics with every partition's leader, replicas and
+in-sync replicas together. Only when a partition has fewer in-sync replicas than replicas are its topic's
+``min.insync.replicas`` described (one DescribeConfigs for all such topics, each value kept for
+:data:`MIN_ISR_TTL_S`). A failed probe says why in one line:
 on a secured cluster the reason librdkafka gives only in its callbacks (a wrong password, an unknown CA,
 a PLAINTEXT client at a TLS port: :mod:`kdrtui.services.kafka.failures`), or a password the plan names
 that cannot be read.
@@ -10,9 +13,14 @@ that cannot be read.
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from kdrtui.domain.health import ClusterObservation
+from kdrtui.domain.replica_health import PartitionReplicas, summarize, topics_to_describe
+
+MIN_ISR_TTL_S = 300.0
+"""How long a topic's ``min.insync.replicas`` read is trusted before it is described again."""
 
 
 class ClusterProbe(Protocol):
@@ -30,10 +38,13 @@ class ClusterProbe(Protocol):
 class KafkaClusterProbe:
     """:class:`ClusterProbe` over a confluent-kafka AdminClient. Blocking: call from a thread."""
 
-    def __init__(self, bootstrap: str, *, timeout_s: float = 3.0) -> None:
+    def __init__(self, bootstrap: str, *, timeout_s: float = 3.0, admin: object | None = None) -> None:
         self.bootstrap = bootstrap
         self.timeout_s = timeout_s
-        self._admin: object | None = None
+        self._admin: object | None = admin
+        """The client (built on first use; tests pass a fake)."""
+        self._min_isr: dict[str, tuple[int, float]] = {}
+        """topic -> (its ``min.insync.replicas``, when it was read on the monotonic clock)."""
 
     def _client(self) -> object:
         if self._admin is None:
@@ -71,16 +82,36 @@ class KafkaClusterProbe:
                 error="no brokers in metadata",
                 latency_s=time.monotonic() - started,
             )
-        controller = md.controller_id if md.controller_id is not None and md.controller_id >= 0 else None
-        return ClusterObservation(
-            observed_at=time.time(),
-            ok=True,
-            brokers=len(md.brokers),
-            topics=sum(1 for name in md.topics if not name.startswith("__")),
-            controller_id=controller,
-            cluster_id=md.cluster_id,
-            latency_s=time.monotonic() - started,
-        )
+        partitions = partitions_of(md)
+        min_isr = self._min_isr_of(admin, topics_to_describe(partitions))
+        return observation_of(md, partitions, min_isr, latency_s=time.monotonic() - started)
+
+    def _min_isr_of(self, admin: Any, topics: set[str]) -> dict[str, int] | None:
+        """``min.insync.replicas`` of ``topics``: remembered values younger than :data:`MIN_ISR_TTL_S`,
+        the others in one DescribeConfigs; a topic whose read failed is left out (None: no value at all)."""
+        if not topics:
+            return {}
+        now = time.monotonic()
+        found = {t: v for t, (v, at) in self._min_isr.items() if t in topics and now - at < MIN_ISR_TTL_S}
+        missing = sorted(topics - found.keys())
+        if missing:
+            from confluent_kafka.admin import ConfigResource, ResourceType
+
+            resources = [ConfigResource(ResourceType.TOPIC, topic) for topic in missing]
+            try:
+                futures = admin.describe_configs(resources, request_timeout=self.timeout_s)
+            except Exception:  # a probe never raises: the count is unknown, the rest still shown
+                futures = {}
+            for resource, future in futures.items():
+                try:
+                    entry = future.result(timeout=self.timeout_s).get("min.insync.replicas")
+                    value = int(entry.value)
+                except Exception:  # this topic's floor stays unknown; a later probe asks again
+                    continue
+                self._min_isr[resource.name] = (value, now)
+                found[resource.name] = value
+            self._serve(admin)
+        return found or None
 
     def close(self) -> None:
         """AdminClient has no close; dropping the reference lets librdkafka tear it down."""
@@ -106,6 +137,51 @@ class KafkaClusterProbe:
             from kdrtui.services.kafka.failures import serve
 
             serve(admin)
+
+
+def partitions_of(md: Any) -> list[PartitionReplicas]:
+    """Every partition of a confluent-kafka ``ClusterMetadata`` (internal topics included: a
+    ``__consumer_offsets`` partition under min ISR stops consumers committing)."""
+    return [
+        PartitionReplicas(
+            topic=name,
+            partition=p.id,
+            leader=p.leader if p.leader is not None else -1,
+            replicas=tuple(p.replicas or ()),
+            isr=tuple(p.isrs or ()),
+        )
+        for name, topic in md.topics.items()
+        for p in topic.partitions.values()
+    ]
+
+
+def observation_of(
+    md: Any,
+    partitions: list[PartitionReplicas],
+    min_isr: Mapping[str, int] | None,
+    *,
+    latency_s: float = 0.0,
+) -> ClusterObservation:
+    """The observation of a cluster that answered with ``md``; the brokers expected are a lower bound, the
+    brokers alive and those the replicas name (callers apply the plan's: ``expect_from_plan``)."""
+    summary = summarize(partitions, min_isr)
+    controller = md.controller_id if md.controller_id is not None and md.controller_id >= 0 else None
+    return ClusterObservation(
+        observed_at=time.time(),
+        ok=True,
+        brokers=len(md.brokers),
+        topics=sum(1 for name in md.topics if not name.startswith("__")),
+        controller_id=controller,
+        cluster_id=md.cluster_id,
+        latency_s=latency_s,
+        brokers_expected=len(summary.replica_brokers | set(md.brokers)),
+        expected_source="derived",
+        under_replicated=summary.under_replicated,
+        offline=summary.offline,
+        under_min_isr=summary.under_min_isr,
+        unwritable=summary.unwritable,
+        unwritable_count=summary.unwritable_count,
+    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ import time
 from textual.content import Content
 from textual.widgets import Static
 
-from kdrtui.domain.health import ClusterView, Reachability, format_age
+from kdrtui.domain.health import ClusterObservation, ClusterView, Reachability, format_age
 
 _LABEL_WIDTH = 11
 
@@ -21,6 +21,39 @@ def _row(label: str, value: str, **values: object) -> Content:
     """One line of the card: ``label`` dimmed, then ``value`` — Textual markup whose ``$name``s are
     ``values``, which are never read as markup (an error message's ``[/]`` is shown as it is)."""
     return Content.from_markup(f"[dim]$label[/dim]{value}", label=f"{label:<{_LABEL_WIDTH}}", **values)
+
+
+def _count(value: int | None, bad: str) -> str:
+    """Markup of a count: plain when 0, in the theme's ``bad`` colour otherwise, ``?`` when unknown."""
+    if value is None:
+        return "[$warning]?[/]"
+    return str(value) if value == 0 else f"[b ${bad}]{value}[/]"
+
+
+def _health_rows(ok: ClusterObservation | None, stale: str) -> list[Content]:
+    """``brokers 2/3 · controller 1``, ``partitions URP 14 · offline 0`` and ``< min ISR 0`` (each
+    row fits the card at 80 columns); dashes before the first answer."""
+    if ok is None:
+        return [
+            _row("brokers", "-"),
+            _row("partitions", "-"),
+            _row("< min ISR", "-"),
+        ]
+    up = f"[b $warning]{ok.brokers}[/]" if ok.missing_brokers else str(ok.brokers)
+    controller = "-" if ok.controller_id is None else str(ok.controller_id)
+    return [
+        _row(
+            "brokers",
+            f"{up}/$expected · controller $controller{stale}",
+            expected=ok.expected_text(),
+            controller=controller,
+        ),
+        _row(
+            "partitions",
+            f"URP {_count(ok.under_replicated, 'warning')} · offline {_count(ok.offline, 'error')}",
+        ),
+        _row("< min ISR", _count(ok.under_min_isr, "error")),
+    ]
 
 
 class ClusterCard(Static):
@@ -42,8 +75,11 @@ class ClusterCard(Static):
         """The card's text (pure: used by :meth:`show` and by tests)."""
         ok = view.last_ok
         down_since = ""
+        answers = view.state in (Reachability.UP, Reachability.DEGRADED)
         if view.state is Reachability.UP:
             status = "[b $success]● UP[/]"
+        elif view.state is Reachability.DEGRADED:
+            status = "[b $warning]▲ DEGRADED[/]"
         elif view.state is Reachability.UNREACHABLE:
             since = view.unreachable_since or now
             status = "[b $error]✖ UNREACHABLE[/]"
@@ -52,8 +88,7 @@ class ClusterCard(Static):
             status = "[dim]○ no bootstrap servers in the plan[/dim]"
         else:
             status = "[dim]○ connecting…[/dim]"
-        stale = " [$warning](stale)[/]" if view.state is not Reachability.UP and ok is not None else ""
-        controller = "-" if ok is None or ok.controller_id is None else f"broker {ok.controller_id}"
+        stale = " [$warning](stale)[/]" if not answers and ok is not None else ""
         age = "[b $warning]$age[/]" if stale else "$age"
         lines = [_row("state", status)]
         if down_since:
@@ -61,8 +96,7 @@ class ClusterCard(Static):
         lines += [
             _row("bootstrap", "$servers", servers=self.bootstrap or "-"),
             *([_row("security", "$security", security=self.security)] if self.security else []),
-            _row("brokers", "$brokers" + (stale if ok else ""), brokers=str(ok.brokers) if ok else "-"),
-            _row("controller", "$controller" + (stale if ok else ""), controller=controller),
+            *_health_rows(ok, stale),
             _row("topics", "$topics" + (stale if ok else ""), topics=str(ok.topics) if ok else "-"),
             _row("cluster id", "$cluster_id", cluster_id=(ok.cluster_id or "-") if ok else "-"),
             _row("data age", age, age=format_age(view.data_age(now))),
@@ -78,6 +112,7 @@ class ClusterCard(Static):
             return
         self._shown = content.markup
         self.set_class(view.state is Reachability.UP, "up")
+        self.set_class(view.state is Reachability.DEGRADED, "degraded")
         self.set_class(view.state is Reachability.UNREACHABLE, "unreachable")
         self.set_class(view.state is Reachability.CONNECTING, "connecting")
         self.update(content)
