@@ -1,7 +1,7 @@
 """``kdrtui status``: mirror lag of every flow, for people and for scripts.
 
-Exit codes: 0 every flow OK (or IDLE: a scheduled flow between its batches), 1 any WARN, 2 any
-CRIT/STALLED/STOPPED/LOST (and a bad plan).
+Exit codes: 0 every flow OK (or IDLE: a scheduled flow between its batches) and every cluster UP, 1 any
+WARN or a DEGRADED cluster, 2 any CRIT/STALLED/STOPPED/LOST or a cluster unreachable (and a bad plan).
 """
 
 from __future__ import annotations
@@ -110,10 +110,13 @@ def render_text(snapshot: LagSnapshot) -> str:
 @click.option("--watch", is_flag=True, help="Repeat until Ctrl-C.")
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds.")
 def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: float) -> None:
-    """Mirror lag and health of every flow of the plan (a hot standby: divergence between the clusters).
+    """Mirror lag and health of every flow of the plan (a hot standby: divergence between the clusters), and
+    every cluster's health (brokers up, under-replicated, offline and under-min-ISR partitions).
 
-    Exit code: 0 all OK (or IDLE), 1 any WARN, 2 any CRIT, STALLED, STOPPED or LOST (or a bad plan).
+    Exit code: 0 all OK (or IDLE), 1 any WARN or a cluster DEGRADED, 2 any CRIT, STALLED, STOPPED or LOST,
+    or a cluster unreachable (or a bad plan).
     """
+    from kdrtui.commands.status_health import ClusterHealthReader, health_exit, health_json, health_lines
     from kdrtui.services.kafka.lag_engine import LagEngine
     from kdrtui.services.runbook.lag_memory import remember
     from kdrtui.services.runbook.operate import view_plan
@@ -129,6 +132,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     # both directions are watched and the exit code is 2.
     watched, unreadable = view_plan(plan, path)
     engine = LagEngine(watched)
+    health = ClusterHealthReader(plan)
     store = RunbookStore(plan.plan.name, path)
     code = 2
     try:
@@ -140,17 +144,19 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
             snapshot = engine.refresh()
         while True:
             remember(store, snapshot)  # the bound a failover reports if the source goes away
-            code = exit_code(snapshot) if unreadable is None else 2
+            seen = health.read()
+            code = max(exit_code(snapshot), health_exit(seen)) if unreadable is None else 2
             if as_json:
                 body = snapshot.to_dict()
                 if unreadable is not None:
                     body["active"] = None
                 body["dr_state_error"] = unreadable
+                body["clusters"] = health_json(seen)
                 click.echo(json.dumps(body))
             else:
                 if unreadable is not None:
                     click.echo(f"DR state unreadable — active cluster unknown: {unreadable}")
-                click.echo(render_text(snapshot))
+                click.echo("\n".join([*health_lines(seen), render_text(snapshot)]))
             if not watch:
                 break
             time.sleep(interval)
@@ -159,4 +165,5 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
         pass
     finally:
         engine.close()
+        health.close()
     sys.exit(code)

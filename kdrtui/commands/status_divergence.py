@@ -1,6 +1,7 @@
 """``kdrtui status`` for a hot-standby plan (dual ingest): divergence between the two clusters per topic.
 
-Exit codes as for mirror lag: 0 every topic OK, 1 any WARN, 2 any CRIT or a cluster unreachable.
+Exit codes as for mirror lag: 0 every topic OK, 1 any WARN or a cluster DEGRADED, 2 any CRIT or a cluster
+unreachable.
 """
 
 from __future__ import annotations
@@ -70,22 +71,29 @@ def render_text(snapshot: DivergenceSnapshot) -> str:
 
 def run(plan: Plan, path: Path | None, *, as_json: bool, watch: bool, interval: float) -> int:
     """Print the divergence (once, or until Ctrl-C with ``watch``); returns the exit code."""
+    from kdrtui.commands.status_health import ClusterHealthReader, health_exit, health_json, health_lines
     from kdrtui.services.kafka.divergence_engine import DivergenceEngine
     from kdrtui.services.runbook.operate import view_plan
 
     watched, unreadable = view_plan(plan, path)  # after a failover: the roles swapped
     engine = DivergenceEngine(watched)
+    health = ClusterHealthReader(plan)
     code = 2
     try:
         while True:
             snapshot = engine.refresh()
-            code = exit_code(snapshot) if unreadable is None else 2
+            seen = health.read()
+            code = max(exit_code(snapshot), health_exit(seen)) if unreadable is None else 2
             if as_json:
-                click.echo(json.dumps({**snapshot.to_dict(), "dr_state_error": unreadable}))
+                click.echo(
+                    json.dumps(
+                        {**snapshot.to_dict(), "dr_state_error": unreadable, "clusters": health_json(seen)}
+                    )
+                )
             else:
                 if unreadable is not None:
                     click.echo(f"DR state unreadable — which cluster is primary is unknown: {unreadable}")
-                click.echo(render_text(snapshot))
+                click.echo("\n".join([*health_lines(seen), render_text(snapshot)]))
             if not watch:
                 break
             time.sleep(interval)
@@ -93,4 +101,5 @@ def run(plan: Plan, path: Path | None, *, as_json: bool, watch: bool, interval: 
         pass
     finally:
         engine.close()
+        health.close()
     return code

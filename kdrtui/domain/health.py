@@ -153,6 +153,28 @@ def health_block(obs: ClusterObservation) -> dict[str, Any]:
     }
 
 
+def unwritable_reason(alias: str, obs: ClusterObservation, who: str) -> str | None:
+    """Why ``alias`` cannot take every write (partitions offline or under ``min.insync.replicas``, the
+    first few named), e.g. ``dr: 12 partitions have fewer in-sync replicas than min.insync.replicas
+    (orders-0, orders-1, …): the DR cluster cannot take acks=all writes``; ``who`` names the cluster in the
+    sentence's end. None when every partition takes them."""
+    if not obs.ok or not obs.unwritable_count:
+        return None
+    count = obs.unwritable_count
+    named = ", ".join(obs.unwritable) + (", …" if count > len(obs.unwritable) else "")
+    below = obs.under_min_isr or 0
+    if obs.offline and below:
+        what = "are offline or have fewer in-sync replicas than min.insync.replicas"
+    elif obs.offline:
+        what = "are offline (no leader)"
+    else:
+        what = "have fewer in-sync replicas than min.insync.replicas"
+    plural = "partitions" if count != 1 else "partition"
+    if count == 1:
+        what = what.replace("are ", "is ", 1).replace("have ", "has ", 1)
+    return f"{alias}: {count} {plural} {what} ({named}): {who} cannot take acks=all writes"
+
+
 def advance(view: ClusterView, obs: ClusterObservation) -> ClusterView:
     """Fold one observation into a view; pure."""
     if obs.ok:

@@ -104,3 +104,52 @@ class FakeHealthAdmin:
                 future.set_exception(RuntimeError("UNKNOWN_TOPIC_OR_PART"))
             answers[resource] = future
         return answers
+
+
+class NoMirrorMakers:
+    """A MirrorMaker manager (``manager_factory``) of a plan with no deployment on any edge node."""
+
+    async def select(self, **_: Any) -> list[Any]:
+        return []
+
+    async def close(self) -> None:
+        pass
+
+
+def observed_context(ctx: Any, observations: dict[str, Any]) -> Any:
+    """``ctx`` (a :class:`~kdrtui.services.runbook.context.DrContext`) whose probes of the clusters see
+    ``observations`` (alias -> :class:`~kdrtui.domain.health.ClusterObservation`) instead of Kafka."""
+    from dataclasses import dataclass, field, fields
+
+    from kdrtui.services.runbook.context import DrContext
+
+    @dataclass
+    class ObservedContext(DrContext):
+        seen: dict[str, Any] = field(default_factory=dict)
+
+        async def observe(self, alias: str) -> Any:
+            return self.seen[alias]
+
+    return ObservedContext(**{f.name: getattr(ctx, f.name) for f in fields(ctx)}, seen=observations)
+
+
+def preflight_without_kafka() -> Any:
+    """The pre-flight whose reads of Kafka beyond the clusters' probes (MirrorMaker task states, consumer
+    groups, the group coordinator, a fence left on the target) answer as on a healthy pair: its decisions
+    on what the probes saw are what is tested."""
+    from kdrtui.services.runbook.preflight import Preflight
+
+    class NoKafkaPreflight(Preflight):
+        async def _tasks(self, ctx: Any) -> dict[str, Any]:
+            return {}
+
+        async def _groups(self, ctx: Any, source_up: bool) -> dict[str, Any]:
+            return {"groups": [], "refused_groups": [], "active_on_source": []}
+
+        async def _coordinator_problem(self, ctx: Any) -> str | None:
+            return None
+
+        async def _target_fenced(self, ctx: Any, state: Any) -> list[str]:
+            return []
+
+    return NoKafkaPreflight()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdrtui.domain.health import ClusterObservation
 from kdrtui.domain.lag import LagSnapshot
 from kdrtui.domain.mirrormaker import MmState
 from kdrtui.domain.plan import MirrorFlow, Plan
@@ -134,15 +135,22 @@ class DrContext:
 
     async def reachable(self, alias: str) -> str | None:
         """None when ``alias`` answers a metadata request, else why not."""
+        seen = await self.observe(alias)
+        return None if seen.ok else (seen.error or "no answer")
+
+    async def observe(self, alias: str) -> ClusterObservation:
+        """One probe of ``alias``: whether it answers, and its brokers and partitions' health (the brokers
+        the plan expects applied)."""
+        from kdrtui.domain.health import expect_from_plan
         from kdrtui.services.kafka.probe import KafkaClusterProbe
 
-        def probe() -> str | None:
+        def probe() -> ClusterObservation:
             client = KafkaClusterProbe(self.bootstrap(alias), timeout_s=self.timeout)
             try:
                 seen = client.observe()
             finally:
                 client.close()
-            return None if seen.ok else (seen.error or "no answer")
+            return expect_from_plan(seen, self.plan.cluster(alias))
 
         return await asyncio.to_thread(probe)
 

@@ -20,6 +20,8 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
         _reach_line(ctx.target, facts["target_reachable"], facts["target_error"]),
         _reach_line(ctx.source, facts["source_reachable"], facts["source_error"]),
     ]
+    for alias, health in sorted(facts.get("degraded", {}).items()):
+        lines.append(f"{alias}: DEGRADED: {health}")
     for where, state in sorted(facts.get("mirrormaker", {}).items()):
         lines.append(f"MirrorMaker {ctx.stop_flow.name} on {where}: {state}")
     for where, state in sorted(facts.get("mirrormaker_resume", {}).items()):

@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import Any
 
+from kdrtui.domain.health import health_block, unwritable_reason
 from kdrtui.domain.plan import FenceMethod
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.runbook.context import FAILBACK, DrContext, lag_of, mm_states
@@ -25,13 +26,24 @@ class Preflight(Step[DrContext]):
     async def forecast(self, ctx: DrContext) -> dict[str, Any]:
         """What the run would meet now, and GO / NO-GO: anything a later step needs and cannot reach is a
         NO-GO reason naming that step, unless ``--force`` accepts it (then it is listed as accepted)."""
-        source_down, target_down = await asyncio.gather(ctx.reachable(ctx.source), ctx.reachable(ctx.target))
+        source_seen, target_seen = await asyncio.gather(ctx.observe(ctx.source), ctx.observe(ctx.target))
+        source_down = None if source_seen.ok else (source_seen.error or "no answer")
+        target_down = None if target_seen.ok else (target_seen.error or "no answer")
+        who = "the DR cluster" if ctx.operation != FAILBACK else f"the cluster failed back to ({ctx.target})"
         facts: dict[str, Any] = {
             "checked_at": round(time.time(), 3),
             "source_reachable": source_down is None,
             "target_reachable": target_down is None,
             "source_error": source_down,
             "target_error": target_down,
+            "source_health": health_block(source_seen),
+            "target_health": health_block(target_seen),
+            "target_unwritable": unwritable_reason(ctx.target, target_seen, who),
+            "degraded": {
+                alias: seen.health_line()
+                for alias, seen in {ctx.source: source_seen, ctx.target: target_seen}.items()
+                if seen.degraded
+            },
         }
         source_up, target_up = source_down is None, target_down is None
         starts_resume = ctx.operation == FAILBACK or (ctx.plan.failover.reverse_replication and source_up)
@@ -178,6 +190,8 @@ class Preflight(Step[DrContext]):
             )
         if not target_up:
             hard.append(f"{ctx.target} is unreachable: {facts['target_error']}")
+        if facts.get("target_unwritable"):  # a broker down with every partition at min ISR is only a line
+            forcible.append(facts["target_unwritable"])
         if facts.get("acl_problem"):
             hard.append(f"step fence: {facts['acl_problem']}")
         stop_states: dict[str, str] = facts["mirrormaker"]
