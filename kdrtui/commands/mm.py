@@ -234,6 +234,7 @@ def _flow_lines(flow: Any) -> list[str]:
     """A flow's connectors with their task counts, and each FAILED connector or task with the first line
     of its trace and its root cause (outside text: the caller escapes it)."""
     from kdrtui.domain.mm2_tasks import state_counts
+    from kdrtui.domain.mm2_workers import worker_lines
 
     if flow.error is not None:
         return [f"    {flow.flow} task states unreadable: {flow.error}"]
@@ -250,6 +251,7 @@ def _flow_lines(flow: Any) -> list[str]:
             lines.append(f"      {what} FAILED{worker}: {item.trace or 'no trace'}")
             if item.cause and item.cause != item.trace:
                 lines.append(f"        caused by: {item.cause}")
+    lines += [f"    worker {line}" for line in worker_lines(flow.workers)]
     return lines
 
 

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kdrtui.domain.mm2_workers import WorkerAssignment
+
 FAILED = "FAILED"
 """The state of a connector or task that stopped on an error; Connect restarts it only when asked."""
 RUNNING = "RUNNING"
@@ -114,6 +116,9 @@ class FlowTasks:
     """Why the states could not be read; then nothing else is known."""
     target: str | None = None
     """The flow's target alias, when the reader knew it (the topic does not say)."""
+    workers: tuple[WorkerAssignment, ...] = ()
+    """The flow's Connect workers and what each runs, from its group on the target (the status topic
+    names every task's worker ``source->target``, whichever edge node runs it); empty when not read."""
 
     @property
     def flow(self) -> str:
@@ -166,6 +171,7 @@ class FlowTasks:
             "error": self.error,
             "connectors": [connector.to_dict() for connector in self.connectors],
             "failed": [task.name for task in self.failed],
+            "workers": [worker.to_dict() for worker in self.workers],
         }
 
 

@@ -13,11 +13,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
+from kdrtui.domain.mirrormaker_render import mm2_cluster_nodes, rest_url
 from kdrtui.domain.mm2_tasks import FlowTasks
+from kdrtui.domain.mm2_workers import WorkerAssignment
 from kdrtui.domain.plan import Plan
 from kdrtui.services.mirrormaker.manager import Deployment
 
 if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
+
     from kdrtui.services.kafka.mm2_status import Mm2StatusReader
 
 READ_TIMEOUT_S = 5.0
@@ -30,6 +34,7 @@ class TaskStateReaders:
 
     def __init__(self) -> None:
         self._readers: dict[tuple[str, str], Mm2StatusReader] = {}
+        self._admins: dict[str, AdminClient] = {}
 
     async def with_states(self, plan: Plan, dep: Deployment, status: MirrorMakerStatus) -> MirrorMakerStatus:
         """``status`` with ``flows`` (and ``connectors``) filled in for a running MM2 deployment."""
@@ -50,6 +55,7 @@ class TaskStateReaders:
                     reader = await asyncio.to_thread(Mm2StatusReader, bootstrap, source)
                     self._readers[(bootstrap, source)] = reader
                 found = await asyncio.to_thread(reader.tasks, READ_TIMEOUT_S)
+                found = replace(found, workers=await self._workers(plan, bootstrap, source, target))
             # An unreachable target (or its password unreadable here) must not hide the process.
             except (Mm2StatusError, KafkaException, SecurityError) as exc:
                 found = FlowTasks(source, error=str(exc))
@@ -60,6 +66,27 @@ class TaskStateReaders:
             for connector in flow.connectors
         }
         return replace(status, flows=tuple(flows), connectors=connectors)
+
+    async def _workers(
+        self, plan: Plan, bootstrap: str, source: str, target: str
+    ) -> tuple[WorkerAssignment, ...]:
+        """The flow's workers and their tasks; none when its group cannot be read (the states still show)."""
+        from confluent_kafka.admin import AdminClient
+
+        from kdrtui.services.kafka.config import client_config
+        from kdrtui.services.kafka.mm2_workers import Mm2WorkersError, flow_workers
+
+        urls = {rest_url(node): node.name for node in mm2_cluster_nodes(plan, target)}
+        admin = self._admins.get(bootstrap)
+        if admin is None:
+            admin = self._admins[bootstrap] = AdminClient(client_config(bootstrap))
+        try:
+            found = await asyncio.to_thread(
+                flow_workers, bootstrap, source, urls, timeout=READ_TIMEOUT_S, admin=admin
+            )
+        except Mm2WorkersError:
+            return ()
+        return tuple(found)
 
     def close(self) -> None:
         """Close every reader (blocking: waits for a read in progress; call it from a thread)."""

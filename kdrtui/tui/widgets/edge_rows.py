@@ -6,6 +6,7 @@ from rich.text import Text
 
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.domain.mm2_tasks import short_java_names, tasks_summary
+from kdrtui.domain.mm2_workers import short_task, worker_lines
 from kdrtui.domain.safe_text import escape as escape_controls
 from kdrtui.tui.text import middle_ellipsis
 
@@ -54,6 +55,20 @@ def task_lines(status: MirrorMakerStatus) -> list[tuple[str, str]]:
     failures += [(t.trace, t.cause) for flow in status.flows for t in flow.failed]
     if not unreadable and failures and failures[0][1] and failures[0][1] != failures[0][0]:
         lines.append((f"  caused by: {escape_controls(short_java_names(failures[0][1]))}", colour))
+    return lines + worker_lines_of(status)
+
+
+def worker_lines_of(status: MirrorMakerStatus) -> list[tuple[str, str]]:
+    """When several edge nodes run one MirrorMaker 2: what this node's worker runs, per flow
+    (``  here: Source-0, Heartbeat-0 (leader)``, or ``  here: no tasks`` when the others run them all)."""
+    lines: list[tuple[str, str]] = []
+    for flow in status.flows:
+        if not worker_lines(flow.workers):
+            continue
+        mine = [w for w in flow.workers if w.node == status.node]
+        tasks = ", ".join(short_task(t) for w in mine for t in w.tasks) or "no tasks"
+        lead = " (leader)" if any(w.leader for w in mine) else ""
+        lines.append((escape_controls(f"  {flow.flow} here: {tasks}{lead}"), "text-muted"))
     return lines
 
 
