@@ -19,8 +19,9 @@ from kdrtui.commands.lab_common import lab_errors, say, table
 from kdrtui.commands.lab_traffic import traffic_command
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterStatus
-from kdrtui.lab.edge import BACKENDS, EDGE_NAME
+from kdrtui.lab.edge import BACKENDS
 from kdrtui.lab.lab import ALIASES, Lab, LabStatus
+from kdrtui.lab.lab_edges import EDGE_NAMES, MAX_EDGE_NODES
 from kdrtui.lab.security import MODES as SECURITY_MODES
 
 
@@ -90,6 +91,13 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
 )
 @click.option(
+    "--edge-nodes",
+    type=click.IntRange(1, MAX_EDGE_NODES),
+    metavar="N",
+    help="SSH edge nodes of dr (dr-edge-1, dr-edge-2... on the edge port, the next port...): several run "
+    "one MirrorMaker 2 cluster for the lab's flow [the lab's, else 1].",
+)
+@click.option(
     "--security",
     type=click.Choice(SECURITY_MODES),
     help="plaintext, ssl (mutual TLS) or sasl_ssl (SCRAM-SHA-512 over TLS), with an authorizer and the "
@@ -107,6 +115,7 @@ def up_command(
     auto_create_topics: bool | None,
     edge_port: int | None,
     edge_backend: str | None,
+    edge_nodes: int | None,
     security: str | None,
     azure: bool,
     azure_port: int | None,
@@ -133,6 +142,7 @@ def up_command(
             edge_port=edge_port,
             edge_backend=edge_backend,
             security=security,
+            edge_nodes=edge_nodes,
         )
         status = lab.up(timeout=timeout, report=say)
         rows = [
@@ -163,7 +173,7 @@ def down_command(purge: bool) -> None:
 
 
 @lab_group.command("kill")
-@click.argument("alias", type=click.Choice((*ALIASES, EDGE_NAME)))
+@click.argument("alias", type=click.Choice((*ALIASES, *EDGE_NAMES)))
 def kill_command(alias: str) -> None:
     """Crash one cluster (SIGKILL its JVM) or the edge node's SSH server; `lab up` restarts it."""
     with lab_errors():
@@ -290,7 +300,9 @@ def restore_command(timeout: float) -> None:
         lab = Lab()
         # A fault leaves its victim's pid file behind; a lab that `lab down` stopped (or never started)
         # has none, and restoring Azure faults must not start it.
-        touched = any(c.pid_file.exists() for c in lab.clusters.values()) or lab.edge.pid_file.exists()
+        touched = any(c.pid_file.exists() for c in lab.clusters.values()) or any(
+            edge.pid_file.exists() for edge in lab.edges
+        )
         if cleared and not touched:
             click.echo("primary/dr are not up and no fault stopped them: `kdrtui lab up` starts them")
             return
@@ -298,7 +310,7 @@ def restore_command(timeout: float) -> None:
         if restored:
             click.echo(f"restored: {', '.join(restored)}")
         else:
-            click.echo(f"nothing to restore: {', '.join((*ALIASES, lab.edge.name))} are up")
+            click.echo(f"nothing to restore: {', '.join((*ALIASES, *(e.name for e in lab.edges)))} are up")
 
 
 if __name__ == "__main__":  # the background traffic generator runs as `python -m kdrtui.commands.lab`

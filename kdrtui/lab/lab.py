@@ -23,7 +23,7 @@ from typing import Any
 import tomli_w
 
 from kdrtui import settings
-from kdrtui.lab import jars
+from kdrtui.lab import jars, lab_edges
 from kdrtui.lab.acls import grant_lab_acls
 from kdrtui.lab.cluster import ClusterSpec, ClusterStatus, LabCluster
 from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeStatus, LabEdgeNode
@@ -101,6 +101,7 @@ class Lab:
         edge_port: int | None = None,
         edge_backend: str | None = None,
         security: str | None = None,
+        edge_nodes: int | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else settings.lab_dir()
         saved = self._load_state()
@@ -155,6 +156,10 @@ class Lab:
             kafka_libs=jars.distribution(self.kafka_version).libs,
             cluster=DR,
         )
+        #: Every edge node of ``dr`` (``--edge-nodes``, remembered): :attr:`edge` first, then dr-edge-2...
+        count = lab_edges.edge_count(edge_nodes, saved_edge.get("count"))
+        kafka_ports = {p for spec in self.specs.values() for p in (spec.port, spec.controller_port)}
+        self.edges = lab_edges.more_edges(self.edge, count, self.home, kafka_ports)
 
     # Paths and lookups ---------------------------------------------------------------------------
 
@@ -197,7 +202,7 @@ class Lab:
             "ports": {alias: spec.port for alias, spec in self.specs.items()},
             "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
             "regions": {alias: spec.region for alias, spec in self.specs.items()},
-            "edge": {"port": self.edge.port, "backend": self.edge.backend},
+            "edge": {"port": self.edge.port, "backend": self.edge.backend, "count": len(self.edges)},
             "security": self.security.mode,
         }
         tmp = self.state_path.with_name("lab.json.tmp")
@@ -208,14 +213,17 @@ class Lab:
 
     def render_plan(self) -> dict[str, Any]:
         """The lab's DR plan as data (see :func:`render_plan`), with the edge node."""
-        return render_plan(self.specs, self.kafka_version, [self._edge_plan_entry()], self.security)
+        entries = [self._edge_plan_entry(e) for e in self.edges]
+        return render_plan(
+            self.specs, self.kafka_version, lab_edges.with_rest_ports(entries, self.edges), self.security
+        )
 
-    def _edge_plan_entry(self) -> dict[str, Any]:
+    def _edge_plan_entry(self, edge: LabEdgeNode) -> dict[str, Any]:
         from kdrtui.domain.plan import EdgeNode
 
-        entry = self.edge.plan_entry()
+        entry = edge.plan_entry()
         if "work_dir" in EdgeNode.model_fields:
-            entry["work_dir"] = str(self.edge.work_dir.resolve())
+            entry["work_dir"] = str(edge.work_dir.resolve())
         return entry
 
     def write_plan(self) -> Path:
@@ -290,7 +298,8 @@ class Lab:
                     grant_lab_acls(cluster.admin_config())
                 except RuntimeError as exc:
                     raise LabError(f"{alias}: {exc}") from exc
-        notes[self.edge.name] = start_edge(self.edge, self._save_state, say)
+        for edge in self.edges:
+            notes[edge.name] = start_edge(edge, self._save_state, say)
         self._save_state()
         self._saved = self._load_state()
         self.write_plan()
@@ -305,13 +314,16 @@ class Lab:
         say = report or (lambda _msg: None)
         if (pid := self.traffic.stop()) is not None:
             say(f"traffic: stopped (pid {pid})")
-        stop_mirrormakers(self.edge, say)
+        for edge in self.edges:
+            stop_mirrormakers(edge, say)
         stop_clusters(self.clusters, say)
-        stop_edge_server(self.edge, say)
+        for edge in self.edges:
+            stop_edge_server(edge, say)
         if purge:
             for cluster in self.clusters.values():
                 shutil.rmtree(cluster.home, ignore_errors=True)
-            shutil.rmtree(self.edge.home, ignore_errors=True)
+            for edge in self.edges:
+                shutil.rmtree(edge.home, ignore_errors=True)
             shutil.rmtree(self.security.home, ignore_errors=True)
             for path in (
                 self.plan_path,
@@ -328,8 +340,9 @@ class Lab:
 
         ``alias`` may also be the edge node's name: its SSH server is killed (``up()`` restarts it).
         """
-        if alias == self.edge.name:
-            return self.edge.kill()
+        for edge in self.edges:
+            if alias == edge.name:
+                return edge.kill()
         return self.cluster(alias).kill()
 
     # Faults --------------------------------------------------------------------------------------
@@ -352,8 +365,7 @@ class Lab:
     def missing(self) -> tuple[str, ...]:
         """What is not running: cluster aliases, then the edge node's name."""
         down = [alias for alias, cluster in self.clusters.items() if cluster.running_pid() is None]
-        if self.edge.running() is None:
-            down.append(self.edge.name)
+        down += [edge.name for edge in self.edges if edge.running() is None]
         return tuple(down)
 
     def restore(self, *, timeout: float = READY_TIMEOUT_S, report: Report | None = None) -> tuple[str, ...]:
@@ -365,8 +377,8 @@ class Lab:
         if not self.missing():
             return ()
         status = self.up(timeout=timeout, report=report)
-        edge = status.edge_nodes[self.edge.name]
-        return status.started + (() if edge.notes == ("reused",) else (self.edge.name,))
+        edges = [e.name for e in self.edges if status.edge_nodes[e.name].notes != ("reused",)]
+        return status.started + tuple(edges)
 
     def status(self, *, topics: bool = True, notes: dict[str, tuple[str, ...]] | None = None) -> LabStatus:
         """A snapshot of both clusters and the traffic generator; changes nothing.
@@ -387,6 +399,6 @@ class Lab:
             kafka_version=self.kafka_version,
             clusters=clusters,
             traffic=self.traffic.status(),
-            edge_nodes={self.edge.name: self.edge.status(notes=notes.get(self.edge.name, ()))},
+            edge_nodes={e.name: e.status(notes=notes.get(e.name, ())) for e in self.edges},
             security=self.security.mode,
         )
