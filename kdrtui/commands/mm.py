@@ -12,6 +12,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -83,7 +84,7 @@ def _run(
 
     async def main() -> T:
         assert plan is not None  # required=True exits otherwise
-        manager = MirrorMakerManager(plan, session_factory=factory)
+        manager = MirrorMakerManager(plan, session_factory=factory, release_source=_fetch_release)
         try:
             return await body(manager)
         finally:
@@ -111,6 +112,19 @@ def _run(
 
 def _say(message: str) -> None:
     click.echo(message)
+
+
+def _fetch_release(version: str) -> Path:
+    """The jars of a release kdrtui ships to edge nodes (``mirrormaker_kafka``), fetched with Maven into
+    kdrtui's cache the first time (as ``kdrtui lab fetch`` does)."""
+    from kdrtui.lab import jars
+    from kdrtui.lab.prereqs import PrerequisiteError
+    from kdrtui.services.mirrormaker.release import ReleaseError
+
+    try:
+        return jars.fetch(version, report=_say).distribution.libs
+    except (jars.FetchError, PrerequisiteError) as exc:
+        raise ReleaseError(f"Apache Kafka {version} for the edge node: {exc}") from None
 
 
 def selection(command: Callable[..., None]) -> Callable[..., None]:
@@ -205,11 +219,14 @@ def status_command(
 
 def _describe(s: Any) -> str:
     from kdrtui.domain.health import format_age
+    from kdrtui.domain.kafka_release import translation_warning
     from kdrtui.domain.safe_text import escape
 
     parts = [f"{s.node}  {s.deployment}  {s.schedule_text() or str(s.state).upper()}"]
     if s.pid:
         parts.append(f"pid {s.pid}, up {format_age(s.uptime_s)}")
+    if s.kafka_version:
+        parts.append(f"Kafka {s.kafka_version}")
     if s.exit_code is not None:
         parts.append(f"exit code {s.exit_code}")
     lines = ["  ".join(parts)]
@@ -224,6 +241,8 @@ def _describe(s: Any) -> str:
     lines += ["    drift: " + "\n".join(escape(line) for line in d.splitlines()) for d in s.drift]
     if s.error:
         lines.append(f"    error: {escape(s.error)}")
+    if s.deployment.startswith("mm2-") and (warning := translation_warning(s.kafka_version)):
+        lines.append(f"    warning: {warning}")
     if str(s.state) in ("crashed", "stopped") and s.log_tail:
         lines.append("    last log lines:")
         lines += [f"      {escape(line)}" for line in s.log_tail[-5:]]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from kdrtui.domain.kafka_release import version_from_jars
 from kdrtui.domain.mm2_tasks import FlowTasks
 
 
@@ -74,6 +75,8 @@ class MirrorMakerStatus:
     """Scheduled: when the last batch started."""
     last_run_ended_at: float | None = None
     """Scheduled: when the last batch ended."""
+    kafka_version: str | None = None
+    """The Kafka release it runs (read from the running JVM's jars), or would run when it is not running."""
 
     @property
     def active(self) -> bool:
@@ -116,6 +119,7 @@ class MirrorMakerStatus:
             "run_until": self.run_until,
             "last_run_started_at": self.last_run_started_at,
             "last_run_ended_at": self.last_run_ended_at,
+            "kafka_version": self.kafka_version,
         }
 
 
@@ -126,7 +130,15 @@ def _hhmm(when: float | None) -> str:
 
 
 def parse_probe(node: str, deployment: str, output: str) -> MirrorMakerStatus:
-    """Turn the status probe's output into a status (pure)."""
+    """Turn the status probe's output into a status (pure), with the Kafka release its jars carry."""
+    status = _parse_state(node, deployment, output)
+    head = output.partition("---log---\n")[0]
+    jars = [line.partition("=")[2] for line in head.splitlines() if line.startswith("kafkajar=")]
+    version = version_from_jars(jars)
+    return replace(status, kafka_version=version) if version else status
+
+
+def _parse_state(node: str, deployment: str, output: str) -> MirrorMakerStatus:
     head, _, log = output.partition("---log---\n")
     facts: dict[str, str] = {}
     for line in head.splitlines():

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from kdrtui.domain.java_properties import escape_value
+from kdrtui.domain.kafka_release import release_home, shipped
 from kdrtui.domain.mirrormaker_render import RenderError, mm2_flows, render_mm1, render_mm2_properties
 from kdrtui.domain.mirrormaker_security import SecretFile, secret_files
 from kdrtui.domain.plan import EdgeNode, MirrorFlow, MirrorMakerKind, Plan
@@ -210,6 +211,11 @@ class RenderedDeployment:
     """Cold standby: when MirrorMaker runs (by the scheduler, or a systemd timer); None: all the time."""
     secrets: tuple[SecretFile, ...] = ()
     """The files of its ``secrets/`` directory (secured clusters only), made when it is deployed."""
+    release: str | None = None
+    """The Kafka release kdrtui ships to the node for it (the node's ``mirrormaker_kafka``); None: it runs
+    from the node's own ``kafka_home``."""
+    kafka_home: str = ""
+    """The directory on the node whose ``libs/`` it runs from (``<work_dir>/kafka/<release>`` if shipped)."""
 
     @property
     def log_file(self) -> str:
@@ -266,7 +272,8 @@ def render_deployment(
 
     Args:
         plan: the DR plan.
-        node: the edge node; its ``work_dir`` and ``kafka_home`` may start with ``~/``.
+        node: the edge node; its ``work_dir`` and ``kafka_home`` may start with ``~/``. With a shipped
+            ``mirrormaker_kafka`` release, MirrorMaker runs from ``<work_dir>/kafka/<release>/libs``.
         scripts: the supervisor's and the scheduler's texts, written into every run directory as they are.
         home: the SSH user's home directory on the node (``$HOME``), which ``~/`` stands for; default
             :func:`default_home`. Paths in the argv and the log configuration must be absolute, because
@@ -280,7 +287,8 @@ def render_deployment(
     """
     home = home or default_home(node.user)
     work_dir = expand_home(node.work_dir, home).rstrip("/") or "/"
-    kafka_home = expand_home(node.kafka_home, home)
+    release = shipped(node.mirrormaker_kafka)
+    kafka_home = release_home(work_dir, release) if release else expand_home(node.kafka_home, home)
     target = node.cluster
     result: list[RenderedDeployment] = []
 
@@ -338,7 +346,7 @@ def render_deployment(
                 _secrets(plan, [flow.source, flow.target]),
             )
         )
-    return result
+    return [replace(r, release=release, kafka_home=kafka_home) for r in result]
 
 
 def _secrets(plan: Plan, aliases: Sequence[str]) -> tuple[SecretFile, ...]:

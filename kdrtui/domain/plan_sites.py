@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from kdrtui.domain import azure_names
+from kdrtui.domain.kafka_release import NODE, mirrormaker_kafka_rule
 from kdrtui.domain.plan_fields import MODEL_CONFIG, Text, blank_to_none, rule
 from kdrtui.domain.security import ClusterSecurity
 
@@ -157,6 +158,9 @@ class EdgeNode(BaseModel):
     mirrormaker_rest_port: Annotated[StrictInt, Field(ge=1, le=65535)] | None = None
     """Port of MirrorMaker 2's internal REST listener on this node (KIP-710; default 8083), used only when
     several edge nodes of the cluster run one MirrorMaker 2 cluster; the others reach it at ``host``."""
+    mirrormaker_kafka: Annotated[str, rule(mirrormaker_kafka_rule)] = NODE
+    """The Kafka release MirrorMaker runs from: ``node`` (the jars in ``kafka_home``) or a release such as
+    ``3.9.1``, whose jars kdrtui uploads to ``<work_dir>/kafka/<version>/libs``."""
 
     @field_validator("key_file", "known_hosts", "jump_host", mode="before")
     @classmethod

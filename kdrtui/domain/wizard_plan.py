@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from kdrtui.domain.kafka_release import SHIPPED_KAFKA_VERSION
 from kdrtui.domain.plan import (
     Plan,
     Topology,
@@ -223,6 +224,9 @@ def edge_nodes(answers: WizardAnswers) -> list[dict[str, Any]]:
                 "host": edge_host(name, cluster_names[alias]),
                 "user": answers.ssh_user,
                 "kafka_home": KAFKA_HOME,
+                # New nodes run MirrorMaker from the release kdrtui ships (HDInsight 5.1's own is 3.2.0,
+                # whose MirrorMaker 2 translates offsets wrongly); an edited plan keeps its choice.
+                "mirrormaker_kafka": SHIPPED_KAFKA_VERSION,
             }
             kept = old.get(name, {})
             if kept.get("host") == edge_host(name, old_names.get(alias, "")):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kdrtui.domain.plan import EdgeNode
 from kdrtui.services.mirrormaker.manager import preflight_problem, preflight_script
+from kdrtui.services.mirrormaker.preflight import preflight_report
 
 NODE = EdgeNode(name="dr-edge-1", cluster="dr", host="10.1.0.4", user="sshuser", kafka_home="/opt/kafka")
 
@@ -56,22 +57,66 @@ GOOD_JARS = ["kafka_2.13-3.9.1.jar", "connect-mirror-3.9.1.jar"]
 def test_missing_java(tmp_path: Path) -> None:
     problem = preflight_problem(run(kafka(tmp_path, GOOD_JARS), tools_path(tmp_path)), NODE)
     where = "on dr-edge-1 (sshuser@10.1.0.4:22)"
-    assert problem == f"java not found on PATH {where}: MirrorMaker needs Java 17+ on the edge node"
+    assert (
+        problem == f"java not found on PATH {where}: Kafka 3.9.1's MirrorMaker needs Java 8+ on the edge node"
+    )
 
 
-def test_old_java(tmp_path: Path) -> None:
+def test_java_is_held_against_the_release_in_kafka_home(tmp_path: Path) -> None:
+    """3.x runs on Java 8 and later, 4.x needs 17: the node's Java is read, never assumed."""
     fake_java(tmp_path / "jdk11", "11.0.22")
     path = f"{tmp_path / 'jdk11'}:{tools_path(tmp_path)}"
-    problem = preflight_problem(run(kafka(tmp_path, GOOD_JARS), path), NODE)
+    assert preflight_problem(run(kafka(tmp_path / "3", GOOD_JARS), path), NODE) is None
+    new = ["kafka_2.13-4.1.0.jar", "connect-mirror-4.1.0.jar"]
+    problem = preflight_problem(run(kafka(tmp_path / "4", new), path), NODE)
     assert problem is not None and problem.startswith("Java 11 on dr-edge-1")
+    assert "Kafka 4.1.0's MirrorMaker needs Java 17+" in problem
 
 
 def test_java_8_version_scheme(tmp_path: Path) -> None:
     fake_java(tmp_path / "jdk8", "1.8.0_412")
-    problem = preflight_problem(
-        run(kafka(tmp_path, GOOD_JARS), f"{tmp_path / 'jdk8'}:{tools_path(tmp_path)}"), NODE
-    )
+    path = f"{tmp_path / 'jdk8'}:{tools_path(tmp_path)}"
+    report = preflight_report(run(kafka(tmp_path / "3", GOOD_JARS), path), NODE)
+    assert (report.problem, report.java, report.kafka_version) == (None, 8, "3.9.1")
+    problem = preflight_problem(run(kafka(tmp_path / "4", ["connect-mirror-4.0.0.jar"]), path), NODE)
     assert problem is not None and problem.startswith("Java 8 on dr-edge-1")
+
+
+def test_java_tool_options_line_is_skipped(tmp_path: Path) -> None:
+    """With JAVA_TOOL_OPTIONS set, java prints "Picked up ..." before its version line."""
+    bin_dir = tmp_path / "jdk"
+    bin_dir.mkdir()
+    (bin_dir / "java").write_text(
+        "#!/bin/sh\n(echo 'Picked up JAVA_TOOL_OPTIONS: -Dfile.encoding=UTF-8';"
+        " echo 'openjdk version \"1.8.0_392\"') >&2\n"
+    )
+    (bin_dir / "java").chmod(0o755)
+    report = preflight_report(run(kafka(tmp_path, GOOD_JARS), f"{bin_dir}:{tools_path(tmp_path)}"), NODE)
+    assert (report.problem, report.java) == (None, 8)
+
+
+def test_a_shipped_release_needs_no_kafka_home_and_sets_the_java_rule(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk11", "11.0.22")
+    path = f"{tmp_path / 'jdk11'}:{tools_path(tmp_path)}"
+    out = run(tmp_path / "nowhere", path)
+    shipped = NODE.model_copy(update={"mirrormaker_kafka": "3.9.1"})
+    report = preflight_report(out, shipped)
+    assert (report.problem, report.kafka_version, report.warnings) == (None, "3.9.1", ())
+    newer = NODE.model_copy(update={"mirrormaker_kafka": "4.1.0"})
+    problem = preflight_problem(out, newer)
+    assert problem is not None and "Kafka 4.1.0's MirrorMaker needs Java 17+" in problem
+
+
+def test_a_mirrormaker_older_than_3_5_is_a_warning(tmp_path: Path) -> None:
+    fake_java(tmp_path / "jdk8", "1.8.0_392")
+    hdinsight = ["kafka_2.12-3.2.0.jar", "connect-mirror-3.2.0.jar", "connect-mirror-client-3.2.0.jar"]
+    report = preflight_report(
+        run(kafka(tmp_path, hdinsight), f"{tmp_path / 'jdk8'}:{tools_path(tmp_path)}"), NODE
+    )
+    assert report.problem is None and report.kafka_version == "3.2.0"
+    (warning,) = report.warnings
+    assert warning.startswith("dr-edge-1: MirrorMaker 3.2.0 is older than 3.5")
+    assert "KAFKA-12468" in warning and "too far back" in warning
 
 
 def test_wrong_kafka_home(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
@@ -86,3 +88,15 @@ def test_the_block_names_each_deployment_and_fits_80_columns() -> None:
     ]
     long_name = task_block({"n/mm2-a-very-long-target-cluster-name": [("tasks 1 running", "text-muted")]}, 78)
     assert long_name == [("mm2-a-very-l…luster-name: tasks 1 running", "text-muted")]
+
+
+def test_the_line_under_the_table_names_the_kafka_release_and_warns_before_3_5() -> None:
+    old = replace(running_mm2(source_task(0, "RUNNING")), kafka_version="3.2.0")
+    ((line, colour),) = task_lines(old)
+    assert line.startswith("Kafka 3.2.0 (before 3.5: offsets may translate wrongly); tasks 1 running")
+    assert colour == "text-muted"
+    shipped = replace(running_mm2(source_task(0, "RUNNING")), kafka_version="3.9.1")
+    assert task_lines(shipped)[0][0].startswith("Kafka 3.9.1; tasks 1 running")
+    stopped = MirrorMakerStatus("dr-edge-1", "mm2-dr", MmState.STOPPED, kafka_version="3.9.1")
+    assert task_lines(stopped) == [("Kafka 3.9.1", "text-muted")]
+    assert task_lines(MirrorMakerStatus("dr-edge-1", "mm2-dr", MmState.STOPPED)) == []

@@ -39,6 +39,8 @@ from kdrtui.services.mirrormaker.node_scripts import (
     stop_command,
     systemd_probe,
 )
+from kdrtui.services.mirrormaker.preflight import PreflightReport, preflight_report
+from kdrtui.services.mirrormaker.release import ReleaseError, ReleaseSource, cached_libs, ship_for
 from kdrtui.services.mirrormaker.secrets import deploy_secrets, materialize_all, secrets_drift
 from kdrtui.services.ssh import EdgeSession, SshError, SshTarget
 
@@ -84,9 +86,16 @@ def default_session_factory(node: EdgeNode) -> EdgeSession:
 class MirrorMakerManager:
     """MirrorMaker on the plan's edge nodes. Async: call from an event loop (asyncssh is async)."""
 
-    def __init__(self, plan: Plan, *, session_factory: SessionFactory = default_session_factory) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        session_factory: SessionFactory = default_session_factory,
+        release_source: ReleaseSource = cached_libs,
+    ) -> None:
         self.plan = plan
         self._session_factory = session_factory
+        self._release_source = release_source  # local jars of a release kdrtui ships (mirrormaker_kafka)
         self._sessions: dict[str, EdgeSession] = {}
         self._homes: dict[str, str] = {}
         self._systemd: dict[str, str | None] = {}
@@ -173,8 +182,10 @@ class MirrorMakerManager:
 
     # -- checks ------------------------------------------------------------------------------------
 
-    async def preflight(self, node: EdgeNode) -> None:
-        """Check Java 17+ and Kafka's jars on the node; one clear message per problem."""
+    async def preflight(self, node: EdgeNode) -> PreflightReport:
+        """Check the node's Java against the Kafka release MirrorMaker runs there, and Kafka's jars in
+        ``kafka_home`` unless kdrtui ships the release; one message per problem. Warnings (an MM2 older
+        than 3.5) are the caller's to show."""
         out = (await self.session(node).run(preflight_script(node.kafka_home), timeout=30)).stdout
         clustered = any(f.target == node.cluster for f in self.plan.flows) and runs_clustered(
             self.plan, node.cluster, node.name
@@ -182,6 +193,7 @@ class MirrorMakerManager:
         problem = preflight_problem(out, node, clustered=clustered)
         if problem:
             raise MirrorMakerError(problem)
+        return preflight_report(out, node)
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -205,6 +217,13 @@ class MirrorMakerManager:
             MirrorMakerError: see :meth:`read_secrets`.
         """
         made = self.read_secrets(dep)
+        try:  # the release's jars first: MirrorMaker runs from them
+            shipped = await ship_for(
+                self.session(dep.node), dep.node.name, dep.rendered.release, dep.rendered.kafka_home,
+                self._release_source, progress,
+            )  # fmt: skip
+        except ReleaseError as exc:
+            raise MirrorMakerError(f"{dep.node.name}: {exc}") from None
         remote = await self._remote_files(dep)
         changed = [rel for rel, text in dep.rendered.files.items() if remote.get(rel) != text]
         session = self.session(dep.node)
@@ -218,12 +237,13 @@ class MirrorMakerManager:
             await session.upload(dep.rendered.files[rel], f"{dep.run_dir}/{rel}", mode=mode)
             if progress:
                 progress(f"{dep.node.name}: uploaded {dep.name}/{rel}")
-        return [*(rel for _verb, rel in secrets), *changed]
+        return [*shipped, *(rel for _verb, rel in secrets), *changed]
 
     async def status(self, dep: Deployment, *, with_drift: bool = True) -> MirrorMakerStatus:
         """Read the deployment's state on the node (one command), and its config drift."""
         try:
-            out = await self.session(dep.node).run(status_probe(dep.run_dir), timeout=20)
+            probe = status_probe(dep.run_dir, libs=f"{dep.rendered.kafka_home}/libs")
+            out = await self.session(dep.node).run(probe, timeout=20)
             status = parse_probe(dep.node.name, dep.name, out.stdout)
             if with_drift and status.state is not MmState.NOT_DEPLOYED:
                 found = drift(dep.rendered.files, await self._remote_files(dep))
@@ -236,7 +256,8 @@ class MirrorMakerManager:
     async def start(self, dep: Deployment, progress: Progress | None = None) -> MirrorMakerStatus:
         """Start the deployment unless it already runs; deploys first when the config drifted."""
         say = progress or (lambda _m: None)
-        await self.preflight(dep.node)
+        for warning in (await self.preflight(dep.node)).warnings:
+            say(f"warning: {warning}")
         current = await self.status(dep)
         if current.state is MmState.UNKNOWN:
             raise MirrorMakerError(current.error or f"{dep.node.name}: state unknown")
@@ -396,21 +417,11 @@ def preflight_problem(output: str, node: EdgeNode, *, clustered: bool = False) -
     """The first thing that stops MirrorMaker running on ``node``, from the preflight script's output
     (:func:`~kdrtui.services.mirrormaker.node_scripts.preflight_script`); ``clustered``: the node is one of
     several running one MirrorMaker 2, which needs Kafka 3.5+ there (KIP-710's internal REST)."""
-    facts = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    report = preflight_report(output, node)  # Java against the release, kafka_home's jars
+    if report.problem:
+        return report.problem
     where = f"on {node.name} ({node.user}@{node.host}:{node.port})"
-    if facts.get("java", "missing") == "missing":
-        return f"java not found on PATH {where}: MirrorMaker needs Java 17+ on the edge node"
-    version = _java_major(facts["java"])
-    if version is not None and version < 17:
-        return f"Java {version} {where}: MirrorMaker needs Java 17+ ({facts['java'].strip()})"
-    if facts.get("libs") != "1":
-        return (
-            f"kafka_home {node.kafka_home} {where} has no libs/ directory: set [[edge_nodes]] kafka_home "
-            "to the directory that holds Kafka's libs/"
-        )
-    if facts.get("mm2", "0").strip() in ("", "0") or facts.get("core", "0").strip() in ("", "0"):
-        return f"kafka_home {node.kafka_home} {where}: libs/ lacks Kafka's core or connect-mirror jars"
-    release = mirror_release(facts.get("mm2jar", ""))
+    release = mirror_release(report.kafka_version or "")
     if clustered and release is not None and release < (3, 5):
         return (
             f"MirrorMaker {'.'.join(map(str, release))} {where}: several edge nodes of '{node.cluster}' run "
@@ -426,16 +437,4 @@ def mirror_release(jar: str) -> tuple[int, int] | None:
     try:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
-        return None
-
-
-def _java_major(version_line: str) -> int | None:
-    """17 from 'openjdk version "17.0.15" 2025-04-15'; 8 from '"1.8.0_412"'."""
-    if '"' not in version_line:
-        return None
-    text = version_line.split('"')[1]
-    parts = text.split(".")
-    try:
-        return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
-    except ValueError:
         return None

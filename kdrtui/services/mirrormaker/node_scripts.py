@@ -62,10 +62,11 @@ def command(name: str, **values: str | int) -> str:
     return "\n".join([*head, *body])
 
 
-def status_probe(run_dir: str, log_lines: int = 8) -> str:
-    """The command that reports a deployment's state files, liveness and log tail
-    (:func:`kdrtui.domain.mirrormaker.parse_probe` reads its output)."""
-    return command("status.sh", d=run_dir, lines=int(log_lines))
+def status_probe(run_dir: str, log_lines: int = 8, *, libs: str = "") -> str:
+    """The command that reports a deployment's state files, liveness, Kafka release and log tail
+    (:func:`kdrtui.domain.mirrormaker.parse_probe` reads its output). The release is read from the running
+    JVM's classpath, else from ``libs`` (the jars the deployment would run from)."""
+    return command("status.sh", d=run_dir, lines=int(log_lines), libs=libs)
 
 
 def secrets_probe(secrets_dir: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from kdrtui.domain.kafka_release import translation_warning
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.domain.mm2_tasks import short_java_names, tasks_summary
 from kdrtui.domain.mm2_workers import short_task, worker_lines
@@ -40,16 +41,26 @@ def tasks_cell(status: MirrorMakerStatus) -> tuple[str, str]:
     return text, "error" if status.task_problems else "foreground"
 
 
+def release_text(version: str | None) -> str:
+    """``Kafka 3.9.1``: the release the deployment runs (read from its jars), with a note before 3.5, whose
+    MirrorMaker 2 can translate consumer offsets wrongly; empty when unknown."""
+    if not version:
+        return ""
+    note = " (before 3.5: offsets may translate wrongly)" if translation_warning(version) else ""
+    return f"Kafka {version}{note}"
+
+
 def task_lines(status: MirrorMakerStatus) -> list[tuple[str, str]]:
     """The lines under the table for one deployment, each with its theme colour: ``tasks 3 running,
     1 FAILED: <first trace line>``, then ``  caused by: <root cause>`` when the failure has one. Java class
     names lose the middle of their package; control characters are escaped (outside text)."""
+    release = release_text(status.kafka_version)
     if not status.flows:
-        return []
+        return [(release, "text-muted")] if release else []
     summary = escape_controls(short_java_names(tasks_summary(status.flows)))
     unreadable = any(not flow.readable for flow in status.flows)
     colour = "error" if status.task_problems else "warning" if unreadable else "text-muted"
-    lines = [(summary, colour)]
+    lines = [(f"{release}; {summary}" if release else summary, colour)]
     # The failure the summary names (a FAILED connector before a FAILED task), and its root cause.
     failures = [(c.trace, c.cause) for flow in status.flows for c in flow.failed_connectors]
     failures += [(t.trace, t.cause) for flow in status.flows for t in flow.failed]
