@@ -91,6 +91,12 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
 )
 @click.option(
+    "--edge-kafka-version",
+    metavar="V",
+    help="The Apache Kafka release in the edge node's kafka_home (3.2.0: like an HDInsight 5.1 edge node) "
+    "[the lab's, else the clusters' version].",
+)
+@click.option(
     "--edge-nodes",
     type=click.IntRange(1, MAX_EDGE_NODES),
     metavar="N",
@@ -115,6 +121,7 @@ def up_command(
     auto_create_topics: bool | None,
     edge_port: int | None,
     edge_backend: str | None,
+    edge_kafka_version: str | None,
     edge_nodes: int | None,
     security: str | None,
     azure: bool,
@@ -141,6 +148,7 @@ def up_command(
             auto_create_topics=auto_create_topics,
             edge_port=edge_port,
             edge_backend=edge_backend,
+            edge_kafka_version=edge_kafka_version,
             security=security,
             edge_nodes=edge_nodes,
         )

@@ -122,6 +122,12 @@ class EdgeNodeFiles:
         write_private(self.authorized_keys, f"{client_pub} kdrtui-lab\n")
         write_private(self.known_hosts, f"[{LOCALHOST}]:{self.port} {self.host_public_key_line()}\n")
         self.sshd_config.write_text(self.render_sshd_config(), encoding="utf-8")
+        self.link_kafka_libs()
+        self.work_dir.mkdir(exist_ok=True)
+
+    def link_kafka_libs(self) -> None:
+        """Point ``kafka/libs`` at :attr:`kafka_libs` (atomically; nothing changes when it already does)."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.kafka_home.mkdir(exist_ok=True)
         libs = self.kafka_home / "libs"
         if not libs.is_symlink() or os.readlink(libs) != str(self.kafka_libs):
@@ -129,7 +135,6 @@ class EdgeNodeFiles:
             tmp.unlink(missing_ok=True)
             tmp.symlink_to(self.kafka_libs, target_is_directory=True)
             os.replace(tmp, libs)
-        self.work_dir.mkdir(exist_ok=True)
 
     def render_sshd_config(self) -> str:
         """sshd's configuration: this node only, keys only, nothing read from /etc/ssh."""

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kdrtui import settings
+from kdrtui.domain.kafka_release import SHIPPED_KAFKA_VERSION
 from kdrtui.lab import process
 from kdrtui.lab.prereqs import check_prerequisites
 
 #: The Kafka version the lab uses unless told otherwise: the newest line with both MirrorMakers.
-DEFAULT_KAFKA_VERSION = "3.9.1"
+DEFAULT_KAFKA_VERSION = SHIPPED_KAFKA_VERSION
 
 #: Maven 3.8's default maven-dependency-plugin predates what ``copy-dependencies`` needs here.
 DEPENDENCY_PLUGIN_VERSION = "3.8.1"

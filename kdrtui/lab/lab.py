@@ -100,6 +100,7 @@ class Lab:
         auto_create_topics: bool | None = None,
         edge_port: int | None = None,
         edge_backend: str | None = None,
+        edge_kafka_version: str | None = None,
         security: str | None = None,
         edge_nodes: int | None = None,
     ) -> None:
@@ -122,6 +123,10 @@ class Lab:
             raise ValueError(f"primary and dr ports overlap: {ports[PRIMARY]} and {ports[DR]} (+1 each)")
         self.kafka_version = kafka_version or saved.get("kafka_version") or jars.DEFAULT_KAFKA_VERSION
         jars.parse_version(self.kafka_version)
+        #: The Kafka whose jars are the edge node's ``kafka_home`` (``--edge-kafka-version``; 3.2.0 makes it
+        #: look like an HDInsight 5.1 edge node); default: the clusters' version.
+        self.edge_kafka_version = edge_kafka_version or saved.get("edge_kafka_version") or self.kafka_version
+        jars.parse_version(self.edge_kafka_version)
         if auto_create_topics is None:
             auto_create_topics = bool(saved.get("auto_create_topics", False))
         self.auto_create_topics = auto_create_topics
@@ -153,7 +158,7 @@ class Lab:
             self.home / "edge",
             port=port,
             backend=edge_backend or saved_edge.get("backend"),
-            kafka_libs=jars.distribution(self.kafka_version).libs,
+            kafka_libs=jars.distribution(self.edge_kafka_version).libs,
             cluster=DR,
         )
         #: Every edge node of ``dr`` (``--edge-nodes``, remembered): :attr:`edge` first, then dr-edge-2...
@@ -203,6 +208,7 @@ class Lab:
             "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
             "regions": {alias: spec.region for alias, spec in self.specs.items()},
             "edge": {"port": self.edge.port, "backend": self.edge.backend, "count": len(self.edges)},
+            "edge_kafka_version": self.edge_kafka_version,
             "security": self.security.mode,
         }
         tmp = self.state_path.with_name("lab.json.tmp")
@@ -298,7 +304,9 @@ class Lab:
                     grant_lab_acls(cluster.admin_config())
                 except RuntimeError as exc:
                     raise LabError(f"{alias}: {exc}") from exc
+        jars.fetch(self.edge_kafka_version, report=say)  # the edge node's kafka_home; instant when cached
         for edge in self.edges:
+            edge.link_kafka_libs()  # a running node too: a changed --edge-kafka-version applies now
             notes[edge.name] = start_edge(edge, self._save_state, say)
         self._save_state()
         self._saved = self._load_state()

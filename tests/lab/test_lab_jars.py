@@ -71,3 +71,17 @@ def test_cached_fetch_is_instant_and_complete(lab: object) -> None:
     assert jars.missing_classes(dist.libs, dist.required_classes()) == []
     assert jars.missing_classes(dist.libs, ["org.slf4j.impl.StaticLoggerBinder"]) == []  # a binding
     assert dist.log_config.is_file()
+
+
+@pytest.mark.lab
+def test_kafka_3_2_0_hdinsight_5_1s_release_is_fetched_with_its_own_dependencies() -> None:
+    """3.2.0's classpath differs from 3.9.1's (ZooKeeper-era jars, Jetty 9, jackson 2.12), but the same pom
+    gives a complete one: broker, StorageTool, both MirrorMakers, and one SLF4J binding (reload4j)."""
+    dist = jars.fetch("3.2.0").distribution
+    names = {jar.name for jar in dist.libs.glob("*.jar")}
+    for jar in ("kafka_2.13-3.2.0.jar", "connect-mirror-3.2.0.jar", "connect-runtime-3.2.0.jar"):
+        assert jar in names
+    assert {"reload4j-1.2.25.jar", "slf4j-reload4j-1.7.36.jar"} <= names
+    assert not any(n.startswith(("log4j-1.", "slf4j-log4j12")) for n in names), "one binding only"
+    assert jars.missing_classes(dist.libs, dist.required_classes()) == []
+    assert jars.missing_classes(dist.libs, ["org.slf4j.impl.StaticLoggerBinder"]) == []
