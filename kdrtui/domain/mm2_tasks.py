@@ -38,7 +38,8 @@ class TaskState:
     state: str
     """UNASSIGNED, RUNNING, PAUSED, FAILED or RESTARTING."""
     worker_id: str | None = None
-    """The worker that runs it: ``source->target`` in dedicated mode, ``host:port`` with internal REST."""
+    """The worker that runs it as Connect records it: ``source->target`` on every node in dedicated mode
+    (internal REST included), so where it runs comes from the group (:mod:`kdrtui.domain.mm2_workers`)."""
     trace: str | None = None
     """The first line of the failure's stack trace (the exception and its message), when it failed."""
     cause: str | None = None
