@@ -132,3 +132,17 @@ def test_the_status_probe_names_the_release_of_the_jars_it_runs() -> None:
     assert (status.pid, status.kafka_version) == (42, "3.2.0")
     assert status.to_dict()["kafka_version"] == "3.2.0"
     assert parse_probe("dr-edge-1", "mm2-dr", "deployed=1\nkafkajar=\n---log---\n").kafka_version is None
+
+
+def test_a_plan_with_a_bad_release_names_the_field() -> None:
+    from kdrtui.domain.plan import PlanInvalid, parse_plan
+    from tests.samples import GOOD
+
+    good = GOOD.read_text(encoding="utf-8")
+    line = next(line for line in good.splitlines() if line.startswith("kafka_home"))
+    with pytest.raises(PlanInvalid) as caught:
+        parse_plan(good.replace(line, f'{line}\nmirrormaker_kafka = "3.9"', 1))
+    text = str(caught.value)
+    assert "edge_nodes[0].mirrormaker_kafka: " in text and "'3.9' is neither \"node\"" in text, text
+    shipped = parse_plan(good.replace(line, f'{line}\nmirrormaker_kafka = "3.9.1"', 1))
+    assert shipped.edge_nodes[0].mirrormaker_kafka == "3.9.1"

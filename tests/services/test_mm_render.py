@@ -526,6 +526,16 @@ def test_render_deployment_resolves_home_and_work_dir() -> None:
     assert expand_home("~", "/root") == "/root" and expand_home("/x/~", "/root") == "/x/~"
 
 
+def test_render_deployment_runs_a_shipped_release_from_the_work_dir() -> None:
+    node = edge(work_dir="~/dr/", kafka_home="/usr/hdp/current/kafka-broker", mirrormaker_kafka="3.9.1")
+    (dep,) = render_deployment(lab_plan(), node, home="/home/sshuser", scripts=run_dir_scripts())
+    assert (dep.release, dep.kafka_home) == ("3.9.1", "/home/sshuser/dr/kafka/3.9.1")
+    assert list(dep.argv) == launch_command("/home/sshuser/dr/kafka/3.9.1", dep.run_dir, "mm2", "dr")
+    assert "/home/sshuser/dr/kafka/3.9.1/libs/*" in dep.argv
+    (own,) = render_deployment(lab_plan(), edge(), scripts=run_dir_scripts())
+    assert (own.release, own.kafka_home) == (None, "/opt/kafka")
+
+
 def test_render_deployment_for_mm1_flows_and_idle_nodes() -> None:
     plan = three_clusters(flow_toml("a", "c") + flow_toml("b", "c", mirrormaker="mm1"))
     deps = render_deployment(plan, edge("c"), scripts=run_dir_scripts())
