@@ -138,13 +138,14 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     try:
         # Rates and lag in seconds need two points: warm up once (not when a cluster did not answer: its
         # flows have neither, and each refresh would wait for it again).
+        pending = health.submit()
         snapshot = engine.refresh()
         if watch or not snapshot.unreachable:
             time.sleep(min(1.0, interval))
             snapshot = engine.refresh()
         while True:
             remember(store, snapshot)  # the bound a failover reports if the source goes away
-            seen = health.read()
+            seen = pending.result()
             code = max(exit_code(snapshot), health_exit(seen)) if unreadable is None else 2
             if as_json:
                 body = snapshot.to_dict()
@@ -160,6 +161,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
             if not watch:
                 break
             time.sleep(interval)
+            pending = health.submit()
             snapshot = engine.refresh()
     except KeyboardInterrupt:
         pass

@@ -81,8 +81,9 @@ def run(plan: Plan, path: Path | None, *, as_json: bool, watch: bool, interval: 
     code = 2
     try:
         while True:
+            pending = health.submit()
             snapshot = engine.refresh()
-            seen = health.read()
+            seen = pending.result()
             code = max(exit_code(snapshot), health_exit(seen)) if unreadable is None else 2
             if as_json:
                 click.echo(

@@ -7,7 +7,7 @@ the exit code at least 1; one that does not answer, 2 (as the mirror lag says al
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kdrtui.domain.health import ClusterObservation, Reachability, expect_from_plan, health_block, state_of
@@ -23,6 +23,12 @@ class ClusterHealthReader:
         self._probes = {
             alias: KafkaClusterProbe(c.bootstrap, timeout_s=timeout_s) for alias, c in self._clusters.items()
         }
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cluster-health")
+
+    def submit(self) -> Future[dict[str, ClusterObservation]]:
+        """:meth:`read` in a thread of its own, so it overlaps the lag read (a cluster that does not answer
+        then costs one timeout, not two)."""
+        return self._pool.submit(self.read)
 
     def read(self) -> dict[str, ClusterObservation]:
         """Every cluster's observation now, with the brokers the plan expects."""
@@ -36,6 +42,7 @@ class ClusterHealthReader:
 
     def close(self) -> None:
         """Release the clients."""
+        self._pool.shutdown(wait=True)
         for probe in self._probes.values():
             probe.close()
 
