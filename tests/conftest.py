@@ -31,6 +31,8 @@ from kdrtui.lab.ports import port_in_use
 #: First client ports tried for the session lab; each controller listens on port + 1.
 TEST_PRIMARY_PORT = 19192
 TEST_DR_PORT = 29192
+#: First client port tried for the three-broker lab's primary (dr: 10000 up); brokers use 6 ports each.
+TEST_LAB3_PRIMARY_PORT = 18192
 #: First SSH port tried for test edge nodes (the developer's lab uses 12222).
 TEST_EDGE_PORT = 12322
 
@@ -38,11 +40,14 @@ ReservePorts = Callable[[int, int], contextlib.AbstractContextManager[tuple[int,
 
 
 @contextlib.contextmanager
-def reserved_ports(primary: int, dr: int, *, step: int = 100, tries: int = 20) -> Iterator[tuple[int, int]]:
+def reserved_ports(
+    primary: int, dr: int, *, step: int = 100, tries: int = 20, span: int = 2
+) -> Iterator[tuple[int, int]]:
     """Hold a free (primary, dr) client-port pair for a lab, trying ``primary + k*step``, ``dr + k*step``.
 
     A lock file per pair keeps concurrent test sessions apart; ports something already listens on
-    (a developer's lab, another program) are skipped.
+    (a developer's lab, another program) are skipped. ``span``: ports each cluster takes from its
+    first (2 a broker: client and controller).
     """
     for k in range(tries):
         pair = (primary + k * step, dr + k * step)
@@ -51,7 +56,7 @@ def reserved_ports(primary: int, dr: int, *, step: int = 100, tries: int = 20) -
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            if any(port_in_use(p) for port in pair for p in (port, port + 1)):
+            if any(port_in_use(p) for port in pair for p in range(port, port + span)):
                 continue
             yield pair
             return
@@ -147,6 +152,29 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     ):
         mp.setenv("KDRTUI_LAB_DIR", str(home))
         the_lab = Lab(home, primary_port=ports[0], dr_port=ports[1], edge_port=edge_port)
+        try:
+            the_lab.up()
+            yield the_lab
+        finally:
+            the_lab.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def lab3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The session's HDInsight-shaped lab: three brokers per cluster (replication factor 3,
+    ``min.insync.replicas`` 2, a fault domain each), PLAINTEXT, with its own SSH edge node; started the
+    first time a test asks for it, purged at the end.
+
+    Like :func:`_secured_lab` it does not set ``KDRTUI_LAB_DIR``: a test running ``kdrtui lab ...``
+    against it passes ``KDRTUI_LAB_DIR=<lab3.home>`` in that command's environment.
+    """
+    require_java()
+    home = tmp_path_factory.mktemp("lab3")
+    with (
+        reserved_ports(TEST_LAB3_PRIMARY_PORT, TEST_LAB3_PRIMARY_PORT + 10000, span=6) as ports,
+        reserved_port(TEST_EDGE_PORT + 70) as edge_port,
+    ):
+        the_lab = Lab(home, primary_port=ports[0], dr_port=ports[1], edge_port=edge_port, brokers=3)
         try:
             the_lab.up()
             yield the_lab

@@ -37,9 +37,9 @@ def config_as(bootstrap: str, security: ClusterSecurity | None, **extra: Any) ->
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 3) -> None:
-    """Create ``topic`` with one replica (the lab's brokers are single nodes)."""
+    """Create ``topic`` with the cluster's default replication factor (1 on a one-broker lab, 3 on three)."""
     admin = AdminClient(client_config(bootstrap))
-    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, num_partitions=partitions)])[topic].result(30)
 
 
 def produce_numbered(

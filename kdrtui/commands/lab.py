@@ -22,6 +22,7 @@ from kdrtui.lab.cluster import ClusterStatus
 from kdrtui.lab.edge import BACKENDS
 from kdrtui.lab.lab import ALIASES, Lab, LabStatus
 from kdrtui.lab.lab_edges import EDGE_NAMES, MAX_EDGE_NODES
+from kdrtui.lab.lab_plan import BROKER_COUNTS
 from kdrtui.lab.security import MODES as SECURITY_MODES
 
 
@@ -91,17 +92,24 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     help="The edge node's SSH server [the lab's, else sshd if installed, else asyncssh].",
 )
 @click.option(
+    "--edge-nodes",
+    type=click.IntRange(1, MAX_EDGE_NODES),
+    metavar="N",
+    help="SSH edge nodes of dr (dr-edge-1, dr-edge-2... on the edge port, the next port...): several run "
+    "one MirrorMaker 2 cluster for the lab's flow [the lab's, else 1].",
+)
+@click.option(
     "--edge-kafka-version",
     metavar="V",
     help="The Apache Kafka release in the edge node's kafka_home (3.2.0: like an HDInsight 5.1 edge node) "
     "[the lab's, else the clusters' version].",
 )
 @click.option(
-    "--edge-nodes",
-    type=click.IntRange(1, MAX_EDGE_NODES),
-    metavar="N",
-    help="SSH edge nodes of dr (dr-edge-1, dr-edge-2... on the edge port, the next port...): several run "
-    "one MirrorMaker 2 cluster for the lab's flow [the lab's, else 1].",
+    "--brokers",
+    type=click.Choice([str(n) for n in BROKER_COUNTS]),
+    help="Brokers per cluster: 1, or 3 like an HDInsight cluster's worker nodes (replication factor 3, "
+    "min.insync.replicas 2, a fault domain each) [the lab's, else 1]. Changing it needs "
+    "`kdrtui lab down --purge` first.",
 )
 @click.option(
     "--security",
@@ -121,8 +129,9 @@ def up_command(
     auto_create_topics: bool | None,
     edge_port: int | None,
     edge_backend: str | None,
-    edge_kafka_version: str | None,
     edge_nodes: int | None,
+    edge_kafka_version: str | None,
+    brokers: str | None,
     security: str | None,
     azure: bool,
     azure_port: int | None,
@@ -150,11 +159,12 @@ def up_command(
             edge_backend=edge_backend,
             edge_kafka_version=edge_kafka_version,
             security=security,
+            brokers=int(brokers) if brokers else None,
             edge_nodes=edge_nodes,
         )
         status = lab.up(timeout=timeout, report=say)
         rows = [
-            [c.alias, c.state, c.bootstrap, f"pid {c.pid}", ", ".join(c.notes)]
+            [c.alias, c.state, _short(c.bootstrap), f"brokers {c.brokers}", ", ".join(c.notes)]
             for c in status.clusters.values()
         ]
         rows += [
@@ -212,9 +222,12 @@ def _dash(value: Any) -> str:
 
 
 def _render_status(status: LabStatus) -> str:
-    rows = [["CLUSTER", "REGION", "STATE", "PID", "BOOTSTRAP", "TOPICS"]]
+    rows = [["CLUSTER", "REGION", "STATE", "BROKERS", "PID", "BOOTSTRAP", "TOPICS"]]
     for c in status.clusters.values():
-        rows.append([c.alias, c.region, _state_text(c), _dash(c.pid), c.bootstrap, _dash(c.topics)])
+        brokers = f"{c.brokers_up}/{c.brokers}"
+        rows.append(
+            [c.alias, c.region, _state_text(c), brokers, _dash(c.pid), _short(c.bootstrap), _dash(c.topics)]
+        )
     lines = [table(rows), ""]
     if status.edge_nodes:
         edge_rows = [["EDGE NODE", "CLUSTER", "STATE", "PID", "SSH", "BACKEND"]]
@@ -244,7 +257,16 @@ def _render_status(status: LabStatus) -> str:
 
 
 def _state_text(c: ClusterStatus) -> str:
+    if c.state == "degraded":
+        down = [str(node) for node, pid in c.pids.items() if pid is None]
+        return f"degraded ({c.alias}:{','.join(down)} down)"
     return f"stale (pid {c.stale_pid})" if c.state == "stale" else c.state
+
+
+def _short(bootstrap: str) -> str:
+    """The first broker of a bootstrap list, and how many more (an 80-column table)."""
+    first, *more = bootstrap.split(",")
+    return f"{first} +{len(more)}" if more else first
 
 
 @lab_group.group("fault")
@@ -269,18 +291,49 @@ def drop_ssh_command() -> None:
 
 
 @fault_group.command("kill-broker")
-@click.argument("alias", type=click.Choice(ALIASES))
-def kill_broker_command(alias: str) -> None:
-    """Crash one cluster's broker (SIGKILL its JVM); `lab fault restore` brings it back."""
+@click.argument("target", metavar="CLUSTER[:BROKER]")
+def kill_broker_command(target: str) -> None:
+    """Crash a broker (SIGKILL its JVM): `primary:2` one broker of three, `primary` a one-broker
+    cluster's only broker; `lab fault restore` brings it back."""
     with lab_errors():
         lab = Lab()
         lab.require_set_up()
-        pid = lab.kill(alias)
-        click.echo(
-            f"{alias}: broker killed (pid {pid}); {lab.bootstrap(alias)} is unreachable"
-            if pid is not None
-            else f"{alias}: broker was not running; nothing to kill"
+        alias, node = _broker_target(lab, target)
+        cluster = lab.cluster(alias)
+        name = cluster.broker(node).name if node is not None else alias
+        pid = lab.kill_broker(alias, node) if node is not None else lab.kill(alias)
+        if pid is None:
+            click.echo(f"{name}: broker was not running; nothing to kill")
+        elif node is None or len(cluster.brokers) == 1:
+            click.echo(f"{name}: broker killed (pid {pid}); {lab.bootstrap(alias)} is unreachable")
+        else:
+            up = len(cluster.brokers) - len(cluster.down_brokers())
+            click.echo(f"{name}: broker killed (pid {pid}); {alias} has {up} of {len(cluster.brokers)} up")
+
+
+def _broker_target(lab: Lab, target: str) -> tuple[str, int | None]:
+    """``primary:2`` -> ("primary", 2); ``primary`` -> ("primary", None) on a one-broker cluster."""
+    alias, _, node = target.partition(":")
+    if alias not in ALIASES:
+        raise click.BadParameter(
+            f"{target!r}: the lab's clusters are {', '.join(ALIASES)}", param_hint="target"
         )
+    count = len(lab.cluster(alias).brokers)
+    if not node:
+        if count > 1:
+            raise click.BadParameter(
+                f"{alias} has {count} brokers: name one ({alias}:1..{count}), "
+                f"or crash the whole cluster with `kdrtui lab kill {alias}`",
+                param_hint="target",
+            )
+        return alias, None
+    if not node.isdigit() or not 1 <= int(node) <= count:
+        raise click.BadParameter(
+            f"{target!r}: {alias} has broker{'s' if count > 1 else ''} "
+            + (f"1..{count}" if count > 1 else "1"),
+            param_hint="target",
+        )
+    return alias, int(node)
 
 
 @fault_group.command("stop-edge")
@@ -308,7 +361,7 @@ def restore_command(timeout: float) -> None:
         lab = Lab()
         # A fault leaves its victim's pid file behind; a lab that `lab down` stopped (or never started)
         # has none, and restoring Azure faults must not start it.
-        touched = any(c.pid_file.exists() for c in lab.clusters.values()) or any(
+        touched = any(path.exists() for c in lab.clusters.values() for path in c.pid_files) or any(
             edge.pid_file.exists() for edge in lab.edges
         )
         if cleared and not touched:

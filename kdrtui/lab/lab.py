@@ -25,9 +25,9 @@ import tomli_w
 from kdrtui import settings
 from kdrtui.lab import jars, lab_edges
 from kdrtui.lab.acls import grant_lab_acls
-from kdrtui.lab.cluster import ClusterSpec, ClusterStatus, LabCluster
+from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabCluster
 from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeStatus, LabEdgeNode
-from kdrtui.lab.lab_plan import ALIASES, DEFAULT_PORTS, DR, PRIMARY, SITES, render_plan
+from kdrtui.lab.lab_plan import ALIASES, BROKER_COUNTS, DEFAULT_PORTS, DR, PRIMARY, SITES, render_plan
 from kdrtui.lab.lab_processes import (
     READY_TIMEOUT_S,
     LabError,
@@ -102,10 +102,15 @@ class Lab:
         edge_backend: str | None = None,
         edge_kafka_version: str | None = None,
         security: str | None = None,
+        brokers: int | None = None,
         edge_nodes: int | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else settings.lab_dir()
         saved = self._load_state()
+        #: Brokers per cluster: 1, or 3 like HDInsight's worker nodes (``kdrtui lab up --brokers``).
+        self.brokers = int(brokers or saved.get("brokers") or 1)
+        if self.brokers not in BROKER_COUNTS:
+            raise ValueError(f"--brokers must be 1 or 3, not {self.brokers}")
         mode = security or saved.get("security") or "plaintext"
         if mode not in SECURITY_MODES:
             raise ValueError(f"--security must be one of {', '.join(SECURITY_MODES)}, not {mode!r}")
@@ -116,11 +121,14 @@ class Lab:
             PRIMARY: primary_port or saved_ports.get(PRIMARY) or DEFAULT_PORTS[PRIMARY],
             DR: dr_port or saved_ports.get(DR) or DEFAULT_PORTS[DR],
         }
+        span = 2 * self.brokers
         for port in ports.values():
             check_port(port)
-            check_port(port + 1)
-        if len({ports[PRIMARY], ports[PRIMARY] + 1, ports[DR], ports[DR] + 1}) < 4:
-            raise ValueError(f"primary and dr ports overlap: {ports[PRIMARY]} and {ports[DR]} (+1 each)")
+            check_port(port + span - 1)
+        if abs(ports[PRIMARY] - ports[DR]) < span:
+            raise ValueError(
+                f"primary and dr ports overlap: {ports[PRIMARY]} and {ports[DR]} (+{span - 1} each)"
+            )
         self.kafka_version = kafka_version or saved.get("kafka_version") or jars.DEFAULT_KAFKA_VERSION
         jars.parse_version(self.kafka_version)
         #: The Kafka whose jars are the edge node's ``kafka_home`` (``--edge-kafka-version``; 3.2.0 makes it
@@ -132,7 +140,7 @@ class Lab:
         self.auto_create_topics = auto_create_topics
         self._saved = saved
         self.specs = {
-            alias: ClusterSpec(alias, SITES[alias]["region"], ports[alias], ports[alias] + 1)
+            alias: ClusterSpec(alias, SITES[alias]["region"], ports[alias], ports[alias] + 1, self.brokers)
             for alias in ALIASES
         }
         self.clusters = {
@@ -151,7 +159,7 @@ class Lab:
             or DEFAULT_EDGE_PORT
         )
         check_port(port)
-        if port in {p for spec in self.specs.values() for p in (spec.port, spec.controller_port)}:
+        if port in {p for spec in self.specs.values() for p in spec.ports}:
             raise ValueError(f"the edge node's port {port} is also a Kafka port")
         #: The SSH edge node of ``dr``.
         self.edge = LabEdgeNode(
@@ -163,7 +171,7 @@ class Lab:
         )
         #: Every edge node of ``dr`` (``--edge-nodes``, remembered): :attr:`edge` first, then dr-edge-2...
         count = lab_edges.edge_count(edge_nodes, saved_edge.get("count"))
-        kafka_ports = {p for spec in self.specs.values() for p in (spec.port, spec.controller_port)}
+        kafka_ports = {p for spec in self.specs.values() for p in spec.ports}
         self.edges = lab_edges.more_edges(self.edge, count, self.home, kafka_ports)
 
     # Paths and lookups ---------------------------------------------------------------------------
@@ -204,6 +212,7 @@ class Lab:
         state = {
             "kafka_version": self.kafka_version,
             "auto_create_topics": self.auto_create_topics,
+            "brokers": self.brokers,
             "ports": {alias: spec.port for alias, spec in self.specs.items()},
             "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
             "regions": {alias: spec.region for alias, spec in self.specs.items()},
@@ -219,9 +228,12 @@ class Lab:
 
     def render_plan(self) -> dict[str, Any]:
         """The lab's DR plan as data (see :func:`render_plan`), with the edge node."""
-        entries = [self._edge_plan_entry(e) for e in self.edges]
         return render_plan(
-            self.specs, self.kafka_version, lab_edges.with_rest_ports(entries, self.edges), self.security
+            self.specs,
+            self.kafka_version,
+            lab_edges.with_rest_ports([self._edge_plan_entry(e) for e in self.edges], self.edges),
+            self.security,
+            brokers=self.brokers,
         )
 
     def _edge_plan_entry(self, edge: LabEdgeNode) -> dict[str, Any]:
@@ -247,6 +259,13 @@ class Lab:
     def _check_running_matches(self) -> None:
         saved_mode = self._saved.get("security") or "plaintext"
         formatted = [alias for alias, c in self.clusters.items() if c.is_formatted()]
+        saved_brokers = int(self._saved.get("brokers") or 1)
+        if saved_brokers != self.brokers and formatted:
+            # Its storage was formatted for another controller quorum.
+            raise LabError(
+                f"the lab was set up with --brokers {saved_brokers}; run `kdrtui lab down --purge` first "
+                f"to change it to {self.brokers}"
+            )
         if saved_mode != self.security.mode and formatted:
             # The storage holds the SCRAM users it was formatted with, the brokers their listeners.
             raise LabError(
@@ -268,7 +287,7 @@ class Lab:
             old = saved_ports.get(alias)
             if old is not None and old != cluster.spec.port:
                 running = LabCluster(
-                    ClusterSpec(alias, cluster.spec.region, old, old + 1), cluster.home
+                    ClusterSpec(alias, cluster.spec.region, old, old + 1, cluster.spec.brokers), cluster.home
                 ).running_pid()
                 if running is not None:
                     raise LabError(
@@ -343,8 +362,21 @@ class Lab:
                 path.unlink(missing_ok=True)
             say(f"purged the lab's data in {self.home}")
 
+    def kill_broker(self, alias: str, node_id: int) -> int | None:
+        """Crash one broker of ``alias`` (SIGKILL its JVM; data kept; ``restore()`` restarts it). Returns
+        its pid, None if it was not running.
+
+        Raises:
+            LabError: no such cluster or broker.
+        """
+        try:
+            return self.cluster(alias).kill(node_id)
+        except ClusterError as exc:
+            raise LabError(str(exc)) from None
+
     def kill(self, alias: str) -> int | None:
-        """Crash ``alias``: SIGKILL its broker JVM (data kept; ``up()`` restarts it). Returns the pid.
+        """Crash ``alias``: SIGKILL its broker JVMs (data kept; ``up()`` restarts them). Returns the
+        (first) pid.
 
         ``alias`` may also be the edge node's name: its SSH server is killed (``up()`` restarts it).
         """
@@ -372,7 +404,7 @@ class Lab:
 
     def missing(self) -> tuple[str, ...]:
         """What is not running: cluster aliases, then the edge node's name."""
-        down = [alias for alias, cluster in self.clusters.items() if cluster.running_pid() is None]
+        down = [alias for alias, cluster in self.clusters.items() if cluster.down_brokers()]
         down += [edge.name for edge in self.edges if edge.running() is None]
         return tuple(down)
 

@@ -16,8 +16,12 @@ PRIMARY = "primary"
 DR = "dr"
 ALIASES = (PRIMARY, DR)
 
-#: Default client ports; each controller listens on the next port up.
+#: Default client ports; each controller listens on the next port up (broker n of a larger cluster
+#: on ``port + 2 (n - 1)``).
 DEFAULT_PORTS = {PRIMARY: 19092, DR: 29092}
+
+#: Brokers a lab cluster may have: one, or three like an HDInsight cluster's worker nodes.
+BROKER_COUNTS = (1, 3)
 
 #: The Azure regions and address spaces the lab's clusters stand in for (the HDInsight guides' pair).
 SITES: dict[str, dict[str, str]] = {
@@ -31,24 +35,28 @@ def render_plan(
     kafka_version: str,
     edge_nodes: Sequence[dict[str, Any]] = (),
     security: LabSecurity | None = None,
+    *,
+    brokers: int = 1,
 ) -> dict[str, Any]:
     """The lab's DR plan as data: cold standby from ``primary`` to ``dr``, MirrorMaker 2, prefixed names.
 
     ``edge_nodes`` are ``[[edge_nodes]]`` entries (:meth:`LabEdgeNode.plan_entry`). A secured lab's plan
     has a ``[security]`` table per cluster: kdrtui connects as the lab's ``admin``, MirrorMaker as its
     ``mirrormaker`` user (SCRAM), and the failover fence is the ACL fence its authorizer allows.
+    ``brokers`` per cluster: three give the topics MirrorMaker creates three replicas, as on HDInsight.
     """
-    clusters = {
+    clusters: dict[str, dict[str, Any]] = {
         alias: {
             "region": spec.region,
             "resource_group": f"kdrtui-lab-{spec.region}",
             "vnet_name": f"kdrtui-lab-{spec.region}-vnet",
             "vnet_cidr": SITES[alias]["vnet_cidr"],
             "subnet_cidr": SITES[alias]["subnet_cidr"],
-            "bootstrap_servers": [spec.bootstrap],
+            "bootstrap_servers": spec.bootstrap.split(","),
             "kafka_version": kafka_version,
-            # Single-broker clusters: every topic MirrorMaker creates gets one replica.
-            "replication_factor": 1,
+            "brokers": brokers,
+            # Single-broker clusters: every topic MirrorMaker creates gets one replica; three: three.
+            "replication_factor": 3 if brokers >= 3 else 1,
         }
         for alias, spec in specs.items()
     }

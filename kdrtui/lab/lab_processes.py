@@ -33,21 +33,22 @@ class LabError(RuntimeError):
 def clusters_to_start(
     clusters: dict[str, LabCluster], say: Report
 ) -> tuple[list[LabCluster], dict[str, tuple[str, ...]]]:
-    """The clusters whose broker is not running (stale pid files removed, orphaned brokers adopted), and
-    a ``("reused",)`` note per alias of the others."""
+    """The clusters with a broker that is not running (stale pid files removed, orphaned brokers
+    adopted), and a ``("reused",)`` note per alias of the others."""
     to_start: list[LabCluster] = []
     notes: dict[str, tuple[str, ...]] = {}
     for alias, cluster in clusters.items():
-        pid = cluster.running_pid()
+        pid = None if cluster.down_brokers() else cluster.running_pid()
         if pid is None:
             stale = cluster.clean_stale()
             if stale == 0:
                 say(f"{alias}: stale pid file removed (it held no readable pid)")
             elif stale is not None:
                 say(f"{alias}: stale pid file removed (pid {stale} is gone or is not its broker)")
-            pid = cluster.adopt_orphan()
-            if pid is not None:
-                say(f"{alias}: found its broker running without a pid file (pid {pid}); reusing it")
+            adopted = cluster.adopt_orphan()
+            if adopted is not None:
+                say(f"{alias}: found its broker running without a pid file (pid {adopted}); reusing it")
+            pid = None if cluster.down_brokers() else cluster.running_pid()
         if pid is not None:
             notes[alias] = ("reused",)
         else:
@@ -58,7 +59,7 @@ def clusters_to_start(
 def warn_ephemeral_ports(to_start: list[LabCluster], say: Report) -> None:
     """Say which clusters about to start listen on a port a client's own connection can take."""
     for cluster in to_start:
-        risky = [p for p in (cluster.spec.port, cluster.spec.controller_port) if in_ephemeral_range(p)]
+        risky = [p for p in cluster.spec.ports if in_ephemeral_range(p)]
         if risky:
             say(
                 f"{cluster.alias}: warning: port {risky[0]} is in the kernel's ephemeral range; "
@@ -78,14 +79,16 @@ def start_clusters(
     """
     notes: dict[str, tuple[str, ...]] = {}
     for cluster in to_start:
-        say(f"{cluster.alias}: starting Kafka {kafka_version} on {cluster.spec.bootstrap}")
+        down = cluster.down_brokers()
+        which = "" if len(cluster.brokers) == 1 else f" ({len(down)} of {len(cluster.brokers)} brokers)"
+        say(f"{cluster.alias}: starting Kafka {kafka_version} on {cluster.spec.bootstrap}{which}")
     started_at = time.monotonic()
     deadline = started_at + timeout
     with ThreadPoolExecutor(max_workers=len(to_start)) as pool:
         # Format and start both JVMs at once, then wait for both: start-up dominates.
         def bring_up(cluster: LabCluster) -> str:
-            pid = cluster.start(dist)
-            took = cluster.wait_ready(pid, max(1.0, deadline - time.monotonic()))
+            pids = cluster.start(dist)
+            took = cluster.wait_ready(max(1.0, deadline - time.monotonic()), pids)
             return f"started in {time.monotonic() - started_at:.1f} s (ready {took:.1f} s after launch)"
 
         futures = {c.alias: pool.submit(bring_up, c) for c in to_start}
@@ -136,12 +139,14 @@ def stop_clusters(clusters: dict[str, LabCluster], say: Report) -> None:
         futures = {alias: pool.submit(c.stop, STOP_TIMEOUT_S) for alias, c in clusters.items()}
         for alias, future in futures.items():
             stopped = future.result()
-            if stopped is None:
+            if not stopped:
                 say(f"{alias}: was not running")
-            elif stopped.clean:
-                say(f"{alias}: stopped (pid {stopped.pid})")
-            else:
-                say(f"{alias}: killed (pid {stopped.pid} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s)")
+            for broker in stopped:
+                if broker.clean:
+                    say(f"{broker.name}: stopped (pid {broker.pid})")
+                else:
+                    waited = f"{STOP_TIMEOUT_S:.0f} s"
+                    say(f"{broker.name}: killed (pid {broker.pid} ignored SIGTERM for {waited})")
 
 
 def stop_edge_server(edge: LabEdgeNode, say: Report) -> None:

@@ -119,11 +119,19 @@ def test_restore_with_nothing_down_says_so(lab: Lab) -> None:
     assert (lab.pid("primary"), lab.pid(DR), lab.edge.running_pid()) == pids
 
 
-def test_unknown_alias_is_a_usage_error(lab: Lab) -> None:
-    result = _fault("kill-broker", "tertiary")
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("tertiary", "'tertiary': the lab's clusters are primary, dr"),
+        ("dr:2", "'dr:2': dr has broker 1"),
+        ("dr:x", "'dr:x': dr has broker 1"),
+    ],
+)
+def test_an_unknown_cluster_or_broker_is_a_usage_error(lab: Lab, target: str, says: str) -> None:
+    result = _fault("kill-broker", target)
 
     assert result.exit_code == 2
-    assert "Invalid value for '{primary|dr}'" in result.output
+    assert f"Invalid value for target: {says}" in result.output
     assert lab.missing() == ()
 
 

@@ -42,6 +42,7 @@ def test_plan_file_has_the_agreed_shape(tmp_path: Path) -> None:
         "subnet_cidr": "10.0.0.0/24",
         "bootstrap_servers": ["127.0.0.1:21092"],
         "kafka_version": "3.9.1",
+        "brokers": 1,
         "replication_factor": 1,
     }
     assert data["clusters"]["dr"] == {
@@ -52,6 +53,7 @@ def test_plan_file_has_the_agreed_shape(tmp_path: Path) -> None:
         "subnet_cidr": "10.1.0.0/24",
         "bootstrap_servers": ["127.0.0.1:22092"],
         "kafka_version": "3.9.1",
+        "brokers": 1,
         "replication_factor": 1,
     }
     assert data["flows"] == [EXPECTED_FLOW]

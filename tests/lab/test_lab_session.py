@@ -67,8 +67,8 @@ def test_status_json_shows_both_clusters_up(lab: Lab) -> None:
     assert data["plan"] == str(lab.plan_path)
     for alias, region in ((PRIMARY, "eastus"), (DR, "westus2")):
         cluster = data["clusters"][alias]
-        assert cluster["up"] is True
-        assert cluster["pid"] == lab.pid(alias)
+        assert cluster["up"] is True and (cluster["brokers"], cluster["brokers_up"]) == (1, 1)
+        assert cluster["pid"] == lab.pid(alias) == cluster["pids"]["1"]
         assert cluster["bootstrap"] == lab.bootstrap(alias)
         assert cluster["region"] == region
         assert isinstance(cluster["topics"], int)
@@ -77,7 +77,7 @@ def test_status_json_shows_both_clusters_up(lab: Lab) -> None:
     human = CliRunner().invoke(lab_group, ["status"])
     assert human.exit_code == 0, human.output
     primary_row = next(line for line in human.output.splitlines() if line.startswith("primary"))
-    assert primary_row.split()[:4] == [PRIMARY, "eastus", "up", str(lab.pid(PRIMARY))]
+    assert primary_row.split()[:5] == [PRIMARY, "eastus", "up", "1/1", str(lab.pid(PRIMARY))]
 
 
 def test_clients_produce_and_consume_on_both_clusters(lab: Lab, unique_name: str) -> None:

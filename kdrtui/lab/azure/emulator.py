@@ -276,8 +276,7 @@ class AzureEmulator:
         if stop_resources:
             runtime = self._runtime()
             for home in sorted((self.home / "clusters").glob("*")):
-                stopped = runtime.broker(home.name, 0).stop()
-                if stopped is not None:
+                for stopped in runtime.broker(home.name, 0).stop():
                     say(f"azure: broker of {home.name} stopped (pid {stopped.pid})")
             for home in sorted((self.home / "edges").glob("*")):
                 result = power_off(runtime.edge(home.name, "", 0))

@@ -122,11 +122,11 @@ class Runtime:
         broker = self.broker(name, slot, region)
 
         def work() -> None:
-            pid = broker.running_pid()
-            if pid is None:
+            pids: dict[int, int] = {}
+            if broker.down_brokers():
                 broker.clean_stale()
-                pid = broker.start(jars.distribution(self.kafka_version))
-            broker.wait_ready(pid, BROKER_READY_S)
+                pids = broker.start(jars.distribution(self.kafka_version))
+            broker.wait_ready(BROKER_READY_S, pids)
 
         self.submit(f"broker:{name}", "start", work)
 
