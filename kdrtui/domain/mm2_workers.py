@@ -164,8 +164,17 @@ def short_task(name: str) -> str:
     return name.removeprefix("Mirror").replace("Connector", "")
 
 
+def task_list(tasks: Iterable[str]) -> str:
+    """Tasks grouped by connector, for a narrow line: ``Source 0,1 · Heartbeat 0``; ``no tasks``."""
+    numbers: dict[str, list[str]] = {}
+    for task in tasks:
+        connector, _, number = short_task(task).rpartition("-")
+        numbers.setdefault(connector, []).append(number)
+    return " · ".join(f"{name} {','.join(found)}" for name, found in numbers.items()) or "no tasks"
+
+
 def worker_lines(workers: Iterable[WorkerAssignment]) -> list[str]:
-    """One line per worker of a MirrorMaker 2 cluster: ``dr-edge-1: Source-0, Heartbeat-0 (leader)``;
+    """One line per worker of a MirrorMaker 2 cluster: ``dr-edge-1: Source 0 · Heartbeat 0 (leader)``;
     none for a lone worker without internal REST (one edge node: nothing to tell apart). Outside text:
     escape it before showing it."""
     workers = list(workers)
@@ -173,7 +182,6 @@ def worker_lines(workers: Iterable[WorkerAssignment]) -> list[str]:
         return []
     lines = []
     for worker in workers:
-        tasks = ", ".join(short_task(task) for task in worker.tasks) or "no tasks"
         lead = " (leader)" if worker.leader else ""
-        lines.append(f"{worker.node or worker.url}: {tasks}{lead}")
+        lines.append(f"{worker.node or worker.url}: {task_list(worker.tasks)}{lead}")
     return lines

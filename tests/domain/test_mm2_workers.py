@@ -90,7 +90,7 @@ def test_workers_are_named_by_their_node() -> None:
         "MirrorSourceConnector-0": "dr-edge-1",
         "MirrorSourceConnector-1": "dr-edge-2",
     }
-    assert worker_lines(named) == ["dr-edge-1: Source-0 (leader)", "dr-edge-2: Source-1"]
+    assert worker_lines(named) == ["dr-edge-1: Source 0 (leader)", "dr-edge-2: Source 1"]
     alone = node_of([WorkerAssignment("NOTUSED", (), ("MirrorSourceConnector-0",))], {"x": "dr-edge-1"})
     assert alone[0].node == "dr-edge-1"
     assert worker_lines(alone) == [], "one node: the output stays as it was"

@@ -23,14 +23,14 @@ def test_each_node_says_which_tasks_it_runs() -> None:
         URL_2, (), ("MirrorSourceConnector-1", "MirrorHeartbeatConnector-0"), False, "dr-edge-2"
     )
     first, second = task_lines(status("dr-edge-1", one, two)), task_lines(status("dr-edge-2", one, two))
-    assert first[-1] == ("  primary->dr here: Source-0 (leader)", "text-muted")
-    assert second[-1] == ("  primary->dr here: Source-1, Heartbeat-0", "text-muted")
+    assert first[-1] == ("  primary->dr here: Source 0 (leader)", "text-muted")
+    assert second[-1] == ("  primary->dr here: Source 1 · Heartbeat 0", "text-muted")
     block = task_block({"dr-edge-1/mm2-dr": first, "dr-edge-2/mm2-dr": second}, 78)
     assert [line for line, _ in block] == [
         "dr-edge-1/mm2-dr: tasks 2 running",
-        "  primary->dr here: Source-0 (leader)",
+        "  primary->dr here: Source 0 (leader)",
         "dr-edge-2/mm2-dr: tasks 2 running",
-        "  primary->dr here: Source-1, Heartbeat-0",
+        "  primary->dr here: Source 1 · Heartbeat 0",
     ]
 
 
@@ -39,7 +39,7 @@ def test_after_a_move_the_survivor_runs_everything() -> None:
         URL_2, (), ("MirrorSourceConnector-0", "MirrorSourceConnector-1"), True, "dr-edge-2"
     )
     assert task_lines(status("dr-edge-2", alone))[-1] == (
-        "  primary->dr here: Source-0, Source-1 (leader)",
+        "  primary->dr here: Source 0,1 (leader)",
         "text-muted",
     )
 

@@ -7,7 +7,7 @@ from rich.text import Text
 from kdrtui.domain.kafka_release import translation_warning
 from kdrtui.domain.mirrormaker import MirrorMakerStatus, MmState
 from kdrtui.domain.mm2_tasks import short_java_names, tasks_summary
-from kdrtui.domain.mm2_workers import short_task, worker_lines
+from kdrtui.domain.mm2_workers import task_list, worker_lines
 from kdrtui.domain.safe_text import escape as escape_controls
 from kdrtui.tui.text import middle_ellipsis
 
@@ -71,13 +71,13 @@ def task_lines(status: MirrorMakerStatus) -> list[tuple[str, str]]:
 
 def worker_lines_of(status: MirrorMakerStatus) -> list[tuple[str, str]]:
     """When several edge nodes run one MirrorMaker 2: what this node's worker runs, per flow
-    (``  here: Source-0, Heartbeat-0 (leader)``, or ``  here: no tasks`` when the others run them all)."""
+    (``  here: Source 0,1 · Heartbeat 0 (leader)``, or ``  here: no tasks`` when the others run them all)."""
     lines: list[tuple[str, str]] = []
     for flow in status.flows:
         if not worker_lines(flow.workers):
             continue
         mine = [w for w in flow.workers if w.node == status.node]
-        tasks = ", ".join(short_task(t) for w in mine for t in w.tasks) or "no tasks"
+        tasks = task_list(t for w in mine for t in w.tasks)
         lead = " (leader)" if any(w.leader for w in mine) else ""
         lines.append((escape_controls(f"  {flow.flow} here: {tasks}{lead}"), "text-muted"))
     return lines
