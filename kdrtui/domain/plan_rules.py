@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kdrtui.domain import azure_names
+from kdrtui.domain.kafka_release import parse_release
 from kdrtui.domain.plan_failover import Objectives, SwitchMethod
 from kdrtui.domain.plan_flows import MirrorMakerKind, Naming
 from kdrtui.domain.plan_model import Topology
@@ -369,6 +370,28 @@ class _Rules:
                     f"edge_nodes[{listeners[listener]}]: give each node of {quoted(alias or '')} its own",
                 )
             listeners.setdefault(listener, n)
+        self.clustered_releases(raw if isinstance(raw, list) else [])
+
+    def clustered_releases(self, nodes: list[object]) -> None:
+        """Several edge nodes of one flow's target run one MirrorMaker 2 (KIP-710): 3.5+ on each."""
+        flows = self.data.get("flows")
+        targets = {
+            _text(flow, "target")
+            for flow in map(_table, flows if isinstance(flows, list) else [])
+            if flow.get("mirrormaker", MirrorMakerKind.MM2.value) == MirrorMakerKind.MM2.value
+        }
+        tables = [_table(node) for node in nodes]
+        count = {alias: [_text(t, "cluster") for t in tables].count(alias) for alias in targets}
+        for n, node in enumerate(tables):
+            version = _text(node, "mirrormaker_kafka")
+            release = parse_release(version) if version else None
+            if count.get(_text(node, "cluster"), 0) > 1 and release is not None and release < (3, 5, 0):
+                self.add(
+                    ("edge_nodes", n, "mirrormaker_kafka"),
+                    f"{quoted(version or '')}: the {count[_text(node, 'cluster')]} edge nodes of "
+                    f"{quoted(_text(node, 'cluster') or '')} run one MirrorMaker 2, which needs Kafka 3.5+ "
+                    "on each (KIP-710's internal REST)",
+                )
 
     def objectives_and_switch(self) -> None:
         objectives = _table(self.data.get("objectives"))

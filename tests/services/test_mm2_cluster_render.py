@@ -98,3 +98,10 @@ def test_several_nodes_need_kafka_3_5_on_each() -> None:
     assert preflight_problem(old, node) is None, "one node runs an older MirrorMaker as before"
     assert preflight_problem(out.format("connect-mirror-3.9.1.jar"), node, clustered=True) is None
     assert mirror_release("connect-mirror-4.1.0.jar") == (4, 1) and mirror_release("") is None
+
+
+def test_a_plan_refuses_several_nodes_on_an_old_shipped_release() -> None:
+    with pytest.raises(PlanInvalid, match=r"edge_nodes\[0\]\.mirrormaker_kafka.*needs Kafka 3\.5\+"):
+        plan_with_nodes(2, mirrormaker_kafka="3.2.0")
+    assert plan_with_nodes(1, mirrormaker_kafka="3.2.0").edge_nodes[0].mirrormaker_kafka == "3.2.0"
+    assert len(plan_with_nodes(2, mirrormaker_kafka="3.9.1").edge_nodes) == 2
