@@ -45,7 +45,8 @@ def describe_flow(plan: Plan, index: int, width: int = 78) -> str:
 
 
 class OverviewScreen(ModeScreen):
-    """Each cluster's reachability, brokers, topics, controller and data age."""
+    """Each cluster's reachability and health (brokers up of expected; partitions under-replicated, offline or
+    under min ISR), topics, controller and data age."""
 
     MODE = "overview"
     BINDINGS = [Binding("r", "app.refresh_now", "Refresh", id="overview.refresh")]
