@@ -134,7 +134,10 @@ class Lab:
         #: The Kafka whose jars are the edge node's ``kafka_home`` (``--edge-kafka-version``; 3.2.0 makes it
         #: look like an HDInsight 5.1 edge node); default: the clusters' version.
         self.edge_kafka_version = edge_kafka_version or saved.get("edge_kafka_version") or self.kafka_version
-        jars.parse_version(self.edge_kafka_version)
+        try:
+            jars.parse_version(self.edge_kafka_version)
+        except ValueError as exc:
+            raise ValueError(f"--edge-kafka-version: {exc}") from None
         if auto_create_topics is None:
             auto_create_topics = bool(saved.get("auto_create_topics", False))
         self.auto_create_topics = auto_create_topics

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kdrtui.lab import jars
 from kdrtui.lab.lab import Lab
 
@@ -27,3 +29,8 @@ def test_the_edge_kafka_home_links_the_chosen_release(tmp_path: Path) -> None:
     moved = Lab(tmp_path / "lab", edge_kafka_version="3.9.1")
     moved.edge.link_kafka_libs()
     assert (moved.edge.kafka_home / "libs").resolve() == jars.distribution("3.9.1").libs.resolve()
+
+
+def test_a_bad_edge_kafka_version_names_the_option(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^--edge-kafka-version: not a Kafka release version: '3\.2'"):
+        Lab(tmp_path / "lab", edge_kafka_version="3.2")
