@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from kdrtui.domain.plan import EdgeNode
 from kdrtui.services.mirrormaker.manager import preflight_problem, preflight_script
 from kdrtui.services.mirrormaker.preflight import preflight_report
@@ -137,3 +139,27 @@ def test_a_good_node_passes(tmp_path: Path) -> None:
     fake_java(tmp_path / "jdk17", "17.0.15")
     out = run(kafka(tmp_path, GOOD_JARS), f"{tmp_path / 'jdk17'}:{tools_path(tmp_path)}")
     assert preflight_problem(out, NODE) is None
+
+
+def test_the_real_java_version_outputs_of_this_machine(tmp_path: Path) -> None:
+    """The JDKs installed here (Debian's OpenJDK 17, Temurin 25 when present) through the real script,
+    JAVA_TOOL_OPTIONS set so java prints "Picked up ..." first."""
+    jdks = {
+        17: Path("/usr/lib/jvm/java-17-openjdk-amd64/bin"),
+        25: Path("/usr/lib/jvm/temurin-25-jdk-amd64/bin"),
+    }
+    found = {major: bin_dir for major, bin_dir in jdks.items() if (bin_dir / "java").exists()}
+    if not found:
+        pytest.skip("no JDK at the usual Debian paths")
+    tools = tools_path(tmp_path)
+    for major, bin_dir in found.items():
+        env = {**os.environ, "PATH": f"{bin_dir}:{tools}", "JAVA_TOOL_OPTIONS": "-Xss1m"}
+        out = subprocess.run(
+            ["/bin/sh", "-c", preflight_script(str(kafka(tmp_path / str(major), GOOD_JARS)))],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+        report = preflight_report(out, NODE)
+        assert (report.problem, report.java, report.kafka_version) == (None, major, "3.9.1"), out
