@@ -43,7 +43,8 @@ def more_edges(first: LabEdgeNode, count: int, home: Path, taken: Collection[int
     """``first`` and the ``count - 1`` nodes after it (``dr-edge-2``... in ``home/edge-<n>``).
 
     Raises:
-        ValueError: a node's port is outside 1024-65535 or one of ``taken`` (the brokers' ports).
+        ValueError: a node's port is outside 1024-65535 or one of ``taken`` (the brokers' ports), or a node
+            beyond ``count`` still runs (the lab had more).
     """
     nodes = [first]
     for n in range(2, count + 1):
@@ -60,6 +61,15 @@ def more_edges(first: LabEdgeNode, count: int, home: Path, taken: Collection[int
             name=f"dr-edge-{n}",
         )
         nodes.append(node)
+    for n in range(count + 1, MAX_EDGE_NODES + 1):
+        extra = LabEdgeNode(
+            home / f"edge-{n}", port=first.port + n - 1, kafka_libs=first.kafka_libs, name=f"dr-edge-{n}"
+        )
+        # A node left out would run on with nobody to stop it (lab down stops the nodes it knows).
+        if extra.home.is_dir() and extra.running() is not None:
+            raise ValueError(
+                f"dr-edge-{n} is running: `kdrtui lab down` first, then give dr {count} edge node(s)"
+            )
     return nodes
 
 

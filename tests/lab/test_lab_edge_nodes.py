@@ -66,3 +66,13 @@ def test_status_kill_and_down_handle_every_node(two_edge_lab: Lab) -> None:
 def test_edge_nodes_is_checked() -> None:
     refused = CliRunner().invoke(lab_group, ["up", "--edge-nodes", "9"])
     assert refused.exit_code == 2 and "--edge-nodes" in refused.output
+
+
+def test_fewer_nodes_are_refused_while_the_others_run(two_edge_lab: Lab) -> None:
+    lab = two_edge_lab
+    lab.edges[1].start()
+    with pytest.raises(ValueError, match="dr-edge-2 is running: `kdrtui lab down` first"):
+        Lab(lab.home, primary_port=21092, dr_port=22092, edge_port=lab.edge.port, edge_nodes=1)
+    lab.down()
+    alone = Lab(lab.home, primary_port=21092, dr_port=22092, edge_port=lab.edge.port, edge_nodes=1)
+    assert [e.name for e in alone.edges] == ["dr-edge-1"]
