@@ -91,12 +91,15 @@ def test_the_block_names_each_deployment_and_fits_80_columns() -> None:
 
 
 def test_the_line_under_the_table_names_the_kafka_release_and_warns_before_3_5() -> None:
-    old = replace(running_mm2(source_task(0, "RUNNING")), kafka_version="3.2.0")
-    ((line, colour),) = task_lines(old)
-    assert line.startswith("Kafka 3.2.0 (before 3.5: offsets may translate wrongly); tasks 1 running")
-    assert colour == "text-muted"
+    old = replace(
+        running_mm2(source_task(0, "RUNNING"), source_task(1, "FAILED", FIRST)), kafka_version="3.2.0"
+    )
+    assert task_lines(old) == [
+        (task_lines(running_mm2(source_task(0, "RUNNING"), source_task(1, "FAILED", FIRST)))[0][0], "error"),
+        ("  Kafka 3.2.0 (before 3.5: offsets may translate wrongly)", "warning"),
+    ]
     shipped = replace(running_mm2(source_task(0, "RUNNING")), kafka_version="3.9.1")
-    assert task_lines(shipped)[0][0].startswith("Kafka 3.9.1; tasks 1 running")
+    assert task_lines(shipped) == [("tasks 1 running", "text-muted"), ("  Kafka 3.9.1", "text-muted")]
     stopped = MirrorMakerStatus("dr-edge-1", "mm2-dr", MmState.STOPPED, kafka_version="3.9.1")
     assert task_lines(stopped) == [("Kafka 3.9.1", "text-muted")]
     assert task_lines(MirrorMakerStatus("dr-edge-1", "mm2-dr", MmState.STOPPED)) == []

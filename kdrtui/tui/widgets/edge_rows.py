@@ -53,20 +53,23 @@ def release_text(version: str | None) -> str:
 def task_lines(status: MirrorMakerStatus) -> list[tuple[str, str]]:
     """The lines under the table for one deployment, each with its theme colour: ``tasks 3 running,
     1 FAILED: <first trace line>``, then ``  caused by: <root cause>`` when the failure has one. Java class
-    names lose the middle of their package; control characters are escaped (outside text)."""
+    names lose the middle of their package; control characters are escaped (outside text). Last, the Kafka
+    release it runs (on a line of its own, so a long trace never pushes it, or the failure, out of sight).
+    """
     release = release_text(status.kafka_version)
+    colour_of_release = "warning" if translation_warning(status.kafka_version) else "text-muted"
     if not status.flows:
-        return [(release, "text-muted")] if release else []
+        return [(release, colour_of_release)] if release else []
     summary = escape_controls(short_java_names(tasks_summary(status.flows)))
     unreadable = any(not flow.readable for flow in status.flows)
     colour = "error" if status.task_problems else "warning" if unreadable else "text-muted"
-    lines = [(f"{release}; {summary}" if release else summary, colour)]
+    lines = [(summary, colour)]
     # The failure the summary names (a FAILED connector before a FAILED task), and its root cause.
     failures = [(c.trace, c.cause) for flow in status.flows for c in flow.failed_connectors]
     failures += [(t.trace, t.cause) for flow in status.flows for t in flow.failed]
     if not unreadable and failures and failures[0][1] and failures[0][1] != failures[0][0]:
         lines.append((f"  caused by: {escape_controls(short_java_names(failures[0][1]))}", colour))
-    return lines + worker_lines_of(status)
+    return lines + worker_lines_of(status) + ([(f"  {release}", colour_of_release)] if release else [])
 
 
 def worker_lines_of(status: MirrorMakerStatus) -> list[tuple[str, str]]:
