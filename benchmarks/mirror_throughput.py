@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -165,11 +166,14 @@ async def run(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
     rates: list[float] = []
-    with second_node(lab, work) as second:
-        for n, (title, count, tasks) in enumerate(RUNS):
-            rate = await one_run(lab, work, [first, second][:count], tasks, args, n)
-            rates.append(rate)
-            print(f"{title:<20} {rate:>10,.0f} records/s", flush=True)
+    try:
+        with second_node(lab, work) as second:
+            for n, (title, count, tasks) in enumerate(RUNS):
+                rate = await one_run(lab, work, [first, second][:count], tasks, args, n)
+                rates.append(rate)
+                print(f"{title:<20} {rate:>10,.0f} records/s", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the runs' MirrorMaker dirs and the second node's home
     print(f"two nodes / one node, same 2 tasks: {rates[2] / rates[1]:.2f}")
     print(f"two nodes / one node, its default 1 task: {rates[2] / rates[0]:.2f}")
     return 0
