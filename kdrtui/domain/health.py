@@ -42,7 +42,11 @@ class ClusterObservation:
     topics: int = 0
     """Topics, excluding Kafka's own internal ones (``__consumer_offsets`` and the like)."""
     controller_id: int | None = None
-    """Broker id of the active controller, when the cluster reports one."""
+    """The controller id the metadata names: the active controller on a ZooKeeper cluster (HDInsight's),
+    but any live broker on a KRaft one (see ``kraft``)."""
+    kraft: bool | None = None
+    """The cluster runs KRaft (its brokers' ``process.roles`` is set): the metadata cannot name the active
+    controller, so none is shown. None: not known yet."""
     cluster_id: str | None = None
     """The Kafka cluster id."""
     error: str | None = None
@@ -84,10 +88,17 @@ class ClusterObservation:
             return "?"
         return f"{'≥' if self.expected_source == 'derived' else ''}{self.brokers_expected}"
 
+    def controller_text(self) -> str:
+        """The active controller's broker id; ``KRaft`` on a KRaft cluster (its metadata names a random
+        broker, not the active controller, which lives in the controller quorum); ``-`` when none."""
+        if self.kraft:
+            return "KRaft"
+        return "-" if self.controller_id is None else str(self.controller_id)
+
     def health_line(self) -> str:
         """``brokers 2/3 · URP 14 · offline 0 · <minISR 0 · controller 1`` (plain text)."""
         below = "?" if self.under_min_isr is None else str(self.under_min_isr)
-        controller = "-" if self.controller_id is None else str(self.controller_id)
+        controller = self.controller_text()
         return (
             f"brokers {self.brokers}/{self.expected_text()} · URP {self.under_replicated} · "
             f"offline {self.offline} · <minISR {below} · controller {controller}"
@@ -148,7 +159,8 @@ def health_block(obs: ClusterObservation) -> dict[str, Any]:
         "offline": obs.offline if answered else None,
         "under_min_isr": obs.under_min_isr if answered else None,
         "unwritable": list(obs.unwritable) if answered else [],
-        "controller": obs.controller_id if answered else None,
+        "controller": obs.controller_id if answered and not obs.kraft else None,
+        "metadata": None if obs.kraft is None else ("kraft" if obs.kraft else "zookeeper"),
         "error": obs.error,
     }
 

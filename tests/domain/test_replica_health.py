@@ -121,6 +121,7 @@ def test_the_status_block_of_a_degraded_and_of_an_unreachable_cluster() -> None:
         "under_min_isr": 0,
         "unwritable": ["orders-0"],
         "controller": 1,
+        "metadata": None,
         "error": None,
     }
     down = health_block(ClusterObservation(observed_at=1.0, ok=False, error="no answer"))

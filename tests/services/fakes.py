@@ -82,9 +82,13 @@ class FakeHealthAdmin:
     with its ``min.insync.replicas`` (a topic missing from ``min_isr`` fails); counts the topics
     described."""
 
-    def __init__(self, metadata: FakeMetadata, min_isr: dict[str, int]) -> None:
+    def __init__(
+        self, metadata: FakeMetadata, min_isr: dict[str, int], process_roles: str | None = None
+    ) -> None:
         self.metadata = metadata
         self.min_isr = min_isr
+        self.process_roles = process_roles
+        """A broker's ``process.roles`` (None: describing a broker fails)."""
         self.described: list[str] = []
 
     def list_topics(self, timeout: float = -1) -> FakeMetadata:
@@ -95,8 +99,16 @@ class FakeHealthAdmin:
 
         answers: dict[Any, Any] = {}
         for resource in resources:
-            self.described.append(resource.name)
             future: Future[dict[str, Any]] = Future()
+            if resource.name.isdigit():  # a broker: its process.roles
+                if self.process_roles is None:
+                    future.set_exception(RuntimeError("CLUSTER_AUTHORIZATION_FAILED"))
+                else:
+                    roles = type("ConfigEntry", (), {"value": self.process_roles})()
+                    future.set_result({"process.roles": roles})
+                answers[resource] = future
+                continue
+            self.described.append(resource.name)
             if resource.name in self.min_isr:
                 entry = type("ConfigEntry", (), {"value": str(self.min_isr[resource.name])})()
                 future.set_result({"min.insync.replicas": entry})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kdrtui.domain.health import Reachability, state_of
+from kdrtui.domain.health import Reachability, health_block, state_of
 from kdrtui.services.kafka.probe import KafkaClusterProbe
 from tests.services.fakes import FakeHealthAdmin, FakeMetadata, FakePartition, FakeTopic
 
@@ -53,3 +53,26 @@ def test_an_offline_partition_and_an_unreadable_min_isr() -> None:
     assert (seen.offline, seen.under_min_isr, seen.controller_id) == (1, None, None)
     assert seen.unwritable == ("payments-0",) and seen.brokers_expected == 3
     assert state_of(seen) is Reachability.DEGRADED
+
+
+def test_on_kraft_the_metadata_controller_is_not_shown_as_the_active_one() -> None:
+    metadata = FakeMetadata([1, 2, 3], [orders([1, 2, 3])], controller_id=2)
+    kraft = FakeHealthAdmin(metadata, {}, "broker,controller")
+    seen = KafkaClusterProbe("fake:9092", admin=kraft).observe()
+    assert seen.kraft is True and seen.controller_text() == "KRaft"
+    assert seen.health_line().endswith("controller KRaft")
+    assert health_block(seen)["controller"] is None and health_block(seen)["metadata"] == "kraft"
+
+    zookeeper = FakeHealthAdmin(FakeMetadata([1, 2, 3], [orders([1, 2, 3])], controller_id=2), {}, "")
+    seen = KafkaClusterProbe("fake:9092", admin=zookeeper).observe()
+    assert seen.kraft is False and seen.controller_text() == "2"
+    assert health_block(seen)["controller"] == 2 and health_block(seen)["metadata"] == "zookeeper"
+
+
+def test_an_unreadable_mode_is_asked_again_later_and_shows_the_metadata_controller() -> None:
+    admin = FakeHealthAdmin(FakeMetadata([1], [orders([1], count=1)], controller_id=1), {}, None)
+    client = KafkaClusterProbe("fake:9092", admin=admin)
+    seen = client.observe()
+    assert seen.kraft is None and seen.controller_text() == "1"
+    admin.process_roles = "broker"
+    assert client.observe().kraft is None, "not asked again at once"

@@ -24,7 +24,7 @@ async def test_overview_follows_a_broker_killed_and_restarted(lab: Lab) -> None:
         dr_card = app.screen.query_one("#cluster-dr", ClusterCard)
         text = str(dr_card.render())
         assert "● UP" in text and lab.bootstrap("dr") in text and "brokers    1" in text
-        assert "brokers    1/1 · controller 1" in text
+        assert "brokers    1/1 · controller KRaft" in text
 
         lab.kill("dr")
         took = await until(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 from kdrtui.domain.health import ClusterObservation
@@ -21,6 +22,8 @@ from kdrtui.domain.replica_health import PartitionReplicas, summarize, topics_to
 
 MIN_ISR_TTL_S = 300.0
 """How long a topic's ``min.insync.replicas`` read is trusted before it is described again."""
+MODE_RETRY_S = 60.0
+"""How long after a failed read of a broker's ``process.roles`` it is asked again."""
 
 
 class ClusterProbe(Protocol):
@@ -45,6 +48,9 @@ class KafkaClusterProbe:
         """The client (built on first use; tests pass a fake)."""
         self._min_isr: dict[str, tuple[int, float]] = {}
         """topic -> (its ``min.insync.replicas``, when it was read on the monotonic clock)."""
+        self._kraft: bool | None = None
+        """Whether the cluster runs KRaft, once a broker's ``process.roles`` was read."""
+        self._mode_asked = float("-inf")
 
     def _client(self) -> object:
         if self._admin is None:
@@ -84,7 +90,29 @@ class KafkaClusterProbe:
             )
         partitions = partitions_of(md)
         min_isr = self._min_isr_of(admin, topics_to_describe(partitions))
-        return observation_of(md, partitions, min_isr, latency_s=time.monotonic() - started)
+        seen = observation_of(md, partitions, min_isr, latency_s=time.monotonic() - started)
+        return replace(seen, kraft=self._kraft_of(admin, md))
+
+    def _kraft_of(self, admin: Any, md: Any) -> bool | None:
+        """Whether the cluster runs KRaft: a broker's ``process.roles`` is set (read once; a failed read
+        is tried again after :data:`MODE_RETRY_S`). On KRaft the metadata's controller id is a random
+        broker, not the active controller."""
+        now = time.monotonic()
+        if self._kraft is not None or now - self._mode_asked < MODE_RETRY_S or not md.brokers:
+            return self._kraft
+        self._mode_asked = now
+        from confluent_kafka.admin import ConfigResource, ResourceType
+
+        resource = ConfigResource(ResourceType.BROKER, str(min(md.brokers)))
+        try:
+            (future,) = admin.describe_configs([resource], request_timeout=self.timeout_s).values()
+            entry = future.result(timeout=self.timeout_s).get("process.roles")
+        except Exception:  # unknown for now: the controller id is shown as the metadata gives it
+            return None
+        finally:
+            self._serve(admin)
+        self._kraft = bool(entry is not None and entry.value)
+        return self._kraft
 
     def _min_isr_of(self, admin: Any, topics: set[str]) -> dict[str, int] | None:
         """``min.insync.replicas`` of ``topics``: remembered values younger than :data:`MIN_ISR_TTL_S`,

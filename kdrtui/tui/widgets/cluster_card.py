@@ -40,7 +40,7 @@ def _health_rows(ok: ClusterObservation | None, stale: str) -> list[Content]:
             _row("< min ISR", "-"),
         ]
     up = f"[b $warning]{ok.brokers}[/]" if ok.missing_brokers else str(ok.brokers)
-    controller = "-" if ok.controller_id is None else str(ok.controller_id)
+    controller = ok.controller_text()
     return [
         _row(
             "brokers",
