@@ -108,6 +108,7 @@ class Cluster(BaseModel):
         if self.brokers is not None:
             return self.brokers
         return self.hdinsight.worker_count if self.hdinsight is not None else None
+
     security: ClusterSecurity | None = None
     """How clients connect (TLS, mutual TLS, SASL); absent means PLAINTEXT."""
 
