@@ -14,7 +14,14 @@ from kdrtui.services.kafka.internal_topics import (
     encode_checkpoint,
     encode_offset_sync,
 )
-from kdrtui.services.kafka.translate import TranslatedOffset, best_upstream, translate_group, upstream_of
+from kdrtui.services.kafka.translate import (
+    TranslatedOffset,
+    best_upstream,
+    plan_partition,
+    plan_within,
+    translate_group,
+    upstream_of,
+)
 
 SYNCS = [
     OffsetSync("orders", 0, upstream=100, downstream=10),
@@ -69,6 +76,20 @@ def test_failback_goes_back_exactly_where_a_group_that_did_not_move_was() -> Non
     assert best_upstream(40, checkpoint, SYNCS) == 101
     assert best_upstream(5, checkpoint, SYNCS) is None
     assert best_upstream(59, checkpoint, []) == 230
+
+
+def test_a_checkpoint_past_the_mirrors_end_is_dropped_for_the_syncs() -> None:
+    # MirrorMaker 3.2 (before KAFKA-12468's fix) projected a group's 380 past the sync at 250 -> 60 by the
+    # distance on the source: 60 + 130 = 190, while the mirror's partition ends at 91.
+    projected = Checkpoint("app", "primary.orders", 0, upstream=380, downstream=190, metadata="")
+    assert plan_partition(380, projected, SYNCS) == (190, 0)
+    assert plan_within(380, projected, SYNCS, 91) == (61, 380 - 251), "the syncs alone: one past 250 -> 60"
+    # Within the end, or with the end unknown, the checkpoint stands (what 3.5+ checkpoints always are).
+    honest = Checkpoint("app", "primary.orders", 0, upstream=380, downstream=61, metadata="")
+    assert plan_within(380, honest, SYNCS, 91) == plan_partition(380, honest, SYNCS)
+    assert plan_within(380, projected, SYNCS, None) == (190, 0)
+    # Nothing but a checkpoint past the end: no translation (the failover rewinds by timestamps).
+    assert plan_within(380, projected, [], 91) is None
 
 
 def test_latest_sync_wins_when_downstream_goes_back() -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "list_groups",
     "offsets_for_times",
     "plan_partition",
+    "plan_within",
     "read_checkpoints",
     "read_offset_syncs",
     "translate_group",
@@ -112,6 +113,23 @@ def plan_partition(
     if base is None and checkpoint is not None:
         base = checkpoint.upstream
     return downstream, max(0, upstream - (base if base is not None else upstream))
+
+
+def plan_within(
+    upstream: int, checkpoint: Checkpoint | None, syncs: list[OffsetSync], end: int | None
+) -> tuple[int, int] | None:
+    """:func:`plan_partition`, never past the target partition's end offset ``end`` (None: unknown).
+
+    A resume point past the end is never right: MirrorMaker before 3.5 (KAFKA-12468) projected a
+    checkpoint past its last offset sync by the distance on the source, which can land beyond what was
+    copied; committed there, the group would skip the records copied later. Such a checkpoint is dropped and
+    the offset syncs alone translate (None when they cannot: the caller rewinds by timestamps). A 3.5+
+    checkpoint never goes past the syncs, so nothing changes for it.
+    """
+    planned = plan_partition(upstream, checkpoint, syncs)
+    if planned is None or end is None or planned[0] <= end:
+        return planned
+    return plan_partition(upstream, None, syncs)
 
 
 def best_upstream(downstream: int, checkpoint: Checkpoint | None, syncs: list[OffsetSync]) -> int | None:

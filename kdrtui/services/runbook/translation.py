@@ -131,7 +131,7 @@ def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
     from kdrtui.services.kafka.group_offsets import committed_offsets, list_groups, offsets_for_times
     from kdrtui.services.kafka.internal_reads import read_checkpoints, read_offset_syncs
     from kdrtui.services.kafka.topics import flow_mirrors
-    from kdrtui.services.kafka.translate import plan_partition
+    from kdrtui.services.kafka.translate import plan_partition, plan_within
 
     flow = ctx.stop_flow
     target = ctx.bootstrap(ctx.target)
@@ -160,21 +160,28 @@ def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
             ctx.say(f"cannot read the groups on {ctx.source} ({exc}): using their checkpoints")
     rewind = ctx.plan.failover.fallback_rewind_seconds
     rewind_ms = int((ctx.confirmed_at - rewind) * 1000)
+    ends = target_ends(
+        target, {(target_name(flow, t), p) for pos in positions.values() for t, p in pos}, ctx.timeout
+    )
     by_group: dict[str, dict[str, Any]] = {}
     for group, position in sorted(positions.items()):
         offsets: dict[str, int] = {}
-        duplicates = 0
+        duplicates = capped = 0
         missing: list[tuple[str, int]] = []
         for (source_topic, partition), upstream in sorted(position.items()):
             cp = by_checkpoint.get((group, source_topic, partition))
-            planned = plan_partition(upstream, cp, syncs.get((source_topic, partition), []))
+            part_syncs = syncs.get((source_topic, partition), [])
             name = target_name(flow, source_topic)
+            planned = plan_within(upstream, cp, part_syncs, ends.get((name, partition)))
+            capped += planned != plan_partition(upstream, cp, part_syncs)
             if planned is None:
                 missing.append((name, partition))
                 continue
             offsets[_key(name, partition)] = planned[0]
             duplicates += planned[1]
         how = f"{live} offsets translated (checkpoints, offset syncs)"
+        if capped:
+            how += f"; {capped} checkpoint(s) past the mirror's end ignored (MirrorMaker before 3.5)"
         if missing:
             found = offsets_for_times(target, missing, rewind_ms, ctx.timeout)
             offsets.update({_key(t, p): o for (t, p), o in found.items()})
@@ -183,6 +190,27 @@ def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
             )
         by_group[group] = {"offsets": offsets, "how": how, "duplicates": duplicates}
     return _split_active(ctx, by_group)
+
+
+def target_ends(
+    bootstrap: str, partitions: set[tuple[str, int]], timeout: float
+) -> dict[tuple[str, int], int]:
+    """The end offsets of ``partitions`` on the target (one batched ListOffsets); {} when they cannot be
+    read (the resume points then stand as translated)."""
+    if not partitions:
+        return {}
+    from confluent_kafka.admin import AdminClient
+
+    from kdrtui.services.kafka.config import client_config
+    from kdrtui.services.kafka.offsets import end_offsets_request, end_offsets_result, request_end_offsets
+
+    admin = AdminClient(client_config(bootstrap))
+    try:
+        request = end_offsets_request(sorted(partitions))
+        ends, _error = end_offsets_result(request_end_offsets(admin, request, timeout), timeout + 5)
+    except Exception:  # an unreadable end caps nothing; the commit itself reports a dead cluster
+        return {}
+    return ends
 
 
 def _source_name(flow: MirrorFlow, target_topic: str) -> str:
