@@ -100,6 +100,8 @@ def render(
             "subnet_cidr": SITES[alias]["subnet_cidr"],
             "bootstrap_servers": [],
             "kafka_version": kafka_version,
+            # The emulator runs one broker per cluster, whatever worker count it is asked for.
+            "brokers": 1,
             "replication_factor": 1,
             "hdinsight": {
                 "name": names["cluster"],
