@@ -5,6 +5,7 @@ other node, every record arrives in its partition's order, and the lag recovers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -25,8 +26,11 @@ from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.kafka.lag_engine import LagEngine
 from kdrtui.services.plan_files import load_plan, save_plan
+from kdrtui.tui.app import make_app
+from kdrtui.tui.screens.edge import EdgeScreen
 from tests.kafka_helpers import create_topic, produce_numbered
 from tests.lab_helpers import mirrormaker_jvms, mm
+from tests.tui.pilot_helpers import screen_lines, until
 
 pytestmark = pytest.mark.lab
 
@@ -187,3 +191,27 @@ def test_a_killed_node_hands_its_tasks_over(
     assert any(line.startswith(f"worker {survivor}:") and "Source 0,1" in line for line in lines), (
         human.output
     )
+    asyncio.run(edge_pane_shows_the_move(two_node_plan, victim, survivor))
+
+
+async def edge_pane_shows_the_move(plan_path: Path, victim: str, survivor: str) -> None:
+    """The Edge pane at 80x24 after the move: the victim's MirrorMaker crashed, the survivor's line says it
+    runs both source tasks, every line within the width."""
+    app = make_app(load_plan(plan_path), plan_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        assert isinstance(app.screen, EdgeScreen)
+
+        def moved() -> bool:
+            lines = screen_lines(app)
+            crashed = any(victim in line and "crashed" in line for line in lines)
+            return crashed and any("here:" in line and "Source 0,1" in line for line in lines)
+
+        try:
+            await until(pilot, moved, 30, "the Edge pane shows the crash and the tasks on the survivor")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n" + "\n".join(screen_lines(app))) from None
+        lines = screen_lines(app)
+        assert all(len(line) <= 80 for line in lines)
+        print("\n".join(lines))
+    assert survivor != victim

@@ -235,6 +235,7 @@ def test_flow_tasks_json() -> None:
             }
         ],
         "failed": ["MirrorSourceConnector-0"],
+        "workers": [],
     }
 
 

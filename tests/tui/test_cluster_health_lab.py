@@ -45,7 +45,8 @@ async def test_a_killed_dr_broker_shows_degraded_and_recovers(lab3: Lab, unique_
             )
             await until(pilot, lambda: "URP 0 " not in card(), timeout=60, what="dr's URP counted")
             text = card()
-            assert "▲ DEGRADED" in text and "offline 0" in text and "< min ISR  0" in text, text
+            # (< min ISR is not asserted: the shared lab3 may hold another test's topics)
+            assert "▲ DEGRADED" in text and "offline 0" in text and "brokers    2/3" in text, text
             assert app.screen.query_one(f"#cluster-{DR}", ClusterCard).has_class("degraded")
             assert app.cluster_views["primary"].state is Reachability.UP
             print(f"\ndr seen DEGRADED {took:.1f} s after the kill")
