@@ -237,8 +237,11 @@ class LabCluster:
         return {broker.node_id: broker.launch(dist) for broker in to_start}
 
     def wait_ready(self, timeout: float, pids: dict[int, int] | None = None) -> float:
-        """Wait until every broker has registered (``describe_cluster`` lists all node ids); return the
-        seconds it took.
+        """Wait until every broker has registered (the metadata lists all node ids); return the seconds
+        it took.
+
+        Each try asks a new client for the metadata: a client that met the brokers while they were still
+        starting can keep waiting for a controller it was never told about.
 
         Args:
             pids: the JVMs just started (node id -> pid): one that exits fails the wait at once.
@@ -250,7 +253,6 @@ class LabCluster:
 
         started = time.monotonic()
         deadline = started + timeout
-        admin = AdminClient(self.admin_config())
         wanted = {broker.node_id for broker in self.brokers}
         last_error = "no answer yet"
         while True:
@@ -264,18 +266,16 @@ class LabCluster:
                     f"{timeout:.0f} s ({last_error}); see {self.log_file}"
                 )
             try:
-                desc = admin.describe_cluster(request_timeout=min(2.0, max(remaining, 0.5))).result(
-                    timeout=min(3.0, max(remaining, 0.5))
-                )
-            except Exception as exc:  # KafkaException, or a future timing out: not ready yet
+                admin = AdminClient(self.admin_config())
+                registered = set(admin.list_topics(timeout=min(3.0, max(remaining, 0.5))).brokers)
+            except Exception as exc:  # KafkaException, or no answer in time: not ready yet
                 last_error = " ".join(str(exc).split()) or type(exc).__name__
-                time.sleep(0.1)
+                time.sleep(0.2)
                 continue
-            registered = {node.id for node in desc.nodes}
             if wanted <= registered:
                 return time.monotonic() - started
             last_error = f"brokers {sorted(registered)} of {sorted(wanted)} registered"
-            time.sleep(0.1)
+            time.sleep(0.2)
 
     def stop(self, timeout: float = 20.0) -> list[Stopped]:
         """SIGTERM every broker at once, wait up to ``timeout`` s, then SIGKILL; remove the pid files.
