@@ -184,7 +184,6 @@ def test_mirroring_and_lag_go_on_while_a_broker_of_each_cluster_dies(
         seen = len(refreshes)
         wait_until(lambda: len(refreshes) >= seen + 5, timeout=60, message="refreshes after the kills")
         traffic.stop()
-        sent: Partitions = {p: initial.get(p, []) for p in range(3)}
         source = read_all(primary, topic, wait_until)
         assert flat(initial) | traffic.acked <= flat(source)
 
@@ -196,7 +195,6 @@ def test_mirroring_and_lag_go_on_while_a_broker_of_each_cluster_dies(
         for p in range(3):  # per-partition order kept (repeats of at-least-once delivery aside)
             wrong = in_order(mirrored[p], source[p])
             assert wrong is None, f"partition {p}: {wrong}"
-        assert sum(len(v) for v in sent.values()) == 300
 
         def caught_up() -> bool:
             return bool(refreshes) and refreshes[-1] == 0
