@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kdrtui import __version__
+from kdrtui.commands.check import check_command
 from kdrtui.commands.console import console_command, demo_command
 from kdrtui.commands.failover import failback_command, failover_command
 from kdrtui.commands.lab import lab_group
@@ -67,6 +68,7 @@ main.add_command(lab_group)
 main.add_command(plan_group)
 main.add_command(mm_group)
 main.add_command(status_command)
+main.add_command(check_command)
 main.add_command(state_group)
 main.add_command(failover_command)
 main.add_command(failback_command)

@@ -82,9 +82,15 @@ def _assigned_consumer(bootstrap: str, partitions: Iterable[TP]) -> Consumer:
     return consumer
 
 
-def _drain(consumer: Consumer, starts: dict[TP, int], ends: dict[TP, int], deadline: float) -> list[Record]:
+def _drain(
+    consumer: Consumer,
+    starts: dict[TP, int],
+    ends: dict[TP, int],
+    deadline: float,
+    stamps: list[int] | None = None,
+) -> list[Record]:
     """Every record from ``starts`` up to ``ends``, in offset order per partition; raises TranslateError
-    when out of time."""
+    when out of time. ``stamps``: each record's timestamp (ms) is appended there, in the same order."""
     records: list[Record] = []
     position = dict(starts)
     pending = {tp for tp, end in ends.items() if end > starts[tp]}
@@ -99,6 +105,8 @@ def _drain(consumer: Consumer, starts: dict[TP, int], ends: dict[TP, int], deadl
             position[(topic, partition)] = offset + 1
             if (topic, partition) in pending and offset < ends[(topic, partition)] and isinstance(key, bytes):
                 records.append((key, value if isinstance(value, bytes) else None))
+                if stamps is not None:
+                    stamps.append(message.timestamp()[1])
         # A compacted partition can end below its end offset: trust the consumer's position.
         for tp in consumer.position([TopicPartition(t, p) for t, p in pending]):
             if tp.offset >= 0:
@@ -107,11 +115,13 @@ def _drain(consumer: Consumer, starts: dict[TP, int], ends: dict[TP, int], deadl
     return records
 
 
-def read_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record]:
+def read_topic(
+    bootstrap: str, topic: str, timeout: float = 10.0, stamps: list[int] | None = None
+) -> list[Record]:
     """Every record of ``topic`` from its beginning up to the end offsets read at call time.
 
     Records of one partition come in offset order. A missing topic gives []. Reads with an assigned
-    consumer: no group join, no commit.
+    consumer: no group join, no commit. ``stamps``: each record's timestamp (ms) is appended there.
 
     Raises:
         TranslateError: the cluster did not answer, or the read did not finish within ``timeout``.
@@ -129,7 +139,7 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record
     consumer = _assigned_consumer(bootstrap, partitions)
     try:
         try:
-            return _drain(consumer, starts, ends, deadline)
+            return _drain(consumer, starts, ends, deadline, stamps)
         except TranslateError as exc:
             raise TranslateError(f"{bootstrap}: {topic}: {exc}") from exc
     finally:
