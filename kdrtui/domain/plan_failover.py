@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, field_validator
 
-from kdrtui.domain.plan_fields import MODEL_CONFIG
+from kdrtui.domain import azure_names, dns_names
+from kdrtui.domain.plan_fields import MODEL_CONFIG, blank_to_none, rule
 
 
 class SwitchMethod(StrEnum):
@@ -45,6 +46,27 @@ class ClientSwitch(BaseModel):
     """none, command or dns."""
     command: str = ""
     """Shell command, run for method = "command", that points clients at the other cluster."""
+    zone: Annotated[str, rule(dns_names.zone_name)] | None = None
+    """method = "dns": the Azure Private DNS zone (``kafka.contoso.internal``), linked to both clusters'
+    VNets; required with "dns"."""
+    record: Annotated[str, rule(dns_names.record_name)] = "bootstrap"
+    """method = "dns": the record set, relative to the zone (``bootstrap`` -> ``bootstrap.<zone>``): A
+    records of the active cluster's brokers' private IPs."""
+    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=dns_names.TTL_MAX)] = 10
+    """method = "dns": the record's TTL; what a client's resolver may keep the old answer for."""
+    resource_group: Annotated[str, rule(azure_names.resource_group_name)] | None = None
+    """method = "dns": the resource group of the zone; default the secondary cluster's, whose region
+    must answer when the primary's is out (ARM keeps a group's metadata in its region)."""
+
+    addresses: dict[str, list[Annotated[str, rule(dns_names.ipv4_address)]]] = Field(default_factory=dict)
+    """method = "dns": per cluster alias, the IPs the record holds while it is active; default the hosts
+    of its ``bootstrap_servers`` (provisioning writes the brokers' private IPs there). Set it when kdrtui
+    reaches the brokers by other addresses than clients do (a tunnel, the lab)."""
+
+    @field_validator("zone", "resource_group", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return blank_to_none(value)
 
 
 class FenceMethod(StrEnum):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kdrtui.domain import azure_names
+from kdrtui.domain import azure_names, dns_names
 from kdrtui.domain.kafka_release import parse_release
 from kdrtui.domain.plan_failover import Objectives, SwitchMethod
 from kdrtui.domain.plan_flows import MirrorMakerKind, Naming
@@ -407,6 +407,33 @@ class _Rules:
             self.add(
                 ("switch", "command"),
                 'required when method = "command": the shell command that points clients elsewhere',
+            )
+        if switch.get("method") == SwitchMethod.DNS:
+            self.dns_switch(switch)
+
+    def dns_switch(self, switch: dict[str, Any]) -> None:
+        """``method = "dns"``: a zone, and a resource group for it (the failover pre-flight refuses a plan
+        without the ``[azure]`` table that says how to reach it)."""
+        zone = _text(switch, "zone")
+        if zone is None:
+            self.add(
+                ("switch", "zone"),
+                'required when method = "dns": the Azure Private DNS zone whose record names the active '
+                "cluster's brokers (e.g. kafka.contoso.internal)",
+            )
+        elif isinstance(switch.get("record", "bootstrap"), str):
+            problem = dns_names.fqdn_problem(str(switch.get("record", "bootstrap")), zone)
+            if problem is not None:
+                self.add(("switch", "record"), problem)
+        clusters = _table(self.data.get("clusters"))
+        for alias in _table(switch.get("addresses")):
+            if alias not in clusters:
+                self.add(("switch", "addresses", alias), f"no cluster {quoted(alias)} in the plan")
+        groups = [_text(_table(c), "resource_group") for c in _table(self.data.get("clusters")).values()]
+        if _text(switch, "resource_group") is None and not any(groups):
+            self.add(
+                ("switch", "resource_group"),
+                'required when method = "dns" and no cluster names a resource_group: where the zone lives',
             )
 
 

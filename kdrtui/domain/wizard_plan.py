@@ -282,6 +282,9 @@ def plan_data(answers: WizardAnswers) -> dict[str, Any]:
         "lag_crit_seconds": answers.lag_crit_seconds,
     }
     data["switch"] = {"method": answers.switch_method.value, "command": answers.switch_command}
+    if answers.base is not None:  # the DNS switch's keys (zone, record...) are not asked: kept
+        kept = answers.base.switch.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        data["switch"].update({k: v for k, v in kept.items() if k not in ("method", "command")})
     order = ("plan", "clusters", "edge_nodes", "flows", "objectives", "switch", "failover", "azure")
     return {key: data[key] for key in order if key in data}
 
