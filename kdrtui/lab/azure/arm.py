@@ -27,6 +27,9 @@ TYPES = {
     "peering": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
     "cluster": "Microsoft.HDInsight/clusters",
     "application": "Microsoft.HDInsight/clusters/applications",
+    "dns_zone": "Microsoft.Network/privateDnsZones",
+    "dns_link": "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+    "dns_record": "Microsoft.Network/privateDnsZones/A",
 }
 
 

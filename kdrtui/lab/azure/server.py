@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from kdrtui.lab.azure import ambari, applications, arm, hdinsight, lro, network
+from kdrtui.lab.azure import ambari, applications, arm, hdinsight, lro, network, private_dns
 from kdrtui.lab.azure.cloud import Cloud
 from kdrtui.lab.azure.control import handle
 from kdrtui.lab.azure.web import ArmError, Request, Response
@@ -79,6 +79,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", _AM + r"/requests/(?P<request>\d+)", ambari.get_request),
     ("GET", _AM + "/hosts", ambari.list_hosts),
     ("GET", _AM + r"/hosts/(?P<host>[^/]+)", ambari.get_host),
+    *private_dns.ROUTES,
 ]
 _COMPILED = [(method, re.compile(pattern + "/?$", re.IGNORECASE), fn) for method, pattern, fn in ROUTES]
 _OPERATION = re.compile(
