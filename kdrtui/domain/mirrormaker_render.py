@@ -224,7 +224,7 @@ def render_mm2_properties(
     # No authorizer in the lab, and HDInsight's Kafka has none without ESP: syncing ACLs would only
     # log errors every interval.
     created["sync.topic.acls.enabled"] = False
-    if plan.failover.fence == FenceMethod.REJECT_WRITES:
+    if FenceMethod.REJECT_WRITES in plan.failover.fences:
         # The failover fence is max.message.bytes = 1 on the old primary's topics: MirrorMaker must not
         # copy it to the topics it creates or syncs, or it could not write into them itself.
         created["config.properties.exclude"] = CONFIG_PROPERTIES_EXCLUDE_FENCED

@@ -33,6 +33,9 @@ class ClusterSpec:
     controller_port: int
     #: Brokers in the cluster (1, or 3 like an HDInsight cluster's worker nodes).
     brokers: int = 1
+    #: The Azure emulator's NSG gate in front of a second, gated listener on ``port + 2`` (one PLAINTEXT
+    #: broker only; see :mod:`kdrtui.lab.azure.gate`); None: no gated listener.
+    gate_port: int | None = None
 
     def node_port(self, node_id: int) -> int:
         """The client port of broker ``node_id`` (1-based); its controller listens on the next one."""
@@ -144,6 +147,14 @@ class LabBroker:
         s = self.spec
         client = self.security.listener_name() if self.security is not None else "PLAINTEXT"
         voters = ",".join(f"{node}@{LOCALHOST}:{s.node_port(node) + 1}" for node in range(1, s.brokers + 1))
+        listeners = f"{client}://{LOCALHOST}:{self.port},CONTROLLER://{LOCALHOST}:{self.controller_port}"
+        advertised = f"{client}://{LOCALHOST}:{self.port}"
+        protocols = f"CONTROLLER:PLAINTEXT,{client}:{client}"
+        if s.gate_port is not None and s.brokers == 1 and self.security is None:
+            # Clients through the emulator's NSG gate are told the gate's address, never the broker's.
+            listeners += f",GATED://{LOCALHOST}:{self.port + 2}"
+            advertised += f",GATED://{LOCALHOST}:{s.gate_port}"
+            protocols += ",GATED:PLAINTEXT"
         lines = [
             f"# Written by kdrtui for lab cluster {s.alias!r} (stands in for {s.region}), "
             f"broker {self.node_id} of {s.brokers}.",
@@ -151,11 +162,11 @@ class LabBroker:
             "process.roles=broker,controller",
             f"node.id={self.node_id}",
             f"controller.quorum.voters={voters}",
-            f"listeners={client}://{LOCALHOST}:{self.port},CONTROLLER://{LOCALHOST}:{self.controller_port}",
-            f"advertised.listeners={client}://{LOCALHOST}:{self.port}",
+            f"listeners={listeners}",
+            f"advertised.listeners={advertised}",
             "controller.listener.names=CONTROLLER",
             f"inter.broker.listener.name={client}",
-            f"listener.security.protocol.map=CONTROLLER:PLAINTEXT,{client}:{client}",
+            f"listener.security.protocol.map={protocols}",
             f"log.dirs={self.data_dir.resolve()}",
             "num.partitions=1",
             *(f"{key}={value}" for key, value in replication_settings(s.brokers).items()),

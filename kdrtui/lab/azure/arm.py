@@ -25,6 +25,8 @@ TYPES = {
     "storage": "Microsoft.Storage/storageAccounts",
     "vnet": "Microsoft.Network/virtualNetworks",
     "peering": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+    "nsg": "Microsoft.Network/networkSecurityGroups",
+    "nsg_rule": "Microsoft.Network/networkSecurityGroups/securityRules",
     "cluster": "Microsoft.HDInsight/clusters",
     "application": "Microsoft.HDInsight/clusters/applications",
     "dns_zone": "Microsoft.Network/privateDnsZones",

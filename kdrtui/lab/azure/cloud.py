@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kdrtui.lab.azure.gate import Gates
 from kdrtui.lab.azure.runtime import Runtime
 from kdrtui.lab.azure.state import Store
 
@@ -89,6 +90,8 @@ class Cloud:
     #: Set by the server once it listens: ``https://127.0.0.1:<port>``.
     base_url: str = ""
     port: int = 0
+    #: The NSG gates in front of the brokers' gated listeners (:mod:`kdrtui.lab.azure.gate`).
+    gates: Gates = field(default_factory=Gates)
     _secret: bytes = field(default=b"", init=False)
 
     def secret(self) -> bytes:

@@ -24,7 +24,8 @@ def port_uses(port: int, port_base: int, edge_port_base: int) -> PortUses:
     """The ports the emulator and the lab-azure plan's resources take, as :func:`check_free` wants
     them: its HTTPS port, each cluster's broker (client port and controller) and the edge node."""
     clusters = len(plan.NAMES)  # the plan's clusters take the first slots
-    brokers = [port_base + 10 * i + offset for i in range(clusters) for offset in (0, 1)]
+    # Client port, controller, the gated listener and its NSG gate (kdrtui.lab.azure.gate).
+    brokers = [port_base + 10 * i + offset for i in range(clusters) for offset in (0, 1, 2, 3)]
     edges = [edge_port_base]  # its one edge node, plan.EDGE_NAME
     return {
         "the emulator": ("--azure-port", [port]),

@@ -147,6 +147,7 @@ def tick(cloud: Cloud, now: float | None = None) -> None:
     with cloud.store.lock:
         if advance(cloud, now):
             cloud.store.save()
+        cloud.gates.sync(cloud.store, cloud.runtime.port_base)  # the NSGs' rules, enforced
 
 
 def start_ticking(cloud: Cloud, stop: threading.Event) -> threading.Thread:

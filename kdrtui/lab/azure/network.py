@@ -51,6 +51,12 @@ def _network(text: object, what: str) -> Network:
         ) from None
 
 
+def _nsg_ref(subnet: dict[str, Any]) -> dict[str, Any]:
+    """A subnet's NSG association as GET shows it ({} when it has none; see kdrtui.lab.azure.nsg)."""
+    nsg = subnet.get("networkSecurityGroup")
+    return {"networkSecurityGroup": {"id": nsg}} if nsg else {}
+
+
 def _vnet_json(cloud: Cloud, record: Record, **overrides: Any) -> dict[str, Any]:
     body = resource_json(record, **overrides)
     body["properties"]["subnets"] = [
@@ -59,7 +65,8 @@ def _vnet_json(cloud: Cloud, record: Record, **overrides: Any) -> dict[str, Any]
             "name": s["name"],
             "type": "Microsoft.Network/virtualNetworks/subnets",
             "etag": record["etag"],
-            "properties": {"addressPrefix": s["addressPrefix"], "provisioningState": "Succeeded"},
+            "properties": {"addressPrefix": s["addressPrefix"], "provisioningState": "Succeeded"}
+            | _nsg_ref(s),
         }
         for s in record["private"]["subnets"]
     ]
@@ -94,7 +101,10 @@ def put_vnet(cloud: Cloud, req: Request) -> Response:
                 f"Subnet '{sub_name}' is not valid because its IP address range is outside the IP "
                 f"address range of virtual network '{name}'.",
             )
-        subnets.append({"name": sub_name, "addressPrefix": str(prefix)})
+        entry = {"name": sub_name, "addressPrefix": str(prefix)}
+        if nsg_ref := (sub_props.get("networkSecurityGroup") or {}).get("id"):
+            entry["networkSecurityGroup"] = str(nsg_ref)  # the NSG association (see kdrtui.lab.azure.nsg)
+        subnets.append(entry)
     arm_id = vnet_id(req)
     existing = cloud.store.get(arm_id)
     if existing is not None:

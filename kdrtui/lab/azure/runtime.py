@@ -80,8 +80,11 @@ class Runtime:
 
     def broker(self, name: str, slot: int, region: str = "") -> LabCluster:
         """The lab broker of cluster ``name`` in port slot ``slot``."""
+        from kdrtui.lab.azure.gate import gate_port
+
         port = self.port_base + 10 * slot
-        return LabCluster(ClusterSpec(name, region, port, port + 1), self.home / "clusters" / name)
+        spec = ClusterSpec(name, region, port, port + 1, gate_port=gate_port(port))
+        return LabCluster(spec, self.home / "clusters" / name)
 
     def edge(self, app: str, cluster: str, slot: int) -> LabEdgeNode:
         """The SSH edge node of application ``app`` on cluster ``cluster``, in port slot ``slot``."""

@@ -79,5 +79,6 @@ def serve(home: Path) -> None:
         ticking_done.set()
         with cloud.store.lock:
             cloud.store.save()
+            cloud.gates.close()
         runtime.shutdown()
         server.server_close()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from kdrtui.lab.azure import ambari, applications, arm, hdinsight, lro, network, private_dns
+from kdrtui.lab.azure import ambari, applications, arm, hdinsight, lro, network, nsg, private_dns
 from kdrtui.lab.azure.cloud import Cloud
 from kdrtui.lab.azure.control import handle
 from kdrtui.lab.azure.web import ArmError, Request, Response
@@ -38,6 +38,7 @@ _RG = _S + r"/resourceGroups/(?P<rg>[^/]+)"
 _ST = _RG + r"/providers/Microsoft\.Storage/storageAccounts/(?P<name>[^/]+)"
 _VN = _RG + r"/providers/Microsoft\.Network/virtualNetworks/(?P<vnet>[^/]+)"
 _CL = _RG + r"/providers/Microsoft\.HDInsight/clusters/(?P<cluster>[^/]+)"
+_NSG = _RG + r"/providers/Microsoft\.Network/networkSecurityGroups/(?P<nsg>[^/]+)"
 _AM = r"/api/v1/clusters/(?P<cluster>[^/]+)"
 
 ROUTES: list[tuple[str, str, Handler]] = [
@@ -54,6 +55,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", _VN, network.get_vnet),
     ("DELETE", _VN, network.delete_vnet),
     ("GET", _VN + r"/subnets/(?P<subnet>[^/]+)", network.get_subnet),
+    ("PUT", _VN + r"/subnets/(?P<subnet>[^/]+)", nsg.put_subnet),
+    ("PUT", _NSG, nsg.put_nsg),
+    ("GET", _NSG, nsg.get_nsg),
+    ("DELETE", _NSG, nsg.delete_nsg),
+    ("PUT", _NSG + r"/securityRules/(?P<rule>[^/]+)", nsg.put_rule),
+    ("GET", _NSG + r"/securityRules/(?P<rule>[^/]+)", nsg.get_rule),
+    ("DELETE", _NSG + r"/securityRules/(?P<rule>[^/]+)", nsg.delete_rule),
     ("PUT", _VN + r"/virtualNetworkPeerings/(?P<peering>[^/]+)", network.put_peering),
     ("GET", _VN + r"/virtualNetworkPeerings/(?P<peering>[^/]+)", network.get_peering),
     ("DELETE", _VN + r"/virtualNetworkPeerings/(?P<peering>[^/]+)", network.delete_peering),

@@ -84,9 +84,9 @@ class Preflight(Step[DrContext]):
             reads.append(lag())
         if ctx.operation == FAILBACK and source_up and target_up:
             reads.append(into(None, divergence(ctx)))
-        if source_up and ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
+        if source_up and ctx.plan.failover.kafka_fence == FenceMethod.REJECT_WRITES:
             reads.append(into("open_transactions", self._open_transactions(ctx)))
-        if source_up and ctx.plan.failover.fence == FenceMethod.ACL:
+        if source_up and ctx.plan.failover.kafka_fence == FenceMethod.ACL:
             reads.append(into("acl_problem", self._acl_problem(ctx)))
         await asyncio.gather(*reads)
         ages = facts.pop("checkpoint_ages", {})

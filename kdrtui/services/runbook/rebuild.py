@@ -73,8 +73,9 @@ def _legacy_step(plan: Plan, derived: Derived, name: str, run: dict[str, Any], e
     state = derived.state
     step = entry.get("step")
     if step == "fence" and facts.get("topics"):
-        method = str(plan.failover.fence) if plan.failover.fence != FenceMethod.NONE else "reject-writes"
-        if plan.failover.fence == FenceMethod.ACL:
+        kafka = plan.failover.kafka_fence  # journals without state notes predate the nsg fence
+        method = str(kafka) if kafka is not None else "reject-writes"
+        if kafka == FenceMethod.ACL:
             method = "acls"  # journals without state notes predate the acl fence: theirs denied User:*
         state.fenced[source] = {"method": method, "topics": dict.fromkeys(facts["topics"])}
         derived.warnings.append(
