@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.plan_files import load_plan, save_plan
+from kdrtui.services.runbook.context import FAILOVER
+from kdrtui.services.runbook.failover import make_context
+from kdrtui.services.runbook.preflight import Preflight
+from kdrtui.services.runbook.store import RunbookStore
 from tests.lab_helpers import lab_plan_variant, run_kdrtui
 
 pytestmark = pytest.mark.lab
@@ -151,3 +156,42 @@ def test_the_table_fits_80_columns_and_exits_like_the_json(
     assert lines.count(f"warning   {PRIMARY}: {unique_name}") == 2, done.stdout
     assert f"blocking  {DR}: {PRIMARY}.{unique_name}" in lines
     assert lines[-1].startswith("1 blocking, 2 warnings, ") and lines[-1].endswith("NOT READY")
+
+
+async def forecast(plan_path: Path, *, force: bool = False) -> dict[str, Any]:
+    """The failover's pre-flight facts now (nothing changed)."""
+    plan = load_plan(plan_path)
+    ctx = make_context(plan, RunbookStore(plan.plan.name, plan_path), FAILOVER, force=force)
+    try:
+        return await Preflight().forecast(ctx)
+    finally:
+        await ctx.close()
+
+
+async def test_the_failover_preflight_says_no_go_for_a_short_mirror_unless_forced(
+    lab3: Lab, tmp_path: Path, unique_name: str, wait_until: Wait
+) -> None:
+    topic(lab3.bootstrap(PRIMARY), unique_name, partitions=3)
+    topic(lab3.bootstrap(DR), f"{PRIMARY}.{unique_name}", partitions=2)
+    path = plan_for(lab3, tmp_path, unique_name)
+    check(path, wait_until)  # every broker knows both topics
+    started = time.monotonic()
+    facts = await forecast(path)
+    took = time.monotonic() - started
+    (reason,) = [r for r in facts["reasons"] if r.startswith("readiness:")]
+    assert reason.startswith(f"readiness: {DR}: {PRIMARY}.{unique_name}: 2 partition(s)"), reason
+    assert not facts["go"] and facts["readiness"][0]["check"] == "parity"
+    forced = await forecast(path, force=True)
+    assert reason in forced["accepted"] and reason not in forced["reasons"]
+    print(f"pre-flight with the readiness reads: {took:.2f} s")
+
+
+async def test_the_preflight_has_no_readiness_reason_for_a_pair_in_parity(
+    lab3: Lab, tmp_path: Path, unique_name: str, wait_until: Wait
+) -> None:
+    topic(lab3.bootstrap(PRIMARY), unique_name, rf=2)  # RF 2: check warns, the pre-flight does not stop
+    topic(lab3.bootstrap(DR), f"{PRIMARY}.{unique_name}")
+    path = plan_for(lab3, tmp_path, unique_name)
+    check(path, wait_until)
+    facts = await forecast(path)
+    assert facts["readiness"] == [] and not [r for r in facts["reasons"] if r.startswith("readiness")]

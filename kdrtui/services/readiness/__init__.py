@@ -47,10 +47,10 @@ class Readiness:
 
 
 def _clusters(
-    plan: Plan, flows: list[MirrorFlow], timeout: float, *, access: bool
+    plan: Plan, flows: list[MirrorFlow], timeout: float, *, access: bool, only: list[str] | None = None
 ) -> tuple[dict[str, ClusterFacts], list[Any]]:
-    """Every cluster of the plan read in two rounds (all clusters at once in each)."""
-    aliases = list(plan.clusters)
+    """Every cluster of the plan (or ``only`` those) read in two rounds (all clusters at once in each)."""
+    aliases = list(plan.clusters) if only is None else only
     with ThreadPoolExecutor(max_workers=max(1, len(aliases))) as pool:
         first = dict(
             zip(
@@ -156,23 +156,30 @@ def _checkpoints(
         return list(pool.map(one, mm2))
 
 
-def cheap_blocking(plan: Plan, flow: MirrorFlow, *, timeout: float = TIMEOUT_S) -> list[Finding]:
+def cheap_blocking(
+    plan: Plan, flow: MirrorFlow, *, timeout: float = TIMEOUT_S, read_clusters: bool = True
+) -> list[Finding]:
     """The failover pre-flight's share of the check, for ``flow`` (the one the failover stops): the
-    blocking findings of the reads that take a request or two — replication factor and min ISR of the
-    flow's topics and mirrors, a mirror missing or with fewer partitions or a smaller
-    ``max.message.bytes``, and the switch hook — never the slow ones (ACLs, SSH, checkpoints, Azure).
-    A cluster that does not answer is the pre-flight's own reason already: it is left out here."""
+    blocking findings of the reads that take a request or two — a mirror missing, with fewer partitions
+    or a smaller ``max.message.bytes`` than its source, ``min.insync.replicas`` above the replication
+    factor (acks=all writes refused), read only with ``read_clusters`` (both clusters answered the
+    pre-flight's probes) — and the switch hook on this machine. Never the slow reads (ACLs, SSH,
+    checkpoints, Azure), nor a replication factor below 3: a failover cannot change it, ``kdrtui check``
+    reports it. A cluster that does not answer is the pre-flight's own reason already."""
     from kdrtui.services.readiness.extras import command_problems
 
-    clusters, pairs = _clusters(plan, [flow], timeout, access=False)
+    clusters: dict[str, ClusterFacts] = {}
+    pairs: list[Any] = []
+    if read_clusters:
+        clusters, pairs = _clusters(plan, [flow], timeout, access=False, only=[flow.source, flow.target])
     usable: list[Usable] = []
     if plan.switch.method == "command":
         usable.append(
             Usable("switch", "command", plan.switch.command, tuple(command_problems(plan.switch.command)))
         )
-    seen = Observations(
-        clusters={a: c for a, c in clusters.items() if a in (flow.source, flow.target)},
-        pairs=tuple(pairs),
-        usable=tuple(usable),
-    )
-    return [f for f in evaluate(seen) if f.severity == Severity.BLOCKING and f.check != "reachable"]
+    seen = Observations(clusters=clusters, pairs=tuple(pairs), usable=tuple(usable))
+    return [f for f in evaluate(seen) if f.severity == Severity.BLOCKING and f.check in PREFLIGHT_CHECKS]
+
+
+PREFLIGHT_CHECKS = ("parity", "min-isr", "switch")
+"""The checks whose blocking findings the failover pre-flight makes NO-GO reasons (``--force`` accepts)."""

@@ -88,6 +88,8 @@ class Preflight(Step[DrContext]):
             reads.append(into("open_transactions", self._open_transactions(ctx)))
         if source_up and ctx.plan.failover.kafka_fence == FenceMethod.ACL:
             reads.append(into("acl_problem", self._acl_problem(ctx)))
+        if target_up:
+            reads.append(into("readiness", self._readiness(ctx, source_up)))
         await asyncio.gather(*reads)
         ages = facts.pop("checkpoint_ages", {})
         for group in facts.get("groups", []):
@@ -171,6 +173,21 @@ class Preflight(Step[DrContext]):
         except Exception as exc:  # a check that cannot run is a reason, never a crash
             return f"{ctx.source}: cannot check whether kdrtui may create ACLs: {type(exc).__name__}: {exc}"
 
+    async def _readiness(self, ctx: DrContext, source_up: bool) -> list[dict[str, str]]:
+        """The blocking findings of ``kdrtui check``'s cheap reads for the flow the run stops (a request or
+        two per cluster, when both answered: mirrors, their partitions and record size, min ISR; and the
+        switch hook)."""
+        from kdrtui.services.readiness import cheap_blocking
+
+        try:
+            found = await asyncio.to_thread(
+                cheap_blocking, ctx.plan, ctx.stop_flow, timeout=ctx.timeout, read_clusters=source_up
+            )
+        except Exception as exc:  # a check that cannot run is said, never a crash
+            ctx.say(f"readiness not checked: {type(exc).__name__}: {exc}")
+            return []
+        return [f.to_dict() for f in found]
+
     async def _blockers(self, ctx: DrContext, facts: dict[str, Any]) -> tuple[list[str], list[str]]:
         """(reasons nothing can override, reasons ``--force`` may accept)."""
         from kdrtui.services.runbook.store import StateInvalid
@@ -194,6 +211,8 @@ class Preflight(Step[DrContext]):
             forcible.append(facts["target_unwritable"])
         if facts.get("acl_problem"):
             hard.append(f"step fence: {facts['acl_problem']}")
+        for finding in facts.get("readiness") or []:  # kdrtui check's blocking findings, as it says them
+            forcible.append(f"readiness: {finding['where']}: {finding['what']} (fix: {finding['fix']})")
         stop_states: dict[str, str] = facts["mirrormaker"]
         unreadable = {w: s for w, s in stop_states.items() if s.startswith("unknown")}
         for where, text in sorted(unreadable.items()):
