@@ -381,7 +381,7 @@ def broker_ip(store: Store, cluster: Record) -> str | None:
 
 def _subnet_of(store: Store, cluster: Record) -> tuple[ipaddress.IPv4Network, str] | None:
     roles = cluster["properties"].get("computeProfile", {}).get("roles") or []
-    workers = next((r for r in roles if str(r.get("name", "")).lower() == "workernode"), {})
+    workers: dict[str, Any] = next((r for r in roles if str(r.get("name", "")).lower() == "workernode"), {})
     profile = as_dict(workers.get("virtualNetworkProfile"))
     vnet = store.get(str(profile.get("id") or ""))
     subnet_name = str(profile.get("subnet") or "").rsplit("/", 1)[-1].lower()

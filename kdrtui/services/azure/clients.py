@@ -109,6 +109,11 @@ class AzureClients:
         """``azure.mgmt.hdinsight.HDInsightManagementClient``."""
         return self._client("hdinsight")
 
+    @property
+    def private_dns(self) -> Any:
+        """``azure.mgmt.privatedns.PrivateDnsManagementClient`` (the DNS client switch)."""
+        return self._client("private_dns")
+
     def warm(self) -> None:
         """Build the credential and the four clients now (blocking: imports the SDKs; call it in a thread,
         so the steps' first look does not import an SDK on the event loop)."""
@@ -136,6 +141,10 @@ def _build(name: str, credential: Any, subscription: str, kwargs: dict[str, Any]
         from azure.mgmt.network import NetworkManagementClient
 
         return NetworkManagementClient(credential, subscription, **kwargs)
+    if name == "private_dns":
+        from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+        return PrivateDnsManagementClient(credential, subscription, **kwargs)
     from azure.mgmt.hdinsight import HDInsightManagementClient
 
     return HDInsightManagementClient(credential, subscription, **kwargs)

@@ -1,5 +1,6 @@
-"""Destroy what provisioning made: MirrorMaker stopped (best effort), then edge nodes, clusters, peerings,
-VNets, storage accounts and resource groups, each waited on, in that order.
+"""Destroy what provisioning made: MirrorMaker stopped (best effort), then the DNS switch's record, zone
+links and zone, edge nodes, clusters, peerings, VNets, storage accounts and resource groups, each waited
+on, in that order.
 
 Only what kdrtui created is deleted: a resource is kdrtui's when a provision journal of the plan records
 it under ``created`` (see :class:`~kdrtui.services.azure.base.Ledger`), or when it carries the tag
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kdrtui.domain.plan import SwitchMethod
 from kdrtui.domain.plan_edit import TomlValue
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.domain.toml_lines import KeyPath, format_path
@@ -24,6 +26,7 @@ from kdrtui.services.azure.bootstrap import write_values
 from kdrtui.services.azure.clients import get_or_none
 from kdrtui.services.azure.clusters import Clusters, EdgeNodes
 from kdrtui.services.azure.context import ProvisionContext
+from kdrtui.services.azure.dns_steps import DnsLinks, DnsRecord, DnsZone
 from kdrtui.services.azure.mirror import StopMirrorMaker
 from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
 from kdrtui.services.azure.provision import DESTROY, PROVISION, Provisioning
@@ -46,6 +49,26 @@ class Deletable:
 
 
 DELETABLE: dict[str, Deletable] = {
+    # The record and the links go before the zone (Azure refuses to delete a zone that has links).
+    DnsRecord.key: Deletable(
+        "DNS record", "private_dns", "record_sets", "get", "delete", "Delete the DNS record"
+    ),
+    DnsLinks.key: Deletable(
+        "DNS zone link",
+        "private_dns",
+        "virtual_network_links",
+        "get",
+        "begin_delete",
+        "Delete the DNS zone links",
+    ),
+    DnsZone.key: Deletable(
+        "Private DNS zone",
+        "private_dns",
+        "private_zones",
+        "get",
+        "begin_delete",
+        "Delete the Private DNS zone",
+    ),
     EdgeNodes.key: Deletable(
         "edge node", "hdinsight", "applications", "get", "begin_delete", "Delete edge nodes"
     ),
@@ -79,6 +102,8 @@ DELETABLE: dict[str, Deletable] = {
 """Provisioning step key -> how to delete what it created, in the order destroy deletes them."""
 
 KINDS = tuple(DELETABLE)
+DNS_KEYS = (DnsRecord.key, DnsLinks.key, DnsZone.key)
+"""The DNS switch's kinds: shown in a destroy only when the plan uses it or kdrtui made one."""
 
 
 def made_by_kdrtui(store: RunbookStore) -> dict[str, list[list[str]]]:
@@ -218,6 +243,10 @@ class Destroy(Provisioning):
         made = made_by_kdrtui(self.store)
         return [
             StopMirrorMaker(),
-            *(DeleteKind(key, kind.title, made[key], kind.parallel) for key, kind in DELETABLE.items()),
+            *(
+                DeleteKind(key, kind.title, made[key], kind.parallel)
+                for key, kind in DELETABLE.items()
+                if key not in DNS_KEYS or made[key] or self.plan.switch.method == SwitchMethod.DNS
+            ),
             ForgetEndpoints(),
         ]

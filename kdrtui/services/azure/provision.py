@@ -2,7 +2,8 @@
 
 Steps, in order (each looks first and changes only what is missing; see the README's "Provisioning"):
 ``preflight``, ``resource-groups``, ``storage``, ``vnets``, ``peering``, ``clusters``, ``edge-nodes``,
-``kafka-settings``, ``bootstrap``, ``mirrormaker``. Runs are journaled (operation ``provision``) in the
+``kafka-settings``, ``bootstrap``, ``dns-zone``, ``dns-links``, ``dns-record`` (``[switch] method = "dns"``
+only), ``mirrormaker``. Runs are journaled (operation ``provision``) in the
 plan's :class:`~kdrtui.services.runbook.store.RunbookStore`, apart from failover journals.
 """
 
@@ -12,12 +13,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from kdrtui.domain.plan import Plan
+from kdrtui.domain.plan import Plan, SwitchMethod
 from kdrtui.domain.runbook import Step
 from kdrtui.services.azure.bootstrap import Bootstrap
 from kdrtui.services.azure.clients import AzureClients
 from kdrtui.services.azure.clusters import Clusters, EdgeNodes
 from kdrtui.services.azure.context import ProvisionContext
+from kdrtui.services.azure.dns_steps import DnsLinks, DnsRecord, DnsZone
 from kdrtui.services.azure.kafka_settings import KafkaSettings
 from kdrtui.services.azure.mirror import StartMirrorMaker, StopMirrorMaker
 from kdrtui.services.azure.network import Peering, ResourceGroups, StorageAccounts, VirtualNetworks
@@ -36,9 +38,11 @@ class ProvisionRefused(RuntimeError):
     finish first, another operation holds the plan)."""
 
 
-def provision_steps() -> list[Step[ProvisionContext]]:
-    """The provisioning runbook, in order."""
-    return [
+def provision_steps(plan: Plan | None = None) -> list[Step[ProvisionContext]]:
+    """The provisioning runbook, in order; the DNS switch's steps only for a ``plan`` whose
+    ``[switch] method`` is ``dns``."""
+    dns = plan is not None and plan.switch.method == SwitchMethod.DNS
+    steps: list[Step[ProvisionContext]] = [
         Preflight(),
         ResourceGroups(),
         StorageAccounts(),
@@ -48,8 +52,10 @@ def provision_steps() -> list[Step[ProvisionContext]]:
         EdgeNodes(),
         KafkaSettings(),
         Bootstrap(),
+        *((DnsZone(), DnsLinks(), DnsRecord()) if dns else ()),
         StartMirrorMaker(),
     ]
+    return steps
 
 
 def interrupted_azure(store: RunbookStore) -> Journal | None:
@@ -125,7 +131,7 @@ class Provisioning:
         self._abort = False
 
     def _steps(self) -> list[Step[ProvisionContext]]:
-        return provision_steps()
+        return provision_steps(self.plan)
 
     def interrupted(self) -> Journal | None:
         """An unfinished journal of this operation, if any (to ``run(resume=True)``); a run in progress in

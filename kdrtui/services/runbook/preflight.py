@@ -211,6 +211,9 @@ class Preflight(Step[DrContext]):
             forcible.append(facts["target_unwritable"])
         if facts.get("acl_problem"):
             hard.append(f"step fence: {facts['acl_problem']}")
+        from kdrtui.services.runbook.dns_switch import dns_preflight
+
+        hard += dns_preflight(ctx.plan, ctx.target)
         for finding in facts.get("readiness") or []:  # kdrtui check's blocking findings, as it says them
             forcible.append(f"readiness: {finding['where']}: {finding['what']} (fix: {finding['fix']})")
         stop_states: dict[str, str] = facts["mirrormaker"]

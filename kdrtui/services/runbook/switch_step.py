@@ -43,7 +43,7 @@ class SwitchClients(Step[DrContext]):
         head = {
             SwitchMethod.NONE: "print where clients go now (move them yourself)",
             SwitchMethod.COMMAND: f"run: {ctx.plan.switch.command}",
-            SwitchMethod.DNS: "repoint the DNS record (Azure Private DNS)",
+            SwitchMethod.DNS: f"point {self._dns_name(ctx)} (Azure Private DNS, A) at {ctx.target}'s brokers",
         }[method]
         return [head, *self.mapping(ctx), f"record {ctx.target} as the active cluster"]
 
@@ -59,14 +59,14 @@ class SwitchClients(Step[DrContext]):
                 f"clients already on {ctx.target} (since {state.since})", switched_at=state.since
             )
         method = ctx.plan.switch.method
-        if method == SwitchMethod.DNS:
-            raise StepFailed(
-                "switch.method = dns is not available yet (it needs the Azure provisioning support); "
-                'use "command" or "none"'
-            )
         created = await self._producer_topics(ctx)
+        dns: dict[str, Any] | None = None
         if method == SwitchMethod.COMMAND:
             await self._hook(ctx)
+        elif method == SwitchMethod.DNS:
+            from kdrtui.services.runbook.dns_switch import point_record
+
+            dns = await point_record(ctx)
         for line in self.mapping(ctx):
             ctx.say(line)
         switched_at = time.time()
@@ -74,12 +74,24 @@ class SwitchClients(Step[DrContext]):
         state.run = ctx.run_id or None
         ctx.save_state(state)
         how = "hook ran" if method == SwitchMethod.COMMAND else "move clients as printed"
+        if dns is not None:
+            how = f"{dns['fqdn']} -> {', '.join(dns['addresses'])}, read back"
         return Outcome.done(
             f"{ctx.target} is active ({how})",
             switched_at=switched_at,
             mapping=self.mapping(ctx),
             created=created,
+            **({"dns": dns} if dns is not None else {}),
         )
+
+    @staticmethod
+    def _dns_name(ctx: DrContext) -> str:
+        from kdrtui.services.azure.private_dns import DnsSwitchError, fqdn
+
+        try:
+            return fqdn(ctx.plan)
+        except DnsSwitchError as exc:
+            return f"the record ({exc})"
 
     async def _producer_topics(self, ctx: DrContext) -> list[str]:
         """Failover with prefixed names: producers now write ``T`` on the target; create it if missing."""
@@ -136,4 +148,10 @@ class SwitchClients(Step[DrContext]):
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
         active = ctx.state().active
-        return None if active == ctx.target else f"the DR state says {active} is active"
+        if active != ctx.target:
+            return f"the DR state says {active} is active"
+        if ctx.plan.switch.method == SwitchMethod.DNS:
+            from kdrtui.services.runbook.dns_switch import record_problem
+
+            return await record_problem(ctx)
+        return None
