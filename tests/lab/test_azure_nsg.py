@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import tomli_w
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.hdinsight import HDInsightManagementClient
 from azure.mgmt.network import NetworkManagementClient
@@ -20,10 +21,14 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kdrtui.domain import nsg_rules
+from kdrtui.domain.plan import Plan, parse_plan
 from kdrtui.lab import jars
 from kdrtui.lab.azure import gate
+from kdrtui.lab.azure import plan as azure_plan
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.plan import SUBSCRIPTION_ID
+from kdrtui.services.azure import nsg
+from kdrtui.services.azure.clients import AzureClients
 from kdrtui.services.azure.credential import StaticTokenCredential
 from tests.conftest import require_java, reserved_port, wait_until
 
@@ -266,3 +271,108 @@ def test_without_flush_connection_open_connections_live_on(
         held.close()
         _associate(network, None)
         network.network_security_groups.begin_delete(RG, name).result()
+
+
+# --- the fence's service (kdrtui.services.azure.nsg) against the emulator --------------------------------
+
+
+def _plan(emulator: AzureEmulator, plain: str) -> Plan:
+    data = azure_plan.render(
+        emulator.home,
+        port=emulator.port,
+        port_base=TEST_PORT_BASE,
+        edge_port_base=TEST_EDGE_PORT_BASE,
+        kafka_version=jars.DEFAULT_KAFKA_VERSION,
+    )
+    primary = data["clusters"]["primary"]
+    primary.update(resource_group=RG, vnet_name=VNET, vnet_cidr="10.0.0.0/16", subnet_cidr=SUBNET_PREFIX)
+    primary["bootstrap_servers"] = [plain]
+    data["failover"] = {"fence": "nsg", "client_cidrs": ["10.0.1.0/24"], "fence_allow_cidrs": ["10.9.9.9/32"]}
+    return parse_plan(tomli_w.dumps(data))
+
+
+def _gate_denied(through_gate: str) -> bool:
+    return not _answers(through_gate)
+
+
+def test_the_fence_creates_verifies_and_removes_exactly_its_nsg(
+    emulator: AzureEmulator, network: NetworkManagementClient, gated: tuple[str, str]
+) -> None:
+    plain, through_gate = gated
+    plan = _plan(emulator, plain)
+    clients = AzureClients(plan)
+    saved: list[dict[str, Any]] = []
+    try:
+        record = nsg.apply(clients, plan, "primary", {}, lambda r: saved.append(dict(r)))
+        assert record["created"] is True and record["nsg"] == "nsgtest-vnet-kafka-nsg"
+        assert saved[0]["created"] is True and "rules" not in saved[0], "recorded before it was created"
+        assert saved[-1]["rules"] == [nsg_rules.ALLOW_RULE, nsg_rules.DENY_RULE]
+        subnet = network.subnets.get(RG, VNET, "kafka")
+        assert subnet.network_security_group.id.lower().endswith("/nsgtest-vnet-kafka-nsg")
+        read = network.network_security_groups.get(RG, record["nsg"])
+        assert read.flush_connection is True
+        by_name = {r.name: r for r in read.security_rules}
+        assert by_name[nsg_rules.DENY_RULE].source_address_prefixes == ["10.0.1.0/24"]
+        assert by_name[nsg_rules.ALLOW_RULE].source_address_prefixes == [
+            "10.0.0.0/24",
+            "10.1.0.0/24",
+            "10.9.9.9/32",
+        ]
+        assert by_name[nsg_rules.OPEN_RULE].priority == 4096
+        assert nsg.verify(clients, plan, "primary", record) == []
+        wait_until(lambda: _gate_denied(through_gate), timeout=5, message="the gated client refused")
+        assert _answers(plain), "kdrtui's path still reaches the broker"
+        again = nsg.apply(clients, plan, "primary", record, lambda r: None)
+        assert again["rules"] == record["rules"], "a re-run adds nothing"
+        nsg.undo(clients, plan, "primary", record, lambda r: saved.append(dict(r)))
+        assert nsg.left(clients, plan, "primary", record) == []
+        assert network.subnets.get(RG, VNET, "kafka").network_security_group is None
+        with pytest.raises(ResourceNotFoundError):
+            network.network_security_groups.get(RG, record["nsg"])
+        wait_until(lambda: _answers(through_gate), timeout=10, message="the gated client served again")
+        assert nsg.nsg_readiness(clients, plan, "primary") == []
+    finally:
+        clients.close()
+
+
+def test_an_existing_nsg_keeps_its_rules_and_an_allow_before_the_deny_fails_the_fence(
+    emulator: AzureEmulator, network: NetworkManagementClient, gated: tuple[str, str]
+) -> None:
+    plain, _through_gate = gated
+    plan = _plan(emulator, plain)
+    clients = AzureClients(plan)
+    name = f"nsg{secrets.token_hex(3)}"
+    theirs = dict(_deny("192.0.2.0/24", 300), name="theirs")
+    existing = network.network_security_groups.begin_create_or_update(
+        RG, name, _nsg_body([theirs], flush=False)
+    ).result()
+    _associate(network, existing.id)
+    try:
+        record = nsg.apply(clients, plan, "primary", {}, lambda r: None)
+        assert (record["created"], record["flush_before"]) == (False, False)
+        nsg.undo(clients, plan, "primary", record, lambda r: None)
+        read = network.network_security_groups.get(RG, name)
+        assert [r.name for r in read.security_rules] == ["theirs"] and read.flush_connection is False
+        # An operator's allow rule at priority 100 lets the clients through whatever the fence adds.
+        allow_all = {
+            "name": "allow-kafka",
+            "properties": {
+                "protocol": "Tcp",
+                "sourceAddressPrefix": "*",
+                "sourcePortRange": "*",
+                "destinationAddressPrefix": "*",
+                "destinationPortRange": "9092",
+                "access": "Allow",
+                "priority": 100,
+                "direction": "Inbound",
+            },
+        }
+        network.security_rules.begin_create_or_update(RG, name, "allow-kafka", allow_all).result()
+        with pytest.raises(nsg.NsgError, match="allow-kafka allows it"):
+            nsg.apply(clients, plan, "primary", {}, lambda r: None)
+    finally:
+        for rule in (nsg_rules.ALLOW_RULE, nsg_rules.DENY_RULE):
+            network.security_rules.begin_delete(RG, name, rule).result()
+        _associate(network, None)
+        network.network_security_groups.begin_delete(RG, name).result()
+        clients.close()

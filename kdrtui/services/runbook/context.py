@@ -91,6 +91,9 @@ class DrContext:
     divergent: str = "deliver"
     """Failback: what happens to records on the old primary that never reached the DR cluster —
     ``deliver`` (MirrorMaker copies them late) or ``skip`` (exported, then skipped)."""
+    azure: Any = None
+    """The plan's Azure clients (:class:`~kdrtui.services.azure.clients.AzureClients`), built by the NSG
+    fence on first use (tests may inject them)."""
     _manager: Any = None
     _lag: LagReader | None = None
     _resume_lag: LagReader | None = None
@@ -193,6 +196,8 @@ class DrContext:
             await asyncio.to_thread(self._resume_lag.close)
         if self._manager is not None:
             await self._manager.close()
+        if self.azure is not None:
+            await asyncio.to_thread(self.azure.close)
 
 
 def lag_of(snapshot: LagSnapshot) -> tuple[dict[str, list[float]], int, float, bool]:

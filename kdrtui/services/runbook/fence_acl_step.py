@@ -72,6 +72,8 @@ async def fence_with_acls(ctx: DrContext, topics: list[str], state: DrState) -> 
     alias = ctx.source
     bootstrap = ctx.bootstrap(alias)
     record = state.fenced.get(alias) or {"method": str(FenceMethod.ACL), "topics": {}}
+    if record.get("method") == str(FenceMethod.NSG):  # the nsg fence went up first: one record holds both
+        record = {**record, "method": str(FenceMethod.ACL)}
     if record.get("method") not in ACL_METHODS:
         raise StepFailed(
             f"the DR state records a {record.get('method')} fence on {alias}, not an ACL fence: finish or "

@@ -4,7 +4,12 @@ end offsets that stop moving.
 - ``reject-writes`` waits for open transactions first (it would refuse their markers too);
 - ``acl`` adds DENY WRITE bindings for every principal allowed to write but kdrtui's and MirrorMaker's
   (:mod:`kdrtui.domain.acl_fence`), recording exactly those in the DR state before creating them, so
-  failback deletes those and nothing else.
+  failback deletes those and nothing else;
+- ``nsg`` denies the Kafka ports of the source's subnet to ``client_cidrs`` with an NSG rule, through ARM
+  (:mod:`.fence_nsg_step`): the one fence that goes up when the source's brokers do not answer.
+
+A plan may combine them (``fence = ["acl", "nsg"]``): they go up in the plan's order, each journaled on
+its own (a ``step-note`` per method) and recorded in one DR-state record that failback undoes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from kdrtui.services.runbook.fence_acl_step import (
     fence_with_acls,
     missing_denies,
 )
+from kdrtui.services.runbook.fence_nsg_step import fence_with_nsg, nsg_still_holds
 
 # --- 2. fence -----------------------------------------------------------------------------------------
 
@@ -35,27 +41,75 @@ class Fence(Step[DrContext]):
         return frozenset({"replication"}) if ctx.operation == FAILBACK else frozenset()
 
     async def describe(self, ctx: DrContext) -> list[str]:
-        method = ctx.plan.failover.fence
-        if method == FenceMethod.NONE:
+        fences = ctx.plan.failover.fences
+        if not fences:
             return [f"fence = none: nothing is fenced; applications must stop writing to {ctx.source}"]
-        topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
-        if method == FenceMethod.ACL:
-            return await acl_fence_lines(ctx, topics)
-        what = "max.message.bytes = 1 (every write refused)"
-        return [f"{what} on {len(topics)} topic(s) of {ctx.source}: {', '.join(topics[:8])}"]
+        lines: list[str] = []
+        for method in fences:
+            if method == FenceMethod.NSG:
+                cidrs = ", ".join(ctx.plan.failover.client_cidrs)
+                lines.append(
+                    f"NSG rule on {ctx.source}'s subnet: deny the Kafka ports to {cidrs} (edge nodes and "
+                    "kdrtui allowed above it), through ARM: works with the brokers down"
+                )
+                continue
+            topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
+            if method == FenceMethod.ACL:
+                lines += await acl_fence_lines(ctx, topics)
+            else:
+                what = "max.message.bytes = 1 (every write refused)"
+                lines.append(f"{what} on {len(topics)} topic(s) of {ctx.source}: {', '.join(topics[:8])}")
+        return lines
 
     async def run(self, ctx: DrContext) -> Outcome:
+        fences = ctx.plan.failover.fences
+        if not fences:
+            return Outcome.skipped(f"fence = none: applications must stop writing to {ctx.source} themselves")
+        source_up = ctx.facts["preflight"].get("source_reachable", True)
+        if not source_up and FenceMethod.NSG not in fences:
+            return Outcome.skipped(
+                f"{ctx.source} is unreachable and fence = {ctx.plan.failover.fence_text} needs its brokers: "
+                "NO FENCE is possible (fence = nsg would fence through ARM)"
+            )
+        facts: dict[str, Any] = {"methods": [str(m) for m in fences]}
+        done: list[str] = []
+        for method in fences:
+            if method == FenceMethod.NSG:
+                problem = ctx.facts["preflight"].get("nsg_problem")
+                if problem and ctx.force:  # accepted by --force in the pre-flight
+                    ctx.say(f"NO NSG FENCE on {ctx.source} (accepted with --force): {'; '.join(problem)}")
+                    facts["nsg_skipped"] = problem
+                    continue
+                found = await fence_with_nsg(ctx, ctx.state())
+                facts["nsg"] = found
+                ctx.note(fence_method="nsg", fence=found)  # each fence journaled on its own
+                done.append(
+                    f"nsg fence on {ctx.source}'s subnet (NSG {found['nsg']}"
+                    f"{', created' if found['created'] else ''}; {len(found['rules'])} rule(s))"
+                )
+                continue
+            if not source_up:
+                ctx.say(f"{method}: skipped: {ctx.source}'s brokers do not answer")
+                facts[str(method)] = {"skipped": "brokers unreachable"}
+                continue
+            summary, kafka_facts = await self._kafka_fence(ctx, method)
+            facts.update(kafka_facts)
+            ctx.note(fence_method=str(method), fence=kafka_facts)
+            done.append(summary)
+        if not done:
+            return Outcome.skipped(f"NO FENCE went up on {ctx.source}", **facts)
+        return Outcome.done("; ".join(done), **facts)
+
+    async def _kafka_fence(self, ctx: DrContext, method: FenceMethod) -> tuple[str, dict[str, Any]]:
+        """reject-writes or acl on the source's brokers, verified by end offsets that stop moving."""
         from kdrtui.services.kafka import fence
 
-        method = ctx.plan.failover.fence
-        if method == FenceMethod.NONE:
-            return Outcome.skipped(f"fence = none: applications must stop writing to {ctx.source} themselves")
-        if not ctx.facts["preflight"].get("source_reachable", True):
-            return Outcome.skipped(f"{ctx.source} is unreachable (nothing can write to it either)")
         topics = await ctx.covered_topics(ctx.source, ctx.stop_flow)
         bootstrap = ctx.bootstrap(ctx.source)
         state = ctx.state()
         record = state.fenced.get(ctx.source, {"method": str(method), "topics": {}})
+        if record.get("method") == str(FenceMethod.NSG):  # the nsg fence went up first: one record holds both
+            record = {**record, "method": str(method)}
         acl: dict[str, Any] = {}
         try:
             if method == FenceMethod.REJECT_WRITES:
@@ -94,11 +148,10 @@ class Fence(Step[DrContext]):
                     "coordinator reloads (fence = acl does not block markers)"
                 )
         if method == FenceMethod.ACL:
-            return Outcome.done(acl_summary(ctx.source, topics, acl), topics=topics, **acl)
-        return Outcome.done(
+            return acl_summary(ctx.source, topics, acl), {"topics": topics, **acl}
+        return (
             f"{method} fence on {len(topics)} topic(s) of {ctx.source}; writes stopped",
-            topics=topics,
-            caught_transactions=caught,
+            {"topics": topics, "caught_transactions": caught},
         )
 
     async def _transactions_closed(self, ctx: DrContext, topics: list[str]) -> None:
@@ -152,17 +205,22 @@ class Fence(Step[DrContext]):
             before = now
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        if facts.get("nsg"):
+            lost = await nsg_still_holds(ctx, facts["nsg"])
+            if lost:
+                return lost
         if not facts.get("topics"):
             return None
-        if ctx.plan.failover.fence == FenceMethod.REJECT_WRITES:
+        kafka = ctx.plan.failover.kafka_fence
+        if kafka == FenceMethod.REJECT_WRITES:
             from kdrtui.services.kafka import fence
 
             current = await asyncio.to_thread(
                 fence.read_max_bytes, ctx.bootstrap(ctx.source), facts["topics"]
             )
-            lost = [t for t in facts["topics"] if current.get(t) != fence.REJECTING]
-            return f"no longer fenced: {', '.join(lost[:5])}" if lost else None
-        if ctx.plan.failover.fence == FenceMethod.ACL:
+            lost_topics = [t for t in facts["topics"] if current.get(t) != fence.REJECTING]
+            return f"no longer fenced: {', '.join(lost_topics[:5])}" if lost_topics else None
+        if kafka == FenceMethod.ACL:
             return await missing_denies(ctx, facts)
         return None
 

@@ -20,6 +20,8 @@ def forecast_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
         _reach_line(ctx.target, facts["target_reachable"], facts["target_error"]),
         _reach_line(ctx.source, facts["source_reachable"], facts["source_error"]),
     ]
+    if facts.get("fence_outlook"):
+        lines.append(facts["fence_outlook"])
     for alias, health in sorted(facts.get("degraded", {}).items()):
         lines.append(f"{alias}: DEGRADED: {health}")
     for where, state in sorted(facts.get("mirrormaker", {}).items()):

@@ -14,6 +14,7 @@ from kdrtui.domain.health import health_block, unwritable_reason
 from kdrtui.domain.plan import FenceMethod
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
 from kdrtui.services.runbook.context import FAILBACK, DrContext, lag_of, mm_states
+from kdrtui.services.runbook.fence_nsg_step import fence_outlook, nsg_problems
 from kdrtui.services.runbook.forecast import divergence, forecast_lines
 
 # --- 1. pre-flight ----------------------------------------------------------------------------------
@@ -88,6 +89,8 @@ class Preflight(Step[DrContext]):
             reads.append(into("open_transactions", self._open_transactions(ctx)))
         if source_up and ctx.plan.failover.kafka_fence == FenceMethod.ACL:
             reads.append(into("acl_problem", self._acl_problem(ctx)))
+        if FenceMethod.NSG in ctx.plan.failover.fences:  # through ARM: asked whether brokers answer or not
+            reads.append(into("nsg_problem", nsg_problems(ctx, ctx.source)))
         if target_up:
             reads.append(into("readiness", self._readiness(ctx, source_up)))
         await asyncio.gather(*reads)
@@ -97,6 +100,7 @@ class Preflight(Step[DrContext]):
             group["checkpoint_age_s"] = None if age is None else round(float(age), 1)
         if not any(s.startswith("running") for s in facts["mirrormaker"].values()):
             facts["tasks"] = {}  # a stopped MirrorMaker's last task states say nothing now
+        facts["fence_outlook"] = fence_outlook(ctx, source_up, facts.get("nsg_problem"))
         hard, forcible = await self._blockers(ctx, facts)
         facts["reasons"] = hard + ([] if ctx.force else forcible)
         facts["accepted"] = forcible if ctx.force else []
@@ -211,6 +215,11 @@ class Preflight(Step[DrContext]):
             forcible.append(facts["target_unwritable"])
         if facts.get("acl_problem"):
             hard.append(f"step fence: {facts['acl_problem']}")
+        if facts.get("nsg_problem"):
+            forcible.append(
+                f"step fence: the NSG fence cannot go up on {ctx.source}: {'; '.join(facts['nsg_problem'])} "
+                "(--force fails over without it)"
+            )
         from kdrtui.services.runbook.dns_switch import dns_preflight
 
         hard += dns_preflight(ctx.plan, ctx.target)

@@ -103,7 +103,9 @@ class DrState:
     """The runbook that made ``active`` active (``failover``/``failback``), None when never switched."""
     fenced: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Cluster alias -> what fencing it replaced: ``method``, per-topic previous values (``topics``), and
-    for an ACL fence exactly the DENY bindings it added (``bindings``, :meth:`AclRule.to_dict` each)."""
+    for an ACL fence exactly the DENY bindings it added (``bindings``, :meth:`AclRule.to_dict` each); an
+    NSG fence's record under ``nsg`` (the NSG, ``created``, its ``rules``; ``method`` "nsg" when it is the
+    only fence)."""
     reverse_flow: str | None = None
     """The ``source->target`` flow started by the last failover's reverse replication."""
     run: str | None = None
@@ -122,7 +124,7 @@ class DrState:
 
 STATE_OPERATIONS = ("failover", "failback", "rollback")
 """The runbooks that write the DR state."""
-FENCE_METHODS = ("reject-writes", "acl", "acls")
+FENCE_METHODS = ("reject-writes", "acl", "acls", "nsg")
 """What a ``fenced`` entry may say it did (``acls``: an ACL fence recorded before ``acl`` kept its
 bindings)."""
 
@@ -161,6 +163,18 @@ def _binding_problems(where: str, bindings: object) -> list[str]:
             AclRule.from_dict(item)
         except ValueError as exc:
             return [f"{where}.bindings[{n}]: {exc}"]
+    return []
+
+
+def _nsg_problems(where: str, nsg: object) -> list[str]:
+    """What is wrong with an NSG fence's record (the NSG, whether the fence created it, its rule names)."""
+    if not isinstance(nsg, dict):
+        return [f"{where}.nsg: must be an object (the NSG fence's record), not {type(nsg).__name__}"]
+    rules = nsg.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, str) and r for r in rules):
+        return [f"{where}.nsg.rules: must be a list of security rule names"]
+    if not isinstance(nsg.get("nsg", ""), str) or not isinstance(nsg.get("created", False), bool):
+        return [f"{where}.nsg: nsg must be the NSG's name and created true or false"]
     return []
 
 
@@ -228,6 +242,8 @@ def parse_state(text: str, clusters: Collection[str] | None = None) -> DrState:
                 continue
             if "bindings" in record:
                 problems += _binding_problems(where, record["bindings"])
+            if "nsg" in record:
+                problems += _nsg_problems(where, record["nsg"])
             fenced[who] = dict(record)
     for name in ("reverse_flow", "run"):
         value = raw.get(name)
