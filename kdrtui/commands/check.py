@@ -73,10 +73,11 @@ def check_command(plan_arg: str | None, as_json: bool, no_ssh: bool) -> None:
     """
     from kdrtui.domain.readiness import exit_code, summary_line
     from kdrtui.services.readiness import check
+    from kdrtui.services.runbook.operate import view_plan
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
-    done = check(plan, path, ssh=not no_ssh)
+    done = check(plan, *view_plan(plan, path), ssh=not no_ssh)
     if as_json:
         click.echo(json.dumps(to_json(plan.plan.name, done)))
     else:

@@ -11,6 +11,7 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool, alert_command
     """Open the console on a plan."""
     from kdrtui.logging_setup import log_to_file
     from kdrtui.tui.app import make_app
+    from kdrtui.tui.factories import readiness_check
     from kdrtui.tui.themes import ThemeError, load_theme
 
     try:
@@ -19,7 +20,14 @@ def run_console(plan_arg: str | None, theme: str, read_only: bool, alert_command
         raise click.BadParameter(str(exc), param_hint="--theme") from exc
     plan, path = load_plan_or_exit(plan_arg, required=False)
     log_to_file()
-    app = make_app(plan, path, theme=theme, read_only=read_only, alert_command=alert_command)
+    app = make_app(
+        plan,
+        path,
+        theme=theme,
+        read_only=read_only,
+        alert_command=alert_command,
+        readiness_check=readiness_check,
+    )
     app.run()
 
 

@@ -24,6 +24,7 @@ from kdrtui.tui.factories import (
     ManagerFactory,
     OperationFactory,
     ProbeFactory,
+    ReadinessCheck,
     console_manager_factory,
     divergence_engine_factory,
     kafka_probe_factory,
@@ -308,6 +309,8 @@ def make_app(
     alert_command: str | None = None,
     operation_factory: OperationFactory = runbook_operation_factory,
     provisioning_factory: ProvisioningFactory = azure_provisioning_factory,
+    readiness_check: ReadinessCheck | None = None,
+    readiness_interval: float = 60.0,
 ) -> KdrApp:
     """Build the console with its services; tests pass their own factories and clock."""
     services = ConsoleServices(
@@ -321,6 +324,8 @@ def make_app(
         refresh_interval=refresh_interval,
         lag_interval=lag_interval,
         alert_command=alert_command,
+        readiness_check=readiness_check,
+        readiness_interval=readiness_interval,
     )
     app = KdrApp(plan=plan, plan_path=plan_path, services=services, theme=theme, read_only=read_only)
     _console: KdrConsole = app  # mypy checks the app is what its panes take it for

@@ -22,6 +22,7 @@ from kdrtui.tui.screens.provisioning_model import ProvisioningFactory, azure_pro
 
 if TYPE_CHECKING:
     from kdrtui.domain.plan import EdgeNode
+    from kdrtui.domain.readiness import Finding
     from kdrtui.services.mirrormaker.manager import MirrorMakerManager
     from kdrtui.services.runbook.operate import OperationResult
     from kdrtui.services.runbook.runner import RunEvent
@@ -115,6 +116,18 @@ OperationFactory = Callable[..., RunbookOperation]
 a rollback of the interrupted one; tests inject fakes."""
 
 
+ReadinessCheck = Callable[[Plan, Path | None], "list[Finding]"]
+"""Runs ``kdrtui check`` on the plan (blocking; called from a thread): its findings, worst first."""
+
+
+def readiness_check(plan: Plan, plan_path: Path | None) -> list[Finding]:
+    """The real readiness check (:func:`kdrtui.services.readiness.check`); imported on first use."""
+    from kdrtui.services.readiness import check
+    from kdrtui.services.runbook.operate import view_plan
+
+    return check(plan, *view_plan(plan, plan_path)).findings
+
+
 def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
     """The real probe: one AdminClient per cluster."""
     from kdrtui.services.kafka.probe import KafkaClusterProbe
@@ -185,3 +198,7 @@ class ConsoleServices:
     """Seconds between two lag refreshes while the Mirror lag pane is shown."""
     alert_command: str | None = None
     """Shell command run on every flow or topic health change (None: only logged)."""
+    readiness_check: ReadinessCheck | None = None
+    """Runs the Overview's Readiness check (None: no Readiness card, as in tests that do not ask for it)."""
+    readiness_interval: float = 60.0
+    """Seconds between two readiness checks (each reads both clusters' topics, ACLs and checkpoints)."""

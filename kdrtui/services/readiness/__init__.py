@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
@@ -79,17 +78,23 @@ def _clusters(
 
 
 def check(
-    plan: Plan, plan_path: Path | None = None, *, timeout: float = TIMEOUT_S, ssh: bool = True
+    plan: Plan,
+    watched: Plan | None = None,
+    unreadable: str | None = None,
+    *,
+    timeout: float = TIMEOUT_S,
+    ssh: bool = True,
 ) -> Readiness:
-    """Every readiness check of ``plan`` as it runs now (after a failover: the flows out of the new
-    primary, per the DR state); ``ssh``: read the release of edge nodes that run their own Kafka."""
+    """Every readiness check of ``plan`` as it runs now: ``watched`` is the plan with the flows of the
+    active cluster (``kdrtui.services.runbook.operate.view_plan``: after a failover, the flows out of the
+    new primary; both directions, with ``unreadable`` saying why, when the DR state cannot be read);
+    ``ssh``: read the release of edge nodes that run their own Kafka."""
     import time
 
     from kdrtui.services.readiness.extras import fences_usable, mirrormaker_facts, switch_usable
-    from kdrtui.services.runbook.operate import view_plan
 
     started, wall = time.monotonic(), time.time()
-    watched, unreadable = view_plan(plan, plan_path)
+    watched = plan if watched is None else watched
     notes: list[Finding] = []
     if unreadable is not None:
         notes.append(

@@ -10,10 +10,12 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kdrtui.domain.plan import Plan
+from kdrtui.domain.readiness import Finding
 from kdrtui.domain.security import describe_security
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.text import middle_ellipsis
 from kdrtui.tui.widgets.cluster_card import ClusterCard
+from kdrtui.tui.widgets.readiness_card import ReadinessCard
 
 PATTERN_WIDTH = 24
 """Cells a flow's topic pattern may take on the Overview; a longer one keeps its start and its end."""
@@ -49,12 +51,17 @@ class OverviewScreen(ModeScreen):
     under min ISR), topics, controller and data age."""
 
     MODE = "overview"
-    BINDINGS = [Binding("r", "app.refresh_now", "Refresh", id="overview.refresh")]
+    BINDINGS = [
+        Binding("r", "app.refresh_now", "Refresh", id="overview.refresh"),
+        Binding("c", "check_readiness", "Check", id="overview.check"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.composed_for: Plan | None = None
         """The plan the cards were built for (the app's plan can change: provisioning writes into it)."""
+        self.readiness: tuple[list[Finding] | None, float | None, str | None] = (None, None, None)
+        """The last readiness check: (findings, when it started, why it failed)."""
 
     def compose_body(self) -> ComposeResult:
         plan, plan_path = self.plan, self.plan_path
@@ -93,6 +100,8 @@ class OverviewScreen(ModeScreen):
                     bootstrap=",".join(cluster.bootstrap_servers),
                     security=describe_security(cluster.security),
                 )
+        if self.kdr_app.services.readiness_check is not None:
+            yield ReadinessCard()
         width = max(40, self.app.size.width - 2)
         flows = (
             "\n".join(describe_flow(plan, i, width) for i in range(len(plan.flows))) or "none (dual ingest)"
@@ -107,6 +116,44 @@ class OverviewScreen(ModeScreen):
 
     def on_mount(self) -> None:
         self.refresh_views()
+        services = self.kdr_app.services
+        if services.readiness_check is not None:
+            self.set_interval(services.readiness_interval, self.action_check_readiness)
+            self.action_check_readiness()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "check_readiness":
+            return self.kdr_app.services.readiness_check is not None and self.plan is not None
+        return super().check_action(action, parameters)
+
+    def action_check_readiness(self) -> None:
+        """Run ``kdrtui check`` in a thread (one at a time); the card shows it when it ends."""
+        check, plan = self.kdr_app.services.readiness_check, self.plan
+        if check is None or plan is None:
+            return
+        if any(w.group == "readiness" and w.is_running for w in self.workers):
+            return
+        path = self.plan_path
+        started = self.now()
+
+        def work() -> None:
+            try:
+                found = check(plan, path)
+            except Exception as exc:  # a check that cannot run is shown, never a crash
+                self.app.call_from_thread(self._readiness_done, None, started, f"{type(exc).__name__}: {exc}")
+                return
+            self.app.call_from_thread(self._readiness_done, found, started, None)
+
+        self.run_worker(work, thread=True, group="readiness", name="readiness-check", exit_on_error=False)
+
+    def _readiness_done(self, findings: list[Finding] | None, started: float, error: str | None) -> None:
+        self.readiness = (findings, started, error) if findings is not None or error else self.readiness
+        self._show_readiness()
+
+    def _show_readiness(self) -> None:
+        for card in self.query(ReadinessCard):
+            findings, checked_at, error = self.readiness
+            card.show(findings, checked_at, self.now(), error)
 
     async def on_screen_resume(self) -> None:
         await self.follow_plan()
@@ -125,3 +172,4 @@ class OverviewScreen(ModeScreen):
             view = views.get(card.alias)
             if view is not None:
                 card.show(view, now)
+        self._show_readiness()
