@@ -4,6 +4,7 @@ to show the finding) and reads the findings of ``kdrtui check --json``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -19,11 +20,13 @@ from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.plan_files import load_plan, save_plan
+from kdrtui.services.readiness.extras import checkpoint_facts
 from kdrtui.services.runbook.context import FAILOVER
 from kdrtui.services.runbook.failover import make_context
 from kdrtui.services.runbook.preflight import Preflight
 from kdrtui.services.runbook.store import RunbookStore
-from tests.lab_helpers import lab_plan_variant, run_kdrtui
+from tests.kafka_helpers import consume_and_commit, produce_numbered, wait_for_checkpoint
+from tests.lab_helpers import lab_plan_variant, mirrormaker, run_kdrtui
 
 pytestmark = pytest.mark.lab
 
@@ -195,3 +198,40 @@ async def test_the_preflight_has_no_readiness_reason_for_a_pair_in_parity(
     check(path, wait_until)
     facts = await forecast(path)
     assert facts["readiness"] == [] and not [r for r in facts["reasons"] if r.startswith("readiness")]
+
+
+def test_a_group_that_moved_since_a_checkpoint_older_than_the_rpo_warns(
+    lab3: Lab, tmp_path: Path, unique_name: str, wait_until: Wait
+) -> None:
+    primary, dr = lab3.bootstrap(PRIMARY), lab3.bootstrap(DR)
+    group = f"{unique_name}-g"
+    topic(primary, unique_name)
+    path = plan_for(lab3, tmp_path, unique_name)
+    plan = load_plan(path)
+    plan = plan.model_copy(update={"objectives": plan.objectives.model_copy(update={"rpo_seconds": 3})})
+    save_plan(plan, path)
+    (flow,) = plan.flows
+    produce_numbered(primary, unique_name, 30)
+    asyncio.run(mirrormaker(plan, flow.name, start=True))
+    try:
+        got = consume_and_commit(primary, group, unique_name, 30)
+        wait_for_checkpoint(dr, group, unique_name, {p: len(records) for p, records in got.items()})
+    finally:
+        asyncio.run(mirrormaker(plan, flow.name, start=False))
+
+    def idle_and_old() -> bool:  # the newest checkpoint ages past the RPO while the group stays put
+        facts = checkpoint_facts(flow, primary, dr, 10)
+        (mine,) = [g for g in facts.groups if g.group == group]
+        return mine.age_s is not None and mine.age_s > 3 and mine.moved is False
+
+    wait_until(idle_and_old, timeout=30, interval=0.5, message="the checkpoint older than the RPO")
+    code, body = check(path, wait_until)
+    assert found(body, "checkpoints", f"{flow.name}: group {group}") == [], body  # nothing to checkpoint
+    assert code == 0, body
+
+    produce_numbered(primary, unique_name, 10, start=30)
+    consume_and_commit(primary, group, unique_name, 10)  # it moves on; MirrorMaker is stopped
+    code, body = check(path, wait_until)
+    (stale,) = found(body, "checkpoints", f"{flow.name}: group {group}")
+    assert stale["severity"] == "warning" and "(RPO 3 s) and the group moved since" in stale["what"], stale
+    assert code == 1
