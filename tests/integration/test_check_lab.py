@@ -20,6 +20,7 @@ from kdrtui.domain.plan import Plan
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.kafka.config import client_config
 from kdrtui.services.plan_files import load_plan, save_plan
+from kdrtui.services.readiness import cheap_blocking
 from kdrtui.services.readiness.extras import checkpoint_facts
 from kdrtui.services.runbook.context import FAILOVER
 from kdrtui.services.runbook.failover import make_context
@@ -88,6 +89,7 @@ def test_a_clean_pair_is_ready(lab3: Lab, tmp_path: Path, unique_name: str, wait
     assert unexplained(body) == [], body
     assert code == 0 and body["counts"]["blocking"] == body["counts"]["warning"] == 0
     assert body["summary"].endswith(": READY")
+    print(f"kdrtui check on lab3 (SSH read of the edge node's release included): {body['seconds']} s")
 
 
 def test_a_replication_factor_1_topic_is_blocking(
@@ -186,7 +188,13 @@ async def test_the_failover_preflight_says_no_go_for_a_short_mirror_unless_force
     assert not facts["go"] and facts["readiness"][0]["check"] == "parity"
     forced = await forecast(path, force=True)
     assert reason in forced["accepted"] and reason not in forced["reasons"]
-    print(f"pre-flight with the readiness reads: {took:.2f} s")
+    started = time.monotonic()
+    (short,) = cheap_blocking(load_plan(path), load_plan(path).flows[0])
+    print(
+        f"pre-flight with the readiness reads: {took:.2f} s; its readiness share alone: "
+        f"{time.monotonic() - started:.2f} s"
+    )
+    assert short.where == f"{DR}: {PRIMARY}.{unique_name}"
 
 
 async def test_the_preflight_has_no_readiness_reason_for_a_pair_in_parity(
