@@ -31,6 +31,11 @@ def _describe(state: Any) -> list[str]:
     for alias, record in sorted(state.fenced.items()):
         topics = record.get("topics", {})
         lines.append(f"fenced: {alias} ({record.get('method')}, {len(topics)} topic(s))")
+        nsg = record.get("nsg")
+        if isinstance(nsg, dict):  # the NSG fence: what failback removes from Azure
+            made = "created by the fence" if nsg.get("created") else "already there"
+            rules = ", ".join(nsg.get("rules") or []) or "none"
+            lines.append(f"  NSG {nsg.get('nsg')} ({made}): rules {rules}")
     if not state.fenced:
         lines.append("fenced: nothing")
     lines.append(f"reverse replication: {state.reverse_flow or 'none'}")

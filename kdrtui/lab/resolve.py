@@ -75,7 +75,7 @@ def resolve(home: Path, fqdn: str) -> Answer:
 
 
 def broker_addresses(home: Path) -> dict[str, str]:
-    """Private IP -> lab ``host:port`` of every emulated cluster's broker (its plain client listener)."""
+    """Private IP -> lab ``host:port`` of every emulated cluster's broker (its NSG gate)."""
     try:
         settings = json.loads((home / "emulator.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -93,9 +93,12 @@ def broker_addresses(home: Path) -> dict[str, str]:
 
 def lab_address(port_base: int, slot: int) -> str:
     """The lab address a client dials for the broker of the cluster in port slot ``slot``: the one place
-    the private IP of an A record becomes a lab ``host:port`` (a gate in front of the brokers changes
-    it here)."""
-    return f"{LOCALHOST}:{port_base + 10 * slot}"
+    the private IP of an A record becomes a lab ``host:port``. It is the broker's NSG gate
+    (:mod:`kdrtui.lab.azure.gate`): a client that finds the brokers by name is a client application, whose
+    traffic the network security group on the cluster's subnet decides."""
+    from kdrtui.lab.azure.gate import gate_port
+
+    return f"{LOCALHOST}:{gate_port(port_base + 10 * slot)}"
 
 
 def bootstrap(home: Path, fqdn: str, port: int = 9092) -> str:

@@ -75,7 +75,10 @@ class Unfence(Step[DrContext]):
         if not record:
             return [f"{ctx.source} is not fenced: nothing to undo"]
         topics = len(record.get("topics", {}))
-        return [f"undo the {record.get('method')} fence on {topics} topic(s) of {ctx.source}"]
+        lines = [f"undo the {record.get('method')} fence on {topics} topic(s) of {ctx.source}"]
+        if record.get("nsg"):
+            lines.append(f"remove the NSG fence on {ctx.source}'s subnet (through ARM)")
+        return lines
 
     async def run(self, ctx: DrContext) -> Outcome:
         record = await unfence(ctx, ctx.source)
