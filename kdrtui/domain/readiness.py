@@ -107,6 +107,9 @@ class ClusterFacts:
     """Every ACL binding (:class:`kdrtui.domain.acl_fence.AclRule`); None when not read."""
     acls_error: str | None = None
     """Why ``acls`` is None though the cluster has an authorizer."""
+    own_principals: frozenset[str] = frozenset()
+    """kdrtui's and MirrorMaker's principals there: their bindings differ between the sides on purpose
+    (MirrorMaker reads the source and writes the mirror), so ACL parity leaves them out."""
 
     @property
     def answered(self) -> bool:

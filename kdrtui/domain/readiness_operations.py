@@ -33,8 +33,12 @@ def _sample(items: list[str]) -> str:
 # --- ACLs ----------------------------------------------------------------------------------------------
 
 
-def _grants(rules: Iterable[AclRule], topic: str) -> set[tuple[str, str, str, str]]:
-    return {(r.principal, r.host, r.operation, r.permission) for r in rules if r.matches(TOPIC, topic)}
+def _grants(rules: Iterable[AclRule], topic: str, own: frozenset[str]) -> set[tuple[str, str, str, str]]:
+    return {
+        (r.principal, r.host, r.operation, r.permission)
+        for r in rules
+        if r.matches(TOPIC, topic) and r.principal not in own
+    }
 
 
 def acl_parity(seen: Observations) -> list[Finding]:
@@ -82,7 +86,8 @@ def acl_parity(seen: Observations) -> list[Finding]:
         for pair in seen.pairs:
             if (pair.source, pair.target) != (source_alias, target_alias):
                 continue
-            missing = _grants(source.acls, pair.topic) - _grants(target.acls, pair.mirror)
+            own = source.own_principals | target.own_principals
+            missing = _grants(source.acls, pair.topic, own) - _grants(target.acls, pair.mirror, own)
             if missing:
                 said = [
                     f"{p} {op} {perm}" + ("" if h == "*" else f" from {h}")

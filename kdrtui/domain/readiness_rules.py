@@ -329,8 +329,8 @@ def _config_parity(pair: MirrorPair, source: TopicFacts, mirror: TopicFacts) -> 
                 "parity",
                 f"config differs from {pair.source}: {pair.topic}: {'; '.join(drift)}",
                 where,
-                "set the same values on both (kafka-configs.sh --alter); MirrorMaker 2 syncs topic configs "
-                "only every 10 min and only non-default ones",
+                "set the same values on both (kafka-configs.sh --alter): MirrorMaker 2 copies topic "
+                "configs only every 10 min (sync.topic.configs.interval.seconds), and none it excludes",
             )
         )
     return findings

@@ -71,7 +71,9 @@ def _clusters(
                 return facts
             bootstrap = plan.cluster(alias).bootstrap
             facts = read_configs(facts, admin, bootstrap, wanted[alias], timeout)
-            return read_access(facts, admin, bootstrap, timeout) if access else facts
+            if not access:
+                return facts
+            return read_access(facts, admin, bootstrap, timeout, plan.cluster(alias).security)
 
         read = dict(zip(aliases, pool.map(second, aliases), strict=True))
     return read, pairs

@@ -119,13 +119,22 @@ def read_configs(
     return replace(facts, topics={**kept, **read})
 
 
-def read_access(facts: ClusterFacts, admin: Any, bootstrap: str, timeout: float) -> ClusterFacts:
+def read_access(
+    facts: ClusterFacts, admin: Any, bootstrap: str, timeout: float, security: Any = None
+) -> ClusterFacts:
     """``facts`` with whether the brokers have an authorizer (asked as the ``acl`` fence asks: deleting a
-    binding nobody has) and, when they do, every ACL binding."""
+    binding nobody has) and, when they do, every ACL binding; kdrtui's and MirrorMaker's principals there
+    (from the cluster's ``security`` in the plan) as the fence names them."""
     from confluent_kafka import KafkaError, KafkaException
 
     from kdrtui.services.kafka import fence_acl
     from kdrtui.services.kafka.fence import FenceError
+
+    try:
+        own = fence_acl.exempt_principals(security)
+        facts = replace(facts, own_principals=frozenset(own["kdrtui"] | own["mirrormaker"]))
+    except FenceError:  # the plan's client certificate unreadable: nobody is left out
+        pass
 
     try:
         fence_acl.may_change(admin, bootstrap, timeout)
