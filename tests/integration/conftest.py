@@ -1,15 +1,22 @@
-"""Fixtures of the lab tests that run failovers: a test's own runbook state, MirrorMaker stopped after it."""
+"""Fixtures of the lab tests that run failovers: a test's own runbook state, MirrorMaker stopped after it,
+and the provisioned Azure DR lab (emulator + lab brokers, DNS switch)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kdrtui.domain.plan import Plan
+from kdrtui.lab import jars
+from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.lab import Lab
+from tests.azure_lab_helpers import AZURE_PORT, BROKER_PORT_BASE, EDGE_PORT_BASE, AzureDrLab, with_dns_switch
+from tests.conftest import require_java, reserved_port
 from tests.lab_helpers import stop_both_directions
 
 
@@ -29,3 +36,42 @@ def mirrormakers_stopped(lab: Lab) -> Iterator[list[Plan]]:
     yield plans
     for plan in plans:
         asyncio.run(stop_both_directions(plan))
+
+
+@pytest.fixture(scope="session")
+def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLab]:
+    """``kdrtui lab up --azure`` in a lab dir of its own (azure port 18843, brokers from 19892, edge nodes
+    from 12832), the lab-azure plan switched to ``[switch] method = "dns"`` and provisioned once. Tests
+    that change the plan copy it; failover tests leave the DR state as they found it (primary active)."""
+    require_java()
+    jars.fetch()
+    root = tmp_path_factory.mktemp("azure-dr")
+    lab_dir, state_dir = root / "lab", root / "state"
+    home = lab_dir / "azure"
+    home.mkdir(parents=True)
+    (home / "emulator.json").write_text(json.dumps({"step_seconds": 0.3}))  # no option for it
+    env = {k: v for k, v in os.environ.items() if k != "KDRTUI_LAB_LOGIN_PASSWORD"}
+    env |= {"KDRTUI_LAB_DIR": str(lab_dir), "KDRTUI_STATE_DIR": str(state_dir)}
+    with reserved_port(AZURE_PORT) as port:
+        lab = AzureDrLab(AzureEmulator(home), home / "plan.toml", env, state_dir)
+        try:
+            up = lab.kdrtui(
+                "lab",
+                "up",
+                "--azure",
+                "--azure-port",
+                str(port),
+                "--broker-base-port",
+                str(BROKER_PORT_BASE),
+                "--edge-base-port",
+                str(EDGE_PORT_BASE),
+            )
+            assert up.returncode == 0, up.stdout + up.stderr
+            lab.emulator = AzureEmulator(home)
+            assert lab.emulator.port == port and lab.emulator.port_base == BROKER_PORT_BASE
+            with_dns_switch(lab.plan_path)
+            made = lab.kdrtui("provision", "--plan", str(lab.plan_path), "--yes", timeout=420)
+            assert made.returncode == 0, made.stdout + made.stderr
+            yield lab
+        finally:
+            AzureEmulator(home).down()
