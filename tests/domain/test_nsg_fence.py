@@ -178,3 +178,13 @@ def test_sample_addresses_avoid_the_allowed_networks() -> None:
     assert nsg_rules.sample_address("10.0.0.0/8", ["10.0.0.0/24"]) == "10.255.255.255"
     assert nsg_rules.sample_address("10.0.0.0/24", ["10.0.0.0/16"]) is None
     assert nsg_rules.sample_address("255.255.255.0/24", ["255.255.255.0/25"]) == "255.255.255.255"
+
+
+def test_a_list_fence_round_trips_as_the_wizard_writes_it() -> None:
+    allow = 'fence_allow_cidrs = ["1.2.3.4/32"]'
+    settings = plan(
+        'fence = ["acl", "nsg"]\nclient_cidrs = ["10.0.1.0/24"]\nfence_allow_cidrs = ["1.2.3.4/32"]'
+    )
+    dumped = settings.failover.model_dump(mode="json", exclude_none=True)
+    assert dumped["fence"] == ["acl", "nsg"] and dumped["fence_allow_cidrs"] == ["1.2.3.4/32"]
+    assert type(settings.failover).model_validate(dumped) == settings.failover
