@@ -181,7 +181,6 @@ def test_sample_addresses_avoid_the_allowed_networks() -> None:
 
 
 def test_a_list_fence_round_trips_as_the_wizard_writes_it() -> None:
-    allow = 'fence_allow_cidrs = ["1.2.3.4/32"]'
     settings = plan(
         'fence = ["acl", "nsg"]\nclient_cidrs = ["10.0.1.0/24"]\nfence_allow_cidrs = ["1.2.3.4/32"]'
     )
