@@ -99,6 +99,8 @@ class ClusterFacts:
     """Every topic name the cluster has."""
     racks: Mapping[int, str | None] = field(default_factory=dict)
     """Each live broker's ``broker.rack`` (None: not set)."""
+    racks_error: str | None = None
+    """Why the brokers' racks could not be read (``racks`` is then empty)."""
     authorizer: bool | None = None
     """Whether the brokers have an authorizer (None: could not tell)."""
     authorizer_error: str | None = None

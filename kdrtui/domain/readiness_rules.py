@@ -192,6 +192,11 @@ def racks(seen: Observations) -> list[Finding]:
     for alias, facts in sorted(seen.clusters.items()):
         if not facts.answered:
             continue
+        if facts.racks_error is not None:
+            findings.append(
+                Finding(INFO, "racks", f"fault-domain spread not checked: {facts.racks_error}", alias, "")
+            )
+            continue
         if not any(facts.racks.values()):
             if any(a == alias for a, _ in mirrored):
                 findings.append(

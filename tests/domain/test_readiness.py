@@ -154,6 +154,8 @@ def test_every_replica_on_one_rack_warns_spread_passes_and_no_racks_is_not_check
     bare = {1: None, 2: None, 3: None}
     (unknown,) = only(evaluate(seen(primary={"racks": bare})), "racks")
     assert unknown.severity == Severity.INFO and "not checked" in unknown.what and unknown.where == "primary"
+    (unread,) = only(evaluate(seen(primary={"racks": {}, "racks_error": "timed out"})), "racks")
+    assert unread.severity == Severity.INFO and unread.what.endswith("not checked: timed out")
 
 
 def test_a_replica_on_a_broker_not_seen_is_not_judged() -> None:

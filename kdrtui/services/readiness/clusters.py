@@ -46,7 +46,6 @@ def read_metadata(alias: str, bootstrap: str, timeout: float) -> tuple[ClusterFa
         md = admin.list_topics(timeout=timeout)
         if not md.brokers:
             return ClusterFacts(alias, error="no brokers in its metadata"), None
-        nodes = admin.describe_cluster(request_timeout=timeout).result(timeout=timeout + 1).nodes
     except Exception as exc:  # a dead cluster surfaces as KafkaException or a timeout
         why = _one_line(exc)
         if admin is not None:
@@ -60,8 +59,12 @@ def read_metadata(alias: str, bootstrap: str, timeout: float) -> tuple[ClusterFa
         )
         for name, topic in md.topics.items()
     }
-    racks = {int(node.id): (node.rack or None) for node in nodes}
-    return ClusterFacts(alias, topics=topics, all_topics=frozenset(md.topics), racks=racks), admin
+    facts = ClusterFacts(alias, topics=topics, all_topics=frozenset(md.topics))
+    try:
+        nodes = admin.describe_cluster(request_timeout=timeout).result(timeout=timeout + 1).nodes
+    except Exception as exc:  # the topics answered: only the racks are unknown
+        return replace(facts, racks_error=_one_line(exc)), admin
+    return replace(facts, racks={int(node.id): (node.rack or None) for node in nodes}), admin
 
 
 def mirrored(flow: MirrorFlow, topic: str) -> bool:

@@ -91,7 +91,7 @@ class Preflight(Step[DrContext]):
             reads.append(into("acl_problem", self._acl_problem(ctx)))
         if FenceMethod.NSG in ctx.plan.failover.fences:  # through ARM: asked whether brokers answer or not
             reads.append(into("nsg_problem", nsg_problems(ctx, ctx.source)))
-        if target_up:
+        if target_up and ctx.operation != FAILBACK:  # a failback's own checks say what it needs
             reads.append(into("readiness", self._readiness(ctx, source_up)))
         await asyncio.gather(*reads)
         ages = facts.pop("checkpoint_ages", {})
