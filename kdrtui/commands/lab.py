@@ -16,6 +16,7 @@ from kdrtui import settings
 from kdrtui.commands import lab_azure
 from kdrtui.commands.lab_client import client_config_command
 from kdrtui.commands.lab_common import lab_errors, say, table
+from kdrtui.commands.lab_resolve import resolve_command
 from kdrtui.commands.lab_traffic import traffic_command
 from kdrtui.lab import jars
 from kdrtui.lab.cluster import ClusterStatus
@@ -275,6 +276,7 @@ def fault_group() -> None:
 
 
 lab_group.add_command(client_config_command)
+lab_group.add_command(resolve_command)
 lab_group.add_command(traffic_command)
 
 for _command in lab_azure.FAULT_COMMANDS:  # lab fault azure-429, azure-500, azure-fail-cluster, azure-slow

@@ -53,6 +53,9 @@ def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLa
     env = {k: v for k, v in os.environ.items() if k != "KDRTUI_LAB_LOGIN_PASSWORD"}
     env |= {"KDRTUI_LAB_DIR": str(lab_dir), "KDRTUI_STATE_DIR": str(state_dir)}
     with reserved_port(AZURE_PORT) as port:
+        # Another session holding the first ports (its emulator on 18843) has its brokers on 19892...:
+        # this one moves its brokers and edge nodes by 1000 per step the emulator's port moved.
+        shift = (port - AZURE_PORT) // 100 * 1000
         lab = AzureDrLab(AzureEmulator(home), home / "plan.toml", env, state_dir)
         try:
             up = lab.kdrtui(
@@ -62,13 +65,13 @@ def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLa
                 "--azure-port",
                 str(port),
                 "--broker-base-port",
-                str(BROKER_PORT_BASE),
+                str(BROKER_PORT_BASE + shift),
                 "--edge-base-port",
-                str(EDGE_PORT_BASE),
+                str(EDGE_PORT_BASE + shift),
             )
             assert up.returncode == 0, up.stdout + up.stderr
             lab.emulator = AzureEmulator(home)
-            assert lab.emulator.port == port and lab.emulator.port_base == BROKER_PORT_BASE
+            assert lab.emulator.port == port and lab.emulator.port_base == BROKER_PORT_BASE + shift
             with_dns_switch(lab.plan_path)
             made = lab.kdrtui("provision", "--plan", str(lab.plan_path), "--yes", timeout=420)
             assert made.returncode == 0, made.stdout + made.stderr

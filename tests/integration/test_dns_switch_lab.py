@@ -63,6 +63,17 @@ def test_provisioning_makes_the_zone_linked_to_both_vnets_and_the_record_names_p
         clients.close()
     status = json.loads((lab.home / "dns" / f"{ZONE}.json").read_text(encoding="utf-8"))
     assert len(status["links"]) == 2
+    # What an operator asks the lab: the name, its records, and the broker a lab client dials.
+    asked = lab.kdrtui("lab", "resolve", FQDN, "--json")
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    answer = json.loads(asked.stdout)
+    assert (answer["addresses"], answer["ttl"], answer["bootstrap"]) == (
+        [primary_ip],
+        10,
+        through_gate(plan.cluster("primary").bootstrap),
+    )
+    unknown = lab.kdrtui("lab", "resolve", f"nothing.{ZONE}")
+    assert unknown.returncode == 1 and "NXDOMAIN" in unknown.stderr
 
     # A second provisioning finds everything as it is and changes nothing.
     again = lab.kdrtui("provision", "--plan", str(lab.plan_path), "--yes")
