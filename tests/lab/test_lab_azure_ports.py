@@ -108,7 +108,7 @@ def test_port_bases_are_used_and_kept_by_a_restarted_emulator(
         (
             "--broker-base-port",
             "65530",
-            "--broker-base-port 65530: the clusters' brokers would use ports 65530-65541, outside 1024-65535",
+            "--broker-base-port 65530: the clusters' brokers would use ports 65530-65543, outside 1024-65535",
         ),
         (
             "--edge-base-port",
