@@ -227,7 +227,9 @@ def answer_field(answers: WizardAnswers, problem: PlanProblem) -> str:
     if head == "objectives" and len(parts) == 2:
         return str(parts[1])
     if head == "switch" and len(parts) == 2:
-        return {"method": "switch_method", "command": "switch_command"}.get(str(parts[1]), problem.field)
+        # The DNS switch's keys are not asked (they are kept from the plan opened): shown at the method.
+        fields = {"method": "switch_method", "command": "switch_command", "zone": "switch_method"}
+        return fields.get(str(parts[1]), problem.field)
     return problem.field
 
 

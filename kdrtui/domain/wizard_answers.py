@@ -271,7 +271,7 @@ HELP: dict[str, str] = {
     "rto_seconds": "Recovery time objective: time allowed to fail over, in seconds",
     "lag_warn_seconds": "Replication lag shown as a warning; less than the critical lag",
     "lag_crit_seconds": "Replication lag shown as critical",
-    "switch_method": "none: you move clients; command: kdrtui runs a command; dns: you repoint DNS",
+    "switch_method": "none: you move clients; command: kdrtui runs a command; dns: a Private DNS record",
     "switch_command": "Shell command, run on your machine, that points clients at the other cluster",
 }
 """One line of help per field."""
