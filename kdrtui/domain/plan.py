@@ -290,4 +290,8 @@ def summarize(plan: Plan) -> list[str]:
         else plan.switch.method
     )
     lines.append(f"Client switch: {switch}")
+    fence = plan.failover.fence_text
+    if FenceMethod.NSG in plan.failover.fences:
+        fence += f" (NSG rule denies the Kafka ports to {', '.join(plan.failover.client_cidrs)})"
+    lines.append(f"Fence: {fence}")
     return lines

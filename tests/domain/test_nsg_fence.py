@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kdrtui.domain import nsg_rules
-from kdrtui.domain.plan import FenceMethod, Plan, PlanInvalid, parse_plan
+from kdrtui.domain.plan import FenceMethod, Plan, PlanInvalid, parse_plan, summarize
 
 PLAN = """\
 [plan]
@@ -187,3 +187,11 @@ def test_a_list_fence_round_trips_as_the_wizard_writes_it() -> None:
     dumped = settings.failover.model_dump(mode="json", exclude_none=True)
     assert dumped["fence"] == ["acl", "nsg"] and dumped["fence_allow_cidrs"] == ["1.2.3.4/32"]
     assert type(settings.failover).model_validate(dumped) == settings.failover
+
+
+def test_the_plan_summary_names_the_fences() -> None:
+    assert summarize(plan('fence = "acl"'))[-1] == "Fence: acl"
+    both = plan('fence = ["reject-writes", "nsg"]\nclient_cidrs = ["10.0.1.0/24", "10.2.0.0/16"]')
+    assert summarize(both)[-1] == (
+        "Fence: reject-writes + nsg (NSG rule denies the Kafka ports to 10.0.1.0/24, 10.2.0.0/16)"
+    )
