@@ -55,6 +55,9 @@ class AzureClients:
             raise AzureSetupError("the plan has no [azure] table: kdrtui does not know where to provision")
         self.settings: AzureSettings = plan.azure
         self.subscription_id = subscription_of(plan.azure)
+        self._names: tuple[str, ...] = ("resource", "storage", "network", "hdinsight")
+        if str(plan.switch.method) == "dns":
+            self._names += ("private_dns",)
         self._credential = credential
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
@@ -115,9 +118,10 @@ class AzureClients:
         return self._client("private_dns")
 
     def warm(self) -> None:
-        """Build the credential and the four clients now (blocking: imports the SDKs; call it in a thread,
-        so the steps' first look does not import an SDK on the event loop)."""
-        for name in ("resource", "storage", "network", "hdinsight"):
+        """Build the credential and the four clients now, and the Private DNS client for a plan switching
+        by DNS (blocking: imports the SDKs; call it in a thread, so the steps' first look does not import an
+        SDK on the event loop)."""
+        for name in self._names:
             self._client(name)
 
     def close(self) -> None:
