@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from kdrtui.domain import dns_names
 from kdrtui.domain.plan_azure import AzureCredentialKind, AzureSettings
 from kdrtui.domain.plan_failover import ClientSwitch, FailoverSettings, FenceMethod, Objectives, SwitchMethod
 from kdrtui.domain.plan_flows import MirrorFlow, MirrorMakerKind, Naming, Schedule
@@ -289,6 +290,9 @@ def summarize(plan: Plan) -> list[str]:
         if plan.switch.method == SwitchMethod.COMMAND
         else plan.switch.method
     )
+    if plan.switch.method == SwitchMethod.DNS and plan.switch.zone:
+        name = dns_names.record_fqdn(plan.switch.record, plan.switch.zone)
+        switch = f"dns: {name} (Azure Private DNS, A records of the active cluster's brokers)"
     lines.append(f"Client switch: {switch}")
     fence = plan.failover.fence_text
     if FenceMethod.NSG in plan.failover.fences:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kdrtui.domain import dns_names
-from kdrtui.domain.plan import PlanInvalid, SwitchMethod, parse_plan
+from kdrtui.domain.plan import PlanInvalid, SwitchMethod, parse_plan, summarize
 from tests.samples import GOOD
 
 AZURE = '\n[azure]\nsubscription_id = "6a1f0b3c-4d2e-4f5a-9b8c-7d6e5f4a3b2c"\n'
@@ -91,3 +91,10 @@ def test_the_record_and_zone_may_not_make_a_name_over_253_characters() -> None:
 def test_record_fqdn() -> None:
     assert dns_names.record_fqdn("bootstrap", "kafka.contoso.internal.") == "bootstrap.kafka.contoso.internal"
     assert dns_names.record_fqdn("@", "kafka.contoso.internal") == "kafka.contoso.internal"
+
+
+def test_the_summary_names_the_record_clients_bootstrap_by() -> None:
+    plan = parse_plan(_plan('method = "dns"\nzone = "kafka.contoso.internal"\n'))
+    assert "Client switch: dns: bootstrap.kafka.contoso.internal (Azure Private DNS" in "\n".join(
+        summarize(plan)
+    )
