@@ -28,7 +28,7 @@ from azure.mgmt.privatedns import PrivateDnsManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from kdrtui.domain.plan import Plan
-from kdrtui.domain.runbook import Outcome, StepStatus
+from kdrtui.domain.runbook import Outcome, StepFailed, StepStatus
 from kdrtui.lab import resolve
 from kdrtui.lab.azure import plan as lab_plan
 from kdrtui.lab.azure import private_dns as emulated_dns
@@ -390,9 +390,26 @@ def test_the_failover_switch_points_the_record_reads_it_back_and_never_writes_tw
     other.record_sets.create_or_update("kdrlab-westus2", zone, "A", "bootstrap", _a(["10.9.9.9"]))
     assert asyncio.run(record_problem(run)) == f"bootstrap.{zone} holds 10.9.9.9, not dr's 10.1.0.4"
 
+    # Failback points it back, through a burst of throttling (retried as provisioning's calls are).
     back = DrContext(dns_plan, store, "failback", "dr", "primary", flow, flow)
-    assert asyncio.run(point_record(back))["addresses"] == ["10.0.0.4"]
+    storm = len(emulator.requests())
+    emulator.faults(throttle=3, retry_after=1)
+    try:
+        assert asyncio.run(point_record(back))["addresses"] == ["10.0.0.4"]
+    finally:
+        emulator.clear_faults()
+    assert sum(r["status"] == 429 for r in emulator.requests(storm)) == 3
     assert resolve.resolve(emulator.home, f"bootstrap.{zone}").addresses == ["10.0.0.4"]
+
+    # An ARM error fails the step with CODE: message, never a stack of HTTP details.
+    gone = dns_plan.model_copy(
+        update={"switch": dns_plan.switch.model_copy(update={"zone": "missing.kdrlab.internal"})}
+    )
+    with pytest.raises(StepFailed) as failed:
+        asyncio.run(point_record(DrContext(gone, store, "failover", "primary", "dr", flow, flow)))
+    assert failed.value.summary.startswith("bootstrap.missing.kdrlab.internal: ParentResourceNotFound: "), (
+        failed.value.summary
+    )
 
 
 def test_the_pre_flight_refuses_a_dns_plan_it_cannot_carry_out(dns_plan: Plan) -> None:
