@@ -89,25 +89,26 @@ def check(
 ) -> Readiness:
     """Every readiness check of ``plan`` as it runs now: ``watched`` is the plan with the flows of the
     active cluster (``kdrtui.services.runbook.operate.view_plan``: after a failover, the flows out of the
-    new primary; both directions, with ``unreadable`` saying why, when the DR state cannot be read);
-    ``ssh``: read the release of edge nodes that run their own Kafka."""
+    new primary); ``unreadable``: why the DR state cannot be read (then the plan's flows as written are
+    checked, with a warning); ``ssh``: read the release of edge nodes that run their own Kafka."""
     import time
 
     from kdrtui.services.readiness.extras import fences_usable, mirrormaker_facts, switch_usable
 
     started, wall = time.monotonic(), time.time()
-    watched = plan if watched is None else watched
     notes: list[Finding] = []
-    if unreadable is not None:
+    if unreadable is not None:  # which cluster is active is unknown: check the plan as written
+        watched = plan
         notes.append(
             Finding(
                 Severity.WARNING,
                 "dr-state",
-                f"DR state unreadable, so both directions are checked: {unreadable}",
+                f"DR state unreadable, so the flows are checked as the plan writes them: {unreadable}",
                 plan.plan.name,
                 "repair the DR state as it says",
             )
         )
+    watched = plan if watched is None else watched
     flows = list(watched.flows)
     with ThreadPoolExecutor(max_workers=2) as pool:
         mm_future = pool.submit(mirrormaker_facts, watched, releases=ssh)
