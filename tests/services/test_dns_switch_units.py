@@ -85,8 +85,6 @@ def test_the_dns_steps_appear_only_for_a_plan_switching_by_dns(tmp_path: Path) -
     assert not set(DNS_STEPS) & {s.key for s in provision_steps(plain)}
     (tmp_path / "dns").mkdir()
     dns, dns_path = _plan(tmp_path / "dns", DNS)
-        _plan(tmp_path / "dns", DNS) if (tmp_path / "dns").mkdir() is None else _plan(tmp_path, DNS)
-    )
     keys = [s.key for s in provision_steps(dns)]
     assert keys[keys.index("bootstrap") + 1 : keys.index("mirrormaker")] == DNS_STEPS
     for plan, path, shown in ((plain, plain_path, False), (dns, dns_path, True)):
