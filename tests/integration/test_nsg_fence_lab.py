@@ -132,6 +132,7 @@ def test_nsg_fence_goes_up_with_the_brokers_down_holds_and_is_removed_on_failbac
     report = json.loads(over.stdout)
     step = next(s for s in report["steps"] if s["step"] == "fence")
     assert step["status"] == "done" and "nsg fence on primary's subnet" in step["summary"], step
+    print(f"NSG fence with primary's brokers down: fence step {step['seconds']} s")
     assert _fence_notes(plan, path, lab, "failover") == ["nsg"]
 
     # The rule as Azure holds it, read back with the real SDK.
@@ -151,6 +152,11 @@ def test_nsg_fence_goes_up_with_the_brokers_down_holds_and_is_removed_on_failbac
 
     back = lab.kdrtui("failback", "--plan", str(path), "--yes", "--force", "--json", timeout=600)
     assert back.returncode == 0, back.stdout + back.stderr
+    steps = {s["step"]: s for s in json.loads(back.stdout)["steps"]}
+    print(
+        f"failback: its own NSG fence of dr {steps['fence']['seconds']} s; replication (both NSG fences "
+        f"removed, MirrorMaker started) {steps['replication']['seconds']} s"
+    )
     assert _subnet_nsg(plan, "primary") is None, "the NSG the fence created is gone, the subnet as before"
     assert _subnet_nsg(plan, "dr") is None, "failback's own fence of dr is gone too"
     clients = AzureClients(plan)
@@ -185,6 +191,7 @@ def test_combined_fence_both_go_up_both_journaled_both_undone(
     assert over.returncode == 0, over.stdout + over.stderr
     step = next(s for s in json.loads(over.stdout)["steps"] if s["step"] == "fence")
     assert "reject-writes fence" in step["summary"] and "nsg fence" in step["summary"], step
+    print(f"reject-writes + nsg fence step: {step['seconds']} s")
     assert _fence_notes(plan, path, lab, "failover") == ["reject-writes", "nsg"]
     state = json.loads((RunbookStore(plan.plan.name, path, lab.state_dir).state_path).read_text())
     record = state["fenced"]["primary"]
