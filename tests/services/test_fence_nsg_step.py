@@ -117,3 +117,11 @@ def test_the_dr_state_keeps_an_nsg_fence_and_names_a_bad_one() -> None:
     bad = '{"active": "dr", "fenced": {"primary": {"method": "nsg", "topics": {}, "nsg": {"rules": [1]}}}}'
     with pytest.raises(StateInvalid, match=r"fenced\.primary\.nsg\.rules: must be a list"):
         parse_state(bad, ["primary", "dr"])
+
+
+def test_describe_says_the_nsg_fence_needs_arm_only(tmp_path: Path) -> None:
+    ctx = context(tmp_path, 'fence = "nsg"\nclient_cidrs = ["10.0.1.0/24", "10.2.0.0/16"]')
+    assert asyncio.run(Fence().describe(ctx)) == [
+        "NSG rule on primary's subnet: deny the Kafka ports to 10.0.1.0/24, 10.2.0.0/16 (edge nodes and "
+        "kdrtui allowed above it), through ARM: works with the brokers down"
+    ]
