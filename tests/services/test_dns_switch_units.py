@@ -70,7 +70,7 @@ def test_what_is_written(tmp_path: Path) -> None:
     assert private_dns.record_body(plan, "dr", ["10.1.0.4"]) == {
         "properties": {
             "ttl": 30,
-            "metadata": {"kdrtui_cluster": "dr", "kdrtui_plan": "kdrtui-lab-azure"},
+            "metadata": {"kdrtuicluster": "dr", "kdrtuiplan": "kdrtui-lab-azure"},
             "aRecords": [{"ipv4Address": "10.1.0.4"}],
         }
     }

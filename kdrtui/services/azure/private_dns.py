@@ -24,8 +24,10 @@ RECORD_TYPE = "A"
 LOCATION = "global"
 """Private DNS zones and their links are global resources."""
 PLAN_TAG = "kdrtui-plan"
-CLUSTER_KEY = "kdrtui_cluster"
-"""Record-set metadata: which cluster of the plan the record names (the switch's read-back checks it)."""
+CLUSTER_KEY = "kdrtuicluster"
+"""Record-set metadata: which cluster of the plan the record names (the switch's read-back checks it).
+Letters only: the safest metadata name across Azure DNS's rules."""
+PLAN_KEY = "kdrtuiplan"
 
 
 class DnsSwitchError(RuntimeError):
@@ -166,7 +168,7 @@ def record_body(plan: Plan, alias: str, ips: list[str]) -> dict[str, Any]:
     return {
         "properties": {
             "ttl": plan.switch.ttl_seconds,
-            "metadata": {CLUSTER_KEY: alias, PLAN_TAG.replace("-", "_"): plan.plan.name},
+            "metadata": {CLUSTER_KEY: alias, PLAN_KEY: plan.plan.name},
             "aRecords": [{"ipv4Address": ip} for ip in ips],
         }
     }
