@@ -262,7 +262,7 @@ def parity(seen: Observations) -> list[Finding]:
             findings.append(
                 Finding(
                     BLOCKING,
-                    "parity",
+                    "mirror",
                     f"no mirror of {pair.source}: {pair.topic} ({pair.flow}): consumers failed over find no "
                     "topic and its records are not on the DR side",
                     where,

@@ -167,7 +167,7 @@ def test_a_replica_on_a_broker_not_seen_is_not_judged() -> None:
 
 
 def test_a_missing_mirror_and_fewer_partitions_block_more_partitions_warn() -> None:
-    (missing,) = only(evaluate(seen(mirror=TopicFacts("-", ()))), "parity")
+    (missing,) = only(evaluate(seen(mirror=TopicFacts("-", ()))), "mirror")
     assert missing.severity == Severity.BLOCKING and missing.where == "dr: primary.orders"
     assert missing.what.startswith("no mirror of primary: orders (primary->dr)")
     fewer = topic("primary.orders", SPREAD[:2])

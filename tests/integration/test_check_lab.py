@@ -127,7 +127,7 @@ def test_a_mirror_with_fewer_partitions_and_a_missing_mirror_are_blocking(
     (fewer,) = found(body, "parity", f"{DR}: {PRIMARY}.{unique_name}-a")
     assert fewer["severity"] == "blocking" and fewer["what"].startswith("2 partition(s)"), fewer
     assert "partitions 2..2 have nowhere to go" in fewer["what"]
-    (missing,) = found(body, "parity", f"{DR}: {PRIMARY}.{unique_name}-b")
+    (missing,) = found(body, "mirror", f"{DR}: {PRIMARY}.{unique_name}-b")
     assert missing["severity"] == "blocking" and missing["what"].startswith("no mirror of"), missing
     assert code == 2
 

@@ -168,12 +168,13 @@ def cheap_blocking(
     plan: Plan, flow: MirrorFlow, *, timeout: float = TIMEOUT_S, read_clusters: bool = True
 ) -> list[Finding]:
     """The failover pre-flight's share of the check, for ``flow`` (the one the failover stops): the
-    blocking findings of the reads that take a request or two — a mirror missing, with fewer partitions
-    or a smaller ``max.message.bytes`` than its source, ``min.insync.replicas`` above the replication
-    factor (acks=all writes refused), read only with ``read_clusters`` (both clusters answered the
-    pre-flight's probes) — and the switch hook on this machine. Never the slow reads (ACLs, SSH,
-    checkpoints, Azure), nor a replication factor below 3: a failover cannot change it, ``kdrtui check``
-    reports it. A cluster that does not answer is the pre-flight's own reason already."""
+    blocking findings of the reads that take a request or two — a mirror with fewer partitions or a
+    smaller ``max.message.bytes`` than its source (the drain could never finish), ``min.insync.replicas``
+    above the replication factor (acks=all writes refused), read only with ``read_clusters`` (both
+    clusters answered the pre-flight's probes) — and the switch hook on this machine
+    (:data:`PREFLIGHT_CHECKS`). Never the slow reads (ACLs, SSH, checkpoints, Azure), nor a replication
+    factor below 3: a failover cannot change it, ``kdrtui check`` reports it. A cluster that does not
+    answer is the pre-flight's own reason already."""
     from kdrtui.services.readiness.extras import command_problems
 
     clusters: dict[str, ClusterFacts] = {}
@@ -190,4 +191,6 @@ def cheap_blocking(
 
 
 PREFLIGHT_CHECKS = ("parity", "min-isr", "switch")
-"""The checks whose blocking findings the failover pre-flight makes NO-GO reasons (``--force`` accepts)."""
+"""The checks whose blocking findings the failover pre-flight makes NO-GO reasons (``--force`` accepts).
+Not ``mirror`` (a mirror missing): a running MirrorMaker creates it and the drain waits for its records,
+and a stopped one with records to copy is a NO-GO of its own already."""
