@@ -28,14 +28,16 @@ def render_text(findings: list[Finding], summary: str, width: int = WIDTH) -> st
     """A table of ``width`` columns, worst first: severity and where on the first row, then what is wrong
     and how to fix it, wrapped under it."""
     pad = " " * INDENT
+    # Names (topics, paths) are never cut at their hyphens; one longer than a row is cut into rows.
+    wrap = textwrap.TextWrapper(width, break_on_hyphens=False)
     lines = [f"{'SEVERITY':<{INDENT}}WHERE / WHAT / FIX", "-" * width]
     for finding in findings:
         lines.append(f"{finding.severity!s:<{INDENT}}{finding.where}"[:width])
-        lines += textwrap.wrap(finding.what, width, initial_indent=pad, subsequent_indent=pad)
+        wrap.initial_indent = wrap.subsequent_indent = pad
+        lines += wrap.wrap(finding.what)
         if finding.fix:
-            lines += textwrap.wrap(
-                f"fix: {finding.fix}", width, initial_indent=pad, subsequent_indent=pad + "     "
-            )
+            wrap.subsequent_indent = pad + "     "
+            lines += wrap.wrap(f"fix: {finding.fix}")
     if findings:
         lines.append("-" * width)
     lines.append(summary)
