@@ -17,9 +17,9 @@ from kdrtui.lab import resolve
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.azure.private_dns import AZURE_RESERVED
 
-AZURE_PORT = 18843
-BROKER_PORT_BASE = 19892
-EDGE_PORT_BASE = 12832
+AZURE_PORT = 18393
+BROKER_PORT_BASE = 20492
+EDGE_PORT_BASE = 13832
 ZONE = "kafka.kdrlab.internal"
 RECORD = "bootstrap"
 FQDN = f"{RECORD}.{ZONE}"

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from kdrtui.cli import main
+from kdrtui.services.kafka import security
 
 PLANS = Path(__file__).parent.parent / "domain" / "plans"
 
@@ -26,6 +27,14 @@ def plan_nobody_answers(tmp_path: Path, command: str) -> Path:
     path = tmp_path / "plan.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _plans_forgotten_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI runs in this process and registers its plan's clusters by bootstrap: without this, every
+    later test's error about 127.0.0.1:1 would name "dr" instead of the address."""
+    for registry in ("_ALIASES", "_BY_BOOTSTRAP", "_REASONS"):
+        monkeypatch.setattr(security, registry, dict(getattr(security, registry)))
 
 
 @pytest.fixture

@@ -40,9 +40,10 @@ def mirrormakers_stopped(lab: Lab) -> Iterator[list[Plan]]:
 
 @pytest.fixture(scope="session")
 def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLab]:
-    """``kdrtui lab up --azure`` in a lab dir of its own (azure port 18843, brokers from 19892, edge nodes
-    from 12832), the lab-azure plan switched to ``[switch] method = "dns"`` and provisioned once. Tests
-    that change the plan copy it; failover tests leave the DR state as they found it (primary active)."""
+    """``kdrtui lab up --azure`` in a lab dir of its own (azure port 18393, brokers from 20492, edge nodes
+    from 13832: no other test's), the lab-azure plan switched to ``[switch] method = "dns"`` and
+    provisioned once. Tests that change the plan copy it; failover tests leave the DR state as they
+    found it (primary active)."""
     require_java()
     jars.fetch()
     root = tmp_path_factory.mktemp("azure-dr")
@@ -53,7 +54,7 @@ def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLa
     env = {k: v for k, v in os.environ.items() if k != "KDRTUI_LAB_LOGIN_PASSWORD"}
     env |= {"KDRTUI_LAB_DIR": str(lab_dir), "KDRTUI_STATE_DIR": str(state_dir)}
     with reserved_port(AZURE_PORT) as port:
-        # Another session holding the first ports (its emulator on 18843) has its brokers on 19892...:
+        # Another session holding the first ports (its emulator on 18393) has its brokers on 20492...:
         # this one moves its brokers and edge nodes by 1000 per step the emulator's port moved.
         shift = (port - AZURE_PORT) // 100 * 1000
         lab = AzureDrLab(AzureEmulator(home), home / "plan.toml", env, state_dir)
