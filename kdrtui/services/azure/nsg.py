@@ -179,18 +179,7 @@ def apply(
     if not props.get("flushConnection"):
         record.setdefault("flush_before", bool(props.get("flushConnection")))
         save(record)
-        body = {
-            "location": nsg.get("location") or cluster.region,
-            "tags": nsg.get("tags") or {},
-            "properties": {"securityRules": _rules(nsg), "flushConnection": True},
-        }
-        _wait(
-            f"NSG {name}",
-            clients.network.network_security_groups.begin_create_or_update,
-            nsg_group,
-            name,
-            body,
-        )
+        _set_flush(clients, nsg_group, name, nsg, True, nsg.get("location") or cluster.region)
     try:
         priorities = nsg_rules.free_priorities(_rules(nsg))
     except ValueError as exc:
@@ -323,18 +312,7 @@ def undo(clients: AzureClients, plan: Plan, alias: str, record: dict[str, Any], 
     elif "flush_before" in record and not record["flush_before"]:
         nsg = _get_nsg(clients, nsg_group, name)
         if nsg is not None:
-            body = {
-                "location": nsg.get("location"),
-                "tags": nsg.get("tags") or {},
-                "properties": {"securityRules": _rules(nsg), "flushConnection": False},
-            }
-            _wait(
-                f"NSG {name}",
-                clients.network.network_security_groups.begin_create_or_update,
-                nsg_group,
-                name,
-                body,
-            )
+            _set_flush(clients, nsg_group, name, nsg, False, nsg.get("location"))
         record.pop("flush_before", None)
         save(record)
 
@@ -376,3 +354,15 @@ def nsg_readiness(clients: AzureClients, plan: Plan, alias: str) -> list[str]:
     except ValueError as exc:
         return [f"cluster {alias}: NSG {name}: {exc}"]
     return []
+
+
+def _set_flush(
+    clients: AzureClients, group: str, name: str, nsg: dict[str, Any], flush: bool, location: Any
+) -> None:
+    """PUT the NSG back as read (its rules, tags) with ``flushConnection`` = ``flush``, and wait."""
+    body = {
+        "location": location,
+        "tags": nsg.get("tags") or {},
+        "properties": {"securityRules": _rules(nsg), "flushConnection": flush},
+    }
+    _wait(f"NSG {name}", clients.network.network_security_groups.begin_create_or_update, group, name, body)
