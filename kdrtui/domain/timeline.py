@@ -53,7 +53,8 @@ class Event:
     ``failover <run id>``."""
     text: str
     """One human line, no secrets: ``primary->dr/orders: OK -> CRIT (1200 records, 130.0 s)``. Figures
-    that differ between processes seeing the same change go last, in parentheses (see :attr:`change`)."""
+    that differ between processes seeing the same change (figures, a reason) go last, after `` (``
+    (see :attr:`change`)."""
     severity: str = "info"
     """``info``, ``warn`` or ``crit``."""
     flow: str | None = None
@@ -63,9 +64,9 @@ class Event:
 
     @property
     def change(self) -> str:
-        """The text without its trailing figures in parentheses: what two processes seeing the same
+        """The text up to its figures or reason in parentheses: what two processes seeing the same
         change both write (``primary->dr/orders: OK -> CRIT``)."""
-        return _FIGURES.sub("", self.text)
+        return self.text.split(" (", 1)[0]
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (``kdrtui events --json``), with the time also in ISO 8601 UTC."""
@@ -79,9 +80,6 @@ class Event:
             "flow": self.flow,
             "source": self.source,
         }
-
-
-_FIGURES = re.compile(r"\s*\([^()]*\)\s*$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,8 @@ class Fence(Step[DrContext]):
                     continue
                 found = await fence_with_nsg(ctx, ctx.state())
                 facts["nsg"] = found
-                ctx.note(fence_method="nsg", fence=found)  # each fence journaled on its own
+                # each fence journaled on its own
+                ctx.note(fence_method="nsg", cluster=ctx.source, fence=found)
                 done.append(
                     f"nsg fence on {ctx.source}'s subnet (NSG {found['nsg']}"
                     f"{', created' if found['created'] else ''}; {len(found['rules'])} rule(s))"
@@ -94,7 +95,7 @@ class Fence(Step[DrContext]):
                 continue
             summary, kafka_facts = await self._kafka_fence(ctx, method)
             facts.update(kafka_facts)
-            ctx.note(fence_method=str(method), fence=kafka_facts)
+            ctx.note(fence_method=str(method), cluster=ctx.source, fence=kafka_facts)
             done.append(summary)
         if not done:
             return Outcome.skipped(f"NO FENCE went up on {ctx.source}", **facts)

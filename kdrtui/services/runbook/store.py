@@ -12,10 +12,8 @@ it ended. Secrets never go into any of them: only names, offsets, counts and tim
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -25,6 +23,8 @@ from typing import Any
 from kdrtui import settings
 from kdrtui.domain.runbook import RunState, replay
 from kdrtui.services.runbook.lock import PlanLock
+from kdrtui.services.runbook.plan_dir import plan_dir
+from kdrtui.services.timeline.journal import record_journal_entry
 
 
 def _append_line(path: Path, entry: dict[str, Any]) -> None:
@@ -84,6 +84,7 @@ class Journal:
         """Append ``{"event": event, "at": now, **fields}``."""
         entry = {"event": event, "at": round(self._clock(), 3), "run": self.run_id, **fields}
         _append_line(self.path, entry)
+        record_journal_entry(self.path, entry)  # best effort: never fails the runbook
         return entry
 
     def entries(self) -> list[dict[str, Any]]:
@@ -266,10 +267,7 @@ class RunbookStore:
 
     def __init__(self, plan_name: str, plan_path: Path | None, root: Path | None = None) -> None:
         base = root if root is not None else settings.state_dir()
-        where = str(plan_path.resolve()) if plan_path is not None else plan_name
-        digest = hashlib.sha1(where.encode()).hexdigest()[:8]
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", plan_name)[:48] or "plan"
-        self.dir = base / "runbooks" / f"{safe}-{digest}"
+        self.dir = plan_dir(plan_name, plan_path, base)
         self.audit_path = base / "audit.log"
         self.plan_name = plan_name
 

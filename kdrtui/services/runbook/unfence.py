@@ -35,6 +35,8 @@ async def unfence(ctx: DrContext, alias: str) -> dict[str, Any] | None:
         raise StepFailed(f"cannot undo the fence on {alias}: {exc}") from exc
     state.fenced.pop(alias, None)
     ctx.save_state(state)
+    methods = [m for m in (record.get("method"), NSG_KEY if record.get(NSG_KEY) else None) if m]
+    ctx.note(unfenced=alias, fence_method_removed=" + ".join(dict.fromkeys(str(m) for m in methods)))
     ctx.say(f"fence on {alias} undone ({len(topics)} topic(s))")
     return dict(record)
 

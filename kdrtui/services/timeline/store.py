@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kdrtui.domain.timeline import Event, EventKind, LagMinute, dedupe, health_rank, minute_of
+from kdrtui.services.runbook.plan_dir import plan_dir
 
 LOGGER = logging.getLogger("kdrtui.timeline")
 
@@ -172,9 +173,7 @@ class TimelineStore:
         Raises:
             TimelineUnavailable: it cannot be opened (or the retention variable is not a positive number).
         """
-        from kdrtui.services.runbook.store import RunbookStore
-
-        path = RunbookStore(plan_name, plan_path, root).dir / FILE_NAME
+        path = plan_dir(plan_name, plan_path, root) / FILE_NAME
         if retention_days is None:
             try:
                 retention_days = configured_retention_days()
