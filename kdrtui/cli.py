@@ -7,6 +7,8 @@ import click
 from kdrtui import __version__
 from kdrtui.commands.check import check_command
 from kdrtui.commands.console import console_command, demo_command
+from kdrtui.commands.events import events_command
+from kdrtui.commands.exporter import exporter_command
 from kdrtui.commands.failover import failback_command, failover_command
 from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
@@ -68,6 +70,8 @@ main.add_command(lab_group)
 main.add_command(plan_group)
 main.add_command(mm_group)
 main.add_command(status_command)
+main.add_command(exporter_command)
+main.add_command(events_command)
 main.add_command(check_command)
 main.add_command(state_group)
 main.add_command(failover_command)

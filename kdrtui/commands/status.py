@@ -6,7 +6,6 @@ WARN or a DEGRADED cluster, 2 any CRIT/STALLED/STOPPED/LOST or a cluster unreach
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -25,9 +24,9 @@ TOP_TOPICS = 20
 
 def exit_code(snapshot: LagSnapshot) -> int:
     """0 OK, 1 WARN, 2 anything worse."""
-    from kdrtui.domain.lag_health import SEVERITY, Health
+    from kdrtui.services.observe.status_view import lag_exit
 
-    return min(2, SEVERITY[snapshot.health]) if snapshot.health != Health.OK else 0
+    return lag_exit(snapshot)
 
 
 def _age(seconds: float | None) -> str:
@@ -116,11 +115,8 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     Exit code: 0 all OK (or IDLE), 1 any WARN or a cluster DEGRADED, 2 any CRIT, STALLED, STOPPED or LOST,
     or a cluster unreachable (or a bad plan).
     """
-    from kdrtui.commands.status_health import ClusterHealthReader, health_exit, health_json, health_lines
-    from kdrtui.services.kafka.lag_engine import LagEngine
-    from kdrtui.services.runbook.lag_memory import remember
-    from kdrtui.services.runbook.operate import view_plan
-    from kdrtui.services.runbook.store import RunbookStore
+    from kdrtui.services.observe.cluster_health import health_lines
+    from kdrtui.services.observe.status_view import StatusReader
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
@@ -130,42 +126,26 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
         sys.exit(status_divergence.run(plan, path, as_json=as_json, watch=watch, interval=interval))
     # After a failover: the flows out of the new primary. An unreadable DR state is said, not guessed:
     # both directions are watched and the exit code is 2.
-    watched, unreadable = view_plan(plan, path)
-    engine = LagEngine(watched)
-    health = ClusterHealthReader(plan)
-    store = RunbookStore(plan.plan.name, path)
+    reader = StatusReader(plan, path)
     code = 2
     try:
         # Rates and lag in seconds need two points: warm up once (not when a cluster did not answer: its
         # flows have neither, and each refresh would wait for it again).
-        pending = health.submit()
-        snapshot = engine.refresh()
-        if watch or not snapshot.unreachable:
-            time.sleep(min(1.0, interval))
-            snapshot = engine.refresh()
+        view = reader.refresh(warm_up_s=min(1.0, interval), warm_up_always=watch)
         while True:
-            remember(store, snapshot)  # the bound a failover reports if the source goes away
-            seen = pending.result()
-            code = max(exit_code(snapshot), health_exit(seen)) if unreadable is None else 2
+            code = view.exit_code()
             if as_json:
-                body = snapshot.to_dict()
-                if unreadable is not None:
-                    body["active"] = None
-                body["dr_state_error"] = unreadable
-                body["clusters"] = health_json(seen)
-                click.echo(json.dumps(body))
+                click.echo(view.to_json())
             else:
-                if unreadable is not None:
-                    click.echo(f"DR state unreadable — active cluster unknown: {unreadable}")
-                click.echo("\n".join([*health_lines(seen), render_text(snapshot)]))
+                if view.dr_state_error is not None:
+                    click.echo(f"DR state unreadable — active cluster unknown: {view.dr_state_error}")
+                click.echo("\n".join([*health_lines(view.clusters), render_text(view.snapshot)]))
             if not watch:
                 break
             time.sleep(interval)
-            pending = health.submit()
-            snapshot = engine.refresh()
+            view = reader.refresh()
     except KeyboardInterrupt:
         pass
     finally:
-        engine.close()
-        health.close()
+        reader.close()
     sys.exit(code)
