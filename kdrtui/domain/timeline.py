@@ -146,7 +146,7 @@ def dedupe(events: Iterable[Event], window_s: float = DEDUPE_WINDOW_S) -> list[E
     A change that really happened twice is kept twice: between two ``OK -> CRIT`` of one topic lies its
     ``CRIT -> OK``.
     """
-    ordered = sorted(events, key=lambda e: e.at)
+    ordered = sorted(reversed(list(events)), key=lambda e: e.at)  # equal times keep their order
     kept: list[Event] = []
     last: dict[tuple[str, str], Event] = {}
     for event in ordered:
