@@ -25,11 +25,13 @@ from kdrtui.tui.factories import (
     OperationFactory,
     ProbeFactory,
     ReadinessCheck,
+    TimelineStoreFactory,
     console_manager_factory,
     divergence_engine_factory,
     kafka_probe_factory,
     lag_engine_factory,
     runbook_operation_factory,
+    timeline_store_factory,
 )
 from kdrtui.tui.messages import ClusterObserved
 from kdrtui.tui.probes import ClusterProbes
@@ -40,6 +42,7 @@ from kdrtui.tui.screens.lag import LagScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
 from kdrtui.tui.screens.provisioning_model import ProvisioningFactory, azure_provisioning_factory
+from kdrtui.tui.screens.timeline import TimelineScreen
 from kdrtui.tui.screens.wizard import WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
@@ -63,6 +66,7 @@ class KdrApp(App[None]):
         "lag": LagScreen,
         "failover": FailoverScreen,
         "edge": EdgeScreen,
+        "timeline": TimelineScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
@@ -217,7 +221,7 @@ class KdrApp(App[None]):
     # -- actions ------------------------------------------------------------------------------------
 
     async def action_goto(self, mode: str) -> None:
-        """Switch to a mode (Overview, Wizard, Provisioning, Mirror lag, Failover)."""
+        """Switch to a mode (Overview, Wizard, Provisioning, Mirror lag, Failover, Edge, Timeline)."""
         if isinstance(self._current_screen(), TooSmallScreen):
             return
         await self.switch_mode(mode)
@@ -311,6 +315,8 @@ def make_app(
     provisioning_factory: ProvisioningFactory = azure_provisioning_factory,
     readiness_check: ReadinessCheck | None = None,
     readiness_interval: float = 60.0,
+    timeline_store_factory: TimelineStoreFactory = timeline_store_factory,
+    timeline_interval: float = 5.0,
 ) -> KdrApp:
     """Build the console with its services; tests pass their own factories and clock."""
     services = ConsoleServices(
@@ -326,6 +332,8 @@ def make_app(
         alert_command=alert_command,
         readiness_check=readiness_check,
         readiness_interval=readiness_interval,
+        timeline_store_factory=timeline_store_factory,
+        timeline_interval=timeline_interval,
     )
     app = KdrApp(plan=plan, plan_path=plan_path, services=services, theme=theme, read_only=read_only)
     _console: KdrConsole = app  # mypy checks the app is what its panes take it for

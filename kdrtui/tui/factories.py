@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kdrtui.services.runbook.operate import OperationResult
     from kdrtui.services.runbook.runner import RunEvent
     from kdrtui.services.ssh import EdgeSession
+    from kdrtui.services.timeline.store import TimelineStore
 
 
 ProbeFactory = Callable[[str, str], ClusterProbe]
@@ -128,6 +129,21 @@ def readiness_check(plan: Plan, plan_path: Path | None) -> list[Finding]:
     return check(plan, *view_plan(plan, plan_path)).findings
 
 
+TimelineStoreFactory = Callable[[Plan, Path | None], "TimelineStore"]
+"""Opens the plan's timeline store for the Timeline pane (blocking; called from its thread worker)."""
+
+
+def timeline_store_factory(plan: Plan, plan_path: Path | None) -> TimelineStore:
+    """The plan's real timeline store (:meth:`TimelineStore.for_plan`); imported on first use.
+
+    Raises:
+        TimelineUnavailable: it cannot be opened.
+    """
+    from kdrtui.services.timeline.store import TimelineStore
+
+    return TimelineStore.for_plan(plan.plan.name, plan_path)
+
+
 def kafka_probe_factory(alias: str, bootstrap: str) -> ClusterProbe:
     """The real probe: one AdminClient per cluster."""
     from kdrtui.services.kafka.probe import KafkaClusterProbe
@@ -202,3 +218,7 @@ class ConsoleServices:
     """Runs the Overview's Readiness check (None: no Readiness card, as in tests that do not ask for it)."""
     readiness_interval: float = 60.0
     """Seconds between two readiness checks (each reads both clusters' topics, ACLs and checkpoints)."""
+    timeline_store_factory: TimelineStoreFactory = timeline_store_factory
+    """Opens the Timeline pane's store (tests open one in a temporary folder)."""
+    timeline_interval: float = 5.0
+    """Seconds between two reads of the timeline store while the Timeline pane is shown."""

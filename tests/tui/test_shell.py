@@ -12,7 +12,7 @@ from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.themes import THEME_NAMES, ThemeError, load_theme
 from kdrtui.tui.widgets.cluster_card import ClusterCard
-from kdrtui.tui.widgets.mode_bar import MODE_TABS
+from kdrtui.tui.widgets.mode_bar import MODE_TABS, SHORT_LABELS
 from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, ScriptedProbes, sample_plan
 from tests.tui.pilot_helpers import screen_lines, until
 
@@ -173,10 +173,11 @@ async def test_read_only_badge_is_on_screen_from_80_columns(width: int) -> None:
         await pilot.pause()
         bar = screen_lines(app)[0]
         assert bar.endswith("READ-ONLY") and len(bar) <= width
-        # Every tab is still there; the brand goes first when the bar runs out of room.
-        for key, _, label in MODE_TABS:
-            assert f"{key} {label}" in bar
-        assert ("kdrtui" in bar) is (width >= 88)
+        # Every tab is still there; the brand goes first when the bar runs out of room, then the space
+        # between the tabs, then the long labels (from 85 columns every label is whole).
+        for key, mode, label in MODE_TABS:
+            assert f"{key} {label if width >= 85 else SHORT_LABELS.get(mode, label)}" in bar
+        assert ("kdrtui" in bar) is (width >= 100)
 
 
 async def test_refresh_key_probes_at_once() -> None:

@@ -15,8 +15,11 @@ MODE_TABS: tuple[tuple[str, str, str], ...] = (
     ("4", "lag", "Mirror lag"),
     ("5", "failover", "Failover"),
     ("6", "edge", "Edge"),
+    ("7", "timeline", "Timeline"),
 )
 """(key, mode name, label) for every mode, in tab order."""
+SHORT_LABELS = {"lag": "Lag"}
+"""Shorter labels for the tightest bar (80 columns with the READ-ONLY badge)."""
 
 BRAND = " kdrtui "
 """The bar's first cells, when there is room for them."""
@@ -27,8 +30,10 @@ BADGE = " READ-ONLY "
 class ModeBar(Static):
     """Shows where you are and how to get elsewhere; clickable, but keys are the primary way.
 
-    The READ-ONLY badge never falls off the end: when the bar would not fit with it, the brand goes
-    first, then the space between the tabs.
+    The bar takes the roomiest layout that fits the terminal (and the READ-ONLY badge, which never falls
+    off the end): the brand goes first, then the space between the tabs, then the longer labels
+    (:data:`SHORT_LABELS`). At 80 columns the seven tabs fit with their full labels, and with the badge
+    with the short ones.
     """
 
     current: reactive[str] = reactive("overview")
@@ -40,9 +45,10 @@ class ModeBar(Static):
         """Shows a READ-ONLY badge when true."""
         self.set_reactive(ModeBar.current, current)
 
-    def _tabs(self, *, brand: bool, roomy: bool) -> Text:
+    def _tabs(self, *, brand: bool, roomy: bool, short: bool = False) -> Text:
         text = Text(BRAND, style="bold reverse") if brand else Text()
         for key, mode, label in MODE_TABS:
+            label = SHORT_LABELS.get(mode, label) if short else label
             style = "bold reverse" if mode == self.current else ""
             text.append(" ")
             text.append_text(
@@ -53,14 +59,15 @@ class ModeBar(Static):
         return text
 
     def render(self) -> Text:
-        if not self.read_only:
-            return self._tabs(brand=True, roomy=True)
         badge = Text(BADGE, style=f"bold {theme_colour(self.app, 'warning')}".strip())
+        if not self.read_only:
+            badge = Text()
         width = self.size.width or 80
         layouts = (
             self._tabs(brand=True, roomy=True),
             self._tabs(brand=False, roomy=True),
             self._tabs(brand=False, roomy=False),
+            self._tabs(brand=False, roomy=False, short=True),
         )
         tabs = next((t for t in layouts if t.cell_len + badge.cell_len <= width), None)
         if tabs is None:  # narrower than the console's minimum: the badge goes first
