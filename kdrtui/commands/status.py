@@ -117,6 +117,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     """
     from kdrtui.services.observe.cluster_health import health_lines
     from kdrtui.services.observe.status_view import StatusReader
+    from kdrtui.services.timeline.recorder import open_recorder
 
     plan, path = load_plan_or_exit(plan_arg, required=True)
     assert plan is not None  # required=True exits otherwise
@@ -127,6 +128,7 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
     # After a failover: the flows out of the new primary. An unreadable DR state is said, not guessed:
     # both directions are watched and the exit code is 2.
     reader = StatusReader(plan, path)
+    recorder = open_recorder(plan.plan.name, path, "status") if watch else None  # the incident timeline
     code = 2
     try:
         # Rates and lag in seconds need two points: warm up once (not when a cluster did not answer: its
@@ -134,6 +136,9 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
         view = reader.refresh(warm_up_s=min(1.0, interval), warm_up_always=watch)
         while True:
             code = view.exit_code()
+            if recorder is not None:
+                recorder.observe_lag(view.snapshot)
+                recorder.observe_clusters(view.clusters)
             if as_json:
                 click.echo(view.to_json())
             else:
@@ -148,4 +153,6 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
         pass
     finally:
         reader.close()
+        if recorder is not None:
+            recorder.store.close()
     sys.exit(code)

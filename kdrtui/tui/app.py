@@ -45,6 +45,7 @@ from kdrtui.tui.screens.provisioning_model import ProvisioningFactory, azure_pro
 from kdrtui.tui.screens.timeline import TimelineScreen
 from kdrtui.tui.screens.wizard import WizardScreen
 from kdrtui.tui.themes import THEME_NAMES, load_theme
+from kdrtui.tui.timeline_feed import ConsoleTimeline
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class KdrApp(App[None]):
         """SSH key passphrases typed this session (key file -> passphrase); memory only, never logged."""
         self._mm_manager: MirrorMakerManager | None = None
         self._probes = ClusterProbes(self, services)
+        self.timeline_feed = ConsoleTimeline(self, services, lambda: (self.plan, self.plan_path))
+        """Records what the console observes in the plan's incident timeline."""
         for name in THEME_NAMES:
             self.register_theme(load_theme(name))
         chosen = load_theme(theme)
@@ -143,6 +146,7 @@ class KdrApp(App[None]):
     def on_mount(self) -> None:
         self._check_size()
         self._probes.start(self.plan)
+        self.timeline_feed.start()
 
     async def reload_plan(self) -> None:
         """Read the plan file again and work on what it says now (:meth:`adopt_plan`).
@@ -182,12 +186,14 @@ class KdrApp(App[None]):
 
     async def on_unmount(self) -> None:
         self._probes.stop()
+        self.timeline_feed.stop()
         if self._mm_manager is not None:
             await self._mm_manager.close()
 
     def on_cluster_observed(self, message: ClusterObserved) -> None:
         view = self.cluster_views.get(message.alias, ClusterView(message.alias))
         self.cluster_views[message.alias] = advance(view, message.observation)
+        self.timeline_feed.cluster(message.alias, message.observation)
         # Hidden panes are not redrawn; the Overview redraws from cluster_views when shown again.
         screen = self._current_screen()
         if isinstance(screen, OverviewScreen):

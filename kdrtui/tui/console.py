@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kdrtui.domain.plan import EdgeNode, Plan
     from kdrtui.services.mirrormaker.manager import MirrorMakerManager
     from kdrtui.tui.factories import ConsoleServices
+    from kdrtui.tui.timeline_feed import ConsoleTimeline
 
 
 class KdrConsole(Protocol):
@@ -50,6 +51,11 @@ class KdrConsole(Protocol):
     @property
     def passphrases(self) -> dict[str, str]:
         """SSH key passphrases typed this session (key file -> passphrase)."""
+        ...
+
+    @property
+    def timeline_feed(self) -> ConsoleTimeline:
+        """Records what the console observes in the plan's incident timeline."""
         ...
 
     @property

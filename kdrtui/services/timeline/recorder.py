@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 from kdrtui.domain.health import ClusterObservation, Reachability, state_of
 from kdrtui.domain.lag import FlowLag, LagSnapshot
@@ -265,3 +266,14 @@ class TimelineRecorder:
                 text += f" ({reason})"
             severity = "warn"
         return self._record([self._event(EventKind.SSH, node, text, severity)])
+
+
+def open_recorder(plan_name: str, plan_path: Path | None, source: str) -> TimelineRecorder | None:
+    """A recorder on the plan's timeline for the process ``source`` names; None (logged) when the
+    timeline cannot be opened: the process runs on without it."""
+    try:
+        store = TimelineStore.for_plan(plan_name, plan_path)
+    except TimelineUnavailable as exc:
+        LOGGER.warning("%s: no incident timeline: %s", source, exc)
+        return None
+    return TimelineRecorder(store, source)

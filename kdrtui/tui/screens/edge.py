@@ -150,14 +150,18 @@ class EdgeScreen(ModeScreen):
                 continue
             except Exception as exc:  # SSH down: show it on the node's row, keep polling
                 self._show_row(f"{node.name}/?", node.name, "-", session.state, None, str(exc))
+                self.kdr_app.timeline_feed.edge(node.name, False, str(exc), ())
                 continue
+            polled = []
             for dep in deployments:
                 key = f"{node.name}/{dep.name}"
                 self._deployments[key] = dep
                 status = await manager.status(dep)
                 status = await readers.with_states(manager.plan, dep, status)
                 self._statuses[key] = status
+                polled.append(status)
                 self._show_row(key, node.name, dep.name, session.state, status, status.error)
+            self.kdr_app.timeline_feed.edge(node.name, True, None, polled)
         self._show_tasks()
         self._follow_selected()
 

@@ -193,6 +193,7 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
             hook(self._previous, snapshot)
             self._previous = snapshot
             remember(store, snapshot)  # the bound a failover reports if the source goes away
+            self.kdr_app.timeline_feed.lag(snapshot)
 
         self._poll(wake, alert)
 
