@@ -11,7 +11,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup prereqs lint typecheck unit lab-down clean
+.PHONY: demo test setup prereqs lint typecheck unit lab-down screenshots clean
 
 demo: setup
 	$(BIN)/kdrtui demo
@@ -35,8 +35,8 @@ $(STAMP): pyproject.toml | prereqs
 SHELL_SCRIPTS = $(shell find kdrtui -name '*.sh') .ci/run
 
 lint: $(STAMP)
-	$(BIN)/ruff check kdrtui tests benchmarks
-	$(BIN)/ruff format --check kdrtui tests benchmarks
+	$(BIN)/ruff check kdrtui tests benchmarks scripts
+	$(BIN)/ruff format --check kdrtui tests benchmarks scripts
 	@command -v shellcheck >/dev/null 2>&1 || { echo "make lint needs shellcheck (Debian: apt-get install shellcheck)"; exit 2; }
 	shellcheck $(SHELL_SCRIPTS)
 
@@ -49,6 +49,12 @@ unit: $(STAMP)
 
 lab-down: $(STAMP)
 	$(BIN)/kdrtui lab down
+
+# The README's pictures of every pane (docs/images/*.svg), taken from the console on the lab: starts the
+# lab (and takes down what it started), traffic and MirrorMaker. SCREENSHOTS_ARGS="--reuse-lab" uses a
+# running lab; "--brokers 3" (as the README's pictures) when it starts one; see scripts/screenshots.py.
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py $(SCREENSHOTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,421 @@
+"""Pictures of every pane of the console for the README, taken from the real console on the lab.
+
+    .venv/bin/python scripts/screenshots.py [--reuse-lab] [--keep-lab] [--panes overview,lag] [--size 80x24]
+    make screenshots
+
+Brings the lab up (``kdrtui lab up``: two Kafka clusters and the SSH edge node; running parts are reused),
+starts its traffic generator and MirrorMaker 2 when they do not run, and the lab's Azure emulator (``kdrtui
+lab up --azure``: one small HTTPS server, no broker) for the Provisioning pane's dry run. Then it runs the
+console itself (``make_app`` on the lab's plan, as ``kdrtui --plan lab`` does) headless at 80x24, presses
+each pane's key, waits (with a deadline) until the pane shows live figures (clusters UP, the traffic's
+topics mirrored, MirrorMaker running, the pre-flight's verdict...), and saves what the terminal shows as
+``docs/images/<pane>.svg`` (Textual's SVG screenshot). Nothing is changed on the lab beyond traffic and
+MirrorMaker: no failover is started (the Failover pane shows its pre-flight) and nothing is provisioned
+(the Provisioning pane shows its dry run of the lab-azure plan).
+
+The panes are those of the console's mode bar (:data:`kdrtui.tui.widgets.mode_bar.MODE_TABS`), so a pane
+added there gets its picture too. 80x24 is the size the console is built for (every pane fits it) and
+what an on-call engineer's smallest terminal shows; a README scales an image to its column, so 80 columns
+also give larger letters than 100 or 120 would.
+
+Afterwards the lab (or the part of it this script started) is taken down again unless ``--keep-lab``;
+with ``--reuse-lab`` the running lab is used and left running. Every image is checked for the lab's
+secrets (its users' passwords, the Azure emulator's login password, every password the plans name by
+environment variable) and a private key: one found fails the run and the image is deleted. Prints one
+line per pane with the seconds it took to be ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kdrtui.tui.widgets.mode_bar import MODE_TABS
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository."""
+
+IMAGES = ROOT / "docs" / "images"
+"""Where the pictures go (the README links ``docs/images/<pane>.svg``)."""
+DEFAULT_SIZE = (80, 24)
+"""The console's design size: every pane fits it, and the README shows it largest."""
+READY_TIMEOUT_S = 120.0
+"""How long a pane may take to show live figures (MirrorMaker's first checkpoints take the longest)."""
+TRAFFIC_PARTITIONS = 3
+"""Partitions of each topic the traffic writes to."""
+TRAFFIC_TOPICS = tuple(f"orders-{i}" for i in range(4))
+"""The topics the traffic writes to."""
+TRAFFIC = (
+    *("--topics", str(len(TRAFFIC_TOPICS)), "--partitions", str(TRAFFIC_PARTITIONS), "--rate", "20"),
+    *("--prefix", "orders", "--groups-per-topic", "1"),
+)
+"""The traffic the pictures show: four topics of three partitions, 20 records/s, a committing group each."""
+LAB_OPTIONS = {
+    "--brokers": "Brokers per cluster, when this starts the lab (the README's pictures: 3, like HDInsight).",
+    "--primary-port": "primary's client port, when this starts the lab.",
+    "--dr-port": "dr's client port, when this starts the lab.",
+    "--edge-port": "The SSH edge node's port, when this starts the lab.",
+    "--azure-port": "The Azure emulator's HTTPS port, when this starts it.",
+    "--broker-base-port": "The Azure emulator's first broker port, when this starts it.",
+    "--edge-base-port": "The Azure emulator's first edge node port, when this starts it.",
+}
+"""Options passed on to ``kdrtui lab up`` (the plain lab's or, with --azure, the emulator's)."""
+PLAIN_LAB = ("--brokers", "--primary-port", "--dr-port", "--edge-port")
+"""The :data:`LAB_OPTIONS` of the plain lab; the others are the emulator's."""
+TREND_SAMPLES = 4
+"""Refreshes (2 s apart) the Mirror lag pane's trend column shows before its picture is taken."""
+PRIVATE_KEY = "PRIVATE KEY-----"
+"""Part of every PEM private key's armour: never in a picture."""
+
+
+@dataclass(frozen=True)
+class Pane:
+    """One pane of the console and its picture."""
+
+    key: str
+    """The key that shows it."""
+    mode: str
+    """The console's mode name (``overview``, ``lag``...)."""
+    label: str
+    """Its name on the mode bar."""
+
+    @property
+    def image(self) -> str:
+        """The picture's path relative to the repository (what the README links)."""
+        return f"docs/images/{self.mode}.svg"
+
+
+def panes() -> list[Pane]:
+    """Every pane of the mode bar, in its order."""
+    return [Pane(key, mode, label) for key, mode, label in MODE_TABS]
+
+
+# -- what the terminal shows ----------------------------------------------------------------------
+
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?clip-path="url\(#[\w-]*?line-(\d+)\)">([^<]*)</text>')
+"""One run of text in Rich's SVG export: x (12.2 per cell), row, characters (HTML-escaped)."""
+
+
+def svg_lines(svg: str, width: int, height: int) -> list[str]:
+    """The terminal's rows as text, read from one of Textual's SVG screenshots."""
+    rows = [[" "] * width for _ in range(height)]
+    for x, line, chars in _SVG_TEXT.findall(svg):
+        column = round(float(x) / 12.2)
+        for i, char in enumerate(html.unescape(chars).replace("\xa0", " ")):
+            if int(line) < height and column + i < width:
+                rows[int(line)][column + i] = char
+    return ["".join(row).rstrip() for row in rows]
+
+
+def svg_text(svg: str) -> str:
+    """Every character an SVG screenshot draws, unescaped (what a secret scan must look at)."""
+    return "".join(html.unescape(chars).replace("\xa0", " ") for _, _, chars in _SVG_TEXT.findall(svg))
+
+
+# -- when a pane is ready -------------------------------------------------------------------------
+
+Waiting = Callable[[Any, str, float], str | None]
+"""(app, screen text, when the pane was shown) -> what the pane still waits for, or None when it shows
+live figures read since it was shown."""
+
+
+def _overview(app: Any, text: str, since: float) -> str | None:
+    from kdrtui.domain.health import Reachability
+
+    down = [a for a, v in app.cluster_views.items() if v.state is not Reachability.UP]
+    if down:
+        return f"clusters UP ({', '.join(down)} not yet)"
+    if text.count("● UP") < len(app.cluster_views):
+        return "every cluster card drawn UP"
+    _, checked_at, _ = app.screen.readiness
+    if checked_at is None or checked_at < since:
+        # The card's last check may predate MirrorMaker's mirrors: check again (`c`; one at a time).
+        app.screen.action_check_readiness()
+        return "the Readiness card's check of the lab as it is now"
+    if "checking…" in text:
+        return "the Readiness card's findings drawn"
+    return None
+
+
+def _wizard(app: Any, text: str, since: float) -> str | None:
+    return None if "RPO" in text else "the topologies compared"
+
+
+def _provisioning(app: Any, text: str, since: float) -> str | None:
+    return None if getattr(app.screen, "dry_run_at", None) is not None else "the dry run"
+
+
+def _lag(app: Any, text: str, since: float) -> str | None:
+    missing = [t for t in TRAFFIC_TOPICS if t not in text]
+    if missing:
+        return f"the traffic's topics in the table ({', '.join(missing)} not yet)"
+    rows = [line.split() for line in text.splitlines()]
+    rows = [row for row in rows if row[:1] and row[0] in TRAFFIC_TOPICS]
+    if any("?" in cell for row in rows for cell in row):
+        return "every figure of the topics known (no '?')"
+    # topic, partitions, source end, mirrored, lag, lag s, in/s, trend, health
+    if any(len(row) < 9 or row[6] in ("0", "0.0") or len(row[7]) < TREND_SAMPLES for row in rows):
+        return f"records coming in (in/s) and {TREND_SAMPLES} refreshes in the trend"
+    if any(row[-1] != "OK" for row in rows):
+        return "every topic mirrored (health OK)"
+    return None
+
+
+def _failover(app: Any, text: str, since: float) -> str | None:
+    forecast = getattr(app.screen, "forecast", None)
+    if forecast is None or forecast.result is None or forecast.at is None or forecast.at < since:
+        return "the pre-flight's verdict"
+    return None if "GO" in text else "the verdict drawn"
+
+
+def _edge(app: Any, text: str, since: float) -> str | None:
+    if "running" not in text:
+        return "MirrorMaker running"
+    if "connected" not in text:
+        return "SSH connected"
+    if not re.search(r"\b([1-9]\d*)/\1\b", text):
+        return "MirrorMaker's tasks running (n/n)"
+    log = app.screen.query("#edge-log")
+    if not log or log.first().line_count < 3:
+        return "MirrorMaker's log followed"
+    return None
+
+
+def _any(app: Any, text: str, since: float) -> str | None:
+    """A pane this script does not know yet: ready once it draws more than its frame."""
+    body = [line for line in text.splitlines()[1:-1] if line.strip()]
+    return None if len(body) >= 3 else "the pane drawn"
+
+
+READY: dict[str, Waiting] = {
+    "overview": _overview,
+    "wizard": _wizard,
+    "provisioning": _provisioning,
+    "lag": _lag,
+    "failover": _failover,
+    "edge": _edge,
+}
+"""What each known pane waits for before its picture is taken; others wait for :func:`_any`."""
+
+
+# -- the lab ----------------------------------------------------------------------------------------
+
+
+def kdrtui(*args: str) -> None:
+    """Run one ``kdrtui`` command (this checkout's), failing the script when it fails."""
+    print("$ kdrtui " + " ".join(args), flush=True)
+    subprocess.run([sys.executable, "-m", "kdrtui", *args], check=True, cwd=ROOT)
+
+
+@dataclass
+class Started:
+    """What this script started, so it stops only that."""
+
+    lab: bool = False
+    emulator: bool = False
+
+
+def prepare_lab(reuse: bool, lab_args: Sequence[str], azure_args: Sequence[str]) -> Started:
+    """Bring up what the pictures need; return what was started here."""
+    from kdrtui.lab.azure.emulator import AzureEmulator
+    from kdrtui.lab.lab import Lab
+
+    started = Started()
+    lab_up = Lab().status(topics=False).all_up
+    if reuse and not lab_up:
+        raise SystemExit("screenshots: --reuse-lab, but the lab is not up (start it with `kdrtui lab up`)")
+    if not lab_up:
+        kdrtui("lab", "up", *lab_args)
+        started.lab = True
+    if Lab().traffic.running_pid() is None:
+        create_topics(Lab())
+        kdrtui("lab", "traffic", *TRAFFIC, "--background")
+    kdrtui("mm", "start", "--plan", "lab")
+    if AzureEmulator().running_pid() is None:
+        kdrtui("lab", "up", "--azure", *azure_args)
+        started.emulator = True
+    return started
+
+
+def create_topics(lab: Any) -> None:
+    """Create the traffic's topics on primary with the plan's replication factor (the generator would
+    make them with one replica: on a three-broker lab, below ``min.insync.replicas``, which the
+    Readiness card and the pre-flight rightly flag)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from kdrtui.lab.lab import PRIMARY
+    from kdrtui.services.kafka.config import client_config_as
+    from kdrtui.services.plan_files import load_plan
+
+    replicas = load_plan(lab.plan_path).clusters[PRIMARY].replication_factor
+    admin = AdminClient(client_config_as(lab.bootstrap(PRIMARY), lab.security.cluster_security("admin")))
+    missing = [t for t in TRAFFIC_TOPICS if t not in admin.list_topics(timeout=30).topics]
+    if missing:
+        futures = admin.create_topics([NewTopic(t, TRAFFIC_PARTITIONS, replicas) for t in missing])
+        for future in futures.values():
+            future.result(timeout=60)
+        print(f"created {', '.join(missing)} on {PRIMARY} ({replicas} replicas)", flush=True)
+
+
+def take_down(started: Started) -> None:
+    """Stop what :func:`prepare_lab` started."""
+    from kdrtui.lab.azure.emulator import AzureEmulator
+
+    if started.lab:
+        kdrtui("lab", "down")  # the emulator too
+    elif started.emulator:
+        AzureEmulator().down()
+
+
+# -- the pictures ---------------------------------------------------------------------------------
+
+
+def secrets() -> list[str]:
+    """What must never be in a picture: the lab's passwords and those the plans name by environment
+    variable (6 characters or more: shorter ones would match ordinary text)."""
+    from kdrtui import settings
+
+    found = [p.read_text(encoding="utf-8").strip() for p in settings.lab_dir().glob("security/*.password")]
+    password_file = settings.lab_azure_dir() / "login-password"
+    if password_file.is_file():
+        found.append(password_file.read_text(encoding="utf-8").strip())
+    for plan in (settings.lab_plan_path(), settings.lab_azure_plan_path()):
+        if plan.is_file():
+            for name in re.findall(
+                r'_env\s*=\s*"([A-Za-z_][A-Za-z0-9_]*)"', plan.read_text(encoding="utf-8")
+            ):
+                found.append(os.environ.get(name, ""))
+    return [s for s in found if len(s) >= 6]
+
+
+def check_secrets(path: Path, svg: str, wanted: Sequence[str]) -> None:
+    """Delete ``path`` and fail when its picture shows a secret or a private key."""
+    text = svg_text(svg)
+    leaked = [f"{s[:3]}…" for s in wanted if s in text or s in svg]
+    if PRIVATE_KEY in text:
+        leaked.append("a private key")
+    if leaked:
+        path.unlink(missing_ok=True)
+        raise SystemExit(f"screenshots: {path.name} showed {', '.join(leaked)}; deleted it")
+
+
+async def show(pilot: Any, pane: Pane, size: tuple[int, int], timeout: float) -> str:
+    """Press ``pane``'s key and let the console run until the pane is ready (:data:`READY`); return
+    its SVG screenshot. Fails after ``timeout`` seconds, showing what the terminal shows."""
+    app = pilot.app
+    started, since = time.monotonic(), app.services.clock()
+    await pilot.press(pane.key)
+    ready = READY.get(pane.mode, _any)
+    while True:
+        svg: str = app.export_screenshot(title=f"kdrtui — {pane.label}")
+        lines = svg_lines(svg, *size)
+        awaited = "the pane" if app.current_mode != pane.mode else ready(app, "\n".join(lines), since)
+        if awaited is None:
+            return svg
+        if time.monotonic() - started > timeout:
+            shown = "\n".join(lines)
+            raise SystemExit(
+                f"screenshots: {pane.label}: {awaited}: not shown within {timeout:.0f} s:\n{shown}"
+            )
+        await pilot.pause(0.25)
+
+
+async def shoot(
+    plan_arg: str, wanted: Sequence[Pane], size: tuple[int, int], out: Path, timeout: float, *, steady: bool
+) -> None:
+    """Run the console on a plan (as ``kdrtui --plan <plan_arg>`` does), show each pane, wait until it is
+    ready, save its picture. ``steady``: first wait until the Mirror lag pane shows the traffic mirrored,
+    so that every picture shows the lab in its steady state (the Overview is the first one taken)."""
+    from kdrtui.services.plan_files import load_plan
+    from kdrtui.settings import resolve_plan
+    from kdrtui.tui.app import make_app
+    from kdrtui.tui.factories import readiness_check
+
+    path = resolve_plan(plan_arg)
+    assert path is not None
+    app = make_app(load_plan(path), path, readiness_check=readiness_check)
+    hidden = secrets()
+    async with app.run_test(size=size) as pilot:
+        if steady:
+            began = time.monotonic()
+            await show(pilot, next(p for p in panes() if p.mode == "lag"), size, timeout)
+            print(f"{'(steady)':<12} the traffic mirrored in {time.monotonic() - began:.1f} s", flush=True)
+        for pane in wanted:
+            began = time.monotonic()
+            await show(pilot, pane, size, timeout)
+            await pilot.pause()
+            svg = app.export_screenshot(title=f"kdrtui — {pane.label}")
+            target = out / f"{pane.mode}.svg"
+            target.write_text(svg, encoding="utf-8")
+            check_secrets(target, svg, hidden)
+            took = time.monotonic() - began
+            print(f"{pane.label:<12} {target.relative_to(ROOT)}  ready in {took:.1f} s", flush=True)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``80x24`` -> (80, 24)."""
+    try:
+        width, height = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size {text!r}: expected COLUMNSxROWS, e.g. 80x24") from None
+    if width < 80 or height < 24:
+        raise argparse.ArgumentTypeError(f"--size {text}: the console needs at least 80x24")
+    return width, height
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reuse-lab", action="store_true", help="Use the running lab; leave it running.")
+    parser.add_argument("--keep-lab", action="store_true", help="Leave the lab up afterwards.")
+    parser.add_argument("--panes", help="Comma-separated mode names (default: every pane of the mode bar).")
+    parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, help="COLUMNSxROWS [80x24].")
+    parser.add_argument("--timeout", type=float, default=READY_TIMEOUT_S, help="Seconds per pane [120].")
+    for option, what in LAB_OPTIONS.items():
+        parser.add_argument(option, type=int, metavar="N", help=what)
+    args = parser.parse_args(argv)
+    known = panes()
+    chosen = known
+    if args.panes:
+        names = [n.strip() for n in args.panes.split(",") if n.strip()]
+        unknown = [n for n in names if n not in {p.mode for p in known}]
+        if unknown:
+            parser.error(f"--panes: no pane {', '.join(unknown)}; panes: {', '.join(p.mode for p in known)}")
+        chosen = [p for p in known if p.mode in names]
+    given = {o: getattr(args, o[2:].replace("-", "_")) for o in LAB_OPTIONS}
+    lab_args = [a for o, v in given.items() if v is not None and o in PLAIN_LAB for a in (o, str(v))]
+    azure_args = [a for o, v in given.items() if v is not None and o not in PLAIN_LAB for a in (o, str(v))]
+
+    from kdrtui.logging_setup import log_to_file
+
+    log_to_file()
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    started = prepare_lab(args.reuse_lab, lab_args, azure_args)
+    try:
+        lab_panes = [p for p in chosen if p.mode != "provisioning"]
+        azure_panes = [p for p in chosen if p.mode == "provisioning"]
+        if lab_panes:
+            asyncio.run(shoot("lab", lab_panes, args.size, IMAGES, args.timeout, steady=True))
+        if azure_panes:
+            asyncio.run(shoot("lab-azure", azure_panes, args.size, IMAGES, args.timeout, steady=False))
+    finally:
+        if not (args.keep_lab or args.reuse_lab):
+            take_down(started)
+    print(f"screenshots: {len(chosen)} pictures in {time.monotonic() - began:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
