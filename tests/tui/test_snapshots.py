@@ -17,6 +17,7 @@ from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.domain.plan import Plan
 from kdrtui.tui.screens.failover import FailoverScreen
+from kdrtui.tui.screens.timeline import TimelineScreen
 from kdrtui.tui.screens.wizard import WizardScreen
 from tests.tui.fake_runs import FakeOperations
 from tests.tui.fakes import (
@@ -28,7 +29,8 @@ from tests.tui.fakes import (
     snapshot,
     topic,
 )
-from tests.tui.pilot_helpers import until
+from tests.tui.pilot_helpers import data_table, until
+from tests.tui.timeline_helpers import filled_factory, timeline_app
 
 
 @pytest.fixture(autouse=True)
@@ -177,3 +179,22 @@ def test_wizard_topology_80x24(snap_compare: object) -> None:
 
 def test_wizard_review_80x24(snap_compare: object) -> None:
     assert snap_compare(wizard_app(), terminal_size=(80, 24), run_before=wizard_review)  # type: ignore[operator]
+
+
+async def timeline_shown(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    await pilot.press("7")
+
+    def drawn() -> bool:
+        screen = app.screen
+        return isinstance(screen, TimelineScreen) and screen.drawn >= 1
+
+    await until(pilot, drawn, what="timeline drawn")
+    await until(pilot, lambda: data_table(app, "#tl-events").row_count == 7, what="7 event rows")
+    await pilot.pause()
+
+
+def test_timeline_pane_80x24(snap_compare: object, tmp_path: Path) -> None:
+    """The sample incident: the flow's lag over the last hour (its peak, a four-minute gap) and its events."""
+    app = timeline_app(filled_factory(tmp_path), interval=3600)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=timeline_shown)  # type: ignore[operator]
