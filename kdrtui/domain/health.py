@@ -236,3 +236,43 @@ def compact_age(seconds: float | None) -> str:
     if whole < 86400:
         return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
     return f"{whole // 86400}d{(whole % 86400) // 3600:02d}h"
+
+
+FRESH_AGE_S = 5.0
+"""An age under this reads as fresh (``< 5 s``). At the console's 2 s refresh a cluster's data and
+MirrorMaker's heartbeat are 0-3 s old while all is well: shown to the tenth, they changed on every refresh
+and repainted their card for nothing (a slow SSH link paid for it)."""
+
+
+def coarse_age(seconds: float | None, fresh: float = FRESH_AGE_S) -> str:
+    """An age on a live screen, at a grain that changes only when it means something: ``< 5 s`` while
+    fresh (under ``fresh``), then in 5 s steps under a minute (``10 s``), whole minutes under an hour
+    (``3 min``), then ``2 h 4 min``; ``-`` when unknown. A figure that stops being refreshed is shown as
+    old within one step (5 s). ``fresh`` 0 shows every age (``0 s``); 60 or more reads ``< 1 min``."""
+    if seconds is None:
+        return "-"
+    if seconds < fresh:
+        return f"< {int(fresh) // 60} min" if fresh >= 60 else f"< {fresh:g} s"
+    whole = max(int(seconds), 0)
+    if whole < 60:
+        return f"{whole - whole % 5} s"
+    if whole < 3600:
+        return f"{whole // 60} min"
+    return f"{whole // 3600} h {(whole % 3600) // 60} min"
+
+
+def coarse_compact_age(seconds: float | None, fresh: float = FRESH_AGE_S) -> str:
+    """:func:`coarse_age` in six characters at most, for table cells and one-line summaries: ``<5s``,
+    ``15s``, ``3m``, ``2h04m``, ``1d02h``."""
+    if seconds is None:
+        return "-"
+    if seconds < fresh:
+        return f"<{int(fresh) // 60}m" if fresh >= 60 else f"<{fresh:g}s"
+    whole = max(int(seconds), 0)
+    if whole < 60:
+        return f"{whole - whole % 5}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    if whole < 86400:
+        return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
+    return f"{whole // 86400}d{(whole % 86400) // 3600:02d}h"

@@ -53,7 +53,7 @@ async def test_rows_appear_worst_first_with_header_and_rpo() -> None:
         summary = static_text(app, "#lag-summary")
         assert "active: primary" in summary
         assert "RPO if you fail over now: 963 records / 2m30s" in summary
-        assert "primary→dr heartbeat 1.0s" in summary
+        assert "primary→dr heartbeat <5s" in summary  # fresh: coarse, so it does not repaint every refresh
         health = table(app).get_cell("primary->dr/payments", "health")
         assert health.plain == "CRIT"
         assert str(health.style) == str(app.current_theme.error)

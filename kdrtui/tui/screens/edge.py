@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Log, Static
 
-from kdrtui.domain.health import compact_age
+from kdrtui.domain.health import coarse_compact_age
 from kdrtui.domain.mirrormaker import MirrorMakerStatus
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.screens.dialogs import ConfirmScreen
@@ -188,7 +188,8 @@ class EdgeScreen(ModeScreen):
             self._task_lines.pop(key, None)
         else:
             state, colour = state_text(status)
-            rest = [str(status.pid or "-"), compact_age(status.uptime_s), "yes" if status.drift else "no"]
+            up = coarse_compact_age(status.uptime_s, fresh=0)  # by the minute: not a repaint every refresh
+            rest = [str(status.pid or "-"), up, "yes" if status.drift else "no"]
             tasks, tasks_colour = tasks_cell(status)
             self._task_lines[key] = task_lines(status)
         names = [Text(middle_ellipsis(name, NAME_WIDTH)) for name in (node, deployment)]

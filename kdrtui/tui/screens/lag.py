@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
-from kdrtui.domain.health import compact_age
+from kdrtui.domain.health import coarse_compact_age
 from kdrtui.domain.lag import FlowLag, LagSnapshot, TopicLag, worst_seconds
 from kdrtui.domain.plan import Topology
 from kdrtui.services.alerts import AlertHook
@@ -223,7 +223,7 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
             beat = (
                 "no heartbeat"
                 if flow.heartbeat_age_s is None
-                else f"heartbeat {compact_age(flow.heartbeat_age_s)}"
+                else f"heartbeat {coarse_compact_age(flow.heartbeat_age_s)}"
             )
             stale = " (stale)" if flow.stale_s is not None else ""
             lost = f" · {compact(flow.lost_records)} rec lost" if flow.lost_records else ""
@@ -342,7 +342,7 @@ class LagScreen(LiveTables[LagSource], ModeScreen):
                             (g.topic, ""),
                             (compact(g.committed), muted),
                             (compact(g.checkpointed), muted),
-                            (compact_age(g.checkpoint_age_s), muted),
+                            (coarse_compact_age(g.checkpoint_age_s), muted),
                             (compact(g.redeliver), "warning" if g.redeliver and not muted else muted),
                             (compact(g.skip), "error" if g.skip and not muted else muted),
                         ),

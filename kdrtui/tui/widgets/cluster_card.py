@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from textual.content import Content
-from textual.widgets import Static
 
-from kdrtui.domain.health import ClusterObservation, ClusterView, Reachability, format_age
+from kdrtui.domain.health import ClusterObservation, ClusterView, Reachability, coarse_age
+from kdrtui.tui.widgets.line_static import LineStatic
 
 _LABEL_WIDTH = 11
 
@@ -56,8 +56,13 @@ def _health_rows(ok: ClusterObservation | None, stale: str) -> list[Content]:
     ]
 
 
-class ClusterCard(Static):
-    """Renders a :class:`ClusterView`; repaints only when what it shows has changed."""
+class ClusterCard(LineStatic):
+    """Renders a :class:`ClusterView`; repaints only the lines whose text changed.
+
+    Ages are coarse (:func:`~kdrtui.domain.health.coarse_age`): a cluster answering every refresh reads
+    ``data age < 5 s`` and its card is not repainted at all; older data is shown in 5 s steps, so a
+    refresh that stopped shows within 5 s (and a cluster that stops answering is marked stale at once).
+    """
 
     def __init__(self, alias: str, *, region: str, role: str, bootstrap: str, security: str = "") -> None:
         super().__init__(id=f"cluster-{alias}", classes="cluster-card connecting")
@@ -69,10 +74,9 @@ class ClusterCard(Static):
         """How kdrtui connects (``SASL_SSL as admin``); empty for PLAINTEXT."""
         self.border_title = Content(f"{alias} · {region}")
         self.border_subtitle = role
-        self._shown: str | None = None
 
-    def render_view(self, view: ClusterView, now: float) -> Content:
-        """The card's text (pure: used by :meth:`show` and by tests)."""
+    def render_view(self, view: ClusterView, now: float) -> list[Content]:
+        """The card's lines (pure: used by :meth:`show` and by tests)."""
         ok = view.last_ok
         down_since = ""
         answers = view.state in (Reachability.UP, Reachability.DEGRADED)
@@ -83,7 +87,7 @@ class ClusterCard(Static):
         elif view.state is Reachability.UNREACHABLE:
             since = view.unreachable_since or now
             status = "[b $error]✖ UNREACHABLE[/]"
-            down_since = f"{format_clock(since)} ({format_age(now - since)} ago)"
+            down_since = f"{format_clock(since)} ({coarse_age(now - since, fresh=0)} ago)"
         elif not self.bootstrap:
             status = "[dim]○ no bootstrap servers in the plan[/dim]"
         else:
@@ -99,20 +103,16 @@ class ClusterCard(Static):
             *_health_rows(ok, stale),
             _row("topics", "$topics" + (stale if ok else ""), topics=str(ok.topics) if ok else "-"),
             _row("cluster id", "$cluster_id", cluster_id=(ok.cluster_id or "-") if ok else "-"),
-            _row("data age", age, age=format_age(view.data_age(now))),
+            _row("data age", age, age=coarse_age(view.data_age(now))),
         ]
         if view.state is Reachability.UNREACHABLE and view.last_error:
             lines.append(_row("error", "[dim]$last_error[/dim]", last_error=view.last_error))
-        return Content("\n").join(lines)
+        return lines
 
     def show(self, view: ClusterView, now: float) -> None:
-        """Draw ``view`` as of ``now``; a no-op when the visible text would not change."""
-        content = self.render_view(view, now)
-        if content.markup == self._shown:  # Content's == compares the text only, not its styles
-            return
-        self._shown = content.markup
+        """Draw ``view`` as of ``now``: a no-op when no line would change, else only the changed lines."""
+        self.paint(self.render_view(view, now))
         self.set_class(view.state is Reachability.UP, "up")
         self.set_class(view.state is Reachability.DEGRADED, "degraded")
         self.set_class(view.state is Reachability.UNREACHABLE, "unreachable")
         self.set_class(view.state is Reachability.CONNECTING, "connecting")
-        self.update(content)

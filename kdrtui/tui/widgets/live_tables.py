@@ -75,22 +75,38 @@ class SortableText(MiddleEllipsisText):
     row_key: str = ""
 
 
+ROW_REFRESH_LIMIT = 24
+"""Changed rows a table repaints one by one; more, and it repaints as a whole (each row's region costs a
+walk over the rows above it, and more rows than this do not fit an 80x24 terminal anyway)."""
+
+
 class LagTable(DataTable[Text]):
-    """A DataTable that can change many cells with one repaint.
+    """A DataTable that can change many cells with one repaint, of only the rows that changed.
 
     ``DataTable.update_cell`` refreshes the whole widget on every call; with 1,000 topics changing
-    each refresh that alone costs tens of milliseconds. :meth:`update_cells` writes the same data and
-    refreshes once. It relies on DataTable's cell store (pinned to Textual 8 in pyproject).
+    each refresh that alone costs tens of milliseconds, and on a slow SSH link one changed cell rewrote
+    every visible row. :meth:`update_cells` writes the same data and marks only the changed rows dirty
+    (the whole table when more than :data:`ROW_REFRESH_LIMIT` rows changed). It relies on DataTable's
+    cell store (pinned to Textual 8 in pyproject).
     """
 
-    def update_cells(self, changes: list[tuple[str, str, Text]]) -> None:
-        """Set each (row key, column key, value); one refresh for all of them."""
+    def update_cells(self, changes: list[tuple[str, str, Text]]) -> list[int] | None:
+        """Set each (row key, column key, value); returns the row indexes repainted (None: all)."""
         if not changes:
-            return
+            return []
+        rows: set[RowKey] = set()
         for row_key, column_key, value in changes:
-            self._data[RowKey(row_key)][ColumnKey(column_key)] = value
-        self._update_count += 1
-        self.refresh()
+            key = RowKey(row_key)
+            self._data[key][ColumnKey(column_key)] = value
+            rows.add(key)
+        self._update_count += 1  # every row's rendering cache is stale; only dirty rows are drawn again
+        if len(rows) > ROW_REFRESH_LIMIT:
+            self.refresh()
+            return None
+        indexes = sorted(self.get_row_index(key) for key in rows)
+        for index in indexes:
+            self.refresh_row(index)
+        return indexes
 
 
 T = TypeVar("T")

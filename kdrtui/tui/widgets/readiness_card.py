@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.content import Content
-from textual.widgets import Static
 
-from kdrtui.domain.health import format_age
+from kdrtui.domain.health import coarse_age
 from kdrtui.domain.readiness import Finding, Severity, counts
+from kdrtui.tui.widgets.line_static import LineStatic
 
 TOP = 2
 """Findings the card lists (worst first); the rest are counted in its subtitle."""
@@ -44,7 +44,8 @@ def card_lines(
         return [Content("checking… (kdrtui check, in the background)")]
     verdict, _ = headline(findings)
     found = counts(findings)
-    age = "" if checked_at is None else f" · {format_age(max(0.0, now - checked_at))} ago"
+    # A check runs every minute: its age is shown by the minute (one repaint a minute, not every refresh).
+    age = "" if checked_at is None else f" · {coarse_age(max(0.0, now - checked_at), fresh=60)} ago"
     colour = MARKS[Severity.BLOCKING if found["blocking"] else Severity.WARNING][1]
     colour = colour if found["blocking"] or found["warning"] else "success"
     lines = [
@@ -74,8 +75,8 @@ def more_text(findings: Sequence[Finding] | None) -> str:
     return (f"+{hidden} more (kdrtui check) · " if hidden > 0 else "") + "c check now"
 
 
-class ReadinessCard(Static):
-    """The Readiness card; :meth:`show` repaints it."""
+class ReadinessCard(LineStatic):
+    """The Readiness card; :meth:`show` repaints the lines that changed."""
 
     def __init__(self) -> None:
         super().__init__(id="readiness", classes="readiness-card", markup=False)
@@ -83,7 +84,6 @@ class ReadinessCard(Static):
         self.border_subtitle = "c check now"
         self.findings: list[Finding] | None = None
         """The last check's findings (None before the first)."""
-        self._painted: tuple[object, ...] | None = None
 
     def show(
         self,
@@ -94,12 +94,8 @@ class ReadinessCard(Static):
     ) -> None:
         """Draw the last check (``findings`` None: running, or failed with ``error``)."""
         self.findings = findings
-        lines = card_lines(findings, checked_at, now, error)
-        key = tuple(str(line) for line in lines)
-        if key == self._painted:
+        if self.paint(card_lines(findings, checked_at, now, error)) == []:
             return
-        self._painted = key
-        self.update(Content("\n").join(lines))
         self.border_subtitle = more_text(findings)
         state = "checking" if findings is None else headline(findings)[1]
         for name in ("checking", "blocking", "warning", "ready"):
