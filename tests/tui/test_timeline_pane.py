@@ -178,7 +178,10 @@ async def test_unchanged_store_repaints_nothing_and_a_new_event_appears(tmp_path
         await until(pilot, lambda: factory.reads >= reads + 5, what="five more reads")
         await pilot.pause()
         assert (pane.drawn, chart.repainted, calls) == (drawn, repainted, [])
-        # Another process records an event: it is listed first at the next read; the chart is unchanged.
+        # Another process records an event: it is listed first at the next read; the chart is unchanged
+        # and the selected event stays selected.
+        await pilot.press("down", "down")
+        selected = row_keys(app, "#tl-events")[2]
         writer = factory.open()
         writer.record(
             [
@@ -195,6 +198,7 @@ async def test_unchanged_store_repaints_nothing_and_a_new_event_appears(tmp_path
         writer.close()
         await until(pilot, lambda: data_table(app, "#tl-events").row_count == 8, what="the new event")
         assert row_cells(app, row_keys(app, "#tl-events")[0], "#tl-events")[:2] == ["18:00:37", "task"]
+        assert row_keys(app, "#tl-events")[table.cursor_row] == selected
         assert chart.repainted == repainted
 
 
