@@ -251,7 +251,7 @@ def coarse_age(seconds: float | None, fresh: float = FRESH_AGE_S) -> str:
     old within one step (5 s). ``fresh`` 0 shows every age (``0 s``); 60 or more reads ``< 1 min``."""
     if seconds is None:
         return "-"
-    if seconds < fresh:
+    if fresh > 0 and seconds < fresh:
         return f"< {int(fresh) // 60} min" if fresh >= 60 else f"< {fresh:g} s"
     whole = max(int(seconds), 0)
     if whole < 60:
@@ -266,7 +266,7 @@ def coarse_compact_age(seconds: float | None, fresh: float = FRESH_AGE_S) -> str
     ``15s``, ``3m``, ``2h04m``, ``1d02h``."""
     if seconds is None:
         return "-"
-    if seconds < fresh:
+    if fresh > 0 and seconds < fresh:
         return f"<{int(fresh) // 60}m" if fresh >= 60 else f"<{fresh:g}s"
     whole = max(int(seconds), 0)
     if whole < 60:
