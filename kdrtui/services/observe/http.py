@@ -40,8 +40,8 @@ def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host:
         raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9308")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--listen {text!r}: the port must be a number from 1 to 65535")
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"--listen {text!r}: the port must be a number from 0 (any free port) to 65535")
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
