@@ -163,8 +163,10 @@ class ConsoleTimeline:
         from kdrtui.services.runbook.operate import view_plan
 
         plan, path = self._where()
+        if plan is None or not plan.flows:
+            return  # nothing mirrored (a hot standby): no lag to sample
         recorder = self._get()
-        if plan is None or recorder is None:
+        if recorder is None:
             return
         try:
             viewed, _error = view_plan(plan, path)

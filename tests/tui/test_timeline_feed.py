@@ -18,6 +18,7 @@ from tests.tui.fakes import (
     ScriptedLagSource,
     ScriptedProbes,
     fixed_app,
+    hot_standby_plan,
     sample_plan,
     snapshot,
     topic,
@@ -86,3 +87,21 @@ async def test_no_timeline_is_no_failure(tmp_path: Path) -> None:
         await until(pilot, lambda: probes.calls.get("dr", 0) >= 1)
         await pilot.pause()
         assert app.is_running
+
+
+async def test_a_hot_standby_is_never_sampled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timeline_feed, "BACKGROUND_LAG_S", 0.05)
+    probes = ScriptedProbes()
+    probes.down.add("dr")
+    source = ScriptedLagSource(snapshot())
+    app = fixed_app(
+        hot_standby_plan(),
+        probes=probes,
+        lag_source_factory=source,
+        timeline_store_factory=_factory(tmp_path),
+    )
+    reader = TimelineStore(tmp_path / FILE_NAME, retention_days=100_000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(reader.events(kinds={EventKind.CLUSTER})) == 1)
+        await pilot.pause(0.3)  # six sampler periods
+        assert source.calls == 0, "nothing mirrored: no lag read"
