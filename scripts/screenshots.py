@@ -1,22 +1,29 @@
 """Pictures of every pane of the console for the README, taken from the real console on the lab.
 
-    .venv/bin/python scripts/screenshots.py [--reuse-lab] [--keep-lab] [--panes overview,lag] [--size 80x24]
-    make screenshots
+    .venv/bin/python scripts/screenshots.py [--reuse-lab] [--keep-lab] [--panes overview,lag] [--no-incident]
+    make screenshots [SCREENSHOTS_ARGS="--reuse-lab"]
 
 Brings the lab up (``kdrtui lab up``: two Kafka clusters and the SSH edge node; running parts are reused),
-starts its traffic generator and MirrorMaker 2 when they do not run, and the lab's Azure emulator (``kdrtui
-lab up --azure``: one small HTTPS server, no broker) for the Provisioning pane's dry run. Then it runs the
-console itself (``make_app`` on the lab's plan, as ``kdrtui --plan lab`` does) headless at 80x24, presses
-each pane's key, waits (with a deadline) until the pane shows live figures (clusters UP, the traffic's
-topics mirrored, MirrorMaker running, the pre-flight's verdict...), and saves what the terminal shows as
-``docs/images/<pane>.svg`` (Textual's SVG screenshot). Nothing is changed on the lab beyond traffic and
-MirrorMaker: no failover is started (the Failover pane shows its pre-flight) and nothing is provisioned
-(the Provisioning pane shows its dry run of the lab-azure plan).
+creates the traffic's topics with the plan's replication factor, starts the traffic generator (4 topics,
+20 records/s) and MirrorMaker 2 when they do not run, and the lab's Azure emulator (``kdrtui lab up
+--azure``: one small HTTPS server, no broker) for the Provisioning pane's dry run. Then it runs the
+console itself (``make_app`` on the lab's plan, as ``kdrtui --plan lab`` does) headless at 80x24, waits
+until the Mirror lag pane shows the traffic mirrored, presses each pane's key, waits (with a deadline)
+until the pane shows live figures read since (clusters UP and a readiness check, every topic OK with a
+trend, MirrorMaker's tasks running and its log, the pre-flight's verdict...), and saves what the terminal
+shows as ``docs/images/<pane>.svg`` (Textual's SVG screenshot).
+
+Before the Timeline's picture it plays a short real incident from the console (unless
+``--no-incident``): MirrorMaker stopped from the Edge pane until the Mirror lag pane shows the flow
+unhealthy, then started again until it is OK, so the timeline has events and a lag peak to show. Nothing
+else changes on the lab: no failover is started (the Failover pane shows its pre-flight) and nothing is
+provisioned (the Provisioning pane shows its dry run of the lab-azure plan).
 
 The panes are those of the console's mode bar (:data:`kdrtui.tui.widgets.mode_bar.MODE_TABS`), so a pane
-added there gets its picture too. 80x24 is the size the console is built for (every pane fits it) and
-what an on-call engineer's smallest terminal shows; a README scales an image to its column, so 80 columns
-also give larger letters than 100 or 120 would.
+added there gets its picture too (:mod:`scripts.screenshot_panes` says what each known one waits for).
+80x24 is the size the console is built for (every pane fits it) and what an on-call engineer's smallest
+terminal shows; a README scales an image to its column, so 80 columns also give larger letters than 100
+or 120 would.
 
 Afterwards the lab (or the part of it this script started) is taken down again unless ``--keep-lab``;
 with ``--reuse-lab`` the running lab is used and left running. Every image is checked for the lab's
@@ -29,20 +36,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kdrtui.tui.widgets.mode_bar import MODE_TABS
+from scripts.screenshot_panes import (
+    TRAFFIC_PARTITIONS,
+    TRAFFIC_TOPICS,
+    Pane,
+    incident,
+    mode,
+    panes,
+    show,
+    svg_text,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository."""
@@ -53,10 +68,6 @@ DEFAULT_SIZE = (80, 24)
 """The console's design size: every pane fits it, and the README shows it largest."""
 READY_TIMEOUT_S = 120.0
 """How long a pane may take to show live figures (MirrorMaker's first checkpoints take the longest)."""
-TRAFFIC_PARTITIONS = 3
-"""Partitions of each topic the traffic writes to."""
-TRAFFIC_TOPICS = tuple(f"orders-{i}" for i in range(4))
-"""The topics the traffic writes to."""
 TRAFFIC = (
     *("--topics", str(len(TRAFFIC_TOPICS)), "--partitions", str(TRAFFIC_PARTITIONS), "--rate", "20"),
     *("--prefix", "orders", "--groups-per-topic", "1"),
@@ -74,140 +85,8 @@ LAB_OPTIONS = {
 """Options passed on to ``kdrtui lab up`` (the plain lab's or, with --azure, the emulator's)."""
 PLAIN_LAB = ("--brokers", "--primary-port", "--dr-port", "--edge-port")
 """The :data:`LAB_OPTIONS` of the plain lab; the others are the emulator's."""
-TREND_SAMPLES = 4
-"""Refreshes (2 s apart) the Mirror lag pane's trend column shows before its picture is taken."""
 PRIVATE_KEY = "PRIVATE KEY-----"
 """Part of every PEM private key's armour: never in a picture."""
-
-
-@dataclass(frozen=True)
-class Pane:
-    """One pane of the console and its picture."""
-
-    key: str
-    """The key that shows it."""
-    mode: str
-    """The console's mode name (``overview``, ``lag``...)."""
-    label: str
-    """Its name on the mode bar."""
-
-    @property
-    def image(self) -> str:
-        """The picture's path relative to the repository (what the README links)."""
-        return f"docs/images/{self.mode}.svg"
-
-
-def panes() -> list[Pane]:
-    """Every pane of the mode bar, in its order."""
-    return [Pane(key, mode, label) for key, mode, label in MODE_TABS]
-
-
-# -- what the terminal shows ----------------------------------------------------------------------
-
-_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?clip-path="url\(#[\w-]*?line-(\d+)\)">([^<]*)</text>')
-"""One run of text in Rich's SVG export: x (12.2 per cell), row, characters (HTML-escaped)."""
-
-
-def svg_lines(svg: str, width: int, height: int) -> list[str]:
-    """The terminal's rows as text, read from one of Textual's SVG screenshots."""
-    rows = [[" "] * width for _ in range(height)]
-    for x, line, chars in _SVG_TEXT.findall(svg):
-        column = round(float(x) / 12.2)
-        for i, char in enumerate(html.unescape(chars).replace("\xa0", " ")):
-            if int(line) < height and column + i < width:
-                rows[int(line)][column + i] = char
-    return ["".join(row).rstrip() for row in rows]
-
-
-def svg_text(svg: str) -> str:
-    """Every character an SVG screenshot draws, unescaped (what a secret scan must look at)."""
-    return "".join(html.unescape(chars).replace("\xa0", " ") for _, _, chars in _SVG_TEXT.findall(svg))
-
-
-# -- when a pane is ready -------------------------------------------------------------------------
-
-Waiting = Callable[[Any, str, float], str | None]
-"""(app, screen text, when the pane was shown) -> what the pane still waits for, or None when it shows
-live figures read since it was shown."""
-
-
-def _overview(app: Any, text: str, since: float) -> str | None:
-    from kdrtui.domain.health import Reachability
-
-    down = [a for a, v in app.cluster_views.items() if v.state is not Reachability.UP]
-    if down:
-        return f"clusters UP ({', '.join(down)} not yet)"
-    if text.count("● UP") < len(app.cluster_views):
-        return "every cluster card drawn UP"
-    _, checked_at, _ = app.screen.readiness
-    if checked_at is None or checked_at < since:
-        # The card's last check may predate MirrorMaker's mirrors: check again (`c`; one at a time).
-        app.screen.action_check_readiness()
-        return "the Readiness card's check of the lab as it is now"
-    if "checking…" in text:
-        return "the Readiness card's findings drawn"
-    return None
-
-
-def _wizard(app: Any, text: str, since: float) -> str | None:
-    return None if "RPO" in text else "the topologies compared"
-
-
-def _provisioning(app: Any, text: str, since: float) -> str | None:
-    return None if getattr(app.screen, "dry_run_at", None) is not None else "the dry run"
-
-
-def _lag(app: Any, text: str, since: float) -> str | None:
-    missing = [t for t in TRAFFIC_TOPICS if t not in text]
-    if missing:
-        return f"the traffic's topics in the table ({', '.join(missing)} not yet)"
-    rows = [line.split() for line in text.splitlines()]
-    rows = [row for row in rows if row[:1] and row[0] in TRAFFIC_TOPICS]
-    if any("?" in cell for row in rows for cell in row):
-        return "every figure of the topics known (no '?')"
-    # topic, partitions, source end, mirrored, lag, lag s, in/s, trend, health
-    if any(len(row) < 9 or row[6] in ("0", "0.0") or len(row[7]) < TREND_SAMPLES for row in rows):
-        return f"records coming in (in/s) and {TREND_SAMPLES} refreshes in the trend"
-    if any(row[-1] != "OK" for row in rows):
-        return "every topic mirrored (health OK)"
-    return None
-
-
-def _failover(app: Any, text: str, since: float) -> str | None:
-    forecast = getattr(app.screen, "forecast", None)
-    if forecast is None or forecast.result is None or forecast.at is None or forecast.at < since:
-        return "the pre-flight's verdict"
-    return None if "GO" in text else "the verdict drawn"
-
-
-def _edge(app: Any, text: str, since: float) -> str | None:
-    if "running" not in text:
-        return "MirrorMaker running"
-    if "connected" not in text:
-        return "SSH connected"
-    if not re.search(r"\b([1-9]\d*)/\1\b", text):
-        return "MirrorMaker's tasks running (n/n)"
-    log = app.screen.query("#edge-log")
-    if not log or log.first().line_count < 3:
-        return "MirrorMaker's log followed"
-    return None
-
-
-def _any(app: Any, text: str, since: float) -> str | None:
-    """A pane this script does not know yet: ready once it draws more than its frame."""
-    body = [line for line in text.splitlines()[1:-1] if line.strip()]
-    return None if len(body) >= 3 else "the pane drawn"
-
-
-READY: dict[str, Waiting] = {
-    "overview": _overview,
-    "wizard": _wizard,
-    "provisioning": _provisioning,
-    "lag": _lag,
-    "failover": _failover,
-    "edge": _edge,
-}
-"""What each known pane waits for before its picture is taken; others wait for :func:`_any`."""
 
 
 # -- the lab ----------------------------------------------------------------------------------------
@@ -311,33 +190,20 @@ def check_secrets(path: Path, svg: str, wanted: Sequence[str]) -> None:
         raise SystemExit(f"screenshots: {path.name} showed {', '.join(leaked)}; deleted it")
 
 
-async def show(pilot: Any, pane: Pane, size: tuple[int, int], timeout: float) -> str:
-    """Press ``pane``'s key and let the console run until the pane is ready (:data:`READY`); return
-    its SVG screenshot. Fails after ``timeout`` seconds, showing what the terminal shows."""
-    app = pilot.app
-    started, since = time.monotonic(), app.services.clock()
-    await pilot.press(pane.key)
-    ready = READY.get(pane.mode, _any)
-    while True:
-        svg: str = app.export_screenshot(title=f"kdrtui — {pane.label}")
-        lines = svg_lines(svg, *size)
-        awaited = "the pane" if app.current_mode != pane.mode else ready(app, "\n".join(lines), since)
-        if awaited is None:
-            return svg
-        if time.monotonic() - started > timeout:
-            shown = "\n".join(lines)
-            raise SystemExit(
-                f"screenshots: {pane.label}: {awaited}: not shown within {timeout:.0f} s:\n{shown}"
-            )
-        await pilot.pause(0.25)
-
-
 async def shoot(
-    plan_arg: str, wanted: Sequence[Pane], size: tuple[int, int], out: Path, timeout: float, *, steady: bool
+    plan_arg: str,
+    wanted: Sequence[Pane],
+    size: tuple[int, int],
+    out: Path,
+    timeout: float,
+    *,
+    steady: bool,
+    play_incident: bool = False,
 ) -> None:
     """Run the console on a plan (as ``kdrtui --plan <plan_arg>`` does), show each pane, wait until it is
     ready, save its picture. ``steady``: first wait until the Mirror lag pane shows the traffic mirrored,
-    so that every picture shows the lab in its steady state (the Overview is the first one taken)."""
+    so that every picture shows the lab in its steady state (the Overview is the first one taken).
+    ``play_incident``: play :func:`incident` before the Timeline's picture, so that it has events to show."""
     from kdrtui.services.plan_files import load_plan
     from kdrtui.settings import resolve_plan
     from kdrtui.tui.app import make_app
@@ -350,11 +216,18 @@ async def shoot(
     async with app.run_test(size=size) as pilot:
         if steady:
             began = time.monotonic()
-            await show(pilot, next(p for p in panes() if p.mode == "lag"), size, timeout)
+            await show(pilot, mode("lag"), size, timeout)
             print(f"{'(steady)':<12} the traffic mirrored in {time.monotonic() - began:.1f} s", flush=True)
         for pane in wanted:
+            ready = None
+            if pane.mode == "timeline" and play_incident:
+                began = time.monotonic()
+                ready = await incident(pilot, size, timeout)
+                print(
+                    f"{'(incident)':<12} MirrorMaker stopped and started in {time.monotonic() - began:.1f} s"
+                )
             began = time.monotonic()
-            await show(pilot, pane, size, timeout)
+            await show(pilot, pane, size, timeout, ready)
             await pilot.pause()
             svg = app.export_screenshot(title=f"kdrtui — {pane.label}")
             target = out / f"{pane.mode}.svg"
@@ -379,6 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuse-lab", action="store_true", help="Use the running lab; leave it running.")
     parser.add_argument("--keep-lab", action="store_true", help="Leave the lab up afterwards.")
+    parser.add_argument(
+        "--no-incident",
+        action="store_true",
+        help="Do not stop and restart MirrorMaker before the Timeline's picture (it then shows what the "
+        "timeline already holds).",
+    )
     parser.add_argument("--panes", help="Comma-separated mode names (default: every pane of the mode bar).")
     parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, help="COLUMNSxROWS [80x24].")
     parser.add_argument("--timeout", type=float, default=READY_TIMEOUT_S, help="Seconds per pane [120].")
@@ -407,7 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         lab_panes = [p for p in chosen if p.mode != "provisioning"]
         azure_panes = [p for p in chosen if p.mode == "provisioning"]
         if lab_panes:
-            asyncio.run(shoot("lab", lab_panes, args.size, IMAGES, args.timeout, steady=True))
+            incident = not args.no_incident
+            asyncio.run(
+                shoot("lab", lab_panes, args.size, IMAGES, args.timeout, steady=True, play_incident=incident)
+            )
         if azure_panes:
             asyncio.run(shoot("lab-azure", azure_panes, args.size, IMAGES, args.timeout, steady=False))
     finally:

@@ -1,38 +1,25 @@
-"""The README's pictures of the console: ``scripts/screenshots.py`` takes one per pane of the mode bar,
-every picture the README links exists, and no picture is left over from a pane that is gone.
+"""The README's pictures of the console: ``scripts/screenshots.py`` (its panes in
+``scripts/screenshot_panes.py``) takes one per pane of the mode bar, every picture the README links
+exists, and no picture is left over from a pane that is gone.
 
 Cheap (no lab): the pictures themselves are taken on the lab by ``make screenshots``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from kdrtui.tui.widgets.mode_bar import MODE_TABS
+from scripts import screenshot_panes
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "screenshots.py"
 README = ROOT / "README.md"
 IMAGES = ROOT / "docs" / "images"
 LINK = re.compile(r"\]\(\s*(docs/images/[^)\s]+\.svg)\s*(?:\"[^\"]*\")?\)")
 """A markdown image or link to a picture under docs/images (``![Overview](docs/images/overview.svg)``)."""
-
-
-@pytest.fixture(scope="module")
-def script() -> ModuleType:
-    """``scripts/screenshots.py`` as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("screenshots_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def readme_pictures(text: str) -> list[str]:
@@ -40,12 +27,12 @@ def readme_pictures(text: str) -> list[str]:
     return LINK.findall(text)
 
 
-def test_the_script_takes_a_picture_of_every_pane_of_the_mode_bar(script: ModuleType) -> None:
-    panes = script.panes()
+def test_the_script_takes_a_picture_of_every_pane_of_the_mode_bar() -> None:
+    panes = screenshot_panes.panes()
     assert [(p.key, p.mode, p.label) for p in panes] == list(MODE_TABS)
     assert [p.image for p in panes] == [f"docs/images/{mode}.svg" for _, mode, _ in MODE_TABS]
     # Every pane it knows how to wait for is still a pane (a renamed mode would fall back silently).
-    assert set(script.READY) <= {mode for _, mode, _ in MODE_TABS}
+    assert set(screenshot_panes.READY) <= {mode for _, mode, _ in MODE_TABS}
 
 
 def test_every_picture_the_readme_links_exists() -> None:
@@ -75,12 +62,25 @@ def test_the_readme_links_are_found() -> None:
     ]
 
 
-def test_the_pictures_are_read_back_as_the_terminal_showed_them(script: ModuleType) -> None:
+def test_the_pictures_are_read_back_as_the_terminal_showed_them() -> None:
     # Rich's SVG: each run of text at x = 12.2 per cell, clipped to its row.
     svg = (
         '<svg><text class="r1" x="0" y="20" textLength="24.4" clip-path="url(#term-line-0)">ab</text>'
         '<text class="r2" x="36.6" y="20" textLength="24.4" clip-path="url(#term-line-0)">c&#160;d</text>'
         '<text class="r1" x="12.2" y="44" textLength="12.2" clip-path="url(#term-line-1)">&lt;</text></svg>'
     )
-    assert script.svg_lines(svg, 10, 3) == ["ab c d", " <", ""]
-    assert script.svg_text(svg) == "abc d<"
+    assert screenshot_panes.svg_lines(svg, 10, 3) == ["ab c d", " <", ""]
+    assert screenshot_panes.svg_text(svg) == "abc d<"
+
+
+def test_a_picture_showing_a_secret_is_deleted_and_fails_the_run(tmp_path: Path) -> None:
+    from scripts import screenshots
+
+    picture = tmp_path / "overview.svg"
+    svg = '<svg><text x="0" y="20" clip-path="url(#t-line-0)">login&#160;s3cr3t-pw!</text></svg>'
+    picture.write_text(svg, encoding="utf-8")
+    screenshots.check_secrets(picture, svg, ["other-secret"])  # nothing of it shown: kept
+    assert picture.exists()
+    with pytest.raises(SystemExit, match=re.escape("overview.svg showed s3c…; deleted it")):
+        screenshots.check_secrets(picture, svg, ["s3cr3t-pw!"])
+    assert not picture.exists()

@@ -1,0 +1,1 @@
+"""Developer scripts run from a checkout (not part of the kdrtui wheel): ``screenshots.py``."""
