@@ -1,6 +1,6 @@
 """Bytes per second the console writes to its terminal while nothing changes, per pane, on the lab.
 
-    .venv/bin/python benchmarks/idle_output.py [--seconds 30] [--settle 10] [--panes 1,4] [--use-lab]
+    .venv/bin/python benchmarks/idle_output.py [--seconds 30] [--settle 15] [--panes 1,4] [--use-lab]
 
 What an on-call engineer pays on a slow SSH link for a console left open: with MirrorMaker running and no
 traffic, every byte the console writes is a repaint of something that did not change. Starts a lab of its
@@ -12,7 +12,8 @@ mirrored before the count starts), starts MirrorMaker, then runs the real consol
 the terminal for ``--seconds``. Prints one row per pane (bytes, bytes per second, the busiest second,
 against the 1 KB/s target), then ``worst: X B/s`` and ``target met`` or ``target MISSED`` (exit 1).
 ``--use-lab`` uses the lab the environment points at instead (it must be up; its MirrorMaker is started
-when stopped and left running).
+when stopped and left running). ``--dump DIR`` keeps what each pane's count saw (``pane-<key>.out``, the
+raw escape sequences), to see what repaints.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1024
 """Bytes per second the console may write while nothing changes."""
-PANES = {"1": "Overview", "2": "Wizard", "3": "Provision", "4": "Mirror lag", "5": "Failover", "6": "Edge"}
-"""The console's pane keys and names."""
 PARTITIONS = 3
 """Partitions of each idle topic."""
 
@@ -196,6 +195,9 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     lab = Lab()
     kdrtui(env, "mm", "start", "--plan", "lab")  # a running one is left alone
     fill_topics(lab.bootstrap(PRIMARY), lab.bootstrap(DR), args.topics)
+    from kdrtui.tui.widgets.mode_bar import MODE_TABS
+
+    panes = {key: label for key, _, label in MODE_TABS}
     columns, rows = (int(v) for v in args.size.split("x"))
     print(
         f"console at {columns}x{rows}, MirrorMaker running, no traffic, {args.topics} idle topics; "
@@ -212,7 +214,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
             rate = total / args.seconds
             worst = max(worst, rate)
             verdict = "ok" if rate <= TARGET else "OVER"
-            name = f"{key} {PANES.get(key, '?')}"
+            name = f"{key} {panes.get(key, '?')}"
             print(f"{name:<14}{total:>9,}{rate:>9,.0f}{busiest:>11,}  {verdict}", flush=True)
     finally:
         terminal.close()
@@ -226,9 +228,16 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds counted per pane")
-    parser.add_argument("--settle", type=float, default=10.0, help="seconds after a pane's key, not counted")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=15.0,
+        help="seconds after a pane's key, not counted (the lag sparklines fill in 12 s)",
+    )
     parser.add_argument("--startup", type=float, default=10.0, help="seconds after start, not counted")
-    parser.add_argument("--panes", default="1,4", help="pane keys, in order (1 Overview, 4 Mirror lag...)")
+    parser.add_argument(
+        "--panes", default="1,4", help="pane keys, in order (1 Overview, 4 Mirror lag, 6 Edge, 7 Timeline...)"
+    )
     parser.add_argument("--size", default="80x24", help="terminal COLUMNSxROWS")
     parser.add_argument("--topics", type=int, default=4, help="idle topics on primary (3 partitions each)")
     parser.add_argument("--dump", type=Path, metavar="DIR", help="write what each pane's count saw here")

@@ -24,7 +24,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
 from kdrtui.domain.divergence import DivergenceSnapshot, PartitionFacts, SideFacts, TopicDivergence
-from kdrtui.domain.health import compact_age
+from kdrtui.domain.health import coarse_compact_age, compact_age
 from kdrtui.domain.lag import SEVERITY
 from kdrtui.domain.plan import Plan
 from kdrtui.tui.factories import DivergenceSource
@@ -85,8 +85,9 @@ def signed(n: int) -> str:
 
 
 def age(now: float, newest: float | None) -> str:
-    """Age of a newest record, ``-`` without one."""
-    return "-" if newest is None else compact_age(max(0.0, now - newest))
+    """Age of a newest record, coarse (``<5s``, ``40s``, ``3m``: an idle topic's age would otherwise
+    change, and repaint its row, every refresh); ``-`` without one."""
+    return "-" if newest is None else coarse_compact_age(max(0.0, now - newest))
 
 
 def delta_seconds(topic: TopicDivergence) -> str:
