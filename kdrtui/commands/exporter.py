@@ -144,15 +144,11 @@ def wire_timeline(exporter: Exporter, plan: Plan, path: Path | None) -> None:
     """Record the exporter's observations in the plan's incident timeline (source ``exporter``). A
     timeline that cannot be opened is logged once; the exporter runs on without it (and a hook that
     raises later is logged by the exporter, which carries on)."""
-    try:
-        from kdrtui.services.timeline.recorder import TimelineRecorder
-        from kdrtui.services.timeline.store import TimelineStore
+    from kdrtui.services.timeline.recorder import open_recorder
 
-        store = TimelineStore.for_plan(plan.plan.name, path)
-    except Exception as exc:  # ImportError, TimelineUnavailable: the metrics do not depend on it
-        log.warning("exporter: no incident timeline: %s", exc)
+    recorder = open_recorder(plan.plan.name, path, "exporter")
+    if recorder is None:  # cannot be opened (logged): the metrics do not depend on it
         return
-    recorder = TimelineRecorder(store, source="exporter")
 
     def on_refresh(view: Any) -> None:
         recorder.observe_lag(view.snapshot)

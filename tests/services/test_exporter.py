@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -285,7 +286,7 @@ def test_healthz_fails_when_the_figures_are_stale() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("127.0.0.1:9308", ("127.0.0.1", 9308)), ("[::1]:9308", ("::1", 9308)), ("0.0.0.0:80", ("0.0.0.0", 80))],
+    [("127.0.0.1:9308", ("127.0.0.1", 9308)), ("[::1]:9308", ("::1", 9308)), ("0.0.0.0:0", ("0.0.0.0", 0))],
 )
 def test_listen_addresses(text: str, expected: tuple[str, int]) -> None:
     assert parse_listen(text) == expected
@@ -327,3 +328,46 @@ def test_scrapes_from_many_threads_see_whole_refreshes() -> None:
     for thread in threads:
         thread.join()
     assert not errors
+
+
+def test_the_exporter_records_into_the_plan_timeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kdrtui.commands.exporter import wire_timeline
+    from kdrtui.services.timeline.store import TimelineStore
+
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path))
+
+    class Reader:
+        def read(self) -> Any:
+            return mirrormaker_read()
+
+        def close(self) -> None:
+            pass
+
+    sample = plan()
+    now = view()
+    now = replace(now, snapshot=replace(now.snapshot, taken_at=time.time()))  # inside the retention
+    exp = exporter(FakeReader(sample, [now]), mirrormaker=Reader())
+    wire_timeline(exp, sample, None)
+    exp.refresh_once()
+    exp.read_mirrormaker_once()
+    store = TimelineStore.for_plan(sample.plan.name, None)
+    try:
+        (minute,) = store.lag_minutes("primary->dr", since=0)
+        assert (minute.last_records, minute.health) == (42, "WARN")
+        ssh = [e for e in store.events() if e.subject == "edge-2"]
+        assert ssh and all(e.source == "exporter" for e in ssh)
+    finally:
+        store.close()
+
+
+def test_a_timeline_that_cannot_be_opened_does_not_stop_the_exporter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kdrtui.commands.exporter import wire_timeline
+
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("KDRTUI_TIMELINE_RETENTION_DAYS", "forever")
+    exp = exporter(FakeReader(plan(), [view()]))
+    wire_timeline(exp, plan(), None)
+    assert exp.on_refresh == []
+    assert exp.refresh_once() is not None
