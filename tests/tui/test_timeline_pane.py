@@ -54,10 +54,10 @@ async def test_events_newest_first_with_times_kinds_and_severity_colours(tmp_pat
         assert str(table.get_row(keys[3])[1].style) == ""  # info: the foreground
         # The long MirrorMaker text is cut on one line: the table never wraps.
         lines = screen_lines(app)
-        shown = next(line for line in lines if "running ->" in line)
+        shown = next(line for line in lines if "mm2-primary-dr: running" in line)
         assert shown.endswith("…") and len(shown) <= 80
         assert "far longer than expected" not in "\n".join(lines)
-        assert "flow: all (f) · kind: all (k) · last hour (h/d) · chart: records (u)" in lines[1]
+        assert "flow: all (f) · kind: all (k) · last hour (h/d) · in records (u)" in lines[1]
 
 
 async def test_flow_and_kind_filters(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ async def test_chart_shows_the_hour_peak_and_gaps_not_zeros(tmp_path: Path) -> N
         await pilot.press("u")
         await until(pilot, lambda: "lag in seconds" in chart_text(app)[0], what="seconds")
         assert chart_text(app)[0].endswith(f"peak {PEAK / 50:.1f} s at 17:42 UTC")
-        assert "chart: seconds (u)" in shown_text(app, "#tl-header")
+        assert "in seconds (u)" in shown_text(app, "#tl-header")
 
 
 async def test_day_window_shows_the_day_peak_and_back(tmp_path: Path) -> None:

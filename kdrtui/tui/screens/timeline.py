@@ -71,6 +71,7 @@ class TimelineScreen(ModeScreen):
     """The incident timeline: events newest first, filtered by flow and kind, and lag charts per flow."""
 
     MODE = "timeline"
+    CSS_PATH = "timeline.tcss"
     AUTO_FOCUS = "#tl-events"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("f", "cycle_flow", "Flow", id="timeline.flow"),
@@ -117,15 +118,16 @@ class TimelineScreen(ModeScreen):
         yield table
 
     def _text_width(self) -> int:
-        """Cells of the event text column: what the other columns and the cells' padding leave."""
+        """Cells of the event text column: what the body's padding, the other columns, the cells' padding
+        and a vertical scrollbar leave (the table never scrolls sideways)."""
         fixed = sum(width for _, _, width in EVENT_COLUMNS) + 2 * len(EVENT_COLUMNS)
-        return max(16, self.app.size.width - fixed - 1)
+        return max(16, self.app.size.width - 2 - fixed - 2)
 
     def _header_text(self) -> str:
         query = self.query_now
         return (
             f"flow: {query.flow or 'all'} (f) · kind: {query.kind or 'all'} (k)"
-            f" · {WINDOW_TEXT[query.window]} (h/d) · chart: {self.unit} (u)"
+            f" · {WINDOW_TEXT[query.window]} (h/d) · in {self.unit} (u)"
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
