@@ -170,7 +170,7 @@ def _serve(exporter: Exporter, host: str, port: int, listen: str) -> None:
     try:
         server = MetricsServer(exporter, host, port)
     except OSError as exc:
-        exporter.reader.close()
+        exporter.stop()  # nothing started: closes the clients
         click.echo(f"kdrtui exporter: cannot listen on {listen}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     stop = threading.Event()
