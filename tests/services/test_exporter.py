@@ -269,6 +269,10 @@ def test_the_endpoints() -> None:
         status, headers, text = get(f"{base}/metrics")
         assert status == 200 and "# HELP kdrtui_flow_lag_records" in text
         assert get(f"{base}/nothing")[0] == 404
+        asked = urllib.request.Request(f"{base}/metrics", headers={"Accept": "application/openmetrics-text"})
+        with urllib.request.urlopen(asked, timeout=5) as response:
+            text = response.read().decode()
+        assert "# TYPE kdrtui_flow_health stateset" in text and text.endswith("# EOF\n")
     finally:
         server.close()
 
