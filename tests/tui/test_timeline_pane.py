@@ -243,3 +243,25 @@ async def test_mode_bar_and_help_at_80_columns(tmp_path: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
         shown = str(app.screen.query_one("#help-keys").render())
         assert "Rec/sec" in shown and "Flow" in shown
+
+
+async def test_several_flows_share_the_chart_area_and_f_picks_one(tmp_path: Path) -> None:
+    factory = filled_factory(tmp_path)
+    writer = factory.open()
+    for flow in ("dr->primary", "west->east"):  # recorded after a failover / by another plan's flow
+        writer.record_lag(NOW - 120, flow, 70, 1.5, "OK")
+    writer.close()
+    app = timeline_app(factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_timeline(pilot, app)
+        titles = [line for line in chart_text(app) if " · lag in " in line]
+        # The first two flows (sorted), three rows of bars each; a note says how to see the third.
+        assert [t.split(" · ")[0] for t in titles] == ["dr->primary", FLOW]
+        assert len(chart_text(app)) == 2 * (1 + 3 + 1)
+        assert "1 more: f picks one" in shown_text(app, "#tl-note")
+        await pilot.press("f", "f", "f")  # all -> dr->primary -> primary->dr -> west->east
+        await until(pilot, lambda: chart_text(app)[0].startswith("west->east · "), what="west->east")
+        assert len(chart_text(app)) == 1 + 5 + 1
+        assert chart_text(app)[0].endswith("peak 70 at 17:58 UTC")
+        assert shown_text(app, "#tl-note") == ""
+        assert data_table(app, "#tl-events").row_count == 0  # no event of that flow

@@ -109,12 +109,14 @@ def _value(row: LagMinute, unit: str) -> float:
 
 
 def axis_value(value: float, unit: str) -> str:
-    """A y axis label in at most :data:`LABEL_WIDTH` cells: ``9.4k`` records, ``42s``, ``2.5m``, ``1.2h``."""
+    """A y axis label in at most :data:`LABEL_WIDTH` cells: ``9.4k`` records, ``42s``, ``2.5m``, ``1.2h``,
+    ``12d``."""
     if unit != "seconds":
         return compact(value)
-    for limit, suffix in ((3600.0, "h"), (60.0, "m")):
+    # Days only from ten of them (up to 240 h reads better in hours).
+    for limit, size, suffix in ((864_000.0, 86_400.0, "d"), (3600.0, 3600.0, "h"), (60.0, 60.0, "m")):
         if value >= limit:
-            scaled = value / limit
+            scaled = value / size
             return f"{scaled:.1f}{suffix}" if scaled < 10 else f"{scaled:.0f}{suffix}"
     return f"{value:.1f}s" if 0 < value < 10 and not float(value).is_integer() else f"{value:.0f}s"
 
@@ -196,13 +198,20 @@ def _merged(cells: Sequence[tuple[str, str]]) -> Text:
 
 
 def _x_axis(columns: Sequence[Bucket], muted: str) -> Text:
-    """``└`` and a rule under the columns, the start and middle times on it and ``now`` at its end."""
-    rule = list("─" * len(columns))
+    """``└`` and a rule under the columns, ``now`` at its end and the start and middle times on it (each
+    only where it fits without touching another label)."""
+    width = len(columns)
+    rule = list("─" * width)
+    taken: list[tuple[int, int]] = []
+    marks = [(width - 3, "now")]
     if columns:
-        marks = [(0, hhmm(columns[0].at)), (len(columns) // 2, hhmm(columns[len(columns) // 2].at))]
-        marks.append((len(columns) - 3, "now"))
-        for position, label in marks:
-            rule[position : position + len(label)] = list(label)
+        marks += [(0, hhmm(columns[0].at)), (width // 2, hhmm(columns[width // 2].at))]
+    for position, label in marks:
+        span = (position, position + len(label))
+        if position < 0 or span[1] > width or any(a <= span[1] and span[0] <= b for a, b in taken):
+            continue
+        taken.append(span)
+        rule[span[0] : span[1]] = list(label)
     return Text(" " * LABEL_WIDTH + "└" + "".join(rule), style=muted)
 
 
