@@ -20,6 +20,9 @@ TRAFFIC_PARTITIONS = 3
 """Partitions of each topic the traffic writes to."""
 TRAFFIC_TOPICS = tuple(f"orders-{i}" for i in range(4))
 """The topics the traffic writes to (``kdrtui lab traffic --prefix orders``)."""
+watched_topics: list[str] = list(TRAFFIC_TOPICS)
+"""The topics the Mirror lag pane's picture waits for: those of the traffic running on the lab (the
+script sets them when it reuses another generator, e.g. ``kdrtui demo``'s ``demo-<i>``)."""
 TREND_SAMPLES = 4
 """Refreshes (2 s apart) the Mirror lag pane's trend column shows before its picture is taken."""
 
@@ -102,11 +105,11 @@ def _provisioning(app: Any, text: str, since: float) -> str | None:
 
 
 def _lag(app: Any, text: str, since: float) -> str | None:
-    missing = [t for t in TRAFFIC_TOPICS if t not in text]
+    missing = [t for t in watched_topics if t not in text]
     if missing:
         return f"the traffic's topics in the table ({', '.join(missing)} not yet)"
     rows = [line.split() for line in text.splitlines()]
-    rows = [row for row in rows if row[:1] and row[0] in TRAFFIC_TOPICS]
+    rows = [row for row in rows if row[:1] and row[0] in watched_topics]
     if any("?" in cell for row in rows for cell in row):
         return "every figure of the topics known (no '?')"
     # topic, partitions, source end, mirrored, lag, lag s, in/s, trend, health

@@ -26,7 +26,8 @@ terminal shows; a README scales an image to its column, so 80 columns also give 
 or 120 would.
 
 Afterwards the lab (or the part of it this script started) is taken down again unless ``--keep-lab``;
-with ``--reuse-lab`` the running lab is used and left running. Every image is checked for the lab's
+with ``--reuse-lab`` the running lab is used and left running (with the traffic and MirrorMaker; only an
+emulator this script started is stopped). Every image is checked for the lab's
 secrets (its users' passwords, the Azure emulator's login password, every password the plans name by
 environment variable) and a private key: one found fails the run and the image is deleted. Prints one
 line per pane with the seconds it took to be ready.
@@ -48,6 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scripts import screenshot_panes
 from scripts.screenshot_panes import (
     TRAFFIC_PARTITIONS,
     TRAFFIC_TOPICS,
@@ -106,8 +108,8 @@ class Started:
     emulator: bool = False
 
 
-def prepare_lab(reuse: bool, lab_args: Sequence[str], azure_args: Sequence[str]) -> Started:
-    """Bring up what the pictures need; return what was started here."""
+def prepare_lab(reuse: bool, lab_args: Sequence[str], azure_args: Sequence[str], *, azure: bool) -> Started:
+    """Bring up what the pictures need (``azure``: the emulator too); return what was started here."""
     from kdrtui.lab.azure.emulator import AzureEmulator
     from kdrtui.lab.lab import Lab
 
@@ -118,11 +120,16 @@ def prepare_lab(reuse: bool, lab_args: Sequence[str], azure_args: Sequence[str])
     if not lab_up:
         kdrtui("lab", "up", *lab_args)
         started.lab = True
-    if Lab().traffic.running_pid() is None:
+    traffic = Lab().traffic.status()
+    if not traffic.running:
         create_topics(Lab())
         kdrtui("lab", "traffic", *TRAFFIC, "--background")
+    elif (args := traffic.args or {}).get("prefix") and args.get("topics"):
+        topics = [f"{args['prefix']}-{i}" for i in range(int(args["topics"]))]
+        screenshot_panes.watched_topics[:] = topics
+        print(f"traffic: already running, to {', '.join(topics)}", flush=True)
     kdrtui("mm", "start", "--plan", "lab")
-    if AzureEmulator().running_pid() is None:
+    if azure and AzureEmulator().running_pid() is None:
         kdrtui("lab", "up", "--azure", *azure_args)
         started.emulator = True
     return started
@@ -281,10 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_to_file()
     IMAGES.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    started = prepare_lab(args.reuse_lab, lab_args, azure_args)
+    azure_panes = [p for p in chosen if p.mode == "provisioning"]
+    started = prepare_lab(args.reuse_lab, lab_args, azure_args, azure=bool(azure_panes))
     try:
         lab_panes = [p for p in chosen if p.mode != "provisioning"]
-        azure_panes = [p for p in chosen if p.mode == "provisioning"]
         if lab_panes:
             incident = not args.no_incident
             asyncio.run(
@@ -293,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if azure_panes:
             asyncio.run(shoot("lab-azure", azure_panes, args.size, IMAGES, args.timeout, steady=False))
     finally:
-        if not (args.keep_lab or args.reuse_lab):
+        if not args.keep_lab:
             take_down(started)
     print(f"screenshots: {len(chosen)} pictures in {time.monotonic() - began:.0f} s", flush=True)
     return 0

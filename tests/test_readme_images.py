@@ -84,3 +84,32 @@ def test_a_picture_showing_a_secret_is_deleted_and_fails_the_run(tmp_path: Path)
     with pytest.raises(SystemExit, match=re.escape("overview.svg showed s3c…; deleted it")):
         screenshots.check_secrets(picture, svg, ["s3cr3t-pw!"])
     assert not picture.exists()
+
+
+LAG_SCREEN = """\
+ 1 Overview 2 Wizard 3 Provision 4 Mirror lag 5 Failover 6 Edge 7 Timeline
+ active: primary · RPO if you fail over now: 6 records / 0.4s
+ primary→dr heartbeat 0.0s · lag 6 rec · worst 0.4s · OK
+ topic           prt  src end  repl     lag     lag s   in/s   trend   health
+{rows}
+/ Filter o Sort g Groups esc Back r Refresh ? Help q Quit           ▏^p palette"""
+
+
+def lag_screen(*cells: tuple[str, str, str]) -> str:
+    """The Mirror lag pane's text with one row per traffic topic: (in/s, trend, health)."""
+    rows = [
+        f" {topic}          3      131      129       2    0.4s    {rate}  {trend}  {health}"
+        for topic, (rate, trend, health) in zip(screenshot_panes.TRAFFIC_TOPICS, cells, strict=False)
+    ]
+    return LAG_SCREEN.format(rows="\n".join(rows))
+
+
+def test_the_mirror_lag_picture_waits_for_every_topic_mirrored_with_a_trend() -> None:
+    lag = screenshot_panes.READY["lag"]
+    good = ("5.0", "▆▆▇▇█▁", "OK")
+    assert lag(None, lag_screen(good, good, good, good), 0.0) is None
+    assert "orders-3" in str(lag(None, lag_screen(good, good, good), 0.0))
+    assert "in/s" in str(lag(None, lag_screen(good, good, ("0", "▆▆▇▇", "OK"), good), 0.0))
+    assert "trend" in str(lag(None, lag_screen(good, good, ("5.0", "▁", "OK"), good), 0.0))
+    assert "OK" in str(lag(None, lag_screen(good, ("5.0", "▆▆▇▇", "STOPPED"), good, good), 0.0))
+    assert "'?'" in str(lag(None, lag_screen(good, good, good, ("?", "▆▆▇▇", "OK")), 0.0))
