@@ -4,6 +4,7 @@ the exposition back with ``prometheus_client``'s parser."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import generate_latest
@@ -22,6 +23,19 @@ from kdrtui.services.plan_files import load_plan
 from tests.samples import GOOD
 
 NOW = 1_790_000_000.0
+
+
+def plan_nobody_answers(tmp_path: Path) -> Path:
+    """The sample plan with both clusters and the edge node at a port nothing listens on."""
+    text = GOOD.read_text(encoding="utf-8")
+    text = text.replace('["10.0.0.11:9092", "10.0.0.12:9092", "10.0.0.13:9092"]', '["127.0.0.1:1"]')
+    text = text.replace('"10.1.0.11:9092,10.1.0.12:9092,10.1.0.13:9092"', '"127.0.0.1:1"')
+    text = text.replace('host = "10.1.0.20"', 'host = "127.0.0.1"\nport = 1')
+    text = text.replace('jump_host = "sshuser@kdr-west-kafka-ssh.azurehdinsight.net:22"\n', "")
+    assert text.count("127.0.0.1") == 3 and "jump_host" not in text
+    path = tmp_path / "plan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def plan() -> Plan:

@@ -21,22 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kdrtui.cli import main
 from tests.conftest import wait_until
+from tests.exporter_helpers import plan_nobody_answers
 
 PLANS = Path(__file__).parent.parent / "domain" / "plans"
 KDRTUI = str(Path(sys.executable).parent / "kdrtui")
-
-
-def plan_nobody_answers(tmp_path: Path) -> Path:
-    """The sample plan with both clusters and the edge node at a port nothing listens on."""
-    text = (PLANS / "good.toml").read_text(encoding="utf-8")
-    text = text.replace('["10.0.0.11:9092", "10.0.0.12:9092", "10.0.0.13:9092"]', '["127.0.0.1:1"]')
-    text = text.replace('"10.1.0.11:9092,10.1.0.12:9092,10.1.0.13:9092"', '"127.0.0.1:1"')
-    text = text.replace('host = "10.1.0.20"', 'host = "127.0.0.1"\nport = 1')
-    text = text.replace('jump_host = "sshuser@kdr-west-kafka-ssh.azurehdinsight.net:22"\n', "")
-    assert text.count("127.0.0.1") == 3 and "jump_host" not in text
-    path = tmp_path / "plan.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

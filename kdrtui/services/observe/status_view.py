@@ -93,6 +93,7 @@ class StatusReader:
         *,
         follow_dr_state: bool = False,
         lag_engine: LagEngineFactory = _lag_engine,
+        health_timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from kdrtui.services.runbook.store import RunbookStore
@@ -103,7 +104,7 @@ class StatusReader:
         self._lag_engine = lag_engine
         self._clock = clock
         self._store = RunbookStore(plan.plan.name, plan_path)
-        self._health = ClusterHealthReader(plan)
+        self._health = ClusterHealthReader(plan, timeout_s=health_timeout_s)
         self._refreshes = 0
         self._state_stamp = self._dr_state_stamp()
         self._engine, self._unreadable = self._watch()
