@@ -10,7 +10,8 @@ mirrored before the count starts), starts MirrorMaker, then runs the real consol
 --plan lab``) in a pseudo-terminal of ``--size`` (80x24, TERM=xterm-256color). For each pane in
 ``--panes`` it presses the pane's key, lets it settle for ``--settle`` s, then counts the bytes written to
 the terminal for ``--seconds``. Prints one row per pane (bytes, bytes per second, the busiest second,
-against the 1 KB/s target), then ``worst: X B/s`` and ``target met`` or ``target MISSED`` (exit 1).
+against the 1 KB/s target, which holds for the Overview and the Mirror lag pane; other panes are shown for
+information), then ``worst of 1, 4: X B/s`` and ``target met`` or ``target MISSED`` (exit 1).
 ``--use-lab`` uses the lab the environment points at instead (it must be up; its MirrorMaker is started
 when stopped and left running). ``--dump DIR`` keeps what each pane's count saw (``pane-<key>.out``, the
 raw escape sequences), to see what repaints.
@@ -37,6 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1024
 """Bytes per second the console may write while nothing changes."""
+TARGET_PANES = ("1", "4")
+"""The panes the target holds for (issue 18): Overview and Mirror lag. The Edge pane follows MirrorMaker's
+log, which MirrorMaker writes to every few seconds even when nothing is mirrored."""
 PARTITIONS = 3
 """Partitions of each idle topic."""
 
@@ -212,14 +216,17 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
         for key in args.panes.split(","):
             total, busiest = measure(terminal, key, args.settle, args.seconds, args.dump)
             rate = total / args.seconds
-            worst = max(worst, rate)
-            verdict = "ok" if rate <= TARGET else "OVER"
+            if key in TARGET_PANES:
+                worst = max(worst, rate)
+                verdict = "ok" if rate <= TARGET else "OVER"
+            else:
+                verdict = "(no target)"
             name = f"{key} {panes.get(key, '?')}"
             print(f"{name:<14}{total:>9,}{rate:>9,.0f}{busiest:>11,}  {verdict}", flush=True)
     finally:
         terminal.close()
     met = worst <= TARGET
-    print(f"worst: {worst:,.0f} B/s; target {'met' if met else 'MISSED'}")
+    print(f"worst of {', '.join(TARGET_PANES)}: {worst:,.0f} B/s; target {'met' if met else 'MISSED'}")
     return 0 if met else 1
 
 
