@@ -17,6 +17,8 @@ from tests.tui.fakes import (
     FIXED_NOW,
     ScriptedLagSource,
     ScriptedProbes,
+    UnreachableEdges,
+    edge_plan,
     fixed_app,
     hot_standby_plan,
     sample_plan,
@@ -105,3 +107,19 @@ async def test_a_hot_standby_is_never_sampled(tmp_path: Path, monkeypatch: pytes
         await until(pilot, lambda: len(reader.events(kinds={EventKind.CLUSTER})) == 1)
         await pilot.pause(0.3)  # six sampler periods
         assert source.calls == 0, "nothing mirrored: no lag read"
+
+
+async def test_the_edge_panes_polls_record_ssh_down(tmp_path: Path) -> None:
+    edges = UnreachableEdges(OSError("Connection refused by 10.1.0.20:22"))
+    app = fixed_app(edge_plan(), manager_factory=edges, timeline_store_factory=_factory(tmp_path))
+    reader = TimelineStore(tmp_path / FILE_NAME, retention_days=100_000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        await until(pilot, lambda: edges.polls >= 2 and bool(reader.events(kinds={EventKind.SSH})))
+        (down,) = reader.events(raw=True, kinds={EventKind.SSH})  # a second poll, still down, adds nothing
+        assert (down.subject, down.text, down.severity, down.source) == (
+            "edge-1",
+            "edge-1: SSH - -> down (Connection refused by 10.1.0.20:22)",
+            "warn",
+            "console",
+        )
