@@ -14,9 +14,11 @@ from textual.geometry import Region
 
 from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag import Health
+from kdrtui.domain.readiness import Finding, Severity
 from kdrtui.tui.app import KdrApp, make_app
 from kdrtui.tui.widgets.cluster_card import ClusterCard
 from kdrtui.tui.widgets.live_tables import LagTable
+from kdrtui.tui.widgets.readiness_card import ReadinessCard
 from tests.tui.fakes import (
     FIXED_NOW,
     ScriptedLagSource,
@@ -121,6 +123,39 @@ async def test_stale_data_reads_old_within_5_s_then_by_the_step() -> None:
             "1 min",
             "2 min",
         ]
+
+
+async def test_the_readiness_card_repaints_only_its_age_line_once_a_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Findings longer than the card: cut at its edge (text-wrap: nowrap), so a line is still a row.
+    long = "replication factor 1 (< 3): the loss of one broker takes its partitions offline, " * 2
+    findings = [Finding(Severity.BLOCKING, "replication", long, f"dr: topic-{n}", "raise it") for n in (1, 2)]
+    clock = Clock()
+    app = make_app(
+        sample_plan(),
+        None,
+        probe_factory=ScriptedProbes(clock),
+        clock=clock,
+        refresh_interval=3600,
+        readiness_check=lambda plan, path: findings,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        card = app.screen.query_one(ReadinessCard)
+        await until(pilot, lambda: "NOT READY" in str(card.render()), what="the check on the card")
+        await pilot.pause()
+        calls = watch_refreshes(monkeypatch, card)
+        for age in (2.0, 30.0, 59.0):
+            clock.now = FIXED_NOW + age
+            app.screen.refresh_views()  # type: ignore[attr-defined]
+            await pilot.pause()
+        assert calls == []
+        assert str(card.render()).splitlines()[0].endswith("· < 1 min ago")
+        clock.now = FIXED_NOW + 61.0
+        app.screen.refresh_views()  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert str(card.render()).splitlines()[0].endswith("· 1 min ago")
+        assert calls == [(Region(0, 0, card.size.width, 1),)]
 
 
 async def test_an_unchanged_lag_snapshot_repaints_nothing_and_a_change_only_its_row(

@@ -2,8 +2,9 @@
 
 ``Static.update`` marks the whole widget dirty, so one changed figure in a ten-line card rewrote all ten
 lines (and the border) to the terminal. :meth:`LineStatic.paint` compares the new lines with the shown
-ones: nothing changed, nothing happens; the same number of lines, each fitting the width, only the rows
-that changed are marked dirty (Textual then writes only those); otherwise a full update with layout.
+ones: nothing changed, nothing happens; the same number of lines, each one row (``text-wrap: nowrap``, or
+fitting the width), only the rows that changed are marked dirty (Textual then writes only those);
+otherwise a full update with layout.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ class LineStatic(Static):
             return []
         old, self._lines, self._keys = self._keys, tuple(lines), keys
         content = Content("\n").join(lines)
+        # A line is a row when none wraps: the widget does not wrap (``text-wrap: nowrap``), or each fits.
         width = self.size.width
-        fits = width > 0 and all(line.cell_length <= width for line in lines)
+        single = all("\n" not in line.plain for line in lines)
+        unwrapped = self.styles.text_wrap == "nowrap" or all(line.cell_length <= width for line in lines)
+        fits = width > 0 and single and unwrapped
         if old and len(old) == len(keys) and fits and self.is_mounted:
             self._painted = content
             changed = [y for y, (was, now) in enumerate(zip(old, keys, strict=True)) if was != now]

@@ -96,7 +96,9 @@ class ReadinessCard(LineStatic):
         self.findings = findings
         if self.paint(card_lines(findings, checked_at, now, error)) == []:
             return
-        self.border_subtitle = more_text(findings)
+        subtitle = more_text(findings)
+        if self.border_subtitle != subtitle:  # setting it repaints the whole card, even to the same text
+            self.border_subtitle = subtitle
         state = "checking" if findings is None else headline(findings)[1]
         for name in ("checking", "blocking", "warning", "ready"):
             self.set_class(name == state, name)
