@@ -24,6 +24,13 @@ STALE_INTERVALS = 3
 """``/healthz`` fails when the figures are older than this many refresh intervals."""
 
 
+class _Server(ThreadingWSGIServer):
+    """A thread per request, and room for many connections at once: with the default backlog of 5, a
+    sixth concurrent scraper's connection is dropped and retried a second later."""
+
+    request_queue_size = 128
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No line per request on stderr (Prometheus scrapes every few seconds)."""
 
@@ -94,10 +101,9 @@ class MetricsServer:
     """The endpoints served from a thread (:meth:`close` stops it)."""
 
     def __init__(self, exporter: Exporter, host: str, port: int) -> None:
-        ThreadingWSGIServer.address_family = _family(host)
-        self._server = make_server(
-            host, port, make_app(exporter), ThreadingWSGIServer, handler_class=_QuietHandler
-        )
+        server_class: type[_Server] = type("_Server", (_Server,), {"address_family": _family(host)})
+        app = make_app(exporter)
+        self._server: _Server = make_server(host, port, app, server_class, handler_class=_QuietHandler)
         self.port = self._server.server_port
         """The port bound (the one asked for, or the one the system chose for 0)."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="kdrtui-http", daemon=True)
