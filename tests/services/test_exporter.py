@@ -375,3 +375,18 @@ def test_a_timeline_that_cannot_be_opened_does_not_stop_the_exporter(
     wire_timeline(exp, plan(), None)
     assert exp.on_refresh == []
     assert exp.refresh_once() is not None
+
+
+def test_unreadable_journals_do_not_fail_the_refresh() -> None:
+    calls = iter([failover()])
+
+    def flaky() -> Any:
+        return next(calls)  # StopIteration the second time: a journal that cannot be read
+
+    exp = exporter(FakeReader(plan(), [view(), view(refresh=2)]), failover=flaky)
+    exp.refresh_once()
+    assert exp.refresh_once() is not None
+    found = samples(exp.registry)
+    assert value(found, "kdrtui_refresh_errors_total") == 0
+    run = {"operation": "failover", "run": "20261203T120000Z-failover-ab12"}
+    assert value(found, "kdrtui_last_failover_rto_seconds", **run) == 35.5  # as last known

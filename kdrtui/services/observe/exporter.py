@@ -115,7 +115,6 @@ class Exporter:
         figures (they age: ``kdrtui_snapshot_age_seconds``) and is counted and said."""
         try:
             view = self.reader.refresh(warm_up_s=warm_up_s)
-            failover = self._failover()
         except Exception as exc:
             log.exception("exporter: refresh failed")
             why = str(exc) or type(exc).__name__
@@ -125,6 +124,11 @@ class Exporter:
                 )
             )
             return None
+        try:
+            failover = self._failover()
+        except Exception:  # journals unreadable: the lag figures still go out, the last failover as known
+            log.exception("exporter: the last failover could not be read")
+            failover = self._observed.failover
         body = view.to_dict()
         # The JSON first: whoever reads the metrics of refresh n finds its JSON already there.
         self._json = (self._observed.refreshes + 1, view.to_json())
