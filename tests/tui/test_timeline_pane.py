@@ -54,7 +54,9 @@ async def test_events_newest_first_with_times_kinds_and_severity_colours(tmp_pat
         assert str(table.get_row(keys[3])[1].style) == ""  # info: the foreground
         # The long MirrorMaker text is cut on one line: the table never wraps.
         lines = screen_lines(app)
-        shown = next(line for line in lines if "mm2-primary-dr: running" in line)
+        # The subject is not said twice: the text drops the "<subject>: " it starts with.
+        assert "mm2-primary-dr: running" not in "\n".join(lines)
+        shown = next(line for line in lines if "running -> stopped" in line)
         assert shown.endswith("…") and len(shown) <= 80
         assert "far longer than expected" not in "\n".join(lines)
         assert "flow: all (f) · kind: all (k) · last hour (h/d) · in records (u)" in lines[1]

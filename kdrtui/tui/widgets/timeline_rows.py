@@ -142,7 +142,7 @@ def event_rows(events: Sequence[Event], now: float) -> list[Row]:
             (time_utc(event.at), ""),
             (str(event.kind), colour),
             (event.subject, ""),
-            (" ".join(event.text.split()), colour),
+            (" ".join(event.text.removeprefix(f"{event.subject}: ").split()), colour),
         )
         rows.append((f"{key}#{count}" if count else key, cells))
     return rows
