@@ -43,7 +43,8 @@ def _configure_logging() -> None:
 
 @click.group("lab")
 def lab_group() -> None:
-    """The local rehearsal lab: two single-node Apache Kafka clusters on this machine.
+    """The local rehearsal lab: two Apache Kafka clusters on this machine (one broker each, or three with
+    `lab up --brokers 3`, shaped as HDInsight: replication factor 3, min.insync.replicas 2).
 
     `primary` stands in for eastus (127.0.0.1:19092) and `dr` for westus2 (127.0.0.1:29092). They
     run from Maven Central jars on Java 17+ and keep their data under the lab directory

@@ -147,7 +147,8 @@ class TrafficGenerator:
         if not missing:
             return []
         futures = admin.create_topics(
-            [NewTopic(t, num_partitions=self.partitions, replication_factor=1) for t in missing],
+            # The broker's default.replication.factor: 3 on a lab of three brokers, as HDInsight's.
+            [NewTopic(t, num_partitions=self.partitions, replication_factor=-1) for t in missing],
             request_timeout=timeout,
         )
         created = []
