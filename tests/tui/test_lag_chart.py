@@ -55,3 +55,11 @@ def test_zero_lag_is_a_blank_column_and_a_gap_a_dot() -> None:
     assert lines[1] == "     8┤  █"
     assert lines[2] == "     0┤" + GAP + " █"
     assert lines[3] == "      └now"  # no room for the start time beside it
+
+
+def test_a_window_caught_up_throughout_labels_zero_once() -> None:
+    columns = buckets([minute(T0 - 60, 0), minute(T0, 0)], T0 + 60, 60.0, "records", count=3)
+    lines = [
+        t.plain for t in chart_lines("p->d", columns, unit="records", window="hour", height=3, colour=str)
+    ]
+    assert [line[:7] for line in lines[1:4]] == ["      │", "      │", "     0┤"]

@@ -158,7 +158,8 @@ def chart_lines(
     levels = height * 8
     for row in reversed(range(height)):
         if row == height - 1:
-            label = axis_value(top, unit) if values else "-"
+            # A window caught up throughout has its 0 at the bottom only (not a second 0 on top).
+            label = "-" if not values else axis_value(top, unit) if top > 0 else ""
         elif row == 0:
             label = axis_value(0, unit)
         else:
