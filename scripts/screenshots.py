@@ -4,7 +4,7 @@
     make screenshots [SCREENSHOTS_ARGS="--reuse-lab"]
 
 Brings the lab up (``kdrtui lab up``: two Kafka clusters and the SSH edge node; running parts are reused),
-creates the traffic's topics with the plan's replication factor, starts the traffic generator (4 topics,
+starts the traffic generator (4 topics of three partitions with the brokers' default replication factor,
 20 records/s) and MirrorMaker 2 when they do not run, and the lab's Azure emulator (``kdrtui lab up
 --azure``: one small HTTPS server, no broker) for the Provisioning pane's dry run. Then it runs the
 console itself (``make_app`` on the lab's plan, as ``kdrtui --plan lab`` does) headless at 80x24, waits
@@ -45,7 +45,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -122,7 +121,6 @@ def prepare_lab(reuse: bool, lab_args: Sequence[str], azure_args: Sequence[str],
         started.lab = True
     traffic = Lab().traffic.status()
     if not traffic.running:
-        create_topics(Lab())
         kdrtui("lab", "traffic", *TRAFFIC, "--background")
     elif (args := traffic.args or {}).get("prefix") and args.get("topics"):
         topics = [f"{args['prefix']}-{i}" for i in range(int(args["topics"]))]
@@ -133,26 +131,6 @@ def prepare_lab(reuse: bool, lab_args: Sequence[str], azure_args: Sequence[str],
         kdrtui("lab", "up", "--azure", *azure_args)
         started.emulator = True
     return started
-
-
-def create_topics(lab: Any) -> None:
-    """Create the traffic's topics on primary with the plan's replication factor (the generator would
-    make them with one replica: on a three-broker lab, below ``min.insync.replicas``, which the
-    Readiness card and the pre-flight rightly flag)."""
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    from kdrtui.lab.lab import PRIMARY
-    from kdrtui.services.kafka.config import client_config_as
-    from kdrtui.services.plan_files import load_plan
-
-    replicas = load_plan(lab.plan_path).clusters[PRIMARY].replication_factor
-    admin = AdminClient(client_config_as(lab.bootstrap(PRIMARY), lab.security.cluster_security("admin")))
-    missing = [t for t in TRAFFIC_TOPICS if t not in admin.list_topics(timeout=30).topics]
-    if missing:
-        futures = admin.create_topics([NewTopic(t, TRAFFIC_PARTITIONS, replicas) for t in missing])
-        for future in futures.values():
-            future.result(timeout=60)
-        print(f"created {', '.join(missing)} on {PRIMARY} ({replicas} replicas)", flush=True)
 
 
 def take_down(started: Started) -> None:
