@@ -24,6 +24,7 @@ from kdrtui.lab.edge import BACKENDS
 from kdrtui.lab.lab import ALIASES, Lab, LabStatus
 from kdrtui.lab.lab_edges import EDGE_NAMES, MAX_EDGE_NODES
 from kdrtui.lab.lab_plan import BROKER_COUNTS
+from kdrtui.lab.lab_topology import PRIMARY_EDGE_NAME, TOPOLOGIES
 from kdrtui.lab.security import MODES as SECURITY_MODES
 
 
@@ -120,6 +121,13 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     "lab's users admin, app and mirrormaker [the lab's, else plaintext]. Changing it needs "
     "`kdrtui lab down --purge` first.",
 )
+@click.option(
+    "--topology",
+    type=click.Choice(TOPOLOGIES),
+    help="cold-standby: one flow primary -> dr on dr's edge node; active-active: also an edge node for "
+    f"primary ({PRIMARY_EDGE_NAME}, the edge port + 4) and the flow dr -> primary, prefixed names both ways "
+    "[the lab's, else cold-standby].",
+)
 @lab_azure.up_options
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
@@ -135,6 +143,7 @@ def up_command(
     edge_kafka_version: str | None,
     brokers: str | None,
     security: str | None,
+    topology: str | None,
     azure: bool,
     azure_port: int | None,
     broker_base_port: int | None,
@@ -163,6 +172,7 @@ def up_command(
             security=security,
             brokers=int(brokers) if brokers else None,
             edge_nodes=edge_nodes,
+            topology=topology,
         )
         status = lab.up(timeout=timeout, report=say)
         rows = [
@@ -174,7 +184,7 @@ def up_command(
             for e in status.edge_nodes.values()
         ]
         click.echo(table(rows))
-        click.echo(f"plan: {status.plan}")
+        click.echo(f"plan: {status.plan} ({lab.topology})")
         if lab.security.mode != "plaintext":
             click.echo(
                 f"security: {lab.security.mode} (users admin, app, mirrormaker; "
@@ -193,7 +203,7 @@ def down_command(purge: bool) -> None:
 
 
 @lab_group.command("kill")
-@click.argument("alias", type=click.Choice((*ALIASES, *EDGE_NAMES)))
+@click.argument("alias", type=click.Choice((*ALIASES, *EDGE_NAMES, PRIMARY_EDGE_NAME)))
 def kill_command(alias: str) -> None:
     """Crash one cluster (SIGKILL its JVM) or the edge node's SSH server; `lab up` restarts it."""
     with lab_errors():
@@ -237,17 +247,21 @@ def _render_status(status: LabStatus) -> str:
             state = f"stale (pid {e.stale_pid})" if e.state == "stale" else e.state
             edge_rows.append([e.name, e.cluster, state, _dash(e.pid), e.address, e.backend])
         lines += [table(edge_rows), ""]
-    t = status.traffic
-    if t.running:
+    traffics = status.traffics or {"primary": status.traffic}
+    running = {alias: t for alias, t in traffics.items() if t.running}
+    for alias, t in running.items():
         args = t.args or {}
         stats = t.stats or {}
+        where = "" if list(running) == ["primary"] else f" on {alias}"
         lines.append(
-            f"traffic: running (pid {t.pid}), {args.get('topics', '?')} topics "
+            f"traffic{where}: running (pid {t.pid}), {args.get('topics', '?')} topics "
             f"'{args.get('prefix', '?')}-*' at {args.get('rate', '?')}/s; "
             f"produced {stats.get('acked', 0)}, consumed {stats.get('consumed', 0)}"
         )
-    else:
+    if not running:
         lines.append("traffic: not running")
+    if status.topology != "cold-standby":
+        lines.append(f"topology: {status.topology}")
     lines.append(
         f"plan:    {status.plan}" + ("" if status.plan.exists() else " (not written yet: kdrtui lab up)")
     )

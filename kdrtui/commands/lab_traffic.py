@@ -18,6 +18,7 @@ from kdrtui.commands.lab_common import lab_errors
 from kdrtui.lab.lab import Lab, LabError
 from kdrtui.lab.lab_plan import ALIASES, PRIMARY
 from kdrtui.lab.traffic import TrafficGenerator, TrafficStats
+from kdrtui.lab.traffic_process import TrafficProcess
 
 _log = logging.getLogger("kdrtui.lab")
 
@@ -54,9 +55,8 @@ _log = logging.getLogger("kdrtui.lab")
     "--cluster",
     "alias",
     type=click.Choice(ALIASES),
-    default=PRIMARY,
-    show_default=True,
-    help="Lab cluster to use.",
+    help="Lab cluster to use [default: primary]; each cluster has its own background generator. "
+    "With --stop: only this cluster's [default: every cluster's].",
 )
 @click.option("--bootstrap", metavar="HOST:PORT", help="Use this cluster instead of a lab cluster.")
 @click.option(
@@ -80,7 +80,7 @@ def traffic_command(
     duration: float | None,
     prefix: str,
     groups_per_topic: int,
-    alias: str,
+    alias: str | None,
     bootstrap: str | None,
     progress_interval: float,
     background: bool,
@@ -91,9 +91,10 @@ def traffic_command(
     with lab_errors():
         lab = Lab()
         if stop_:
-            pid = lab.traffic.stop()
-            click.echo(f"traffic: stopped (pid {pid})" if pid is not None else "traffic: not running")
+            _stop(lab, alias)
             return
+        alias = alias or PRIMARY
+        process = lab.traffics[alias]
         if bootstrap is None:
             if lab.pid(alias) is None:
                 raise LabError(f"lab cluster {alias} is not running; start the lab with `kdrtui lab up`")
@@ -102,7 +103,7 @@ def traffic_command(
             cli_args = [
                 "--topics", str(topics), "--partitions", str(partitions), "--rate", str(rate),
                 "--prefix", prefix, "--groups-per-topic", str(groups_per_topic), "--bootstrap", bootstrap,
-                "--progress-interval", str(progress_interval),
+                "--progress-interval", str(progress_interval), "--cluster", alias,
             ]  # fmt: skip
             if duration is not None:
                 cli_args += ["--duration", str(duration)]
@@ -114,9 +115,10 @@ def traffic_command(
                 "prefix": prefix,
                 "groups_per_topic": groups_per_topic,
                 "bootstrap": bootstrap,
+                "cluster": alias,
             }
-            pid = lab.traffic.start(cli_args, args_info=info)
-            click.echo(f"traffic: running in the background (pid {pid}); log {lab.traffic.log_file}")
+            pid = process.start(cli_args, args_info=info)
+            click.echo(f"traffic on {alias}: running in the background (pid {pid}); log {process.log_file}")
             return
         secured = lab.security.mode != "plaintext" and bootstrap in {lab.bootstrap(a) for a in ALIASES}
         generator = TrafficGenerator(
@@ -135,16 +137,29 @@ def traffic_command(
             f"{rate:g} records/s, {groups_per_topic} group(s) per topic"
             + (f", for {duration:g} s" if duration else ", until Ctrl-C")
         )
-        _run_traffic(generator, lab, progress_interval=progress_interval, daemon=daemon)
+        _run_traffic(generator, process, progress_interval=progress_interval, daemon=daemon)
 
 
-def _run_traffic(generator: TrafficGenerator, lab: Lab, *, progress_interval: float, daemon: bool) -> None:
+def _stop(lab: Lab, alias: str | None) -> None:
+    """Stop ``alias``'s background generator, or every cluster's when ``alias`` is None."""
+    for name in (alias,) if alias else ALIASES:
+        pid = lab.traffics[name].stop()
+        click.echo(
+            f"traffic on {name}: stopped (pid {pid})"
+            if pid is not None
+            else f"traffic on {name}: not running"
+        )
+
+
+def _run_traffic(
+    generator: TrafficGenerator, process: TrafficProcess, *, progress_interval: float, daemon: bool
+) -> None:
     pid = os.getpid()
 
     def progress(stats: TrafficStats) -> None:
         click.echo(stats.line())
         if daemon:
-            lab.traffic.write_stats(stats)
+            process.write_stats(stats)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         generator.stop()
@@ -156,17 +171,17 @@ def _run_traffic(generator: TrafficGenerator, lab: Lab, *, progress_interval: fl
     if daemon:
         from kdrtui.lab.process import write_pid
 
-        write_pid(lab.traffic.pid_file, pid)
+        write_pid(process.pid_file, pid)
     try:
         final = generator.run(
             progress=progress,
             progress_interval=progress_interval,
-            on_running=lab.traffic.write_stats if daemon else None,
+            on_running=process.write_stats if daemon else None,
         )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if daemon:
-            lab.traffic.release(pid)
+            process.release(pid)
     if final.errors or final.failed:
         _log.warning("traffic finished with errors: %s", final.line())

@@ -23,7 +23,7 @@ from typing import Any
 import tomli_w
 
 from kdrtui import settings
-from kdrtui.lab import jars, lab_edges
+from kdrtui.lab import jars, lab_edges, lab_topology
 from kdrtui.lab.acls import grant_lab_acls
 from kdrtui.lab.cluster import ClusterError, ClusterSpec, ClusterStatus, LabCluster
 from kdrtui.lab.edge import DEFAULT_EDGE_PORT, EDGE_PORT_ENV, EdgeStatus, LabEdgeNode
@@ -56,12 +56,16 @@ class LabStatus:
     kafka_version: str
     clusters: dict[str, ClusterStatus]
     traffic: TrafficStatus
+    #: Every cluster's background generator (``traffic`` is primary's, kept for older readers).
+    traffics: dict[str, TrafficStatus] = field(default_factory=dict)
     #: Aliases this ``up`` call started (empty when everything was reused, and for ``status``).
     started: tuple[str, ...] = field(default=())
     #: The lab's SSH edge nodes by name (``dr-edge-1``).
     edge_nodes: dict[str, EdgeStatus] = field(default_factory=dict)
     #: ``plaintext``, ``ssl`` (mutual TLS) or ``sasl_ssl`` (``kdrtui lab up --security``).
     security: str = "plaintext"
+    #: ``cold-standby`` or ``active-active`` (``kdrtui lab up --topology``).
+    topology: str = "cold-standby"
 
     @property
     def all_up(self) -> bool:
@@ -78,6 +82,8 @@ class LabStatus:
             "clusters": {alias: c.to_dict() for alias, c in self.clusters.items()},
             "edge_nodes": {name: e.to_dict() for name, e in self.edge_nodes.items()},
             "traffic": self.traffic.to_dict(),
+            "traffics": {alias: t.to_dict() for alias, t in self.traffics.items()},
+            "topology": self.topology,
         }
 
 
@@ -104,6 +110,7 @@ class Lab:
         security: str | None = None,
         brokers: int | None = None,
         edge_nodes: int | None = None,
+        topology: str | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else settings.lab_dir()
         saved = self._load_state()
@@ -152,7 +159,9 @@ class Lab:
             )
             for alias, spec in self.specs.items()
         }
-        self.traffic = TrafficProcess(self.home)
+        #: Each cluster's background traffic generator; :attr:`traffic` is primary's.
+        self.traffics = {alias: TrafficProcess(self.home, alias) for alias in ALIASES}
+        self.traffic = self.traffics[PRIMARY]
         saved_edge = saved.get("edge", {}) if isinstance(saved.get("edge"), dict) else {}
         env_port = os.environ.get(EDGE_PORT_ENV, "")
         port = (
@@ -176,6 +185,10 @@ class Lab:
         count = lab_edges.edge_count(edge_nodes, saved_edge.get("count"))
         kafka_ports = {p for spec in self.specs.values() for p in spec.ports}
         self.edges = lab_edges.more_edges(self.edge, count, self.home, kafka_ports)
+        #: ``cold-standby`` or ``active-active`` (``--topology``, remembered; see :mod:`.lab_topology`).
+        self.topology = lab_topology.topology_of(topology, saved.get("topology"))
+        extra, self._retired_edges = lab_topology.edges_for(self.topology, self.edge, self.home, kafka_ports)
+        self.edges += extra  # active-active: primary-edge-1 after dr's
 
     # Paths and lookups ---------------------------------------------------------------------------
 
@@ -219,9 +232,14 @@ class Lab:
             "ports": {alias: spec.port for alias, spec in self.specs.items()},
             "controller_ports": {alias: spec.controller_port for alias, spec in self.specs.items()},
             "regions": {alias: spec.region for alias, spec in self.specs.items()},
-            "edge": {"port": self.edge.port, "backend": self.edge.backend, "count": len(self.edges)},
+            "edge": {
+                "port": self.edge.port,
+                "backend": self.edge.backend,
+                "count": sum(e.cluster == DR for e in self.edges),
+            },
             "edge_kafka_version": self.edge_kafka_version,
             "security": self.security.mode,
+            "topology": self.topology,
         }
         tmp = self.state_path.with_name("lab.json.tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
@@ -230,14 +248,12 @@ class Lab:
     # Plan ----------------------------------------------------------------------------------------
 
     def render_plan(self) -> dict[str, Any]:
-        """The lab's DR plan as data (see :func:`render_plan`), with the edge node."""
-        return render_plan(
-            self.specs,
-            self.kafka_version,
-            lab_edges.with_rest_ports([self._edge_plan_entry(e) for e in self.edges], self.edges),
-            self.security,
-            brokers=self.brokers,
-        )
+        """The lab's DR plan as data (see :func:`render_plan`), with the edge nodes and the topology."""
+        dr_edges = [e for e in self.edges if e.cluster == DR]
+        entries = lab_edges.with_rest_ports([self._edge_plan_entry(e) for e in dr_edges], dr_edges)
+        entries += [self._edge_plan_entry(e) for e in self.edges if e.cluster != DR]
+        plan = render_plan(self.specs, self.kafka_version, entries, self.security, brokers=self.brokers)
+        return lab_topology.apply_topology(plan, self.topology)
 
     def _edge_plan_entry(self, edge: LabEdgeNode) -> dict[str, Any]:
         from kdrtui.domain.plan import EdgeNode
@@ -326,6 +342,7 @@ class Lab:
                     grant_lab_acls(cluster.admin_config())
                 except RuntimeError as exc:
                     raise LabError(f"{alias}: {exc}") from exc
+        lab_topology.retire(self._retired_edges, say)  # primary-edge-1 of a lab back to cold standby
         jars.fetch(self.edge_kafka_version, report=say)  # the edge node's kafka_home; instant when cached
         for edge in self.edges:
             edge.link_kafka_libs()  # a running node too: a changed --edge-kafka-version applies now
@@ -342,25 +359,25 @@ class Lab:
         files the lab created: the lab directory itself may be shared).
         """
         say = report or (lambda _msg: None)
-        if (pid := self.traffic.stop()) is not None:
-            say(f"traffic: stopped (pid {pid})")
+        for alias, traffic in self.traffics.items():
+            if (pid := traffic.stop()) is not None:
+                say(f"traffic on {alias}: stopped (pid {pid})")
         for edge in self.edges:
             stop_mirrormakers(edge, say)
+        lab_topology.retire(self._retired_edges, say)
         stop_clusters(self.clusters, say)
         for edge in self.edges:
             stop_edge_server(edge, say)
         if purge:
             for cluster in self.clusters.values():
                 shutil.rmtree(cluster.home, ignore_errors=True)
-            for edge in self.edges:
+            for edge in (*self.edges, *self._retired_edges):
                 shutil.rmtree(edge.home, ignore_errors=True)
             shutil.rmtree(self.security.home, ignore_errors=True)
             for path in (
                 self.plan_path,
                 self.state_path,
-                self.traffic.log_file,
-                self.traffic.info_file,
-                self.traffic.stats_file,
+                *(path for traffic in self.traffics.values() for path in traffic.files),
             ):
                 path.unlink(missing_ok=True)
             say(f"purged the lab's data in {self.home}")
@@ -442,6 +459,8 @@ class Lab:
             kafka_version=self.kafka_version,
             clusters=clusters,
             traffic=self.traffic.status(),
+            traffics={alias: t.status() for alias, t in self.traffics.items()},
             edge_nodes={e.name: e.status(notes=notes.get(e.name, ())) for e in self.edges},
             security=self.security.mode,
+            topology=self.topology,
         )

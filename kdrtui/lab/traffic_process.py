@@ -1,6 +1,10 @@
-"""The lab's background traffic generator (``kdrtui lab traffic --background``): started detached as
-``python -m kdrtui.commands.lab traffic ... --daemon``, found again through its pid file, its arguments,
-counters and log in the lab directory.
+"""The lab's background traffic generators (``kdrtui lab traffic [--cluster C] --background``): started
+detached as ``python -m kdrtui.commands.lab traffic ... --daemon``, found again through its pid file, its
+arguments, counters and log in the lab directory.
+
+Each cluster has its own generator and files, so traffic can be written on both sides at once (an
+active-active lab): ``primary``'s keep the historical names (``traffic.pid``, ``traffic.log``,
+``traffic.json``, ``traffic-stats.json``), another cluster's carry its alias (``traffic-dr.pid``...).
 
 The generator itself is :class:`kdrtui.lab.traffic.TrafficGenerator`.
 """
@@ -22,6 +26,9 @@ from kdrtui.lab.traffic import TrafficError, TrafficStats
 
 #: What identifies the background generator in ``/proc/<pid>/cmdline``.
 _MARKERS = ("kdrtui.commands.lab", "traffic")
+
+DEFAULT_CLUSTER = "primary"
+"""The cluster whose generator's files keep the names they had before there was one per cluster."""
 
 
 @dataclass(frozen=True)
@@ -48,30 +55,39 @@ class TrafficStatus:
 
 
 class TrafficProcess:
-    """The detached traffic generator of the lab in ``home`` (pid, info, stats and log files)."""
+    """The detached traffic generator of ``cluster`` in the lab in ``home`` (pid, info, stats and log
+    files)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, cluster: str = DEFAULT_CLUSTER) -> None:
         self.home = home
+        self.cluster = cluster
+        self._stem = "traffic" if cluster == DEFAULT_CLUSTER else f"traffic-{cluster}"
 
     @property
     def pid_file(self) -> Path:
-        """``traffic.pid``: written by the starter, removed by the generator when it exits."""
-        return self.home / "traffic.pid"
+        """``traffic.pid`` (``traffic-<cluster>.pid``): written by the starter, removed by the generator
+        when it exits."""
+        return self.home / f"{self._stem}.pid"
 
     @property
     def log_file(self) -> Path:
         """The generator's progress lines and errors."""
-        return self.home / "traffic.log"
+        return self.home / f"{self._stem}.log"
 
     @property
     def info_file(self) -> Path:
         """The arguments the generator was started with."""
-        return self.home / "traffic.json"
+        return self.home / f"{self._stem}.json"
 
     @property
     def stats_file(self) -> Path:
         """The generator's latest :class:`TrafficStats`, rewritten every progress interval."""
-        return self.home / "traffic-stats.json"
+        return self.home / f"{self._stem}-stats.json"
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The files it leaves behind (the log, arguments and counters), for ``lab down --purge``."""
+        return (self.log_file, self.info_file, self.stats_file)
 
     def running_pid(self) -> int | None:
         """The generator's pid if it is running."""
@@ -99,7 +115,8 @@ class TrafficProcess:
         """
         if (pid := self.running_pid()) is not None:
             raise TrafficError(
-                f"traffic is already running (pid {pid}); stop it with `kdrtui lab traffic --stop`"
+                f"traffic on {self.cluster} is already running (pid {pid}); "
+                f"stop it with `kdrtui lab traffic --cluster {self.cluster} --stop`"
             )
         self.home.mkdir(parents=True, exist_ok=True)
         for path in (self.stats_file, self.pid_file):
