@@ -10,6 +10,7 @@ from kdrtui.commands.console import console_command, demo_command
 from kdrtui.commands.events import events_command
 from kdrtui.commands.exporter import exporter_command
 from kdrtui.commands.failover import failback_command, failover_command
+from kdrtui.commands.gameday import gameday_group
 from kdrtui.commands.lab import lab_group
 from kdrtui.commands.mm import mm_group
 from kdrtui.commands.options import ALERT_HELP
@@ -76,5 +77,6 @@ main.add_command(check_command)
 main.add_command(state_group)
 main.add_command(failover_command)
 main.add_command(failback_command)
+main.add_command(gameday_group)
 main.add_command(provision_command)
 main.add_command(destroy_command)
