@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from kdrtui import settings
-from kdrtui.commands import lab_azure
+from kdrtui.commands import lab_azure, lab_wan
 from kdrtui.commands.lab_client import client_config_command
 from kdrtui.commands.lab_common import lab_errors, say, table
 from kdrtui.commands.lab_resolve import resolve_command
@@ -70,6 +70,7 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
         result = jars.fetch(version, force=force, report=say)
         how = "already cached" if result.cached else f"fetched in {result.seconds:.1f} s"
         click.echo(f"Apache Kafka {version}: {result.jars} jars in {result.distribution.libs} ({how})")
+        lab_wan.fetch(force)  # Toxiproxy, the WAN's proxy (needs Go; without it, says so and goes on)
 
 
 @lab_group.command("up")
@@ -128,6 +129,7 @@ def fetch_command(kafka_version: str | None, force: bool) -> None:
     f"primary ({PRIMARY_EDGE_NAME}, the edge port + 4) and the flow dr -> primary, prefixed names both ways "
     "[the lab's, else cold-standby].",
 )
+@lab_wan.up_options
 @lab_azure.up_options
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the brokers."
@@ -149,6 +151,9 @@ def up_command(
     broker_base_port: int | None,
     edge_base_port: int | None,
     timeout: float,
+    wan_latency_ms: int | None = None,
+    wan_bandwidth_kbps: int | None = None,
+    wan: bool | None = None,
 ) -> None:
     """Start both clusters and the SSH edge node (reusing running ones); write the lab's DR plan.
 
@@ -157,6 +162,8 @@ def up_command(
     """
     if not azure:
         lab_azure.refuse_without_azure(broker_base_port, edge_base_port)
+    elif wan or wan_latency_ms is not None or wan_bandwidth_kbps is not None:
+        raise click.UsageError("the --wan options are for the primary/dr lab, not with --azure")
     with lab_errors():
         if azure:
             lab_azure.up(kafka_version, azure_port, broker_base_port, edge_base_port)
@@ -173,6 +180,9 @@ def up_command(
             brokers=int(brokers) if brokers else None,
             edge_nodes=edge_nodes,
             topology=topology,
+            wan=wan,
+            wan_latency_ms=wan_latency_ms,
+            wan_bandwidth_kbps=wan_bandwidth_kbps,
         )
         status = lab.up(timeout=timeout, report=say)
         rows = [
@@ -185,6 +195,8 @@ def up_command(
         ]
         click.echo(table(rows))
         click.echo(f"plan: {status.plan} ({lab.topology})")
+        if (wan_line := lab_wan.render_status(status.wan)) is not None:
+            click.echo(wan_line)
         if lab.security.mode != "plaintext":
             click.echo(
                 f"security: {lab.security.mode} (users admin, app, mirrormaker; "
@@ -262,6 +274,8 @@ def _render_status(status: LabStatus) -> str:
         lines.append("traffic: not running")
     if status.topology != "cold-standby":
         lines.append(f"topology: {status.topology}")
+    if (wan_line := lab_wan.render_status(status.wan)) is not None:
+        lines.append(wan_line)
     lines.append(
         f"plan:    {status.plan}" + ("" if status.plan.exists() else " (not written yet: kdrtui lab up)")
     )
@@ -295,6 +309,8 @@ lab_group.add_command(resolve_command)
 lab_group.add_command(traffic_command)
 
 for _command in lab_azure.FAULT_COMMANDS:  # lab fault azure-429, azure-500, azure-fail-cluster, azure-slow
+    fault_group.add_command(_command)
+for _command in lab_wan.FAULT_COMMANDS:  # lab fault wan-partition, wan-latency, wan-loss, wan-bandwidth...
     fault_group.add_command(_command)
 
 

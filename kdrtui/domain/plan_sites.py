@@ -89,6 +89,12 @@ class Cluster(BaseModel):
     """Subnet of the cluster's nodes; inside vnet_cidr."""
     bootstrap_servers: list[Annotated[str, rule(azure_names.host_port)]] = []
     """Broker addresses (host:port); empty until the cluster is provisioned."""
+    remote_bootstrap_servers: list[Annotated[str, rule(azure_names.host_port)]] = []
+    """Broker addresses (host:port) clients in another region use, when they differ from
+    ``bootstrap_servers`` (a listener behind a WAN proxy or gateway; the lab's WAN writes its proxies here).
+    MirrorMaker on an edge node of another region's cluster, and kdrtui with ``KDRTUI_REGION`` set to
+    another region, connect through these. Empty (as on Azure, where peered VNets reach the brokers
+    directly): everyone uses ``bootstrap_servers``."""
     kafka_version: Annotated[str, rule(_kafka_version)] = "3.2"
     """Kafka version the brokers run."""
     replication_factor: Annotated[StrictInt, Field(ge=1, le=7)] = 3
@@ -117,7 +123,7 @@ class Cluster(BaseModel):
     def _blank_is_unset(cls, value: object) -> object:
         return blank_to_none(value)
 
-    @field_validator("bootstrap_servers", mode="before")
+    @field_validator("bootstrap_servers", "remote_bootstrap_servers", mode="before")
     @classmethod
     def _split_bootstrap(cls, value: object) -> object:
         if isinstance(value, str):
@@ -128,6 +134,13 @@ class Cluster(BaseModel):
     def bootstrap(self) -> str:
         """The bootstrap servers as Kafka clients take them: comma-separated."""
         return ",".join(self.bootstrap_servers)
+
+    def bootstrap_from(self, region: str | None) -> str:
+        """The bootstrap servers for a client in ``region``: ``remote_bootstrap_servers`` when the client
+        is in another region and they are set, else :attr:`bootstrap`. None: a client of no known region."""
+        if region is not None and region != self.region and self.remote_bootstrap_servers:
+            return ",".join(self.remote_bootstrap_servers)
+        return self.bootstrap
 
 
 class EdgeNode(BaseModel):

@@ -36,6 +36,9 @@ class ClusterSpec:
     #: The Azure emulator's NSG gate in front of a second, gated listener on ``port + 2`` (one PLAINTEXT
     #: broker only; see :mod:`kdrtui.lab.azure.gate`); None: no gated listener.
     gate_port: int | None = None
+    #: The first broker's ``WAN`` listener (broker n's at ``wan_port + 2(n-1)``), advertised as the port
+    #: above it, where the lab's WAN proxy listens (see :mod:`kdrtui.lab.wan`); None: no WAN listener.
+    wan_port: int | None = None
 
     def node_port(self, node_id: int) -> int:
         """The client port of broker ``node_id`` (1-based); its controller listens on the next one."""
@@ -155,6 +158,12 @@ class LabBroker:
             listeners += f",GATED://{LOCALHOST}:{self.port + 2}"
             advertised += f",GATED://{LOCALHOST}:{s.gate_port}"
             protocols += ",GATED:PLAINTEXT"
+        if s.wan_port is not None:
+            # Clients across the lab's WAN are told the WAN proxy's address (the port above), same protocol.
+            wan = s.wan_port + 2 * (self.node_id - 1)
+            listeners += f",WAN://{LOCALHOST}:{wan}"
+            advertised += f",WAN://{LOCALHOST}:{wan + 1}"
+            protocols += f",WAN:{client}"
         lines = [
             f"# Written by kdrtui for lab cluster {s.alias!r} (stands in for {s.region}), "
             f"broker {self.node_id} of {s.brokers}.",
@@ -197,6 +206,12 @@ class LabBroker:
             ]
         if self.security is not None:
             lines += self.security.broker_properties(s.alias)
+            if s.wan_port is not None and self.security.sasl:
+                # Each SASL listener needs its own JAAS entry; the WAN listener only verifies SCRAM clients.
+                lines.append(
+                    "listener.name.wan.scram-sha-512.sasl.jaas.config="
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                )
         return "\n".join(lines) + "\n"
 
     def cluster_id(self) -> str | None:

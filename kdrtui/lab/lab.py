@@ -45,6 +45,7 @@ from kdrtui.lab.prereqs import check_prerequisites
 from kdrtui.lab.security import MODES as SECURITY_MODES
 from kdrtui.lab.security import LabSecurity
 from kdrtui.lab.traffic_process import TrafficProcess, TrafficStatus
+from kdrtui.lab.wan import WanState, lab_wan
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class LabStatus:
     security: str = "plaintext"
     #: ``cold-standby`` or ``active-active`` (``kdrtui lab up --topology``).
     topology: str = "cold-standby"
+    #: The WAN between the regions (``lab up --wan-latency-ms``; ``enabled`` False without one).
+    wan: WanState | None = None
 
     @property
     def all_up(self) -> bool:
@@ -84,6 +87,7 @@ class LabStatus:
             "traffic": self.traffic.to_dict(),
             "traffics": {alias: t.to_dict() for alias, t in self.traffics.items()},
             "topology": self.topology,
+            "wan": self.wan.to_dict() if self.wan is not None else None,
         }
 
 
@@ -111,6 +115,9 @@ class Lab:
         brokers: int | None = None,
         edge_nodes: int | None = None,
         topology: str | None = None,
+        wan: bool | None = None,
+        wan_latency_ms: int | None = None,
+        wan_bandwidth_kbps: int | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else settings.lab_dir()
         saved = self._load_state()
@@ -153,6 +160,9 @@ class Lab:
             alias: ClusterSpec(alias, SITES[alias]["region"], ports[alias], ports[alias] + 1, self.brokers)
             for alias in ALIASES
         }
+        #: The WAN between the regions (``--wan-latency-ms``, remembered; see :mod:`kdrtui.lab.wan`).
+        self.wan = lab_wan(self.home, self.specs, saved, (wan, wan_latency_ms, wan_bandwidth_kbps))
+        self.specs = self.wan.attach(self.specs)
         self.clusters = {
             alias: LabCluster(
                 spec, self.home / alias, auto_create_topics=auto_create_topics, security=self.security
@@ -240,6 +250,7 @@ class Lab:
             "edge_kafka_version": self.edge_kafka_version,
             "security": self.security.mode,
             "topology": self.topology,
+            "wan": self.wan.to_saved(),
         }
         tmp = self.state_path.with_name("lab.json.tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
@@ -253,7 +264,7 @@ class Lab:
         entries = lab_edges.with_rest_ports([self._edge_plan_entry(e) for e in dr_edges], dr_edges)
         entries += [self._edge_plan_entry(e) for e in self.edges if e.cluster != DR]
         plan = render_plan(self.specs, self.kafka_version, entries, self.security, brokers=self.brokers)
-        return lab_topology.apply_topology(plan, self.topology)
+        return self.wan.with_remote_bootstrap(lab_topology.apply_topology(plan, self.topology))
 
     def _edge_plan_entry(self, edge: LabEdgeNode) -> dict[str, Any]:
         from kdrtui.domain.plan import EdgeNode
@@ -324,6 +335,7 @@ class Lab:
         """
         say = report or (lambda _msg: None)
         self._check_running_matches()
+        self.wan.prepare(self._saved, any(c.running_pid() is not None for c in self.clusters.values()))
         self.home.mkdir(parents=True, exist_ok=True)
         to_start, notes = clusters_to_start(self.clusters, say)
         if to_start:
@@ -347,6 +359,7 @@ class Lab:
         for edge in self.edges:
             edge.link_kafka_libs()  # a running node too: a changed --edge-kafka-version applies now
             notes[edge.name] = start_edge(edge, self._save_state, say)
+        notes["wan"] = self.wan.start(say)
         self._save_state()
         self._saved = self._load_state()
         self.write_plan()
@@ -368,7 +381,9 @@ class Lab:
         stop_clusters(self.clusters, say)
         for edge in self.edges:
             stop_edge_server(edge, say)
+        self.wan.stop(say)
         if purge:
+            self.wan.purge()
             for cluster in self.clusters.values():
                 shutil.rmtree(cluster.home, ignore_errors=True)
             for edge in (*self.edges, *self._retired_edges):
@@ -426,7 +441,7 @@ class Lab:
         """What is not running: cluster aliases, then the edge node's name."""
         down = [alias for alias, cluster in self.clusters.items() if cluster.down_brokers()]
         down += [edge.name for edge in self.edges if edge.running() is None]
-        return tuple(down)
+        return (*down, *self.wan.missing())
 
     def restore(self, *, timeout: float = READY_TIMEOUT_S, report: Report | None = None) -> tuple[str, ...]:
         """Bring back whatever is down (clusters, the edge node) as ``up()`` does; return what it started.
@@ -434,11 +449,12 @@ class Lab:
         Returns an empty tuple, and changes nothing, when everything runs.
         """
         self.require_set_up()
-        if not self.missing():
-            return ()
+        healed = ("wan partition",) if self.wan.restore() else ()  # a partitioned WAN heals
+        if not (missing := self.missing()):
+            return healed
         status = self.up(timeout=timeout, report=report)
         edges = [e.name for e in self.edges if status.edge_nodes[e.name].notes != ("reused",)]
-        return status.started + tuple(edges)
+        return healed + status.started + tuple(edges) + tuple(m for m in missing if m == "wan")
 
     def status(self, *, topics: bool = True, notes: dict[str, tuple[str, ...]] | None = None) -> LabStatus:
         """A snapshot of both clusters and the traffic generator; changes nothing.
@@ -463,4 +479,5 @@ class Lab:
             edge_nodes={e.name: e.status(notes=notes.get(e.name, ())) for e in self.edges},
             security=self.security.mode,
             topology=self.topology,
+            wan=self.wan.state(),
         )
