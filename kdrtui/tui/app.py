@@ -38,6 +38,7 @@ from kdrtui.tui.probes import ClusterProbes
 from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.edge import EdgeScreen
 from kdrtui.tui.screens.failover import FailoverScreen
+from kdrtui.tui.screens.gameday import GamedayScreen, gameday_commands
 from kdrtui.tui.screens.lag import LagScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.screens.provisioning import ProvisioningScreen
@@ -68,6 +69,7 @@ class KdrApp(App[None]):
         "failover": FailoverScreen,
         "edge": EdgeScreen,
         "timeline": TimelineScreen,
+        "gameday": GamedayScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
@@ -227,7 +229,7 @@ class KdrApp(App[None]):
     # -- actions ------------------------------------------------------------------------------------
 
     async def action_goto(self, mode: str) -> None:
-        """Switch to a mode (Overview, Wizard, Provisioning, Mirror lag, Failover, Edge, Timeline)."""
+        """Switch to a pane (Overview, Wizard, Provision, Mirror lag, Failover, Edge, Timeline, Game day)."""
         if isinstance(self._current_screen(), TooSmallScreen):
             return
         await self.switch_mode(mode)
@@ -289,6 +291,7 @@ class KdrApp(App[None]):
             yield SystemCommand(
                 f"Go to {label}", f"Switch to the {label} pane (key {key})", partial(self.action_goto, mode)
             )
+        yield from gameday_commands(self, self.read_only)
         yield SystemCommand("Refresh now", "Probe every cluster now", self.action_refresh_now)
         yield SystemCommand("Help: keys", "Show every key that works here", self.action_help)
         for name in THEME_NAMES:

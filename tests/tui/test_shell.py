@@ -12,7 +12,7 @@ from kdrtui.tui.screens.dialogs import ConfirmScreen, HelpScreen, TooSmallScreen
 from kdrtui.tui.screens.overview import OverviewScreen
 from kdrtui.tui.themes import THEME_NAMES, ThemeError, load_theme
 from kdrtui.tui.widgets.cluster_card import ClusterCard
-from kdrtui.tui.widgets.mode_bar import MODE_TABS, SHORT_LABELS
+from kdrtui.tui.widgets.mode_bar import MODE_TABS, SHORT_LABELS, TIGHT_LABELS
 from tests.tui.fakes import FIXED_NOW, ScriptedLagSource, ScriptedProbes, sample_plan
 from tests.tui.pilot_helpers import screen_lines, until
 
@@ -166,7 +166,7 @@ async def test_read_only_shows_a_badge() -> None:
         assert "READ-ONLY" not in str(app2.screen.query_one("#mode-bar").render())
 
 
-@pytest.mark.parametrize("width", [80, 81, 88, 120])
+@pytest.mark.parametrize("width", [80, 81, 88, 89, 96, 120])
 async def test_read_only_badge_is_on_screen_from_80_columns(width: int) -> None:
     app = build(read_only=True)
     async with app.run_test(size=(width, 24)) as pilot:
@@ -174,10 +174,25 @@ async def test_read_only_badge_is_on_screen_from_80_columns(width: int) -> None:
         bar = screen_lines(app)[0]
         assert bar.endswith("READ-ONLY") and len(bar) <= width
         # Every tab is still there; the brand goes first when the bar runs out of room, then the space
-        # between the tabs, then the long labels (from 85 columns every label is whole).
+        # between the tabs, then the long labels (from 96 columns every label is whole, from 89 all but
+        # Mirror lag's, below that the tightest ones).
+        labels = {} if width >= 96 else SHORT_LABELS if width >= 89 else TIGHT_LABELS
         for key, mode, label in MODE_TABS:
-            assert f"{key} {label if width >= 85 else SHORT_LABELS.get(mode, label)}" in bar
-        assert ("kdrtui" in bar) is (width >= 100)
+            assert f"{key} {labels.get(mode, label)}" in bar
+        assert ("kdrtui" in bar) is (width >= 112)
+
+
+@pytest.mark.parametrize("width", [80, 84, 85, 93, 101])
+async def test_every_tab_is_on_the_bar_from_80_columns(width: int) -> None:
+    app = build()
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        bar = screen_lines(app)[0]
+        assert len(bar) <= width
+        labels = {} if width >= 85 else SHORT_LABELS
+        for key, mode, label in MODE_TABS:
+            assert f"{key} {labels.get(mode, label)}" in bar
+        assert ("kdrtui" in bar) is (width >= 101)
 
 
 async def test_refresh_key_probes_at_once() -> None:

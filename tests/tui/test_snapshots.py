@@ -16,7 +16,9 @@ from textual.pilot import Pilot
 from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag import GroupLag, Health
 from kdrtui.domain.plan import Plan
+from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.failover import FailoverScreen
+from kdrtui.tui.screens.gameday import GamedayScreen
 from kdrtui.tui.screens.timeline import TimelineScreen
 from kdrtui.tui.screens.wizard import WizardScreen
 from tests.tui.fake_runs import FakeOperations
@@ -29,7 +31,8 @@ from tests.tui.fakes import (
     snapshot,
     topic,
 )
-from tests.tui.pilot_helpers import data_table, until
+from tests.tui.gameday_helpers import fake_gameday, gameday_app, lab_plan_path
+from tests.tui.pilot_helpers import data_table, log_text, until
 from tests.tui.timeline_helpers import filled_factory, timeline_app
 
 
@@ -198,3 +201,49 @@ def test_timeline_pane_80x24(snap_compare: object, tmp_path: Path) -> None:
     """The sample incident: the flow's lag over the last hour (its peak, a four-minute gap) and its events."""
     app = timeline_app(filled_factory(tmp_path), interval=3600)
     assert snap_compare(app, terminal_size=(80, 24), run_before=timeline_shown)  # type: ignore[operator]
+
+
+async def gameday_listed(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    await pilot.press("8")
+    await until(pilot, lambda: isinstance(app.screen, GamedayScreen) and app.screen.facts is not None)
+    await pilot.pause()
+
+
+async def gameday_reported(pilot: Pilot[None]) -> None:
+    await gameday_listed(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, GamedayScreen)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="confirmation")
+    await pilot.press("y")
+    await until(pilot, lambda: screen.verdict == "pass", what="the report")
+    await until(pilot, lambda: "ended: pass" in log_text(pilot.app, "#gd-log"), what="the log")
+    await pilot.pause()
+
+
+@pytest.fixture
+def fixed_reports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The fake game days, their reports' paths the same on every machine (and nothing written)."""
+    from kdrtui.tui.screens import gameday_model
+
+    fake_gameday(monkeypatch, tmp_path)
+    where = Path("/home/ops/.local/state/kdrtui/runbooks/lab-0a1b2c3d/gameday")
+    stamp = "fake-quick-20261203T234107Z"
+    monkeypatch.setattr(
+        gameday_model, "report_paths", lambda *a: (where / f"{stamp}.md", where / f"{stamp}.json")
+    )
+    monkeypatch.setattr(gameday_model, "write_report", lambda report, paths: None)
+    return lab_plan_path(tmp_path)
+
+
+def test_gameday_pane_80x24(snap_compare: object, fixed_reports: Path) -> None:
+    """The scenarios, which this lab runs, and what the one under the cursor proves and needs."""
+    app = gameday_app(fixed_reports)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=gameday_listed)  # type: ignore[operator]
+
+
+def test_gameday_report_80x24(snap_compare: object, fixed_reports: Path) -> None:
+    """A finished game day: the verdict, each check, detection, RPO/RTO, the counts, where the report is."""
+    app = gameday_app(fixed_reports)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=gameday_reported)  # type: ignore[operator]

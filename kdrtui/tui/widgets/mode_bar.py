@@ -16,10 +16,13 @@ MODE_TABS: tuple[tuple[str, str, str], ...] = (
     ("5", "failover", "Failover"),
     ("6", "edge", "Edge"),
     ("7", "timeline", "Timeline"),
+    ("8", "gameday", "Game day"),
 )
 """(key, mode name, label) for every mode, in tab order."""
 SHORT_LABELS = {"lag": "Lag"}
-"""Shorter labels for the tightest bar (80 columns with the READ-ONLY badge)."""
+"""Shorter labels for a tight bar (80 columns)."""
+TIGHT_LABELS = {"lag": "Lag", "provisioning": "Prov", "gameday": "Game"}
+"""The shortest labels, for the tightest bar (80 columns with the READ-ONLY badge)."""
 
 BRAND = " kdrtui "
 """The bar's first cells, when there is room for them."""
@@ -32,8 +35,8 @@ class ModeBar(Static):
 
     The bar takes the roomiest layout that fits the terminal (and the READ-ONLY badge, which never falls
     off the end): the brand goes first, then the space between the tabs, then the longer labels
-    (:data:`SHORT_LABELS`). At 80 columns the seven tabs fit with their full labels, and with the badge
-    with the short ones.
+    (:data:`SHORT_LABELS`, then :data:`TIGHT_LABELS`). At 80 columns the eight tabs fit with the short
+    labels, and with the badge with the tightest ones.
     """
 
     current: reactive[str] = reactive("overview")
@@ -45,10 +48,10 @@ class ModeBar(Static):
         """Shows a READ-ONLY badge when true."""
         self.set_reactive(ModeBar.current, current)
 
-    def _tabs(self, *, brand: bool, roomy: bool, short: bool = False) -> Text:
+    def _tabs(self, *, brand: bool, roomy: bool, short: dict[str, str] | None = None) -> Text:
         text = Text(BRAND, style="bold reverse") if brand else Text()
         for key, mode, label in MODE_TABS:
-            label = SHORT_LABELS.get(mode, label) if short else label
+            label = short.get(mode, label) if short else label
             style = "bold reverse" if mode == self.current else ""
             text.append(" ")
             text.append_text(
@@ -67,7 +70,8 @@ class ModeBar(Static):
             self._tabs(brand=True, roomy=True),
             self._tabs(brand=False, roomy=True),
             self._tabs(brand=False, roomy=False),
-            self._tabs(brand=False, roomy=False, short=True),
+            self._tabs(brand=False, roomy=False, short=SHORT_LABELS),
+            self._tabs(brand=False, roomy=False, short=TIGHT_LABELS),
         )
         tabs = next((t for t in layouts if t.cell_len + badge.cell_len <= width), None)
         if tabs is None:  # narrower than the console's minimum: the badge goes first
