@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook.active_active import failback_keeps_flowing
 from kdrtui.services.runbook.context import DrContext, lag_of, mm_states
 from kdrtui.services.runbook.fence_step import Fence
 from kdrtui.services.runbook.forecast import bound_text, forecast_lines, rpo_bound
@@ -26,11 +27,15 @@ class Drain(Step[DrContext]):
     title = "Drain: wait for the mirror lag to reach 0"
 
     async def describe(self, ctx: DrContext) -> list[str]:
+        if (why := failback_keeps_flowing(ctx)) is not None:
+            return [f"skipped: {why}"]
         if ctx.force:
             return ["skipped: --force"]
         return [f"wait up to {ctx.plan.failover.drain_timeout_seconds} s for {ctx.stop_flow.name} lag = 0"]
 
     async def run(self, ctx: DrContext) -> Outcome:
+        if (why := failback_keeps_flowing(ctx)) is not None:
+            return Outcome.skipped(f"no drain: {why}")
         if ctx.force:
             return Outcome.skipped("--force: not waiting for MirrorMaker to catch up")
         if not ctx.facts["preflight"].get("source_reachable", True):
@@ -68,12 +73,16 @@ class StopMirrorMaker(Step[DrContext]):
     title = "Stop MirrorMaker"
 
     async def describe(self, ctx: DrContext) -> list[str]:
+        if (why := failback_keeps_flowing(ctx)) is not None:
+            return [f"nothing stopped: {why}"]
         states = await mm_states(ctx, ctx.stop_flow)
         return [f"stop {where} ({state})" for where, state in sorted(states.items())]
 
     async def run(self, ctx: DrContext) -> Outcome:
         from kdrtui.services.mirrormaker.manager import MirrorMakerError
 
+        if (why := failback_keeps_flowing(ctx)) is not None:
+            return Outcome.skipped(f"nothing stopped: {why}", keeps_flowing=ctx.stop_flow.name)
         stopped: list[str] = []
         try:
             deps = await ctx.manager.select(flow=ctx.stop_flow.name)
@@ -133,6 +142,8 @@ class StopMirrorMaker(Step[DrContext]):
         } | rpo_bound(ctx, preflight.get("checked_at") or time.time())
 
     async def verify(self, ctx: DrContext, facts: dict[str, Any]) -> str | None:
+        if failback_keeps_flowing(ctx) is not None:
+            return None  # left running on purpose
         states = await mm_states(ctx, ctx.stop_flow)
         running = [where for where, state in states.items() if state.startswith("running")]
         return f"MirrorMaker runs again on {', '.join(running)}" if running else None

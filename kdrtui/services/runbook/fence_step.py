@@ -20,6 +20,7 @@ from typing import Any
 
 from kdrtui.domain.plan import FenceMethod
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook.active_active import failback_keeps_flowing
 from kdrtui.services.runbook.context import FAILBACK, DrContext
 from kdrtui.services.runbook.fence_acl_step import (
     acl_fence_lines,
@@ -42,6 +43,8 @@ class Fence(Step[DrContext]):
 
     async def describe(self, ctx: DrContext) -> list[str]:
         fences = ctx.plan.failover.fences
+        if (why := failback_keeps_flowing(ctx)) is not None:
+            return [f"nothing fenced on {ctx.source}: {why}"]
         if not fences:
             return [f"fence = none: nothing is fenced; applications must stop writing to {ctx.source}"]
         lines: list[str] = []
@@ -63,6 +66,8 @@ class Fence(Step[DrContext]):
 
     async def run(self, ctx: DrContext) -> Outcome:
         fences = ctx.plan.failover.fences
+        if (why := failback_keeps_flowing(ctx)) is not None:
+            return Outcome.skipped(f"nothing fenced on {ctx.source}: {why}")
         if not fences:
             return Outcome.skipped(f"fence = none: applications must stop writing to {ctx.source} themselves")
         source_up = ctx.facts["preflight"].get("source_reachable", True)

@@ -44,6 +44,8 @@ def build_report(ctx: DrContext) -> dict[str, Any]:
         "rpo_bound_records": stop.get("rpo_bound_records"),
         "rpo_bound_age_s": stop.get("rpo_bound_age_s"),
         "rpo_bound_topics": dict(stop.get("rpo_bound_topics") or {}),
+        # Active-active failback: the flow from the old side was left running, nothing is left behind.
+        "keeps_flowing": stop.get("keeps_flowing"),
         "lost_records": stop.get("lost_records"),
         "lost_topics": dict(stop.get("lost_topics") or {}),
         "rto_seconds": round(max(0.0, float(switched_at) - ctx.confirmed_at), 3),
@@ -62,6 +64,11 @@ def report_lines(report: dict[str, Any]) -> list[str]:
 
     if report.get("rpo_records") is not None and report.get("rpo_measured"):
         rpo = f"RPO achieved: {report['rpo_records']:,} records not mirrored (measured)"
+    elif report.get("keeps_flowing"):
+        rpo = (
+            f"RPO: nothing left behind: MirrorMaker {report['keeps_flowing']} keeps running (active-active), "
+            f"so what {report['from']} took reaches {report['to']} as it is mirrored"
+        )
     else:
         bound = bound_text(report.get("rpo_bound_records"), report.get("rpo_bound_age_s"), report["from"])
         rpo = f"RPO achieved: not measured ({report['from']} unreachable): {bound}"

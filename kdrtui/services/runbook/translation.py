@@ -8,6 +8,7 @@ from typing import Any
 
 from kdrtui.domain.plan import MirrorFlow, Naming
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook import active_active
 from kdrtui.services.runbook.context import FAILOVER, DrContext
 from kdrtui.services.runbook.flows import target_name
 
@@ -147,6 +148,9 @@ def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
             by_checkpoint[(group, source_topic, partition)] = checkpoint
             positions.setdefault(group, {})[(source_topic, partition)] = checkpoint.upstream
     live = "checkpointed"
+    # Active-active: what the groups read of the target's own topics through their copies here.
+    origin: dict[str, dict[tuple[str, int], int]] = {}
+    origin_offsets: dict[str, dict[str, int]] = {}
     if source_reachable:
         try:
             source = ctx.bootstrap(ctx.source)
@@ -155,6 +159,13 @@ def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
                 mirrored = {tp: o for tp, o in committed.items() if flow_mirrors(flow, tp[0])}
                 if mirrored:
                     positions[group] = mirrored
+                if active_active.is_active_active(ctx.plan):
+                    origin[group] = active_active.origin_positions(committed, ctx.target)
+            if any(origin.values()):
+                other_syncs = read_offset_syncs(source, ctx.target, ctx.timeout)
+                mapped = active_active.origin_offsets(origin, ctx.target, other_syncs)
+                there = committed_offsets(target, list(mapped), ctx.timeout) if mapped else {}
+                origin_offsets = active_active.not_on_target(mapped, there)
             live = "committed"
         except TranslateError as exc:
             ctx.say(f"cannot read the groups on {ctx.source} ({exc}): using their checkpoints")
@@ -189,6 +200,8 @@ def failover_offsets(ctx: DrContext, source_reachable: bool) -> dict[str, Any]:
                 f"; {len(missing)} partition(s) by timestamps {rewind} s before the failover (no translation)"
             )
         by_group[group] = {"offsets": offsets, "how": how, "duplicates": duplicates}
+    if origin_offsets:
+        active_active.merge_origin(by_group, origin_offsets)
     return _split_active(ctx, by_group)
 
 
@@ -245,6 +258,11 @@ def failback_offsets(ctx: DrContext) -> dict[str, Any]:
         checkpoints, forward_checkpoints = reads[0].result(), reads[1].result()
         syncs, back_syncs = sync_reads[0].result(), sync_reads[1].result()
     groups = [g for g in list_groups(there_bootstrap, ctx.timeout) if _wanted_group(forward, g)]
+    if active_active.is_active_active(ctx.plan):
+        # Only the clients the failover moved go back: the DR site's own groups stay where they are.
+        moved = active_active.moved_groups(ctx)
+        if moved is not None:
+            groups = [g for g in groups if g in moved]
     committed = committed_offsets(there_bootstrap, groups, ctx.timeout)
     by_group: dict[str, dict[str, Any]] = {}
     prefix = f"{here}."
