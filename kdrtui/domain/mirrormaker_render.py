@@ -73,14 +73,16 @@ def _patterns(flow: MirrorFlow, patterns: Iterable[str]) -> list[str]:
     return result
 
 
-def _bootstrap(plan: Plan, alias: str) -> str:
+def _bootstrap(plan: Plan, alias: str, near: str) -> str:
+    """How MirrorMaker on an edge node of cluster ``near`` reaches ``alias``: through its
+    ``remote_bootstrap_servers`` when it stands in another region and has them, else its bootstrap."""
     cluster = plan.cluster(alias)
     if not cluster.bootstrap_servers:
         raise RenderError(
             f"cluster '{alias}' has no bootstrap_servers yet: MirrorMaker needs them (they are set "
             "when the cluster is provisioned, or by hand in the plan)"
         )
-    return ",".join(sorted(cluster.bootstrap_servers))
+    return ",".join(sorted(cluster.bootstrap_from(plan.cluster(near).region).split(",")))
 
 
 def secrets_dir(run_dir: str) -> str:
@@ -193,8 +195,9 @@ def render_mm2_properties(
     target = plan.cluster(target_alias)
     aliases = sorted({target_alias, *(f.source for f in flows)})
     clusters: dict[str, object] = {"clusters": ", ".join(aliases)}
+    near = node.cluster if node is not None else target_alias  # the edge node MirrorMaker runs on
     for alias in aliases:
-        clusters[f"{alias}.bootstrap.servers"] = _bootstrap(plan, alias)
+        clusters[f"{alias}.bootstrap.servers"] = _bootstrap(plan, alias, near)
 
     namings = {f.naming for f in flows}
     # One policy for the whole file when the flows agree; otherwise prefixed globally and an override
@@ -376,7 +379,7 @@ def render_mm1(plan: Plan, flow: MirrorFlow, *, run_dir: str = ".", num_streams:
         raise RenderError(f"flow {flow.name} is not an mm1 flow")
     group = mm1_group_id(flow)
     consumer = {
-        "bootstrap.servers": _bootstrap(plan, flow.source),
+        "bootstrap.servers": _bootstrap(plan, flow.source, flow.target),
         "group.id": group,
         # A new group starts at the beginning: nothing already on the source is skipped.
         "auto.offset.reset": "earliest",
@@ -391,7 +394,7 @@ def render_mm1(plan: Plan, flow: MirrorFlow, *, run_dir: str = ".", num_streams:
         "isolation.level": "read_committed",
     }
     producer = {
-        "bootstrap.servers": _bootstrap(plan, flow.target),
+        "bootstrap.servers": _bootstrap(plan, flow.target, flow.target),
         "client.id": group,
         "acks": "all",
         # Idempotence keeps per-partition order with up to 5 requests in flight (MM1's own default of

@@ -96,6 +96,14 @@ class Plan(BaseModel):
             known = ", ".join(sorted(self.clusters))
             raise KeyError(f"unknown cluster '{alias}'; clusters are: {known}") from None
 
+    def seen_from(self, where: str) -> Plan:
+        """The plan as a client in ``where`` (a region, or a cluster's alias: its region) reaches the
+        clusters: those of other regions through their ``remote_bootstrap_servers`` when they have them
+        (``KDRTUI_REGION``). Everything else is unchanged; so is a plan without remote addresses."""
+        region = self.clusters[where].region if where in self.clusters else where
+        clusters = {alias: cluster.seen_from(region) for alias, cluster in self.clusters.items()}
+        return self.model_copy(update={"clusters": clusters})
+
     def edge_nodes_for(self, alias: str) -> list[EdgeNode]:
         """The edge nodes that belong to cluster ``alias``."""
         return [node for node in self.edge_nodes if node.cluster == alias]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, StrictInt, field_validator
 
 from kdrtui.domain import azure_names
 from kdrtui.domain.kafka_release import NODE, mirrormaker_kafka_rule
@@ -135,12 +135,25 @@ class Cluster(BaseModel):
         """The bootstrap servers as Kafka clients take them: comma-separated."""
         return ",".join(self.bootstrap_servers)
 
+    _home_bootstrap: list[str] | None = PrivateAttr(default=None)
+    """``bootstrap_servers`` as the plan file has them, when :meth:`seen_from` replaced them."""
+
     def bootstrap_from(self, region: str | None) -> str:
         """The bootstrap servers for a client in ``region``: ``remote_bootstrap_servers`` when the client
-        is in another region and they are set, else :attr:`bootstrap`. None: a client of no known region."""
+        is in another region and they are set, else the plan file's ``bootstrap_servers``. None: a client
+        of no known region."""
         if region is not None and region != self.region and self.remote_bootstrap_servers:
             return ",".join(self.remote_bootstrap_servers)
-        return self.bootstrap
+        return ",".join(self._home_bootstrap or self.bootstrap_servers)
+
+    def seen_from(self, region: str) -> Cluster:
+        """This cluster as a client in ``region`` reaches it: ``bootstrap_servers`` replaced by
+        ``remote_bootstrap_servers`` when the cluster stands elsewhere and has them, else itself."""
+        if region == self.region or not self.remote_bootstrap_servers:
+            return self
+        seen = self.model_copy(update={"bootstrap_servers": list(self.remote_bootstrap_servers)})
+        seen._home_bootstrap = list(self._home_bootstrap or self.bootstrap_servers)
+        return seen
 
 
 class EdgeNode(BaseModel):

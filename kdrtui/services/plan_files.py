@@ -19,6 +19,11 @@ from kdrtui.domain.security import FILE_KEYS
 from kdrtui.domain.wizard import WizardAnswers, build_plan, plan_toml
 from kdrtui.services.kafka.security import use_plan
 
+REGION_ENV = "KDRTUI_REGION"
+"""Where kdrtui's own clients sit: a region (``westus2``) or a cluster's alias (its region). Set, the plans
+kdrtui loads reach the clusters of other regions through their ``remote_bootstrap_servers`` (the lab's
+WAN proxy); unset, through ``bootstrap_servers``."""
+
 
 def load_plan(path: str | Path) -> Plan:
     """Read the plan file at ``path``; raise :class:`PlanInvalid` listing every problem (and nothing else)."""
@@ -35,6 +40,8 @@ def load_plan(path: str | Path) -> Plan:
         problem = shown(str(exc), 200)
     else:
         plan = parse_plan(text, named)
+        if region := os.environ.get(REGION_ENV, "").strip():
+            plan = plan.seen_from(region)
         found = unreadable_files(plan)
         if found:
             raise PlanInvalid(escape(named), locate_problems(text, named, found))
