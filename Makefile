@@ -11,7 +11,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup prereqs lint typecheck unit lab-down screenshots clean
+.PHONY: demo test setup prereqs lint typecheck unit gameday lab-down screenshots clean
 
 demo: setup
 	$(BIN)/kdrtui demo
@@ -46,6 +46,11 @@ typecheck: $(STAMP)
 # Fast tests of pure code only (no Java, no lab).
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not lab"
+
+# The long game-day scenarios (tests/gameday, marker `gameday`) on a three-broker lab of their own, with a
+# WAN when Go builds Toxiproxy (`kdrtui lab fetch`); the default `pytest` run leaves them out.
+gameday: setup
+	$(BIN)/python -m pytest -m gameday tests/gameday
 
 lab-down: $(STAMP)
 	$(BIN)/kdrtui lab down

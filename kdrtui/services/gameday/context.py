@@ -192,10 +192,36 @@ class GamedayContext:
         self.observer.start()  # from the steady state on: every change it records is the scenario's
         self.wait_until(lambda: self.observer.latest() is not None, 60, "kdrtui's first status refresh")
 
-    def settle(self, timeout: float = 90.0) -> float | None:
-        """Stop the traffic and wait until every acknowledged record is read on the target (or ``timeout``);
-        returns the seconds it took, None when records are still missing."""
-        if self.traffic.running:
+    def wait_caught_up(self, timeout: float, what: str) -> float:
+        """Wait until every record acknowledged so far is read on the target; mark it; return the seconds."""
+        pending = {t: set(self.traffic.acked(t)) for t in self.traffic.topics}
+        took = self.wait_until(
+            lambda: all(pending[t] <= self.verifier.seen(t) for t in self.traffic.topics), timeout, what
+        )
+        self.mark(f"caught up: {what} ({took:.1f} s)")
+        return took
+
+    def exposure_now(self) -> tuple[int, float]:
+        """Records acknowledged but not read on the target right now, and the oldest one's age: the RPO a
+        failover at this moment would have had."""
+        now = time.time()
+        records, oldest = 0, 0.0
+        for topic in self.traffic.topics:
+            exp = exposure(self.traffic.acked(topic), self.verifier.seen(topic), now)
+            records += exp.records
+            oldest = max(oldest, exp.seconds)
+        return records, oldest
+
+    def settle(self, timeout: float = 90.0, *, total: int | None = None) -> float | None:
+        """Stop the traffic — at once, or once it has produced ``total`` records in all (so two runs count
+        the same records) — and wait until every acknowledged record is read on the target (or ``timeout``);
+        returns the seconds the wait took, None when records are still missing."""
+        if total is not None and self.traffic.running:
+            self.traffic.limit = total
+            self.wait_until(
+                lambda: not self.traffic.running, total / self.traffic.rate + 60, f"{total} records"
+            )
+        if self.traffic.running or total is not None:
             self.traffic.stop()
             self.mark(f"traffic stopped: {self.traffic.total_acked()} records acknowledged", "settle")
         try:
@@ -351,19 +377,18 @@ def restore_lab(lab: Lab, plan: Plan, mark: Callable[[str, str], object]) -> lis
     from kdrtui.services.gameday import mirrormaker
 
     problems: list[str] = []
-    wan = getattr(lab, "wan", None)
-    if wan is not None and getattr(wan, "enabled", False):
-        try:
-            wan.heal()
-            wan.reset()
-        except Exception as exc:
-            problems.append(f"WAN: {exc}")
     try:
         started = lab.restore()
         if started:
             mark(f"restored: restarted {', '.join(started)}", "restore")
     except Exception as exc:
         problems.append(f"lab: {exc}")
+    wan = getattr(lab, "wan", None)
+    if wan is not None and getattr(wan, "enabled", False):
+        try:
+            wan.reset()  # what `lab up` set: its latency, no loss, no partition
+        except Exception as exc:
+            problems.append(f"WAN: {exc}")
     try:
         from kdrtui.services.runbook.operate import current_plan
 
@@ -373,4 +398,7 @@ def restore_lab(lab: Lab, plan: Plan, mark: Callable[[str, str], object]) -> lis
             mark(f"restored: MirrorMaker started on {', '.join(s.node for s in down)}", "restore")
     except Exception as exc:
         problems.append(f"MirrorMaker: {exc}")
+    left = lab.missing()
+    if left:
+        problems.append(f"still down: {', '.join(left)}")
     return problems

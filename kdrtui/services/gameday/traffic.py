@@ -41,6 +41,9 @@ class SequencedTraffic:
         self._acked: dict[str, dict[int, float]] = {t: {} for t in self.topics}
         self._failed = dict.fromkeys(self.topics, 0)
         self.last_error: str | None = None
+        self.limit: int | None = None
+        """Produce no more than this many records in all (set while running: the traffic then stops by
+        itself there), None: until :meth:`stop`."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -126,7 +129,11 @@ class SequencedTraffic:
         sent = 0
         n = len(self.topics)
         while not self._stop.is_set():
+            if self.limit is not None and sent >= self.limit:
+                break
             due = int((time.monotonic() - start) * self.rate) + 1
+            if self.limit is not None:
+                due = min(due, self.limit)
             if due - sent > self.rate * 2:  # far behind (the cluster stalled): keep the rate, no burst
                 start = time.monotonic() - sent / self.rate
                 due = sent + 1

@@ -14,6 +14,9 @@ from kdrtui.services.gameday.scenario import Scenario
 DOWN_RECORDS = 200
 """Records acknowledged while MirrorMaker is down (5 s at the default 40/s) before it is restarted."""
 
+TOTAL = 1600
+"""Records produced in all (40 s at 40/s): every run counts the same."""
+
 
 def run(ctx: GamedayContext) -> None:
     """The scenario (see the module)."""
@@ -69,7 +72,7 @@ def run(ctx: GamedayContext) -> None:
     recovered = ctx.now()
     ctx.mark(f"caught up: the outage's records read on {ctx.flow.target}")
     ctx.set_rto(recovered - ctx.fault_at, "fault to replication caught up after `kdrtui mm start`")
-    settled = ctx.settle()
+    settled = ctx.settle(total=TOTAL)
     healthy_at = ctx.shown_healthy()
     shown = ctx.observer.first(lambda s: ctx.flow_health(s) not in ("OK", "IDLE", None), ctx.fault_at)
     ctx.figure(

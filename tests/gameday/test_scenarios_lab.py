@@ -1,0 +1,82 @@
+"""Each scenario run unattended on the game days' lab, its report's counts checked against the test's own
+count of the source and target topics, its JSON valid against the schema, and the lab left as found."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from kdrtui.domain.gameday import GamedayReport
+from kdrtui.lab.lab import Lab
+from kdrtui.services.gameday.context import GamedayEvent
+from kdrtui.services.gameday.runner import run_scenario
+from tests.gameday_helpers import check_counts, schema
+
+pytestmark = pytest.mark.lab
+
+
+def run(lab: Lab, name: str) -> tuple[GamedayReport, dict[str, Any]]:
+    events: list[GamedayEvent] = []
+    report = run_scenario(name, lab_home=lab.home, plan_path=lab.plan_path, on_event=events.append)
+    body = json.loads(json.dumps(report.to_dict()))
+    jsonschema.Draft202012Validator(schema()).validate(body)
+    assert [e.text for e in events] == [e.text for e in report.timeline]  # the progress is the timeline
+    check_counts(body, lab.bootstrap("primary"), lab.bootstrap("dr"))
+    assert not lab.missing(), "the scenario left part of the lab down"
+    assert "# Game day: " + name in report.to_markdown()
+    return report, body
+
+
+def checks(body: dict[str, Any]) -> dict[str, bool | None]:
+    return {c["name"]: c["passed"] for c in body["checks"]}
+
+
+def test_mm_crash_loses_nothing_counts_duplicates_and_restarts_mirrormaker(gameday_lab: Lab) -> None:
+    report, body = run(gameday_lab, "mm-crash")
+    assert body["verdict"] == "pass", report.to_markdown()
+    assert body["totals"]["lost"] == 0
+    assert body["detection"]["value"] is not None and body["detection"]["value"] < 15
+    assert body["rto"]["value"] is not None
+    assert any(a["rule"] == "KdrtuiMirrorMakerNotRunning" for a in body["alerts"])
+    assert checks(body)["restored"] is True
+
+
+def test_broker_loss_keeps_writing_loses_nothing_and_shows_the_cluster_degraded(gameday_lab: Lab) -> None:
+    report, body = run(gameday_lab, "broker-loss")
+    assert body["verdict"] == "pass", report.to_markdown()
+    assert body["totals"]["lost"] == 0
+    states = [(s["subject"], s["new"]) for s in body["states"]]
+    assert ("cluster primary", "degraded") in states and ("cluster primary", "up") in states
+    assert any(a["rule"] == "KdrtuiClusterDegraded" for a in body["alerts"])
+
+
+@pytest.mark.gameday
+def test_wan_partition_fails_nothing_over_lag_grows_and_recovers(wan_lab: Lab) -> None:
+    report, body = run(wan_lab, "wan-partition")
+    assert body["verdict"] == "pass", report.to_markdown()
+    assert checks(body)["no-failover"] is True and checks(body)["lag-grew"] is True
+    assert wan_lab.wan.state().partitioned is False
+
+
+@pytest.mark.gameday
+def test_wan_degraded_records_the_lag_and_loses_nothing(wan_lab: Lab) -> None:
+    report, body = run(wan_lab, "wan-degraded")
+    assert body["verdict"] == "pass", report.to_markdown()
+    assert body["figures"]["lag degraded (max s)"] is not None
+    state = wan_lab.wan.state()
+    assert (state.latency_ms, state.loss_pct) == (35, 0.0)
+
+
+@pytest.mark.gameday
+def test_two_runs_of_mm_crash_agree_on_pass_fail_and_figures_within_ten_percent(gameday_lab: Lab) -> None:
+    _, first = run(gameday_lab, "mm-crash")
+    _, second = run(gameday_lab, "mm-crash")
+    assert checks(first) == checks(second)
+    assert first["verdict"] == second["verdict"] == "pass"
+    for key in ("acked", "delivered"):
+        a, b = first["totals"][key], second["totals"][key]
+        assert abs(a - b) <= 0.1 * max(a, b), (key, a, b)
+    assert first["totals"]["lost"] == second["totals"]["lost"] == 0
