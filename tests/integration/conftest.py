@@ -1,5 +1,5 @@
 """Fixtures of the lab tests that run failovers: a test's own runbook state, MirrorMaker stopped after it,
-and the provisioned Azure DR lab (emulator + lab brokers, DNS switch)."""
+the provisioned Azure DR lab (emulator + lab brokers, DNS switch) and the active-active lab."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from kdrtui.domain.plan import Plan
 from kdrtui.lab import jars
 from kdrtui.lab.azure.emulator import AzureEmulator
 from kdrtui.lab.lab import Lab
+from kdrtui.services.plan_files import load_plan
 from tests.azure_lab_helpers import AZURE_PORT, BROKER_PORT_BASE, EDGE_PORT_BASE, AzureDrLab, with_dns_switch
-from tests.conftest import require_java, reserved_port
-from tests.lab_helpers import stop_both_directions
+from tests.conftest import require_java, reserved_port, reserved_ports
+from tests.lab_helpers import mirrormaker, stop_both_directions
 
 
 @pytest.fixture
@@ -79,3 +80,35 @@ def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLa
             yield lab
         finally:
             AzureEmulator(home).down()
+
+
+AA_PRIMARY_PORT, AA_DR_PORT, AA_EDGE_PORT = 23092, 24092, 12282
+"""The active-active lab's first ports (primary-edge-1 on the edge port + 4): no other test's."""
+
+
+@pytest.fixture(scope="session")
+def aa_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """``kdrtui lab up --topology active-active`` in a lab dir of its own, ONE broker per cluster (to stay
+    cheap: what active-active proves does not need three), with both flows' MirrorMaker 2 started
+    (``primary -> dr`` on dr-edge-1, ``dr -> primary`` on primary-edge-1); purged at the end.
+
+    Like :func:`lab3` it does not set ``KDRTUI_LAB_DIR``: tests use ``--plan <aa_lab.plan_path>`` and set
+    the variable themselves for ``kdrtui lab ...``. A test that fails over fails back before it ends.
+    """
+    require_java()
+    home = tmp_path_factory.mktemp("aa-lab")
+    with (
+        reserved_ports(AA_PRIMARY_PORT, AA_DR_PORT) as ports,
+        reserved_port(AA_EDGE_PORT) as edge_port,
+    ):
+        the_lab = Lab(
+            home, primary_port=ports[0], dr_port=ports[1], edge_port=edge_port, topology="active-active"
+        )
+        try:
+            the_lab.up()
+            plan = load_plan(the_lab.plan_path)
+            for flow in ("primary->dr", "dr->primary"):
+                asyncio.run(mirrormaker(plan, flow, start=True))
+            yield the_lab
+        finally:
+            the_lab.down(purge=True)
