@@ -18,7 +18,8 @@ from kdrtui.services.runbook.active_active import (
     origin_offsets,
     origin_positions,
 )
-from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, make_context
+from kdrtui.services.runbook.cutover import Fence
+from kdrtui.services.runbook.failover import FAILBACK, FAILOVER, Replication, make_context
 from kdrtui.services.runbook.flows import effective_plan
 from kdrtui.services.runbook.store import DrState, RunbookStore
 
@@ -156,3 +157,13 @@ def test_groups_the_target_already_has_keep_their_position_there() -> None:
     # drt-0-g0 is dr's own group (MirrorMaker's offset sync copied it to primary under the same name).
     kept = not_on_target(mapped, {"drt-0-g0": {("drt-0", 0): 120}, "agg": {("primary.orders", 0): 41}})
     assert kept == {"agg": {"orders:0": 130}}, "dr's own group is left alone on every partition"
+
+
+async def test_the_failover_says_the_other_flow_runs_on(plan: Plan, store: RunbookStore) -> None:
+    lines = await Replication().describe(make_context(plan, store, FAILOVER))
+    assert lines == [
+        "MirrorMaker dr->primary (the plan's own flow: active-active) runs on as it is; "
+        "started only if it is not running"
+    ]
+    fence_lines = await Fence().describe(make_context(plan, store, FAILBACK))
+    assert fence_lines[0].startswith("nothing fenced on dr: active-active")

@@ -28,6 +28,7 @@ from typing import Any
 
 from kdrtui.domain.plan import MirrorFlow, MirrorMakerKind, Plan
 from kdrtui.domain.runbook import Outcome, Step, StepFailed
+from kdrtui.services.runbook.active_active import is_active_active
 from kdrtui.services.runbook.context import FAILBACK, FAILOVER, DrContext, LagReader, mm_states
 from kdrtui.services.runbook.cutover import Drain, Fence, Preflight, StopMirrorMaker, forecast_lines
 from kdrtui.services.runbook.flows import reverse_flow, with_reverse
@@ -66,6 +67,11 @@ class Replication(Step[DrContext]):
         if ctx.operation == FAILOVER:
             if not ctx.plan.failover.reverse_replication:
                 return ["reverse replication off in the plan: nothing to start"]
+            if is_active_active(ctx.plan):
+                return [
+                    f"MirrorMaker {ctx.resume_flow.name} (the plan's own flow: active-active) runs on as it "
+                    "is; started only if it is not running"
+                ]
             return [
                 f"start MirrorMaker {ctx.resume_flow.name} (prefixed names: cannot loop) "
                 f"if {ctx.source} is reachable"
