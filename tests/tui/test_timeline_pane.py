@@ -238,7 +238,7 @@ async def test_mode_bar_and_help_at_80_columns(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_timeline(pilot, app)
         bar = screen_lines(app)[0]
-        assert "7 Timeline" in bar and "4 Mirror lag" in bar and len(bar) <= 80
+        assert "7 Timeline" in bar and "4 Lag" in bar and "8 Game day" in bar and len(bar) <= 80
         helped = {description: keys for keys, description in app.key_help()}
         assert [helped[d] for d in ("Flow", "Kind", "Hour", "Day", "Rec/sec", "Refresh")] == list("fkhdur")
         await pilot.press("question_mark")

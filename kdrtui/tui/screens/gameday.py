@@ -261,18 +261,16 @@ class GamedayScreen(ModeScreen):
             self.query_one("#gd-detail", LineStatic).paint([])
             return
         reason = model.why_not(scenario, self.facts)
-        can = (
-            self._line("✓ this lab can run it: ⏎ runs it (asks first)", "success")
-            if reason is None
-            else self._line(f"✗ not here: {reason}", "text-muted")
-        )
-        lines = [
-            self._line(f"proves: {scenario.proves}"),
-            self._line(
-                f"needs: {model.needs_text(scenario)}" + (" · long (make gameday)" if scenario.long else "")
-            ),
-            can,
-        ]
+        if reason is not None:
+            can = self._line(f"✗ not here: {reason}", "text-muted")
+        elif scenario.needs:
+            can = self._line(
+                f"✓ this lab has {model.needs_text(scenario)}: ⏎ runs it (asks first)", "success"
+            )
+        else:
+            can = self._line("✓ this lab can run it: ⏎ runs it (asks first)", "success")
+        long = " (long: `make gameday` runs it, not the default suite)" if scenario.long else ""
+        lines = [can, self._line(f"{scenario.summary}{long}"), self._line(f"proves: {scenario.proves}")]
         self.query_one("#gd-detail", LineStatic).paint(lines)
 
     # -- running ------------------------------------------------------------------------------------
@@ -320,6 +318,7 @@ class GamedayScreen(ModeScreen):
         )
         self.query_one("#gd-report", LineStatic).display = False
         self.add_class("-run", "-ran")
+        self.call_after_refresh(self._show_cursor)
         self.cancelling = False
         self.running = True
         self.kdr_app.begin_operation(RUN_ID, f"game day {scenario.name}")
@@ -393,6 +392,12 @@ class GamedayScreen(ModeScreen):
         report.display = True
         report.paint([self._line(text, colour) for text, colour in message.lines])
         self.add_class("-run")  # the report takes the scenario details' room
+        self.call_after_refresh(self._show_cursor)
+
+    def _show_cursor(self) -> None:
+        """Keep the run's scenario in view in the list, shorter while a run or its report shows."""
+        table = self.query_one("#gd-table", DataTable)
+        table.move_cursor(row=table.cursor_row, animate=False, scroll=True)
 
     def action_cancel(self) -> None:
         """Cancel the running game day: the scenario stops, restores the lab and reports."""

@@ -10,6 +10,7 @@ The scenarios and the runner are :mod:`kdrtui.services.gameday`'s, imported the 
 from __future__ import annotations
 
 import json
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -201,17 +202,30 @@ def measure_text(measure: Measure, unit: str) -> str:
 def report_lines(
     report: GamedayReport, paths: Sequence[Path], width: int, write_error: str = ""
 ) -> list[Line]:
-    """The summary of a finished run: verdict, each check, detection, RPO and RTO, the record counts, and
-    where the report was written."""
+    """The summary of a finished run, one row each (``width`` cells at most): the verdict, where the report
+    was written, the checks (the passed ones named together, each failed one with what was measured against
+    what was expected, then those that did not apply), detection, RPO and RTO, and the record counts."""
     words, colour = VERDICT_STYLE.get(report.verdict, (report.verdict.upper(), "warning"))
     took = number(round(report.ended_at - report.started_at, 1))
     lines: list[Line] = [(f"{words} · {report.scenario} in {took} s", colour)]
     if report.error:
-        lines.append((f"error: {report.error}", "error"))
-    marks = {True: ("✓", "success"), False: ("✗", "error"), None: ("·", "text-muted")}
+        lines += [(row, "error") for row in _wrap(f"error: {report.error}", width)]
+    if write_error:
+        lines += [(row, "error") for row in _wrap(f"report not written: {write_error}", width)]
+    elif paths:
+        names = f"{paths[0].name} (and {paths[1].suffix})" if len(paths) == 2 else paths[0].name
+        lines.append((middle_ellipsis(f"report: {names}", width), "text-muted"))
+        lines.append((middle_ellipsis(f"in {paths[0].parent}", width), "text-muted"))
+    passed = [check.name for check in report.checks if check.passed is True]
+    if passed:
+        lines += [(row, "success") for row in _wrap(f"✓ passed: {', '.join(passed)}", width)]
     for check in report.checks:
-        mark, style = marks[check.passed]
-        lines.append((f"{mark} {check.name}: {check.measured} (expected {check.expected})", style))
+        text = f"{check.name}: {check.measured} (expected {check.expected})"
+        if check.passed is False:
+            lines += [(row, "error") for row in _wrap(f"✗ {text}", width)]
+    for check in report.checks:
+        if check.passed is None:
+            lines.append((f"· {check.name}: {check.measured} (expected {check.expected})", "text-muted"))
     looked_for = f" ({report.detection_expected})" if report.detection_expected else ""
     lines.append((f"detection: {measure_text(report.detection, 's')}{looked_for}", ""))
     rpo = f"{measure_text(report.rpo_records, 'records')} / {measure_text(report.rpo_seconds, 's')}"
@@ -227,13 +241,12 @@ def report_lines(
             colour,
         )
     )
-    if write_error:
-        lines.append((f"report not written: {write_error}", "error"))
-    elif paths:
-        names = " and ".join(p.name for p in paths)
-        lines.append((middle_ellipsis(f"report: {names}", width), "text-muted"))
-        lines.append((middle_ellipsis(f"in {paths[0].parent}", width), "text-muted"))
     return lines
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in rows of ``width`` characters at most, the rows after the first indented."""
+    return textwrap.wrap(text, max(width, 20), subsequent_indent="  ") or [""]
 
 
 def report_paths(plan: Plan, plan_path: Path | None, scenario: str, at: float) -> tuple[Path, Path]:
