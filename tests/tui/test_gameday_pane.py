@@ -14,6 +14,7 @@ from textual.command import CommandPalette
 from kdrtui.tui.screens.dialogs import ConfirmScreen
 from kdrtui.tui.screens.gameday import GamedayScreen
 from kdrtui.tui.widgets.line_static import LineStatic
+from tests.conftest import wait_until
 from tests.tui.gameday_helpers import FakeRunner, Waiter, fake_gameday, gameday_app, lab_plan_path
 from tests.tui.pilot_helpers import log_text, row_cells, row_keys, toasts, until
 
@@ -237,3 +238,18 @@ async def test_idle_pane_is_quiet(fakes: Any, tmp_path: Path, monkeypatch: pytes
         await pilot.press("r")  # the lab read again, unchanged: nothing repainted
         await pilot.pause(0.3)
         assert calls == []
+
+
+async def test_closing_the_console_cancels_the_run_which_restores_the_lab(fakes: Any, tmp_path: Path) -> None:
+    runner, waiter = fakes
+    app = gameday_app(lab_plan_path(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_pane(pilot)
+        await pilot.press("down")
+        await run_selected(pilot)
+        await until(pilot, waiter.started.is_set, what="the scenario waits")
+        run = screen.current_run
+        assert run is not None and not run.cancel.is_set()
+    # The console closed (after asking, in real life): the scenario was told to stop and restore the lab.
+    assert run.cancel.is_set()
+    wait_until(lambda: runner.restored == ["fake-wait"], timeout=5, message="the lab restored")
