@@ -129,7 +129,7 @@ async def test_run_asks_first_then_shows_progress_and_the_report(fakes: Any, tmp
             "restore",
             "restore",
         ]
-        await until(pilot, lambda: "killed MirrorMaker" in log_text(app, "#gd-log"), what="the log")
+        await until(pilot, lambda: "ended: pass" in log_text(app, "#gd-log"), what="the log")
         log = log_text(app, "#gd-log")
         assert "   3.0s fault    killed MirrorMaker on dr-edge-1" in log and "ended: pass" in log
         report = lines(app, "#gd-report")
@@ -168,7 +168,8 @@ async def test_cancel_stops_the_run_which_restores_the_lab_and_reports(fakes: An
         assert screen.verdict == "error"
         report = lines(app, "#gd-report")
         assert "✗ ERROR · fake-wait" in report and "error: cancelled" in report
-        assert "cancel asked: the scenario restores the lab" in log_text(app, "#gd-log")
+        said = "cancel asked: the scenario restores the lab"
+        await until(pilot, lambda: said in log_text(app, "#gd-log"), what="the log")
         assert app.operations == {}
 
 
@@ -186,7 +187,8 @@ async def test_a_refused_run_says_why(fakes: Any, tmp_path: Path, monkeypatch: p
         screen = await show_pane(pilot)
         await run_selected(pilot)
         await until(pilot, lambda: not screen.running and screen.current_run is not None, what="refused")
-        assert "not started: the lab is not fully running (dr down)" in log_text(app, "#gd-log")
+        said = "not started: the lab is not fully running (dr down)"
+        await until(pilot, lambda: said in log_text(app, "#gd-log"), what="the log")
         assert "stopped without a report" in str(app.screen.query_one("#gd-banner").render())
         assert not lines(app, "#gd-report")
         assert app.operations == {}
