@@ -259,10 +259,11 @@ class LabWan:
         elif self.enabled:
             say("wan: was not running")
         self.pid_file.unlink(missing_ok=True)
+        if not self.state_file.exists():
+            return  # never started (a lab without a WAN): leave no wan/ directory behind
         with self.link.locked():
-            if self.state_file.exists():
-                settings, _partitioned, _until = self.link.current()
-                self.link.write(settings, False, None)
+            settings, _partitioned, _until = self.link.current()
+            self.link.write(settings, False, None)
 
     def purge(self) -> None:
         """Delete the WAN's directory (``lab down --purge``)."""

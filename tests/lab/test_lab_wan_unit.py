@@ -64,6 +64,9 @@ def test_a_lab_without_a_wan_has_no_wan_listener_and_no_remote_addresses(tmp_pat
     assert "remote_bootstrap_servers" not in lab.render_plan()["clusters"]["dr"]
     state = lab.wan.state()
     assert (state.enabled, state.running, state.remote_bootstrap) == (False, False, {})
+    lab.wan.stop()  # as `lab down` does
+    assert not (tmp_path / "wan").exists()
+    assert lab.wan.restore() is False and lab.wan.missing() == ()
 
 
 @pytest.mark.parametrize("mode", ["ssl", "sasl_ssl"])
