@@ -296,9 +296,10 @@ class GamedayScreen(ModeScreen):
             return
         if self.refused_by_lock("gameday"):
             return
+        summary = scenario.summary.rstrip(".")
         question = (
-            f"Run the game day {scenario.name} on the lab? {scenario.summary}. It kills parts of the lab "
-            "and runs its own traffic; at its end, or when cancelled (c or Esc), it restores the lab."
+            f"Run the game day {scenario.name} on the lab? {summary}. It kills parts of the lab and runs its "
+            "own traffic; at its end, or when cancelled (c or Esc), it restores the lab."
         )
 
         def answered(yes: bool | None) -> None:
