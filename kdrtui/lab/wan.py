@@ -63,7 +63,13 @@ class LabWan:
     """
 
     def __init__(
-        self, home: Path, specs: dict[str, ClusterSpec], *, enabled: bool, initial: WanSettings | None = None
+        self,
+        home: Path,
+        specs: dict[str, ClusterSpec],
+        *,
+        enabled: bool,
+        initial: WanSettings | None = None,
+        asked: bool = False,
     ) -> None:
         #: The WAN's directory: ``<lab>/wan``.
         self.home = home
@@ -71,6 +77,8 @@ class LabWan:
         self.enabled = enabled
         #: What ``lab up`` set (``reset()`` goes back to it).
         self.initial = (initial or WanSettings()).check()
+        #: ``initial`` was given now (``lab up --wan-latency-ms``): a running WAN takes it too.
+        self.asked = asked
         first = next(iter(specs.values()))
         self.api_port = first.port + API_OFFSET
         if enabled:
@@ -190,7 +198,8 @@ class LabWan:
         """Start Toxiproxy (unless it runs) with a proxy per broker, and apply the WAN's state; a note.
 
         A new ``lab up`` starts from what it was given (``initial``): latency, bandwidth, no loss and no
-        partition. A running proxy is reused with its faults as they are.
+        partition. A running proxy is reused with its faults as they are, but for the latency and bandwidth
+        this ``lab up`` asked for.
 
         Raises:
             LabError: a proxy's port is taken, or Toxiproxy did not start (with its log's end).
@@ -201,8 +210,18 @@ class LabWan:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.link.locked():
             if self.running_pid() is not None and toxiproxy.ToxiproxyApi(self.api_port).answers():
-                settings, partitioned, _until = self.link.current()
+                settings, partitioned, until = self.link.current()
+                if self.asked:
+                    settings = dataclasses.replace(
+                        settings,
+                        latency_ms=self.initial.latency_ms,
+                        bandwidth_kbps=self.initial.bandwidth_kbps,
+                    )
+                    settings = dataclasses.replace(
+                        settings, jitter_ms=min(settings.jitter_ms, settings.latency_ms)
+                    )
                 self.link.apply(settings, partitioned)
+                self.link.write(settings, partitioned, until)
                 return ("reused",)
             self.pid_file.unlink(missing_ok=True)
             for port in [p for p in self.ports if p not in self._listener_ports()]:
@@ -408,4 +427,4 @@ def lab_wan(
             jitter_ms=int(was.get("jitter_ms", 0)),
             bandwidth_kbps=int(bandwidth) if bandwidth is not None else None,
         )
-    return LabWan(home / "wan", specs, enabled=on, initial=initial)
+    return LabWan(home / "wan", specs, enabled=on, initial=initial, asked=given)
