@@ -49,8 +49,9 @@ unit: $(STAMP)
 
 # The long game-day scenarios (tests/gameday, marker `gameday`) on a three-broker lab of their own, with a
 # WAN when Go builds Toxiproxy (`kdrtui lab fetch`); the default `pytest` run leaves them out.
+# Each report is kept in gameday-reports/ (JSON and Markdown).
 gameday: setup
-	$(BIN)/python -m pytest -m gameday tests/gameday
+	KDRTUI_GAMEDAY_REPORTS=$(CURDIR)/gameday-reports $(BIN)/python -m pytest -m gameday tests/gameday
 
 lab-down: $(STAMP)
 	$(BIN)/kdrtui lab down

@@ -4,6 +4,8 @@ count of the source and target topics, its JSON valid against the schema, and th
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -27,6 +29,11 @@ def run(lab: Lab, name: str) -> tuple[GamedayReport, dict[str, Any]]:
     check_counts(body, lab.bootstrap("primary"), lab.bootstrap("dr"))
     assert not lab.missing(), "the scenario left part of the lab down"
     assert "# Game day: " + name in report.to_markdown()
+    if where := os.environ.get("KDRTUI_GAMEDAY_REPORTS"):  # keep the evidence: `make gameday` sets it
+        stem = Path(where) / f"{name}-{report.started_at:.0f}"
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        stem.with_suffix(".json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        stem.with_suffix(".md").write_text(report.to_markdown(), encoding="utf-8")
     return report, body
 
 

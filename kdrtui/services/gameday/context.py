@@ -170,9 +170,13 @@ class GamedayContext:
         self.verifier = self._verifier()
         self.observer.topics = set(self.traffic.topics)
 
-    def start_traffic(self, *, mirrored_within: float = 60.0) -> None:
+    def start_traffic(self, *, records: int | None = None, mirrored_within: float = 120.0) -> None:
         """Create the topics, start producing, reading the target and observing; return once records of
-        every topic are read on the target (MirrorMaker made the mirrored topics and copies them)."""
+        every topic are read on the target (MirrorMaker made the mirrored topics and copies them).
+
+        ``records``: a budget (:meth:`allow` raises it), so every run counts the same records; None: the
+        traffic runs at its rate until :meth:`settle`."""
+        self.traffic.limit = records
         self.traffic.create_topics()
         self.traffic.start()
         self.verifier.start()
@@ -191,6 +195,20 @@ class GamedayContext:
         )
         self.observer.start()  # from the steady state on: every change it records is the scenario's
         self.wait_until(lambda: self.observer.latest() is not None, 60, "kdrtui's first status refresh")
+
+    def allow(self, records: int) -> int:
+        """Raise the traffic's budget by ``records`` (it produces them at its rate); returns the new total."""
+        self.traffic.limit = (self.traffic.limit or 0) + records
+        return self.traffic.limit
+
+    def wait_acked(self, total: int, what: str) -> float:
+        """Wait until ``total`` records in all are delivered or failed (at the traffic's rate, + a minute)."""
+
+        def done() -> int:
+            return self.traffic.total_acked() + self.traffic.failed()
+
+        left = max(0, total - done())
+        return self.wait_until(lambda: done() >= total, left / self.traffic.rate + 60, what)
 
     def wait_caught_up(self, timeout: float, what: str) -> float:
         """Wait until every record acknowledged so far is read on the target; mark it; return the seconds."""
@@ -213,14 +231,14 @@ class GamedayContext:
         return records, oldest
 
     def settle(self, timeout: float = 90.0, *, total: int | None = None) -> float | None:
-        """Stop the traffic — at once, or once it has produced ``total`` records in all (so two runs count
-        the same records) — and wait until every acknowledged record is read on the target (or ``timeout``);
-        returns the seconds the wait took, None when records are still missing."""
+        """Stop the traffic — at once, or once ``total`` records in all are acknowledged (so two runs count
+        the same records; a budget of :meth:`allow` is used up first) — and wait until every acknowledged
+        record is read on the target (or ``timeout``); returns the seconds the wait took, None when records
+        are still missing."""
         if total is not None and self.traffic.running:
-            self.traffic.limit = total
-            self.wait_until(
-                lambda: not self.traffic.running, total / self.traffic.rate + 60, f"{total} records"
-            )
+            # A total below what was produced already cannot be undone: the counts then say so.
+            self.traffic.limit = max(total, self.traffic.limit or 0)
+            self.wait_acked(self.traffic.limit, f"{self.traffic.limit} records acknowledged")
         if self.traffic.running or total is not None:
             self.traffic.stop()
             self.mark(f"traffic stopped: {self.traffic.total_acked()} records acknowledged", "settle")

@@ -126,6 +126,8 @@ def run_scenario(
     finally:
         ctx.close()
         problems = ctx.restore()
+    if error is not None:
+        ctx.figure("counts", "taken when the run broke, before it settled: 'lost' = not arrived by then")
     active_after = _active(plan, lab.plan_path)
     ctx.check(
         "restored",

@@ -42,8 +42,9 @@ class SequencedTraffic:
         self._failed = dict.fromkeys(self.topics, 0)
         self.last_error: str | None = None
         self.limit: int | None = None
-        """Produce no more than this many records in all (set while running: the traffic then stops by
-        itself there), None: until :meth:`stop`."""
+        """A budget: produce no more than this many records in all, then wait for it to be raised (or for
+        :meth:`stop`); None: no budget. Scenarios that raise it phase by phase count the same records on
+        every run, however long each phase takes."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,7 +131,9 @@ class SequencedTraffic:
         n = len(self.topics)
         while not self._stop.is_set():
             if self.limit is not None and sent >= self.limit:
-                break
+                producer.poll(0)
+                self._stop.wait(0.05)
+                continue
             due = int((time.monotonic() - start) * self.rate) + 1
             if self.limit is not None:
                 due = min(due, self.limit)

@@ -11,25 +11,30 @@ from kdrtui.services.gameday import mirrormaker
 from kdrtui.services.gameday.context import GamedayContext
 from kdrtui.services.gameday.scenario import Scenario
 
-DOWN_RECORDS = 200
-"""Records acknowledged while MirrorMaker is down (5 s at the default 40/s) before it is restarted."""
-
-TOTAL = 1600
-"""Records produced in all (40 s at 40/s): every run counts the same."""
+WARM_UP = 400
+"""Records before the fault (MirrorMaker copies them, and records keep flowing while it is killed)."""
+DOWN_RECORDS = 300
+"""Records produced from just before the kill until the restart (7.5 s at 40/s)."""
+AFTER = 300
+"""Records after the restart."""
+TOTAL = WARM_UP + DOWN_RECORDS + AFTER
+"""Records in all: every run counts the same."""
 
 
 def run(ctx: GamedayContext) -> None:
     """The scenario (see the module)."""
-    ctx.start_traffic()
+    ctx.start_traffic(records=WARM_UP)
     running = [s for s in mirrormaker.statuses(ctx.running) if s.state is MmState.RUNNING and s.pid]
     if not running:
         raise RuntimeError("no MirrorMaker runs (a scheduled flow between batches has nothing to kill)")
     victim = running[0]
-    # Mid-batch: MirrorMaker is copying (the target's reads grow) when it is killed.
+    ctx.wait_acked(WARM_UP, f"{WARM_UP} records acknowledged")
+    # Mid-batch: records are being produced and MirrorMaker is copying (the target's reads grow).
+    down_until = ctx.allow(DOWN_RECORDS)
     before = sum(len(ctx.verifier.seen(t)) for t in ctx.traffic.topics)
     ctx.wait_until(
-        lambda: sum(len(ctx.verifier.seen(t)) for t in ctx.traffic.topics) >= before + 40,
-        30,
+        lambda: sum(len(ctx.verifier.seen(t)) for t in ctx.traffic.topics) >= before + 20,
+        60,
         "MirrorMaker copying records",
     )
     ctx.on_restore("MirrorMaker started", lambda: mirrormaker.start_all(ctx.running, lambda _m: None))
@@ -51,17 +56,12 @@ def run(ctx: GamedayContext) -> None:
         rule="KdrtuiMirrorMakerNotRunning",
     )
     ctx.set_detection("`kdrtui mm status` shows MirrorMaker crashed", seconds)
-
-    acked_at_crash = ctx.traffic.total_acked()
-    ctx.wait_until(
-        lambda: ctx.traffic.total_acked() >= acked_at_crash + DOWN_RECORDS,
-        60,
-        f"{DOWN_RECORDS} records acknowledged while MirrorMaker is down",
-    )
+    ctx.wait_acked(down_until, f"{down_until} records acknowledged while MirrorMaker is down")
     ctx.mark("runbook: kdrtui mm start", "runbook")
     ctx.undo("MirrorMaker started")
     restarted = ctx.now()
     ctx.figure("MirrorMaker down (s)", round(restarted - ctx.fault_at, 1))
+    ctx.allow(AFTER)
     # Caught up: every record acknowledged before the restart is read on the target.
     pending = {t: set(ctx.traffic.acked(t)) for t in ctx.traffic.topics}
     ctx.wait_until(

@@ -1,5 +1,5 @@
 """``wan-degraded``: the WAN gets :data:`LATENCY_MS` ms of latency (± jitter) and :data:`LOSS_PCT` % of its
-connections black-holed for :data:`DEGRADED_S` s under traffic; the mirror's lag is recorded before, during
+connections black-holed while :data:`DURING` records cross (30 s); the mirror's lag is recorded before, during
 and after, nothing acknowledged is lost, and the lag is back to normal once the link is."""
 
 from __future__ import annotations
@@ -13,12 +13,17 @@ from kdrtui.services.gameday.scenario import Scenario
 LATENCY_MS = 250
 JITTER_MS = 50
 LOSS_PCT = 5.0
-DEGRADED_S = 30.0
-BASELINE_S = 5.0
-"""How long the lag is sampled before the fault, for the baseline."""
 
-TOTAL = 3600
-"""Records produced in all (90 s at 40/s): every run counts the same."""
+WARM_UP = 400
+"""Records before the baseline."""
+BASELINE = 200
+"""Records while the baseline lag is sampled (5 s at 40/s)."""
+DURING = 1200
+"""Records while the link is degraded (30 s at 40/s): how long it stays degraded."""
+AFTER = 400
+"""Records once it is restored."""
+TOTAL = WARM_UP + BASELINE + DURING + AFTER
+"""Records in all: every run counts the same."""
 
 
 def _mean(values: list[float]) -> float:
@@ -29,9 +34,10 @@ def run(ctx: GamedayContext) -> None:
     """The scenario (see the module)."""
     wan = ctx.lab.wan
     name = f"{ctx.flow.source}->{ctx.flow.target}"
-    ctx.start_traffic()
+    ctx.start_traffic(records=WARM_UP)
+    ctx.wait_acked(WARM_UP, f"{WARM_UP} records acknowledged")
     start = ctx.now()
-    ctx.wait_until(lambda: ctx.now() >= start + BASELINE_S, BASELINE_S + 5, "the baseline's samples")
+    ctx.wait_acked(ctx.allow(BASELINE), "the baseline's records")
     baseline = [s.flow_lag.get(name, (0, 0.0))[1] for s in ctx.observer.since(start)]
     ctx.on_restore("WAN back to what `lab up` set", wan.reset)
     before = wan.state()
@@ -39,7 +45,7 @@ def run(ctx: GamedayContext) -> None:
     wan.set_loss(LOSS_PCT)
     fault_at = ctx.fault(f"WAN degraded: +{LATENCY_MS} ms ± {JITTER_MS} ms each way, {LOSS_PCT:g} % loss")
     limit = max(baseline, default=0.0) + 1.0
-    ctx.wait_until(lambda: ctx.now() >= fault_at + DEGRADED_S, DEGRADED_S + 5, "the degraded period")
+    ctx.wait_acked(ctx.allow(DURING), f"{DURING} records produced over the degraded link")
     during = ctx.observer.since(fault_at)
     seen = ctx.observer.first(lambda s: s.flow_lag.get(name, (0, 0.0))[1] > limit, fault_at)
     ctx.detection_expected = f"kdrtui shows the lag above the baseline's worst + 1 s ({limit:.1f} s)"
@@ -47,9 +53,10 @@ def run(ctx: GamedayContext) -> None:
         ctx.set_detection(ctx.detection_expected, seen.t - fault_at)
     else:
         ctx.detection = Measure(
-            None, f"the lag stayed within {limit:.1f} s for the {DEGRADED_S:g} s degraded"
+            None, f"the lag stayed within {limit:.1f} s while {DURING} records crossed degraded"
         )
     ctx.undo("WAN back to what `lab up` set")
+    ctx.allow(AFTER)
     healed = ctx.now()
     catch_up = ctx.wait_caught_up(180, "the degraded period's records mirrored")
     ctx.set_rto(None, "nothing fails over on a degraded link: no runbook ran")
@@ -88,7 +95,7 @@ def run(ctx: GamedayContext) -> None:
 SCENARIO = Scenario(
     name="wan-degraded",
     summary=f"The WAN gets +{LATENCY_MS} ms (± {JITTER_MS} ms) latency and {LOSS_PCT:g} % loss for "
-    f"{DEGRADED_S:g} s under traffic, then is restored.",
+    f"{DURING // 40} s of traffic, then is restored.",
     proves="A slow, lossy link between the regions costs lag, not data: the report records how far the lag "
     "rises, no acknowledged record is lost, and the mirror is back to normal once the link is.",
     needs=frozenset({"wan"}),

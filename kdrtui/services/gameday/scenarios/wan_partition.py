@@ -12,8 +12,14 @@ from kdrtui.services.gameday.scenario import Scenario
 PARTITION_S = 30.0
 """How long the link is down."""
 
-TOTAL = 3600
-"""Records produced in all (90 s at 40/s): every run counts the same."""
+WARM_UP = 400
+"""Records before the partition."""
+DURING = 1000
+"""Records produced while the link is down (25 s at 40/s)."""
+AFTER = 400
+"""Records once it is back."""
+TOTAL = WARM_UP + DURING + AFTER
+"""Records in all: every run counts the same."""
 
 
 def _active(ctx: GamedayContext) -> str:
@@ -27,10 +33,12 @@ def run(ctx: GamedayContext) -> None:
     """The scenario (see the module)."""
     wan = ctx.lab.wan
     active = _active(ctx)
-    ctx.start_traffic()
+    ctx.start_traffic(records=WARM_UP)
+    ctx.wait_acked(WARM_UP, f"{WARM_UP} records acknowledged")
     ctx.on_restore("WAN healed", wan.reset)
     wan.partition(PARTITION_S)
     ctx.fault(f"WAN partitioned for {PARTITION_S:g} s (both ways; heals by itself)")
+    ctx.allow(DURING)
     ctx.detected(
         f"kdrtui shows {ctx.flow.source}->{ctx.flow.target} behind (not OK)",
         lambda s: ctx.flow_health(s) not in ("OK", "IDLE", None),
@@ -43,6 +51,7 @@ def run(ctx: GamedayContext) -> None:
     ctx.mark(f"WAN healed by itself after {healed - ctx.fault_at:.1f} s; {at_risk} records not yet mirrored")
     ctx.figure("records not mirrored when the link came back", at_risk)
     ctx.figure("oldest of them (s)", round(oldest, 1))
+    ctx.allow(AFTER)
     catch_up = ctx.wait_caught_up(180, "the partition's records mirrored")
     ctx.figure("catch-up after the link came back (s)", round(catch_up, 1))
     ctx.set_rto(None, "nothing fails over in a partition: no runbook ran")
