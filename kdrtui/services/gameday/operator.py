@@ -191,8 +191,7 @@ def read_sequences(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Re
         ends: dict[int, int] = {}
         starts: dict[int, int] = {}
         for p in meta.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            starts[p], ends[p] = low, high
+            starts[p], ends[p] = watermarks(consumer, TopicPartition(topic, p))
         left = {p for p in ends if ends[p] > starts[p]}
         if not left:
             return []
@@ -218,6 +217,22 @@ def read_sequences(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Re
         consumer.close()
 
 
+def watermarks(consumer: Any, partition: Any, timeout: float = 60.0) -> tuple[int, int]:
+    """(low, high) watermarks of ``partition``, asked again while the cluster cannot answer yet (a leader
+    just restarted: "Leader high watermark is not caught up") for up to ``timeout``."""
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=10)
+            return int(low), int(high)
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def _seq(value: bytes | None) -> int | None:
     try:
         return int(json.loads(value or b"")["seq"])
@@ -238,7 +253,7 @@ def end_total(bootstrap: str, topics: list[str]) -> int:
             if meta is None or meta.error is not None:
                 continue
             for p in meta.partitions:
-                total += consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                total += watermarks(consumer, TopicPartition(topic, p))[1]
         return total
     finally:
         consumer.close()
@@ -259,7 +274,7 @@ def write_sequences(
     seqs: range,
     *,
     keys: int = 16,
-    timeout: float = 30.0,
+    timeout: float = 90.0,
     client_id: str = "old-client",
 ) -> Written:
     """Write one record per number in ``seqs`` to ``topic`` (value ``{"topic", "seq", "produced_at_ms",
@@ -275,7 +290,7 @@ def write_sequences(
                 "client.id": client_id,
                 "acks": "all",
                 "enable.idempotence": True,
-                "message.timeout.ms": 20000,
+                "message.timeout.ms": int((timeout - 10) * 1000),
             },
         )
     )

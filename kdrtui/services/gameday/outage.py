@@ -213,6 +213,15 @@ def primary_back(ctx: GamedayContext, outage: Outage) -> PrimaryBack:
     primary = primary_alias(ctx)
     started = ctx.lab.restore()
     back_t = ctx.mark(f"{primary} back: restarted {', '.join(started) or 'nothing (already up)'}", "restore")
+    # Its partitions have leaders and in-sync replicas again (three brokers take a while): kdrtui shows it up.
+    shown_up = lambda s: s.clusters.get(primary) == "up"  # noqa: E731
+    ctx.wait_until(
+        lambda: ctx.observer.first(shown_up, back_t) is not None, 180, f"`kdrtui status` showing {primary} up"
+    )
+    seen = ctx.observer.first(shown_up, back_t)
+    assert seen is not None
+    ctx.mark(f"`kdrtui status`: {primary} up again ({seen.t - back_t:.1f} s after the restart)")
+    ctx.figure(f"`kdrtui status` showing {primary} up after its restart (s)", round(seen.t - back_t, 1))
     log = {t: {r.seq for r in read_sequences(bootstrap_of(ctx.plan, primary), t)} for t in ctx.traffic.topics}
     unmirrored = {t: log[t] - outage.seen[t] for t in log}
     unacked = {t: log[t] - set(ctx.traffic.acked(t)) for t in log}
