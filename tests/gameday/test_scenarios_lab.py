@@ -13,8 +13,12 @@ import pytest
 
 from kdrtui.domain.gameday import GamedayReport
 from kdrtui.lab.lab import Lab
-from kdrtui.services.gameday.context import GamedayEvent
+from kdrtui.services.gameday import mirrormaker
+from kdrtui.services.gameday.context import GamedayContext, GamedayEvent
 from kdrtui.services.gameday.runner import run_scenario
+from kdrtui.services.gameday.scenario import Scenario
+from kdrtui.services.gameday.scenarios import SCENARIOS
+from kdrtui.services.plan_files import load_plan
 from tests.gameday_helpers import check_counts, schema
 
 pytestmark = pytest.mark.lab
@@ -78,12 +82,43 @@ def test_wan_degraded_records_the_lag_and_loses_nothing(wan_lab: Lab) -> None:
 
 
 @pytest.mark.gameday
-def test_two_runs_of_mm_crash_agree_on_pass_fail_and_figures_within_ten_percent(gameday_lab: Lab) -> None:
-    _, first = run(gameday_lab, "mm-crash")
-    _, second = run(gameday_lab, "mm-crash")
+def test_two_runs_of_mm_crash_agree_on_pass_fail_and_counts(gameday_lab: Lab) -> None:
+    """Every check and every record count is the same on both runs (the traffic's budgets fix the counts; a
+    count within 10 % would pass). The timings (detection, RTO) depend on how fast MirrorMaker restarts on a
+    shared machine: they are printed, not compared."""
+    runs = [run(gameday_lab, "mm-crash")[1] for _ in range(2)]
+    first, second = runs
     assert checks(first) == checks(second)
     assert first["verdict"] == second["verdict"] == "pass"
-    for key in ("acked", "delivered"):
+    for key in ("produced", "acked", "delivered", "lost", "out_of_order"):
         a, b = first["totals"][key], second["totals"][key]
         assert abs(a - b) <= 0.1 * max(a, b), (key, a, b)
-    assert first["totals"]["lost"] == second["totals"]["lost"] == 0
+    for body in runs:
+        print(
+            f"mm-crash: detection {body['detection']['value']} s, RTO {body['rto']['value']} s, "
+            f"duplicated {body['totals']['duplicated']}"
+        )
+
+
+def test_a_scenario_that_breaks_reports_error_and_leaves_the_lab_as_found(
+    gameday_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(ctx: GamedayContext) -> None:
+        ctx.start_traffic(records=200)
+        ctx.wait_acked(200, "200 records")
+        ctx.on_restore("MirrorMaker started", lambda: mirrormaker.start_all(ctx.running, lambda _m: None))
+        for status in mirrormaker.statuses(ctx.running):  # a fault the scenario then fails to recover from
+            mirrormaker.kill(ctx.running, status.node, status.pid or 0)
+        raise RuntimeError("the scenario broke")
+
+    monkeypatch.setitem(SCENARIOS, "broken", Scenario("broken", "s", "p", frozenset(), False, broken))
+    report = run_scenario("broken", lab_home=gameday_lab.home, plan_path=gameday_lab.plan_path)
+    body = report.to_dict()
+    jsonschema.Draft202012Validator(schema()).validate(json.loads(json.dumps(body)))
+    assert body["verdict"] == "error" and body["error"] == "RuntimeError: the scenario broke"
+    assert checks(body)["restored"] is True
+    assert all(s.active for s in mirrormaker.statuses(load_plan(gameday_lab.plan_path)))
+    # MirrorMaker restarted by the restore delivers what was on its way: the counts say they settled.
+    assert body["totals"]["acked"] == 200 and body["totals"]["lost"] == 0, body["totals"]
+    assert body["figures"]["counts"].startswith("settled")
+    check_counts(body, gameday_lab.bootstrap("primary"), gameday_lab.bootstrap("dr"))

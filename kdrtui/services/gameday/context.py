@@ -103,8 +103,8 @@ class GamedayContext:
         """Run seconds when the fault was injected."""
         self.detection = Measure(None, "no fault was injected")
         self.detection_expected = ""
-        self.rpo_records = Measure(None, "not measured")
-        self.rpo_seconds = Measure(None, "not measured")
+        self.rpo_records = Measure(None, "the run ended before it was measured")
+        self.rpo_seconds = Measure(None, "the run ended before it was measured")
         self.rto = Measure(None, "no runbook ran")
         self.checks: list[Check] = []
         self.figures: dict[str, float | int | str | None] = {}

@@ -19,6 +19,9 @@ from kdrtui.domain.gameday import GamedayReport, objective_check
 from kdrtui.services.gameday.context import Cancelled, GamedayContext, GamedayError, GamedayEvent
 from kdrtui.services.gameday.scenario import NEEDS_OPTION, Scenario
 
+SETTLE_AFTER_ERROR_S = 30.0
+"""How long a broken run's report waits for the records still on their way (not when cancelled)."""
+
 if TYPE_CHECKING:
     from kdrtui.domain.plan import Plan
     from kdrtui.lab.lab import Lab
@@ -127,7 +130,7 @@ def run_scenario(
         ctx.close()
         problems = ctx.restore()
     if error is not None:
-        ctx.figure("counts", "taken when the run broke, before it settled: 'lost' = not arrived by then")
+        _settle_after_error(ctx)
     active_after = _active(plan, lab.plan_path)
     ctx.check(
         "restored",
@@ -138,16 +141,35 @@ def run_scenario(
     return _report(ctx, error)
 
 
+def _settle_after_error(ctx: GamedayContext) -> None:
+    """A run that broke (or was cancelled) stopped its traffic wherever it was: with the lab restored, give
+    the records still on their way a bounded chance to arrive, so 'lost' means lost, or say it does not."""
+    if not any(ctx.traffic.produced(t) for t in ctx.traffic.topics):
+        return
+    if not ctx.cancelled.is_set():
+        ctx.verifier = ctx.verifier.restarted()
+        ctx.verifier.start()
+        deadline = time.monotonic() + SETTLE_AFTER_ERROR_S
+        while time.monotonic() < deadline and ctx.verifier.missing(ctx.traffic.acked):
+            time.sleep(0.5)
+        ctx.verifier.stop()
+        if not ctx.verifier.missing(ctx.traffic.acked):
+            ctx.figure("counts", "settled after the run broke: every acknowledged record arrived")
+            return
+    ctx.figure("counts", "taken when the run broke, before it settled: 'lost' = not arrived by then")
+
+
 def _report(ctx: GamedayContext, error: str | None) -> GamedayReport:
     objectives = ctx.plan.objectives
     produced = any(ctx.traffic.produced(t) for t in ctx.traffic.topics)
     counts = ctx.verifier.counts(ctx.traffic) if produced else []
     checks = list(ctx.checks)
-    rpo_note = ctx.rpo_seconds.note or "not measured"
+    rpo_note = ctx.rpo_seconds.note
     checks.insert(0, objective_check("rpo", objectives.rpo_seconds, ctx.rpo_seconds.value, "s", rpo_note))
     checks.insert(1, objective_check("rto", objectives.rto_seconds, ctx.rto.value, "s", ctx.rto.note))
     if ctx.verifier.errors:
         ctx.figure("verifier errors", len(ctx.verifier.errors))
+        ctx.figure("verifier's first error", ctx.verifier.errors[0][:200])
     if ctx.observer.errors:
         ctx.figure("observer refreshes failed", len(ctx.observer.errors))
     ctx.mark("report written", "report")

@@ -183,6 +183,12 @@ class Verifier:
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
 
+    def restarted(self) -> Verifier:
+        """A new verifier of the same topics, reading them again from their beginning (after :meth:`stop`)."""
+        again = Verifier(self.bootstrap, self.targets)
+        again.errors = list(self.errors)
+        return again
+
     def start(self) -> None:
         """Start reading (returns at once); topics not there yet are picked up when MirrorMaker makes them."""
         self._thread = threading.Thread(target=self._run, name="gameday-verifier", daemon=True)
