@@ -38,7 +38,7 @@ BUILD_TIMEOUT_S = 600.0
 _GO_FALLBACK = Path("/usr/local/go/bin/go")
 
 GO_HINT = (
-    "Install Go 1.18+ (Debian/Ubuntu: apt-get install golang-go; or the tarball from go.dev with its bin/ "
+    "Install Go 1.17+ (Debian/Ubuntu: apt-get install golang-go; or the tarball from go.dev with its bin/ "
     "directory on PATH), then run `kdrtui lab fetch`"
 )
 
