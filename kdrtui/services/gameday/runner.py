@@ -111,11 +111,18 @@ def run_scenario(
         GamedayError: the scenario cannot run here (nothing was changed). A scenario that breaks once
             started does not raise: its report's verdict is ``error`` and says why.
     """
+    from kdrtui.services.mirrormaker.manager import MirrorMakerError
+    from kdrtui.services.runbook.store import StateInvalid
+    from kdrtui.services.ssh.errors import SshError
+
     scenario = scenario_named(name)
     lab, plan = open_lab(Path(lab_home), Path(plan_path))
-    preflight(scenario, lab, plan)
-    active_before = _active(plan, lab.plan_path)
-    ctx = GamedayContext(scenario, lab, plan, lab.plan_path, on_event=on_event, cancel=cancel)
+    try:
+        preflight(scenario, lab, plan)
+        active_before = _active(plan, lab.plan_path)
+        ctx = GamedayContext(scenario, lab, plan, lab.plan_path, on_event=on_event, cancel=cancel)
+    except (StateInvalid, MirrorMakerError, SshError) as exc:  # nothing was changed yet
+        raise GamedayError(f"cannot start {scenario.name}: {exc}") from None
     ctx.mark(f"scenario {scenario.name} on {plan.plan.name} (active: {active_before})", "setup")
     error: str | None = None
     try:
