@@ -187,3 +187,18 @@ def test_mirrormaker_on_dr_edge_reads_primary_across_the_wan(
         assert got == sent
     finally:
         asyncio.run(stop_both_directions(plan))
+
+
+def test_kdrtui_in_the_dr_region_reaches_primary_across_the_wan(
+    wan_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wan_lab.wan.partition(60)
+    try:
+        here = json.loads(cli("status", "--plan", "lab", "--json").output)
+        assert here["unreachable"] == {}, "kdrtui of no region reaches both clusters directly"
+        monkeypatch.setenv("KDRTUI_REGION", "dr")
+        there = json.loads(cli("status", "--plan", "lab", "--json").output)
+        assert set(there["unreachable"]) == {PRIMARY}, there["unreachable"]
+    finally:
+        wan_lab.wan.heal()
+    assert json.loads(cli("status", "--plan", "lab", "--json").output)["unreachable"] == {}
