@@ -9,6 +9,7 @@ ensure_topics`: the brokers' default replication factor).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -40,6 +41,7 @@ class SequencedTraffic:
         self._produced = dict.fromkeys(self.topics, 0)
         self._acked: dict[str, dict[int, float]] = {t: {} for t in self.topics}
         self._failed = dict.fromkeys(self.topics, 0)
+        self._ack_times: list[float] = []
         self.last_error: str | None = None
         self.limit: int | None = None
         """A budget: produce no more than this many records in all, then wait for it to be raised (or for
@@ -94,6 +96,14 @@ class SequencedTraffic:
         with self._lock:
             return sum(len(a) for a in self._acked.values())
 
+    def longest_ack_pause(self, since: float, until: float) -> float:
+        """The longest time (s) without an acknowledgement between epoch ``since`` and ``until``: how long
+        writes stalled."""
+        with self._lock:
+            times = [t for t in self._ack_times if since <= t <= until]
+        marks = [since, *times, until]
+        return max(b - a for a, b in itertools.pairwise(marks))
+
     def failed(self) -> int:
         """Records whose delivery failed."""
         with self._lock:
@@ -122,6 +132,7 @@ class SequencedTraffic:
                     return
                 if err is None:
                     self._acked[topic][int(seq)] = body["produced_at_ms"] / 1000
+                    self._ack_times.append(time.time())
                 else:
                     self._failed[topic] += 1
                     self.last_error = str(err)
