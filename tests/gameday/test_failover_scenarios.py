@@ -5,6 +5,7 @@ scenario reports its RPO, MirrorMaker stopped), and every topic on both clusters
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -40,9 +41,12 @@ class Cutover:
         return [f"{prefix}-{i}" for i in range(2)]
 
 
-def run(lab: Lab, name: str) -> tuple[dict[str, Any], Cutover, str]:
+def run(lab: Lab, name: str, keep: Path) -> tuple[dict[str, Any], Cutover, str]:
+    """Run ``name``; its reports are kept in ``keep`` (``<name>.md``, ``<name>.json``) as evidence."""
     cutover = Cutover(lab)
     report = run_scenario(name, lab_home=lab.home, plan_path=lab.plan_path, on_event=cutover)
+    (keep / f"{name}.md").write_text(report.to_markdown(), encoding="utf-8")
+    (keep / f"{name}.json").write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     body = json.loads(json.dumps(report.to_dict()))
     jsonschema.Draft202012Validator(schema()).validate(body)
     assert cutover.held, "the scenario never reported its RPO:\n" + report.to_markdown()
@@ -90,8 +94,10 @@ def check_outage_counts(lab: Lab, body: dict[str, Any], cutover: Cutover, *, zom
     assert figures[f"of those, lost on the way back to {PRIMARY}"] == 0
 
 
-def test_region_loss_fails_over_with_the_primary_down_counts_the_rpo_and_fails_back(gameday_lab: Lab) -> None:
-    body, cutover, markdown = run(gameday_lab, "region-loss")
+def test_region_loss_fails_over_with_the_primary_down_counts_the_rpo_and_fails_back(
+    gameday_lab: Lab, tmp_path: Path
+) -> None:
+    body, cutover, markdown = run(gameday_lab, "region-loss", tmp_path)
     assert body["verdict"] == "pass", markdown
     check_outage_counts(gameday_lab, body, cutover)
     assert body["detection"]["value"] is not None and body["detection"]["value"] < 30, markdown
@@ -104,9 +110,9 @@ def test_region_loss_fails_over_with_the_primary_down_counts_the_rpo_and_fails_b
 
 
 def test_zombie_primary_takes_the_old_clients_writes_and_kdrtui_counts_them_as_divergent(
-    gameday_lab: Lab,
+    gameday_lab: Lab, tmp_path: Path
 ) -> None:
-    body, cutover, markdown = run(gameday_lab, "zombie-primary")
+    body, cutover, markdown = run(gameday_lab, "zombie-primary", tmp_path)
     assert body["verdict"] == "fail", markdown
     verdicts = checks(body)
     unfenced = "the lab's reject-writes fence cannot go up on a dead primary"

@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -94,9 +95,12 @@ def window_keys(bootstrap: str, topic: str, since: float, until: float) -> Count
         consumer.close()
 
 
-def test_split_brain_counts_the_conflicting_keys_and_both_sides_converge(active_active_wan_lab: Lab) -> None:
+def test_split_brain_counts_the_conflicting_keys_and_both_sides_converge(
+    active_active_wan_lab: Lab, tmp_path: Path
+) -> None:
     lab = active_active_wan_lab
     report = run_scenario("split-brain", lab_home=lab.home, plan_path=lab.plan_path)
+    (tmp_path / "split-brain.md").write_text(report.to_markdown(), encoding="utf-8")  # the evidence, kept
     body: dict[str, Any] = json.loads(json.dumps(report.to_dict()))
     jsonschema.Draft202012Validator(schema()).validate(body)
     markdown = report.to_markdown()

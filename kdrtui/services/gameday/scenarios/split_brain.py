@@ -69,7 +69,7 @@ def run(ctx: GamedayContext) -> None:
         )
         ctx.on_restore("WAN healed", wan.reset)
         wan.partition(PARTITION_S)
-        since = time.time()
+        since = round(time.time(), 3)  # to the ms, like the records' produce times: the figure is exact
         ctx.fault(f"WAN partitioned for {PARTITION_S:g} s (both ways); both sides keep writing the same keys")
         names = (f"{forward.source}->{forward.target}", f"{back.source}->{back.target}")
         ctx.detected(
@@ -78,7 +78,7 @@ def run(ctx: GamedayContext) -> None:
             PARTITION_S + 30,
         )
         ctx.wait_until(lambda: not wan.state().partitioned, PARTITION_S + 30, "the WAN healing by itself")
-        until = time.time()
+        until = round(time.time(), 3)
         ctx.mark(f"WAN healed after {until - since:.1f} s")
         # Healed: both flows catch up, then both sides stop writing and everything is read on the other side.
         ctx.wait_caught_up(180, f"{primary}'s partition writes on {secondary}")
@@ -121,8 +121,8 @@ def _report(
     names: tuple[str, str],
 ) -> None:
     primary, secondary = ctx.plan.primary_alias, ctx.plan.secondary_alias
-    ctx.figure("partition start (epoch s)", round(since, 3))
-    ctx.figure("partition end (epoch s)", round(until, 3))
+    ctx.figure("partition start (epoch s)", since)
+    ctx.figure("partition end (epoch s)", until)
     conflicting_keys = 0
     records = {primary: 0, secondary: 0}
     per_key: list[str] = []
