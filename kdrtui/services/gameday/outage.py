@@ -144,6 +144,11 @@ def lose_primary(ctx: GamedayContext, *, steady_records: int = 80) -> Outage:
     ends = end_total(bootstrap_of(ctx.plan, secondary), targets)
     ctx.wait_until(lambda: reads() >= ends, 60, f"the mirrored topics on {secondary} read to their end")
     ctx.verifier.stop()
+    ctx.figure(
+        "records per topic",
+        f"counted at the cutover ({secondary}'s copies read to their end once MirrorMaker stopped): "
+        "'lost' is the RPO; failback later delivers those records late (see divergent-delivered)",
+    )
     seen = {t: ctx.verifier.seen(t) for t in ctx.traffic.topics}
     lost = {t: set(ctx.traffic.acked(t)) - seen[t] for t in ctx.traffic.topics}
     records, seconds = ctx.measure_rpo(
