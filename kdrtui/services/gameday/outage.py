@@ -39,8 +39,12 @@ if TYPE_CHECKING:
 RESTORE = "primary active again (failback when the run left the DR cluster active)"
 """The restore step the failover scenarios register."""
 
-DR_RECORDS = 120
-"""Records the traffic writes on the DR cluster before the primary comes back (3 s at 40/s)."""
+PRIMARY_RECORDS = 400
+"""The primary dies once its traffic has this many records acknowledged (10 s at 40/s), so every run loses
+the region at the same point (give or take the records in flight)."""
+
+DR_RECORDS = 400
+"""The traffic's budget on the DR cluster during the outage (10 s at 40/s): every run counts the same."""
 
 
 @dataclass
@@ -102,7 +106,7 @@ def _down(ctx: GamedayContext) -> object:
     )
 
 
-def lose_primary(ctx: GamedayContext, *, steady_records: int = 80) -> Outage:
+def lose_primary(ctx: GamedayContext) -> Outage:
     """Steps 1 (see the module): traffic, kill, detection, ``kdrtui failover``, traffic on the DR cluster,
     the RPO counted. The context's traffic and verifier end stopped (their counts are the cutover's)."""
     primary, secondary = primary_alias(ctx), secondary_alias(ctx)
@@ -110,10 +114,11 @@ def lose_primary(ctx: GamedayContext, *, steady_records: int = 80) -> Outage:
         raise RuntimeError(f"{ctx.flow.source} is active, not {primary}: fail back first (`kdrtui failback`)")
     ctx.start_traffic()
     ctx.on_restore(RESTORE, lambda: failed_back(ctx))
-    # Under traffic: records are being mirrored when the region goes.
+    # Under traffic (being mirrored since start_traffic returned), at the same point in every run.
     reads = lambda: sum(len(ctx.verifier.reads(t)) for t in ctx.traffic.topics)  # noqa: E731
-    floor = reads()
-    ctx.wait_until(lambda: reads() >= floor + steady_records, 60, f"{steady_records} records mirrored")
+    ctx.wait_until(
+        lambda: ctx.traffic.total_acked() >= PRIMARY_RECORDS, 120, f"{PRIMARY_RECORDS} records acknowledged"
+    )
     fault_t = ctx.fault(f"SIGKILL every broker of {primary} (the region goes dark), under traffic")
     ctx.lab.kill(primary)
     fault_epoch = time.time()
@@ -129,6 +134,7 @@ def lose_primary(ctx: GamedayContext, *, steady_records: int = 80) -> Outage:
         bootstrap_of(ctx.plan, secondary), list(ctx.traffic.topics), rate=ctx.traffic.rate
     )
     dr_traffic.create_topics()
+    dr_traffic.limit = DR_RECORDS
     dr_traffic.start()
     writing_t: float | None = None
     try:
@@ -254,7 +260,9 @@ def fail_back(
     try:
         dr = outage.dr_traffic
         ctx.wait_until(
-            lambda: dr.total_acked() >= DR_RECORDS, 60, f"{DR_RECORDS} records written on {secondary}"
+            lambda: dr.total_acked() + dr.failed() >= DR_RECORDS,
+            90,
+            f"{DR_RECORDS} records written on {secondary}",
         )
         dr.stop()  # the clients stop writing for the failback (its fence would refuse them)
         ctx.mark(f"traffic on {secondary} stopped: {dr.total_acked()} records acknowledged there", "traffic")
