@@ -127,3 +127,21 @@ def test_zombie_primary_takes_the_old_clients_writes_and_kdrtui_counts_them_as_d
     on_dr = read_topic(gameday_lab.bootstrap(DR), f"{PRIMARY}.{topic}").seqs
     assert zombie <= on_dr, "failback delivered the old client's records to dr late"
     check_outage_counts(gameday_lab, body, cutover, zombie=len(zombie))
+
+
+def test_two_runs_of_region_loss_agree_on_every_check_and_count_within_ten_percent(
+    gameday_lab: Lab, tmp_path: Path
+) -> None:
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    first, _, markdown = run(gameday_lab, "region-loss", tmp_path / "1")
+    second, _, again = run(gameday_lab, "region-loss", tmp_path / "2")
+    assert checks(first) == checks(second), markdown + again
+    assert first["verdict"] == second["verdict"] == "pass"
+    a, b = first["totals"]["acked"], second["totals"]["acked"]
+    assert abs(a - b) <= 0.1 * max(a, b), (a, b)
+    written = f"written on {DR} during the outage (acked)"
+    assert first["figures"][written] == second["figures"][written] == 400
+    for key in ("scenario RTO: fault -> first write on DR (s)", "detection (s)"):
+        x, y = first["figures"][key], second["figures"][key]
+        assert abs(x - y) <= max(0.1 * max(x, y), 2.0), (key, x, y)  # seconds: 10 %, or 2 s on small ones
