@@ -117,4 +117,3 @@ def apply_topology(plan: dict[str, Any], topology: str) -> dict[str, Any]:
     _exclude_copies_of(back, PRIMARY)
     plan["flows"] = [forward, back]
     return plan
-
