@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kdrtui.services.mirrormaker.node_scripts import command, scheduler_script, supervisor_script
+from kdrtui.services.mirrormaker.node_scripts import (
+    alive_command,
+    command,
+    scheduler_script,
+    supervisor_script,
+)
 
 ROOT = Path(__file__).parents[2]
 SCRIPTS = ROOT / "kdrtui" / "services" / "mirrormaker" / "scripts"
@@ -80,3 +85,60 @@ def test_a_command_quotes_its_values_and_leaves_out_comments() -> None:
     assert rest == [line for line in source if line.strip() and not line.lstrip().startswith("#")]
     with pytest.raises(ValueError, match="not a shell variable name"):
         command("stop.sh", **{"run; x": "y"})
+
+
+def _sleeper(tmp_path: Path, run: Path | None) -> subprocess.Popen[bytes]:
+    """A process whose command line names ``run`` (a deployment's own), or nothing of kdrtui's."""
+    argv = ["/bin/sh", "-c", "sleep 60", *([f"{run}/supervise.sh"] if run else [])]
+    return subprocess.Popen(argv, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("script", ["stop.sh", "kill.sh"])
+def test_stop_and_kill_signal_only_the_run_dirs_own_processes_never_a_reused_pid(
+    tmp_path: Path, script: str
+) -> None:
+    # After a crash the pid files stay behind; the numbers in them can be given to any process since
+    # (pid_max is 32768 on many kernels). A stop must not signal that process.
+    run = tmp_path / "mm" / "primary-dr"
+    run.mkdir(parents=True)
+    stranger, sibling, own = (
+        _sleeper(tmp_path, None),
+        _sleeper(tmp_path, tmp_path / "mm" / "primary-dr-2"),  # another deployment's: a prefix of it
+        _sleeper(tmp_path, run),
+    )
+    try:
+        (run / "scheduler.pid").write_text(f"{stranger.pid}\n")
+        (run / "mm.pid").write_text(f"{sibling.pid}\n")
+        (run / "supervisor.pid").write_text(f"{own.pid}\n")
+        values: dict[str, str | int] = {"run": str(run)}
+        if script == "kill.sh":
+            values["pid"] = sibling.pid
+        done = subprocess.run(["/bin/sh", "-c", command(script, **values)], timeout=30, check=False)
+        assert done.returncode == 0
+        assert own.wait(timeout=10) in (-15, -9), "the run dir's own supervisor is signalled"
+        assert stranger.poll() is None and sibling.poll() is None, "a reused pid is left alone"
+    finally:
+        for proc in (stranger, sibling, own):
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_alive_is_the_run_dirs_process_not_whatever_has_its_pid_now(tmp_path: Path) -> None:
+    run = tmp_path / "mm" / "primary-dr"
+    stranger, own = _sleeper(tmp_path, None), _sleeper(tmp_path, run)
+    try:
+
+        def says(pid: int) -> str:
+            out = subprocess.run(
+                ["/bin/sh", "-c", alive_command(str(run), pid)], capture_output=True, text=True, timeout=30
+            )
+            return out.stdout.strip()
+
+        assert says(own.pid) == "alive"
+        assert says(stranger.pid) == ""
+        own.kill()
+        own.wait(timeout=10)
+        assert says(own.pid) == ""
+    finally:
+        stranger.kill()
+        stranger.wait(timeout=10)

@@ -32,6 +32,7 @@ from kdrtui.domain.plan import EdgeNode, Plan
 from kdrtui.domain.schedule import minute_seconds
 from kdrtui.services.kafka.security import SecurityError
 from kdrtui.services.mirrormaker.node_scripts import (
+    alive_command,
     kill_command,
     preflight_script,
     run_dir_scripts,
@@ -407,9 +408,7 @@ class MirrorMakerManager:
     async def _alive(self, dep: Deployment, pid: int | None) -> bool:
         if pid is None:
             return False
-        out = await self.session(dep.node).run(
-            f"kill -0 {int(pid)} 2>/dev/null && echo alive; true", timeout=15
-        )
+        out = await self.session(dep.node).run(alive_command(dep.run_dir, pid), timeout=15)
         return "alive" in out.stdout
 
 

@@ -92,6 +92,17 @@ def stop_command(run_dir: str) -> str:
     return command("stop.sh", run=run_dir)
 
 
+def alive_command(run_dir: str, pid: int) -> str:
+    """The command that prints ``alive`` while ``pid`` runs and (where ``/proc`` tells) its command line
+    names ``run_dir``: a pid the deployment's process left behind and another process was given since is
+    not it."""
+    run = shlex.quote(f"{run_dir}/")
+    return (
+        f"kill -0 {int(pid)} 2>/dev/null && {{ [ ! -r /proc/{int(pid)}/cmdline ] || "
+        f"tr '\\000' '\\n' </proc/{int(pid)}/cmdline | grep -F -q -e {run}; }} && echo alive; true"
+    )
+
+
 def kill_command(run_dir: str, pid: int | None) -> str:
     """The command that SIGKILLs MirrorMaker ``pid`` (when known), its scheduler and its supervisor."""
     return command("kill.sh", run=run_dir, pid=int(pid) if pid else "")
