@@ -20,6 +20,7 @@ from typing import Any
 from kdrtui.lab import process
 from kdrtui.lab.broker import ClusterError, ClusterSpec, LabBroker
 from kdrtui.lab.jars import KafkaDistribution
+from kdrtui.lab.ports import LOCALHOST
 from kdrtui.lab.security import LabSecurity
 from kdrtui.services.kafka.config import client_config, client_config_as
 
@@ -136,11 +137,13 @@ class LabCluster:
             for node in range(1, spec.brokers + 1)
         ]
 
-    def admin_config(self) -> dict[str, Any]:
-        """A client configuration for the lab's own set-up and checks: as its admin when secured."""
+    def admin_config(self, bootstrap: str | None = None) -> dict[str, Any]:
+        """A client configuration for the lab's own set-up and checks: as its admin when secured
+        (``bootstrap``: these brokers only, default all)."""
+        servers = bootstrap or self.spec.bootstrap
         if self.security is None:
-            return client_config(self.spec.bootstrap)
-        return client_config_as(self.spec.bootstrap, self.security.cluster_security("admin"))
+            return client_config(servers)
+        return client_config_as(servers, self.security.cluster_security("admin"))
 
     @property
     def alias(self) -> str:
@@ -237,8 +240,9 @@ class LabCluster:
         return {broker.node_id: broker.launch(dist) for broker in to_start}
 
     def wait_ready(self, timeout: float, pids: dict[int, int] | None = None) -> float:
-        """Wait until every broker has registered (the metadata lists all node ids); return the seconds
-        it took.
+        """Wait until every broker has registered, as every broker sees it (each one's metadata lists all
+        node ids: a broker's cache follows the controller a moment late, and a client asks any of them);
+        return the seconds it took.
 
         Each try asks a new client for the metadata: a client that met the brokers while they were still
         starting can keep waiting for a controller it was never told about.
@@ -266,15 +270,23 @@ class LabCluster:
                     f"{timeout:.0f} s ({last_error}); see {self.log_file}"
                 )
             try:
-                admin = AdminClient(self.admin_config())
-                registered = set(admin.list_topics(timeout=min(3.0, max(remaining, 0.5))).brokers)
+                views = {
+                    node: set(
+                        AdminClient(self.admin_config(f"{LOCALHOST}:{self.spec.node_port(node)}"))
+                        .list_topics(timeout=min(3.0, max(remaining, 0.5)))
+                        .brokers
+                    )
+                    for node in sorted(wanted)
+                }
             except Exception as exc:  # KafkaException, or no answer in time: not ready yet
                 last_error = " ".join(str(exc).split()) or type(exc).__name__
                 time.sleep(0.2)
                 continue
-            if wanted <= registered:
+            behind = {node: seen for node, seen in views.items() if not wanted <= seen}
+            if not behind:
                 return time.monotonic() - started
-            last_error = f"brokers {sorted(registered)} of {sorted(wanted)} registered"
+            node, seen = next(iter(behind.items()))
+            last_error = f"broker {node} sees brokers {sorted(seen)} of {sorted(wanted)} registered"
             time.sleep(0.2)
 
     def stop(self, timeout: float = 20.0) -> list[Stopped]:
