@@ -1,6 +1,7 @@
 """The game days' own lab (``gameday_lab``): three brokers per cluster like HDInsight, a WAN between the
 regions when Toxiproxy is built (``kdrtui lab fetch`` builds it where Go is), MirrorMaker running; started
-the first time a test asks for it and purged at the end. Scenarios leave it as they found it.
+the first time a test asks for it and purged once the last test of tests/gameday has run (package scope:
+its JVMs do not idle through the rest of the session). Scenarios leave it as they found it.
 
 Ports: clusters from 14192 / 24192 (each cluster's brokers, WAN listeners, proxies and the WAN's API take
 41 ports from there), the edge node from 13192; 100 up per try when another session holds them.
@@ -31,7 +32,7 @@ def wan_available() -> bool:
     return toxiproxy.is_built() or toxiproxy.go_command() is not None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gameday_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A fresh three-broker lab (with a WAN when Toxiproxy can be had) and MirrorMaker running."""
     require_java()

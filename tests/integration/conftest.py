@@ -39,7 +39,7 @@ def mirrormakers_stopped(lab: Lab) -> Iterator[list[Plan]]:
         asyncio.run(stop_both_directions(plan))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def azure_dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureDrLab]:
     """``kdrtui lab up --azure`` in a lab dir of its own (azure port 18393, brokers from 20492, edge nodes
     from 13832: no other test's), the lab-azure plan switched to ``[switch] method = "dns"`` and
@@ -86,11 +86,12 @@ AA_PRIMARY_PORT, AA_DR_PORT, AA_EDGE_PORT = 23092, 24092, 12282
 """The active-active lab's first ports (primary-edge-1 on the edge port + 4): no other test's."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def aa_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """``kdrtui lab up --topology active-active`` in a lab dir of its own, ONE broker per cluster (to stay
     cheap: what active-active proves does not need three), with both flows' MirrorMaker 2 started
-    (``primary -> dr`` on dr-edge-1, ``dr -> primary`` on primary-edge-1); purged at the end.
+    (``primary -> dr`` on dr-edge-1, ``dr -> primary`` on primary-edge-1); purged after the last
+    integration test (package scope: its JVMs do not idle through the rest of the session).
 
     Like :func:`lab3` it does not set ``KDRTUI_LAB_DIR``: tests use ``--plan <aa_lab.plan_path>`` and set
     the variable themselves for ``kdrtui lab ...``. A test that fails over fails back before it ends.
