@@ -166,7 +166,7 @@ async def test_region_down_failover_goes_on_without_the_primary(
     assert report["rpo_records"] is None and report["rpo_measured"] is False
     assert report["rpo_bound_records"] == 432 and report["rpo_bound_topics"] == {topic: 432}
     assert 0 <= report["rpo_bound_age_s"] < 120
-    assert any("at least 432 records (as of" in line for line in report_lines(report))
+    assert any("estimated 432 records (the lag read" in line for line in report_lines(report))
     # The group resumes on dr from its checkpoint: nothing it had not read is skipped.
     after = read_from_committed(dr, group, f"{PRIMARY}.{topic}", 2)
     everything_on_dr = everything(dr, f"{PRIMARY}.{topic}", 2)

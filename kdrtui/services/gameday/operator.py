@@ -75,7 +75,9 @@ def _kdrtui_command(operation: str, plan_path: Path, *extra: str) -> list[str]:
 
 def run_runbook(ctx: GamedayContext, operation: str, *extra: str) -> RunbookAnswer:
     """Run ``kdrtui <operation> --plan <the lab's plan> --yes --json [extra]`` as an operator would, with
-    this process's environment (its ``KDRTUI_STATE_DIR``); each step's end goes on the timeline.
+    this process's environment (its ``KDRTUI_STATE_DIR``); each step's end goes on the timeline. A cancel
+    of the game day does not cut it half-way (the clusters would be left half-switched): it runs to its end,
+    and the timeline says so at its next step.
 
     Raises:
         RunbookFailed: it exited without a JSON answer, or its outcome is not ``completed``.
@@ -102,7 +104,11 @@ def run_runbook(ctx: GamedayContext, operation: str, *extra: str) -> RunbookAnsw
         try:
             assert proc.stderr is not None
             title = ""
+            told = False
             for raw in proc.stderr:
+                if ctx.cancelled.is_set() and not told:
+                    told = True  # a runbook cut half-way would leave the clusters half-switched
+                    ctx.mark(f"cancel asked: kdrtui {operation} in progress is let run to its end", "runbook")
                 line = raw.rstrip("\n")
                 tail = [*tail[-19:], line]
                 if line.startswith("["):

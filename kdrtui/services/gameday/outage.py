@@ -209,10 +209,16 @@ def rto_checks(ctx: GamedayContext, outage: Outage) -> None:
         age = report.get("rpo_bound_age_s")
         ctx.check(
             "runbook-rpo-bound",
-            "informational: the runbook's 'at least' figure (the flow's lag at its last read before the "
-            "loss) against the exact loss",
-            f"at least {bound} records (read {age} s before the loss); exact: {lost} records"
-            + ("" if bound <= lost else ": it overstates the loss (MirrorMaker caught up after that read)"),
+            "informational: the runbook's estimate (the flow's lag at its last read before the loss) "
+            "against the exact loss",
+            f"estimated {bound} records (read {age} s before the loss); exact: {lost} records"
+            + (
+                ""
+                if bound == lost
+                else ": it overstates the loss (MirrorMaker caught up after that read)"
+                if bound > lost
+                else ": it understates the loss (records written after that read)"
+            ),
             None,
         )
     fence = outage.failover.step("fence")

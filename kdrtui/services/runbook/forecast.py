@@ -121,8 +121,9 @@ def divergence_lines(ctx: DrContext, facts: dict[str, Any]) -> list[str]:
 
 
 def rpo_bound(ctx: DrContext, lost_at: float) -> dict[str, Any]:
-    """The best lower bound on what is not mirrored when the source cannot be read: the flow's last fresh
-    lag read (remembered by every lag reader), and its age when the source was found unreachable."""
+    """The best estimate of what is not mirrored when the source cannot be read: the flow's last fresh lag
+    read (remembered by every lag reader), and its age when the source was found unreachable. Not a bound
+    either way: MirrorMaker may have copied some of those records since, and producers written more."""
     from kdrtui.services.runbook.lag_memory import recall
 
     last = recall(ctx.store, ctx.stop_flow.source, ctx.stop_flow.target)
@@ -136,10 +137,15 @@ def rpo_bound(ctx: DrContext, lost_at: float) -> dict[str, Any]:
 
 
 def bound_text(records: int | None, age_s: float | None, source: str) -> str:
-    """``at least 432 records (as of 12 s before primary went away)`` or why nothing is known."""
+    """``estimated 432 records (the lag read 12 s before primary went away; ...)`` or why nothing is
+    known. An estimate, said as one: since that read MirrorMaker may have copied some of them, and the
+    producers written more."""
     if records is None or age_s is None:
         return f"unknown: no lag of {source} was ever read here"
-    return f"at least {records:,} records (as of {age_s:.0f} s before {source} went away)"
+    return (
+        f"estimated {records:,} records (the lag read {age_s:.0f} s before {source} went away; "
+        "MirrorMaker may have copied some since, producers written more)"
+    )
 
 
 def rpo_bound_text(ctx: DrContext, lost_at: float | None) -> str:

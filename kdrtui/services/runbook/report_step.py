@@ -87,7 +87,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         for topic, records in sorted((report.get("lost_topics") or {}).items()):
             lines.append(f"  deleted unmirrored on {topic}: {records:,} records")
     for topic, records in sorted((report.get("rpo_bound_topics") or {}).items()):
-        lines.append(f"  at least {records:,} records on {topic}")
+        lines.append(f"  estimated {records:,} records on {topic} (at that lag read)")
     for group, entry in sorted(report["groups"].items()):
         lines.append(
             f"  group {group}: {entry['partitions']} partition(s), ~{entry['duplicates']:,} duplicates"
