@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,32 +34,38 @@ def wan_available() -> bool:
     return toxiproxy.is_built() or toxiproxy.go_command() is not None
 
 
-@pytest.fixture(scope="package")
-def gameday_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A fresh three-broker lab (with a WAN when Toxiproxy can be had) and MirrorMaker running."""
+def running_lab(
+    home: Path, first_ports: tuple[int, int, int], flows: tuple[str, ...], **shape: Any
+) -> Iterator[Lab]:
+    """A lab in ``home`` of ``shape`` (``Lab``'s keywords) on the clusters' and the edge node's first free
+    ports from ``first_ports`` (each cluster takes 41: brokers, WAN listeners, proxies, the WAN's API), up,
+    with MirrorMaker running for ``flows`` (``"primary->dr"``...); purged when the generator closes."""
     require_java()
-    with_wan = wan_available()
-    if with_wan and not toxiproxy.is_built():
+    if shape.get("wan_latency_ms") is not None and not toxiproxy.is_built():
         toxiproxy.build()
-    home = tmp_path_factory.mktemp("gameday-lab")
-    with (
-        reserved_ports(GAMEDAY_PRIMARY_PORT, GAMEDAY_DR_PORT, span=41) as ports,
-        reserved_port(GAMEDAY_EDGE_PORT) as edge_port,
-    ):
-        lab = Lab(
-            home,
-            primary_port=ports[0],
-            dr_port=ports[1],
-            edge_port=edge_port,
-            brokers=3,
-            wan_latency_ms=WAN_LATENCY_MS if with_wan else None,
-        )
+    primary, dr, edge = first_ports
+    with reserved_ports(primary, dr, span=41) as ports, reserved_port(edge) as edge_port:
+        lab = Lab(home, primary_port=ports[0], dr_port=ports[1], edge_port=edge_port, **shape)
         try:
             lab.up()
-            asyncio.run(mirrormaker(load_plan(lab.plan_path), "primary->dr", True))
+            plan = load_plan(lab.plan_path)
+            for flow in flows:
+                asyncio.run(mirrormaker(plan, flow, True))
             yield lab
         finally:
             lab.down(purge=True)
+
+
+@pytest.fixture(scope="package")
+def gameday_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A fresh three-broker lab (with a WAN when Toxiproxy can be had) and MirrorMaker running."""
+    yield from running_lab(
+        tmp_path_factory.mktemp("gameday-lab"),
+        (GAMEDAY_PRIMARY_PORT, GAMEDAY_DR_PORT, GAMEDAY_EDGE_PORT),
+        ("primary->dr",),
+        brokers=3,
+        wan_latency_ms=WAN_LATENCY_MS if wan_available() else None,
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from 13592 (primary-edge-1 on that + 4); 100 up per try when another session hol
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -18,14 +17,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kdrtui.lab import toxiproxy
 from kdrtui.lab.lab import DR, PRIMARY, Lab
 from kdrtui.services.gameday.runner import run_scenario
 from kdrtui.services.gameday.traffic import KEYS
-from kdrtui.services.plan_files import load_plan
-from tests.conftest import require_java, reserved_port, reserved_ports
+from tests.gameday.conftest import running_lab, wan_available
 from tests.gameday_helpers import read_topic, schema
-from tests.lab_helpers import mirrormaker
 
 pytestmark = [pytest.mark.lab, pytest.mark.gameday, pytest.mark.timeout(900)]
 
@@ -37,32 +33,15 @@ SPLIT_EDGE_PORT = 13592
 @pytest.fixture(scope="module")
 def active_active_wan_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """Active-active, a 35 ms WAN, one broker per cluster, both flows' MirrorMaker running."""
-    require_java()
-    if not toxiproxy.is_built() and toxiproxy.go_command() is None:
+    if not wan_available():
         pytest.skip("no WAN: Toxiproxy is not built and Go is not on PATH to build it (`kdrtui lab fetch`)")
-    if not toxiproxy.is_built():
-        toxiproxy.build()
-    home = tmp_path_factory.mktemp("split-brain-lab")
-    with (
-        reserved_ports(SPLIT_PRIMARY_PORT, SPLIT_DR_PORT, span=41) as ports,
-        reserved_port(SPLIT_EDGE_PORT) as edge_port,
-    ):
-        lab = Lab(
-            home,
-            primary_port=ports[0],
-            dr_port=ports[1],
-            edge_port=edge_port,
-            topology="active-active",
-            wan_latency_ms=35,
-        )
-        try:
-            lab.up()
-            plan = load_plan(lab.plan_path)
-            asyncio.run(mirrormaker(plan, f"{PRIMARY}->{DR}", True))
-            asyncio.run(mirrormaker(plan, f"{DR}->{PRIMARY}", True))
-            yield lab
-        finally:
-            lab.down(purge=True)
+    yield from running_lab(
+        tmp_path_factory.mktemp("split-brain-lab"),
+        (SPLIT_PRIMARY_PORT, SPLIT_DR_PORT, SPLIT_EDGE_PORT),
+        (f"{PRIMARY}->{DR}", f"{DR}->{PRIMARY}"),
+        topology="active-active",
+        wan_latency_ms=35,
+    )
 
 
 def window_keys(bootstrap: str, topic: str, since: float, until: float) -> Counter[str]:

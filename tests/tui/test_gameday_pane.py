@@ -49,6 +49,15 @@ async def run_selected(pilot: Any) -> None:
     await pilot.press("y")
 
 
+async def start_waiting_run(pilot: Any, waiter: Any) -> GamedayScreen:
+    """The pane shown, the second scenario (fake-wait) run after the question, and waiting in its fault."""
+    screen = await show_pane(pilot)
+    await pilot.press("down")
+    await run_selected(pilot)
+    await until(pilot, waiter.started.is_set, what="the scenario waits")
+    return screen
+
+
 async def test_lists_the_scenarios_and_what_this_lab_can_run(fakes: Any, tmp_path: Path) -> None:
     app = gameday_app(lab_plan_path(tmp_path))
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
@@ -153,10 +162,7 @@ async def test_cancel_stops_the_run_which_restores_the_lab_and_reports(fakes: An
     runner, waiter = fakes
     app = gameday_app(lab_plan_path(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_pane(pilot)
-        await pilot.press("down")
-        await run_selected(pilot)
-        await until(pilot, waiter.started.is_set, what="the scenario waits")
+        screen = await start_waiting_run(pilot, waiter)
         await until(
             pilot, lambda: "running fake-wait · fault" in str(app.screen.query_one("#gd-banner").render())
         )
@@ -246,10 +252,7 @@ async def test_closing_the_console_cancels_the_run_which_restores_the_lab(fakes:
     runner, waiter = fakes
     app = gameday_app(lab_plan_path(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_pane(pilot)
-        await pilot.press("down")
-        await run_selected(pilot)
-        await until(pilot, waiter.started.is_set, what="the scenario waits")
+        screen = await start_waiting_run(pilot, waiter)
         run = screen.current_run
         assert run is not None and not run.cancel.is_set()
     # The console closed (after asking, in real life): the scenario was told to stop and restore the lab.

@@ -35,6 +35,7 @@ from kdrtui.services.kafka.config import client_config
 if TYPE_CHECKING:
     from kdrtui.domain.plan import Plan
     from kdrtui.services.gameday.context import GamedayContext
+    from kdrtui.services.gameday.traffic import Verifier
 
 RUNBOOK_TIMEOUT_S = 420.0
 """A failover or failback taking longer is killed (the drain alone may take the plan's 60 s)."""
@@ -244,6 +245,15 @@ def _seq(value: bytes | None) -> int | None:
         return int(json.loads(value or b"")["seq"])
     except (TypeError, ValueError, KeyError):
         return None
+
+
+def read_to_end(
+    ctx: GamedayContext, verifier: Verifier, bootstrap: str, topics: list[str], what: str
+) -> None:
+    """Wait (60 s at most) until ``verifier`` has read as many records of ``topics``' copies as their end
+    offsets on ``bootstrap`` say are there now: every copy read to its end."""
+    ends = end_total(bootstrap, list(verifier.targets.values()))
+    ctx.wait_until(lambda: sum(len(verifier.reads(t)) for t in topics) >= ends, 60, what)
 
 
 def end_total(bootstrap: str, topics: list[str]) -> int:

@@ -29,6 +29,7 @@ from kdrtui.services.gameday.operator import (
     RunbookAnswer,
     end_total,
     read_sequences,
+    read_to_end,
     run_runbook,
 )
 from kdrtui.services.gameday.traffic import SequencedTraffic, Verifier
@@ -167,6 +168,17 @@ def lose_primary(ctx: GamedayContext) -> Outage:
     return Outage(fault_t, fault_epoch, answer, dr_traffic, writing_t, seen, lost)
 
 
+def detected_check(ctx: GamedayContext) -> None:
+    """The check ``detected``: kdrtui showed the primary unreachable, and how long after the kill."""
+    seen = ctx.detection.value
+    ctx.check(
+        "detected",
+        f"{ctx.plan.primary_alias} shown unreachable",
+        f"after {seen:.1f} s" if seen is not None else "not seen",
+        seen is not None,
+    )
+
+
 def rto_checks(ctx: GamedayContext, outage: Outage) -> None:
     """The RTO as the scenario measured it (fault -> a write acknowledged by the DR cluster), the runbook's
     own, and whether the runbook's RPO claim is honest."""
@@ -279,10 +291,11 @@ def fail_back(
         )
         ctx.mark(f"the outage's {dr.total_acked()} records on {secondary} read on {primary}")
         answer = run_runbook(ctx, "failback")
-        ends = end_total(bootstrap_of(ctx.plan, primary), list(verifier.targets.values()))
-        ctx.wait_until(
-            lambda: sum(len(verifier.reads(t)) for t in dr.topics) >= ends,
-            60,
+        read_to_end(
+            ctx,
+            verifier,
+            bootstrap_of(ctx.plan, primary),
+            dr.topics,
             f"the copies on {primary} read to their end",
         )
     finally:

@@ -8,7 +8,14 @@ MirrorMaker runs as before. See :mod:`kdrtui.services.gameday.outage` for the st
 from __future__ import annotations
 
 from kdrtui.services.gameday.context import GamedayContext
-from kdrtui.services.gameday.outage import fail_back, failback_checks, lose_primary, primary_back, rto_checks
+from kdrtui.services.gameday.outage import (
+    detected_check,
+    fail_back,
+    failback_checks,
+    lose_primary,
+    primary_back,
+    rto_checks,
+)
 from kdrtui.services.gameday.scenario import Scenario
 
 
@@ -17,12 +24,7 @@ def run(ctx: GamedayContext) -> None:
     outage = lose_primary(ctx)
     rto_checks(ctx, outage)
     lost = sum(len(v) for v in outage.lost.values())
-    ctx.check(
-        "detected",
-        f"{ctx.plan.primary_alias} shown unreachable",
-        f"after {ctx.detection.value:.1f} s" if ctx.detection.value is not None else "not seen",
-        ctx.detection.value is not None,
-    )
+    detected_check(ctx)
     back = primary_back(ctx, outage)
     ctx.check(
         "rpo-exact",

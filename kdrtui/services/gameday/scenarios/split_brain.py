@@ -25,7 +25,7 @@ from typing import Any
 
 from kdrtui.domain.gameday import TopicCounts, count_topic
 from kdrtui.services.gameday.context import GamedayContext, bootstrap_of, target_topic
-from kdrtui.services.gameday.operator import end_total
+from kdrtui.services.gameday.operator import read_to_end
 from kdrtui.services.gameday.scenario import Scenario
 from kdrtui.services.gameday.traffic import KEYS, SequencedTraffic, Verifier
 
@@ -94,11 +94,8 @@ def run(ctx: GamedayContext) -> None:
         ctx.wait_until(
             lambda: reader.missing(other.acked) == 0, 90, f"every record of {secondary} on {primary}"
         )
-        ends = end_total(bootstrap_of(ctx.plan, primary), list(reader.targets.values()))
-        ctx.wait_until(
-            lambda: sum(len(reader.reads(t)) for t in other.topics) >= ends,
-            60,
-            f"the copies on {primary} read",
+        read_to_end(
+            ctx, reader, bootstrap_of(ctx.plan, primary), other.topics, f"the copies on {primary} read"
         )
     finally:
         other.stop(flush_s=5.0)

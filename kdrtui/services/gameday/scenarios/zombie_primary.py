@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from kdrtui.services.gameday.context import GamedayContext, bootstrap_of
 from kdrtui.services.gameday.operator import failback_forecast, write_sequences
-from kdrtui.services.gameday.outage import fail_back, failback_checks, lose_primary, primary_back, rto_checks
+from kdrtui.services.gameday.outage import (
+    detected_check,
+    fail_back,
+    failback_checks,
+    lose_primary,
+    primary_back,
+    rto_checks,
+)
 from kdrtui.services.gameday.scenario import Scenario
 
 ZOMBIE_RECORDS = 50
@@ -30,12 +37,7 @@ def run(ctx: GamedayContext) -> None:
     primary = ctx.plan.primary_alias
     outage = lose_primary(ctx)
     rto_checks(ctx, outage)
-    ctx.check(
-        "detected",
-        f"{primary} shown unreachable",
-        f"after {ctx.detection.value:.1f} s" if ctx.detection.value is not None else "not seen",
-        ctx.detection.value is not None,
-    )
+    detected_check(ctx)
     back = primary_back(ctx, outage)
     seen = ctx.observer.first(lambda s: s.clusters.get(primary) == "up", back.back_t)
     assert seen is not None  # primary_back waited for it
