@@ -173,7 +173,7 @@ def stop_mirrormakers(edge: LabEdgeNode, say: Report) -> None:
     for run_dir in sorted(edge.work_dir.glob("mm/*")):
         for name in ("scheduler.pid", "mm.pid", "supervisor.pid"):
             pid = read_pid(run_dir / name)
-            if pid is None or not is_ours(pid, [f"{run_dir}/"]):  # never a reused pid, nor a sibling run dir
+            if pid is None or not is_ours(pid, [str(run_dir)]):
                 continue
             (run_dir / "stop_requested").touch()
             clean = terminate(pid, STOP_TIMEOUT_S)
