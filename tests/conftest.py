@@ -84,13 +84,15 @@ def wait_until(
     predicate: Callable[[], object],
     timeout: float = 30.0,
     interval: float = 0.1,
-    message: str = "condition",
+    message: str | Callable[[], str] = "condition",
 ) -> float:
-    """Poll ``predicate`` until it is truthy; return the seconds it took; fail after ``timeout``."""
+    """Poll ``predicate`` until it is truthy; return the seconds it took; fail after ``timeout`` (a callable
+    ``message`` is asked then: what was last seen)."""
     started = time.monotonic()
     while not predicate():
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"{message} not met within {timeout} s")
+            said = message() if callable(message) else message
+            raise AssertionError(f"{said} not met within {timeout} s")
         time.sleep(interval)
     return time.monotonic() - started
 

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -28,6 +29,7 @@ from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.failover import FAILOVER, make_context
 from kdrtui.services.runbook.preflight import Preflight
 from kdrtui.services.runbook.store import RunbookStore
+from tests.kafka_helpers import broker_views
 from tests.lab_helpers import cli, dr_plan
 
 pytestmark = pytest.mark.lab
@@ -88,7 +90,7 @@ async def test_one_dr_broker_down_is_degraded_but_the_failover_may_go(
     assert plan.clusters[DR].expected_brokers == 3
     wait_until(dr_observer.healthy, timeout=60, interval=1.0, message="dr healthy before the kill")
 
-    lab3.kill_broker(DR, 3)
+    assert lab3.kill_broker(DR, 3) is not None, "dr's broker 3 was running"
 
     def degraded() -> bool:
         seen = dr_observer.observe()
@@ -101,16 +103,37 @@ async def test_one_dr_broker_down_is_degraded_but_the_failover_may_go(
     assert (seen.offline, seen.under_min_isr, seen.unwritable_count) == (0, 0, 0)
     assert seen.controller_id in (1, 2) and seen.kraft is True, "the lab runs KRaft"
 
-    result = cli("status", "--plan", str(path), "--json")
-    assert result.exit_code >= 1, result.stdout
-    block = json.loads(result.stdout)["clusters"][DR]
-    assert block["state"] == "degraded"
+    # kdrtui status probes dr afresh (a new client: another broker's metadata, which may follow the
+    # controller a moment late): asked again, with a deadline, until it has seen what the observer saw.
+    answers: list[Any] = []
+
+    def status_degraded() -> bool:
+        result = cli("status", "--plan", str(path), "--json")
+        answers.append((result.exit_code, json.loads(result.stdout)["clusters"][DR]))
+        return bool(answers[-1][1]["state"] == "degraded")
+
+    wait_until(
+        status_degraded,
+        timeout=60,
+        interval=1.0,
+        message=lambda: (
+            f"kdrtui status: dr degraded (last {answers[-1:]}; brokers' views "
+            f"{broker_views(lab3.bootstrap(DR))})"
+        ),
+    )
+    code, block = answers[-1]
+    assert code >= 1
     assert (block["brokers_up"], block["brokers_expected"], block["expected_source"]) == (2, 3, "plan")
     assert block["under_replicated"] > 0 and block["offline"] == 0 and block["under_min_isr"] == 0
 
+    # The pre-flight probes dr afresh too: asked again, with a deadline, as kdrtui status was.
+    deadline = time.monotonic() + 60
     facts = await preflight(plan, path)
+    while facts["target_health"]["state"] != "degraded" and time.monotonic() < deadline:  # type: ignore[index]
+        await asyncio.sleep(1.0)
+        facts = await preflight(plan, path)
     assert facts["target_reachable"] and facts["target_unwritable"] is None
-    assert facts["target_health"]["state"] == "degraded"  # type: ignore[index]
+    assert facts["target_health"]["state"] == "degraded", facts["target_health"]  # type: ignore[index]
     assert not [r for r in facts["reasons"] if "min.insync.replicas" in r or "offline" in r], facts["reasons"]  # type: ignore[attr-defined]
 
 

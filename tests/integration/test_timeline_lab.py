@@ -32,7 +32,7 @@ from kdrtui.services.runbook.runner import RunEvent
 from kdrtui.services.runbook.store import RunbookStore
 from kdrtui.services.timeline.store import TimelineStore
 from tests.conftest import reserved_port, wait_until
-from tests.kafka_helpers import create_topic, produce_numbered
+from tests.kafka_helpers import broker_views, create_topic, produce_numbered
 from tests.lab_helpers import KDRTUI, dr_plan, mirrormaker, mirrormaker_jvms, stop_both_directions
 
 pytestmark = pytest.mark.lab
@@ -203,7 +203,13 @@ def test_mm_kill_broker_kill_and_failover_are_on_the_timeline(
     try:
         broker_killed_at = time.time()
         assert lab3.kill_broker(DR, 3) is not None
-        lost = first(path, "cluster", "-> 2/", broker_killed_at, wait_until)
+        try:
+            lost = first(path, "cluster", "-> 2/", broker_killed_at, wait_until)
+        except AssertionError as exc:  # say what each broker answers, and what the timeline holds
+            raise AssertionError(
+                f"{exc}; brokers' views {broker_views(lab3.bootstrap(DR))}; "
+                f"cluster events {[(e['source'], e['text']) for e in events(path, '--kind', 'cluster')][:6]}"
+            ) from None
         lost_seen = time.time()
         assert broker_killed_at <= lost["at"] <= lost_seen, lost
         assert lost["at"] - broker_killed_at <= INTERVAL_S + SLACK_S, lost
