@@ -33,6 +33,8 @@ from kdrtui.domain.gameday import Read
 from kdrtui.services.kafka.config import client_config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kdrtui.domain.plan import Plan
     from kdrtui.services.gameday.context import GamedayContext
     from kdrtui.services.gameday.traffic import Verifier
@@ -247,13 +249,36 @@ def _seq(value: bytes | None) -> int | None:
         return None
 
 
+#: How long the copies' end offsets must stay the same for :func:`read_to_end` to call them read.
+SETTLE_S = 2.0
+
+
 def read_to_end(
-    ctx: GamedayContext, verifier: Verifier, bootstrap: str, topics: list[str], what: str
+    ctx: GamedayContext, verifier: Verifier, bootstrap: str, topics: list[str], what: str, timeout: float = 90
 ) -> None:
-    """Wait (60 s at most) until ``verifier`` has read as many records of ``topics``' copies as their end
-    offsets on ``bootstrap`` say are there now: every copy read to its end."""
-    ends = end_total(bootstrap, list(verifier.targets.values()))
-    ctx.wait_until(lambda: sum(len(verifier.reads(t)) for t in topics) >= ends, 60, what)
+    """Wait until ``verifier`` has read as many records of ``topics``' copies as their end offsets on
+    ``bootstrap`` say are there, and those end offsets stayed the same for :data:`SETTLE_S` after: a record
+    MirrorMaker wrote just before it stopped becomes readable (the high watermark moves) only once the
+    followers have it, a moment later under load, and counting it lost would be a wrong RPO."""
+    from kdrtui.services.gameday.context import ScenarioTimeout
+
+    targets = list(verifier.targets.values())
+    deadline = time.monotonic() + timeout
+    ends = end_total(bootstrap, targets)
+
+    def reached(wanted: int) -> Callable[[], bool]:
+        return lambda: sum(len(verifier.reads(t)) for t in topics) >= wanted
+
+    while True:
+        ctx.wait_until(reached(ends), max(1.0, deadline - time.monotonic()), what)
+        ctx.cancelled.wait(SETTLE_S)
+        ctx.check_cancelled()
+        again = end_total(bootstrap, targets)
+        if again == ends:
+            return
+        if time.monotonic() > deadline:
+            raise ScenarioTimeout(f"{what}: the end offsets still moved after {timeout:.0f} s")
+        ends = again
 
 
 def end_total(bootstrap: str, topics: list[str]) -> int:

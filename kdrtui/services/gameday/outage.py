@@ -27,7 +27,6 @@ from kdrtui.services.gameday import mirrormaker
 from kdrtui.services.gameday.context import GamedayContext, bootstrap_of, target_topic
 from kdrtui.services.gameday.operator import (
     RunbookAnswer,
-    end_total,
     read_sequences,
     read_to_end,
     run_runbook,
@@ -116,7 +115,6 @@ def lose_primary(ctx: GamedayContext) -> Outage:
     ctx.start_traffic()
     ctx.on_restore(RESTORE, lambda: failed_back(ctx))
     # Under traffic (being mirrored since start_traffic returned), at the same point in every run.
-    reads = lambda: sum(len(ctx.verifier.reads(t)) for t in ctx.traffic.topics)  # noqa: E731
     ctx.wait_until(
         lambda: ctx.traffic.total_acked() >= PRIMARY_RECORDS, 120, f"{PRIMARY_RECORDS} records acknowledged"
     )
@@ -147,9 +145,13 @@ def lose_primary(ctx: GamedayContext) -> Outage:
         raise
 
     # Nothing more reaches the DR cluster (MirrorMaker is stopped): read its copies to their end.
-    targets = list(ctx.verifier.targets.values())
-    ends = end_total(bootstrap_of(ctx.plan, secondary), targets)
-    ctx.wait_until(lambda: reads() >= ends, 60, f"the mirrored topics on {secondary} read to their end")
+    read_to_end(
+        ctx,
+        ctx.verifier,
+        bootstrap_of(ctx.plan, secondary),
+        list(ctx.traffic.topics),
+        f"the mirrored topics on {secondary} read to their end",
+    )
     ctx.verifier.stop()
     ctx.figure(
         "records per topic",
