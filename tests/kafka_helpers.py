@@ -328,17 +328,3 @@ def wait_for_checkpoint(dr: str, group: str, topic: str, committed: dict[int, in
             return
         assert time.monotonic() < deadline, f"no checkpoint of {group} at {committed} (have {have})"
         time.sleep(0.5)
-
-
-def broker_views(bootstrap: str) -> dict[str, list[int] | str]:
-    """Each broker's own answer (its metadata cache) to "which brokers are alive?": ``host:port`` -> the
-    broker ids it lists, or why it did not answer. Brokers' caches follow the controller a moment late;
-    a failure message with this says whether they disagree."""
-    views: dict[str, list[int] | str] = {}
-    for server in bootstrap.split(","):
-        try:
-            md = AdminClient(client_config(server)).list_topics(timeout=5)
-            views[server] = sorted(md.brokers)
-        except KafkaException as exc:
-            views[server] = str(exc)
-    return views

@@ -253,8 +253,6 @@ class LabCluster:
         Raises:
             ClusterError: a JVM exited (with the end of its logs), or the deadline passed.
         """
-        from confluent_kafka.admin import AdminClient
-
         started = time.monotonic()
         deadline = started + timeout
         wanted = {broker.node_id for broker in self.brokers}
@@ -269,25 +267,32 @@ class LabCluster:
                     f"{self.alias}: brokers did not all answer on {self.spec.bootstrap} within "
                     f"{timeout:.0f} s ({last_error}); see {self.log_file}"
                 )
-            try:
-                views = {
-                    node: set(
-                        AdminClient(self.admin_config(f"{LOCALHOST}:{self.spec.node_port(node)}"))
-                        .list_topics(timeout=min(3.0, max(remaining, 0.5)))
-                        .brokers
-                    )
-                    for node in sorted(wanted)
-                }
-            except Exception as exc:  # KafkaException, or no answer in time: not ready yet
-                last_error = " ".join(str(exc).split()) or type(exc).__name__
-                time.sleep(0.2)
-                continue
-            behind = {node: seen for node, seen in views.items() if not wanted <= seen}
+            views = self.broker_views(timeout=min(3.0, max(remaining, 0.5)))
+            behind = {n: seen for n, seen in views.items() if isinstance(seen, str) or not wanted <= seen}
             if not behind:
                 return time.monotonic() - started
             node, seen = next(iter(behind.items()))
-            last_error = f"broker {node} sees brokers {sorted(seen)} of {sorted(wanted)} registered"
+            last_error = (
+                f"broker {node}: {seen}"  # no answer yet
+                if isinstance(seen, str)
+                else f"broker {node} sees brokers {sorted(seen)} of {sorted(wanted)} registered"
+            )
             time.sleep(0.2)
+
+    def broker_views(self, timeout: float = 5.0) -> dict[int, set[int] | str]:
+        """Each broker's own answer (its metadata cache) to "which brokers are alive?": node id -> the ids
+        it lists, or why it did not answer. A broker's cache follows the controller a moment late, and a
+        client asks any of them: they can disagree for a while."""
+        from confluent_kafka.admin import AdminClient
+
+        views: dict[int, set[int] | str] = {}
+        for broker in self.brokers:
+            try:
+                admin = AdminClient(self.admin_config(f"{LOCALHOST}:{self.spec.node_port(broker.node_id)}"))
+                views[broker.node_id] = set(admin.list_topics(timeout=timeout).brokers)
+            except Exception as exc:  # KafkaException, or no answer in time
+                views[broker.node_id] = " ".join(str(exc).split()) or type(exc).__name__
+        return views
 
     def stop(self, timeout: float = 20.0) -> list[Stopped]:
         """SIGTERM every broker at once, wait up to ``timeout`` s, then SIGKILL; remove the pid files.

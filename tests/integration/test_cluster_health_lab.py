@@ -29,7 +29,6 @@ from kdrtui.services.plan_files import load_plan
 from kdrtui.services.runbook.failover import FAILOVER, make_context
 from kdrtui.services.runbook.preflight import Preflight
 from kdrtui.services.runbook.store import RunbookStore
-from tests.kafka_helpers import broker_views
 from tests.lab_helpers import cli, dr_plan
 
 pytestmark = pytest.mark.lab
@@ -118,7 +117,7 @@ async def test_one_dr_broker_down_is_degraded_but_the_failover_may_go(
         interval=1.0,
         message=lambda: (
             f"kdrtui status: dr degraded (last {answers[-1:]}; brokers' views "
-            f"{broker_views(lab3.bootstrap(DR))})"
+            f"{lab3.cluster(DR).broker_views()})"
         ),
     )
     code, block = answers[-1]

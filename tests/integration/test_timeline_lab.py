@@ -32,7 +32,7 @@ from kdrtui.services.runbook.runner import RunEvent
 from kdrtui.services.runbook.store import RunbookStore
 from kdrtui.services.timeline.store import TimelineStore
 from tests.conftest import reserved_port, wait_until
-from tests.kafka_helpers import broker_views, create_topic, produce_numbered
+from tests.kafka_helpers import create_topic, produce_numbered
 from tests.lab_helpers import KDRTUI, dr_plan, mirrormaker, mirrormaker_jvms, stop_both_directions
 
 pytestmark = pytest.mark.lab
@@ -207,7 +207,7 @@ def test_mm_kill_broker_kill_and_failover_are_on_the_timeline(
             lost = first(path, "cluster", "-> 2/", broker_killed_at, wait_until)
         except AssertionError as exc:  # say what each broker answers, and what the timeline holds
             raise AssertionError(
-                f"{exc}; brokers' views {broker_views(lab3.bootstrap(DR))}; "
+                f"{exc}; brokers' views {lab3.cluster(DR).broker_views()}; "
                 f"cluster events {[(e['source'], e['text']) for e in events(path, '--kind', 'cluster')][:6]}"
             ) from None
         lost_seen = time.time()

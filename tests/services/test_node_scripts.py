@@ -16,6 +16,7 @@ from kdrtui.services.mirrormaker.node_scripts import (
     alive_command,
     command,
     scheduler_script,
+    script,
     supervisor_script,
 )
 
@@ -74,6 +75,12 @@ def test_the_supervisor_and_the_scheduler_share_their_run_dir_functions(name: st
     assert _function(supervisor_script(), name) == _function(scheduler_script(), name)
 
 
+@pytest.mark.parametrize("name", ["kill.sh", "alive.sh"])
+def test_stop_kill_and_alive_tell_the_run_dirs_process_the_same_way(name: str) -> None:
+    # Each command is whole on the node (no include): the identity test is written in each, identically.
+    assert _function(script(name), "ours") == _function(script("stop.sh"), "ours")
+
+
 def test_a_command_quotes_its_values_and_leaves_out_comments() -> None:
     hostile = "/home/ops/it's here; rm -rf / $(reboot) `id`"
     first, *rest = command("stop.sh", run=hostile).splitlines()
@@ -89,13 +96,15 @@ def test_a_command_quotes_its_values_and_leaves_out_comments() -> None:
 
 def _sleeper(tmp_path: Path, run: Path | None) -> subprocess.Popen[bytes]:
     """A process whose command line names ``run`` (a deployment's own), or nothing of kdrtui's."""
-    argv = ["/bin/sh", "-c", "sleep 60", *([f"{run}/supervise.sh"] if run else [])]
+    # Python, not `sh -c "sleep 60" ...`: a shell may exec its last command, and sleep's command line
+    # would no longer name the run dir.
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", *([f"{run}/supervise.sh"] if run else [])]
     return subprocess.Popen(argv, cwd=tmp_path)
 
 
-@pytest.mark.parametrize("script", ["stop.sh", "kill.sh"])
+@pytest.mark.parametrize("name", ["stop.sh", "kill.sh"])
 def test_stop_and_kill_signal_only_the_run_dirs_own_processes_never_a_reused_pid(
-    tmp_path: Path, script: str
+    tmp_path: Path, name: str
 ) -> None:
     # After a crash the pid files stay behind; the numbers in them can be given to any process since
     # (pid_max is 32768 on many kernels). A stop must not signal that process.
@@ -111,9 +120,9 @@ def test_stop_and_kill_signal_only_the_run_dirs_own_processes_never_a_reused_pid
         (run / "mm.pid").write_text(f"{sibling.pid}\n")
         (run / "supervisor.pid").write_text(f"{own.pid}\n")
         values: dict[str, str | int] = {"run": str(run)}
-        if script == "kill.sh":
+        if name == "kill.sh":
             values["pid"] = sibling.pid
-        done = subprocess.run(["/bin/sh", "-c", command(script, **values)], timeout=30, check=False)
+        done = subprocess.run(["/bin/sh", "-c", command(name, **values)], timeout=30, check=False)
         assert done.returncode == 0
         assert own.wait(timeout=10) in (-15, -9), "the run dir's own supervisor is signalled"
         assert stranger.poll() is None and sibling.poll() is None, "a reused pid is left alone"

@@ -5,7 +5,7 @@ Two kinds, both checked by shellcheck (``make lint``):
 - the scripts written into a run directory (``supervise.sh``, ``schedule.sh``, ``schedule.awk``): read as
   they are, byte for byte, since drift compares them with the node's copies (:func:`run_dir_scripts`);
 - the commands run over SSH (``status.sh``, ``preflight.sh``, ``systemd.sh``, ``stop.sh``, ``kill.sh``,
-  ``secrets.sh``):
+  ``alive.sh``, ``secrets.sh``):
   :func:`command` puts their values in front as ``name=value`` lines, each value shell-quoted
   (:func:`shlex.quote`), and drops comment and blank lines, since every byte crosses the SSH link. The
   script itself is never edited, so no value can change what it does.
@@ -95,12 +95,8 @@ def stop_command(run_dir: str) -> str:
 def alive_command(run_dir: str, pid: int) -> str:
     """The command that prints ``alive`` while ``pid`` runs and (where ``/proc`` tells) its command line
     names ``run_dir``: a pid the deployment's process left behind and another process was given since is
-    not it."""
-    run = shlex.quote(f"{run_dir}/")
-    return (
-        f"kill -0 {int(pid)} 2>/dev/null && {{ [ ! -r /proc/{int(pid)}/cmdline ] || "
-        f"tr '\\000' '\\n' </proc/{int(pid)}/cmdline | grep -F -q -e {run}; }} && echo alive; true"
-    )
+    not it (``alive.sh``; ``stop.sh`` and ``kill.sh`` signal only such a process, by the same test)."""
+    return command("alive.sh", run=run_dir, pid=int(pid))
 
 
 def kill_command(run_dir: str, pid: int | None) -> str:
