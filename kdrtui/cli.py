@@ -18,6 +18,7 @@ from kdrtui.commands.plan import plan_group
 from kdrtui.commands.provision import destroy_command, provision_command
 from kdrtui.commands.state import state_group
 from kdrtui.commands.status import status_command
+from kdrtui.commands.watch import watch_command
 
 
 class KdrGroup(click.Group):
@@ -73,6 +74,7 @@ main.add_command(mm_group)
 main.add_command(status_command)
 main.add_command(exporter_command)
 main.add_command(events_command)
+main.add_command(watch_command)
 main.add_command(check_command)
 main.add_command(state_group)
 main.add_command(failover_command)

@@ -118,6 +118,13 @@ def _command(operation: str) -> click.Command:
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the result (report, steps) as JSON.")
     @click.option(
+        "--actor",
+        default="",
+        metavar="NAME",
+        help="Who the audit, journal and report name as starting the run when it is not the person at "
+        "the terminal (`kdrtui watch` passes automation).",
+    )
+    @click.option(
         "--divergent",
         type=click.Choice(["deliver", "skip"]),
         default="deliver",
@@ -134,6 +141,7 @@ def _command(operation: str) -> click.Command:
         resume: bool,
         rollback: bool,
         as_json: bool,
+        actor: str,
         divergent: str,
     ) -> None:
         from kdrtui.services.runbook.lock import PlanLocked
@@ -150,7 +158,8 @@ def _command(operation: str) -> click.Command:
         try:
             try:
                 if lock is not None:
-                    lock.acquire("rollback" if rollback else operation)
+                    what = "rollback" if rollback else operation
+                    lock.acquire(f"{what} (started by {actor})" if actor else what)
                 op = Operation(
                     plan,
                     path,
@@ -160,6 +169,7 @@ def _command(operation: str) -> click.Command:
                     lock=lock,
                     rollback=rollback,
                     divergent=divergent,
+                    actor=actor,
                 )
             except (OperationRefused, PlanLocked) as exc:
                 print(f"kdrtui {operation}: {exc}", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 Exit codes: 0 every flow OK (or IDLE: a scheduled flow between its batches) and every cluster UP, 1 any
 WARN or a DEGRADED cluster, 2 any CRIT/STALLED/STOPPED/LOST or a cluster unreachable (and a bad plan).
+The automated failover policy's state (``Automation: ...``, the JSON's ``automation``) is shown, never
+counted in the exit code.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ def status_command(plan_arg: str | None, as_json: bool, watch: bool, interval: f
             else:
                 if view.dr_state_error is not None:
                     click.echo(f"DR state unreadable — active cluster unknown: {view.dr_state_error}")
-                click.echo("\n".join([*health_lines(view.clusters), render_text(view.snapshot)]))
+                automation = [view.automation.line()] if view.automation is not None else []
+                click.echo("\n".join([*health_lines(view.clusters), render_text(view.snapshot), *automation]))
             if not watch:
                 break
             time.sleep(interval)

@@ -72,6 +72,7 @@ def render_text(snapshot: DivergenceSnapshot) -> str:
 def run(plan: Plan, path: Path | None, *, as_json: bool, watch: bool, interval: float) -> int:
     """Print the divergence (once, or until Ctrl-C with ``watch``); returns the exit code."""
     from kdrtui.commands.status_health import ClusterHealthReader, health_exit, health_json, health_lines
+    from kdrtui.services.automation.summary import read_automation
     from kdrtui.services.kafka.divergence_engine import DivergenceEngine
     from kdrtui.services.runbook.operate import view_plan
 
@@ -85,16 +86,14 @@ def run(plan: Plan, path: Path | None, *, as_json: bool, watch: bool, interval: 
             snapshot = engine.refresh()
             seen = pending.result()
             code = max(exit_code(snapshot), health_exit(seen)) if unreadable is None else 2
+            automation = read_automation(plan, path)
             if as_json:
-                click.echo(
-                    json.dumps(
-                        {**snapshot.to_dict(), "dr_state_error": unreadable, "clusters": health_json(seen)}
-                    )
-                )
+                body = {**snapshot.to_dict(), "dr_state_error": unreadable, "clusters": health_json(seen)}
+                click.echo(json.dumps({**body, "automation": automation.to_dict()}))
             else:
                 if unreadable is not None:
                     click.echo(f"DR state unreadable — which cluster is primary is unknown: {unreadable}")
-                click.echo("\n".join([*health_lines(seen), render_text(snapshot)]))
+                click.echo("\n".join([*health_lines(seen), render_text(snapshot), automation.line()]))
             if not watch:
                 break
             time.sleep(interval)

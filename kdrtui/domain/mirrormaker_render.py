@@ -126,6 +126,21 @@ def _security_sections(plan: Plan, aliases: list[str], run_dir: str, prefixed: b
     return sections
 
 
+def client_security(plan: Plan, alias: str, run_dir: str) -> dict[str, str]:
+    """A plain Kafka client's settings on an edge node to reach ``alias`` as MirrorMaker there does (the
+    config provider and the cluster's security, with the deployment at ``run_dir``'s secrets directory);
+    empty for an unsecured cluster. Names files, never holds a password."""
+    settings: dict[str, str] = {}
+    for _title, section in _security_sections(plan, [alias], run_dir, prefixed=False):
+        settings.update({key: str(value) for key, value in section.items()})
+    return settings
+
+
+def bootstrap_near(plan: Plan, alias: str, near: str) -> str:
+    """How an edge node of cluster ``near`` reaches ``alias`` (see :func:`_bootstrap`)."""
+    return _bootstrap(plan, alias, near)
+
+
 # --- MirrorMaker 2 ----------------------------------------------------------------------------------
 
 

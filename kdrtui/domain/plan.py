@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from kdrtui.domain import dns_names
+from kdrtui.domain.plan_automation import AutomationMode, AutomationSettings
 from kdrtui.domain.plan_azure import AzureCredentialKind, AzureSettings
 from kdrtui.domain.plan_failover import ClientSwitch, FailoverSettings, FenceMethod, Objectives, SwitchMethod
 from kdrtui.domain.plan_flows import MirrorFlow, MirrorMakerKind, Naming, Schedule
@@ -52,6 +53,8 @@ _log = logging.getLogger(__name__)
 
 __all__ = [
     "NETWORK_KEYS",
+    "AutomationMode",
+    "AutomationSettings",
     "AzureCredentialKind",
     "AzureSettings",
     "ClientSwitch",
@@ -72,6 +75,7 @@ __all__ = [
     "Schedule",
     "SwitchMethod",
     "Topology",
+    "automation_text",
     "locate_problems",
     "parse_plan",
     "plan_problems",
@@ -241,8 +245,15 @@ def plan_problems(plan: Plan, path: str = "<plan>") -> list[PlanProblem]:
 
 
 def plan_to_toml(plan: Plan) -> str:
-    """The plan as TOML text (keys that are not set are left out); :func:`parse_plan` reads it back."""
-    return tomli_w.dumps(plan.model_dump(mode="json", exclude_none=True))
+    """The plan as TOML text (keys that are not set are left out); :func:`parse_plan` reads it back.
+
+    The ``[automation]`` table is left out while it is all defaults (off), so a plan that never had one
+    is written as it was.
+    """
+    data = plan.model_dump(mode="json", exclude_none=True)
+    if plan.automation == AutomationSettings():
+        data.pop("automation", None)
+    return tomli_w.dumps(data)
 
 
 # --- summary ----------------------------------------------------------------------------------------
@@ -285,6 +296,7 @@ def summarize(plan: Plan) -> list[str]:
         f"Objectives: RPO {goals.rpo_seconds} s, RTO {goals.rto_seconds} s, "
         f"lag warning {goals.lag_warn_seconds} s, critical {goals.lag_crit_seconds} s"
     )
+    lines.append(f"Automation: {automation_text(plan)}")
     switch = (
         f"command: {plan.switch.command}"
         if plan.switch.method == SwitchMethod.COMMAND
@@ -299,3 +311,22 @@ def summarize(plan: Plan) -> list[str]:
         fence += f" (NSG rule denies the Kafka ports to {', '.join(plan.failover.client_cidrs)})"
     lines.append(f"Fence: {fence}")
     return lines
+
+
+def automation_text(plan: Plan) -> str:
+    """The ``[automation]`` policy in one line: "off", or its mode, hold-down, quorum, RPO and cooldown.
+
+    The alert command is never shown (it may carry a token on its command line): only that one is set.
+    """
+    policy = plan.automation
+    if not policy.enabled:
+        return "off"
+    rpo_seconds = policy.max_rpo_seconds
+    if rpo_seconds is None:
+        rpo_seconds = plan.objectives.rpo_seconds
+    text = (
+        f"{policy.mode}, hold-down {policy.hold_down_seconds} s, quorum {policy.needed} of "
+        f"{', '.join(policy.vantage_points)}, max RPO {policy.max_rpo_records} records / {rpo_seconds} s, "
+        f"cooldown {policy.cooldown_seconds} s"
+    )
+    return text + (", alert: command set" if policy.alert_command else "")

@@ -2,9 +2,10 @@
 
 The tables live with what they describe: clusters and edge nodes in :mod:`kdrtui.domain.plan_sites`,
 flows in :mod:`kdrtui.domain.plan_flows`, objectives, client switch and failover settings in
-:mod:`kdrtui.domain.plan_failover`, the ``[azure]`` table in :mod:`kdrtui.domain.plan_azure`; the rules
-of single keys they share in :mod:`kdrtui.domain.plan_fields`. Reading a plan file (and the rules that
-involve several keys) is :mod:`kdrtui.domain.plan`'s, which also re-exports every model.
+:mod:`kdrtui.domain.plan_failover`, the automated failover policy in :mod:`kdrtui.domain.plan_automation`,
+the ``[azure]`` table in :mod:`kdrtui.domain.plan_azure`; the rules of single keys they share in
+:mod:`kdrtui.domain.plan_fields`. Reading a plan file (and the rules that involve several keys) is
+:mod:`kdrtui.domain.plan`'s, which also re-exports every model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
+from kdrtui.domain.plan_automation import AutomationSettings
 from kdrtui.domain.plan_azure import AzureSettings
 from kdrtui.domain.plan_failover import ClientSwitch, FailoverSettings, Objectives
 from kdrtui.domain.plan_fields import MODEL_CONFIG, rule
@@ -74,6 +76,8 @@ class Plan(BaseModel):
     """Fencing, drain timeout and reverse replication of the failover runbook."""
     azure: AzureSettings | None = None
     """Where and as whom ``kdrtui provision`` works; absent for plans kdrtui does not provision."""
+    automation: AutomationSettings = AutomationSettings()
+    """The opt-in automated failover policy ``kdrtui watch`` runs (off unless ``enabled = true``)."""
 
     @property
     def primary_alias(self) -> str:

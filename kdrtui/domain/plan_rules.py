@@ -3,9 +3,10 @@
 :func:`cross_key_problems` reads the raw TOML data (see :func:`kdrtui.domain.plan.parse_plan`), after
 pass 1 (:func:`kdrtui.domain.plan_refused.strip_refused`) removed what no plan may hold, and checks
 what involves several keys: flows name real clusters, VNets don't overlap, the topology has the flows it
-needs (and none it must not have)... It reads the data defensively and skips values of the wrong type,
-which pydantic reports, so it still runs when the rest of the file has problems. Its problems are (key
-path, message) pairs, which the loader turns into lines.
+needs (and none it must not have), the automated failover policy probes from the DR side (its rules:
+:mod:`kdrtui.domain.plan_automation_rules`)... It reads the data defensively and skips values of the wrong
+type, which pydantic reports, so it still runs when the rest of the file has problems. Its problems are
+(key path, message) pairs, which the loader turns into lines.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from kdrtui.domain import azure_names, dns_names
 from kdrtui.domain.kafka_release import parse_release
+from kdrtui.domain.plan_automation_rules import automation_problems
 from kdrtui.domain.plan_failover import Objectives, SwitchMethod
 from kdrtui.domain.plan_flows import MirrorMakerKind, Naming
 from kdrtui.domain.plan_model import Topology
@@ -112,6 +114,7 @@ class _Rules:
         self.flows()
         self.edge_nodes()
         self.objectives_and_switch()
+        self.automation()
         return self.found
 
     def roles(self) -> None:
@@ -435,6 +438,10 @@ class _Rules:
                 ("switch", "resource_group"),
                 'required when method = "dns" and no cluster names a resource_group: where the zone lives',
             )
+
+    def automation(self) -> None:
+        """The ``[automation]`` table (:mod:`kdrtui.domain.plan_automation_rules`)."""
+        self.found += automation_problems(self.data, list(self.clusters), self.primary, self.secondary)
 
 
 def cross_key_problems(data: dict[str, Any]) -> Found:

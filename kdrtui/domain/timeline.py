@@ -34,6 +34,8 @@ class EventKind(StrEnum):
     """A runbook (failover, failback, provision...) started, ran a step, ended."""
     FENCE = "fence"
     """A fence was applied or removed."""
+    AUTOMATION = "automation"
+    """The automated failover policy (``kdrtui watch``) changed state, advised, acted or was acknowledged."""
 
 
 SEVERITIES = ("info", "warn", "crit")

@@ -7,7 +7,8 @@ back to the answer it comes from. So a message shown in the wizard is the messag
 validate`` would print, and a plan the wizard writes always passes it.
 
 The answers and their fields live in :mod:`kdrtui.domain.wizard_answers`, the answers as plan data (and
-back) in :mod:`kdrtui.domain.wizard_plan`, what the plan takes to run in :mod:`kdrtui.domain.wizard_review`;
+back) in :mod:`kdrtui.domain.wizard_plan` (the automated failover policy's table in
+:mod:`kdrtui.domain.wizard_automation`), what the plan takes to run in :mod:`kdrtui.domain.wizard_review`;
 this module checks the answers and builds the plan, and re-exports all of them (writing the plan file:
 :func:`kdrtui.services.plan_files.write_plan`).
 """
@@ -33,14 +34,16 @@ from kdrtui.domain.wizard_answers import (
     HELP,
     LABELS,
     STEPS,
+    Automation,
     WizardAnswers,
     field_text,
     fields_of,
     mirrors,
-    step_note,
     store_field,
     visible_fields,
 )
+from kdrtui.domain.wizard_answers import step_note as answers_note
+from kdrtui.domain.wizard_automation import automation_note, automation_table, vantage_points
 from kdrtui.domain.wizard_plan import (
     COLD_STANDBY_SECONDARY_WORKER_VM_SIZE,
     KAFKA_HOME,
@@ -73,10 +76,13 @@ __all__ = [
     "LABELS",
     "STEPS",
     "WIZARD_PATH",
+    "Automation",
     "Resource",
     "WizardAnswers",
     "answer_field",
     "answers_from_plan",
+    "automation_note",
+    "automation_table",
     "build_plan",
     "default_subnet",
     "edge_host",
@@ -102,14 +108,24 @@ __all__ = [
     "store_field",
     "target_aliases",
     "unpriced",
+    "vantage_points",
     "visible_fields",
 ]
 """The wizard's model in one import: this module's checks and plan file, and the names of
-:mod:`~kdrtui.domain.wizard_answers`, :mod:`~kdrtui.domain.wizard_plan` and
-:mod:`~kdrtui.domain.wizard_review`."""
+:mod:`~kdrtui.domain.wizard_answers`, :mod:`~kdrtui.domain.wizard_plan`,
+:mod:`~kdrtui.domain.wizard_automation` and :mod:`~kdrtui.domain.wizard_review`."""
 
 WIZARD_PATH = "<wizard>"
 """The "file" named in the problems of answers that are not a plan file yet."""
+
+
+def step_note(answers: WizardAnswers, step: str) -> str:
+    """A line to show above the step's fields (empty when there is nothing to say): the topology's and the
+    replication's (:func:`kdrtui.domain.wizard_answers.step_note`), and on the objectives step the automated
+    failover policy's while it is not off (:func:`~kdrtui.domain.wizard_automation.automation_note`)."""
+    if step == "objectives" and answers.automation != Automation.OFF:
+        return automation_note(answers)
+    return answers_note(answers, step)
 
 
 def set_field(answers: WizardAnswers, name: str, text: str) -> str | None:
@@ -162,6 +178,12 @@ _SECURITY_KEYS = {
     "password_env": "security_password_env",
     "password_file": "security_password_env",
 }
+_AUTOMATION_KEYS = {
+    "hold_down_seconds": "automation_hold_down_seconds",
+    "max_rpo_records": "automation_max_rpo_records",
+    "cooldown_seconds": "automation_cooldown_seconds",
+}
+"""The ``[automation]`` keys the wizard asks about; a problem of any other key is shown at its choice."""
 _SCHEDULE_KEYS = {
     "every_minutes": "schedule_every_minutes",
     "run_minutes": "schedule_run_minutes",
@@ -226,6 +248,8 @@ def answer_field(answers: WizardAnswers, problem: PlanProblem) -> str:
             return _schedule_field(problem.message)
     if head == "objectives" and len(parts) == 2:
         return str(parts[1])
+    if head == "automation":
+        return _AUTOMATION_KEYS.get(str(parts[1]), "automation") if len(parts) >= 2 else "automation"
     if head == "switch" and len(parts) == 2:
         # The DNS switch's keys are not asked (they are kept from the plan opened): shown at the method.
         fields = {"method": "switch_method", "command": "switch_command", "zone": "switch_method"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kdrtui.domain.plan import (
+    AutomationMode,
     MirrorMakerKind,
     Naming,
     Plan,
@@ -20,6 +21,15 @@ from kdrtui.domain.plan import (
 )
 from kdrtui.domain.security import SaslMechanism, SecurityProtocol
 from kdrtui.domain.topologies import topology_info
+
+
+class Automation(StrEnum):
+    """The wizard's one answer for the ``[automation]`` policy: off, or its mode."""
+
+    OFF = "off"
+    """No ``[automation]`` table (or the opened plan's, with ``enabled = false``)."""
+    ADVISE = AutomationMode.ADVISE.value
+    ACT = AutomationMode.ACT.value
 
 
 @dataclass
@@ -74,6 +84,11 @@ class WizardAnswers:
     lag_crit_seconds: int = 120
     switch_method: SwitchMethod = SwitchMethod.NONE
     switch_command: str = ""
+    automation: Automation = Automation.OFF
+    """The automated failover policy ``kdrtui watch`` runs: off, advise (pages only) or act."""
+    automation_hold_down_seconds: int = 120
+    automation_max_rpo_records: int = 0
+    automation_cooldown_seconds: int = 3600
     # --- additions beyond the first API: kept so an opened plan is written back as it was ---
     primary_vnet_name: str = "kdr-east-vnet"
     secondary_vnet_name: str = "kdr-west-vnet"
@@ -159,6 +174,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "lag_crit_seconds",
         "switch_method",
         "switch_command",
+        "automation",
+        "automation_hold_down_seconds",
+        "automation_max_rpo_records",
+        "automation_cooldown_seconds",
     ),
     "review": (),
 }
@@ -217,6 +236,10 @@ LABELS: dict[str, str] = {
     "lag_crit_seconds": "Lag critical (seconds)",
     "switch_method": "Client switch",
     "switch_command": "Switch command",
+    "automation": "Automated failover",
+    "automation_hold_down_seconds": "Hold-down (seconds)",
+    "automation_max_rpo_records": "Max unmirrored records",
+    "automation_cooldown_seconds": "Cooldown (seconds)",
 }
 """A short label (at most 24 characters) per field."""
 
@@ -273,6 +296,17 @@ HELP: dict[str, str] = {
     "lag_crit_seconds": "Replication lag shown as critical",
     "switch_method": "none: you move clients; command: kdrtui runs a command; dns: a Private DNS record",
     "switch_command": "Shell command, run on your machine, that points clients at the other cluster",
+    "automation": (
+        "act: fails over without a person; a false alarm does too and may lose unmirrored records. "
+        "advise: pages only"
+    ),
+    "automation_hold_down_seconds": (
+        "Seconds the primary must look down before it counts (5-86400): rides out blips but adds to the RTO"
+    ),
+    "automation_max_rpo_records": (
+        "Act only if at most this many records are unmirrored (0: lose none); otherwise only advise"
+    ),
+    "automation_cooldown_seconds": "No automatic failover within this many seconds of a failover or failback",
 }
 """One line of help per field."""
 
@@ -283,6 +317,7 @@ CHOICES: dict[str, tuple[StrEnum, ...]] = {
     "switch_method": tuple(SwitchMethod),
     "security_protocol": tuple(SecurityProtocol),
     "security_mechanism": tuple(SaslMechanism),
+    "automation": tuple(Automation),
 }
 """The members of the fields that are a choice (the rest are free text); ``member.value`` is the text
 :func:`set_field` takes."""
@@ -294,6 +329,7 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "switch_method": SwitchMethod,
     "security_protocol": SecurityProtocol,
     "security_mechanism": SaslMechanism,
+    "automation": Automation,
 }
 _INTS = frozenset(
     {
@@ -304,6 +340,9 @@ _INTS = frozenset(
         "rto_seconds",
         "lag_warn_seconds",
         "lag_crit_seconds",
+        "automation_hold_down_seconds",
+        "automation_max_rpo_records",
+        "automation_cooldown_seconds",
     }
 )
 _OPTIONAL_INTS = frozenset(
@@ -313,6 +352,9 @@ _MIRRORING_ONLY = frozenset(FIELDS["replication"]) | {"ssh_key_file"}
 _SCHEDULE = frozenset({"schedule_every_minutes", "schedule_run_minutes", "schedule_cron"})
 _TLS = frozenset({"security_ca_file", "security_cert_file", "security_key_file"})
 _SASL = frozenset({"security_mechanism", "security_username", "security_password_env"})
+_AUTOMATION_SETTINGS = frozenset(
+    {"automation_hold_down_seconds", "automation_max_rpo_records", "automation_cooldown_seconds"}
+)
 FIELD_NAMES: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(WizardAnswers) if f.name not in ("input_errors", "base")
 )
@@ -337,13 +379,16 @@ def visible_fields(answers: WizardAnswers, step: str) -> tuple[str, ...]:
             return False
         if name in _SASL and not answers.security_protocol.sasl:
             return False
+        if name in _AUTOMATION_SETTINGS and answers.automation == Automation.OFF:
+            return False
         return not (name == "switch_command" and answers.switch_method != SwitchMethod.COMMAND)
 
     return tuple(name for name in FIELDS[step] if shown(name))
 
 
 def step_note(answers: WizardAnswers, step: str) -> str:
-    """A line to show above the step's fields (empty when there is nothing to say)."""
+    """A line to show above the step's fields (empty when there is nothing to say); the objectives step's,
+    on the automated failover policy, is added by :func:`kdrtui.domain.wizard.step_note`."""
     if step == "topology":
         info = topology_info(answers.topology)
         return f"{info.title}: {info.sentence}"

@@ -14,7 +14,8 @@ from kdrtui.domain.plan import (
 )
 from kdrtui.domain.plan_failover import FenceMethod
 from kdrtui.domain.security import ClusterSecurity, SaslMechanism, SecurityProtocol
-from kdrtui.domain.wizard_answers import WizardAnswers
+from kdrtui.domain.wizard_answers import Automation, WizardAnswers
+from kdrtui.domain.wizard_automation import automation_table, edge_node_name
 
 KAFKA_HOME = "/usr/hdp/current/kafka-broker"
 """Where Kafka lives on an HDInsight node (edge nodes included)."""
@@ -217,7 +218,7 @@ def edge_nodes(answers: WizardAnswers) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = []
     for alias in target_aliases(answers):
         for n in range(1, max(answers.edge_node_count, 0) + 1):
-            name = f"{alias}-edge-{n}"
+            name = edge_node_name(alias, n)
             node = {
                 "name": name,
                 "cluster": alias,
@@ -285,7 +286,20 @@ def plan_data(answers: WizardAnswers) -> dict[str, Any]:
     if answers.base is not None:  # the DNS switch's keys (zone, record...) are not asked: kept
         kept = answers.base.switch.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         data["switch"].update({k: v for k, v in kept.items() if k not in ("method", "command")})
-    order = ("plan", "clusters", "edge_nodes", "flows", "objectives", "switch", "failover", "azure")
+    automation = automation_table(answers)
+    if automation is not None:
+        data["automation"] = automation
+    order = (
+        "plan",
+        "clusters",
+        "edge_nodes",
+        "flows",
+        "objectives",
+        "switch",
+        "failover",
+        "automation",
+        "azure",
+    )
     return {key: data[key] for key in order if key in data}
 
 
@@ -362,6 +376,11 @@ def answers_from_plan(plan: Plan) -> WizardAnswers:
     answers.lag_crit_seconds = plan.objectives.lag_crit_seconds
     answers.switch_method = plan.switch.method
     answers.switch_command = plan.switch.command
+    policy = plan.automation
+    answers.automation = Automation(policy.mode.value) if policy.enabled else Automation.OFF
+    answers.automation_hold_down_seconds = policy.hold_down_seconds
+    answers.automation_max_rpo_records = policy.max_rpo_records
+    answers.automation_cooldown_seconds = policy.cooldown_seconds
     return answers
 
 

@@ -222,3 +222,5 @@ class ConsoleServices:
     """Opens the Timeline pane's store (tests open one in a temporary folder)."""
     timeline_interval: float = 5.0
     """Seconds between two reads of the timeline store while the Timeline pane is shown."""
+    automation_interval: float = 5.0
+    """Seconds between two reads of what ``kdrtui watch`` published while the Overview is shown."""

@@ -197,3 +197,62 @@ def test_bad_input_names_the_option_and_why(plan: Path) -> None:
     assert order.exit_code == 2 and "--since" in order.output and "after --until" in order.output
     empty = runner.invoke(main, ["events", "--plan", str(plan)])
     assert empty.exit_code == 0 and empty.output.startswith("no events between ")
+
+
+def test_automation_events_by_kind_in_text_json_and_the_write_up(plan: Path) -> None:
+    now = time.time()
+    store = _fill(plan, now)
+    store.record(
+        [
+            Event(
+                now - 600,
+                EventKind.AUTOMATION,
+                "automation",
+                "armed -> holding (a quorum sees the primary down: kdrtui down)",
+                "warn",
+                None,
+                "watch",
+            ),
+            Event(
+                now - 480,
+                EventKind.AUTOMATION,
+                "automation",
+                "holding -> advising (mode advise: would fail over to dr now)",
+                "warn",
+                None,
+                "watch",
+            ),
+        ]
+    )
+    store.close()
+    runner = CliRunner()
+    text = runner.invoke(main, ["events", "--plan", str(plan), "--kind", "automation"])
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert len(lines) == 2 and all("  warn  automation   " in line for line in lines)
+    assert lines[0].endswith("holding -> advising (mode advise: would fail over to dr now)  [watch]")
+    body = json.loads(
+        runner.invoke(main, ["events", "--plan", str(plan), "--json", "--kind", "automation"]).output
+    )
+    assert [(e["kind"], e["subject"], e["severity"], e["source"]) for e in body["events"]] == [
+        ("automation", "automation", "warn", "watch")
+    ] * 2
+    both = runner.invoke(
+        main, ["events", "--plan", str(plan), "--kind", "automation", "--kind", "mirrormaker"]
+    )
+    assert [line.split()[3] for line in both.output.splitlines()] == [
+        "automation",
+        "automation",
+        "mirrormaker",
+    ]
+    write_up = runner.invoke(main, ["events", "--plan", str(plan), "--markdown"]).output
+    assert (
+        "- Automation (kdrtui watch): 2 events, the last: "
+        "holding -> advising (mode advise: would fail over to dr now)\n" in write_up
+    )
+    rows = [line for line in write_up.splitlines() if "| automation |" in line]
+    assert len(rows) == 2 and "| warn | armed -> holding" in rows[0] and rows[0].endswith("| watch |")
+    assert (
+        "Automation (kdrtui watch)"
+        not in runner.invoke(main, ["events", "--plan", str(plan), "--markdown", "--kind", "health"]).output
+    )

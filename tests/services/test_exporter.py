@@ -390,3 +390,29 @@ def test_unreadable_journals_do_not_fail_the_refresh() -> None:
     assert value(found, "kdrtui_refresh_errors_total") == 0
     run = {"operation": "failover", "run": "20261203T120000Z-failover-ab12"}
     assert value(found, "kdrtui_last_failover_rto_seconds", **run) == 35.5  # as last known
+
+
+def test_the_automation_policy_families() -> None:
+    from prometheus_client.core import Metric
+
+    from kdrtui.services.observe.collector import automation_families
+
+    def families(block: dict[str, Any]) -> dict[str, Metric]:
+        return {m.name: m for m in automation_families({"automation": block})}
+
+    off = families({"enabled": False})
+    assert set(off) == {"kdrtui_automation_enabled"}
+    assert off["kdrtui_automation_enabled"].samples[0].value == 0
+
+    def state_of(found: dict[str, Metric]) -> list[str]:
+        samples = found["kdrtui_automation_state"].samples
+        return [s.labels["kdrtui_automation_state"] for s in samples if s.value]
+
+    live = families({"enabled": True, "state": "holding", "running": True, "last_failover": None})
+    assert state_of(live) == ["holding"]
+    assert live["kdrtui_automation_unacknowledged"].samples[0].value == 0
+    stopped = families(
+        {"enabled": True, "state": "armed", "running": False, "last_failover": {"acknowledged": False}}
+    )
+    assert state_of(stopped) == ["not-running"]
+    assert stopped["kdrtui_automation_unacknowledged"].samples[0].value == 1

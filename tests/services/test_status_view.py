@@ -91,3 +91,37 @@ def test_the_view_json_is_the_status_body() -> None:
     }
     assert shown.exit_code() == 2
     assert view().exit_code() == 1  # WARN, a cluster DEGRADED
+
+
+def test_each_refresh_reads_the_automation_policy_into_the_status_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kdrtui status --json`` and the exporter's ``/status.json`` carry the same ``automation`` block."""
+    from kdrtui.services.automation.state import PublishedState, write_state
+
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
+    path = plan_nobody_answers(tmp_path)
+    off = StatusReader(load_plan(path), path, lag_engine=FakeEngine, health_timeout_s=0.5)
+    try:
+        assert off.refresh().to_dict()["automation"] == {"enabled": False}
+    finally:
+        off.close()
+    path.write_text(path.read_text() + '\n[automation]\nenabled = true\nmode = "advise"\n')
+    plan = load_plan(path)
+    reader = StatusReader(plan, path, lag_engine=FakeEngine, health_timeout_s=0.5)
+    try:
+        first = reader.refresh()
+        assert first.automation is not None and first.automation.line() == (
+            "Automation: advise — kdrtui watch not running"
+        )
+        directory = RunbookStore(plan.plan.name, path).dir
+        write_state(directory, PublishedState("armed", "primary up (kdrtui up)", "advise", time.time(), 5.0))
+        block = reader.refresh().to_dict()["automation"]
+        assert (block["state"], block["text"], block["stale"], block["running"]) == (
+            "armed",
+            "primary up (kdrtui up)",
+            False,
+            True,
+        )
+    finally:
+        reader.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kdrtui.domain.timeline import Event, EventKind
-from kdrtui.services.timeline.store import TimelineUnavailable
+from kdrtui.services.timeline.store import TimelineStore, TimelineUnavailable
 from kdrtui.tui.app import KdrApp
 from kdrtui.tui.screens.dialogs import HelpScreen
 from kdrtui.tui.screens.timeline import TimelineScreen
 from kdrtui.tui.widgets.lag_chart import LagChart
-from tests.tui.fakes import fixed_app
+from kdrtui.tui.widgets.timeline_rows import KINDS
+from tests.tui.fakes import fixed_app, sample_plan
 from tests.tui.pilot_helpers import data_table, row_cells, row_keys, screen_lines, shown_text, until
 from tests.tui.timeline_helpers import FLOW, NOW, PEAK, StoreFactory, filled_factory, timeline_app
 
@@ -267,3 +271,53 @@ async def test_several_flows_share_the_chart_area_and_f_picks_one(tmp_path: Path
         assert chart_text(app)[0].endswith("peak 70 at 17:58 UTC")
         assert shown_text(app, "#tl-note") == ""
         assert data_table(app, "#tl-events").row_count == 0  # no event of that flow
+
+
+async def test_automation_events_are_listed_in_their_severity_colour_and_k_shows_them_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What kdrtui watch records (kind ``automation``) in the plan's own timeline, read by the real store."""
+    monkeypatch.setenv("KDRTUI_STATE_DIR", str(tmp_path / "state"))
+    now = time.time()
+    store = TimelineStore.for_plan(sample_plan().plan.name, None)
+    store.record(
+        [
+            Event(now - 90, EventKind.CLUSTER, "primary", "primary: reachable -> unreachable", "crit"),
+            Event(
+                now - 60,
+                EventKind.AUTOMATION,
+                "automation",
+                "armed -> holding (a quorum sees the primary down: kdrtui down)",
+                "warn",
+                source="watch",
+            ),
+            Event(
+                now - 5,
+                EventKind.AUTOMATION,
+                "automation",
+                "holding -> acting (failing over to dr as automation)",
+                "crit",
+                source="watch",
+            ),
+        ]
+    )
+    store.close()
+    app = fixed_app(sample_plan(), clock=time.time, timeline_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_timeline(pilot, app, rows=3)
+        assert kinds_listed(app) == ["automation", "automation", "cluster"]
+        keys = row_keys(app, "#tl-events")
+        assert row_cells(app, keys[0], "#tl-events")[2:] == [
+            "automation",
+            "holding -> acting (failing over to dr as automation)",
+        ]
+        table = data_table(app, "#tl-events")
+        assert str(table.get_row(keys[0])[1].style) == str(app.current_theme.error)
+        assert str(table.get_row(keys[1])[1].style) == str(app.current_theme.warning)
+        assert EventKind.AUTOMATION in KINDS
+        await pilot.press(*"k" * KINDS.index(EventKind.AUTOMATION))
+        await until(pilot, lambda: kinds_listed(app) == ["automation", "automation"], what="automation only")
+        assert "kind: automation (k)" in shown_text(app, "#tl-header")
+        assert any(" automation " in line for line in screen_lines(app))
+        await pilot.press("k")  # every kind again
+        await until(pilot, lambda: len(kinds_listed(app)) == 3, what="every kind")

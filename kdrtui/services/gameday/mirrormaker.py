@@ -55,3 +55,12 @@ def kill(plan: Plan, node: str, pid: int, signal: str = "KILL") -> None:
         await manager.session(target).run(f"kill -{signal} {int(pid)}", timeout=20, check=True)
 
     _with_manager(plan, body)
+
+
+def stop_all(plan: Plan, say: Callable[[str], None]) -> list[MirrorMakerStatus]:
+    """``kdrtui mm stop``: stop every deployment (not restarted by its supervisor); returns their states."""
+
+    async def body(manager: MirrorMakerManager) -> list[MirrorMakerStatus]:
+        return [await manager.stop(dep, say) for dep in await manager.select()]
+
+    return _with_manager(plan, body)

@@ -34,6 +34,8 @@ from kdrtui.services.gameday.operator import (
 from kdrtui.services.gameday.traffic import SequencedTraffic, Verifier
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kdrtui.domain.plan import Plan
 
 RESTORE = "primary active again (failback when the run left the DR cluster active)"
@@ -106,9 +108,13 @@ def _down(ctx: GamedayContext) -> object:
     )
 
 
-def lose_primary(ctx: GamedayContext) -> Outage:
+def lose_primary(
+    ctx: GamedayContext, failover: Callable[[GamedayContext], RunbookAnswer] | None = None
+) -> Outage:
     """Steps 1 (see the module): traffic, kill, detection, ``kdrtui failover``, traffic on the DR cluster,
-    the RPO counted. The context's traffic and verifier end stopped (their counts are the cutover's)."""
+    the RPO counted. The context's traffic and verifier end stopped (their counts are the cutover's).
+    ``failover``: how the failover happens once the primary is down (default: an operator runs
+    ``kdrtui failover``; the automation scenarios wait for ``kdrtui watch`` to run it)."""
     primary, secondary = primary_alias(ctx), secondary_alias(ctx)
     if ctx.flow.source != primary:
         raise RuntimeError(f"{ctx.flow.source} is active, not {primary}: fail back first (`kdrtui failback`)")
@@ -123,7 +129,7 @@ def lose_primary(ctx: GamedayContext) -> Outage:
     fault_epoch = time.time()
     ctx.detected(f"{primary} unreachable (or its flow stalled/stopped) in `kdrtui status`", _down(ctx), 60)  # type: ignore[arg-type]
 
-    answer = run_runbook(ctx, "failover")
+    answer = run_runbook(ctx, "failover") if failover is None else failover(ctx)
     # The clients move as the switch step says: producers write the same topic names on the DR cluster.
     ctx.traffic.stop(flush_s=1.0)
     ctx.mark(

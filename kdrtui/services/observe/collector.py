@@ -15,6 +15,7 @@ from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric, StateSetMetricFamily
 
+from kdrtui.domain.automation import PolicyState
 from kdrtui.domain.health import Reachability
 from kdrtui.domain.lag_health import Health
 from kdrtui.services.observe.observed import gauge, stateset
@@ -34,6 +35,35 @@ def status_families(
     yield from _topics(body, per_partition=per_partition)
     yield from _groups(body)
     yield from _clusters(body)
+    yield from automation_families(body)
+
+
+AUTOMATION_STATES = (*(str(state) for state in PolicyState), "not-running")
+"""``kdrtui_automation_state``'s states: the policy's, and ``not-running`` (enabled, no live watcher)."""
+
+
+def automation_families(body: dict[str, Any]) -> Iterator[Metric]:
+    """The automated failover policy (``kdrtui watch``): on or off, and its state as published."""
+    block = body.get("automation") or {}
+    enabled = bool(block.get("enabled"))
+    yield GaugeMetricFamily(
+        "kdrtui_automation_enabled", "1 when the plan's [automation] policy is enabled.", value=int(enabled)
+    )
+    if not enabled:
+        return
+    state = block.get("state") if block.get("running") else "not-running"
+    family = StateSetMetricFamily(
+        "kdrtui_automation_state",
+        "The failover policy's state as kdrtui watch published it (not-running: no live watcher).",
+    )
+    family.add_metric([], {name: name == state for name in AUTOMATION_STATES})
+    yield family
+    last = block.get("last_failover")
+    yield GaugeMetricFamily(
+        "kdrtui_automation_unacknowledged",
+        "1 while the policy's last automatic failover waits for `kdrtui watch --ack`.",
+        value=int(last is not None and not last.get("acknowledged")),
+    )
 
 
 def _overall(body: dict[str, Any], clusters: tuple[str, ...]) -> Iterator[Metric]:

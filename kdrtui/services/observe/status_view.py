@@ -22,6 +22,7 @@ from kdrtui.services.observe.cluster_health import ClusterHealthReader, health_e
 
 if TYPE_CHECKING:
     from kdrtui.domain.plan import Plan
+    from kdrtui.services.automation.summary import AutomationStatus
     from kdrtui.services.kafka.lag_engine import LagEngine
 
 
@@ -39,6 +40,8 @@ class StatusView:
     """This refresh's number in its reader, 1 for the first."""
     duration_s: float = 0.0
     """How long the refresh took (the lag read and the health probes overlap)."""
+    automation: AutomationStatus | None = None
+    """The automated failover policy as ``kdrtui watch`` last published it (None: not read)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The documented body of ``kdrtui status --json``."""
@@ -47,6 +50,8 @@ class StatusView:
             body["active"] = None
         body["dr_state_error"] = self.dr_state_error
         body["clusters"] = health_json(self.clusters)
+        if self.automation is not None:
+            body["automation"] = self.automation.to_dict()
         return body
 
     def to_json(self) -> str:
@@ -138,6 +143,7 @@ class StatusReader:
                 old = self._engine
                 self._engine, self._unreadable = self._watch()
                 old.close()
+        from kdrtui.services.automation.summary import read_automation
         from kdrtui.services.runbook.lag_memory import remember
 
         started = self._clock()
@@ -150,7 +156,12 @@ class StatusReader:
         seen = pending.result()
         self._refreshes += 1
         return StatusView(
-            snapshot, seen, self._unreadable, refresh=self._refreshes, duration_s=self._clock() - started
+            snapshot,
+            seen,
+            self._unreadable,
+            refresh=self._refreshes,
+            duration_s=self._clock() - started,
+            automation=read_automation(self.plan, self._path),
         )
 
     def close(self) -> None:

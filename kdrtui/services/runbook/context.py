@@ -91,6 +91,9 @@ class DrContext:
     divergent: str = "deliver"
     """Failback: what happens to records on the old primary that never reached the DR cluster —
     ``deliver`` (MirrorMaker copies them late) or ``skip`` (exported, then skipped)."""
+    actor: str = ""
+    """Who started the run when it is not the person at the terminal: ``automation`` for ``kdrtui
+    watch`` (audit, journal, report); empty for a person."""
     azure: Any = None
     """The plan's Azure clients (:class:`~kdrtui.services.azure.clients.AzureClients`), built by the NSG
     fence on first use (tests may inject them)."""

@@ -126,6 +126,7 @@ class Operation:
         lock: PlanLock | None = None,
         rollback: bool = False,
         divergent: str = "deliver",
+        actor: str = "",
     ) -> None:
         if operation not in OPERATIONS:
             raise OperationRefused(f"unknown operation {operation!r}")
@@ -169,6 +170,11 @@ class Operation:
         except FlowError as exc:
             raise OperationRefused(str(exc)) from exc
         self.ctx.run_id = self.journal.run_id
+        if self.resume and not actor:  # a resumed run is still the first run's
+            actor = str(self.journal.state().options.get("actor") or "")
+        self.actor = actor
+        """``automation`` when ``kdrtui watch`` started it (audit, journal, report); empty for a person."""
+        self.ctx.actor = actor
         self.runner: Runner[DrContext] | None = None
 
     def _journal(self, force: bool) -> tuple[Journal, float | None, bool]:
@@ -286,11 +292,12 @@ class Operation:
         self.runner = Runner(self.kind, self.plan.plan.name, self._steps(), self.ctx, self.journal, on_event)
         how = " --resume" if self.resume else " --rollback" if self.rollback else ""
         action = f"{self.operation}{how} {self.source}->{self.target}"
+        by = {"actor": self.actor} if self.actor else {}
         self.store.audit(
-            action, self.plan.plan.name, "started", journal=str(self.journal.path), force=self.force
+            action, self.plan.plan.name, "started", journal=str(self.journal.path), force=self.force, **by
         )
         outcome = "error"
-        options = {"force": self.force, "source": self.source, "target": self.target}
+        options: dict[str, Any] = {"force": self.force, "source": self.source, "target": self.target, **by}
         if self.operation == "failback":
             options["divergent"] = self.divergent
         try:
@@ -298,7 +305,7 @@ class Operation:
             outcome = result.outcome
         finally:
             await self.ctx.close()
-            self.store.audit(action, self.plan.plan.name, outcome, journal=str(self.journal.path))
+            self.store.audit(action, self.plan.plan.name, outcome, journal=str(self.journal.path), **by)
         return OperationResult(
             result.outcome,
             journal=self.journal.path,

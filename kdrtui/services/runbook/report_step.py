@@ -34,6 +34,7 @@ def build_report(ctx: DrContext) -> dict[str, Any]:
     switched_at = switch.get("switched_at") or time.time()
     return {
         "operation": ctx.operation,
+        "actor": ctx.actor or "operator",
         "from": ctx.source,
         "to": ctx.target,
         # Measured, or None (never a 0 that was not measured) with the best bound known.
@@ -73,7 +74,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         bound = bound_text(report.get("rpo_bound_records"), report.get("rpo_bound_age_s"), report["from"])
         rpo = f"RPO achieved: not measured ({report['from']} unreachable): {bound}"
     lines = [
-        f"{report['operation']} {report['from']} -> {report['to']} complete",
+        f"{report['operation']} {report['from']} -> {report['to']} complete"
+        + (f" (started by {report['actor']})" if report.get("actor") not in (None, "operator") else ""),
         rpo,
         f"RTO achieved: {report['rto_seconds']:.1f} s from confirmation to clients switched",
     ]

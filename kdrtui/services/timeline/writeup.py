@@ -234,6 +234,11 @@ def markdown(window: Window) -> str:
         out.append(
             "- Runbooks: " + ", ".join(f"{r['operation']} {r['run']} ({r['outcome']})" for r in window.runs)
         )
+    automation = [e for e in events if e.kind is EventKind.AUTOMATION]
+    if automation:  # what the failover policy decided matters to the write-up: said once, its newest
+        count = f"{len(automation)} event{'s' if len(automation) != 1 else ''}"
+        last = " ".join(automation[0].text.split())
+        out.append(f"- Automation (kdrtui watch): {count}, the last: {last}")
     out += ["", "## Timeline", ""]
     if events:
         out += ["| Time (UTC) | Kind | Severity | What happened | Seen by |", "|---|---|---|---|---|"]

@@ -1,21 +1,34 @@
-"""Overview: every cluster of the plan, live, and the flows between them."""
+"""Overview: every cluster of the plan, live, the automated failover policy's state, and the flows between
+them.
+
+The Automation line reads what ``kdrtui watch`` publishes in the plan's runbook directory every
+``automation_interval`` seconds (5 s), in a thread worker, only while the Overview is shown; the line is
+repainted only when its text changes.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 from kdrtui.domain.plan import Plan
 from kdrtui.domain.readiness import Finding
 from kdrtui.domain.security import describe_security
+from kdrtui.services.automation.summary import AutomationStatus
 from kdrtui.tui.screens.base import ModeScreen
 from kdrtui.tui.text import middle_ellipsis
+from kdrtui.tui.widgets.automation_line import AutomationLine
 from kdrtui.tui.widgets.cluster_card import ClusterCard
 from kdrtui.tui.widgets.readiness_card import ReadinessCard
+
+LOGGER = logging.getLogger("kdrtui.overview")
 
 PATTERN_WIDTH = 24
 """Cells a flow's topic pattern may take on the Overview; a longer one keeps its start and its end."""
@@ -62,6 +75,9 @@ class OverviewScreen(ModeScreen):
         """The plan the cards were built for (the app's plan can change: provisioning writes into it)."""
         self.readiness: tuple[list[Finding] | None, float | None, str | None] = (None, None, None)
         """The last readiness check: (findings, when it started, why it failed)."""
+        self.automation: AutomationStatus | None = None
+        """The automated failover policy as last read (None before the first read)."""
+        self._automation_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         plan, plan_path = self.plan, self.plan_path
@@ -84,6 +100,7 @@ class OverviewScreen(ModeScreen):
             path=plan_path,
         )
         yield Static(line, id="plan-line")
+        yield AutomationLine()
         with Grid(id="cluster-grid"):
             for alias, cluster in plan.clusters.items():
                 role = (
@@ -157,12 +174,53 @@ class OverviewScreen(ModeScreen):
 
     async def on_screen_resume(self) -> None:
         await self.follow_plan()
+        # What kdrtui watch publishes is read while the Overview is shown: now, then every interval.
+        if self._automation_timer is None:
+            interval = self.services.automation_interval
+            self._automation_timer = self.set_interval(interval, self.read_automation, name="automation")
+        else:
+            self._automation_timer.resume()
+        self.read_automation()
+
+    def on_screen_suspend(self) -> None:
+        if self._automation_timer is not None:
+            self._automation_timer.pause()
 
     async def follow_plan(self) -> None:
         """Rebuild the cards when the app's plan is not the one they show, then draw them."""
         if self.plan != self.composed_for:
             await self.recompose()
+            self.read_automation()
         self.refresh_views()
+
+    def read_automation(self) -> None:
+        """Read what ``kdrtui watch`` published (in a thread, one read at a time; no file when the policy
+        is off); the Automation line shows it."""
+        from kdrtui.services.automation.summary import read_automation
+
+        plan, path, now = self.plan, self.plan_path, self.now()
+        if plan is None:
+            return
+        if not plan.automation.enabled:
+            self._automation_read(AutomationStatus(False, str(plan.automation.mode), now=now))
+            return
+        if any(w.group == "automation" and w.is_running for w in self.workers):
+            return
+
+        def work() -> None:
+            try:
+                status = read_automation(plan, path, now)
+            except Exception as exc:  # an unreadable directory: the line keeps what it showed
+                LOGGER.warning("overview: automation state unreadable: %s", exc)
+                return
+            self.app.call_from_thread(self._automation_read, status)
+
+        self.run_worker(work, thread=True, group="automation", name="automation-read", exit_on_error=False)
+
+    def _automation_read(self, status: AutomationStatus) -> None:
+        self.automation = status
+        for line in self.query(AutomationLine):
+            line.show(status)
 
     def refresh_views(self) -> None:
         """Draw every card from the app's current views (called on new data and when shown)."""

@@ -14,9 +14,10 @@ MODULES = (
     "broker_loss",
     "zombie_primary",
     "split_brain",
+    "automation",
 )
 """The scenario modules, in the order ``kdrtui gameday list`` shows them (a module not written yet is
-skipped)."""
+skipped); each holds ``SCENARIO``, or ``SCENARIOS`` when it has several."""
 
 
 def _load() -> dict[str, Scenario]:
@@ -28,8 +29,8 @@ def _load() -> dict[str, Scenario]:
             if exc.name != f"{__name__}.{name}":
                 raise
             continue
-        scenario: Scenario = module.SCENARIO
-        found[scenario.name] = scenario
+        for scenario in getattr(module, "SCENARIOS", None) or (module.SCENARIO,):
+            found[scenario.name] = scenario
     return found
 
 
