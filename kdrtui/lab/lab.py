@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import shutil
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,12 +278,28 @@ class Lab:
     def write_plan(self) -> Path:
         """Write the DR plan as TOML to :attr:`plan_path` and return the path."""
         self.home.mkdir(parents=True, exist_ok=True)
-        text = "# The kdrtui lab's DR plan, written by `kdrtui lab up`. Rewritten on every up.\n"
-        text += tomli_w.dumps(self.render_plan())
+        text = (
+            "# The kdrtui lab's DR plan, written by `kdrtui lab up`. Rewritten on every up (an [automation]\n"
+            "# table added to rehearse the failover policy is kept).\n"
+        )
+        plan = self.render_plan()
+        kept = self._kept_automation()
+        if kept is not None:
+            plan["automation"] = kept
+        text += tomli_w.dumps(plan)
         tmp = self.plan_path.with_name(self.plan_path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.plan_path)
         return self.plan_path
+
+    def _kept_automation(self) -> dict[str, Any] | None:
+        """The ``[automation]`` table of the plan file ``up`` rewrites, when it has one that reads as a
+        table (the one thing a person adds to the lab's plan: the failover policy to rehearse)."""
+        try:
+            found = tomllib.loads(self.plan_path.read_text(encoding="utf-8")).get("automation")
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
 
     # Lifecycle -----------------------------------------------------------------------------------
 

@@ -80,3 +80,20 @@ def test_session_lab_plan_is_accepted_by_load_plan(lab: Lab) -> None:
     assert plan.cluster("primary").bootstrap_servers == [lab.bootstrap("primary")]
     assert plan.cluster("dr").bootstrap_servers == [lab.bootstrap("dr")]
     assert plan.cluster("dr").region == "westus2"
+
+
+def test_an_automation_table_added_to_the_plan_survives_the_next_up(tmp_path: Path) -> None:
+    from kdrtui.services.plan_files import load_plan
+
+    lab = Lab(tmp_path, primary_port=21092, dr_port=22092)
+    path = lab.write_plan()
+    path.write_text(
+        path.read_text() + '\n[automation]\nenabled = true\nmode = "advise"\nvantage_points = ["kdrtui"]\n'
+    )
+    lab.write_plan()  # what the next `kdrtui lab up` does
+    plan = load_plan(path)
+    assert plan.automation.enabled and plan.automation.vantage_points == ["kdrtui"]
+    path.write_text(path.read_text().replace("\n[automation]", "\n[automation]\nbroken = ["))  # bad TOML
+    lab.write_plan()  # what cannot be read is not kept, and the lab's plan is whole again
+    assert "automation" not in tomllib.loads(path.read_text())
+    assert load_plan(path).automation.enabled is False

@@ -15,9 +15,11 @@ be asked: SSH failed, no Java or Kafka tool there): only UP and DOWN count towar
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kdrtui.domain.automation import Vote
 from kdrtui.domain.java_properties import properties_text
@@ -48,13 +50,31 @@ class Probe(Protocol):
     async def close(self) -> None: ...
 
 
+PROBE_LOGGER = logging.getLogger("kdrtui.watch.probe")
+"""The probe clients' librdkafka log: a refused connection is the answer (its detail says it), not an error
+for the service's journal every few seconds."""
+PROBE_LOGGER.setLevel(logging.CRITICAL)
+
+
 def _local_metadata(bootstrap: str, timeout_s: float, security: ClusterSecurity | None) -> ProbeAnswer:
+    from confluent_kafka import KafkaError
     from confluent_kafka.admin import AdminClient
 
     from kdrtui.services.kafka.config import client_config, client_config_as
 
     started = time.monotonic()
-    extra = {"socket.connection.setup.timeout.ms": int(timeout_s * 1000), "reconnect.backoff.max.ms": 1000}
+    all_down = threading.Event()
+
+    def on_error(error: Any) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            all_down.set()
+
+    extra = {
+        "socket.connection.setup.timeout.ms": int(timeout_s * 1000),
+        "reconnect.backoff.max.ms": 1000,
+        "logger": PROBE_LOGGER,
+        "error_cb": on_error,
+    }
     # Through --via addresses the plan does not know them: connect as the plan says the cluster wants.
     config = (
         client_config(bootstrap, **extra)
@@ -62,14 +82,28 @@ def _local_metadata(bootstrap: str, timeout_s: float, security: ClusterSecurity 
         else client_config_as(bootstrap, security, **extra)
     )
     admin = AdminClient(config)
-    try:
-        metadata = admin.list_topics(timeout=timeout_s)
-    except Exception as exc:  # KafkaException: transport failure, timeout
-        took = time.monotonic() - started
-        why = shown(str(exc), 120)
-        if any(word in str(exc) for word in ("Authentication", "SASL", "SSL handshake")):
-            return ProbeAnswer(Vote.UNKNOWN, f"the primary refused this machine's login: {why}", took)
-        return ProbeAnswer(Vote.DOWN, f"no metadata in {took:.1f} s: {why}", took)
+    deadline = started + timeout_s
+    while True:
+        try:
+            # In slices: every bootstrap server refusing the connection is an answer at once, not after
+            # the whole timeout.
+            metadata = admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+            break
+        except Exception as exc:  # KafkaException: transport failure, timeout
+            admin.poll(0)  # serves the error callback
+            if not all_down.is_set() and time.monotonic() < deadline:
+                continue
+            took = time.monotonic() - started
+            why = shown(str(exc), 120)
+            if any(word in str(exc) for word in ("Authentication", "SASL", "SSL handshake")):
+                return ProbeAnswer(Vote.UNKNOWN, f"the primary refused this machine's login: {why}", took)
+            if all_down.is_set():
+                return ProbeAnswer(
+                    Vote.DOWN,
+                    f"every bootstrap server refused or dropped the connection ({took:.1f} s)",
+                    took,
+                )
+            return ProbeAnswer(Vote.DOWN, f"no metadata in {took:.1f} s: {why}", took)
     took = time.monotonic() - started
     return ProbeAnswer(Vote.UP, f"{len(metadata.brokers)} brokers in the metadata ({took:.1f} s)", took)
 

@@ -364,7 +364,8 @@ class Watcher:
         if last is None or last.state != decision.state:
             was = "-" if last is None else str(last.state)
             self._record(f"{was} -> {decision.state} ({decision.text})", _severity(decision.state))
-        self.say(f"{decision.state}: {decision.text}")
+        if last is None or (last.state, last.text) != (decision.state, decision.text):
+            self.say(f"{decision.state}: {decision.text}")  # a quiet journal: what changed only
 
     def _open_timeline(self) -> None:
         from kdrtui.services.timeline.store import TimelineStore, TimelineUnavailable
