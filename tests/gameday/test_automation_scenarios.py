@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def run(lab: Lab, name: str, keep: Path) -> tuple[dict[str, Any], str]:
         stem.with_suffix(".json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     jsonschema.Draft202012Validator(schema()).validate(body)
     assert not lab.missing(), "the scenario left part of the lab down"
-    assert "[automation]" not in lab.plan_path.read_text(), "the run left its policy in the lab's plan"
+    assert "automation" not in tomllib.loads(lab.plan_path.read_text()), "the run left its policy in the plan"
     return body, markdown
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ class PolicyRun:
     def install(self) -> None:
         """Give the lab's plan the table (restored as it was when the run ends)."""
         text = self.ctx.plan_path.read_text(encoding="utf-8")
-        if "[automation]" in text:
+        if "automation" in tomllib.loads(text):
             raise RuntimeError(f"the lab's plan {self.ctx.plan_path} has an [automation] table already")
         self._original = text
         self.ctx.on_restore("the lab's plan without the [automation] table", self.uninstall)

@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 from kdrtui.domain.plan_automation import LOCAL_VANTAGE
 from kdrtui.services.gameday import mirrormaker
@@ -49,6 +50,26 @@ def _active(ctx: GamedayContext) -> str:
 
     plan = ctx.plan
     return RunbookStore(plan.plan.name, ctx.plan_path).load_state(plan.primary_alias, plan.clusters).active
+
+
+def _installed(ctx: GamedayContext, hold_down_s: int, vantage: list[str], **keys: Any) -> PolicyRun:
+    """The lab's plan given the run's policy: act mode, every vantage point needed (the quorum's
+    default), no cooldown (an earlier run's failback must not count), RPO limits out of the way unless
+    ``keys`` say otherwise."""
+    table: dict[str, Any] = {
+        "mode": "act",
+        "hold_down_seconds": hold_down_s,
+        "vantage_points": vantage,
+        "max_rpo_records": 100_000,
+        "max_rpo_seconds": 3600,
+        "cooldown_seconds": 0,
+        "probe_interval_seconds": INTERVAL_S,
+        "probe_timeout_seconds": TIMEOUT_S,
+        **keys,
+    }
+    policy = PolicyRun(ctx, **table)
+    policy.install()
+    return policy
 
 
 def _no_failover_checks(ctx: GamedayContext, policy: PolicyRun, active: str) -> None:
@@ -83,19 +104,7 @@ def _ack(ctx: GamedayContext) -> str:
 def run_region_loss(ctx: GamedayContext) -> None:
     """``auto-region-loss`` (see the module)."""
     vantage = [LOCAL_VANTAGE, *_dr_edges(ctx)]
-    policy = PolicyRun(
-        ctx,
-        mode="act",
-        hold_down_seconds=HOLD_DOWN_S,
-        vantage_points=vantage,
-        quorum=len(vantage),
-        max_rpo_records=100_000,
-        max_rpo_seconds=3600,
-        cooldown_seconds=0,
-        probe_interval_seconds=INTERVAL_S,
-        probe_timeout_seconds=TIMEOUT_S,
-    )
-    policy.install()
+    policy = _installed(ctx, HOLD_DOWN_S, vantage)
     policy.start()
     outage = lose_primary(
         ctx, lambda c: policy.wait_failover(c, HOLD_DOWN_S + ctx.plan.objectives.rto_seconds + 120)
@@ -184,18 +193,7 @@ def run_blip(ctx: GamedayContext) -> None:
     wan = ctx.lab.wan
     active = _active(ctx)
     vantage = [LOCAL_VANTAGE, *_dr_edges(ctx)]
-    policy = PolicyRun(
-        ctx,
-        mode="act",
-        hold_down_seconds=BLIP_HOLD_DOWN_S,
-        vantage_points=vantage,
-        max_rpo_records=100_000,
-        max_rpo_seconds=3600,
-        cooldown_seconds=0,
-        probe_interval_seconds=INTERVAL_S,
-        probe_timeout_seconds=TIMEOUT_S,
-    )
-    policy.install()
+    policy = _installed(ctx, BLIP_HOLD_DOWN_S, vantage)
     # This machine stands in the DR region: it reaches the primary across the WAN, as the edge node does.
     policy.start(region=ctx.plan.cluster(ctx.plan.secondary_alias).region)
     ctx.start_traffic(records=200)
@@ -266,19 +264,7 @@ def run_no_quorum(ctx: GamedayContext) -> None:
     ctx.on_restore("the console host's link removed", remove_links)
     via = ",".join(f"127.0.0.1:{port}" for _name, port in links)
     vantage = [LOCAL_VANTAGE, *_dr_edges(ctx)]
-    policy = PolicyRun(
-        ctx,
-        mode="act",
-        hold_down_seconds=NO_QUORUM_HOLD_DOWN_S,
-        vantage_points=vantage,
-        quorum=len(vantage),
-        max_rpo_records=100_000,
-        max_rpo_seconds=3600,
-        cooldown_seconds=0,
-        probe_interval_seconds=INTERVAL_S,
-        probe_timeout_seconds=TIMEOUT_S,
-    )
-    policy.install()
+    policy = _installed(ctx, NO_QUORUM_HOLD_DOWN_S, vantage)
     policy.start("--via", f"{primary}={via}")
     ctx.start_traffic(records=200)
     ctx.wait_acked(200, "200 records acknowledged")
@@ -329,18 +315,7 @@ def run_rpo_advise(ctx: GamedayContext) -> None:
     """``auto-rpo-advise`` (see the module)."""
     active = _active(ctx)
     primary = ctx.plan.primary_alias
-    policy = PolicyRun(
-        ctx,
-        mode="act",
-        hold_down_seconds=HOLD_DOWN_S,
-        vantage_points=[LOCAL_VANTAGE],
-        max_rpo_records=MAX_RPO_RECORDS,
-        max_rpo_seconds=3600,
-        cooldown_seconds=0,
-        probe_interval_seconds=INTERVAL_S,
-        probe_timeout_seconds=TIMEOUT_S,
-    )
-    policy.install()
+    policy = _installed(ctx, HOLD_DOWN_S, [LOCAL_VANTAGE], max_rpo_records=MAX_RPO_RECORDS)
     policy.start()
     from kdrtui.services.runbook.lag_memory import recall
 
