@@ -1,7 +1,8 @@
 """``kdrtui watch``: run the plan's automated failover policy (``[automation]``) until stopped.
 
 ``kdrtui watch --ack`` acknowledges the policy's last automatic failover (until then it never acts
-again). Exit codes: 0 stopped (or acknowledged), 2 bad input (plan, the policy off, ``--via``).
+again). One watcher per plan: a second is refused, naming the first. Exit codes: 0 stopped (or
+acknowledged), 2 bad input (plan, the policy off, ``--via``) or another watcher running.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from kdrtui.commands.options import load_plan_or_exit
 
 if TYPE_CHECKING:
     from kdrtui.domain.plan import Plan
+
+WATCH_LOCK = "watch.lock"
+"""The lock file one ``kdrtui watch`` per plan holds (beside the operations' ``operation.lock``)."""
 
 
 def _via(values: tuple[str, ...]) -> dict[str, str]:
@@ -78,7 +82,16 @@ def watch_command(
     if unknown:
         raise click.BadParameter(f"no cluster {', '.join(unknown)} in the plan", param_hint="--via")
     from kdrtui.commands.exporter import _log_to_stderr
+    from kdrtui.services.runbook.lock import PlanLock, PlanLocked
+    from kdrtui.services.runbook.store import RunbookStore
 
+    # One watcher per plan: two would each act on the same outage and overwrite each other's record of it.
+    only = PlanLock(RunbookStore(plan.plan.name, path).dir, plan.plan.name, name=WATCH_LOCK)
+    try:
+        only.acquire("watch")
+    except PlanLocked as exc:
+        click.echo(f"kdrtui watch: {exc}", err=True)
+        sys.exit(2)
     _log_to_stderr()
     serving = _exporter(plan, path, exporter_listen) if exporter_listen else None
     try:
@@ -88,6 +101,7 @@ def watch_command(
             server, exporter = serving
             server.close()
             exporter.stop()
+        only.release()
 
 
 def _ack(plan: Plan, path: Path) -> None:
@@ -100,6 +114,12 @@ def _ack(plan: Plan, path: Path) -> None:
     name = plan.plan.name
     store = RunbookStore(name, path)
     before = read_last_failover(store.dir)
+    if before is not None and before.outcome == "running":
+        # The watcher writes the run's end over this record: an acknowledgement now would be lost.
+        click.echo(
+            f"kdrtui watch --ack: {before.name} is still running: acknowledge it once it has ended", err=True
+        )
+        sys.exit(2)
     done = acknowledge(store.dir)
     if done is None or before is None:
         click.echo(f"kdrtui watch --ack: plan {name} has no automatic failover to acknowledge")

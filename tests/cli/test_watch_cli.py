@@ -49,6 +49,10 @@ def test_ack_marks_the_last_automatic_failover_once_audits_and_records_it(
     store = RunbookStore(plan.plan.name, plan_path)
     nothing = CliRunner().invoke(main, ["watch", "--plan", str(plan_path), "--ack"])
     assert nothing.exit_code == 0 and "no automatic failover to acknowledge" in nothing.output
+    write_last_failover(store.dir, AutoFailover("(starting)", 1.0))  # the watcher's run in progress
+    running = CliRunner().invoke(main, ["watch", "--plan", str(plan_path), "--ack"])
+    assert running.exit_code == 2 and "still running" in running.output
+    assert read_last_failover(store.dir).acknowledged is False  # type: ignore[union-attr]
     write_last_failover(store.dir, AutoFailover("/x/journal-1-failover.jsonl", 1.0, "completed"))
 
     first = CliRunner().invoke(main, ["watch", "--plan", str(plan_path), "--ack"])
@@ -69,3 +73,20 @@ def test_ack_marks_the_last_automatic_failover_once_audits_and_records_it(
     again = CliRunner().invoke(main, ["watch", "--plan", str(plan_path), "--ack"])
     assert again.exit_code == 0 and "was acknowledged by alice at" in again.output
     assert len(store.audit_path.read_text().splitlines()) == 1
+
+
+def test_a_second_watcher_of_the_plan_is_refused_naming_the_first(tmp_path: Path, state: Path) -> None:
+    from kdrtui.commands.watch import WATCH_LOCK
+    from kdrtui.services.runbook.lock import PlanLock
+
+    plan_path = tmp_path / "plan.toml"
+    plan_path.write_text(GOOD.read_text() + POLICY)
+    plan = load_plan(plan_path)
+    first = PlanLock(RunbookStore(plan.plan.name, plan_path).dir, plan.plan.name, name=WATCH_LOCK)
+    first.acquire("watch")  # the first watcher (a lock in this process conflicts like another process's)
+    try:
+        result = CliRunner().invoke(main, ["watch", "--plan", str(plan_path), "--once"])
+    finally:
+        first.release()
+    assert result.exit_code == 2
+    assert "busy with watch by alice" in result.output, result.output

@@ -46,7 +46,7 @@ ANSWER = {
     "outcome": "completed",
     "journal": "/x/journal-1-failover.jsonl",
     "report": {"actor": "automation", "from": "primary", "to": "dr", "rpo_records": None,
-               "rpo_measured": False, "rpo_bound_records": 3, "rto_seconds": 12.5},
+               "rpo_measured": False, "rpo_bound_records": 3, "rpo_bound_age_s": 4.0, "rto_seconds": 12.5},
 }  # fmt: skip
 
 
@@ -120,6 +120,9 @@ def test_an_outage_held_down_with_a_quorum_acts_once_pages_and_then_waits_for_an
     pages = [json.loads(line) for line in (tmp_path / "pages").read_text().splitlines() if line.strip()]
     assert [p["what"] for p in pages] == ["acted"]
     assert "RTO 12.5 s" in pages[0]["text"] and pages[0]["report"]["actor"] == "automation"
+    assert (
+        "RPO not measured, estimated 3 records (the lag read 4 s before primary went away" in pages[0]["text"]
+    )
     texts = events(plan, plan_file)
     assert any("armed -> holding" in t for t in texts)
     assert any("failing over now" in t for t in texts)
@@ -200,6 +203,7 @@ def test_a_backlog_above_max_rpo_records_advises_once_per_outage(plan_file: Path
             "rc=1\nbrokers=0\n---out---\norg.apache.kafka.common.errors.SaslAuthenticationException: x\n",
             Vote.UNKNOWN,
         ),
+        ("rc=0\nbrokers=0\n---out---\n", Vote.UNKNOWN),
         ("rc=nojava\n", Vote.UNKNOWN),
         ("rc=noclass\n", Vote.UNKNOWN),
         ("", Vote.UNKNOWN),

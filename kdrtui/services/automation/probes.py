@@ -154,6 +154,8 @@ def read_probe_output(output: str, timeout_s: float) -> ProbeAnswer:
         return ProbeAnswer(Vote.UNKNOWN, f"the probe did not finish within {timeout_s:g} s on the node")
     if not rc:
         return ProbeAnswer(Vote.UNKNOWN, "the probe printed nothing it could read")
+    if rc == "0":  # it ran and failed nothing, yet listed no broker: not an answer either way
+        return ProbeAnswer(Vote.UNKNOWN, f"the tool exited 0 but listed no broker: {shown(last, 120)}")
     if any(word in tail for word in CANNOT_TELL):
         # The primary answered, but not to these credentials (or the node's JVM failed): it cannot tell.
         return ProbeAnswer(Vote.UNKNOWN, f"exit {rc}: {shown(last, 160)}")

@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,6 @@ class Memory:
     close_streak: bool = False
     """The previous evaluation was a close call (recorded once per streak)."""
     acting: bool = False
-    answers: dict[str, ProbeAnswer] = field(default_factory=dict)
 
 
 def _severity(state: PolicyState) -> str:
@@ -178,7 +177,6 @@ class Watcher:
         now = self.clock()
         votes = {name: answer.vote for name, answer in answers.items()}
         memory = self.memory
-        memory.answers = answers
         memory.down_since = outage_start(votes, self.policy.needed, memory.down_since, now)
         facts = await self._facts(now, votes, memory.down_since)
         decision = decide(self.policy, facts, rpo_seconds=self.plan.objectives.rpo_seconds)
@@ -317,10 +315,16 @@ class Watcher:
         )
         if outcome == "completed":
             rpo = report.get("rpo_records")
+            from kdrtui.services.runbook.forecast import bound_text
+
+            # The runbook's own wording: measured, or its estimate said as one (or unknown), never a guess.
             rpo_text = (
                 f"{rpo} records (measured)"
                 if rpo is not None and report.get("rpo_measured")
-                else f"not measured, estimated {report.get('rpo_bound_records')} records"
+                else "not measured, "
+                + bound_text(
+                    report.get("rpo_bound_records"), report.get("rpo_bound_age_s"), str(report.get("from"))
+                )
             )
             text = (
                 f"automatic failover {report.get('from')} -> {report.get('to')} completed: RPO {rpo_text}, "

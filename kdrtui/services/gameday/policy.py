@@ -124,6 +124,12 @@ class PolicyRun:
     def state(self) -> PublishedState | None:
         return read_state(self.store.dir)
 
+    def wait_state(self, state: str, timeout: float, what: str) -> None:
+        """Until the watcher publishes ``state`` (``holding``, ``armed``...); the watcher dying ends it."""
+        self.ctx.wait_until(
+            lambda: self._alive() and (s := self.state()) is not None and s.state == state, timeout, what
+        )
+
     def last_failover(self) -> AutoFailover | None:
         return read_last_failover(self.store.dir)
 
@@ -137,8 +143,11 @@ class PolicyRun:
             found = store.events(since=self.ctx.started_at, kinds=[EventKind.AUTOMATION], raw=True)
         finally:
             store.close()
-        offset = self.ctx.now() - time.time()  # epoch -> run seconds
-        return [(e.at + offset, e.text) for e in sorted(found, key=lambda e: e.at)]
+        return [(self.run_seconds(e.at), e.text) for e in sorted(found, key=lambda e: e.at)]
+
+    def run_seconds(self, epoch: float) -> float:
+        """An epoch time (what the watcher writes) as the run's seconds (what its timeline shows)."""
+        return epoch + self.ctx.now() - time.time()
 
     def events(self) -> list[str]:
         """The policy's timeline events of this run, oldest first."""
@@ -166,7 +175,6 @@ class PolicyRun:
 
     def wait_failover(self, ctx: GamedayContext, timeout: float) -> RunbookAnswer:
         """Wait for the watcher's automatic failover to end; its answer as the runbook's."""
-        started = ctx.now()
         ctx.wait_until(
             lambda: (
                 self._alive() and (last := self.last_failover()) is not None and last.outcome != "running"
@@ -177,14 +185,14 @@ class PolicyRun:
         )
         last = self.last_failover()
         assert last is not None
-        ended = ctx.now() - max(0.0, time.time() - (last.ended_at or time.time()))
-        begun = ended - ((last.ended_at or last.started_at) - last.started_at)
+        begun = self.run_seconds(last.started_at)
+        ended = self.run_seconds(last.ended_at or time.time())
         ctx.mark(f"automatic failover {last.outcome} ({last.name}) in {ended - begun:.1f} s", "runbook")
         return RunbookAnswer(
             operation="failover",
             outcome=last.outcome,
             returncode=0 if last.outcome == "completed" else 1,
-            started=max(begun, started - 3600),
+            started=begun,
             ended=ended,
             report=dict(last.report or {}),
         )

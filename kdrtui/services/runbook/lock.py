@@ -119,8 +119,9 @@ class PlanLock:
     """The lock of one plan's runbook directory; hold it with :meth:`acquire` / :meth:`release` or
     ``with lock.held_for(operation):``."""
 
-    def __init__(self, directory: Path, plan: str) -> None:
-        self.path = directory / LOCK_NAME
+    def __init__(self, directory: Path, plan: str, name: str = LOCK_NAME) -> None:
+        self.path = directory / name
+        """``operation.lock``; another ``name`` is a lock of its own (``kdrtui watch``'s ``watch.lock``)."""
         self.plan = plan
         self._fd: int | None = None
         self.operation: str | None = None

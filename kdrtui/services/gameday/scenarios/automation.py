@@ -150,11 +150,7 @@ def run_region_loss(ctx: GamedayContext) -> None:
     failback = fail_back(ctx, outage, back)
     failback_checks(ctx, back, failback, back.unmirrored)
     # The primary is active again and still "down"-free: the policy must wait for a person.
-    ctx.wait_until(
-        lambda: (s := policy.state()) is not None and s.state == "awaiting-ack",
-        60,
-        "the policy awaiting acknowledgement after the failback",
-    )
+    policy.wait_state("awaiting-ack", 60, "the policy awaiting acknowledgement after the failback")
     said = policy.state()
     ctx.check(
         "awaits-ack",
@@ -163,11 +159,7 @@ def run_region_loss(ctx: GamedayContext) -> None:
         said is not None and said.state == "awaiting-ack",
     )
     _ack(ctx)
-    ctx.wait_until(
-        lambda: (s := policy.state()) is not None and s.state == "armed",
-        60,
-        "the policy armed again after --ack",
-    )
+    policy.wait_state("armed", 60, "the policy armed again after --ack")
     ctx.check("armed-after-ack", "armed again once acknowledged", "armed", True)
     events = policy.events()
     ctx.figure("policy events", len(events))
@@ -201,17 +193,11 @@ def run_blip(ctx: GamedayContext) -> None:
     ctx.on_restore("WAN healed", wan.reset)
     wan.partition(BLIP_S)
     ctx.fault(f"WAN partitioned for {BLIP_S:g} s (shorter than the hold-down, {BLIP_HOLD_DOWN_S} s)")
-    ctx.wait_until(
-        lambda: (s := policy.state()) is not None and s.state == "holding",
-        BLIP_S + 15,
-        "the policy holding down (a quorum sees the primary down)",
-    )
+    policy.wait_state("holding", BLIP_S + 15, "the policy holding down (a quorum sees the primary down)")
     held = ctx.mark("the policy holds down: every vantage point sees the primary down")
     ctx.set_detection("the policy holding down", held - (ctx.fault_at or held))
     ctx.wait_until(lambda: not wan.state().partitioned, BLIP_S + 30, "the WAN healing by itself")
-    ctx.wait_until(
-        lambda: (s := policy.state()) is not None and s.state == "armed", 60, "the policy armed again"
-    )
+    policy.wait_state("armed", 60, "the policy armed again")
     ctx.mark("the policy armed again: the blip was shorter than the hold-down")
     # Past the hold-down counted from the fault: had it not reset, it would have acted by now.
     remaining = BLIP_HOLD_DOWN_S + 2 * INTERVAL_S - (ctx.now() - (ctx.fault_at or 0))
@@ -341,11 +327,7 @@ def run_rpo_advise(ctx: GamedayContext) -> None:
     ctx.on_restore(f"{primary}'s brokers started again", ctx.lab.restore)
     ctx.lab.kill(primary)
     ctx.fault(f"SIGKILL every broker of {primary}, {remembered.lag_records} records unmirrored")
-    ctx.wait_until(
-        lambda: (s := policy.state()) is not None and s.state == "advising",
-        HOLD_DOWN_S + 60,
-        "the policy advising (the loss above max_rpo_records)",
-    )
+    policy.wait_state("advising", HOLD_DOWN_S + 60, "the policy advising (the loss above max_rpo_records)")
     advised = ctx.mark("the policy advises and does not act")
     ctx.set_detection("the policy advising", advised - (ctx.fault_at or advised))
     ctx.wait_until(lambda: any('"what": "advise"' in p for p in policy.paged()), 40, "the advice paged")
